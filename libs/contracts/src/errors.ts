@@ -1,0 +1,96 @@
+/**
+ * The stable error codes of the HTTP API (DESIGN section 4) with their HTTP status.
+ * Clients switch on `code`; never rename one.
+ */
+export const ERROR_CODES = {
+  unauthenticated: 401,
+  forbidden: 403,
+  not_found: 404,
+  invalid_request: 400,
+  reserved_label: 400,
+  invalid_policy: 400,
+  payload_too_large: 413,
+  policy_denied: 403,
+  throttled: 429,
+  policy_unavailable: 503,
+  store_unavailable: 503,
+  job_request_changed: 409,
+  snapshot_changed: 409,
+  stale_review: 409,
+  already_rejected: 409,
+  already_approved: 409,
+  expired: 409,
+  invalidated: 409,
+  not_awaiting_approval: 409,
+  self_approval_forbidden: 403,
+  busy: 503,
+  internal: 500,
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+/** gRPC status codes used by the reviewer gateway (DESIGN section 5). */
+export const GRPC_STATUS = {
+  OK: 0,
+  INVALID_ARGUMENT: 3,
+  NOT_FOUND: 5,
+  PERMISSION_DENIED: 7,
+  FAILED_PRECONDITION: 9,
+  INTERNAL: 13,
+  UNAVAILABLE: 14,
+  UNAUTHENTICATED: 16,
+} as const;
+
+/** The gRPC status for an error code. */
+export function grpcStatusFor(code: ErrorCode): number {
+  const http = ERROR_CODES[code];
+  if (http === 401) return GRPC_STATUS.UNAUTHENTICATED;
+  if (http === 403) return GRPC_STATUS.PERMISSION_DENIED;
+  if (http === 404) return GRPC_STATUS.NOT_FOUND;
+  if (http === 409) return GRPC_STATUS.FAILED_PRECONDITION;
+  if (http === 400 || http === 413) return GRPC_STATUS.INVALID_ARGUMENT;
+  if (http === 503 || http === 429) return GRPC_STATUS.UNAVAILABLE;
+  return GRPC_STATUS.INTERNAL;
+}
+
+/** An RFC 9457 problem document with Signoff's extra `code` member. */
+export interface Problem {
+  readonly type: string;
+  readonly title: string;
+  readonly status: number;
+  readonly detail?: string;
+  readonly instance?: string;
+  readonly code: ErrorCode;
+  readonly [extension: string]: unknown;
+}
+
+/**
+ * An error that reaches a client: a stable `code`, its HTTP status and optional extension members
+ * (e.g. `rule_id`, `expected`, `current`, `errors`).
+ */
+export class SignoffError extends Error {
+  readonly status: number;
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly extensions: Readonly<Record<string, unknown>> = {},
+    readonly headers: Readonly<Record<string, string>> = {},
+  ) {
+    super(message);
+    this.name = 'SignoffError';
+    this.status = ERROR_CODES[code];
+  }
+
+  /** The problem+json body of this error. */
+  toProblem(instance?: string): Problem {
+    return {
+      type: `https://signoff.dev/problems/${this.code.replace(/_/g, '-')}`,
+      title: this.code.replace(/_/g, ' '),
+      status: this.status,
+      detail: this.message,
+      ...(instance ? { instance } : {}),
+      code: this.code,
+      ...this.extensions,
+    };
+  }
+}

@@ -1,0 +1,208 @@
+/**
+ * The domain events of Signoff (DESIGN section 2). Every event is plain JSON
+ * `{type, data, metadata}` so it survives the event store and Kafka unchanged.
+ */
+
+/** Who caused an event and why; carried by every event. */
+export interface EventMetadata {
+  readonly correlationId: string;
+  readonly causationId: string;
+  /** The subject (user or service) that caused the event. */
+  readonly actor: string;
+  /** ISO-8601 instant the command was decided at (comes in with the command, never read inside the domain). */
+  readonly at: string;
+}
+
+/** The content of a job that is hashed into `job_hash` (DESIGN section 3). */
+export interface JobRequest {
+  readonly topic: string;
+  readonly priority: string;
+  readonly tenant: string;
+  readonly submitted_by: string;
+  readonly labels: Readonly<Record<string, string>>;
+  readonly payload: unknown;
+}
+
+export type PolicyDecision = 'allow' | 'deny' | 'throttle' | 'require_human';
+export type OnTimeout = 'reject';
+
+export interface ApprovalRequirement {
+  /** Distinct reviewers needed (N of M). */
+  readonly required: number;
+  /** Roles allowed to approve; empty means any reviewer. */
+  readonly reviewers: readonly string[];
+  /** Timeout in milliseconds. */
+  readonly timeout_ms: number;
+  readonly on_timeout: OnTimeout;
+}
+
+export interface JobSubmittedData {
+  readonly job_id: string;
+  readonly request: JobRequest;
+  readonly job_hash: string;
+}
+export interface PolicyEvaluatedData {
+  readonly job_id: string;
+  /** Throttled jobs are refused before any state exists, so they never appear here. */
+  readonly decision: 'allow' | 'deny' | 'require_human';
+  readonly rule_id: string | null;
+  readonly reason: string;
+  readonly policy_snapshot: string;
+  readonly policy_version: string;
+}
+export interface ApprovalRequestedData {
+  readonly job_id: string;
+  readonly approval_ref: string;
+  readonly rule_id: string | null;
+  readonly policy_snapshot: string;
+  readonly job_hash: string;
+  readonly requirement: ApprovalRequirement;
+  readonly requested_at: string;
+  readonly expires_at: string;
+}
+export interface ApprovalVoteRecordedData {
+  readonly job_id: string;
+  readonly approval_ref: string;
+  readonly reviewer: string;
+  readonly reason: string | null;
+  readonly approvals: number;
+  readonly required: number;
+}
+export interface ApprovalGrantedData {
+  readonly job_id: string;
+  readonly approval_ref: string;
+  readonly approval_id: string;
+  readonly approved_by: readonly string[];
+  readonly policy_snapshot: string;
+  readonly job_hash: string;
+  readonly reason: string | null;
+}
+export interface ApprovalRejectedData {
+  readonly job_id: string;
+  readonly approval_ref: string;
+  readonly rejected_by: string;
+  readonly reason: string;
+}
+export interface ApprovalExpiredData {
+  readonly job_id: string;
+  readonly approval_ref: string;
+  readonly expires_at: string;
+  readonly on_timeout: OnTimeout;
+}
+export interface ApprovalInvalidatedData {
+  readonly job_id: string;
+  readonly approval_ref: string;
+  readonly code: 'snapshot_changed' | 'job_request_changed';
+  readonly expected: string;
+  readonly current: string;
+}
+export interface DispatchClaimedData {
+  readonly job_id: string;
+  readonly attempt: number;
+  readonly idempotency_key: string;
+  readonly claimed_by: string;
+}
+export interface JobDispatchedData {
+  readonly job_id: string;
+  readonly attempt: number;
+  readonly idempotency_key: string;
+  readonly topic: string;
+  readonly partition: number;
+  readonly offset: string;
+}
+export interface DispatchReplayedData {
+  readonly job_id: string;
+  readonly attempt: number;
+  readonly reason: 'not_published' | 'not_recorded' | 'not_acknowledged';
+}
+export interface JobStartedData {
+  readonly job_id: string;
+  readonly idempotency_key: string;
+  readonly worker: string;
+}
+export interface JobCompletedData {
+  readonly job_id: string;
+  readonly idempotency_key: string;
+  readonly status: 'succeeded' | 'failed';
+  readonly result?: unknown;
+  readonly error?: string;
+}
+export interface PolicyActivatedData {
+  readonly snapshot: string;
+  readonly version: string;
+  readonly activatedBy: string;
+  /** The parsed bundle, so any instance can rebuild the exact policy from the log. */
+  readonly bundle: unknown;
+}
+
+/** Map from event type to its data; the single source of event names. */
+export interface SignoffEventMap {
+  JobSubmitted: JobSubmittedData;
+  PolicyEvaluated: PolicyEvaluatedData;
+  ApprovalRequested: ApprovalRequestedData;
+  ApprovalVoteRecorded: ApprovalVoteRecordedData;
+  ApprovalGranted: ApprovalGrantedData;
+  ApprovalRejected: ApprovalRejectedData;
+  ApprovalExpired: ApprovalExpiredData;
+  ApprovalInvalidated: ApprovalInvalidatedData;
+  DispatchClaimed: DispatchClaimedData;
+  JobDispatched: JobDispatchedData;
+  DispatchReplayed: DispatchReplayedData;
+  JobStarted: JobStartedData;
+  JobCompleted: JobCompletedData;
+  PolicyActivated: PolicyActivatedData;
+}
+
+export type SignoffEventType = keyof SignoffEventMap;
+
+/** A domain event as stored and transported. */
+export type SignoffEvent<T extends SignoffEventType = SignoffEventType> = {
+  [K in T]: { readonly type: K; readonly data: SignoffEventMap[K]; readonly metadata: EventMetadata };
+}[T];
+
+/** Job-stream events (everything but PolicyActivated). */
+export type JobEvent = SignoffEvent<Exclude<SignoffEventType, 'PolicyActivated'>>;
+
+export const JOB_EVENT_TYPES = [
+  'JobSubmitted',
+  'PolicyEvaluated',
+  'ApprovalRequested',
+  'ApprovalVoteRecorded',
+  'ApprovalGranted',
+  'ApprovalRejected',
+  'ApprovalExpired',
+  'ApprovalInvalidated',
+  'DispatchClaimed',
+  'JobDispatched',
+  'DispatchReplayed',
+  'JobStarted',
+  'JobCompleted',
+] as const satisfies readonly JobEvent['type'][];
+
+export const JOB_STREAM_PREFIX = 'job-';
+export const POLICY_STREAM = 'policy';
+
+/** The one place job stream ids are made. */
+export function toJobStreamId(jobId: string): string {
+  return JOB_STREAM_PREFIX + jobId;
+}
+
+/** The job id of a job stream id, or null when the stream is not a job stream. */
+export function fromJobStreamId(streamId: string): string | null {
+  return streamId.startsWith(JOB_STREAM_PREFIX) ? streamId.slice(JOB_STREAM_PREFIX.length) : null;
+}
+
+/** Job states exposed as `state` in the API (DESIGN section 2). */
+export const JOB_STATES = [
+  'APPROVAL_REQUIRED',
+  'PENDING',
+  'DISPATCHED',
+  'RUNNING',
+  'SUCCEEDED',
+  'FAILED',
+  'DENIED',
+  'REJECTED',
+  'EXPIRED',
+  'INVALIDATED',
+] as const;
+export type JobState = (typeof JOB_STATES)[number];
