@@ -14,6 +14,8 @@ interface Shared {
 const KEY = Symbol.for('signoff.test.infra');
 const registry = globalThis as unknown as Record<symbol, Shared | undefined>;
 
+const noKafka: KafkaHandle = { brokers: [], version: 'none', pid: null, stop: async () => undefined };
+
 function log(line: string): void {
   process.stderr.write(`[infra] ${line}\n`);
 }
@@ -22,8 +24,19 @@ export default async function setup(project: TestProject): Promise<() => Promise
   let shared = registry[KEY];
   if (!shared) {
     const ready = (async () => {
-      const [pg, kafka] = await Promise.all([startPostgres({ log }), startKafka({ log })]);
-      return { pg, kafka };
+      // SIGNOFF_TEST_SKIP_KAFKA=1 is a development shortcut for working on PostgreSQL-only code:
+      // tests that need the broker then fail loudly (no brokers are provided). CI never sets it.
+      const skipKafka = process.env.SIGNOFF_TEST_SKIP_KAFKA === '1';
+      const [pg, kafka] = await Promise.allSettled([
+        startPostgres({ log }),
+        skipKafka ? Promise.resolve(noKafka) : startKafka({ log }),
+      ]);
+      if (pg.status === 'rejected' || kafka.status === 'rejected') {
+        if (pg.status === 'fulfilled') await pg.value.stop();
+        if (kafka.status === 'fulfilled') await kafka.value.stop();
+        throw pg.status === 'rejected' ? pg.reason : (kafka as PromiseRejectedResult).reason;
+      }
+      return { pg: pg.value, kafka: kafka.value };
     })();
     shared = { refs: 0, ready };
     registry[KEY] = shared;

@@ -62,6 +62,7 @@ export async function startPostgres(options: StartPostgresOptions = {}): Promise
     );
   }
   const dataDir = options.dataDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'signoff-pg-'));
+  fs.mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const asRoot = typeof process.getuid === 'function' && process.getuid() === 0;
   // PostgreSQL refuses to run as root: run it as the `postgres` system user when we are root.
   const runAs = asRoot ? 'postgres' : null;
