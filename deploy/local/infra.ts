@@ -11,7 +11,8 @@ import { startPostgres, stopPostgresProcess } from './postgres/postgres';
 import { isAlive } from './ports';
 
 const root = path.resolve(__dirname, '..', '..');
-const stateDir = path.join(root, '.signoff');
+// SIGNOFF_STATE_DIR lets tests run the real commands without touching a developer's .signoff/.
+const stateDir = process.env.SIGNOFF_STATE_DIR ? path.resolve(process.env.SIGNOFF_STATE_DIR) : path.join(root, '.signoff');
 const infraDir = path.join(stateDir, 'infra');
 const envFile = path.join(stateDir, 'infra.env');
 const stateFile = path.join(infraDir, 'state.json');
@@ -36,7 +37,7 @@ function readState(): InfraState | null {
 async function up(): Promise<void> {
   const existing = readState();
   if (existing && [existing.kafkaPid, existing.postgresPid].some((pid) => pid !== null && isAlive(pid))) {
-    log(`infra is already up (see ${path.relative(root, envFile)}); run npm run infra:down first to restart it`);
+    log(`infra is already up (see ${envFile}); run npm run infra:down first to restart it`);
     return;
   }
   fs.mkdirSync(infraDir, { recursive: true });
@@ -61,7 +62,7 @@ async function up(): Promise<void> {
   };
   fs.writeFileSync(stateFile, JSON.stringify(state, null, 2));
   fs.writeFileSync(envFile, `KAFKA_BROKERS=${state.kafkaBrokers}\nEVENT_STORE_URL=${state.eventStoreUrl}\n`);
-  log(`infra up in ${Date.now() - started} ms; wrote ${path.relative(root, envFile)}:`);
+  log(`infra up in ${Date.now() - started} ms; wrote ${envFile}:`);
   log(fs.readFileSync(envFile, 'utf8').trimEnd());
 }
 

@@ -66,7 +66,14 @@ export async function startPostgres(options: StartPostgresOptions = {}): Promise
   const asRoot = typeof process.getuid === 'function' && process.getuid() === 0;
   // PostgreSQL refuses to run as root: run it as the `postgres` system user when we are root.
   const runAs = asRoot ? 'postgres' : null;
-  if (runAs) execFileSync('chown', ['-R', `${runAs}:${runAs}`, dataDir]);
+  if (runAs) {
+    execFileSync('chown', ['-R', `${runAs}:${runAs}`, dataDir]);
+    try {
+      execFileSync('runuser', ['-u', runAs, '--', 'test', '-w', dataDir], { stdio: 'ignore' });
+    } catch {
+      throw new Error(`PostgreSQL runs as the '${runAs}' user, which cannot reach ${dataDir}: a parent folder is not searchable by others (chmod o+x it) or set DATABASE_URL.`);
+    }
+  }
   const run = (cmd: string, args: string[]) =>
     runAs
       ? execFileSync('runuser', ['-u', runAs, '--', path.join(bin, cmd), ...args], { stdio: 'pipe' })

@@ -1,0 +1,69 @@
+import fs from 'node:fs';
+import { loadSync } from '@grpc/proto-loader';
+import { describe, expect, it } from 'vitest';
+import { ERROR_CODES, grpcStatusFor, GRPC_STATUS, SignoffError } from './errors';
+import { fromJobStreamId, JOB_EVENT_TYPES, toJobStreamId } from './events';
+import { ApproveDto, RejectDto, SubmitJobDto, validateMessage } from './messages';
+import { PROTO_PATH } from './proto-path';
+import { signoffTopics } from './topics';
+
+describe('contracts', () => {
+  it('names the topics of DESIGN section 6 from one prefix', () => {
+    expect(signoffTopics()).toEqual({
+      requested: 'signoff.jobs.requested',
+      requestedDlq: 'signoff.jobs.requested.dlq',
+      evaluated: 'signoff.jobs.evaluated',
+      approved: 'signoff.jobs.approved',
+      dispatch: 'signoff.jobs.dispatch',
+      results: 'signoff.jobs.results',
+      audit: 'signoff.audit',
+    });
+    expect(signoffTopics('acme.').dispatch).toBe('acme.jobs.dispatch');
+  });
+
+  it('makes job stream ids in one place and reads them back', () => {
+    expect(toJobStreamId('abc')).toBe('job-abc');
+    expect(fromJobStreamId('job-abc')).toBe('abc');
+    expect(fromJobStreamId('policy')).toBeNull();
+    expect(JOB_EVENT_TYPES).toContain('ApprovalGranted');
+  });
+
+  it('maps error codes to the HTTP and gRPC statuses of DESIGN sections 4 and 5', () => {
+    expect(ERROR_CODES.snapshot_changed).toBe(409);
+    expect(ERROR_CODES.throttled).toBe(429);
+    expect(ERROR_CODES.busy).toBe(503);
+    expect(grpcStatusFor('snapshot_changed')).toBe(GRPC_STATUS.FAILED_PRECONDITION);
+    expect(grpcStatusFor('not_found')).toBe(GRPC_STATUS.NOT_FOUND);
+    expect(grpcStatusFor('unauthenticated')).toBe(GRPC_STATUS.UNAUTHENTICATED);
+    expect(grpcStatusFor('forbidden')).toBe(GRPC_STATUS.PERMISSION_DENIED);
+    expect(grpcStatusFor('busy')).toBe(GRPC_STATUS.UNAVAILABLE);
+    const problem = new SignoffError('snapshot_changed', 'policy changed', { expected: 'a', current: 'b' }).toProblem('/api/v1/approvals/j/approve');
+    expect(problem).toMatchObject({ status: 409, code: 'snapshot_changed', expected: 'a', current: 'b', instance: '/api/v1/approvals/j/approve' });
+  });
+
+  it('validates a job submission with per-field errors and refuses unknown members', () => {
+    expect(validateMessage(SubmitJobDto, { topic: 'finance.payment.execute', priority: 'high' }).ok).toBe(true);
+    const bad = validateMessage(SubmitJobDto, { topic: 42, labels: 'x', extra: true });
+    expect(bad.ok).toBe(false);
+    if (!bad.ok) {
+      const fields = bad.errors.map((e) => e.field);
+      expect(fields).toContain('topic');
+      expect(fields).toContain('labels');
+      expect(fields).toContain('extra');
+    }
+    expect(validateMessage(SubmitJobDto, [1, 2]).ok).toBe(false);
+    expect(validateMessage(SubmitJobDto, null).ok).toBe(false);
+    expect(validateMessage(RejectDto, {}).ok).toBe(false);
+    expect(validateMessage(ApproveDto, { policy_snapshot: 'sha256:nothex' }).ok).toBe(false);
+  });
+
+  it('ships the signoff.v1 proto with the Approvals service', () => {
+    const proto = fs.readFileSync(PROTO_PATH, 'utf8');
+    expect(proto).toMatch(/package signoff\.v1;/);
+    for (const rpc of ['ListApprovals', 'GetApproval', 'Approve', 'Reject', 'WatchApprovals']) expect(proto).toContain(`rpc ${rpc}(`);
+    const definition = loadSync(PROTO_PATH, { keepCase: true });
+    const service = definition['signoff.v1.Approvals'] as Record<string, { responseStream: boolean }>;
+    expect(Object.keys(service).sort()).toEqual(['Approve', 'GetApproval', 'ListApprovals', 'Reject', 'WatchApprovals']);
+    expect(service.WatchApprovals.responseStream).toBe(true);
+  });
+});

@@ -1,0 +1,4 @@
+export * from './message-bus.port';
+export { KafkaMessageBus, type KafkaBusOptions } from './kafka.message-bus';
+export { InMemoryMessageBus } from './in-memory.message-bus';
+export { MessagingModule, createMessageBus, type MessagingOptions } from './messaging.module';

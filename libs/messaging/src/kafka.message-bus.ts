@@ -1,0 +1,244 @@
+import { Consumer, Kafka, KafkaConfig, logLevel, Producer, CompressionTypes, IHeaders } from 'kafkajs';
+import {
+  encodeValue,
+  InboundMessage,
+  MessageBus,
+  OutboundMessage,
+  PublishedRecord,
+  SubscribeOptions,
+  Subscription,
+  TopicSpec,
+} from './message-bus.port';
+
+export interface KafkaBusOptions {
+  readonly brokers: readonly string[];
+  readonly clientId: string;
+  /** Log sink for client warnings and errors (default: stderr, warnings and errors only). */
+  readonly log?: (level: 'error' | 'warn' | 'info', message: string, extra?: Record<string, unknown>) => void;
+  readonly kafka?: Partial<KafkaConfig>;
+}
+
+const RETRY_BACKOFF_MS = [100, 250, 500, 1000, 2000, 5000];
+
+/**
+ * The messaging port on Apache Kafka through kafkajs: an idempotent producer (acks from all
+ * in-sync replicas, at most one request in flight so retries cannot reorder), consumer groups that
+ * commit an offset only after its handler resolved.
+ */
+export class KafkaMessageBus extends MessageBus {
+  private readonly kafka: Kafka;
+  private producer: Producer | null = null;
+  private producerReady: Promise<Producer> | null = null;
+  private readonly consumers = new Set<Consumer>();
+  private closed = false;
+
+  constructor(private readonly options: KafkaBusOptions) {
+    super();
+    const sink = options.log ?? ((level, message, extra) => process.stderr.write(`kafka ${level}: ${message} ${extra ? JSON.stringify(extra) : ''}\n`));
+    this.kafka = new Kafka({
+      clientId: options.clientId,
+      brokers: [...options.brokers],
+      logLevel: logLevel.WARN,
+      logCreator: () => ({ level, log }) => {
+        const { message, ...extra } = log;
+        // kafkajs logs transient coordinator states as errors while it retries them; keep them as warnings.
+        const lvl = level === logLevel.ERROR && /coordinator|loading|rebalanc/i.test(String(extra.error ?? message)) ? 'warn' : level === logLevel.ERROR ? 'error' : level === logLevel.WARN ? 'warn' : 'info';
+        if (/switched default partitioner/.test(message)) return;
+        sink(lvl, message, extra);
+      },
+      retry: { retries: 8, initialRetryTime: 100, maxRetryTime: 5000 },
+      ...options.kafka,
+    });
+  }
+
+  private async getProducer(): Promise<Producer> {
+    if (this.closed) throw new Error('message bus is closed');
+    if (this.producer) return this.producer;
+    if (!this.producerReady) {
+      this.producerReady = (async () => {
+        const producer = this.kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+        await producer.connect();
+        this.producer = producer;
+        return producer;
+      })().catch((error: unknown) => {
+        this.producerReady = null;
+        throw error;
+      });
+    }
+    return this.producerReady;
+  }
+
+  async publish(topic: string, messages: readonly OutboundMessage[]): Promise<PublishedRecord[]> {
+    if (messages.length === 0) return [];
+    const producer = await this.getProducer();
+    // The partition is chosen here (Kafka's murmur2 of the key, as the Java client does) and sent
+    // explicitly, so each message's own offset can be reported back from the per-partition base offset.
+    const partitions = await this.partitionsOf(topic, messages);
+    const result = await producer.send({
+      topic,
+      acks: -1,
+      compression: CompressionTypes.None,
+      messages: messages.map((m, i) => ({ key: m.key, partition: partitions[i], value: encodeValue(m.value), headers: { ...m.headers } })),
+    });
+    const next = new Map<number, bigint>(result.map((r) => [r.partition, BigInt(r.baseOffset ?? '0')]));
+    return messages.map((_, i) => {
+      const partition = partitions[i];
+      const offset = next.get(partition) ?? 0n;
+      next.set(partition, offset + 1n);
+      return { topic, partition, offset: offset.toString() };
+    });
+  }
+
+  private partitionCounts = new Map<string, number>();
+  private async partitionsOf(topic: string, messages: readonly OutboundMessage[]): Promise<number[]> {
+    let count = this.partitionCounts.get(topic);
+    if (count === undefined) {
+      const admin = this.kafka.admin();
+      await admin.connect();
+      try {
+        const meta = await admin.fetchTopicMetadata({ topics: [topic] });
+        count = meta.topics[0].partitions.length;
+      } finally {
+        await admin.disconnect();
+      }
+      this.partitionCounts.set(topic, count);
+    }
+    return messages.map((m) => (toPositive(murmur2(Buffer.from(m.key))) % count!));
+  }
+
+  async subscribe(options: SubscribeOptions): Promise<Subscription> {
+    if (this.closed) throw new Error('message bus is closed');
+    const consumer = this.kafka.consumer({
+      groupId: options.groupId,
+      allowAutoTopicCreation: false,
+      sessionTimeout: 10_000,
+      heartbeatInterval: 1_000,
+      // Short long-polls: lower latency when idle and a quick, clean leave on stop().
+      maxWaitTimeInMs: 500,
+      retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 200, maxRetryTime: 5000 },
+    });
+    this.consumers.add(consumer);
+    await consumer.connect();
+    await consumer.subscribe({ topics: [...options.topics], fromBeginning: options.fromBeginning ?? true });
+    let stopping = false;
+    await consumer.run({
+      autoCommit: false,
+      partitionsConsumedConcurrently: 4,
+      eachMessage: async ({ topic, partition, message, heartbeat }) => {
+        const inbound: InboundMessage = {
+          topic,
+          partition,
+          offset: message.offset,
+          key: message.key ? message.key.toString('utf8') : null,
+          value: message.value,
+          headers: decodeHeaders(message.headers),
+          timestamp: message.timestamp,
+        };
+        for (let attempt = 0; ; attempt++) {
+          try {
+            await options.handler(inbound);
+            break;
+          } catch (error) {
+            if (stopping) throw error;
+            const delay = RETRY_BACKOFF_MS[Math.min(attempt, RETRY_BACKOFF_MS.length - 1)];
+            (this.options.log ?? (() => undefined))('warn', `handler failed on ${topic}[${partition}]@${message.offset}, retrying in ${delay} ms`, {
+              error: (error as Error).message,
+            });
+            await new Promise((r) => setTimeout(r, delay));
+            await heartbeat();
+          }
+        }
+        await consumer.commitOffsets([{ topic, partition, offset: (BigInt(message.offset) + 1n).toString() }]);
+      },
+    });
+    return {
+      stop: async () => {
+        stopping = true;
+        this.consumers.delete(consumer);
+        await consumer.disconnect();
+      },
+    };
+  }
+
+  async ensureTopics(topics: readonly TopicSpec[]): Promise<void> {
+    const admin = this.kafka.admin();
+    await admin.connect();
+    try {
+      const existing = new Set(await admin.listTopics());
+      const missing = topics.filter((t) => !existing.has(t.name));
+      if (missing.length > 0) {
+        await admin.createTopics({
+          waitForLeaders: true,
+          topics: missing.map((t) => ({ topic: t.name, numPartitions: t.partitions, replicationFactor: -1 })),
+        });
+      }
+      for (const t of topics) this.partitionCounts.delete(t.name);
+    } finally {
+      await admin.disconnect();
+    }
+  }
+
+  async ping(): Promise<void> {
+    const admin = this.kafka.admin({ retry: { retries: 0 } });
+    await admin.connect();
+    try {
+      const cluster = await admin.describeCluster();
+      if (cluster.brokers.length === 0) throw new Error('the cluster reports no brokers');
+    } finally {
+      await admin.disconnect();
+    }
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    await Promise.allSettled([...this.consumers].map((c) => c.disconnect()));
+    this.consumers.clear();
+    if (this.producer) await this.producer.disconnect();
+    this.producer = null;
+  }
+}
+
+function decodeHeaders(headers: IHeaders | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(headers ?? {})) {
+    if (value === undefined) continue;
+    const v = Array.isArray(value) ? value[value.length - 1] : value;
+    out[name] = Buffer.isBuffer(v) ? v.toString('utf8') : String(v);
+  }
+  return out;
+}
+
+// Kafka's murmur2, as kafkajs's DefaultPartitioner uses, so recorded partitions match the broker's.
+function murmur2(data: Buffer): number {
+  const length = data.length;
+  const seed = 0x9747b28c;
+  const m = 0x5bd1e995;
+  const r = 24;
+  let h = seed ^ length;
+  const length4 = length >> 2;
+  for (let i = 0; i < length4; i++) {
+    const i4 = i * 4;
+    let k = (data[i4] & 0xff) + ((data[i4 + 1] & 0xff) << 8) + ((data[i4 + 2] & 0xff) << 16) + ((data[i4 + 3] & 0xff) << 24);
+    k = Math.imul(k, m);
+    k ^= k >>> r;
+    k = Math.imul(k, m);
+    h = Math.imul(h, m);
+    h ^= k;
+  }
+  const left = length % 4;
+  const idx = length - left;
+  if (left === 3) h ^= (data[idx + 2] & 0xff) << 16;
+  if (left >= 2) h ^= (data[idx + 1] & 0xff) << 8;
+  if (left >= 1) {
+    h ^= data[idx] & 0xff;
+    h = Math.imul(h, m);
+  }
+  h ^= h >>> 13;
+  h = Math.imul(h, m);
+  h ^= h >>> 15;
+  return h | 0;
+}
+
+function toPositive(x: number): number {
+  return x & 0x7fffffff;
+}

@@ -1,0 +1,130 @@
+import { randomBytes } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { InboundMessage, MessageBus } from '../message-bus.port';
+
+/** Waits until `check` is true (polling), or fails with `what`. */
+export async function eventually(check: () => boolean, what: string, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/**
+ * The contract every MessageBus adapter keeps (at least once, order per key, committed offsets
+ * per group, retry instead of skip). Run against Kafka (int tier) and the in-process bus (unit tier).
+ */
+export function describeMessageBusConformance(name: string, makeBus: () => MessageBus | Promise<MessageBus>): void {
+  describe(`MessageBus conformance: ${name}`, () => {
+    let bus: MessageBus;
+    const topic = (base: string) => `conformance.${base}.${randomBytes(4).toString('hex')}`;
+
+    beforeAll(async () => {
+      bus = await makeBus();
+    });
+    afterAll(async () => {
+      await bus.close();
+    });
+
+    it('publishes with acks and reports partition and offset; one key stays on one partition, in order', async () => {
+      const t = topic('order');
+      await bus.ensureTopics([{ name: t, partitions: 6 }]);
+      const sent = await bus.publish(
+        t,
+        Array.from({ length: 30 }, (_, i) => ({ key: `job-${i % 5}`, value: { i }, headers: { 'x-n': String(i) } })),
+      );
+      expect(sent).toHaveLength(30);
+      const byKey = new Map<string, Set<number>>();
+      sent.forEach((r, i) => {
+        expect(r.topic).toBe(t);
+        expect(r.partition).toBeGreaterThanOrEqual(0);
+        expect(r.partition).toBeLessThan(6);
+        const set = byKey.get(`job-${i % 5}`) ?? new Set();
+        set.add(r.partition);
+        byKey.set(`job-${i % 5}`, set);
+      });
+      for (const partitions of byKey.values()) expect(partitions.size).toBe(1);
+
+      const received: InboundMessage[] = [];
+      const sub = await bus.subscribe({ groupId: `g-${t}`, topics: [t], handler: async (m) => void received.push(m) });
+      await eventually(() => received.length >= 30, '30 messages');
+      await sub.stop();
+      expect(received).toHaveLength(30);
+      for (let k = 0; k < 5; k++) {
+        const seq = received.filter((m) => m.key === `job-${k}`).map((m) => (JSON.parse(m.value!.toString()) as { i: number }).i);
+        expect(seq).toEqual([...seq].sort((a, b) => a - b));
+        expect(seq).toHaveLength(6);
+      }
+      const sample = received.find((m) => m.key === 'job-3')!;
+      const i = (JSON.parse(sample.value!.toString()) as { i: number }).i;
+      expect(sample.headers['x-n']).toBe(String(i));
+      const record = sent[i];
+      expect(sample.partition).toBe(record.partition);
+      expect(sample.offset).toBe(record.offset);
+    });
+
+    it('a restarted consumer of the same group resumes after its last committed offset: nothing lost, nothing repeated', async () => {
+      const t = topic('resume');
+      await bus.ensureTopics([{ name: t, partitions: 3 }]);
+      const group = `g-${t}`;
+      await bus.publish(t, Array.from({ length: 10 }, (_, i) => ({ key: `k${i}`, value: `first-${i}` })));
+      const first: string[] = [];
+      const sub1 = await bus.subscribe({ groupId: group, topics: [t], handler: async (m) => void first.push(m.value!.toString()) });
+      await eventually(() => first.length >= 10, 'first batch');
+      await sub1.stop();
+
+      await bus.publish(t, Array.from({ length: 10 }, (_, i) => ({ key: `k${i}`, value: `second-${i}` })));
+      const second: string[] = [];
+      const sub2 = await bus.subscribe({ groupId: group, topics: [t], handler: async (m) => void second.push(m.value!.toString()) });
+      await eventually(() => second.length >= 10, 'second batch');
+      await new Promise((r) => setTimeout(r, 300)); // would reveal a re-delivery of the first batch
+      await sub2.stop();
+      expect(first.sort()).toEqual(Array.from({ length: 10 }, (_, i) => `first-${i}`).sort());
+      expect(second.sort()).toEqual(Array.from({ length: 10 }, (_, i) => `second-${i}`).sort());
+    });
+
+    it('a failing handler is retried, the message is not skipped and the partition keeps its order', async () => {
+      const t = topic('retry');
+      await bus.ensureTopics([{ name: t, partitions: 1 }]);
+      await bus.publish(t, [
+        { key: 'a', value: 'one' },
+        { key: 'a', value: 'two' },
+      ]);
+      const seen: string[] = [];
+      let failures = 0;
+      const sub = await bus.subscribe({
+        groupId: `g-${t}`,
+        topics: [t],
+        handler: async (m) => {
+          const v = m.value!.toString();
+          if (v === 'one' && failures < 2) {
+            failures += 1;
+            throw new Error('transient');
+          }
+          seen.push(v);
+        },
+      });
+      await eventually(() => seen.length >= 2, 'both messages');
+      await sub.stop();
+      expect(failures).toBe(2);
+      expect(seen).toEqual(['one', 'two']);
+    });
+
+    it('every consumer group receives every message', async () => {
+      const t = topic('groups');
+      await bus.ensureTopics([{ name: t, partitions: 2 }]);
+      await bus.publish(t, Array.from({ length: 8 }, (_, i) => ({ key: `k${i}`, value: String(i) })));
+      const a: string[] = [];
+      const b: string[] = [];
+      const [subA, subB] = await Promise.all([
+        bus.subscribe({ groupId: `ga-${t}`, topics: [t], handler: async (m) => void a.push(m.value!.toString()) }),
+        bus.subscribe({ groupId: `gb-${t}`, topics: [t], handler: async (m) => void b.push(m.value!.toString()) }),
+      ]);
+      await eventually(() => a.length >= 8 && b.length >= 8, 'both groups');
+      await Promise.all([subA.stop(), subB.stop()]);
+      expect(a.sort()).toEqual(b.sort());
+      expect(a).toHaveLength(8);
+    });
+  });
+}

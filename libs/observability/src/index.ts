@@ -1,0 +1,5 @@
+export { SignoffMetrics } from './metrics';
+export { HealthRegistry, type ReadinessCheck, type HealthReport } from './health';
+export { JsonLogger, type LogLevel } from './logger';
+export { OpsController } from './ops.controller';
+export { ObservabilityModule } from './observability.module';

@@ -1,0 +1,70 @@
+import { Injectable } from '@nestjs/common';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+
+/**
+ * Signoff's Prometheus metrics (DESIGN section 9; the names are fixed). All of them exist from the
+ * start, at zero, so dashboards and alerts never see a missing series.
+ */
+@Injectable()
+export class SignoffMetrics {
+  readonly registry = new Registry();
+
+  readonly approvalsAlreadyApproved = new Counter({
+    name: 'signoff_approvals_already_approved_total',
+    help: 'Approve calls answered already_approved (retries and duplicates).',
+    registers: [this.registry],
+  });
+  readonly approvalsSnapshotMismatch = new Counter({
+    name: 'signoff_approvals_snapshot_mismatch_total',
+    help: 'Approvals refused because the policy snapshot or the job hash changed since the request.',
+    registers: [this.registry],
+  });
+  readonly jobsReplayed = new Counter({
+    name: 'signoff_jobs_replayed_total',
+    help: 'Approved or allowed jobs republished by the replay consumer.',
+    registers: [this.registry],
+  });
+  readonly approvalConflicts = new Counter({
+    name: 'signoff_approval_conflicts_total',
+    help: 'Expected-version conflicts retried by approval commands.',
+    registers: [this.registry],
+  });
+  readonly policyDecisions = new Counter({
+    name: 'signoff_policy_decisions_total',
+    help: 'Submit-time policy decisions.',
+    labelNames: ['decision'] as const,
+    registers: [this.registry],
+  });
+  readonly jobsDispatched = new Counter({
+    name: 'signoff_jobs_dispatched_total',
+    help: 'Jobs published to the dispatch topic.',
+    registers: [this.registry],
+  });
+  readonly approvalsPending = new Gauge({
+    name: 'signoff_approvals_pending',
+    help: 'Approvals waiting for reviewers.',
+    registers: [this.registry],
+  });
+  readonly policyEvaluationSeconds = new Histogram({
+    name: 'signoff_policy_evaluation_seconds',
+    help: 'Time to evaluate a job against the active policy.',
+    buckets: [0.000001, 0.000005, 0.00001, 0.00005, 0.0001, 0.0005, 0.001, 0.005, 0.01, 0.1, 1, 5],
+    registers: [this.registry],
+  });
+  readonly approvalToDispatchSeconds = new Histogram({
+    name: 'signoff_approval_to_dispatch_seconds',
+    help: 'Time from ApprovalGranted to the job being published for workers.',
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+    registers: [this.registry],
+  });
+
+  constructor() {
+    for (const decision of ['allow', 'deny', 'throttle', 'require_human']) this.policyDecisions.inc({ decision }, 0);
+    collectDefaultMetrics({ register: this.registry, prefix: 'signoff_process_' });
+  }
+
+  /** The exposition text for `GET /metrics`. */
+  async text(): Promise<string> {
+    return this.registry.metrics();
+  }
+}

@@ -1,0 +1,39 @@
+import { DynamicModule, INestApplication, Type } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
+import { JsonLogger } from '@signoff/observability';
+import { ProblemJsonFilter } from './problem.filter';
+
+export interface HttpAppOptions {
+  readonly service: string;
+  /** Body limit in bytes (DESIGN section 4: 1 MiB). */
+  readonly bodyLimit?: number;
+  readonly logger?: JsonLogger;
+}
+
+/** The API prefix; ops endpoints (/metrics, /health/*, /docs) stay at the root. */
+export const API_PREFIX = 'api/v1';
+
+/**
+ * Creates a Nest application on Fastify with Signoff's conventions: `/api/v1` prefix,
+ * problem+json errors, JSON logs, shutdown hooks.
+ */
+export async function createHttpApp(module: Type<unknown> | DynamicModule, options: HttpAppOptions): Promise<NestFastifyApplication> {
+  const adapter = new FastifyAdapter({ bodyLimit: options.bodyLimit ?? 1024 * 1024, trustProxy: false });
+  const app = await NestFactory.create<NestFastifyApplication>(module, adapter, {
+    logger: options.logger ?? new JsonLogger(options.service),
+    bufferLogs: false,
+  });
+  app.setGlobalPrefix(API_PREFIX, { exclude: ['metrics', 'health/live', 'health/ready', 'docs', 'docs/{*path}'] });
+  app.useGlobalFilters(new ProblemJsonFilter());
+  app.enableShutdownHooks();
+  return app;
+}
+
+/** Listens and returns the base URL. */
+export async function listen(app: INestApplication, port: number, host: string): Promise<string> {
+  await app.listen(port, host);
+  const address = app.getHttpServer().address();
+  const actualPort = typeof address === 'object' && address ? address.port : port;
+  return `http://${host}:${actualPort}`;
+}

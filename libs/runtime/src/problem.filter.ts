@@ -1,0 +1,60 @@
+import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
+import { SignoffError } from '@signoff/contracts';
+
+interface ReplyLike {
+  status(code: number): ReplyLike;
+  header(name: string, value: string): ReplyLike;
+  send(body: unknown): unknown;
+}
+interface RequestLike {
+  url?: string;
+}
+
+/**
+ * The one place errors become HTTP responses: RFC 9457 problem+json with Signoff's `code`.
+ * SignoffError keeps its code and status; Nest/Fastify HTTP errors get the nearest code; anything
+ * else is logged and answered 500 `internal` without internals.
+ */
+@Catch()
+export class ProblemJsonFilter implements ExceptionFilter {
+  private readonly logger = new Logger('ProblemJsonFilter');
+
+  catch(exception: unknown, host: ArgumentsHost): void {
+    const ctx = host.switchToHttp();
+    const reply = ctx.getResponse<ReplyLike>();
+    const request = ctx.getRequest<RequestLike>();
+    const error = toSignoffError(exception);
+    if (error.code === 'internal') this.logger.error(exception instanceof Error ? exception.stack ?? exception.message : String(exception));
+    let r = reply.status(error.status).header('Content-Type', 'application/problem+json');
+    for (const [name, value] of Object.entries(error.headers)) r = r.header(name, value);
+    r.send(error.toProblem(request.url?.split('?')[0]));
+  }
+}
+
+/** Maps anything thrown to a SignoffError with a stable code. */
+export function toSignoffError(exception: unknown): SignoffError {
+  if (exception instanceof SignoffError) return exception;
+  const status =
+    exception instanceof HttpException
+      ? exception.getStatus()
+      : typeof (exception as { statusCode?: unknown })?.statusCode === 'number'
+        ? (exception as { statusCode: number }).statusCode
+        : 500;
+  const message = exception instanceof Error ? exception.message : 'unexpected error';
+  switch (status) {
+    case 400:
+      return new SignoffError('invalid_request', message);
+    case 401:
+      return new SignoffError('unauthenticated', message);
+    case 403:
+      return new SignoffError('forbidden', message);
+    case 404:
+      return new SignoffError('not_found', 'no such resource');
+    case 413:
+      return new SignoffError('payload_too_large', 'request body exceeds the limit');
+    case 415:
+      return new SignoffError('invalid_request', message);
+    default:
+      return new SignoffError('internal', 'internal error');
+  }
+}
