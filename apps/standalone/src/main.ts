@@ -1,6 +1,6 @@
 import 'reflect-metadata';
-import { JsonLogger } from '@signoff/observability';
-import { ConfigError, createHttpApp, listen, parseConfig, redactUrl, SignoffConfig } from '@signoff/runtime';
+import { HealthRegistry, JsonLogger } from '@signoff/observability';
+import { ConfigError, createHttpApp, installGracefulShutdown, listen, parseConfig, redactUrl, SignoffConfig } from '@signoff/runtime';
 import { StandaloneModule } from './app.module';
 
 /** `npm start`: the standalone control plane on embedded defaults. */
@@ -17,6 +17,8 @@ async function main(): Promise<void> {
   }
   const logger = new JsonLogger('standalone', config.logLevel);
   const app = await createHttpApp(StandaloneModule.forRoot(config), { service: 'standalone', logger });
+  const health = app.get(HealthRegistry);
+  installGracefulShutdown(app, logger, () => health.markShuttingDown());
   const url = await listen(app, config.port, config.host);
   logger.emit('info', 'signoff standalone listening', {
     url,

@@ -26,8 +26,38 @@ export async function createHttpApp(module: Type<unknown> | DynamicModule, optio
   });
   app.setGlobalPrefix(API_PREFIX, { exclude: ['metrics', 'health/live', 'health/ready', 'docs', 'docs/{*path}'] });
   app.useGlobalFilters(new ProblemJsonFilter());
-  app.enableShutdownHooks();
   return app;
+}
+
+/**
+ * Graceful shutdown on SIGTERM/SIGINT: readiness turns unavailable, Nest's shutdown hooks run
+ * (consumers stop, stores close), then the process exits 0. A second signal exits at once.
+ */
+export function installGracefulShutdown(app: INestApplication, logger: JsonLogger, onStopping?: () => void): void {
+  let stopping = false;
+  const stop = (signal: NodeJS.Signals) => {
+    if (stopping) {
+      logger.emit('warn', `second ${signal}: exiting now`);
+      process.exit(130);
+    }
+    stopping = true;
+    onStopping?.();
+    logger.emit('info', `${signal} received: shutting down`);
+    const force = setTimeout(() => {
+      logger.emit('error', 'shutdown took longer than 20 s: exiting');
+      process.exit(1);
+    }, 20_000);
+    force.unref();
+    app.close().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        logger.emit('error', 'shutdown failed', { error: (error as Error).message });
+        process.exit(1);
+      },
+    );
+  };
+  process.once('SIGTERM', () => stop('SIGTERM'));
+  process.once('SIGINT', () => stop('SIGINT'));
 }
 
 /** Listens and returns the base URL. */

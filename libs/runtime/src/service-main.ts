@@ -2,7 +2,7 @@ import { DynamicModule } from '@nestjs/common';
 import { HealthRegistry, JsonLogger } from '@signoff/observability';
 import { MessageBus } from '@signoff/messaging';
 import { ConfigDefaults, ConfigError, parseConfig, redactUrl, serviceEnvironment, SignoffConfig } from './config';
-import { createHttpApp, listen } from './http-app';
+import { createHttpApp, installGracefulShutdown, listen } from './http-app';
 
 /**
  * The composition root of a distributed service: read and validate the environment once
@@ -29,6 +29,7 @@ export async function runService(
   const health = app.get(HealthRegistry);
   const bus = app.get(MessageBus, { strict: false });
   health.register('kafka', () => bus.ping());
+  installGracefulShutdown(app, logger, () => health.markShuttingDown());
   const url = await listen(app, config.port, config.host);
   logger.emit('info', `${service} listening`, {
     url,
