@@ -2,3 +2,4 @@ export * from './config';
 export { ProblemJsonFilter, toSignoffError } from './problem.filter';
 export { createHttpApp, installGracefulShutdown, listen, API_PREFIX, type HttpAppOptions } from './http-app';
 export { runService } from './service-main';
+export * from './auth';

@@ -1,0 +1,75 @@
+import { SignoffError } from '@signoff/contracts';
+import { createRemoteJWKSet, JWTPayload, jwtVerify, SignJWT } from 'jose';
+import { Principal, Role, ROLES } from './principal';
+
+export interface AuthOptions {
+  readonly jwtSecret: string | null;
+  readonly jwksUrl: string | null;
+}
+
+/**
+ * Verifies bearer tokens: HS256 with a shared secret, or any JWKS-published key. Every failure is
+ * the same 401 `unauthenticated` (no oracle for which part was wrong).
+ */
+export class JwtVerifier {
+  private readonly key: Uint8Array | ReturnType<typeof createRemoteJWKSet>;
+
+  constructor(options: AuthOptions) {
+    if (options.jwksUrl) this.key = createRemoteJWKSet(new URL(options.jwksUrl));
+    else if (options.jwtSecret) this.key = new TextEncoder().encode(options.jwtSecret);
+    else throw new Error('authentication needs AUTH_JWT_SECRET or AUTH_JWKS_URL');
+  }
+
+  /** Verifies `Authorization: Bearer <JWT>` and returns the principal. */
+  async verifyHeader(header: string | undefined): Promise<Principal> {
+    const match = header ? /^Bearer\s+(\S+)$/i.exec(header) : null;
+    if (!match) throw new SignoffError('unauthenticated', 'missing bearer token', {}, { 'WWW-Authenticate': 'Bearer' });
+    return this.verify(match[1]);
+  }
+
+  async verify(token: string): Promise<Principal> {
+    let payload: JWTPayload;
+    try {
+      const result =
+        this.key instanceof Uint8Array
+          ? await jwtVerify(token, this.key, { algorithms: ['HS256'], clockTolerance: 5 })
+          : await jwtVerify(token, this.key, { clockTolerance: 5 });
+      payload = result.payload;
+    } catch {
+      throw new SignoffError('unauthenticated', 'invalid or expired token', {}, { 'WWW-Authenticate': 'Bearer error="invalid_token"' });
+    }
+    return toPrincipal(payload);
+  }
+}
+
+function stringList(value: unknown): string[] | null {
+  if (value === undefined || value === null) return null;
+  if (Array.isArray(value) && value.every((v) => typeof v === 'string')) return value as string[];
+  if (typeof value === 'string') return [value];
+  throw new SignoffError('unauthenticated', 'malformed token claims');
+}
+
+function toPrincipal(payload: JWTPayload): Principal {
+  if (typeof payload.sub !== 'string' || payload.sub === '') throw new SignoffError('unauthenticated', 'token has no subject');
+  const roles = (stringList(payload.roles) ?? []).filter((r): r is Role => (ROLES as readonly string[]).includes(r));
+  return {
+    sub: payload.sub,
+    roles: new Set(roles),
+    topics: stringList(payload.topics),
+    tenants: stringList(payload.tenants),
+  };
+}
+
+/** Mints an HS256 token (development tokens, the CLI, tests). */
+export async function mintToken(
+  secret: string,
+  claims: { sub: string; roles: readonly Role[]; topics?: readonly string[]; tenants?: readonly string[] },
+  ttlSeconds = 12 * 3600,
+): Promise<string> {
+  return new SignJWT({ roles: [...claims.roles], ...(claims.topics ? { topics: [...claims.topics] } : {}), ...(claims.tenants ? { tenants: [...claims.tenants] } : {}) })
+    .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+    .setSubject(claims.sub)
+    .setIssuedAt()
+    .setExpirationTime(Math.floor(Date.now() / 1000) + ttlSeconds)
+    .sign(new TextEncoder().encode(secret));
+}
