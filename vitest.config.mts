@@ -1,8 +1,9 @@
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import swc from 'unplugin-swc';
 import { defineConfig } from 'vitest/config';
 
-const root = __dirname;
+const root = path.dirname(fileURLToPath(import.meta.url));
 
 /**
  * Three tiers (see README, "Tests"):
