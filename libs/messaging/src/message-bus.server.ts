@@ -1,0 +1,79 @@
+import { BaseRpcContext, CustomTransportStrategy, Server } from '@nestjs/microservices';
+import { isObservable, lastValueFrom } from 'rxjs';
+import { InboundMessage, MessageBus, Subscription } from './message-bus.port';
+
+/** The context of a bus message handler: the raw Kafka/in-process record. */
+export class BusContext extends BaseRpcContext<[InboundMessage]> {
+  constructor(message: InboundMessage) {
+    super([message]);
+  }
+  getMessage(): InboundMessage {
+    return this.getArgByIndex(0);
+  }
+}
+
+export interface MessageBusServerOptions {
+  /** Consumer group of this service; instances of one service share it. */
+  readonly groupId: string;
+  /** Prefix added to every `@EventPattern` (KAFKA_TOPIC_PREFIX), e.g. `jobs.requested` -> `signoff.jobs.requested`. */
+  readonly topicPrefix: string;
+}
+
+/**
+ * A Nest microservice transport over the MessageBus port, so message controllers are plain
+ * `@EventPattern('jobs.requested')` handlers whatever the bus is (Kafka or in-process). A handler
+ * receives the parsed JSON value (or `null` when it is not JSON: the handler sends it to a DLQ) and
+ * a BusContext. The offset is committed after the handler resolves; a handler that throws is
+ * retried by the bus.
+ */
+export class MessageBusServer extends Server implements CustomTransportStrategy {
+  private readonly subscriptions: Subscription[] = [];
+
+  constructor(
+    private readonly bus: MessageBus,
+    private readonly options: MessageBusServerOptions,
+  ) {
+    super();
+  }
+
+  async listen(callback: (error?: unknown) => void): Promise<void> {
+    try {
+      for (const [pattern, handler] of this.messageHandlers) {
+        const topic = `${this.options.topicPrefix}${pattern}`;
+        const subscription = await this.bus.subscribe({
+          groupId: this.options.groupId,
+          topics: [topic],
+          handler: async (message) => {
+            const result: unknown = await handler(parseValue(message), new BusContext(message));
+            if (isObservable(result)) await lastValueFrom(result, { defaultValue: undefined });
+          },
+        });
+        this.subscriptions.push(subscription);
+      }
+      callback();
+    } catch (error) {
+      callback(error);
+    }
+  }
+
+  async close(): Promise<void> {
+    await Promise.allSettled(this.subscriptions.splice(0).map((s) => s.stop()));
+  }
+
+  on(): never {
+    throw new Error('MessageBusServer has no events to listen to');
+  }
+
+  unwrap<T>(): T {
+    return this.bus as unknown as T;
+  }
+}
+
+function parseValue(message: InboundMessage): unknown {
+  if (message.value === null) return null;
+  try {
+    return JSON.parse(message.value.toString('utf8'));
+  } catch {
+    return null;
+  }
+}
