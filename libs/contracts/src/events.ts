@@ -67,6 +67,11 @@ export interface ApprovalVoteRecordedData {
   readonly reason: string | null;
   readonly approvals: number;
   readonly required: number;
+  /**
+   * The active policy snapshot the vote was checked against, set only when it differed from the
+   * requested one and `SNAPSHOT_MODE=decision` judged it equivalent (same rule, same requirement).
+   */
+  readonly equivalent_snapshot?: string;
 }
 export interface ApprovalGrantedData {
   readonly job_id: string;
@@ -76,6 +81,8 @@ export interface ApprovalGrantedData {
   readonly policy_snapshot: string;
   readonly job_hash: string;
   readonly reason: string | null;
+  /** As on ApprovalVoteRecorded: the equivalent active snapshot the completing vote was checked against. */
+  readonly equivalent_snapshot?: string;
 }
 export interface ApprovalRejectedData {
   readonly job_id: string;
@@ -115,6 +122,19 @@ export interface DispatchReplayedData {
   readonly attempt: number;
   readonly reason: 'not_published' | 'not_recorded' | 'not_acknowledged';
 }
+/**
+ * Replays are bounded: a replay that would exceed `max_attempts` records this instead, so a capacity
+ * problem ends in a visible terminal state (API state `FAILED`, `dispatch.abandoned`) rather than
+ * being hidden by endless republishing.
+ */
+export interface DispatchAbandonedData {
+  readonly job_id: string;
+  /** Attempts made (the last attempt number). */
+  readonly attempts: number;
+  readonly max_attempts: number;
+  /** Why the replay that was refused was needed. */
+  readonly reason: DispatchReplayedData['reason'];
+}
 export interface JobStartedData {
   readonly job_id: string;
   readonly idempotency_key: string;
@@ -148,6 +168,7 @@ export interface SignoffEventMap {
   DispatchClaimed: DispatchClaimedData;
   JobDispatched: JobDispatchedData;
   DispatchReplayed: DispatchReplayedData;
+  DispatchAbandoned: DispatchAbandonedData;
   JobStarted: JobStartedData;
   JobCompleted: JobCompletedData;
   PolicyActivated: PolicyActivatedData;
@@ -175,6 +196,7 @@ export const JOB_EVENT_TYPES = [
   'DispatchClaimed',
   'JobDispatched',
   'DispatchReplayed',
+  'DispatchAbandoned',
   'JobStarted',
   'JobCompleted',
 ] as const satisfies readonly JobEvent['type'][];

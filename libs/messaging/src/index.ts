@@ -2,4 +2,4 @@ export * from './message-bus.port';
 export { KafkaMessageBus, type KafkaBusOptions } from './kafka.message-bus';
 export { InMemoryMessageBus } from './in-memory.message-bus';
 export { MessagingModule, createMessageBus, type MessagingOptions } from './messaging.module';
-export { MessageBusServer, BusContext, type MessageBusServerOptions } from './message-bus.server';
+export { MessageBusServer, BusContext, busMessage, type MessageBusServerOptions } from './message-bus.server';

@@ -12,6 +12,15 @@ export class BusContext extends BaseRpcContext<[InboundMessage]> {
   }
 }
 
+/**
+ * The record behind a handler's `@Ctx()` argument. Nest 12 types `@EventPattern` handlers as
+ * `(data, ...args: unknown[])`, so handlers take the context as `unknown` and read it with this.
+ */
+export function busMessage(context: unknown): InboundMessage {
+  if (!(context instanceof BusContext)) throw new Error('not a MessageBusServer handler context');
+  return context.getMessage();
+}
+
 export interface MessageBusServerOptions {
   /** Consumer group of this service; instances of one service share it. */
   readonly groupId: string;

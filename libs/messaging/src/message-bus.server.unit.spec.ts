@@ -3,7 +3,7 @@ import { NestFactory } from '@nestjs/core';
 import { Ctx, EventPattern, MicroserviceOptions, Payload } from '@nestjs/microservices';
 import { describe, expect, it } from 'vitest';
 import { InMemoryMessageBus } from './in-memory.message-bus';
-import { BusContext, MessageBusServer } from './message-bus.server';
+import { busMessage, MessageBusServer } from './message-bus.server';
 import { eventually } from './testing/message-bus.conformance';
 
 const received: { value: unknown; key: string | null; topic: string }[] = [];
@@ -12,8 +12,8 @@ let failOnce = true;
 @Controller()
 class DemoMessageController {
   @EventPattern('jobs.requested')
-  async onRequested(@Payload() value: unknown, @Ctx() ctx: BusContext): Promise<void> {
-    const message = ctx.getMessage();
+  async onRequested(@Payload() value: unknown, @Ctx() context: unknown): Promise<void> {
+    const message = busMessage(context);
     if (failOnce && message.key === 'flaky') {
       failOnce = false;
       throw new Error('transient');

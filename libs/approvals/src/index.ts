@@ -1,0 +1,11 @@
+/**
+ * @signoff/approvals: the job/approval aggregate as a pure decider (DESIGN sections 2 to 4).
+ * `decide(command, state)`, `evolve(state, event)`, `initialState()`; no I/O, no clock, no
+ * randomness: time and ids come in with each command.
+ */
+export * from './job.commands';
+export * from './job.state';
+export * from './job.outcomes';
+export * from './job.decider';
+export * from './job.view';
+export * from './event-id';

@@ -1,0 +1,175 @@
+import type {
+  ApprovalRequirement,
+  DispatchReplayedData,
+  JobCompletedData,
+  JobRequest,
+  PolicyEvaluatedData,
+} from '@signoff/contracts';
+
+/**
+ * Who issues a command, when, and under which ids. Everything the decider would otherwise read
+ * from a clock or a random source comes in here, so `decide` is a pure function.
+ */
+export interface CommandMetadata {
+  /**
+   * Unique id of this command (e.g. a UUID made by the shell per incoming request). The ids of
+   * the events it produces derive from it with {@link eventIdFor}, so retrying the same command
+   * after an ambiguous append yields the same event ids.
+   */
+  readonly commandId: string;
+  readonly correlationId: string;
+  /** Defaults to `commandId` on the events when omitted. */
+  readonly causationId?: string;
+  /** The subject (user or service) issuing the command; becomes `actor` on the events. */
+  readonly actor: string;
+  /** ISO-8601 instant of the decision; becomes `at` on the events and drives expiry. */
+  readonly now: string;
+}
+
+type Command<T extends string, D> = { readonly type: T; readonly data: D; readonly metadata: CommandMetadata };
+
+/** The policy outcome evaluated by the caller before the job is stored (throttle never gets here). */
+export interface PolicyOutcome {
+  readonly decision: PolicyEvaluatedData['decision'];
+  readonly rule_id: string | null;
+  readonly reason: string;
+  readonly policy_snapshot: string;
+  readonly policy_version: string;
+  /** Required when `decision` is `require_human`, ignored otherwise. */
+  readonly approval?: ApprovalRequirement;
+}
+
+export interface SubmitJobData {
+  readonly job_id: string;
+  /** The normalized request (defaults applied) that `job_hash` was computed from. */
+  readonly request: JobRequest;
+  readonly job_hash: string;
+  readonly policy: PolicyOutcome;
+  /** Reference of the approval to open; required when the policy requires a human. */
+  readonly approval_ref?: string;
+}
+/** Record a submitted job with its policy outcome (and open an approval when one is required). */
+export type SubmitJob = Command<'SubmitJob', SubmitJobData>;
+
+export interface ApproveJobData {
+  readonly job_id: string;
+  /** The reviewer's subject (`sub`). */
+  readonly reviewer: string;
+  /** The reviewer's roles, checked against the rule's `reviewers`. */
+  readonly reviewer_roles: readonly string[];
+  readonly reason: string | null;
+  /** The policy snapshot active now. */
+  readonly active_policy_snapshot: string;
+  /**
+   * `SNAPSHOT_MODE=decision` only: true when the caller re-evaluated the job under the active
+   * policy and got the same rule with the same approval requirement. Absent or false = strict.
+   */
+  readonly snapshot_equivalent?: boolean;
+  /**
+   * The hash of the job as it is known now: recomputed by the caller from the stored request, or
+   * the hash of the latest submission of this job id. A difference -> `job_request_changed`.
+   */
+  readonly current_job_hash: string;
+  /** What the reviewer looked at, when the client sent it; a difference -> `stale_review`. */
+  readonly reviewed_snapshot?: string;
+  readonly reviewed_job_hash?: string;
+  /** The id of the approval, used only if this vote completes the quorum. */
+  readonly approval_id: string;
+}
+/** Cast a reviewer's approving vote; the vote that reaches the quorum grants the approval. */
+export type ApproveJob = Command<'ApproveJob', ApproveJobData>;
+
+export interface RejectJobData {
+  readonly job_id: string;
+  readonly reviewer: string;
+  readonly reviewer_roles: readonly string[];
+  /** Required: a rejection must say why. */
+  readonly reason: string;
+}
+/** Reject the approval: one rejection by an eligible reviewer is a veto. */
+export type RejectJob = Command<'RejectJob', RejectJobData>;
+
+export interface ExpireApprovalData {
+  readonly job_id: string;
+}
+/** Expire an approval whose `expires_at` has passed (`metadata.now >= expires_at`). */
+export type ExpireApproval = Command<'ExpireApproval', ExpireApprovalData>;
+
+export interface InvalidateApprovalData {
+  readonly job_id: string;
+  readonly code: 'snapshot_changed' | 'job_request_changed';
+  /** The value bound to the approval (its `policy_snapshot` or `job_hash`). */
+  readonly expected: string;
+  /** The value found now. */
+  readonly current: string;
+}
+/** Close an approval for good because what it was bound to changed (an explicit, audited act). */
+export type InvalidateApproval = Command<'InvalidateApproval', InvalidateApprovalData>;
+
+export interface ClaimDispatchData {
+  readonly job_id: string;
+  /** The attempt being claimed: 1, or the attempt opened by the last DispatchReplayed. */
+  readonly attempt: number;
+  /** Fixed by the first claim; every later attempt must carry the same key (exactly-once at the worker). */
+  readonly idempotency_key: string;
+  /** The dispatcher instance claiming. */
+  readonly claimed_by: string;
+}
+/** Claim the right to publish the job's current attempt (one dispatcher wins). */
+export type ClaimDispatch = Command<'ClaimDispatch', ClaimDispatchData>;
+
+export interface RecordDispatchData {
+  readonly job_id: string;
+  readonly attempt: number;
+  readonly idempotency_key: string;
+  /** The Kafka topic published to. */
+  readonly topic: string;
+  readonly partition: number;
+  readonly offset: string;
+}
+/** Record that the claimed attempt was published (partition and offset). */
+export type RecordDispatch = Command<'RecordDispatch', RecordDispatchData>;
+
+export interface ReplayDispatchData {
+  readonly job_id: string;
+  /** The new attempt: the current attempt + 1. */
+  readonly attempt: number;
+  readonly reason: DispatchReplayedData['reason'];
+  /** Attempts allowed in total; a replay beyond it abandons the dispatch instead. */
+  readonly max_attempts: number;
+}
+/** Open a new dispatch attempt for a job stuck before the worker acknowledged it. */
+export type ReplayDispatch = Command<'ReplayDispatch', ReplayDispatchData>;
+
+export interface RecordJobStartedData {
+  readonly job_id: string;
+  readonly idempotency_key: string;
+  readonly worker: string;
+}
+/** Record a worker's `started` report. */
+export type RecordJobStarted = Command<'RecordJobStarted', RecordJobStartedData>;
+
+export interface RecordJobCompletedData {
+  readonly job_id: string;
+  readonly idempotency_key: string;
+  readonly status: JobCompletedData['status'];
+  readonly result?: unknown;
+  readonly error?: string;
+}
+/** Record a worker's `succeeded` / `failed` report. */
+export type RecordJobCompleted = Command<'RecordJobCompleted', RecordJobCompletedData>;
+
+/** Every command the job decider accepts. */
+export type JobCommand =
+  | SubmitJob
+  | ApproveJob
+  | RejectJob
+  | ExpireApproval
+  | InvalidateApproval
+  | ClaimDispatch
+  | RecordDispatch
+  | ReplayDispatch
+  | RecordJobStarted
+  | RecordJobCompleted;
+
+export type JobCommandType = JobCommand['type'];

@@ -1,0 +1,961 @@
+import type { ErrorCode, JobEvent, JobState, SignoffEvent, SignoffEventMap } from '@signoff/contracts';
+import type {
+  ApproveJob,
+  ClaimDispatch,
+  CommandMetadata,
+  ExpireApproval,
+  InvalidateApproval,
+  JobCommand,
+  RecordDispatch,
+  RecordJobCompleted,
+  RecordJobStarted,
+  RejectJob,
+  ReplayDispatch,
+  SubmitJob,
+} from './job.commands';
+import type {
+  ApproveJobOutcome,
+  ClaimDispatchOutcome,
+  DecideAccepted,
+  DecideRefused,
+  DecideResult,
+  ExpireApprovalOutcome,
+  InvalidateApprovalOutcome,
+  JobOutcome,
+  JobOutcomeMap,
+  RecordDispatchOutcome,
+  RecordJobCompletedOutcome,
+  RecordJobStartedOutcome,
+  RejectJobOutcome,
+  ReplayDispatchOutcome,
+  SubmitJobOutcome,
+} from './job.outcomes';
+import {
+  evolve,
+  foldJob,
+  initialState,
+  isReleased,
+  type ApprovalRequiredJob,
+  type GrantedApproval,
+  type JobAggregateState,
+  type ReleasedJobState,
+} from './job.state';
+import { submitAnswerOf } from './job.view';
+
+/*
+ * The job aggregate's decisions. Pure: no clock, no randomness, no I/O; `metadata.now` and every
+ * id come in with the command. Expected business outcomes (a rejection, an expiry, a lost claim)
+ * are accepted results; a refusal carries the stable API error code and appends nothing.
+ */
+
+// ---------------------------------------------------------------------------------------------
+// helpers
+
+type JobEventType = JobEvent['type'];
+
+function eventOf<T extends JobEventType>(type: T, data: SignoffEventMap[T], meta: CommandMetadata): SignoffEvent<T> {
+  const metadata = {
+    correlationId: meta.correlationId,
+    causationId: meta.causationId ?? meta.commandId,
+    actor: meta.actor,
+    at: meta.now,
+  };
+  // The mapped SignoffEvent<T> does not narrow on a generic T; the fields are exactly its shape.
+  return { type, data, metadata } as unknown as SignoffEvent<T>;
+}
+
+function accept<O extends JobOutcome>(events: JobEvent[], outcome: O): DecideAccepted<O> {
+  return { ok: true, events, outcome };
+}
+
+function refuse(code: ErrorCode, message: string, details?: Readonly<Record<string, unknown>>): DecideRefused {
+  return details === undefined ? { ok: false, code, message } : { ok: false, code, message, details };
+}
+
+const ISO_INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/;
+/** Largest |ms| a JS Date can hold; beyond it `toISOString` would throw. */
+const MAX_DATE_MS = 8.64e15;
+
+/** Milliseconds of an ISO-8601 instant with an explicit offset, or null. */
+function instantMs(value: unknown): number | null {
+  if (typeof value !== 'string' || !ISO_INSTANT.test(value)) return null;
+  const ms = Date.parse(value);
+  return Number.isFinite(ms) ? ms : null;
+}
+
+function isNonEmptyString(value: unknown): value is string {
+  return typeof value === 'string' && value.trim().length > 0;
+}
+
+function isPositiveInteger(value: unknown): value is number {
+  return typeof value === 'number' && Number.isInteger(value) && value >= 1;
+}
+
+function invalid(message: string, field?: string): DecideRefused {
+  return refuse('invalid_request', message, field === undefined ? undefined : { errors: [{ field, message }] });
+}
+
+/** The API state of a released job (an abandoned dispatch shows as FAILED, see `apiStateOf`). */
+function apiState(state: ReleasedJobState): JobState {
+  return state.status === 'DISPATCH_ABANDONED' ? 'FAILED' : state.status;
+}
+
+// ---------------------------------------------------------------------------------------------
+// approval phase: the one place that says where a job stands with respect to its approval
+
+type ApprovalPhase =
+  | { readonly phase: 'none' }
+  | { readonly phase: 'not_required' }
+  | { readonly phase: 'awaiting'; readonly state: ApprovalRequiredJob; readonly due: boolean }
+  | { readonly phase: 'granted'; readonly approval: GrantedApproval }
+  | { readonly phase: 'rejected' }
+  | { readonly phase: 'expired' }
+  | { readonly phase: 'invalidated' };
+
+function approvalPhase(state: JobAggregateState, nowMs: number): ApprovalPhase {
+  switch (state.status) {
+    case 'initial':
+    case 'submitted':
+      return { phase: 'none' };
+    case 'DENIED':
+      return { phase: 'not_required' };
+    case 'APPROVAL_REQUIRED': {
+      // An unreadable expiry fails closed: the approval counts as expired.
+      const expiresMs = instantMs(state.approval.expires_at);
+      return { phase: 'awaiting', state, due: expiresMs === null || nowMs >= expiresMs };
+    }
+    case 'REJECTED':
+      return { phase: 'rejected' };
+    case 'EXPIRED':
+      return { phase: 'expired' };
+    case 'INVALIDATED':
+      return { phase: 'invalidated' };
+    case 'PENDING':
+    case 'DISPATCHED':
+    case 'RUNNING':
+    case 'SUCCEEDED':
+    case 'FAILED':
+    case 'DISPATCH_ABANDONED':
+      return state.approval === null ? { phase: 'not_required' } : { phase: 'granted', approval: state.approval };
+    default: {
+      const _exhaustive: never = state;
+      return { phase: 'none' };
+    }
+  }
+}
+
+const notFound = (jobId: string): DecideRefused => refuse('not_found', `job ${jobId} not found`);
+const notAwaiting = (jobId: string): DecideRefused =>
+  refuse('not_awaiting_approval', `job ${jobId} does not await an approval: its policy decision required none`);
+const alreadyApproved = (jobId: string, approval: GrantedApproval): DecideRefused =>
+  refuse('already_approved', `job ${jobId} is already approved`, { approval_id: approval.grant.approval_id });
+const alreadyRejected = (jobId: string): DecideRefused =>
+  refuse('already_rejected', `the approval of job ${jobId} was rejected`);
+const expiredRefusal = (jobId: string, state: JobAggregateState): DecideRefused => {
+  const expiresAt =
+    state.status === 'APPROVAL_REQUIRED' || state.status === 'EXPIRED' ? state.approval.expires_at : undefined;
+  return refuse('expired', `the approval of job ${jobId} has expired`, expiresAt ? { expires_at: expiresAt } : undefined);
+};
+const invalidatedRefusal = (jobId: string): DecideRefused =>
+  refuse('invalidated', `the approval of job ${jobId} was invalidated`);
+
+/** Self-approval, then the rule's reviewer roles (DESIGN section 4 order). */
+function checkReviewer(state: ApprovalRequiredJob, reviewer: string, roles: readonly string[]): DecideRefused | null {
+  if (reviewer === state.job.request.submitted_by) {
+    return refuse('self_approval_forbidden', `${reviewer} submitted job ${state.job.job_id} and cannot review it`);
+  }
+  const allowed = state.approval.requirement.reviewers;
+  if (allowed.length > 0 && !roles.some((role) => allowed.includes(role))) {
+    return refuse('forbidden', `reviewing job ${state.job.job_id} needs one of the roles ${allowed.join(', ')}`, {
+      required_roles: allowed,
+    });
+  }
+  return null;
+}
+
+function checkReviewerFields(data: { reviewer: unknown; reviewer_roles: unknown }): DecideRefused | null {
+  if (!isNonEmptyString(data.reviewer)) return invalid('reviewer is required', 'reviewer');
+  if (!Array.isArray(data.reviewer_roles) || !data.reviewer_roles.every((r) => typeof r === 'string')) {
+    return invalid('reviewer_roles must be a list of strings', 'reviewer_roles');
+  }
+  return null;
+}
+
+// ---------------------------------------------------------------------------------------------
+// SubmitJob
+
+function submitJob(command: SubmitJob, state: JobAggregateState, nowMs: number): DecideResult<SubmitJobOutcome> {
+  const { data } = command;
+  if (!isNonEmptyString(data.job_hash)) return invalid('job_hash is required', 'job_hash');
+  if (typeof data.request !== 'object' || data.request === null) return invalid('request is required', 'request');
+  const policy = data.policy;
+  if (typeof policy !== 'object' || policy === null) return invalid('policy outcome is required', 'policy');
+  if (policy.decision !== 'allow' && policy.decision !== 'deny' && policy.decision !== 'require_human') {
+    // Throttled jobs are refused before any state exists (DESIGN section 2).
+    return invalid(`policy decision ${String(policy.decision)} cannot be recorded`, 'policy.decision');
+  }
+  if (!isNonEmptyString(policy.policy_snapshot)) return invalid('policy_snapshot is required', 'policy.policy_snapshot');
+
+  let expiresAt: string | null = null;
+  if (policy.decision === 'require_human') {
+    const requirement = policy.approval;
+    if (!isNonEmptyString(data.approval_ref)) return invalid('approval_ref is required for require_human', 'approval_ref');
+    if (typeof requirement !== 'object' || requirement === null) {
+      return invalid('the approval requirement is required for require_human', 'policy.approval');
+    }
+    if (!isPositiveInteger(requirement.required)) {
+      return invalid('approval.required must be an integer >= 1', 'policy.approval.required');
+    }
+    if (!Array.isArray(requirement.reviewers) || !requirement.reviewers.every((r) => typeof r === 'string')) {
+      return invalid('approval.reviewers must be a list of roles', 'policy.approval.reviewers');
+    }
+    if (requirement.on_timeout !== 'reject') {
+      return invalid('approval.on_timeout must be reject', 'policy.approval.on_timeout');
+    }
+    if (!isPositiveInteger(requirement.timeout_ms) || nowMs + requirement.timeout_ms > MAX_DATE_MS) {
+      return invalid('approval.timeout_ms must be a positive integer of milliseconds', 'policy.approval.timeout_ms');
+    }
+    expiresAt = new Date(nowMs + requirement.timeout_ms).toISOString();
+  }
+
+  if (state.status === 'initial') return recordSubmission(command, state, expiresAt);
+  if (state.job.job_hash !== data.job_hash) {
+    return refuse('job_request_changed', `job ${data.job_id} was submitted before with other content`, {
+      expected: state.job.job_hash,
+      current: data.job_hash,
+    });
+  }
+  // `submitted` is a cut submission (never written by this decider): record it whole again.
+  if (state.status === 'submitted') return recordSubmission(command, state, expiresAt);
+  const answer = submitAnswerOf(state);
+  if (answer === null) return invalid(`job ${data.job_id} has no recorded answer`);
+  return accept([], { job_id: data.job_id, status: 'duplicate', answer });
+}
+
+function recordSubmission(
+  command: SubmitJob,
+  state: JobAggregateState,
+  expiresAt: string | null,
+): DecideResult<SubmitJobOutcome> {
+  const { data, metadata } = command;
+  const { job_id, request, job_hash, approval_ref, policy } = data;
+  const events: JobEvent[] = [
+    eventOf('JobSubmitted', { job_id, request, job_hash }, metadata),
+    eventOf(
+      'PolicyEvaluated',
+      {
+        job_id,
+        decision: policy.decision,
+        rule_id: policy.rule_id,
+        reason: policy.reason,
+        policy_snapshot: policy.policy_snapshot,
+        policy_version: policy.policy_version,
+      },
+      metadata,
+    ),
+  ];
+  if (policy.decision === 'require_human' && policy.approval && approval_ref !== undefined && expiresAt !== null) {
+    events.push(
+      eventOf(
+        'ApprovalRequested',
+        {
+          job_id,
+          approval_ref,
+          rule_id: policy.rule_id,
+          policy_snapshot: policy.policy_snapshot,
+          job_hash,
+          requirement: policy.approval,
+          requested_at: metadata.now,
+          expires_at: expiresAt,
+        },
+        metadata,
+      ),
+    );
+  }
+  // The answer is read back from the resulting state, so a duplicate later answers the same.
+  const answer = submitAnswerOf(foldJob(events, state));
+  if (answer === null) return invalid('the submission could not be recorded');
+  return accept(events, answer);
+}
+
+// ---------------------------------------------------------------------------------------------
+// ApproveJob
+
+/**
+ * Approve, in this order (each refusal with its stable code):
+ * 1. `not_found`; 2. `not_awaiting_approval` (allowed or denied job);
+ * 3. already granted -> accepted `already_approved`, no events, whatever happened since (even
+ *    after dispatch), so repeated and concurrent approves are idempotent;
+ * 4. `already_rejected`, `expired` (recorded, or `now >= expires_at` before the sweeper ran),
+ *    `invalidated`;
+ * 5. `self_approval_forbidden`, then `forbidden` (none of the rule's `reviewers` roles);
+ * 6. `stale_review` (what the reviewer looked at differs from what the approval is bound to);
+ * 7. `snapshot_changed` (active snapshot differs, unless the caller judged it equivalent in
+ *    `SNAPSHOT_MODE=decision`), then `job_request_changed`;
+ * 8. the vote: a reviewer who already voted gets `approval_recorded` again with no event; a new
+ *    vote is recorded, and the one reaching `requirement.required` distinct reviewers also grants.
+ *
+ * A changed snapshot is refused WITHOUT recording ApprovalInvalidated: the policy may be rolled
+ * back (or a decision-mode re-evaluation may come out equivalent), and an approval invalidated by
+ * one refused click would be lost for good. The drift is visible without it (the pending list's
+ * `drifted`), and an operator who wants to close the approval does so with InvalidateApproval.
+ * The integrity checks run before the repeated-vote answer, so a reviewer retrying after a
+ * policy change learns about the change instead of being told the vote still stands.
+ */
+function approveJob(command: ApproveJob, state: JobAggregateState, nowMs: number): DecideResult<ApproveJobOutcome> {
+  const { data, metadata } = command;
+  const fieldError = checkReviewerFields(data);
+  if (fieldError) return fieldError;
+  if (!isNonEmptyString(data.approval_id)) return invalid('approval_id is required', 'approval_id');
+  if (!isNonEmptyString(data.active_policy_snapshot)) {
+    return invalid('active_policy_snapshot is required', 'active_policy_snapshot');
+  }
+  if (!isNonEmptyString(data.current_job_hash)) return invalid('current_job_hash is required', 'current_job_hash');
+
+  const phase = approvalPhase(state, nowMs);
+  switch (phase.phase) {
+    case 'none':
+      return notFound(data.job_id);
+    case 'not_required':
+      return notAwaiting(data.job_id);
+    case 'granted':
+      return accept([], { job_id: data.job_id, status: 'already_approved', approval_id: phase.approval.grant.approval_id });
+    case 'rejected':
+      return alreadyRejected(data.job_id);
+    case 'expired':
+      return expiredRefusal(data.job_id, state);
+    case 'invalidated':
+      return invalidatedRefusal(data.job_id);
+    case 'awaiting':
+      break;
+    default: {
+      const _exhaustive: never = phase;
+      return notFound(data.job_id);
+    }
+  }
+  const awaiting = phase.state;
+  if (phase.due) return expiredRefusal(data.job_id, awaiting);
+  const approval = awaiting.approval;
+
+  const reviewerError = checkReviewer(awaiting, data.reviewer, data.reviewer_roles);
+  if (reviewerError) return reviewerError;
+
+  if (data.reviewed_snapshot !== undefined && data.reviewed_snapshot !== approval.policy_snapshot) {
+    return refuse('stale_review', 'the policy snapshot you reviewed is not the one this approval is bound to', {
+      field: 'policy_snapshot',
+      expected: approval.policy_snapshot,
+      reviewed: data.reviewed_snapshot,
+    });
+  }
+  if (data.reviewed_job_hash !== undefined && data.reviewed_job_hash !== approval.job_hash) {
+    return refuse('stale_review', 'the job you reviewed is not the one this approval is bound to', {
+      field: 'job_hash',
+      expected: approval.job_hash,
+      reviewed: data.reviewed_job_hash,
+    });
+  }
+
+  let equivalentSnapshot: string | undefined;
+  if (data.active_policy_snapshot !== approval.policy_snapshot) {
+    if (data.snapshot_equivalent !== true) {
+      return refuse('snapshot_changed', 'the active policy changed since the approval was requested', {
+        expected: approval.policy_snapshot,
+        current: data.active_policy_snapshot,
+      });
+    }
+    equivalentSnapshot = data.active_policy_snapshot;
+  }
+  if (data.current_job_hash !== approval.job_hash) {
+    return refuse('job_request_changed', `job ${data.job_id} changed since the approval was requested`, {
+      expected: approval.job_hash,
+      current: data.current_job_hash,
+    });
+  }
+
+  const required = approval.requirement.required;
+  if (approval.votes.some((v) => v.reviewer === data.reviewer)) {
+    return accept([], { job_id: data.job_id, status: 'approval_recorded', approvals: approval.votes.length, required });
+  }
+  const approvals = approval.votes.length + 1;
+  const equivalent = equivalentSnapshot === undefined ? {} : { equivalent_snapshot: equivalentSnapshot };
+  const events: JobEvent[] = [
+    eventOf(
+      'ApprovalVoteRecorded',
+      {
+        job_id: data.job_id,
+        approval_ref: approval.approval_ref,
+        reviewer: data.reviewer,
+        reason: data.reason ?? null,
+        approvals,
+        required,
+        ...equivalent,
+      },
+      metadata,
+    ),
+  ];
+  if (approvals < required) {
+    return accept(events, { job_id: data.job_id, status: 'approval_recorded', approvals, required });
+  }
+  events.push(
+    eventOf(
+      'ApprovalGranted',
+      {
+        job_id: data.job_id,
+        approval_ref: approval.approval_ref,
+        approval_id: data.approval_id,
+        approved_by: [...approval.votes.map((v) => v.reviewer), data.reviewer],
+        policy_snapshot: approval.policy_snapshot,
+        job_hash: approval.job_hash,
+        reason: data.reason ?? null,
+        ...equivalent,
+      },
+      metadata,
+    ),
+  );
+  return accept(events, { job_id: data.job_id, status: 'approved', approval_id: data.approval_id, state: 'PENDING' });
+}
+
+// ---------------------------------------------------------------------------------------------
+// RejectJob
+
+/**
+ * Reject: `reason` is required (`invalid_request` first, it reveals nothing); then the approve
+ * order of checks, with a granted approval refused `already_approved` and a rejected one answered
+ * `already_rejected`. One eligible reviewer's rejection is a veto, whatever votes were counted.
+ * Snapshot and hash are not checked: refusing a job is safe under any policy.
+ */
+function rejectJob(command: RejectJob, state: JobAggregateState, nowMs: number): DecideResult<RejectJobOutcome> {
+  const { data, metadata } = command;
+  if (!isNonEmptyString(data.reason)) return invalid('reason is required to reject', 'reason');
+  const fieldError = checkReviewerFields(data);
+  if (fieldError) return fieldError;
+
+  const phase = approvalPhase(state, nowMs);
+  switch (phase.phase) {
+    case 'none':
+      return notFound(data.job_id);
+    case 'not_required':
+      return notAwaiting(data.job_id);
+    case 'granted':
+      return alreadyApproved(data.job_id, phase.approval);
+    case 'rejected':
+      return accept([], { job_id: data.job_id, status: 'already_rejected' });
+    case 'expired':
+      return expiredRefusal(data.job_id, state);
+    case 'invalidated':
+      return invalidatedRefusal(data.job_id);
+    case 'awaiting':
+      break;
+    default: {
+      const _exhaustive: never = phase;
+      return notFound(data.job_id);
+    }
+  }
+  if (phase.due) return expiredRefusal(data.job_id, phase.state);
+  const reviewerError = checkReviewer(phase.state, data.reviewer, data.reviewer_roles);
+  if (reviewerError) return reviewerError;
+  const event = eventOf(
+    'ApprovalRejected',
+    {
+      job_id: data.job_id,
+      approval_ref: phase.state.approval.approval_ref,
+      rejected_by: data.reviewer,
+      reason: data.reason,
+    },
+    metadata,
+  );
+  return accept([event], { job_id: data.job_id, status: 'rejected', state: 'REJECTED' });
+}
+
+// ---------------------------------------------------------------------------------------------
+// ExpireApproval / InvalidateApproval
+
+/** Expire: only an awaiting approval with `now >= expires_at`; a recorded expiry is answered again. */
+function expireApproval(
+  command: ExpireApproval,
+  state: JobAggregateState,
+  nowMs: number,
+): DecideResult<ExpireApprovalOutcome> {
+  const { data, metadata } = command;
+  const phase = approvalPhase(state, nowMs);
+  switch (phase.phase) {
+    case 'none':
+      return notFound(data.job_id);
+    case 'not_required':
+      return notAwaiting(data.job_id);
+    case 'granted':
+      return alreadyApproved(data.job_id, phase.approval);
+    case 'rejected':
+      return alreadyRejected(data.job_id);
+    case 'expired':
+      return accept([], { job_id: data.job_id, status: 'already_expired' });
+    case 'invalidated':
+      return invalidatedRefusal(data.job_id);
+    case 'awaiting':
+      break;
+    default: {
+      const _exhaustive: never = phase;
+      return notFound(data.job_id);
+    }
+  }
+  const approval = phase.state.approval;
+  if (!phase.due) {
+    return refuse('invalid_request', `the approval of job ${data.job_id} does not expire before ${approval.expires_at}`, {
+      expires_at: approval.expires_at,
+    });
+  }
+  const event = eventOf(
+    'ApprovalExpired',
+    {
+      job_id: data.job_id,
+      approval_ref: approval.approval_ref,
+      expires_at: approval.expires_at,
+      on_timeout: approval.requirement.on_timeout,
+    },
+    metadata,
+  );
+  return accept([event], { job_id: data.job_id, status: 'expired', state: 'EXPIRED' });
+}
+
+/**
+ * Invalidate: closes an awaiting approval for good. `expected` must be the value the approval is
+ * bound to (else `stale_review`: the caller looked at another approval) and `current` must differ.
+ */
+function invalidateApproval(
+  command: InvalidateApproval,
+  state: JobAggregateState,
+  nowMs: number,
+): DecideResult<InvalidateApprovalOutcome> {
+  const { data, metadata } = command;
+  if (data.code !== 'snapshot_changed' && data.code !== 'job_request_changed') {
+    return invalid('code must be snapshot_changed or job_request_changed', 'code');
+  }
+  if (!isNonEmptyString(data.expected)) return invalid('expected is required', 'expected');
+  if (!isNonEmptyString(data.current)) return invalid('current is required', 'current');
+  const phase = approvalPhase(state, nowMs);
+  switch (phase.phase) {
+    case 'none':
+      return notFound(data.job_id);
+    case 'not_required':
+      return notAwaiting(data.job_id);
+    case 'granted':
+      return alreadyApproved(data.job_id, phase.approval);
+    case 'rejected':
+      return alreadyRejected(data.job_id);
+    case 'expired':
+      return expiredRefusal(data.job_id, state);
+    case 'invalidated':
+      return accept([], { job_id: data.job_id, status: 'already_invalidated' });
+    case 'awaiting':
+      break;
+    default: {
+      const _exhaustive: never = phase;
+      return notFound(data.job_id);
+    }
+  }
+  if (phase.due) return expiredRefusal(data.job_id, phase.state);
+  const approval = phase.state.approval;
+  const bound = data.code === 'snapshot_changed' ? approval.policy_snapshot : approval.job_hash;
+  if (data.expected !== bound) {
+    return refuse('stale_review', `the approval of job ${data.job_id} is bound to another value`, {
+      field: data.code === 'snapshot_changed' ? 'policy_snapshot' : 'job_hash',
+      expected: bound,
+      reviewed: data.expected,
+    });
+  }
+  if (data.current === data.expected) return invalid('current equals expected: nothing changed', 'current');
+  const event = eventOf(
+    'ApprovalInvalidated',
+    { job_id: data.job_id, approval_ref: approval.approval_ref, code: data.code, expected: data.expected, current: data.current },
+    metadata,
+  );
+  return accept([event], { job_id: data.job_id, status: 'invalidated', state: 'INVALIDATED' });
+}
+
+// ---------------------------------------------------------------------------------------------
+// dispatch path
+
+/** The released job, or why a job in this state may never be dispatched. */
+function releasedOrRefusal(state: JobAggregateState, jobId: string): ReleasedJobState | DecideRefused {
+  if (isReleased(state)) return state;
+  switch (state.status) {
+    case 'initial':
+    case 'submitted':
+      return notFound(jobId);
+    case 'APPROVAL_REQUIRED':
+      // Invariant 2: nothing is dispatched before ApprovalGranted.
+      return refuse('forbidden', `job ${jobId} is not approved and cannot be dispatched`);
+    case 'DENIED':
+      return refuse('policy_denied', `job ${jobId} was denied by policy`, { rule_id: state.evaluation.rule_id });
+    case 'REJECTED':
+      return alreadyRejected(jobId);
+    case 'EXPIRED':
+      return expiredRefusal(jobId, state);
+    case 'INVALIDATED':
+      return invalidatedRefusal(jobId);
+    default: {
+      const _exhaustive: never = state;
+      return notFound(jobId);
+    }
+  }
+}
+
+function isRefusal(value: ReleasedJobState | DecideRefused): value is DecideRefused {
+  return 'ok' in value;
+}
+
+function checkKey(stored: string | null, given: string, jobId: string): DecideRefused | null {
+  if (stored === null || stored === given) return null;
+  return refuse('invalid_request', `job ${jobId} is dispatched under another idempotency key`, {
+    errors: [{ field: 'idempotency_key', message: 'does not match the key fixed by the first claim' }],
+  });
+}
+
+/**
+ * Claim the current attempt. Accepted `claimed` means: publish it (also when the same claimant
+ * repeats its claim before recording the publish); `claim_lost` means: do not publish (another
+ * dispatcher holds it, a later attempt exists, or the job moved past dispatch).
+ */
+function claimDispatch(command: ClaimDispatch, state: JobAggregateState): DecideResult<ClaimDispatchOutcome> {
+  const { data, metadata } = command;
+  if (!isPositiveInteger(data.attempt)) return invalid('attempt must be an integer >= 1', 'attempt');
+  if (!isNonEmptyString(data.idempotency_key)) return invalid('idempotency_key is required', 'idempotency_key');
+  if (!isNonEmptyString(data.claimed_by)) return invalid('claimed_by is required', 'claimed_by');
+  const job = releasedOrRefusal(state, data.job_id);
+  if (isRefusal(job)) return job;
+  const dispatch = job.dispatch;
+  if (data.attempt > dispatch.attempt) {
+    return invalid(`attempt ${data.attempt} is not open (current attempt ${dispatch.attempt})`, 'attempt');
+  }
+  if (job.status === 'PENDING' && data.attempt === dispatch.attempt) {
+    const keyError = checkKey(dispatch.idempotency_key, data.idempotency_key, data.job_id);
+    if (dispatch.claim === null) {
+      if (keyError) return keyError;
+      const event = eventOf(
+        'DispatchClaimed',
+        { job_id: data.job_id, attempt: data.attempt, idempotency_key: data.idempotency_key, claimed_by: data.claimed_by },
+        metadata,
+      );
+      return accept([event], {
+        job_id: data.job_id,
+        status: 'claimed',
+        attempt: data.attempt,
+        idempotency_key: data.idempotency_key,
+        claimed_by: data.claimed_by,
+      });
+    }
+    if (dispatch.claim.claimed_by === data.claimed_by && !keyError) {
+      return accept([], {
+        job_id: data.job_id,
+        status: 'claimed',
+        attempt: data.attempt,
+        idempotency_key: data.idempotency_key,
+        claimed_by: data.claimed_by,
+      });
+    }
+  }
+  return accept([], {
+    job_id: data.job_id,
+    status: 'claim_lost',
+    attempt: dispatch.attempt,
+    claimed_by: dispatch.claim?.claimed_by ?? null,
+    state: apiState(job),
+  });
+}
+
+/**
+ * Record the publish of the current, claimed attempt. Accepted also after the worker already
+ * reported (the dispatcher may record late): the publish is added to the history and the later
+ * state kept. A repeated record answers `already_dispatched` (the first record wins).
+ */
+function recordDispatch(command: RecordDispatch, state: JobAggregateState): DecideResult<RecordDispatchOutcome> {
+  const { data, metadata } = command;
+  if (!isPositiveInteger(data.attempt)) return invalid('attempt must be an integer >= 1', 'attempt');
+  if (!isNonEmptyString(data.idempotency_key)) return invalid('idempotency_key is required', 'idempotency_key');
+  if (!isNonEmptyString(data.topic)) return invalid('topic is required', 'topic');
+  if (typeof data.partition !== 'number' || !Number.isInteger(data.partition) || data.partition < 0) {
+    return invalid('partition must be an integer >= 0', 'partition');
+  }
+  if (!isNonEmptyString(data.offset)) return invalid('offset is required', 'offset');
+  const job = releasedOrRefusal(state, data.job_id);
+  if (isRefusal(job)) return job;
+  const dispatch = job.dispatch;
+  if (data.attempt !== dispatch.attempt) {
+    return invalid(
+      data.attempt < dispatch.attempt
+        ? `attempt ${data.attempt} was superseded by attempt ${dispatch.attempt}`
+        : `attempt ${data.attempt} is not open (current attempt ${dispatch.attempt})`,
+      'attempt',
+    );
+  }
+  if (dispatch.claim === null) return invalid(`attempt ${data.attempt} of job ${data.job_id} was never claimed`, 'attempt');
+  const keyError = checkKey(dispatch.idempotency_key, data.idempotency_key, data.job_id);
+  if (keyError) return keyError;
+  if (dispatch.published !== null) {
+    return accept([], {
+      job_id: data.job_id,
+      status: 'already_dispatched',
+      attempt: dispatch.attempt,
+      partition: dispatch.published.partition,
+      offset: dispatch.published.offset,
+    });
+  }
+  const event = eventOf(
+    'JobDispatched',
+    {
+      job_id: data.job_id,
+      attempt: data.attempt,
+      idempotency_key: data.idempotency_key,
+      topic: data.topic,
+      partition: data.partition,
+      offset: data.offset,
+    },
+    metadata,
+  );
+  return accept([event], {
+    job_id: data.job_id,
+    status: 'dispatched',
+    attempt: data.attempt,
+    state: job.status === 'PENDING' ? 'DISPATCHED' : apiState(job),
+  });
+}
+
+/** How far the current attempt got; a replay's reason names the stage it got stuck at. */
+const REASON_STAGE = { not_published: 0, not_recorded: 1, not_acknowledged: 2 } as const;
+
+/**
+ * Replay: open attempt `current + 1` for a job stuck at the stage its `reason` names
+ * (`not_published`: pending, unclaimed; `not_recorded`: claimed, no publish recorded;
+ * `not_acknowledged`: published, no worker report). If the job got further since the caller
+ * looked -> `not_needed`; if another replayer opened the attempt -> `already_replayed`; if the new
+ * attempt would exceed `max_attempts` -> DispatchAbandoned, a terminal state.
+ */
+function replayDispatch(command: ReplayDispatch, state: JobAggregateState): DecideResult<ReplayDispatchOutcome> {
+  const { data, metadata } = command;
+  if (!isPositiveInteger(data.attempt) || data.attempt < 2) {
+    return invalid('a replay opens attempt 2 or later', 'attempt');
+  }
+  if (!isPositiveInteger(data.max_attempts)) return invalid('max_attempts must be an integer >= 1', 'max_attempts');
+  if (!(data.reason in REASON_STAGE)) {
+    return invalid('reason must be not_published, not_recorded or not_acknowledged', 'reason');
+  }
+  const job = releasedOrRefusal(state, data.job_id);
+  if (isRefusal(job)) return job;
+  const dispatch = job.dispatch;
+  switch (job.status) {
+    case 'DISPATCH_ABANDONED':
+      return accept([], { job_id: data.job_id, status: 'already_abandoned', attempts: job.abandonment.attempts });
+    case 'RUNNING':
+    case 'SUCCEEDED':
+    case 'FAILED':
+      return accept([], { job_id: data.job_id, status: 'not_needed', state: apiState(job) });
+    case 'PENDING':
+    case 'DISPATCHED':
+      break;
+    default: {
+      const _exhaustive: never = job;
+      return notFound(data.job_id);
+    }
+  }
+  if (data.attempt <= dispatch.attempt) {
+    return accept([], { job_id: data.job_id, status: 'already_replayed', attempt: dispatch.attempt });
+  }
+  if (data.attempt > dispatch.attempt + 1) {
+    return invalid(`the next attempt is ${dispatch.attempt + 1}, not ${data.attempt}`, 'attempt');
+  }
+  const stage = job.status === 'DISPATCHED' ? 2 : dispatch.claim !== null ? 1 : 0;
+  const reasonStage = REASON_STAGE[data.reason];
+  if (stage > reasonStage) return accept([], { job_id: data.job_id, status: 'not_needed', state: apiState(job) });
+  if (stage < reasonStage) {
+    // The stages only move forward within an attempt, so this is not a race but a wrong reason.
+    return invalid(`reason ${data.reason} does not describe attempt ${dispatch.attempt} of job ${data.job_id}`, 'reason');
+  }
+  if (data.attempt > data.max_attempts) {
+    const event = eventOf(
+      'DispatchAbandoned',
+      { job_id: data.job_id, attempts: dispatch.attempt, max_attempts: data.max_attempts, reason: data.reason },
+      metadata,
+    );
+    return accept([event], {
+      job_id: data.job_id,
+      status: 'abandoned',
+      attempts: dispatch.attempt,
+      max_attempts: data.max_attempts,
+    });
+  }
+  const event = eventOf('DispatchReplayed', { job_id: data.job_id, attempt: data.attempt, reason: data.reason }, metadata);
+  return accept([event], { job_id: data.job_id, status: 'replayed', attempt: data.attempt });
+}
+
+/** A worker report must carry the job's idempotency key: one exists only once a claim was made. */
+function checkReportKey(job: ReleasedJobState, given: string, jobId: string): DecideRefused | null {
+  if (job.dispatch.idempotency_key === null) {
+    return invalid(`job ${jobId} was never claimed for dispatch`, 'idempotency_key');
+  }
+  return checkKey(job.dispatch.idempotency_key, given, jobId);
+}
+
+/**
+ * A worker's `started`. Accepted before the publish is recorded (the dispatcher may be slow or
+ * dead) and after abandonment (the worker did get it); later reports never move the state back.
+ */
+function recordJobStarted(command: RecordJobStarted, state: JobAggregateState): DecideResult<RecordJobStartedOutcome> {
+  const { data, metadata } = command;
+  if (!isNonEmptyString(data.idempotency_key)) return invalid('idempotency_key is required', 'idempotency_key');
+  if (!isNonEmptyString(data.worker)) return invalid('worker is required', 'worker');
+  const job = releasedOrRefusal(state, data.job_id);
+  if (isRefusal(job)) return job;
+  const keyError = checkReportKey(job, data.idempotency_key, data.job_id);
+  if (keyError) return keyError;
+  switch (job.status) {
+    case 'PENDING':
+    case 'DISPATCHED':
+    case 'DISPATCH_ABANDONED': {
+      const event = eventOf(
+        'JobStarted',
+        { job_id: data.job_id, idempotency_key: data.idempotency_key, worker: data.worker },
+        metadata,
+      );
+      return accept([event], { job_id: data.job_id, status: 'started', state: 'RUNNING' });
+    }
+    case 'RUNNING':
+      return accept([], { job_id: data.job_id, status: 'already_started' });
+    case 'SUCCEEDED':
+    case 'FAILED':
+      return accept([], { job_id: data.job_id, status: 'already_completed', result_status: job.completion.status });
+    default: {
+      const _exhaustive: never = job;
+      return notFound(data.job_id);
+    }
+  }
+}
+
+/** A worker's `succeeded` / `failed`: the first result wins; a conflicting second one is refused. */
+function recordJobCompleted(
+  command: RecordJobCompleted,
+  state: JobAggregateState,
+): DecideResult<RecordJobCompletedOutcome> {
+  const { data, metadata } = command;
+  if (!isNonEmptyString(data.idempotency_key)) return invalid('idempotency_key is required', 'idempotency_key');
+  if (data.status !== 'succeeded' && data.status !== 'failed') return invalid('status must be succeeded or failed', 'status');
+  const job = releasedOrRefusal(state, data.job_id);
+  if (isRefusal(job)) return job;
+  const keyError = checkReportKey(job, data.idempotency_key, data.job_id);
+  if (keyError) return keyError;
+  switch (job.status) {
+    case 'PENDING':
+    case 'DISPATCHED':
+    case 'RUNNING':
+    case 'DISPATCH_ABANDONED': {
+      const event = eventOf(
+        'JobCompleted',
+        {
+          job_id: data.job_id,
+          idempotency_key: data.idempotency_key,
+          status: data.status,
+          ...(data.result !== undefined ? { result: data.result } : {}),
+          ...(data.error !== undefined ? { error: data.error } : {}),
+        },
+        metadata,
+      );
+      return accept([event], {
+        job_id: data.job_id,
+        status: 'completed',
+        result_status: data.status,
+        state: data.status === 'succeeded' ? 'SUCCEEDED' : 'FAILED',
+      });
+    }
+    case 'SUCCEEDED':
+    case 'FAILED':
+      if (job.completion.status !== data.status) {
+        return refuse('invalid_request', `job ${data.job_id} already ${job.completion.status}; the first result stands`, {
+          errors: [{ field: 'status', message: `conflicts with the recorded ${job.completion.status}` }],
+        });
+      }
+      return accept([], { job_id: data.job_id, status: 'already_completed', result_status: job.completion.status });
+    default: {
+      const _exhaustive: never = job;
+      return notFound(data.job_id);
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// decide
+
+function checkEnvelope(command: JobCommand, state: JobAggregateState): DecideRefused | number {
+  const metadata = command.metadata as Partial<CommandMetadata> | undefined;
+  if (typeof metadata !== 'object' || metadata === null) return invalid('command metadata is required', 'metadata');
+  if (!isNonEmptyString(metadata.commandId)) return invalid('metadata.commandId is required', 'metadata.commandId');
+  if (!isNonEmptyString(metadata.correlationId)) {
+    return invalid('metadata.correlationId is required', 'metadata.correlationId');
+  }
+  if (!isNonEmptyString(metadata.actor)) return invalid('metadata.actor is required', 'metadata.actor');
+  const nowMs = instantMs(metadata.now);
+  if (nowMs === null) return invalid('metadata.now must be an ISO-8601 instant with an offset', 'metadata.now');
+  const data = command.data as { job_id?: unknown } | undefined;
+  if (typeof data !== 'object' || data === null || !isNonEmptyString(data.job_id)) {
+    return invalid('data.job_id is required', 'job_id');
+  }
+  if (state.status !== 'initial' && state.job.job_id !== data.job_id) {
+    // The shell read the wrong stream: deciding would write one job's events into another's.
+    return invalid(`command for job ${data.job_id} decided on the stream of job ${state.job.job_id}`, 'job_id');
+  }
+  return nowMs;
+}
+
+function decideAny(command: JobCommand, state: JobAggregateState): DecideResult {
+  const envelope = checkEnvelope(command, state);
+  if (typeof envelope !== 'number') return envelope;
+  const nowMs = envelope;
+  switch (command.type) {
+    case 'SubmitJob':
+      return submitJob(command, state, nowMs);
+    case 'ApproveJob':
+      return approveJob(command, state, nowMs);
+    case 'RejectJob':
+      return rejectJob(command, state, nowMs);
+    case 'ExpireApproval':
+      return expireApproval(command, state, nowMs);
+    case 'InvalidateApproval':
+      return invalidateApproval(command, state, nowMs);
+    case 'ClaimDispatch':
+      return claimDispatch(command, state);
+    case 'RecordDispatch':
+      return recordDispatch(command, state);
+    case 'ReplayDispatch':
+      return replayDispatch(command, state);
+    case 'RecordJobStarted':
+      return recordJobStarted(command, state);
+    case 'RecordJobCompleted':
+      return recordJobCompleted(command, state);
+    default: {
+      const unknown: never = command;
+      return invalid(`unknown command ${String((unknown as { type?: unknown }).type)}`, 'type');
+    }
+  }
+}
+
+/**
+ * Decides a command against the folded state of the job's stream. Never throws and never reads a
+ * clock: accepted results carry the events to append (with the expected revision the state was
+ * folded at) and the outcome to answer; refused results carry a stable `ErrorCode`.
+ */
+export function decide<C extends JobCommand>(command: C, state: JobAggregateState): DecideResult<JobOutcomeMap[C['type']]> {
+  // decideAny dispatches on command.type to the decider of that type, whose outcome is JobOutcomeMap[type].
+  return decideAny(command, state) as DecideResult<JobOutcomeMap[C['type']]>;
+}
+
+/** The decider triple, as emmett / fmodel-ts shape it. */
+export interface Decider<Command, State, Event, Result> {
+  decide(command: Command, state: State): Result;
+  evolve(state: State, event: Event): State;
+  initialState(): State;
+}
+
+/** The job aggregate: `decide`, `evolve` and `initialState` together. */
+export const jobDecider: Decider<JobCommand, JobAggregateState, JobEvent, DecideResult> = {
+  decide,
+  evolve,
+  initialState,
+};

@@ -1,0 +1,154 @@
+import { ErrorCode, JobCompletedData, JobEvent, JobState, SignoffError } from '@signoff/contracts';
+
+/** The 202 answer of `POST /jobs` for an allowed job (DESIGN section 4). */
+export interface AcceptedAnswer {
+  readonly job_id: string;
+  readonly status: 'accepted';
+  readonly decision: 'allow';
+  readonly rule_id: string | null;
+  readonly policy_snapshot: string;
+  readonly job_hash: string;
+}
+/** The 202 answer of `POST /jobs` for a job that waits for reviewers. */
+export interface ApprovalRequiredAnswer {
+  readonly job_id: string;
+  readonly status: 'approval_required';
+  readonly decision: 'require_human';
+  readonly approval_ref: string;
+  readonly rule_id: string | null;
+  readonly policy_snapshot: string;
+  readonly job_hash: string;
+}
+/** A denied job: recorded for audit, answered 403 `policy_denied` with `rule_id` by the API. */
+export interface DeniedAnswer {
+  readonly job_id: string;
+  readonly status: 'denied';
+  readonly decision: 'deny';
+  readonly rule_id: string | null;
+  readonly reason: string;
+  readonly policy_snapshot: string;
+  readonly job_hash: string;
+}
+export type SubmitAnswer = AcceptedAnswer | ApprovalRequiredAnswer | DeniedAnswer;
+
+export type SubmitJobOutcome =
+  | SubmitAnswer
+  /** The same job id with the same hash again: nothing recorded, the original answer. */
+  | { readonly job_id: string; readonly status: 'duplicate'; readonly answer: SubmitAnswer };
+
+export type ApproveJobOutcome =
+  | { readonly job_id: string; readonly status: 'approved'; readonly approval_id: string; readonly state: 'PENDING' }
+  | { readonly job_id: string; readonly status: 'approval_recorded'; readonly approvals: number; readonly required: number }
+  | { readonly job_id: string; readonly status: 'already_approved'; readonly approval_id: string };
+
+export type RejectJobOutcome =
+  | { readonly job_id: string; readonly status: 'rejected'; readonly state: 'REJECTED' }
+  | { readonly job_id: string; readonly status: 'already_rejected' };
+
+export type ExpireApprovalOutcome =
+  | { readonly job_id: string; readonly status: 'expired'; readonly state: 'EXPIRED' }
+  | { readonly job_id: string; readonly status: 'already_expired' };
+
+export type InvalidateApprovalOutcome =
+  | { readonly job_id: string; readonly status: 'invalidated'; readonly state: 'INVALIDATED' }
+  | { readonly job_id: string; readonly status: 'already_invalidated' };
+
+export type ClaimDispatchOutcome =
+  /** The caller holds the claim of this attempt: publish it. */
+  | {
+      readonly job_id: string;
+      readonly status: 'claimed';
+      readonly attempt: number;
+      readonly idempotency_key: string;
+      readonly claimed_by: string;
+    }
+  /** Someone else holds it, a later attempt exists, or the job is past dispatch: do not publish. */
+  | {
+      readonly job_id: string;
+      readonly status: 'claim_lost';
+      readonly attempt: number;
+      readonly claimed_by: string | null;
+      readonly state: JobState;
+    };
+
+export type RecordDispatchOutcome =
+  | { readonly job_id: string; readonly status: 'dispatched'; readonly attempt: number; readonly state: JobState }
+  | {
+      readonly job_id: string;
+      readonly status: 'already_dispatched';
+      readonly attempt: number;
+      readonly partition: number;
+      readonly offset: string;
+    };
+
+export type ReplayDispatchOutcome =
+  /** Publish the new attempt (claim it first). */
+  | { readonly job_id: string; readonly status: 'replayed'; readonly attempt: number }
+  /** `max_attempts` reached: terminal, the job shows as FAILED. */
+  | { readonly job_id: string; readonly status: 'abandoned'; readonly attempts: number; readonly max_attempts: number }
+  /** Another replayer opened this attempt already. */
+  | { readonly job_id: string; readonly status: 'already_replayed'; readonly attempt: number }
+  | { readonly job_id: string; readonly status: 'already_abandoned'; readonly attempts: number }
+  /** The job progressed since the caller looked (claimed, published, or acknowledged by a worker). */
+  | { readonly job_id: string; readonly status: 'not_needed'; readonly state: JobState };
+
+export type RecordJobStartedOutcome =
+  | { readonly job_id: string; readonly status: 'started'; readonly state: 'RUNNING' }
+  | { readonly job_id: string; readonly status: 'already_started' }
+  | { readonly job_id: string; readonly status: 'already_completed'; readonly result_status: JobCompletedData['status'] };
+
+export type RecordJobCompletedOutcome =
+  | {
+      readonly job_id: string;
+      readonly status: 'completed';
+      readonly result_status: JobCompletedData['status'];
+      readonly state: 'SUCCEEDED' | 'FAILED';
+    }
+  | { readonly job_id: string; readonly status: 'already_completed'; readonly result_status: JobCompletedData['status'] };
+
+/** The outcome type of each command type. */
+export interface JobOutcomeMap {
+  SubmitJob: SubmitJobOutcome;
+  ApproveJob: ApproveJobOutcome;
+  RejectJob: RejectJobOutcome;
+  ExpireApproval: ExpireApprovalOutcome;
+  InvalidateApproval: InvalidateApprovalOutcome;
+  ClaimDispatch: ClaimDispatchOutcome;
+  RecordDispatch: RecordDispatchOutcome;
+  ReplayDispatch: ReplayDispatchOutcome;
+  RecordJobStarted: RecordJobStartedOutcome;
+  RecordJobCompleted: RecordJobCompletedOutcome;
+}
+
+export type JobOutcome = JobOutcomeMap[keyof JobOutcomeMap];
+
+/**
+ * The command was accepted. `events` (possibly none: an idempotent repeat) are to be appended
+ * with the expected revision of the state that was decided on; `outcome` is what the caller
+ * answers once they are stored.
+ */
+export interface DecideAccepted<O extends JobOutcome = JobOutcome> {
+  readonly ok: true;
+  readonly events: JobEvent[];
+  readonly outcome: O;
+}
+
+/**
+ * The command was refused: nothing to append. `code` is the stable API error code (its HTTP
+ * status is `ERROR_CODES[code]`); `details` are the problem's extension members
+ * (e.g. `expected` and `current` for `snapshot_changed`).
+ */
+export interface DecideRefused {
+  readonly ok: false;
+  readonly code: ErrorCode;
+  readonly message: string;
+  readonly details?: Readonly<Record<string, unknown>>;
+}
+
+/** What `decide` returns: accepted with events and an outcome, or refused with a stable code. */
+export type DecideResult<O extends JobOutcome = JobOutcome> = DecideAccepted<O> | DecideRefused;
+
+/** The client-facing error of a refusal (mapped to problem+json in one place by the apps). */
+export function toSignoffError(refusal: DecideRefused): SignoffError {
+  return new SignoffError(refusal.code, refusal.message, refusal.details ?? {});
+}

@@ -1,0 +1,119 @@
+import { describe, it } from 'vitest';
+import { HISTORY_BY_STATUS, JOB_ID, KEY, cmd, ev, given, history } from './job.test-kit';
+
+const NEVER_DISPATCHABLE = [
+  ['initial', 'not_found'],
+  ['APPROVAL_REQUIRED', 'forbidden'],
+  ['DENIED', 'policy_denied'],
+  ['REJECTED', 'already_rejected'],
+  ['EXPIRED', 'expired'],
+  ['INVALIDATED', 'invalidated'],
+] as const;
+
+describe('RecordJobStarted', () => {
+  it('a dispatched job starts: JobStarted, state RUNNING', () => {
+    given(history.dispatched())
+      .when(cmd.started())
+      .thenEvents([{ type: 'JobStarted', data: { job_id: JOB_ID, idempotency_key: KEY, worker: 'worker-1' } }])
+      .thenOutcome({ job_id: JOB_ID, status: 'started', state: 'RUNNING' })
+      .thenStatus('RUNNING');
+  });
+
+  it('claimed but the publish not recorded yet (dispatcher slow or dead): accepted', () => {
+    given(history.claimed()).when(cmd.started()).thenEventTypes('JobStarted').thenStatus('RUNNING');
+  });
+
+  it('after a replay opened attempt 2: a late start of attempt 1 is accepted (same key)', () => {
+    given(history.dispatched(), ev.replayed(2)).when(cmd.started()).thenEventTypes('JobStarted').thenStatus('RUNNING');
+  });
+
+  it('again: already_started, no events', () => {
+    given(history.running()).when(cmd.started()).thenNoEvents().thenOutcome({ job_id: JOB_ID, status: 'already_started' });
+  });
+
+  it.each([
+    ['SUCCEEDED', 'succeeded'],
+    ['FAILED', 'failed'],
+  ] as const)('after completion (%s): already_completed, the state never moves back', (status, result) => {
+    given(HISTORY_BY_STATUS[status]())
+      .when(cmd.started())
+      .thenNoEvents()
+      .thenOutcome({ job_id: JOB_ID, status: 'already_completed', result_status: result })
+      .thenStatus(status);
+  });
+
+  it('never claimed: invalid_request', () => {
+    given(history.approved()).when(cmd.started()).thenRefused('invalid_request');
+  });
+
+  it('another key: invalid_request', () => {
+    given(history.dispatched()).when(cmd.started({ idempotency_key: 'forged' })).thenRefused('invalid_request');
+  });
+
+  it('no worker: invalid_request', () => {
+    given(history.dispatched()).when(cmd.started({ worker: '' })).thenRefused('invalid_request');
+  });
+
+  it.each(NEVER_DISPATCHABLE)('never from %s: %s', (status, code) => {
+    given(HISTORY_BY_STATUS[status]()).when(cmd.started()).thenRefused(code);
+  });
+});
+
+describe('RecordJobCompleted', () => {
+  it('succeeded with a result: JobCompleted, state SUCCEEDED', () => {
+    given(history.running())
+      .when(cmd.completed())
+      .thenEvents([
+        { type: 'JobCompleted', data: { job_id: JOB_ID, idempotency_key: KEY, status: 'succeeded', result: { paid: true } } },
+      ])
+      .thenOutcome({ job_id: JOB_ID, status: 'completed', result_status: 'succeeded', state: 'SUCCEEDED' })
+      .thenStatus('SUCCEEDED');
+  });
+
+  it('failed with an error: state FAILED', () => {
+    given(history.running())
+      .when(cmd.completed({ status: 'failed', result: undefined, error: 'bank refused' }))
+      .thenEvents([
+        { type: 'JobCompleted', data: { job_id: JOB_ID, idempotency_key: KEY, status: 'failed', error: 'bank refused' } },
+      ])
+      .thenOutcome({ job_id: JOB_ID, status: 'completed', result_status: 'failed', state: 'FAILED' })
+      .thenStatus('FAILED');
+  });
+
+  it.each([
+    ['DISPATCHED (started report lost)', history.dispatched],
+    ['PENDING, claimed (publish not recorded)', history.claimed],
+    ['DISPATCH_ABANDONED', history.abandoned],
+  ])('from %s: accepted', (_name, make) => {
+    given(make()).when(cmd.completed()).thenEventTypes('JobCompleted').thenStatus('SUCCEEDED');
+  });
+
+  it('the same result again: already_completed, no events', () => {
+    given(history.succeeded())
+      .when(cmd.completed())
+      .thenNoEvents()
+      .thenOutcome({ job_id: JOB_ID, status: 'already_completed', result_status: 'succeeded' });
+  });
+
+  it('a conflicting second result: invalid_request, the first stands', () => {
+    given(history.succeeded()).when(cmd.completed({ status: 'failed' })).thenRefused('invalid_request').thenStatus('SUCCEEDED');
+  });
+
+  it('never claimed: invalid_request', () => {
+    given(history.allowed()).when(cmd.completed()).thenRefused('invalid_request');
+  });
+
+  it('another key: invalid_request', () => {
+    given(history.running()).when(cmd.completed({ idempotency_key: 'forged' })).thenRefused('invalid_request');
+  });
+
+  it('an unknown status: invalid_request', () => {
+    given(history.running())
+      .when(cmd.completed({ status: 'started' as 'succeeded' }))
+      .thenRefused('invalid_request');
+  });
+
+  it.each(NEVER_DISPATCHABLE)('never from %s: %s', (status, code) => {
+    given(HISTORY_BY_STATUS[status]()).when(cmd.completed()).thenRefused(code);
+  });
+});

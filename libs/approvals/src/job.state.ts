@@ -1,0 +1,464 @@
+import type {
+  ApprovalRequirement,
+  DispatchReplayedData,
+  JobCompletedData,
+  JobEvent,
+  JobRequest,
+  OnTimeout,
+  PolicyEvaluatedData,
+} from '@signoff/contracts';
+
+/** What JobSubmitted recorded; `submitted_at` is the event's `metadata.at`. */
+export interface JobFacts {
+  readonly job_id: string;
+  readonly request: JobRequest;
+  readonly job_hash: string;
+  readonly submitted_at: string;
+}
+
+/** The policy outcome recorded by PolicyEvaluated, with the instant it was recorded. */
+export interface Evaluation extends PolicyEvaluatedData {
+  readonly at: string;
+}
+
+/** One reviewer's counted vote. */
+export interface ApprovalVote {
+  readonly reviewer: string;
+  readonly reason: string | null;
+  readonly at: string;
+  readonly equivalent_snapshot?: string;
+}
+
+/** An approval as requested (ApprovalRequested) with the votes counted so far. */
+export interface Approval {
+  readonly approval_ref: string;
+  readonly rule_id: string | null;
+  /** The policy snapshot the approval is bound to. */
+  readonly policy_snapshot: string;
+  /** The job hash the approval is bound to. */
+  readonly job_hash: string;
+  readonly requirement: ApprovalRequirement;
+  readonly requested_at: string;
+  readonly expires_at: string;
+  /** Distinct reviewers, in the order they voted. */
+  readonly votes: readonly ApprovalVote[];
+}
+
+export interface Grant {
+  readonly approval_id: string;
+  readonly approved_by: readonly string[];
+  readonly reason: string | null;
+  readonly at: string;
+  readonly equivalent_snapshot?: string;
+}
+
+/** An approval that reached its quorum. */
+export interface GrantedApproval extends Approval {
+  readonly grant: Grant;
+}
+
+export interface Rejection {
+  readonly rejected_by: string;
+  readonly reason: string;
+  readonly at: string;
+}
+
+export interface Expiry {
+  readonly expires_at: string;
+  readonly on_timeout: OnTimeout;
+  /** When the expiry was recorded (at or after `expires_at`). */
+  readonly at: string;
+}
+
+export interface Invalidation {
+  readonly code: 'snapshot_changed' | 'job_request_changed';
+  readonly expected: string;
+  readonly current: string;
+  readonly at: string;
+}
+
+export interface DispatchClaim {
+  readonly claimed_by: string;
+  readonly at: string;
+}
+
+export interface Publication {
+  readonly topic: string;
+  readonly partition: number;
+  readonly offset: string;
+  readonly at: string;
+}
+
+export interface Replay {
+  readonly attempt: number;
+  readonly reason: DispatchReplayedData['reason'];
+  readonly at: string;
+}
+
+/**
+ * The dispatch of a released job. `attempt` starts at 1 and each DispatchReplayed opens the next
+ * one, clearing `claim` and `published`, which always describe the current attempt. The
+ * idempotency key is fixed by the first claim and never changes, so every attempt reaches the
+ * worker with the same key and the side effect runs once.
+ */
+export interface Dispatch {
+  readonly attempt: number;
+  readonly idempotency_key: string | null;
+  readonly claim: DispatchClaim | null;
+  readonly published: Publication | null;
+  readonly replays: readonly Replay[];
+}
+
+export interface Started {
+  readonly worker: string;
+  readonly at: string;
+}
+
+export interface Completion {
+  readonly status: JobCompletedData['status'];
+  readonly result?: unknown;
+  readonly error?: string;
+  readonly at: string;
+}
+
+export interface Abandonment {
+  readonly attempts: number;
+  readonly max_attempts: number;
+  readonly reason: DispatchReplayedData['reason'];
+  readonly at: string;
+}
+
+/** No event yet: the job does not exist. */
+export interface InitialJob {
+  readonly status: 'initial';
+}
+
+/**
+ * JobSubmitted without its policy outcome. The decider writes JobSubmitted, PolicyEvaluated and
+ * ApprovalRequested in one append, so this is only ever seen in the middle of folding that append,
+ * or in a stream written by something else; such a job is treated as not (yet) existing.
+ */
+export interface SubmittedJob {
+  readonly status: 'submitted';
+  readonly job: JobFacts;
+  readonly evaluation: Evaluation | null;
+}
+
+interface EvaluatedJob {
+  readonly job: JobFacts;
+  readonly evaluation: Evaluation;
+}
+
+export interface ApprovalRequiredJob extends EvaluatedJob {
+  readonly status: 'APPROVAL_REQUIRED';
+  readonly approval: Approval;
+}
+export interface DeniedJob extends EvaluatedJob {
+  readonly status: 'DENIED';
+}
+export interface RejectedJob extends EvaluatedJob {
+  readonly status: 'REJECTED';
+  readonly approval: Approval;
+  readonly rejection: Rejection;
+}
+export interface ExpiredJob extends EvaluatedJob {
+  readonly status: 'EXPIRED';
+  readonly approval: Approval;
+  readonly expiry: Expiry;
+}
+export interface InvalidatedJob extends EvaluatedJob {
+  readonly status: 'INVALIDATED';
+  readonly approval: Approval;
+  readonly invalidation: Invalidation;
+}
+
+/** A job that was allowed, or approved: it may be dispatched. */
+interface ReleasedJob extends EvaluatedJob {
+  /** Null for a job the policy allowed outright. */
+  readonly approval: GrantedApproval | null;
+  readonly dispatch: Dispatch;
+  readonly started: Started | null;
+  /** Kept when a worker reports after the dispatcher gave up, so the view still shows it. */
+  readonly abandonment: Abandonment | null;
+}
+
+export interface PendingJob extends ReleasedJob {
+  readonly status: 'PENDING';
+}
+export interface DispatchedJob extends ReleasedJob {
+  readonly status: 'DISPATCHED';
+}
+export interface RunningJob extends ReleasedJob {
+  readonly status: 'RUNNING';
+  readonly started: Started;
+}
+export interface CompletedJob extends ReleasedJob {
+  readonly status: 'SUCCEEDED' | 'FAILED';
+  readonly completion: Completion;
+}
+/**
+ * Replays exhausted: terminal for the dispatcher (no claim, no replay). A worker that still reports
+ * is recorded, because its side effect did happen.
+ */
+export interface DispatchAbandonedJob extends ReleasedJob {
+  readonly status: 'DISPATCH_ABANDONED';
+  readonly abandonment: Abandonment;
+}
+
+/**
+ * The job aggregate's state, a discriminated union on `status`: `initial`, the transient
+ * `submitted`, every state of DESIGN section 2, and `DISPATCH_ABANDONED` (shown as `FAILED`).
+ */
+export type JobAggregateState =
+  | InitialJob
+  | SubmittedJob
+  | ApprovalRequiredJob
+  | DeniedJob
+  | RejectedJob
+  | ExpiredJob
+  | InvalidatedJob
+  | PendingJob
+  | DispatchedJob
+  | RunningJob
+  | CompletedJob
+  | DispatchAbandonedJob;
+
+export type JobStatus = JobAggregateState['status'];
+
+/** States in which the job was released (allowed or approved) and has a dispatch. */
+export type ReleasedJobState = PendingJob | DispatchedJob | RunningJob | CompletedJob | DispatchAbandonedJob;
+
+/** The state before any event. */
+export function initialState(): JobAggregateState {
+  return { status: 'initial' };
+}
+
+/** True for the states that carry a dispatch. */
+export function isReleased(state: JobAggregateState): state is ReleasedJobState {
+  switch (state.status) {
+    case 'PENDING':
+    case 'DISPATCHED':
+    case 'RUNNING':
+    case 'SUCCEEDED':
+    case 'FAILED':
+    case 'DISPATCH_ABANDONED':
+      return true;
+    case 'initial':
+    case 'submitted':
+    case 'APPROVAL_REQUIRED':
+    case 'DENIED':
+    case 'REJECTED':
+    case 'EXPIRED':
+    case 'INVALIDATED':
+      return false;
+    default: {
+      const _exhaustive: never = state;
+      return false;
+    }
+  }
+}
+
+function released(state: ReleasedJobState): ReleasedJob {
+  return {
+    job: state.job,
+    evaluation: state.evaluation,
+    approval: state.approval,
+    dispatch: state.dispatch,
+    started: state.started,
+    abandonment: state.abandonment,
+  };
+}
+
+function firstDispatch(): Dispatch {
+  return { attempt: 1, idempotency_key: null, claim: null, published: null, replays: [] };
+}
+
+/**
+ * Applies one recorded event. Total: it never throws, and an event that does not fit the current
+ * state (which only a writer bypassing the decider could produce) or whose type it does not know
+ * (written by a newer version) leaves the state unchanged, so a job stays readable whatever its
+ * stream holds. Recorded facts are trusted: the rules are enforced by `decide`, not here.
+ */
+export function evolve(state: JobAggregateState, event: JobEvent): JobAggregateState {
+  const at = event.metadata.at;
+  switch (event.type) {
+    case 'JobSubmitted': {
+      // A second JobSubmitted only follows an incomplete submission that was submitted again.
+      if (state.status !== 'initial' && state.status !== 'submitted') return state;
+      const { job_id, request, job_hash } = event.data;
+      return { status: 'submitted', job: { job_id, request, job_hash, submitted_at: at }, evaluation: null };
+    }
+    case 'PolicyEvaluated': {
+      if (state.status !== 'submitted') return state;
+      const evaluation: Evaluation = { ...event.data, at };
+      switch (evaluation.decision) {
+        case 'allow':
+          return {
+            status: 'PENDING',
+            job: state.job,
+            evaluation,
+            approval: null,
+            dispatch: firstDispatch(),
+            started: null,
+            abandonment: null,
+          };
+        case 'deny':
+          return { status: 'DENIED', job: state.job, evaluation };
+        case 'require_human':
+          return { ...state, evaluation };
+        default: {
+          const _exhaustive: never = evaluation.decision;
+          return state;
+        }
+      }
+    }
+    case 'ApprovalRequested': {
+      if (state.status !== 'submitted' || state.evaluation?.decision !== 'require_human') return state;
+      const d = event.data;
+      return {
+        status: 'APPROVAL_REQUIRED',
+        job: state.job,
+        evaluation: state.evaluation,
+        approval: {
+          approval_ref: d.approval_ref,
+          rule_id: d.rule_id,
+          policy_snapshot: d.policy_snapshot,
+          job_hash: d.job_hash,
+          requirement: d.requirement,
+          requested_at: d.requested_at,
+          expires_at: d.expires_at,
+          votes: [],
+        },
+      };
+    }
+    case 'ApprovalVoteRecorded': {
+      if (state.status !== 'APPROVAL_REQUIRED') return state;
+      const { reviewer, reason, equivalent_snapshot } = event.data;
+      if (state.approval.votes.some((v) => v.reviewer === reviewer)) return state;
+      const vote: ApprovalVote = { reviewer, reason, at, ...(equivalent_snapshot ? { equivalent_snapshot } : {}) };
+      return { ...state, approval: { ...state.approval, votes: [...state.approval.votes, vote] } };
+    }
+    case 'ApprovalGranted': {
+      if (state.status !== 'APPROVAL_REQUIRED') return state;
+      const { approval_id, approved_by, reason, equivalent_snapshot } = event.data;
+      const grant: Grant = { approval_id, approved_by, reason, at, ...(equivalent_snapshot ? { equivalent_snapshot } : {}) };
+      return {
+        status: 'PENDING',
+        job: state.job,
+        evaluation: state.evaluation,
+        approval: { ...state.approval, grant },
+        dispatch: firstDispatch(),
+        started: null,
+        abandonment: null,
+      };
+    }
+    case 'ApprovalRejected': {
+      if (state.status !== 'APPROVAL_REQUIRED') return state;
+      const rejection: Rejection = { rejected_by: event.data.rejected_by, reason: event.data.reason, at };
+      return { status: 'REJECTED', job: state.job, evaluation: state.evaluation, approval: state.approval, rejection };
+    }
+    case 'ApprovalExpired': {
+      if (state.status !== 'APPROVAL_REQUIRED') return state;
+      const expiry: Expiry = { expires_at: event.data.expires_at, on_timeout: event.data.on_timeout, at };
+      return { status: 'EXPIRED', job: state.job, evaluation: state.evaluation, approval: state.approval, expiry };
+    }
+    case 'ApprovalInvalidated': {
+      if (state.status !== 'APPROVAL_REQUIRED') return state;
+      const { code, expected, current } = event.data;
+      return {
+        status: 'INVALIDATED',
+        job: state.job,
+        evaluation: state.evaluation,
+        approval: state.approval,
+        invalidation: { code, expected, current, at },
+      };
+    }
+    case 'DispatchClaimed': {
+      if (state.status !== 'PENDING') return state;
+      const { attempt, idempotency_key, claimed_by } = event.data;
+      return {
+        ...state,
+        dispatch: { ...state.dispatch, attempt, idempotency_key, claim: { claimed_by, at }, published: null },
+      };
+    }
+    case 'JobDispatched': {
+      const { attempt, topic, partition, offset } = event.data;
+      const published: Publication = { topic, partition, offset, at };
+      if (state.status === 'PENDING') {
+        return {
+          ...released(state),
+          status: 'DISPATCHED',
+          dispatch: { ...state.dispatch, attempt, published },
+        };
+      }
+      // The worker may report before the dispatcher records its publish: keep the later status.
+      if (
+        (state.status === 'RUNNING' ||
+          state.status === 'SUCCEEDED' ||
+          state.status === 'FAILED' ||
+          state.status === 'DISPATCH_ABANDONED') &&
+        state.dispatch.published === null
+      ) {
+        return { ...state, dispatch: { ...state.dispatch, published } };
+      }
+      return state;
+    }
+    case 'DispatchReplayed': {
+      if (state.status !== 'PENDING' && state.status !== 'DISPATCHED') return state;
+      const { attempt, reason } = event.data;
+      return {
+        ...released(state),
+        status: 'PENDING',
+        dispatch: {
+          ...state.dispatch,
+          attempt,
+          claim: null,
+          published: null,
+          replays: [...state.dispatch.replays, { attempt, reason, at }],
+        },
+      };
+    }
+    case 'DispatchAbandoned': {
+      if (state.status !== 'PENDING' && state.status !== 'DISPATCHED') return state;
+      const { attempts, max_attempts, reason } = event.data;
+      const abandonment: Abandonment = { attempts, max_attempts, reason, at };
+      return { ...released(state), status: 'DISPATCH_ABANDONED', abandonment };
+    }
+    case 'JobStarted': {
+      if (state.status !== 'PENDING' && state.status !== 'DISPATCHED' && state.status !== 'DISPATCH_ABANDONED') {
+        return state;
+      }
+      return { ...released(state), status: 'RUNNING', started: { worker: event.data.worker, at } };
+    }
+    case 'JobCompleted': {
+      if (
+        state.status !== 'PENDING' &&
+        state.status !== 'DISPATCHED' &&
+        state.status !== 'RUNNING' &&
+        state.status !== 'DISPATCH_ABANDONED'
+      ) {
+        return state;
+      }
+      const { status, result, error } = event.data;
+      const completion: Completion = {
+        status,
+        ...(result !== undefined ? { result } : {}),
+        ...(error !== undefined ? { error } : {}),
+        at,
+      };
+      return { ...released(state), status: status === 'succeeded' ? 'SUCCEEDED' : 'FAILED', completion };
+    }
+    default: {
+      // Compile time: every job event is handled. Run time: an unknown type is skipped (see above).
+      const _exhaustive: never = event;
+      return state;
+    }
+  }
+}
+
+/** Folds a job's stream from the initial state. */
+export function foldJob(events: Iterable<JobEvent>, from: JobAggregateState = initialState()): JobAggregateState {
+  let state = from;
+  for (const event of events) state = evolve(state, event);
+  return state;
+}
