@@ -1,0 +1,93 @@
+import { DynamicModule, Global, Inject, Injectable, Module, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
+import { signoffTopics, SignoffTopics } from '@signoff/contracts';
+import { EventStore, EventStoreModule, parseEventStoreUrl } from '@signoff/event-store';
+import { MessagingModule } from '@signoff/messaging';
+import { HealthRegistry, ObservabilityModule, SignoffMetrics } from '@signoff/observability';
+import { InMemoryThrottleCounter, ThrottleCounter } from '@signoff/policy-engine';
+import { SignoffConfig } from '@signoff/runtime';
+import { Pool } from 'pg';
+import { ActivePolicy } from './active-policy.service';
+import { Clock, SystemClock } from './clock';
+import { JobCommandHandler } from './job-command.handler';
+import { PostgresThrottleCounter } from './postgres-throttle.counter';
+
+/** DI token of the validated configuration. */
+export const SIGNOFF_CONFIG = Symbol('SIGNOFF_CONFIG');
+/** DI token of the topic names (from KAFKA_TOPIC_PREFIX). */
+export const SIGNOFF_TOPICS = Symbol('SIGNOFF_TOPICS');
+
+export interface CoreModuleOptions {
+  readonly config: SignoffConfig;
+  /** Kafka client id and the base of consumer group names, e.g. `signoff-policy-service`. */
+  readonly serviceName: string;
+  /** Replace the clock (tests). */
+  readonly clock?: Clock;
+}
+
+@Injectable()
+class CoreLifecycle implements OnModuleInit, OnApplicationShutdown {
+  constructor(
+    @Inject(EventStore) private readonly store: EventStore,
+    @Inject(HealthRegistry) private readonly health: HealthRegistry,
+    @Inject(ThrottleCounter) private readonly throttle: ThrottleCounter,
+  ) {}
+
+  onModuleInit(): void {
+    this.health.register('event-store', async () => {
+      await this.store.readStream('signoff-health-probe', { maxCount: 1 });
+    });
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    if (this.throttle instanceof PostgresThrottleCounter) await this.throttle.close();
+  }
+}
+
+/**
+ * What every Signoff service shares: configuration, the event store, the message bus, metrics and
+ * health, the clock, the job command handler and the active policy.
+ */
+@Global()
+@Module({})
+export class CoreModule {
+  static forRoot(options: CoreModuleOptions): DynamicModule {
+    const { config } = options;
+    const target = parseEventStoreUrl(config.eventStoreUrl);
+    return {
+      module: CoreModule,
+      imports: [
+        ObservabilityModule,
+        EventStoreModule.forRoot({ url: config.eventStoreUrl }),
+        MessagingModule.forRoot({ brokers: config.kafkaBrokers, clientId: options.serviceName }),
+      ],
+      providers: [
+        { provide: SIGNOFF_CONFIG, useValue: config },
+        { provide: SIGNOFF_TOPICS, useValue: signoffTopics(config.kafkaTopicPrefix) },
+        { provide: Clock, useValue: options.clock ?? new SystemClock() },
+        {
+          provide: ThrottleCounter,
+          // Shared counters need a shared database: PostgreSQL when the event store is one.
+          // PGlite is in-process (one instance), KurrentDB has no counters: in-memory there.
+          useFactory: () =>
+            target.kind === 'postgres'
+              ? new PostgresThrottleCounter(new Pool({ connectionString: config.eventStoreUrl, max: 4 }))
+              : new InMemoryThrottleCounter(),
+        },
+        {
+          provide: JobCommandHandler,
+          useFactory: (store: EventStore, metrics: SignoffMetrics) => new JobCommandHandler(store, metrics),
+          inject: [EventStore, SignoffMetrics],
+        },
+        {
+          provide: ActivePolicy,
+          useFactory: (store: EventStore, health: HealthRegistry) => new ActivePolicy(store, { bootstrapPath: config.policyPath }, health),
+          inject: [EventStore, HealthRegistry],
+        },
+        CoreLifecycle,
+      ],
+      exports: [SIGNOFF_CONFIG, SIGNOFF_TOPICS, Clock, ThrottleCounter, JobCommandHandler, ActivePolicy],
+    };
+  }
+}
+
+export type { SignoffTopics };

@@ -1,0 +1,11 @@
+/**
+ * @signoff/core: the application services every Signoff service shares: the job command handler
+ * (read, fold, decide, append with the expected revision, retry on conflicts), the active policy
+ * from the event log, shared throttle counters, the event relay to Kafka, the clock.
+ */
+export { Clock, SystemClock, FixedClock } from './clock';
+export { JobCommandHandler, MAX_COMMAND_ATTEMPTS, type LoadedJob, type ExecuteResult } from './job-command.handler';
+export { ActivePolicy, type ActivePolicyView, type ActivePolicyOptions } from './active-policy.service';
+export { PostgresThrottleCounter } from './postgres-throttle.counter';
+export { EventRelay, type EventRelayOptions } from './event-relay';
+export { CoreModule, SIGNOFF_CONFIG, SIGNOFF_TOPICS, type CoreModuleOptions } from './core.module';

@@ -1,0 +1,94 @@
+import { Injectable } from '@nestjs/common';
+import {
+  DecideResult,
+  decide,
+  foldJob,
+  identifyEvents,
+  JobAggregateState,
+  JobCommand,
+  JobOutcomeMap,
+} from '@signoff/approvals';
+import { JobEvent, SignoffError, toJobStreamId } from '@signoff/contracts';
+import { DuplicateEventIdError, EventStore, EventStoreError, RecordedEvent, WrongExpectedVersionError } from '@signoff/event-store';
+import { SignoffMetrics } from '@signoff/observability';
+
+/** A job's folded state and the revision it was read at. */
+export interface LoadedJob {
+  readonly state: JobAggregateState;
+  /** Revision of the stream's last event, or 'no_stream'. */
+  readonly revision: bigint | 'no_stream';
+  readonly events: readonly RecordedEvent<JobEvent>[];
+}
+
+export interface ExecuteResult<C extends JobCommand> {
+  readonly result: DecideResult<JobOutcomeMap[C['type']]>;
+  /** The state after the command (the loaded state when nothing was appended). */
+  readonly state: JobAggregateState;
+  /** The events this call appended (empty for refusals and idempotent repeats). */
+  readonly appended: readonly JobEvent[];
+}
+
+/** Bounded retries on expected-version conflicts; then 503 `busy`. */
+export const MAX_COMMAND_ATTEMPTS = 12;
+
+/**
+ * The one shell around the job decider: read the stream, fold, decide, append with the expected
+ * revision. A WrongExpectedVersionError means someone else wrote first: reload and decide again
+ * (bounded, with jittered back-off), so concurrent approves serialize on the stream and the losers
+ * become `already_approved`. The command is built from the loaded state on each attempt, so
+ * whatever it checks (active policy, current hash) is checked against what is being appended to.
+ */
+@Injectable()
+export class JobCommandHandler {
+  constructor(
+    private readonly store: EventStore,
+    private readonly metrics: SignoffMetrics,
+  ) {}
+
+  async load(jobId: string): Promise<LoadedJob> {
+    const events = await this.guard(() => this.store.readStream<JobEvent>(toJobStreamId(jobId)));
+    const revision = events.length === 0 ? 'no_stream' : events[events.length - 1].revision;
+    return { state: foldJob(events), revision, events };
+  }
+
+  async execute<C extends JobCommand>(jobId: string, build: (state: JobAggregateState) => C): Promise<ExecuteResult<C>> {
+    const stream = toJobStreamId(jobId);
+    for (let attempt = 1; ; attempt++) {
+      // 1. read and fold; 2. decide on that state; 3. append expecting that revision.
+      const loaded = await this.load(jobId);
+      const command = build(loaded.state);
+      const result = decide(command, loaded.state) as DecideResult<JobOutcomeMap[C['type']]>;
+      if (!result.ok || result.events.length === 0) return { result, state: loaded.state, appended: [] };
+      try {
+        await this.guard(() =>
+          this.store.appendToStream(stream, identifyEvents(command.metadata.commandId, result.events), {
+            expectedRevision: loaded.revision,
+          }),
+        );
+        return { result, state: foldJob(result.events, loaded.state), appended: result.events };
+      } catch (error) {
+        // A duplicate id elsewhere in the stream means an earlier try of this very command landed
+        // after all: reload and decide again, which answers it idempotently.
+        if (!(error instanceof WrongExpectedVersionError) && !(error instanceof DuplicateEventIdError)) throw error;
+        this.metrics.approvalConflicts.inc();
+        if (attempt >= MAX_COMMAND_ATTEMPTS) {
+          throw new SignoffError('busy', 'too much contention on this job; retry shortly', {}, { 'Retry-After': '1' });
+        }
+        await new Promise((r) => setTimeout(r, Math.random() * Math.min(200, 5 * 2 ** attempt)));
+      }
+    }
+  }
+
+  /** Store failures reach clients as 503 `store_unavailable`, never as a 500 or a false success. */
+  private async guard<T>(op: () => Promise<T>): Promise<T> {
+    try {
+      return await op();
+    } catch (error) {
+      if (error instanceof WrongExpectedVersionError || error instanceof DuplicateEventIdError) throw error;
+      if (error instanceof EventStoreError) {
+        throw new SignoffError('store_unavailable', `the event store is unavailable: ${error.message}`, {}, { 'Retry-After': '1' });
+      }
+      throw error;
+    }
+  }
+}
