@@ -1,15 +1,19 @@
 import { DynamicModule, Module } from '@nestjs/common';
-import { MessagingModule } from '@signoff/messaging';
-import { ObservabilityModule } from '@signoff/observability';
-import { SignoffConfig } from '@signoff/runtime';
+import { CoreModule, CoreModuleOptions } from '@signoff/core';
+import { AuthModule, SignoffConfig } from '@signoff/runtime';
+import { PolicyModule } from './policy.module';
 
-/** Submit API, policy lifecycle, Kafka ingress of job requests (filled in by the policy-service issue). */
+/** The policy service as its own process: submit API, policy lifecycle, Kafka ingress. */
 @Module({})
 export class PolicyServiceModule {
-  static forRoot(config: SignoffConfig): DynamicModule {
+  static forRoot(config: SignoffConfig, overrides: Pick<CoreModuleOptions, 'clock' | 'throttleCounter'> = {}): DynamicModule {
     return {
       module: PolicyServiceModule,
-      imports: [ObservabilityModule, MessagingModule.forRoot({ brokers: config.kafkaBrokers, clientId: 'signoff-policy-service' })],
+      imports: [
+        CoreModule.forRoot({ config, serviceName: 'signoff-policy-service', ...overrides }),
+        AuthModule.forRoot({ jwtSecret: config.authJwtSecret, jwksUrl: config.authJwksUrl }),
+        PolicyModule,
+      ],
     };
   }
 }

@@ -22,6 +22,8 @@ export interface CoreModuleOptions {
   readonly serviceName: string;
   /** Replace the clock (tests). */
   readonly clock?: Clock;
+  /** Replace the throttle counters (tests: a counter that never answers). */
+  readonly throttleCounter?: ThrottleCounter;
 }
 
 @Injectable()
@@ -69,9 +71,10 @@ export class CoreModule {
           // Shared counters need a shared database: PostgreSQL when the event store is one.
           // PGlite is in-process (one instance), KurrentDB has no counters: in-memory there.
           useFactory: () =>
-            target.kind === 'postgres'
+            options.throttleCounter ??
+            (target.kind === 'postgres'
               ? new PostgresThrottleCounter(new Pool({ connectionString: config.eventStoreUrl, max: 4 }))
-              : new InMemoryThrottleCounter(),
+              : new InMemoryThrottleCounter()),
         },
         {
           provide: JobCommandHandler,

@@ -19,6 +19,8 @@ export interface SignoffConfig {
   readonly dispatchGraceMs: number;
   readonly workerAckTimeoutMs: number;
   readonly logLevel: 'debug' | 'info' | 'warn' | 'error';
+  /** Submit-time evaluation timeout: past it, 503 policy_unavailable and nothing stored (DESIGN §4: 5 s). */
+  readonly policyEvaluationTimeoutMs: number;
 }
 
 /** Start-up stops with every problem of the environment listed at once. */
@@ -34,6 +36,8 @@ export interface ConfigDefaults {
   readonly eventStoreUrl?: string;
   /** Whether an unset KAFKA_BROKERS is allowed (standalone) or an error (distributed services). */
   readonly kafkaRequired?: boolean;
+  /** Whether AUTH_JWT_SECRET or AUTH_JWKS_URL must be set (services with an authenticated API). */
+  readonly authRequired?: boolean;
 }
 
 /**
@@ -74,11 +78,15 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>, d
   if (authJwtSecret !== null && authJwtSecret.length < 32) problems.push('AUTH_JWT_SECRET must be at least 32 characters');
   const authJwksUrl = str('AUTH_JWKS_URL') ?? null;
   if (authJwksUrl !== null && !/^https?:\/\//.test(authJwksUrl)) problems.push('AUTH_JWKS_URL must be an http(s) URL');
+  if (defaults.authRequired && authJwtSecret === null && authJwksUrl === null) {
+    problems.push('AUTH_JWT_SECRET (HS256, at least 32 characters) or AUTH_JWKS_URL is required for this service');
+  }
   const modeRaw = str('SNAPSHOT_MODE') ?? 'strict';
   if (modeRaw !== 'strict' && modeRaw !== 'decision') problems.push(`SNAPSHOT_MODE=${modeRaw} must be strict or decision`);
   const snapshotMode: SnapshotMode = modeRaw === 'decision' ? 'decision' : 'strict';
   const dispatchGraceMs = int('DISPATCH_GRACE_MS', 2000, 0, 86_400_000);
   const workerAckTimeoutMs = int('WORKER_ACK_TIMEOUT_MS', 30_000, 1, 86_400_000);
+  const policyEvaluationTimeoutMs = int('POLICY_EVALUATION_TIMEOUT_MS', 5000, 1, 600_000);
   const levelRaw = str('LOG_LEVEL') ?? 'info';
   if (!['debug', 'info', 'warn', 'error'].includes(levelRaw)) problems.push(`LOG_LEVEL=${levelRaw} must be debug, info, warn or error`);
   const host = str('HOST') ?? '127.0.0.1';
@@ -98,6 +106,7 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>, d
     dispatchGraceMs,
     workerAckTimeoutMs,
     logLevel: levelRaw as SignoffConfig['logLevel'],
+    policyEvaluationTimeoutMs,
   };
 }
 

@@ -23,7 +23,14 @@ export async function createHttpApp(module: Type<unknown> | DynamicModule, optio
   const app = await NestFactory.create<NestFastifyApplication>(module, adapter, {
     logger: options.logger ?? new JsonLogger(options.service),
     bufferLogs: false,
+    // PUT /policy reports errors at line:column of the text the client sent, JSON included.
+    rawBody: true,
   });
+  // Policy bundles may be sent as YAML.
+  app
+    .getHttpAdapter()
+    .getInstance()
+    .addContentTypeParser(['application/yaml', 'application/x-yaml', 'text/yaml', 'text/plain'], { parseAs: 'string', bodyLimit: options.bodyLimit ?? 1024 * 1024 }, (_req, body, done) => done(null, body));
   app.setGlobalPrefix(API_PREFIX, { exclude: ['metrics', 'health/live', 'health/ready', 'docs', 'docs/{*path}'] });
   app.useGlobalFilters(new ProblemJsonFilter());
   return app;

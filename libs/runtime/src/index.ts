@@ -1,5 +1,5 @@
 export * from './config';
 export { ProblemJsonFilter, toSignoffError } from './problem.filter';
 export { createHttpApp, installGracefulShutdown, listen, API_PREFIX, type HttpAppOptions } from './http-app';
-export { runService } from './service-main';
+export { runService, connectMessageBus, loadConfigOrExit, type RunServiceOptions } from './service-main';
 export * from './auth';

@@ -1,22 +1,25 @@
 import { DynamicModule } from '@nestjs/common';
+import { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { DEFAULT_PARTITIONS, signoffTopics } from '@signoff/contracts';
+import { MessageBus, MessageBusServer } from '@signoff/messaging';
 import { HealthRegistry, JsonLogger } from '@signoff/observability';
-import { MessageBus } from '@signoff/messaging';
 import { ConfigDefaults, ConfigError, parseConfig, redactUrl, serviceEnvironment, SignoffConfig } from './config';
 import { createHttpApp, installGracefulShutdown, listen } from './http-app';
 
-/**
- * The composition root of a distributed service: read and validate the environment once
- * (`.signoff/infra.env` under the process env), build the module, listen, log where.
- * A bad environment stops start-up with every problem listed and exit code 78 (EX_CONFIG).
- */
-export async function runService(
-  service: string,
-  rootModule: { forRoot(config: SignoffConfig): DynamicModule },
-  defaults: ConfigDefaults = {},
-): Promise<void> {
-  let config: SignoffConfig;
+export interface RunServiceOptions extends ConfigDefaults {
+  /**
+   * Extra wiring after the app is created and before it listens (e.g. the gRPC microservice).
+   * Runs after the message-bus transport is connected.
+   */
+  readonly configure?: (app: NestFastifyApplication, config: SignoffConfig, logger: JsonLogger) => void | Promise<void>;
+  /** Validates the environment (default: Kafka required). */
+  readonly environment?: Record<string, string | undefined>;
+}
+
+/** Reads and validates the environment; a bad one exits 78 (EX_CONFIG) with every problem listed. */
+export function loadConfigOrExit(service: string, env: Record<string, string | undefined>, defaults: ConfigDefaults): SignoffConfig {
   try {
-    config = parseConfig(serviceEnvironment(), { kafkaRequired: true, ...defaults });
+    return parseConfig(env, defaults);
   } catch (error) {
     if (error instanceof ConfigError) {
       process.stderr.write(`${service}: ${error.message}\n`);
@@ -24,12 +27,39 @@ export async function runService(
     }
     throw error;
   }
+}
+
+/**
+ * Wires a created app to the message bus: creates every Signoff topic (partitioned by job id),
+ * connects the bus transport so the module's `@EventPattern` handlers consume in the consumer group
+ * `groupId`, and registers the broker's readiness check.
+ */
+export async function connectMessageBus(app: NestFastifyApplication, config: SignoffConfig, groupId: string): Promise<void> {
+  const bus = app.get(MessageBus, { strict: false });
+  app.get(HealthRegistry, { strict: false }).register('kafka', () => bus.ping());
+  const topics = signoffTopics(config.kafkaTopicPrefix);
+  await bus.ensureTopics(Object.values(topics).map((name) => ({ name, partitions: DEFAULT_PARTITIONS })));
+  app.connectMicroservice({ strategy: new MessageBusServer(bus, { groupId, topicPrefix: config.kafkaTopicPrefix }) }, { inheritAppConfig: true });
+}
+
+/**
+ * The composition root of a distributed service: read and validate the environment once
+ * (`.signoff/infra.env` under the process env), build the module, connect the message bus,
+ * listen, log where.
+ */
+export async function runService(
+  service: string,
+  rootModule: { forRoot(config: SignoffConfig): DynamicModule },
+  options: RunServiceOptions = {},
+): Promise<void> {
+  const config = loadConfigOrExit(service, options.environment ?? serviceEnvironment(), { kafkaRequired: true, ...options });
   const logger = new JsonLogger(service, config.logLevel);
   const app = await createHttpApp(rootModule.forRoot(config), { service, logger });
   const health = app.get(HealthRegistry);
-  const bus = app.get(MessageBus, { strict: false });
-  health.register('kafka', () => bus.ping());
+  await connectMessageBus(app, config, `signoff-${service}`);
+  await options.configure?.(app, config, logger);
   installGracefulShutdown(app, logger, () => health.markShuttingDown());
+  await app.startAllMicroservices();
   const url = await listen(app, config.port, config.host);
   logger.emit('info', `${service} listening`, {
     url,

@@ -1,6 +1,7 @@
 import { CanActivate, createParamDecorator, ExecutionContext, Injectable, SetMetadata } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { SignoffError } from '@signoff/contracts';
+import { OpsController } from '@signoff/observability';
 import { JwtVerifier } from './jwt.verifier';
 import { hasAnyRole, Principal, Role } from './principal';
 
@@ -33,6 +34,8 @@ export class AuthGuard implements CanActivate {
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
     if (context.getType() !== 'http') return true;
+    // Health probes and Prometheus scrapes carry no token.
+    if (context.getClass() === OpsController) return true;
     const roles = this.reflector.getAllAndOverride<Role[] | 'public' | undefined>(ROLES_KEY, [context.getHandler(), context.getClass()]);
     if (roles === 'public') return true;
     const request = context.switchToHttp().getRequest<RequestWithPrincipal>();

@@ -1,0 +1,311 @@
+import { randomUUID } from 'node:crypto';
+import { Kafka, logLevel } from 'kafkajs';
+import { Client } from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { toJobStreamId } from '@signoff/contracts';
+import { EventStore } from '@signoff/event-store';
+import { MessageBus } from '@signoff/messaging';
+import { ThrottleCounter, ThrottleHit } from '@signoff/policy-engine';
+import { connectMessageBus } from '@signoff/runtime';
+import { authHeader, startTestApp, testConfig } from '../../../test/support/app';
+import { createTestDatabase, testKafkaBrokers } from '../../../test/support/infra';
+import { eventually } from '../../../libs/messaging/src/testing/message-bus.conformance';
+import { PolicyServiceModule } from './app.module';
+
+const THROTTLE_POLICY = `
+version: v1
+default: deny
+rules:
+  - id: api-burst
+    when: {topic: api.call}
+    decision: throttle
+    throttle: {limit: 2, per: 1h, key: submitted_by}
+  - id: api-allow
+    when: {topic: api.call}
+    decision: allow
+  - id: allow-readonly
+    when: {topic: knowledge.read}
+    decision: allow
+  - id: require-approval-prod-finance
+    when: {topic: finance.payment.execute, env: production}
+    decision: require_human
+`;
+
+type Started = Awaited<ReturnType<typeof startTestApp>>;
+
+describe('policy service on real PostgreSQL and Kafka', () => {
+  let db: { url: string; drop: () => Promise<void> };
+  let svc: Started;
+  let prefix: string;
+  let submitter: Record<string, string>;
+  let admin: Record<string, string>;
+
+  const post = (path: string, body: unknown, headers: Record<string, string> = submitter) =>
+    fetch(`${svc.url}/api/v1${path}`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: typeof body === 'string' ? body : JSON.stringify(body) });
+  const get = (path: string, headers: Record<string, string> = submitter) => fetch(`${svc.url}/api/v1${path}`, { headers });
+
+  beforeAll(async () => {
+    db = await createTestDatabase('policysvc');
+    prefix = `t${randomUUID().slice(0, 8)}.`;
+    const config = testConfig({ EVENT_STORE_URL: db.url, KAFKA_BROKERS: testKafkaBrokers().join(','), KAFKA_TOPIC_PREFIX: prefix, POLICY_PATH: 'policies/default.yaml' });
+    svc = await startTestApp(PolicyServiceModule.forRoot(config));
+    await connectMessageBus(svc.app, config, `${prefix}policy-service`);
+    await svc.app.startAllMicroservices();
+    submitter = await authHeader('agent-7', ['submitter']);
+    admin = await authHeader('root', ['admin']);
+  });
+  afterAll(async () => {
+    await svc?.close();
+    await db?.drop();
+  });
+
+  it('202 accepted for an allowed job, stored before the answer, and readable with GET /jobs/:id', async () => {
+    const res = await post('/jobs', { topic: 'knowledge.read', payload: { q: 'refund policy' } });
+    expect(res.status).toBe(202);
+    const body = (await res.json()) as Record<string, string>;
+    expect(body).toMatchObject({ status: 'accepted', decision: 'allow', rule_id: 'allow-readonly' });
+    expect(body.policy_snapshot).toMatch(/^sha256:[0-9a-f]{64}$/);
+    expect(body.job_hash).toMatch(/^sha256:[0-9a-f]{64}$/);
+    const events = await svc.app.get(EventStore).readStream(toJobStreamId(body.job_id));
+    expect(events.map((e) => e.type)).toEqual(['JobSubmitted', 'PolicyEvaluated']);
+    const job = await get(`/jobs/${body.job_id}`);
+    expect(job.status).toBe(200);
+    expect(await job.json()).toMatchObject({ job_id: body.job_id, topic: 'knowledge.read', state: 'PENDING', decision: 'allow' });
+  });
+
+  it('202 approval_required with an approval_ref for a job that needs a human', async () => {
+    const res = await post('/jobs', { topic: 'finance.payment.execute', priority: 'high', labels: { env: 'production' }, payload: { amount: 1200 } });
+    expect(res.status).toBe(202);
+    const body = (await res.json()) as Record<string, string>;
+    expect(body).toMatchObject({ status: 'approval_required', decision: 'require_human', rule_id: 'require-approval-prod-finance' });
+    expect(body.approval_ref).toBeTruthy();
+    expect(((await (await get(`/jobs/${body.job_id}`)).json()) as { state: string }).state).toBe('APPROVAL_REQUIRED');
+  });
+
+  it('403 policy_denied (recorded as DENIED for audit) when no rule allows the job', async () => {
+    const res = await post('/jobs', { job_id: 'denied-1', topic: 'data.delete' });
+    expect(res.status).toBe(403);
+    expect(res.headers.get('content-type')).toMatch(/application\/problem\+json/);
+    expect(await res.json()).toMatchObject({ code: 'policy_denied', rule_id: null, job_id: 'denied-1' });
+    expect(((await (await get('/jobs/denied-1')).json()) as { state: string }).state).toBe('DENIED');
+  });
+
+  it('an identical resubmission gets the original answer; different content under the same id is 409 job_request_changed', async () => {
+    const job = { job_id: `idem-${randomUUID()}`, topic: 'knowledge.read', labels: { a: '1' }, payload: { x: [1, 2] } };
+    const first = await post('/jobs', job);
+    const again = await post('/jobs', { payload: { x: [1, 2] }, labels: { a: '1' }, topic: 'knowledge.read', job_id: job.job_id });
+    expect(again.status).toBe(202);
+    expect(await again.json()).toEqual(await first.json());
+    const changed = await post('/jobs', { ...job, payload: { x: [1, 3] } });
+    expect(changed.status).toBe(409);
+    expect(await changed.json()).toMatchObject({ code: 'job_request_changed' });
+    const events = await svc.app.get(EventStore).readStream(toJobStreamId(job.job_id));
+    expect(events).toHaveLength(2);
+  });
+
+  it('concurrent submissions of one new job id record it once and all get the same answer', async () => {
+    const job = { job_id: `race-${randomUUID()}`, topic: 'knowledge.read' };
+    const answers = await Promise.all(Array.from({ length: 10 }, () => post('/jobs', job)));
+    expect(answers.map((a) => a.status)).toEqual(Array(10).fill(202));
+    const bodies = await Promise.all(answers.map((a) => a.json()));
+    for (const b of bodies) expect(b).toEqual(bodies[0]);
+    expect(await svc.app.get(EventStore).readStream(toJobStreamId(job.job_id))).toHaveLength(2);
+  });
+
+  it('400 invalid_request with per-field errors, 400 reserved_label, 400 for submitted_by over HTTP and for bad JSON', async () => {
+    const bad = await post('/jobs', { topic: 7, labels: { env: 3 }, payload: {}, extra: 'x' });
+    expect(bad.status).toBe(400);
+    const problem = (await bad.json()) as { code: string; errors: { field: string }[] };
+    expect(problem.code).toBe('invalid_request');
+    expect(problem.errors.map((e) => e.field)).toEqual(expect.arrayContaining(['topic', 'labels.env', 'extra']));
+    const reserved = await post('/jobs', { topic: 'knowledge.read', labels: { approval_granted: 'true' } });
+    expect(reserved.status).toBe(400);
+    expect(await reserved.json()).toMatchObject({ code: 'reserved_label', labels: ['approval_granted'] });
+    const dotted = await post('/jobs', { topic: 'knowledge.read', labels: { 'signoff.approved': 'yes' } });
+    expect(((await dotted.json()) as { code: string }).code).toBe('reserved_label');
+    const spoof = await post('/jobs', { topic: 'knowledge.read', submitted_by: 'someone-else' });
+    expect(spoof.status).toBe(400);
+    const malformed = await post('/jobs', '{"topic": ');
+    expect(malformed.status).toBe(400);
+    expect(((await malformed.json()) as { code: string }).code).toBe('invalid_request');
+    let deep: unknown = 'leaf';
+    for (let i = 0; i < 100; i++) deep = { d: deep };
+    const tooDeep = await post('/jobs', { topic: 'knowledge.read', payload: deep });
+    expect(tooDeep.status).toBe(400);
+  });
+
+  it('413 payload_too_large above 1 MiB', async () => {
+    const res = await post('/jobs', { topic: 'knowledge.read', payload: 'x'.repeat(1024 * 1024 + 10) });
+    expect(res.status).toBe(413);
+    expect(await res.json()).toMatchObject({ code: 'payload_too_large' });
+  });
+
+  it('401 without a token, 403 for a role that may not submit, 403 for a tenant outside the token', async () => {
+    expect((await post('/jobs', { topic: 'knowledge.read' }, {})).status).toBe(401);
+    const reviewer = await authHeader('rita', ['reviewer']);
+    const forbidden = await post('/jobs', { topic: 'knowledge.read' }, reviewer);
+    expect(forbidden.status).toBe(403);
+    expect(((await forbidden.json()) as { code: string }).code).toBe('forbidden');
+    const scoped = await authHeader('agent-acme', ['submitter'], { tenants: ['acme'] });
+    expect((await post('/jobs', { topic: 'knowledge.read', tenant: 'globex' }, scoped)).status).toBe(403);
+    const ok = await post('/jobs', { topic: 'knowledge.read', tenant: 'acme' }, scoped);
+    expect(ok.status).toBe(202);
+    const jobId = ((await ok.json()) as { job_id: string }).job_id;
+    const otherTenantReader = await authHeader('auditor-globex', ['auditor'], { tenants: ['globex'] });
+    const hidden = await get(`/jobs/${jobId}`, otherTenantReader);
+    expect(hidden.status).toBe(404);
+    expect(await hidden.json()).toMatchObject({ code: 'not_found' });
+  });
+
+  it('PUT /policy refuses an invalid bundle with line and column, activates a valid one, and a second instance serves it within 1 s', async () => {
+    const invalid = await fetch(`${svc.url}/api/v1/policy`, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/yaml', ...admin },
+      body: 'version: v1\nrules:\n  - id: a\n    when: {topic: x}\n    decision: maybe\n',
+    });
+    expect(invalid.status).toBe(400);
+    const problem = (await invalid.json()) as { code: string; errors: { line: number; column: number }[] };
+    expect(problem.code).toBe('invalid_policy');
+    expect(problem.errors[0]).toMatchObject({ line: 5 });
+    expect(problem.errors[0].column).toBeGreaterThan(0);
+    const badJson = await fetch(`${svc.url}/api/v1/policy`, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/json', ...admin },
+      body: '{\n  "version": "v1",\n  "rules": [{"id": "a", "when": {"topic": "x"}, "decision": "nope"}]\n}',
+    });
+    expect(badJson.status).toBe(400);
+    expect(((await badJson.json()) as { errors: { line: number }[] }).errors[0].line).toBe(3);
+    expect((await fetch(`${svc.url}/api/v1/policy`, { method: 'PUT', headers: { 'content-type': 'application/yaml', ...submitter }, body: THROTTLE_POLICY })).status).toBe(403);
+
+    const second = await startTestApp(
+      PolicyServiceModule.forRoot(testConfig({ EVENT_STORE_URL: db.url, KAFKA_BROKERS: testKafkaBrokers().join(','), KAFKA_TOPIC_PREFIX: prefix })),
+    );
+    try {
+      const before = (await (await fetch(`${second.url}/api/v1/policy`, { headers: admin })).json()) as { snapshot: string };
+      const put = await fetch(`${svc.url}/api/v1/policy`, { method: 'PUT', headers: { 'content-type': 'application/yaml', ...admin }, body: THROTTLE_POLICY });
+      expect(put.status).toBe(200);
+      const { snapshot } = (await put.json()) as { snapshot: string };
+      expect(snapshot).not.toBe(before.snapshot);
+      const activatedAt = Date.now();
+      let seen = '';
+      while (Date.now() - activatedAt < 1000 && seen !== snapshot) {
+        seen = ((await (await fetch(`${second.url}/api/v1/policy`, { headers: admin })).json()) as { snapshot: string }).snapshot;
+      }
+      expect(seen).toBe(snapshot);
+    } finally {
+      await second.close();
+    }
+  });
+
+  it('429 throttled with Retry-After once the shared counter is over the limit, and nothing stored', async () => {
+    const agent = await authHeader(`agent-${randomUUID()}`, ['submitter']);
+    expect((await post('/jobs', { topic: 'api.call' }, agent)).status).toBe(202);
+    expect((await post('/jobs', { topic: 'api.call' }, agent)).status).toBe(202);
+    const third = await post('/jobs', { job_id: `thr-${randomUUID()}`, topic: 'api.call' }, agent);
+    expect(third.status).toBe(429);
+    expect(Number(third.headers.get('retry-after'))).toBeGreaterThan(0);
+    const problem = (await third.json()) as { code: string; rule_id: string; job_id?: string };
+    expect(problem).toMatchObject({ code: 'throttled', rule_id: 'api-burst' });
+  });
+
+  it('POST /policy/evaluate is a dry run: a decision, no job, no throttle count', async () => {
+    const agent = await authHeader(`agent-${randomUUID()}`, ['submitter']);
+    for (let i = 0; i < 5; i++) {
+      const res = await post('/policy/evaluate', { topic: 'api.call' }, agent);
+      expect(res.status).toBe(201);
+      expect(await res.json()).toMatchObject({ decision: 'allow', rule_id: 'api-allow' });
+    }
+    expect((await post('/jobs', { topic: 'api.call' }, agent)).status).toBe(202);
+  });
+
+  it('Kafka ingress: valid requests are recorded and announced on jobs.evaluated; bad ones go to the DLQ with error headers; duplicates are idempotent', async () => {
+    const bus = svc.app.get(MessageBus);
+    const kafka = new Kafka({ brokers: testKafkaBrokers(), logLevel: logLevel.NOTHING });
+    const consumer = kafka.consumer({ groupId: `probe-${randomUUID()}` });
+    const seen: { topic: string; key: string; headers: Record<string, string>; value: string }[] = [];
+    await consumer.connect();
+    await consumer.subscribe({ topics: [`${prefix}jobs.requested.dlq`, `${prefix}jobs.evaluated`], fromBeginning: true });
+    await consumer.run({
+      eachMessage: async ({ topic, message }) =>
+        void seen.push({
+          topic,
+          key: message.key?.toString() ?? '',
+          value: message.value?.toString() ?? '',
+          headers: Object.fromEntries(Object.entries(message.headers ?? {}).map(([k, v]) => [k, String(v)])),
+        }),
+    });
+    try {
+      const good = `k-${randomUUID()}`;
+      await bus.publish(`${prefix}jobs.requested`, [
+        { key: good, value: { topic: 'knowledge.read', submitted_by: 'pipeline-1' } },
+        { key: good, value: { topic: 'knowledge.read', submitted_by: 'pipeline-1' } },
+        { key: 'bad-json', value: Buffer.from('{"topic":') },
+        { key: 'no-submitter', value: { topic: 'knowledge.read' } },
+        { key: 'smuggle', value: { topic: 'knowledge.read', submitted_by: 'x', labels: { approval_granted: 'true' } } },
+        { key: 'denied-k', value: { topic: 'data.delete', submitted_by: 'pipeline-1' } },
+      ]);
+      await eventually(() => seen.filter((m) => m.topic.endsWith('.dlq')).length >= 3 && seen.some((m) => m.topic.endsWith('evaluated') && m.key === good), 'DLQ entries and the evaluated notice', 30_000);
+      const dlq = seen.filter((m) => m.topic.endsWith('.dlq'));
+      expect(Object.fromEntries(dlq.map((m) => [m.key, m.headers['error-code']]))).toEqual({
+        'bad-json': 'invalid_request',
+        'no-submitter': 'invalid_request',
+        smuggle: 'reserved_label',
+      });
+      for (const m of dlq) expect(m.headers['error-detail']).toBeTruthy();
+      const stored = await svc.app.get(EventStore).readStream(toJobStreamId(good));
+      expect(stored.map((e) => e.type)).toEqual(['JobSubmitted', 'PolicyEvaluated']);
+      expect((stored[0].data as { request: { submitted_by: string } }).request.submitted_by).toBe('pipeline-1');
+      await eventually(() => seen.some((m) => m.key === 'denied-k' && m.topic.endsWith('evaluated')), 'the denied job announced', 10_000);
+      const denied = JSON.parse(seen.find((m) => m.key === 'denied-k' && m.topic.endsWith('evaluated'))!.value) as { decision: string };
+      expect(denied.decision).toBe('deny');
+      expect(seen.filter((m) => m.topic.endsWith('evaluated') && m.key === good)).toHaveLength(1);
+    } finally {
+      await consumer.disconnect();
+    }
+  });
+});
+
+describe('policy service failure modes', () => {
+  it('503 policy_unavailable when evaluation exceeds its timeout, and nothing is stored', async () => {
+    const db = await createTestDatabase('policyslow');
+    class HangingCounter extends ThrottleCounter {
+      hit(): Promise<ThrottleHit> {
+        return new Promise(() => undefined);
+      }
+    }
+    const svc = await startTestApp(
+      PolicyServiceModule.forRoot(testConfig({ EVENT_STORE_URL: db.url, POLICY_PATH: 'policies/examples/throttle.yaml', POLICY_EVALUATION_TIMEOUT_MS: '300' }), {
+        throttleCounter: new HangingCounter(),
+      }),
+    );
+    try {
+      const headers = { 'content-type': 'application/json', ...(await authHeader('agent', ['submitter'])) };
+      const res = await fetch(`${svc.url}/api/v1/jobs`, { method: 'POST', headers, body: JSON.stringify({ job_id: 'slow-1', topic: 'customer.notify' }) });
+      expect(res.status).toBe(503);
+      expect(await res.json()).toMatchObject({ code: 'policy_unavailable' });
+      expect(await svc.app.get(EventStore).readStream(toJobStreamId('slow-1'))).toEqual([]);
+    } finally {
+      await svc.close();
+      await db.drop();
+    }
+  });
+
+  it('503 store_unavailable (never a 2xx) when the event store is gone', async () => {
+    const db = await createTestDatabase('policystore');
+    const svc = await startTestApp(PolicyServiceModule.forRoot(testConfig({ EVENT_STORE_URL: db.url })));
+    try {
+      const headers = { 'content-type': 'application/json', ...(await authHeader('agent', ['submitter'])) };
+      expect((await fetch(`${svc.url}/api/v1/jobs`, { method: 'POST', headers, body: JSON.stringify({ topic: 'knowledge.read' }) })).status).toBe(202);
+      await db.drop();
+      const res = await fetch(`${svc.url}/api/v1/jobs`, { method: 'POST', headers, body: JSON.stringify({ topic: 'knowledge.read' }) });
+      expect(res.status).toBe(503);
+      expect(await res.json()).toMatchObject({ code: 'store_unavailable' });
+      const ready = await fetch(`${svc.url}/health/ready`);
+      expect(ready.status).toBe(503);
+    } finally {
+      await svc.close();
+      const c = new Client({ connectionString: db.url.replace(/\/[^/]+$/, '/postgres') });
+      await c.connect().then(() => c.end()).catch(() => undefined);
+    }
+  });
+});

@@ -1,0 +1,191 @@
+import { randomUUID } from 'node:crypto';
+import { Inject, Injectable } from '@nestjs/common';
+import { JobAggregateState, SubmitAnswer, SubmitJob, toSignoffError } from '@signoff/approvals';
+import { FieldError, SignoffError, SubmitJobDto, validateMessage } from '@signoff/contracts';
+import { ActivePolicy, Clock, JobCommandHandler, SIGNOFF_CONFIG } from '@signoff/core';
+import { SignoffMetrics } from '@signoff/observability';
+import { evaluate, Evaluation, jobHash, normalizeJobRequest, ThrottleCounter } from '@signoff/policy-engine';
+import { SignoffConfig } from '@signoff/runtime';
+
+/** Where a submission came from: the HTTP API (submitter = token subject) or Kafka ingress. */
+export interface SubmissionSource {
+  readonly kind: 'http' | 'kafka';
+  /** HTTP: the token's subject. Kafka: null (the message's `submitted_by` is required). */
+  readonly subject: string | null;
+  /** Tenants the caller may submit into (null = all). */
+  readonly tenants: readonly string[] | null;
+  readonly correlationId?: string;
+}
+
+/** A stored (or re-answered) submission: the 202 body, or a denial answered 403. */
+export type SubmitResult = { readonly status: 202; readonly body: SubmitAnswer } | { readonly status: 403; readonly error: SignoffError };
+
+/** Reserved label names: an approval can never be smuggled in with the request. */
+export const RESERVED_LABEL = /^(approval_|signoff\.)/;
+const LABEL_NAME = /^[A-Za-z0-9][A-Za-z0-9._\-/]{0,62}$/;
+const MAX_LABELS = 64;
+const MAX_LABEL_VALUE = 256;
+/** Deeper payloads are refused with 400 before anything walks them recursively. */
+export const MAX_PAYLOAD_DEPTH = 32;
+
+/**
+ * Submit-time policy, shared by `POST /jobs` and the Kafka ingress:
+ * 1. validate (400 invalid_request with per-field errors, 400 reserved_label);
+ * 2. an existing job id is answered from the log (the original answer, or 409 job_request_changed)
+ *    without evaluating or counting anything again;
+ * 3. evaluate under the active policy within the timeout (503 policy_unavailable, nothing stored);
+ *    throttled -> 429, nothing stored;
+ * 4. store JobSubmitted + PolicyEvaluated (+ ApprovalRequested) with an expected-revision append;
+ *    only then answer (503 store_unavailable if the store fails: never a success for a job that
+ *    was not recorded). Denied jobs are recorded too (audit) and answered 403 policy_denied.
+ */
+@Injectable()
+export class SubmitJobHandler {
+  constructor(
+    private readonly commands: JobCommandHandler,
+    private readonly policy: ActivePolicy,
+    private readonly throttle: ThrottleCounter,
+    private readonly clock: Clock,
+    private readonly metrics: SignoffMetrics,
+    @Inject(SIGNOFF_CONFIG) private readonly config: SignoffConfig,
+  ) {}
+
+  async submit(body: unknown, source: SubmissionSource): Promise<SubmitResult> {
+    const dto = this.validate(body, source);
+    const submittedBy = source.subject ?? dto.submitted_by!;
+    const request = normalizeJobRequest({ ...dto, submitted_by: submittedBy });
+    if (source.tenants !== null && !source.tenants.includes(request.tenant)) {
+      throw new SignoffError('forbidden', `you may not submit jobs for tenant ${request.tenant}`);
+    }
+    const hash = jobHash(request);
+    const jobId = dto.job_id ?? randomUUID();
+
+    // 2. A known job id is answered from the log, before any evaluation or throttle count.
+    const existing = dto.job_id ? await this.commands.load(jobId) : null;
+    const known = existing !== null && existing.state.status !== 'initial' && existing.state.status !== 'submitted';
+
+    const policy = this.policy.get();
+    const evaluation = known ? null : await this.evaluateWithTimeout(policy.compiled, request);
+    if (evaluation?.decision === 'throttle') {
+      throw new SignoffError('throttled', `rate limit of rule ${evaluation.rule_id} exceeded`, { rule_id: evaluation.rule_id, retry_after: evaluation.retry_after_seconds }, {
+        'Retry-After': String(evaluation.retry_after_seconds),
+      });
+    }
+
+    const now = this.clock.now().toISOString();
+    const commandId = randomUUID();
+    const approvalRef = `apr_${randomUUID()}`;
+    const { result } = await this.commands.execute(jobId, (state: JobAggregateState): SubmitJob => {
+      // On a retry after a conflict the job may exist now: the decider answers it as a duplicate;
+      // the evaluation is only needed (and only made) for a new job.
+      // (For a known job the placeholder below is never stored: the decider answers from the log.)
+      const outcome = evaluation ?? { decision: 'allow' as const, rule_id: null, reason: 'known job', approval: undefined };
+      if (state.status === 'initial' && evaluation === null) throw new SignoffError('busy', 'the job vanished while being read; retry');
+      return {
+        type: 'SubmitJob',
+        data: {
+          job_id: jobId,
+          request,
+          job_hash: hash,
+          policy: {
+            decision: outcome.decision,
+            rule_id: outcome.rule_id,
+            reason: outcome.reason,
+            policy_snapshot: policy.snapshot,
+            policy_version: policy.version,
+            ...(outcome.decision === 'require_human' ? { approval: outcome.approval } : {}),
+          },
+          ...(outcome.decision === 'require_human' ? { approval_ref: approvalRef } : {}),
+        },
+        metadata: { commandId, correlationId: source.correlationId ?? commandId, actor: submittedBy, now },
+      };
+    });
+    if (!result.ok) throw toSignoffError(result);
+    const answer = result.outcome.status === 'duplicate' ? result.outcome.answer : result.outcome;
+    if (result.outcome.status !== 'duplicate' && evaluation) this.metrics.policyDecisions.inc({ decision: evaluation.decision });
+    if (answer.status === 'denied') {
+      return {
+        status: 403,
+        error: new SignoffError('policy_denied', answer.reason || `denied by ${answer.rule_id ?? 'the default decision'}`, {
+          job_id: answer.job_id,
+          rule_id: answer.rule_id,
+          policy_snapshot: answer.policy_snapshot,
+          job_hash: answer.job_hash,
+        }),
+      };
+    }
+    return { status: 202, body: answer };
+  }
+
+  /** Evaluates within the configured timeout (5 s): fail closed with 503 policy_unavailable. */
+  private async evaluateWithTimeout(policy: Parameters<typeof evaluate>[0], request: Parameters<typeof evaluate>[1]): Promise<Evaluation> {
+    const started = process.hrtime.bigint();
+    const pending = evaluate(policy, request, { counter: this.throttle, now: this.clock.now().getTime() });
+    let evaluation: Evaluation;
+    if (pending instanceof Promise) {
+      let timer: NodeJS.Timeout | undefined;
+      try {
+        evaluation = await Promise.race([
+          pending,
+          new Promise<never>((_, reject) => {
+            timer = setTimeout(
+              () => reject(new SignoffError('policy_unavailable', `policy evaluation exceeded ${this.config.policyEvaluationTimeoutMs} ms`, {}, { 'Retry-After': '5' })),
+              this.config.policyEvaluationTimeoutMs,
+            );
+          }),
+        ]);
+      } catch (error) {
+        if (error instanceof SignoffError) throw error;
+        throw new SignoffError('policy_unavailable', `policy evaluation failed: ${(error as Error).message}`, {}, { 'Retry-After': '5' });
+      } finally {
+        clearTimeout(timer);
+      }
+    } else {
+      evaluation = pending;
+    }
+    this.metrics.policyEvaluationSeconds.observe(Number(process.hrtime.bigint() - started) / 1e9);
+    if (evaluation.decision === 'throttle') this.metrics.policyDecisions.inc({ decision: 'throttle' });
+    return evaluation;
+  }
+
+  private validate(body: unknown, source: SubmissionSource): SubmitJobDto {
+    const result = validateMessage(SubmitJobDto, body);
+    const errors: FieldError[] = result.ok ? [] : [...result.errors];
+    const raw = (body ?? {}) as Record<string, unknown>;
+    if (source.kind === 'http' && raw.submitted_by !== undefined) {
+      errors.push({ field: 'submitted_by', message: 'submitted_by is taken from the token over HTTP; do not send it' });
+    }
+    if (source.kind === 'kafka' && (typeof raw.submitted_by !== 'string' || raw.submitted_by === '')) {
+      errors.push({ field: 'submitted_by', message: 'submitted_by is required on signoff.jobs.requested' });
+    }
+    const reserved: string[] = [];
+    if (raw.labels !== undefined && raw.labels !== null && typeof raw.labels === 'object' && !Array.isArray(raw.labels)) {
+      const entries = Object.entries(raw.labels as Record<string, unknown>);
+      if (entries.length > MAX_LABELS) errors.push({ field: 'labels', message: `at most ${MAX_LABELS} labels` });
+      for (const [name, value] of entries) {
+        if (RESERVED_LABEL.test(name)) reserved.push(name);
+        else if (!LABEL_NAME.test(name)) errors.push({ field: `labels.${name}`, message: 'label names are 1-63 characters of letters, digits, . _ - /' });
+        if (typeof value !== 'string') errors.push({ field: `labels.${name}`, message: 'label values must be strings' });
+        else if (value.length > MAX_LABEL_VALUE) errors.push({ field: `labels.${name}`, message: `label values are at most ${MAX_LABEL_VALUE} characters` });
+      }
+    }
+    if (depthExceeds(raw.payload, MAX_PAYLOAD_DEPTH)) errors.push({ field: 'payload', message: `payload nests deeper than ${MAX_PAYLOAD_DEPTH} levels` });
+    if (reserved.length > 0) {
+      throw new SignoffError('reserved_label', `label names approval_* and signoff.* are reserved: ${reserved.join(', ')}`, { labels: reserved });
+    }
+    if (errors.length > 0 || !result.ok) throw new SignoffError('invalid_request', 'the job request is invalid', { errors });
+    return result.value;
+  }
+}
+
+/** True when `value` nests deeper than `max` (iterative: a hostile payload cannot blow the stack). */
+export function depthExceeds(value: unknown, max: number): boolean {
+  const stack: [unknown, number][] = [[value, 0]];
+  while (stack.length > 0) {
+    const [v, depth] = stack.pop()!;
+    if (v === null || typeof v !== 'object') continue;
+    if (depth >= max) return true;
+    for (const child of Array.isArray(v) ? v : Object.values(v)) stack.push([child, depth + 1]);
+  }
+  return false;
+}

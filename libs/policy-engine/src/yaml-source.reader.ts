@@ -1,0 +1,215 @@
+import { type Document, isAlias, isMap, isScalar, isSeq, LineCounter, type Node, parseDocument, Scalar } from 'yaml';
+import type { PolicyError, PolicyErrorCode } from './policy.types';
+
+/** A JSON value as read from a document. */
+export type PlainValue = string | number | boolean | null | PlainValue[] | { [key: string]: PlainValue };
+
+/** One `key: value` of a mapping, with the nodes for positions. */
+export interface MapEntry {
+  readonly key: string;
+  readonly keyNode: Node;
+  /** The value; an empty value (`key:`) is a null scalar positioned where the value belongs. */
+  readonly value: Node;
+}
+
+/** Alias resolutions allowed per document: anchors are for sharing a block, not for expansion bombs. */
+export const MAX_ALIAS_RESOLUTIONS = 1000;
+
+/**
+ * A parsed YAML (or JSON) document plus the errors found while reading it. Every error carries the
+ * 1-based line and column of the node it is about, found through the `yaml` LineCounter. Aliases
+ * (`*name`) are resolved to their anchored node, so a problem inside shared content is reported at
+ * the anchor.
+ */
+export class YamlSource {
+  readonly errors: PolicyError[] = [];
+  readonly root: Node | null;
+  private readonly lineCounter = new LineCounter();
+  private readonly doc: Document;
+  private aliasResolutions = 0;
+
+  constructor(
+    readonly text: string,
+    format: 'yaml' | 'json' = 'yaml',
+  ) {
+    const doc = parseDocument(text, {
+      lineCounter: this.lineCounter,
+      prettyErrors: false,
+      uniqueKeys: true,
+      keepSourceTokens: false,
+    });
+    for (const problem of [...doc.errors, ...doc.warnings]) {
+      this.error(problem.name === 'YAMLWarning' ? 'unsupported_yaml' : 'syntax', problem.message, '', problem.pos[0]);
+    }
+    if (format === 'json') this.checkStrictJson();
+    this.doc = doc;
+    this.root = this.deref((doc.contents as Node | null) ?? null) ?? null;
+  }
+
+  /** Records an error at a node (its first character) or at a character offset. */
+  error(code: PolicyErrorCode, message: string, path: string, at: Node | number | null | undefined): void {
+    this.errors.push({ code, message, path, ...this.position(at) });
+  }
+
+  /** The errors in document order (line, then column). */
+  sortedErrors(): PolicyError[] {
+    return [...this.errors].sort((a, b) => a.line - b.line || a.column - b.column);
+  }
+
+  /** The 1-based line and column of a node (its first character) or of a character offset. */
+  position(at: Node | number | null | undefined): { line: number; column: number } {
+    const offset = typeof at === 'number' ? at : (at?.range?.[0] ?? 0);
+    const { line, col } = this.lineCounter.linePos(Math.max(0, Math.min(offset, this.text.length)));
+    return { line: Math.max(1, line), column: Math.max(1, col) };
+  }
+
+  /** The entries of a mapping, reporting non-mappings, non-string keys and keys not in `allowed`. */
+  mapping(node: Node | null, path: string, what: string, allowed?: ReadonlySet<string>): MapEntry[] | null {
+    if (!isMap(node)) {
+      this.error('invalid_type', `${what} must be a mapping`, path, node);
+      return null;
+    }
+    const entries: MapEntry[] = [];
+    for (const pair of node.items) {
+      const keyNode = pair.key as Node | null;
+      if (!isScalar(keyNode) || typeof keyNode.value !== 'string' || keyNode.value === '') {
+        this.error('invalid_type', `keys of ${what} must be non-empty strings`, path, keyNode ?? node);
+        continue;
+      }
+      const key = keyNode.value;
+      const keyPath = join(path, key);
+      if (allowed && !allowed.has(key)) {
+        this.error('unknown_key', `unknown key "${key}" in ${what}; expected one of: ${[...allowed].join(', ')}`, keyPath, keyNode);
+        continue;
+      }
+      let value = this.deref(pair.value as Node | null);
+      if (value === undefined) continue;
+      if (value === null || (isScalar(value) && value.value === null && value.range && value.range[0] === value.range[1])) {
+        // An empty value (`key:`) is reported at its key, where the reader looks.
+        value = new Scalar(null);
+        value.range = keyNode.range;
+      }
+      entries.push({ key, keyNode, value });
+    }
+    return entries;
+  }
+
+  /** The items of a sequence, or null (with an error) when the node is not one. */
+  sequence(node: Node | null, path: string, what: string): Node[] | null {
+    if (!isSeq(node)) {
+      this.error('invalid_type', `${what} must be a list`, path, node);
+      return null;
+    }
+    const items: Node[] = [];
+    for (const item of node.items as (Node | null)[]) {
+      const value = this.deref(item);
+      if (value !== undefined) items.push(value ?? nullAt(node));
+    }
+    return items;
+  }
+
+  /** The scalar value of a node: string, finite number, boolean or null; undefined (with an error) otherwise. */
+  scalar(node: Node | null, path: string, what: string): string | number | boolean | null | undefined {
+    if (node === null) return null;
+    if (!isScalar(node)) {
+      this.error('invalid_type', `${what} must be a scalar`, path, node);
+      return undefined;
+    }
+    const value: unknown = node.value;
+    if (value === null || typeof value === 'string' || typeof value === 'boolean') return value;
+    if (typeof value === 'number' && Number.isFinite(value)) return value;
+    this.error('invalid_value', `${what} must be a string, a finite number, a boolean or null`, path, node);
+    return undefined;
+  }
+
+  /** A string value, or undefined (with an error). */
+  string(node: Node | null, path: string, what: string, at?: Node): string | undefined {
+    const value = node === null ? undefined : this.scalar(node, path, what);
+    if (typeof value === 'string') return value;
+    if (value !== undefined || node === null) this.error('invalid_type', `${what} must be a string`, path, node ?? at);
+    return undefined;
+  }
+
+  /** Any JSON value (for payloads of test jobs); non-finite numbers and nesting deeper than 64 are refused. */
+  plain(node: Node | null, path: string, what: string, depth = 0): PlainValue | undefined {
+    if (node === null) return null;
+    if ((isMap(node) || isSeq(node)) && depth >= 64) {
+      this.error('invalid_value', `${what} is nested more than 64 levels deep`, path, node);
+      return undefined;
+    }
+    if (isMap(node)) {
+      const out: Record<string, PlainValue> = {};
+      let ok = true;
+      for (const entry of this.mapping(node, path, what) ?? []) {
+        const value = this.plain(entry.value, join(path, entry.key), what, depth + 1);
+        if (value === undefined) ok = false;
+        else setOwn(out, entry.key, value);
+      }
+      return ok ? out : undefined;
+    }
+    if (isSeq(node)) {
+      const out: PlainValue[] = [];
+      let ok = true;
+      (this.sequence(node, path, what) ?? []).forEach((item, index) => {
+        const value = this.plain(item, `${path}[${index}]`, what, depth + 1);
+        if (value === undefined) ok = false;
+        else out.push(value);
+      });
+      return ok ? out : undefined;
+    }
+    return this.scalar(node, path, what);
+  }
+
+  /** The node an alias stands for (undefined, with an error, when it cannot be resolved). */
+  private deref(node: Node | null): Node | null | undefined {
+    if (!isAlias(node)) return node;
+    this.aliasResolutions += 1;
+    if (this.aliasResolutions > MAX_ALIAS_RESOLUTIONS) {
+      if (this.aliasResolutions === MAX_ALIAS_RESOLUTIONS + 1) {
+        this.error('unsupported_yaml', `more than ${MAX_ALIAS_RESOLUTIONS} alias uses in one document`, '', node);
+      }
+      return undefined;
+    }
+    const target = node.resolve(this.doc);
+    if (target === undefined) {
+      this.error('unsupported_yaml', `alias *${node.source} names no anchor before it`, '', node);
+      return undefined;
+    }
+    return target as Node;
+  }
+
+  private checkStrictJson(): void {
+    try {
+      JSON.parse(this.text);
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      const position = /position (\d+)/.exec(message);
+      this.error('syntax', `not valid JSON: ${message}`, '', position ? Number(position[1]) : 0);
+    }
+  }
+}
+
+/**
+ * Sets an own, enumerable property, as JSON.parse would: a key named `__proto__` becomes a plain
+ * member instead of replacing the prototype (which would silently drop it).
+ */
+export function setOwn<T>(target: Record<string, T>, key: string, value: T): void {
+  Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
+}
+
+function nullAt(at: Node): Node {
+  const node = new Scalar(null);
+  node.range = at.range;
+  return node;
+}
+
+/** `a` + `b` as a document path (`rules[0]` + `when` -> `rules[0].when`). */
+export function join(path: string, key: string): string {
+  return path === '' ? key : `${path}.${key}`;
+}
+
+/** Looks entries of a mapping up by key. */
+export function entriesByKey(entries: readonly MapEntry[]): (key: string) => MapEntry | undefined {
+  const map = new Map(entries.map((entry) => [entry.key, entry]));
+  return (key) => map.get(key);
+}
