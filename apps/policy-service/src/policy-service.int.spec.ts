@@ -9,7 +9,7 @@ import { ThrottleCounter, ThrottleHit } from '@signoff/policy-engine';
 import { connectMessageBus } from '@signoff/runtime';
 import { authHeader, startTestApp, testConfig } from '../../../test/support/app';
 import { createTestDatabase, testKafkaBrokers } from '../../../test/support/infra';
-import { eventually } from '../../../libs/messaging/src/testing/message-bus.conformance';
+import { eventually } from '../../../test/support/wait';
 import { PolicyServiceModule } from './app.module';
 
 const THROTTLE_POLICY = `

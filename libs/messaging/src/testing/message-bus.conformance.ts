@@ -1,15 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { eventually } from '../../../../test/support/wait';
 import { InboundMessage, MessageBus } from '../message-bus.port';
 
-/** Waits until `check` is true (polling), or fails with `what`. */
-export async function eventually(check: () => boolean, what: string, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
+export { eventually };
 
 /**
  * The contract every MessageBus adapter keeps (at least once, order per key, committed offsets
