@@ -4,7 +4,7 @@
  * from the event log, shared throttle counters, the event relay to Kafka, the clock.
  */
 export { Clock, SystemClock, FixedClock } from './clock';
-export { JobCommandHandler, MAX_COMMAND_ATTEMPTS, type LoadedJob, type ExecuteResult } from './job-command.handler';
+export { JobCommandHandler, MAX_COMMAND_ATTEMPTS, NEW_JOB, type LoadedJob, type ExecuteResult } from './job-command.handler';
 export { ActivePolicy, type ActivePolicyView, type ActivePolicyOptions } from './active-policy.service';
 export { PostgresThrottleCounter } from './postgres-throttle.counter';
 export { EventRelay, type EventRelayOptions } from './event-relay';

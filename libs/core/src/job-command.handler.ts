@@ -28,6 +28,9 @@ export interface ExecuteResult<C extends JobCommand> {
   readonly appended: readonly JobEvent[];
 }
 
+/** The state of a job id nobody has written to (a freshly generated id). */
+export const NEW_JOB: LoadedJob = Object.freeze({ state: foldJob([]), revision: 'no_stream' as const, events: [] });
+
 /** Bounded retries on expected-version conflicts; then 503 `busy`. */
 export const MAX_COMMAND_ATTEMPTS = 12;
 
@@ -51,11 +54,19 @@ export class JobCommandHandler {
     return { state: foldJob(events), revision, events };
   }
 
-  async execute<C extends JobCommand>(jobId: string, build: (state: JobAggregateState) => C): Promise<ExecuteResult<C>> {
+  /**
+   * Runs a command. `options.loaded` lets the first attempt decide on a state the caller just read
+   * (or on the empty state of a job id it just made up), saving a round trip; a conflict reloads.
+   */
+  async execute<C extends JobCommand>(
+    jobId: string,
+    build: (state: JobAggregateState) => C,
+    options: { loaded?: LoadedJob } = {},
+  ): Promise<ExecuteResult<C>> {
     const stream = toJobStreamId(jobId);
     for (let attempt = 1; ; attempt++) {
       // 1. read and fold; 2. decide on that state; 3. append expecting that revision.
-      const loaded = await this.load(jobId);
+      const loaded = attempt === 1 && options.loaded ? options.loaded : await this.load(jobId);
       const command = build(loaded.state);
       const result = decide(command, loaded.state) as DecideResult<JobOutcomeMap[C['type']]>;
       if (!result.ok || result.events.length === 0) return { result, state: loaded.state, appended: [] };

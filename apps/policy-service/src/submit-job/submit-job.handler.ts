@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { JobAggregateState, SubmitAnswer, SubmitJob, toSignoffError } from '@signoff/approvals';
 import { FieldError, SignoffError, SubmitJobDto, validateMessage } from '@signoff/contracts';
-import { ActivePolicy, Clock, JobCommandHandler, SIGNOFF_CONFIG } from '@signoff/core';
+import { ActivePolicy, Clock, JobCommandHandler, NEW_JOB, SIGNOFF_CONFIG } from '@signoff/core';
 import { SignoffMetrics } from '@signoff/observability';
 import { evaluate, Evaluation, jobHash, normalizeJobRequest, ThrottleCounter } from '@signoff/policy-engine';
 import { SignoffConfig } from '@signoff/runtime';
@@ -99,7 +99,7 @@ export class SubmitJobHandler {
         },
         metadata: { commandId, correlationId: source.correlationId ?? commandId, actor: submittedBy, now },
       };
-    });
+    }, { loaded: existing ?? NEW_JOB });
     if (!result.ok) throw toSignoffError(result);
     const answer = result.outcome.status === 'duplicate' ? result.outcome.answer : result.outcome;
     if (result.outcome.status !== 'duplicate' && evaluation) this.metrics.policyDecisions.inc({ decision: evaluation.decision });

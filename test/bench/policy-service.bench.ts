@@ -1,0 +1,90 @@
+/*
+ * `POST /api/v1/jobs` benchmark (issue 4): requests/s and latency of the policy service's submit
+ * path (auth, validation, evaluation, an expected-revision append of the job's events to
+ * PostgreSQL) under autocannon, against a same-run baseline: a bare POST route on the same
+ * framework (Nest 12 on Fastify, same bootstrap, no auth, no store) answering 202 with a body.
+ *
+ *   node -r ./tools/register.cjs test/bench/policy-service.bench.ts   (BENCH_DATABASE_URL optional)
+ *
+ * Every request submits a new job (no job_id: the service assigns one), so every request does the
+ * full work including the store append. Bounded: 2 x (2 s warm-up + 8 s).
+ */
+import 'reflect-metadata';
+import { Body, Controller, HttpCode, Module, Post } from '@nestjs/common';
+import { Client } from 'pg';
+import { Public } from '@signoff/runtime';
+import { PolicyServiceModule } from '../../apps/policy-service/src/app.module';
+import { startPostgres } from '../../deploy/local/postgres/postgres';
+import { authHeader, startTestApp, testConfig } from '../support/app';
+import { autocannon, LoadResult } from './support/http-load';
+
+@Controller('jobs')
+class BareController {
+  @Post()
+  @HttpCode(202)
+  @Public()
+  submit(@Body() body: { topic?: string }): { status: string; topic?: string } {
+    return { status: 'accepted', topic: body.topic };
+  }
+}
+@Module({ controllers: [BareController] })
+class BareModule {}
+
+async function freshDatabase(baseUrl: string): Promise<string> {
+  const name = `bench_${Date.now()}`;
+  const c = new Client({ connectionString: baseUrl });
+  await c.connect();
+  await c.query(`CREATE DATABASE ${name}`);
+  await c.end();
+  const url = new URL(baseUrl);
+  url.pathname = `/${name}`;
+  return url.toString();
+}
+
+function row(name: string, r: LoadResult, baseline?: LoadResult): string {
+  const ratio = baseline ? `${((r.requestsPerSecond / baseline.requestsPerSecond) * 100).toFixed(1)}% of baseline` : 'baseline';
+  return `| ${name} | ${Math.round(r.requestsPerSecond).toLocaleString('en-US')} | ${r.p50Ms} | ${r.p99Ms} | ${r.non2xx} | ${r.errors} | ${ratio} |`;
+}
+
+export async function main(): Promise<void> {
+  const own = process.env.BENCH_DATABASE_URL ? null : await startPostgres();
+  const baseUrl = process.env.BENCH_DATABASE_URL ?? own!.url;
+  try {
+    const body = JSON.stringify({ topic: 'knowledge.read', priority: 'normal', labels: { env: 'production' }, payload: { q: 'refund policy', k: 5 } });
+    const bare = await startTestApp({ module: BareModule });
+    await autocannon({ url: `${bare.url}/api/v1/jobs`, method: 'POST', body, headers: { 'content-type': 'application/json' }, seconds: 2 });
+    const baseline = await autocannon({ url: `${bare.url}/api/v1/jobs`, method: 'POST', body, headers: { 'content-type': 'application/json' } });
+    await bare.close();
+
+    const config = testConfig({ EVENT_STORE_URL: await freshDatabase(baseUrl), POLICY_PATH: 'policies/default.yaml' });
+    const svc = await startTestApp(PolicyServiceModule.forRoot(config));
+    const headers = { 'content-type': 'application/json', ...(await authHeader('bench-agent', ['submitter'])) };
+    await autocannon({ url: `${svc.url}/api/v1/jobs`, method: 'POST', body, headers, seconds: 2 });
+    const submit = await autocannon({ url: `${svc.url}/api/v1/jobs`, method: 'POST', body, headers });
+    await svc.close();
+
+    process.stdout.write(
+      [
+        '| endpoint (32 connections, 8 s) | requests/s | p50 ms | p99 ms | non-2xx | errors | ratio |',
+        '| --- | ---: | ---: | ---: | ---: | ---: | --- |',
+        row('bare Nest/Fastify POST route (baseline)', baseline),
+        row('POST /api/v1/jobs (auth, validate, evaluate, append to PostgreSQL)', submit, baseline),
+        '',
+        'Server and autocannon share the 2 cores; every submit is a new job stored with an expected-revision append.',
+        '',
+      ].join('\n'),
+    );
+  } finally {
+    await own?.stop();
+  }
+}
+
+if (require.main === module) {
+  main().then(
+    () => process.exit(0),
+    (error: unknown) => {
+      process.stderr.write(`${(error as Error).stack}\n`);
+      process.exit(1);
+    },
+  );
+}
