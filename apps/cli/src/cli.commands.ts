@@ -1,0 +1,237 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import {
+  bundlePathForTestFile,
+  diffPolicies,
+  findPolicyTestFiles,
+  formatPolicyError,
+  readPolicyFile,
+  readPolicyTestFile,
+  runPolicyTests,
+} from '@signoff/policy-engine';
+import { mintToken, Role, ROLES } from '@signoff/runtime';
+
+/** Where a command writes; exit code is its return value. */
+export interface Io {
+  out(line: string): void;
+  err(line: string): void;
+  env: Record<string, string | undefined>;
+  cwd: string;
+}
+
+type Command = (args: string[], io: Io) => Promise<number>;
+
+function flag(args: string[], name: string): string | undefined {
+  const i = args.indexOf(`--${name}`);
+  if (i === -1) return undefined;
+  const value = args[i + 1];
+  args.splice(i, 2);
+  return value;
+}
+function boolFlag(args: string[], name: string): boolean {
+  const i = args.indexOf(`--${name}`);
+  if (i === -1) return false;
+  args.splice(i, 1);
+  return true;
+}
+
+/** `policy validate FILE...`: every error as file:line:column. */
+const policyValidate: Command = async (args, io) => {
+  if (args.length === 0) {
+    io.err('usage: policy validate FILE...');
+    return 2;
+  }
+  let bad = 0;
+  for (const file of args) {
+    const result = readPolicyFile(path.resolve(io.cwd, file));
+    if (result.ok) io.out(`${file}: ok (${result.bundle.rules.length} rules, default ${result.bundle.default})`);
+    else {
+      bad += 1;
+      for (const e of result.errors) io.out(formatPolicyError(e, file));
+    }
+  }
+  return bad === 0 ? 0 : 1;
+};
+
+/** `policy test [FILE.test.yaml...]`: runs policy tests as data (default: every test under policies/). */
+const policyTest: Command = async (args, io) => {
+  const files = args.length > 0 ? args.map((f) => path.resolve(io.cwd, f)) : findPolicyTestFiles(path.resolve(io.cwd, 'policies'));
+  let passed = 0;
+  let failed = 0;
+  for (const file of files) {
+    const rel = path.relative(io.cwd, file);
+    const tests = readPolicyTestFile(file);
+    const bundlePath = bundlePathForTestFile(file);
+    if (!tests.ok) {
+      failed += 1;
+      for (const e of tests.errors) io.out(formatPolicyError(e, rel));
+      continue;
+    }
+    if (!bundlePath) {
+      failed += 1;
+      io.out(`${rel}: no bundle beside it (expected ${rel.replace(/\.test\.(ya?ml|json)$/, '.yaml')})`);
+      continue;
+    }
+    const bundle = readPolicyFile(bundlePath);
+    if (!bundle.ok) {
+      failed += 1;
+      for (const e of bundle.errors) io.out(formatPolicyError(e, path.relative(io.cwd, bundlePath)));
+      continue;
+    }
+    const report = runPolicyTests(bundle.bundle, tests.cases);
+    for (const r of report.results) {
+      if (r.passed) passed += 1;
+      else {
+        failed += 1;
+        io.out(`FAIL ${rel}${r.line ? `:${r.line}` : ''} ${r.name}: ${r.failures.join('; ')}`);
+      }
+    }
+    io.out(`${rel}: ${report.passed}/${report.total} passed`);
+  }
+  io.out(`${passed} passed, ${failed} failed`);
+  return failed === 0 ? 0 : 1;
+};
+
+/** `policy diff A B [--tests FILE]`: rules changed, and which test jobs change decision. */
+const policyDiff: Command = async (args, io) => {
+  const testsFile = flag(args, 'tests');
+  const json = boolFlag(args, 'json');
+  if (args.length !== 2) {
+    io.err('usage: policy diff A.yaml B.yaml [--tests FILE.test.yaml] [--json]');
+    return 2;
+  }
+  const [a, b] = args.map((f) => readPolicyFile(path.resolve(io.cwd, f)));
+  for (const r of [a, b]) if (!r.ok) {
+    for (const e of r.errors) io.out(formatPolicyError(e, path.relative(io.cwd, r.path)));
+    return 1;
+  }
+  const testPath = testsFile ? path.resolve(io.cwd, testsFile) : null;
+  const cases = testPath ? readPolicyTestFile(testPath) : null;
+  if (cases && !cases.ok) {
+    for (const e of cases.errors) io.out(formatPolicyError(e, testsFile));
+    return 1;
+  }
+  if (!a.ok || !b.ok) return 1;
+  const diff = diffPolicies(a.bundle, b.bundle, cases?.ok ? cases.cases : []);
+  if (json) {
+    io.out(JSON.stringify(diff, null, 2));
+    return 0;
+  }
+  if (diff.identical) {
+    io.out(`identical (${diff.from_snapshot})`);
+    return 0;
+  }
+  io.out(`${diff.from_snapshot} -> ${diff.to_snapshot}`);
+  if (diff.default) io.out(`default: ${diff.default.from} -> ${diff.default.to}`);
+  for (const id of diff.rules.added) io.out(`+ rule ${id}`);
+  for (const id of diff.rules.removed) io.out(`- rule ${id}`);
+  for (const c of diff.rules.changed) io.out(`~ rule ${c.id} (${c.fields.join(', ')})`);
+  for (const id of diff.rules.moved) io.out(`↕ rule ${id} moved`);
+  for (const d of diff.decisions) io.out(`! ${d.name}: ${JSON.stringify(d.from)} -> ${JSON.stringify(d.to)}`);
+  return 0;
+};
+
+/** `token --sub NAME --roles a,b [--topics g1,g2] [--tenants t1] [--ttl SECONDS]`: a development token. */
+const token: Command = async (args, io) => {
+  const sub = flag(args, 'sub');
+  const roles = (flag(args, 'roles') ?? '').split(',').filter(Boolean);
+  const topics = flag(args, 'topics');
+  const tenants = flag(args, 'tenants');
+  const ttl = Number(flag(args, 'ttl') ?? 12 * 3600);
+  const secret = io.env.AUTH_JWT_SECRET ?? readStandaloneSecret(io.cwd);
+  const unknown = roles.filter((r) => !(ROLES as readonly string[]).includes(r));
+  if (!sub || roles.length === 0 || unknown.length > 0 || !Number.isFinite(ttl)) {
+    io.err(`usage: token --sub NAME --roles ${ROLES.join(',')} [--topics glob,…] [--tenants t,…] [--ttl seconds]${unknown.length ? `\nunknown roles: ${unknown.join(', ')}` : ''}`);
+    return 2;
+  }
+  if (!secret) {
+    io.err('no secret: set AUTH_JWT_SECRET, or run `npm start` once so the standalone secret exists in .signoff/data');
+    return 2;
+  }
+  io.out(
+    await mintToken(secret, { sub, roles: roles as Role[], ...(topics ? { topics: topics.split(',') } : {}), ...(tenants ? { tenants: tenants.split(',') } : {}) }, ttl),
+  );
+  return 0;
+};
+
+/** The standalone's generated secret (kept in its data directory). */
+export function readStandaloneSecret(cwd: string): string | undefined {
+  const file = path.join(cwd, '.signoff', 'data', 'auth-secret');
+  return fs.existsSync(file) ? fs.readFileSync(file, 'utf8').trim() : undefined;
+}
+
+async function api(io: Io, method: string, route: string, body?: unknown): Promise<{ status: number; json: unknown }> {
+  const base = io.env.SIGNOFF_URL ?? 'http://127.0.0.1:8080';
+  const tokenValue = io.env.SIGNOFF_TOKEN;
+  if (!tokenValue) throw new Error('set SIGNOFF_TOKEN (e.g. SIGNOFF_TOKEN=$(npm run -s cli -- token --sub me --roles reviewer))');
+  const res = await fetch(`${base}/api/v1${route}`, {
+    method,
+    headers: { authorization: `Bearer ${tokenValue}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await res.text();
+  let json: unknown = text;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    /* not JSON */
+  }
+  return { status: res.status, json };
+}
+
+function printApi(io: Io, r: { status: number; json: unknown }): number {
+  io.out(JSON.stringify(r.json, null, 2));
+  return r.status >= 200 && r.status < 300 ? 0 : 1;
+}
+
+/** `approvals list [--topic GLOB]`, `approvals approve JOB_ID [--reason TEXT]`, `approvals reject JOB_ID --reason TEXT` (over HTTP). */
+const approvals: Command = async (args, io) => {
+  const [sub, jobId] = args;
+  const reason = flag(args, 'reason');
+  const topic = flag(args, 'topic');
+  switch (sub) {
+    case 'list':
+      return printApi(io, await api(io, 'GET', `/approvals?state=pending${topic ? `&topic=${encodeURIComponent(topic)}` : ''}`));
+    case 'approve':
+      if (!jobId) break;
+      return printApi(io, await api(io, 'POST', `/approvals/${encodeURIComponent(jobId)}/approve`, reason ? { reason } : {}));
+    case 'reject':
+      if (!jobId || !reason) break;
+      return printApi(io, await api(io, 'POST', `/approvals/${encodeURIComponent(jobId)}/reject`, { reason }));
+  }
+  io.err('usage: approvals list [--topic GLOB] | approvals approve JOB_ID [--reason TEXT] | approvals reject JOB_ID --reason TEXT\n(SIGNOFF_URL, SIGNOFF_TOKEN)');
+  return 2;
+};
+
+export const COMMANDS: Record<string, Record<string, Command> | Command> = {
+  policy: { validate: policyValidate, test: policyTest, diff: policyDiff },
+  token,
+  approvals,
+};
+
+/** Runs one CLI invocation; returns the exit code. */
+export async function runCli(argv: string[], io: Io): Promise<number> {
+  const [group, ...rest] = argv;
+  const entry = group ? COMMANDS[group] : undefined;
+  if (!entry) {
+    io.err(
+      [
+        'usage: npm run cli -- <command>',
+        '  policy validate FILE...            check bundles; errors as file:line:column',
+        '  policy test [FILE.test.yaml...]    run policy tests (default: all under policies/)',
+        '  policy diff A B [--tests FILE]     rules changed and test jobs whose decision changes',
+        '  token --sub NAME --roles a,b       mint a development token (AUTH_JWT_SECRET or the standalone secret)',
+        '  approvals list|approve|reject      reviewer actions over HTTP (SIGNOFF_URL, SIGNOFF_TOKEN)',
+      ].join('\n'),
+    );
+    return 2;
+  }
+  if (typeof entry === 'function') return entry(rest, io);
+  const [name, ...args] = rest;
+  const command = name ? entry[name] : undefined;
+  if (!command) {
+    io.err(`usage: ${group} ${Object.keys(entry).join('|')} …`);
+    return 2;
+  }
+  return command(args, io);
+}

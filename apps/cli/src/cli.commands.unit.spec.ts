@@ -1,0 +1,54 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { JwtVerifier } from '@signoff/runtime';
+import { Io, runCli } from './cli.commands';
+
+const ROOT = path.resolve(__dirname, '..', '..', '..');
+
+function io(env: Record<string, string> = {}, cwd = ROOT): Io & { lines: string[]; errors: string[] } {
+  const lines: string[] = [];
+  const errors: string[] = [];
+  return { lines, errors, out: (l) => lines.push(l), err: (l) => errors.push(l), env, cwd };
+}
+
+describe('operator CLI', () => {
+  it('policy test runs every policy test under policies/ and passes', async () => {
+    const t = io();
+    expect(await runCli(['policy', 'test'], t)).toBe(0);
+    expect(t.lines.at(-1)).toMatch(/^\d+ passed, 0 failed$/);
+  });
+
+  it('policy validate prints errors as file:line:column and exits 1', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cli-'));
+    fs.writeFileSync(path.join(dir, 'bad.yaml'), 'version: v1\nrules:\n  - id: a\n    when: {topic: x}\n    decision: perhaps\n');
+    const t = io({}, dir);
+    expect(await runCli(['policy', 'validate', 'bad.yaml'], t)).toBe(1);
+    expect(t.lines[0]).toMatch(/^bad\.yaml:5:\d+: \[unknown_decision\]/);
+    const ok = io();
+    expect(await runCli(['policy', 'validate', 'policies/default.yaml'], ok)).toBe(0);
+  });
+
+  it('policy diff names changed rules and test jobs whose decision changes', async () => {
+    const t = io();
+    expect(await runCli(['policy', 'diff', 'policies/default.yaml', 'policies/examples/quorum.yaml', '--tests', 'policies/default.test.yaml'], t)).toBe(0);
+    expect(t.lines.join('\n')).toMatch(/rule/);
+  });
+
+  it('token mints a token the API verifies', async () => {
+    const secret = 'k'.repeat(40);
+    const t = io({ AUTH_JWT_SECRET: secret });
+    expect(await runCli(['token', '--sub', 'rita', '--roles', 'reviewer', '--topics', 'finance.*'], t)).toBe(0);
+    const p = await new JwtVerifier({ jwtSecret: secret, jwksUrl: null }).verify(t.lines[0]);
+    expect(p.sub).toBe('rita');
+    expect([...p.roles]).toEqual(['reviewer']);
+    expect(await runCli(['token', '--sub', 'x', '--roles', 'wizard'], io({ AUTH_JWT_SECRET: secret }))).toBe(2);
+  });
+
+  it('prints usage for unknown commands', async () => {
+    const t = io();
+    expect(await runCli(['frobnicate'], t)).toBe(2);
+    expect(t.errors.join('\n')).toMatch(/policy validate/);
+  });
+});
