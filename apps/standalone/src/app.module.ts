@@ -1,18 +1,22 @@
 import { DynamicModule, Module } from '@nestjs/common';
-import { MessagingModule } from '@signoff/messaging';
-import { ObservabilityModule } from '@signoff/observability';
-import { SignoffConfig } from '@signoff/runtime';
+import { CoreModule } from '@signoff/core';
+import { AuthModule, SignoffConfig } from '@signoff/runtime';
+import { PolicyModule } from '../../policy-service/src/policy.module';
 
 /**
  * All of Signoff in one process on embedded defaults: PGlite event store, in-process transport,
- * the demo worker. The service modules are added here as their issues land.
+ * the policy, approval and dispatch modules and the demo worker.
  */
 @Module({})
 export class StandaloneModule {
-  static forRoot(config: SignoffConfig): DynamicModule {
+  static forRoot(config: SignoffConfig, jwtSecret: string): DynamicModule {
     return {
       module: StandaloneModule,
-      imports: [ObservabilityModule, MessagingModule.forRoot({ brokers: config.kafkaBrokers, clientId: 'signoff-standalone' })],
+      imports: [
+        CoreModule.forRoot({ config, serviceName: 'signoff-standalone' }),
+        AuthModule.forRoot({ jwtSecret: config.authJwksUrl ? null : jwtSecret, jwksUrl: config.authJwksUrl }),
+        PolicyModule,
+      ],
     };
   }
 }

@@ -1,40 +1,44 @@
 import 'reflect-metadata';
+import path from 'node:path';
+import { parseEventStoreUrl } from '@signoff/event-store';
 import { HealthRegistry, JsonLogger } from '@signoff/observability';
-import { ConfigError, createHttpApp, installGracefulShutdown, listen, parseConfig, redactUrl, SignoffConfig } from '@signoff/runtime';
+import { connectMessageBus, createHttpApp, installGracefulShutdown, listen, loadConfigOrExit, redactUrl } from '@signoff/runtime';
 import { StandaloneModule } from './app.module';
+import { devTokens, standaloneSecret } from './dev-auth';
 
 /** `npm start`: the standalone control plane on embedded defaults. */
 async function main(): Promise<void> {
-  let config: SignoffConfig;
-  try {
-    config = parseConfig(process.env, { eventStoreUrl: 'pglite://./.signoff/data' });
-  } catch (error) {
-    if (error instanceof ConfigError) {
-      process.stderr.write(`signoff: ${error.message}\n`);
-      process.exit(78);
-    }
-    throw error;
-  }
+  const config = loadConfigOrExit('signoff', process.env, { eventStoreUrl: 'pglite://./.signoff/data' });
+  const target = parseEventStoreUrl(config.eventStoreUrl);
+  const dataDir = target.kind === 'pglite' && target.location.kind === 'directory' ? path.resolve(target.location.path) : null;
+  const auth = standaloneSecret(dataDir, config.authJwtSecret);
   const logger = new JsonLogger('standalone', config.logLevel);
-  const app = await createHttpApp(StandaloneModule.forRoot(config), { service: 'standalone', logger });
+  const app = await createHttpApp(StandaloneModule.forRoot(config, auth.secret), { service: 'standalone', logger });
   const health = app.get(HealthRegistry);
+  await connectMessageBus(app, config, 'signoff-standalone');
   installGracefulShutdown(app, logger, () => health.markShuttingDown());
+  await app.startAllMicroservices();
   const url = await listen(app, config.port, config.host);
   logger.emit('info', 'signoff standalone listening', {
     url,
     eventStore: redactUrl(config.eventStoreUrl),
     transport: config.kafkaBrokers.length > 0 ? `kafka ${config.kafkaBrokers.join(',')}` : 'in-process',
   });
-  process.stdout.write(
-    [
+  const lines = ['', `  Signoff is running at ${url}`, `    API:     ${url}/api/v1`, `    health:  ${url}/health/ready`, `    metrics: ${url}/metrics`];
+  if (!config.authJwksUrl) {
+    const tokens = await devTokens(auth.secret);
+    lines.push(
       '',
-      `  Signoff is running at ${url}`,
-      `    health:  ${url}/health/ready`,
-      `    metrics: ${url}/metrics`,
-      `  Stop it with Ctrl-C.`,
+      `  Development tokens (12 h; secret ${auth.file ? `kept in ${path.relative(process.cwd(), auth.file)}` : 'from AUTH_JWT_SECRET'}):`,
+      ...Object.entries(tokens).map(([role, token]) => `    export SIGNOFF_${role.toUpperCase()}_TOKEN=${token}`),
       '',
-    ].join('\n') + '\n',
-  );
+      '  Try it:',
+      `    curl -s -X POST ${url}/api/v1/jobs -H "Authorization: Bearer $SIGNOFF_SUBMITTER_TOKEN" \\`,
+      `      -H "Content-Type: application/json" -d '{"topic":"knowledge.read"}'`,
+    );
+  }
+  lines.push('', '  Stop it with Ctrl-C.', '');
+  process.stdout.write(lines.join('\n') + '\n');
 }
 
 main().catch((error: unknown) => {
