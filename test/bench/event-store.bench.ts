@@ -292,7 +292,7 @@ export async function main(): Promise<BenchReport> {
 
     const readTargetMet = readRate >= READ_TARGET_EVENTS_PER_S;
     const markdown = toMarkdown(results, environment, readTargetMet);
-    process.stdout.write(`\n## Event store (PostgreSQL)\n\n${markdown}\n`);
+    process.stdout.write(`\n### PostgreSQL adapter\n\n${markdown}\n`);
     return { results, environment, markdown, readTargetMet };
   } finally {
     await store?.close();

@@ -1,0 +1,166 @@
+/**
+ * The event store port: EventStoreDB semantics (streams with gap-free revisions, optimistic
+ * concurrency by expected revision, idempotent appends by event id, one global log order) behind
+ * an abstract class that doubles as the Nest DI token. Adapters: PostgreSQL, PGlite, KurrentDB.
+ */
+
+/** The shape every stored event has: plain JSON `{type, data, metadata}`. */
+export interface EventData {
+  readonly type: string;
+  /** A JSON object or array (what `JSON.stringify` round-trips). */
+  readonly data: unknown;
+  /** A JSON object; `{}` when omitted. */
+  readonly metadata?: unknown;
+}
+
+/**
+ * An event to append. `id` is a UUID the caller derives from the command (see
+ * {@link deterministicUuid}), never a random one in a retry path: appending the same ids at the
+ * same place again is then a no-op that returns the original result.
+ */
+export type NewEvent<E extends EventData = EventData> = E & { readonly id: string };
+
+/** Where a stored event sits: in its stream (`revision`) and in the global log (`position`). */
+export interface RecordedEventInfo {
+  /** The event id given at append time (lower-case UUID). */
+  readonly id: string;
+  readonly streamId: string;
+  /** 0-based, gap-free number of the event inside its stream. */
+  readonly revision: bigint;
+  /**
+   * Identifies the event in the global log (PostgreSQL/PGlite: a bigserial; KurrentDB: the commit
+   * position). Unique per event on the SQL adapters. The global log ORDER is not necessarily
+   * ascending `position` on PostgreSQL (it is ordered by writing transaction first, see README).
+   */
+  readonly position: bigint;
+  readonly createdAt: Date;
+  readonly metadata: unknown;
+}
+
+/**
+ * A stored event. The type parameter is a compile-time promise of the caller, not a validation:
+ * `readStream<JobEvent>(...)` gives a discriminated union to `switch` on.
+ */
+export type RecordedEvent<E extends EventData = EventData> = E & RecordedEventInfo;
+
+/**
+ * What the writer expects the stream to look like:
+ * - `'any'`: no check;
+ * - `'no_stream'`: the stream has no event yet;
+ * - `'stream_exists'`: the stream has at least one event;
+ * - a bigint: the revision of the stream's last event (a stream with one event is at `0n`).
+ */
+export type ExpectedRevision = 'any' | 'no_stream' | 'stream_exists' | bigint;
+
+/** The revision of a stream's last event, or `'no_stream'` when it has none. */
+export type CurrentRevision = bigint | 'no_stream';
+
+export interface AppendOptions {
+  readonly expectedRevision: ExpectedRevision;
+}
+
+export interface AppendResult {
+  /** Revision of the last event of the stream after the append (pass it as the next expected revision). */
+  readonly nextRevision: bigint;
+  /** Global position of the last appended event (`-1n` for an empty append to a stream without events). */
+  readonly position: bigint;
+}
+
+export type ReadDirection = 'forwards' | 'backwards';
+
+export interface ReadStreamOptions {
+  /** Inclusive start revision; default: the first event forwards, the last one backwards. */
+  readonly fromRevision?: bigint;
+  readonly direction?: ReadDirection;
+  /** At most this many events; default: all. */
+  readonly maxCount?: number;
+}
+
+/** Selects events of the global log. Both parts must match when both are given. */
+export interface AllFilter {
+  /** Only streams whose id starts with this prefix (e.g. `job-`). */
+  readonly streamPrefix?: string;
+  /** Only these event types (an empty list matches nothing). */
+  readonly eventTypes?: readonly string[];
+}
+
+export interface ReadAllOptions {
+  /**
+   * Inclusive: the first event returned is the one at this position (EventStoreDB semantics).
+   * Default `0n`, the start of the log. To page, pass the last event's position and drop it.
+   */
+  readonly fromPosition?: bigint;
+  /** At most this many events; default: all that are readable now. */
+  readonly maxCount?: number;
+  readonly filter?: AllFilter;
+}
+
+/** Handles one event of a subscription; the checkpoint moves past an event only once this resolves. */
+export type SubscriptionHandler<E extends EventData = EventData> = (event: RecordedEvent<E>) => Promise<void> | void;
+
+export interface SubscribeOptions<E extends EventData = EventData> {
+  readonly filter?: AllFilter;
+  readonly handler: SubscriptionHandler<E>;
+  /** Events fetched (and checkpointed) per round; default 500. */
+  readonly batchSize?: number;
+  /** Idle wait between polls once caught up; default 100 ms. */
+  readonly pollIntervalMs?: number;
+  /** First wait after a failing handler or store error (doubles up to 30 s); default 250 ms. */
+  readonly retryDelayMs?: number;
+  /**
+   * Told about every failure (the event is retried, never skipped) and about checkpoint
+   * conflicts with another live instance of the same name. Default: nothing.
+   */
+  readonly onError?: (error: unknown, event?: RecordedEvent<E>) => void;
+}
+
+/** A running catch-up subscription. */
+export interface SubscriptionHandle {
+  readonly name: string;
+  /**
+   * Lets the event being handled finish, stores the checkpoint of everything handled so far and
+   * resolves once the subscription is idle. Idempotent.
+   */
+  stop(): Promise<void>;
+}
+
+/**
+ * The event store port (and Nest DI token). All methods reject with an {@link EventStoreError}
+ * subclass, never with a driver error.
+ */
+export abstract class EventStore {
+  /**
+   * Appends `events` atomically to the end of `stream` if `expectedRevision` holds.
+   * Rejects with WrongExpectedVersionError when it does not (someone else wrote first: reload,
+   * decide again, retry). Re-appending the same event ids at the same place resolves with the
+   * original result and writes nothing.
+   */
+  abstract appendToStream<E extends EventData>(
+    stream: string,
+    events: readonly NewEvent<E>[],
+    options: AppendOptions,
+  ): Promise<AppendResult>;
+
+  /** The events of one stream, in revision order (or reverse); `[]` when the stream does not exist. */
+  abstract readStream<E extends EventData = EventData>(
+    stream: string,
+    options?: ReadStreamOptions,
+  ): Promise<RecordedEvent<E>[]>;
+
+  /**
+   * The global log in its one consistent order. On PostgreSQL only events of transactions that
+   * can no longer be overtaken are returned (see README, "Global order"), so a read right after a
+   * commit may lag by the duration of concurrently open transactions.
+   */
+  abstract readAll<E extends EventData = EventData>(options?: ReadAllOptions): Promise<RecordedEvent<E>[]>;
+
+  /**
+   * Starts a catch-up subscription: every event matching the filter, in global log order, at
+   * least once, resuming after the durable checkpoint stored under `name` (one logical consumer
+   * per name). A handler that throws gets the same event again after a back-off.
+   */
+  abstract subscribe<E extends EventData = EventData>(name: string, options: SubscribeOptions<E>): SubscriptionHandle;
+
+  /** Stops every subscription of this instance and releases connections. Idempotent. */
+  abstract close(): Promise<void>;
+}

@@ -1,0 +1,44 @@
+/**
+ * @signoff/event-store: the event store port, its adapters (PostgreSQL, PGlite, KurrentDB), the
+ * factory from `EVENT_STORE_URL` and the Nest module. See libs/event-store/README.md.
+ */
+export {
+  EventStore,
+  type AllFilter,
+  type AppendOptions,
+  type AppendResult,
+  type CurrentRevision,
+  type EventData,
+  type ExpectedRevision,
+  type NewEvent,
+  type ReadAllOptions,
+  type ReadDirection,
+  type ReadStreamOptions,
+  type RecordedEvent,
+  type RecordedEventInfo,
+  type SubscribeOptions,
+  type SubscriptionHandle,
+  type SubscriptionHandler,
+} from './event-store.port';
+export {
+  DuplicateEventIdError,
+  EventStoreArgumentError,
+  EventStoreClosedError,
+  EventStoreError,
+  EventStoreUnavailableError,
+  SubscriptionCheckpointConflictError,
+  WrongExpectedVersionError,
+  type EventStoreErrorCode,
+} from './event-store.errors';
+export { SIGNOFF_UUID_NAMESPACE, deterministicUuid, isUuid } from './deterministic-uuid.helper';
+export { createEventStore, type EventStoreOptions } from './event-store.factory';
+export { parseEventStoreUrl, type EventStoreTarget } from './event-store.url';
+export {
+  EVENT_STORE_MODULE_OPTIONS,
+  EventStoreModule,
+  type EventStoreModuleAsyncOptions,
+  type EventStoreModuleOptions,
+} from './event-store.module';
+export { PostgresEventStore, type PostgresEventStoreOptions } from './postgres/postgres.event-store';
+export { PgliteEventStore, type PgliteLocation } from './pglite/pglite.event-store';
+export { KurrentDbEventStore, type KurrentDbEventStoreOptions } from './kurrentdb/kurrentdb.event-store';

@@ -1,0 +1,153 @@
+/**
+ * The one copy of the event store's SQL, run unchanged by the PostgreSQL (node-postgres) and the
+ * PGlite adapters. Everything lives in the `event_store` schema so the store can share a database
+ * with other tables.
+ *
+ * Global order. Every row records the writing transaction (`tx_id`, `pg_current_xact_id()`) and
+ * a `position` (bigserial). Positions are taken when a row is inserted, not when its transaction
+ * commits, so a reader that paged by position alone would skip an event whose transaction
+ * committed after a later position became visible. Readers therefore take only rows whose
+ * transaction is older than the oldest transaction still running (`tx_id <
+ * pg_snapshot_xmin(pg_current_snapshot())`: every such transaction has finished, nothing can
+ * still appear below that line) and order them by `(tx_id, position)`. A reader's cursor is that
+ * pair; subscriptions checkpoint it.
+ */
+
+/** A migration: applied once, in version order, inside the migration transaction. */
+export interface SqlMigration {
+  readonly version: number;
+  readonly name: string;
+  readonly sql: string;
+}
+
+/** Key of the transaction-scoped advisory lock that serialises concurrent starters' migrations ("SIGNOFF" in ASCII). */
+export const MIGRATION_LOCK_KEY = 0x5349474e4f4646n;
+
+export const MIGRATIONS: readonly SqlMigration[] = [
+  {
+    version: 1,
+    name: 'events, streams and subscription checkpoints',
+    sql: `
+      CREATE TABLE event_store.streams (
+        stream_id text PRIMARY KEY,
+        -- Revision of the stream's last event. Appenders lock this row, which serialises them per stream.
+        revision bigint NOT NULL CHECK (revision >= 0)
+      );
+      CREATE TABLE event_store.events (
+        position bigserial PRIMARY KEY,
+        tx_id xid8 NOT NULL DEFAULT pg_current_xact_id(),
+        stream_id text NOT NULL,
+        revision bigint NOT NULL CHECK (revision >= 0),
+        event_id uuid NOT NULL,
+        type text NOT NULL,
+        data jsonb NOT NULL,
+        metadata jsonb NOT NULL,
+        created_at timestamptz NOT NULL DEFAULT now(),
+        CONSTRAINT events_stream_revision_key UNIQUE (stream_id, revision),
+        CONSTRAINT events_stream_event_id_key UNIQUE (stream_id, event_id)
+      );
+      -- The global log order.
+      CREATE INDEX events_log_order_idx ON event_store.events (tx_id, position);
+      CREATE TABLE event_store.subscriptions (
+        name text PRIMARY KEY,
+        -- The cursor (tx_id, position): every matching event at or before it was handled.
+        tx_id xid8 NOT NULL,
+        position bigint NOT NULL,
+        updated_at timestamptz NOT NULL DEFAULT now()
+      );
+    `,
+  },
+];
+
+/** The schema version this build expects. */
+export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
+
+// created_at travels as epoch milliseconds: building a Date from a number is far cheaper than
+// parsing timestamp text, and it is a large share of the cost of reading the log.
+const EVENT_COLUMNS = `e.position, e.tx_id::text AS tx_id, e.stream_id, e.revision, e.event_id::text AS event_id,
+  e.type, e.data, e.metadata, (extract(epoch FROM e.created_at) * 1000)::float8 AS created_ms`;
+
+export const SQL = {
+  lockMigrations: `SELECT pg_advisory_xact_lock(${MIGRATION_LOCK_KEY})`,
+  createMigrationTable: `
+    CREATE SCHEMA IF NOT EXISTS event_store;
+    CREATE TABLE IF NOT EXISTS event_store.schema_migrations (
+      version integer PRIMARY KEY,
+      name text NOT NULL,
+      applied_at timestamptz NOT NULL DEFAULT now()
+    );`,
+  appliedMigrations: `SELECT version FROM event_store.schema_migrations ORDER BY version`,
+  recordMigration: `INSERT INTO event_store.schema_migrations (version, name) VALUES ($1, $2)`,
+
+  /** $1 stream. Waits for a concurrent appender of the same stream; no row: no such stream. */
+  lockStream: `SELECT revision FROM event_store.streams WHERE stream_id = $1 FOR UPDATE`,
+  /** $1 stream, $2 uuid[]: which ids of a batch the stream already holds. */
+  findEventIds: `SELECT event_id::text AS id, revision, position FROM event_store.events
+    WHERE stream_id = $1 AND event_id = ANY($2::uuid[])`,
+  /**
+   * The append, in one statement (one round trip, the stream lock held only while it runs):
+   * lock the stream's head row, check it against the expectation ($2 exact current revision,
+   * -1 for no stream, null for any; $3 the stream must exist), and only then insert $4 (a jsonb
+   * array of {id, type, data, metadata}) with the next revisions and move the head.
+   * `next_revision` is null when the expectation did not hold (nothing was written). A concurrent
+   * creator of the same new stream makes it fail on a unique key instead (never both win).
+   */
+  appendEvents: `
+    WITH head AS (
+      SELECT revision FROM event_store.streams WHERE stream_id = $1 FOR UPDATE
+    ), current_head AS (
+      SELECT coalesce((SELECT revision FROM head), -1) AS revision
+    ), allowed AS (
+      SELECT revision FROM current_head
+      WHERE ($2::bigint IS NULL OR revision = $2::bigint) AND (NOT $3::boolean OR revision >= 0)
+    ), appended AS (
+      INSERT INTO event_store.events (stream_id, revision, event_id, type, data, metadata)
+      SELECT $1, allowed.revision + e.ord, (e.value->>'id')::uuid, e.value->>'type', e.value->'data', e.value->'metadata'
+      FROM allowed, jsonb_array_elements($4::jsonb) WITH ORDINALITY AS e(value, ord)
+      ORDER BY e.ord
+      RETURNING position, revision
+    ), moved AS (
+      INSERT INTO event_store.streams (stream_id, revision)
+      SELECT $1, max(revision) FROM appended HAVING count(*) > 0
+      ON CONFLICT (stream_id) DO UPDATE SET revision = EXCLUDED.revision
+    )
+    SELECT (SELECT max(revision) FROM appended) AS next_revision, (SELECT max(position) FROM appended) AS position`,
+  /** $1 stream: its last event (for an empty append). */
+  streamHead: `SELECT revision, position FROM event_store.events WHERE stream_id = $1 ORDER BY revision DESC LIMIT 1`,
+  /** $1 stream, $2 first revision (inclusive), $3 limit (null: all). */
+  readStreamForwards: `SELECT ${EVENT_COLUMNS} FROM event_store.events e
+    WHERE e.stream_id = $1 AND e.revision >= $2::bigint ORDER BY e.revision ASC LIMIT $3`,
+  /** $1 stream, $2 first revision (inclusive, going down), $3 limit (null: all). */
+  readStreamBackwards: `SELECT ${EVENT_COLUMNS} FROM event_store.events e
+    WHERE e.stream_id = $1 AND e.revision <= $2::bigint ORDER BY e.revision DESC LIMIT $3`,
+  /** $1 position: the transaction of the event at that position. */
+  txOfPosition: `SELECT tx_id::text AS tx_id FROM event_store.events WHERE position = $1::bigint`,
+  /**
+   * The global log after the cursor ($1 tx_id, $2 position; exclusive), only from finished
+   * transactions, with optional $3 stream prefix and $4 event types, at most $5 rows. Also returns
+   * the snapshot's xmin (one row with null event columns when nothing matched), which lets a
+   * subscription move its cursor past everything it has scanned.
+   */
+  readLog: `
+    WITH snapshot AS MATERIALIZED (SELECT pg_snapshot_xmin(pg_current_snapshot()) AS xmin)
+    SELECT snapshot.xmin::text AS snapshot_xmin, ${EVENT_COLUMNS}
+    FROM snapshot
+    LEFT JOIN LATERAL (
+      SELECT * FROM event_store.events ev
+      WHERE ev.tx_id < snapshot.xmin
+        AND (ev.tx_id, ev.position) > ($1::xid8, $2::bigint)
+        AND ($3::text IS NULL OR starts_with(ev.stream_id, $3::text))
+        AND ($4::text[] IS NULL OR ev.type = ANY($4::text[]))
+      ORDER BY ev.tx_id, ev.position
+      LIMIT $5
+    ) e ON true
+    ORDER BY e.tx_id, e.position`,
+
+  readCheckpoint: `SELECT tx_id::text AS tx_id, position FROM event_store.subscriptions WHERE name = $1`,
+  /** $1 name, $2 tx_id, $3 position: the first checkpoint of a name (0 rows: someone was first). */
+  insertCheckpoint: `INSERT INTO event_store.subscriptions (name, tx_id, position) VALUES ($1, $2::xid8, $3::bigint)
+    ON CONFLICT (name) DO NOTHING`,
+  /** Compare-and-set: $1 name, $2/$3 the cursor read before, $4/$5 the new one (0 rows: it moved). */
+  updateCheckpoint: `UPDATE event_store.subscriptions SET tx_id = $4::xid8, position = $5::bigint, updated_at = now()
+    WHERE name = $1 AND tx_id = $2::xid8 AND position = $3::bigint`,
+} as const;

@@ -1,0 +1,362 @@
+import {
+  classifyRepeat,
+  expectationHolds,
+  headCondition,
+  validateEvents,
+  type HeadCondition,
+  validateExpectedRevision,
+  validateReadAllOptions,
+  validateReadStreamOptions,
+  validateStreamId,
+  validateSubscription,
+  type StoredEventRef,
+  type ValidEvent,
+} from '../event-store.rules';
+import { CatchUpSubscription, type CatchUpBatch, type CatchUpSource, type StoredCheckpoint } from '../catch-up.subscription';
+import {
+  DuplicateEventIdError,
+  EventStoreArgumentError,
+  EventStoreClosedError,
+  EventStoreError,
+  WrongExpectedVersionError,
+} from '../event-store.errors';
+import {
+  EventStore,
+  type AllFilter,
+  type AppendOptions,
+  type AppendResult,
+  type CurrentRevision,
+  type EventData,
+  type ExpectedRevision,
+  type NewEvent,
+  type ReadAllOptions,
+  type ReadStreamOptions,
+  type RecordedEvent,
+  type SubscribeOptions,
+  type SubscriptionHandle,
+} from '../event-store.port';
+import { MIGRATIONS, SCHEMA_VERSION, SQL } from './event-store.sql';
+import type { SqlDriver, SqlSession } from './sql.driver';
+import { isUniqueViolation, translateSqlError } from './sql.errors';
+
+/**
+ * A place in the SQL global log: the writing transaction and the event's position. The log is
+ * ordered by `(txId, position)`; a cursor means "everything up to and including this".
+ */
+export interface LogCursor {
+  readonly txId: bigint;
+  readonly position: bigint;
+}
+
+/** Before the first event. */
+export const LOG_START: LogCursor = { txId: 0n, position: 0n };
+
+/** Orders cursors as the global log does: by transaction, then position. */
+export function compareLogCursors(a: LogCursor, b: LogCursor): number {
+  if (a.txId !== b.txId) return a.txId < b.txId ? -1 : 1;
+  if (a.position !== b.position) return a.position < b.position ? -1 : 1;
+  return 0;
+}
+
+interface EventRow {
+  readonly position: string | number | bigint;
+  readonly tx_id: string;
+  readonly stream_id: string;
+  readonly revision: string | number | bigint;
+  readonly event_id: string;
+  readonly type: string;
+  readonly data: unknown;
+  readonly metadata: unknown;
+  readonly created_ms: number | string;
+}
+
+function toRecordedEvent(row: EventRow): RecordedEvent {
+  return {
+    id: row.event_id,
+    type: row.type,
+    data: row.data,
+    metadata: row.metadata,
+    streamId: row.stream_id,
+    revision: BigInt(row.revision),
+    position: BigInt(row.position),
+    createdAt: new Date(Number(row.created_ms)),
+  };
+}
+
+/** Retries of an append whose transaction lost a race on a unique key (the retry sees the winner). */
+const APPEND_ATTEMPTS = 4;
+/** Page size of readAll without maxCount. */
+const READ_ALL_PAGE = 5_000;
+
+/**
+ * The event store on PostgreSQL SQL, shared by the PostgreSQL and PGlite adapters: they differ
+ * only in the driver (pool vs. one in-process connection behind a queue).
+ */
+export class SqlEventStore extends EventStore {
+  private closed = false;
+  private closing: Promise<void> | null = null;
+  private readonly subscriptions = new Set<CatchUpSubscription<LogCursor>>();
+  private readonly source: CatchUpSource<LogCursor>;
+
+  protected constructor(private readonly driver: SqlDriver) {
+    super();
+    this.source = {
+      readCheckpoint: (name) => this.guard('read checkpoint', () => this.readCheckpoint(name)),
+      writeCheckpoint: (name, previous, cursor) =>
+        this.guard('write checkpoint', () => this.writeCheckpoint(name, previous, cursor)),
+      readBatch: (after, filter, limit) => this.guard('read log', () => this.readLog(after ?? LOG_START, filter, limit)),
+      compare: compareLogCursors,
+    };
+  }
+
+  /**
+   * Brings the schema to this build's version. Concurrent starters serialise on an advisory lock
+   * inside the migration transaction, so exactly one applies each migration. A database migrated
+   * by a newer build is refused rather than misread.
+   */
+  protected static async migrate(driver: SqlDriver): Promise<void> {
+    await driver.transaction(async (session) => {
+      await session.query(SQL.lockMigrations);
+      await session.exec(SQL.createMigrationTable);
+      const applied = new Set(
+        (await session.query<{ version: number }>(SQL.appliedMigrations)).rows.map((row) => Number(row.version)),
+      );
+      const newest = Math.max(0, ...applied);
+      if (newest > SCHEMA_VERSION) {
+        throw new EventStoreError(
+          'store_failure',
+          `The event_store schema is at version ${newest}, newer than this build understands (${SCHEMA_VERSION}); upgrade Signoff`,
+        );
+      }
+      for (const migration of MIGRATIONS) {
+        if (applied.has(migration.version)) continue;
+        await session.exec(migration.sql);
+        await session.query(SQL.recordMigration, [migration.version, migration.name]);
+      }
+    });
+  }
+
+  /** Public calls are refused from the moment close() begins. */
+  private assertOpen(): void {
+    if (this.closing !== null) throw new EventStoreClosedError();
+  }
+
+  /**
+   * Runs `work`, translating whatever the driver throws. Subscriptions still store their last
+   * checkpoint while close() stops them, so only a closed driver refuses here.
+   */
+  private async guard<T>(doing: string, work: () => Promise<T>): Promise<T> {
+    if (this.closed) throw new EventStoreClosedError();
+    try {
+      return await work();
+    } catch (error) {
+      if (this.closed && !(error instanceof EventStoreError)) throw new EventStoreClosedError();
+      throw translateSqlError(error, doing);
+    }
+  }
+
+  async appendToStream<E extends EventData>(
+    stream: string,
+    events: readonly NewEvent<E>[],
+    options: AppendOptions,
+  ): Promise<AppendResult> {
+    this.assertOpen();
+    validateStreamId(stream);
+    const expected = validateExpectedRevision(options?.expectedRevision);
+    const batch = validateEvents(events);
+    if (batch.length === 0) return this.guard('append', () => this.appendNothing(stream, expected));
+    const result = await this.guard('append', async () => {
+      const json = JSON.stringify(batch);
+      for (let attempt = 1; ; attempt += 1) {
+        try {
+          if (attempt === 1) {
+            // The common case in one round trip: the expectation holds and the ids are new.
+            const fast = await this.appendIfExpected(this.driver, stream, headCondition(expected), json);
+            if (fast !== null) return fast;
+          }
+          // The expectation did not hold, or a concurrent writer won a race on a unique key:
+          // decide carefully (repeat, conflict or append) under the stream lock.
+          return await this.driver.transaction((session) => this.appendCarefully(session, stream, batch, expected, json));
+        } catch (error) {
+          // The next attempt sees the winner's committed rows and decides accordingly.
+          if (isUniqueViolation(error) && attempt < APPEND_ATTEMPTS) continue;
+          throw error;
+        }
+      }
+    });
+    for (const subscription of this.subscriptions) subscription.notify();
+    return result;
+  }
+
+  /** Runs the one-statement append; null when the expectation did not hold (nothing written). */
+  private async appendIfExpected(
+    session: SqlSession,
+    stream: string,
+    condition: HeadCondition,
+    json: string,
+  ): Promise<AppendResult | null> {
+    const result = await session.query<{ next_revision: string | null; position: string | null }>(
+      SQL.appendEvents,
+      [stream, condition.exact === null ? null : condition.exact.toString(), condition.mustExist, json],
+      true,
+    );
+    const row = result.rows[0];
+    if (!row || row.next_revision === null || row.position === null) return null;
+    return { nextRevision: BigInt(row.next_revision), position: BigInt(row.position) };
+  }
+
+  /**
+   * The careful append, in one transaction:
+   * 1. lock the stream's head row (appenders of one stream queue here);
+   * 2. if these ids are already stored exactly where the expectation puts them, return the
+   *    original result (EventStoreDB idempotency); otherwise a failed expectation is a
+   *    WrongExpectedVersionError and ids stored elsewhere a DuplicateEventIdError;
+   * 3. append at the locked head.
+   */
+  private async appendCarefully(
+    session: SqlSession,
+    stream: string,
+    batch: readonly ValidEvent[],
+    expected: ExpectedRevision,
+    json: string,
+  ): Promise<AppendResult> {
+    const head = await session.query<{ revision: string }>(SQL.lockStream, [stream]);
+    const current: CurrentRevision = head.rows[0] ? BigInt(head.rows[0].revision) : 'no_stream';
+    const found = await session.query<{ id: string; revision: string; position: string }>(SQL.findEventIds, [
+      stream,
+      batch.map((event) => event.id),
+    ]);
+    const stored: StoredEventRef[] = found.rows.map((row) => ({
+      id: row.id,
+      revision: BigInt(row.revision),
+      position: BigInt(row.position),
+    }));
+    const verdict = classifyRepeat(
+      batch.map((event) => event.id),
+      stored,
+      expected,
+    );
+    if (verdict.kind === 'idempotent') return verdict.result;
+    if (!expectationHolds(expected, current)) throw new WrongExpectedVersionError(stream, expected, current);
+    if (verdict.kind === 'duplicate') throw new DuplicateEventIdError(stream, verdict.ids);
+    const appended = await this.appendIfExpected(session, stream, { exact: current === 'no_stream' ? -1n : current, mustExist: false }, json);
+    // We hold the stream lock, so the head cannot have moved since step 1.
+    if (appended === null) throw new EventStoreError('store_failure', `append to "${stream}": stream head moved under its lock`);
+    return appended;
+  }
+
+  /** An empty append only checks the expectation (EventStoreDB allows it). */
+  private async appendNothing(stream: string, expected: ExpectedRevision): Promise<AppendResult> {
+    const last = await this.driver.query<{ revision: string; position: string }>(SQL.streamHead, [stream]);
+    const row = last.rows[0];
+    const current: CurrentRevision = row ? BigInt(row.revision) : 'no_stream';
+    if (!expectationHolds(expected, current)) throw new WrongExpectedVersionError(stream, expected, current);
+    return row ? { nextRevision: BigInt(row.revision), position: BigInt(row.position) } : { nextRevision: -1n, position: -1n };
+  }
+
+  async readStream<E extends EventData = EventData>(stream: string, options: ReadStreamOptions = {}): Promise<RecordedEvent<E>[]> {
+    this.assertOpen();
+    validateStreamId(stream);
+    validateReadStreamOptions(options);
+    const backwards = options.direction === 'backwards';
+    // Backwards without a start revision begins at the last event, whatever its revision.
+    const from = options.fromRevision ?? (backwards ? BigInt(Number.MAX_SAFE_INTEGER) : 0n);
+    const rows = await this.guard('read stream', () =>
+      this.driver.query<EventRow>(
+        backwards ? SQL.readStreamBackwards : SQL.readStreamForwards,
+        [stream, from.toString(), options.maxCount ?? null],
+        true,
+      ),
+    );
+    return rows.rows.map(toRecordedEvent) as RecordedEvent<E>[];
+  }
+
+  async readAll<E extends EventData = EventData>(options: ReadAllOptions = {}): Promise<RecordedEvent<E>[]> {
+    this.assertOpen();
+    validateReadAllOptions(options);
+    return this.guard('read all', async () => {
+      let after = LOG_START;
+      const from = options.fromPosition ?? 0n;
+      if (from > 0n) {
+        const found = await this.driver.query<{ tx_id: string }>(SQL.txOfPosition, [from.toString()]);
+        if (!found.rows[0]) throw new EventStoreArgumentError(`fromPosition ${from} is not the position of a stored event`);
+        // Positions are integers, so "from (tx, p) inclusive" is "after (tx, p - 1)".
+        after = { txId: BigInt(found.rows[0].tx_id), position: from - 1n };
+      }
+      const wanted = options.maxCount ?? Number.POSITIVE_INFINITY;
+      const events: RecordedEvent[] = [];
+      while (events.length < wanted) {
+        const limit = Math.min(READ_ALL_PAGE, wanted - events.length);
+        const page = await this.readLog(after, options.filter, limit);
+        for (const item of page.events) events.push(item.event);
+        if (page.events.length < limit) break;
+        after = page.events[page.events.length - 1]!.cursor;
+      }
+      return events as RecordedEvent<E>[];
+    });
+  }
+
+  private async readLog(after: LogCursor, filter: AllFilter | undefined, limit: number): Promise<CatchUpBatch<LogCursor>> {
+    const result = await this.driver.query<EventRow & { snapshot_xmin: string }>(
+      SQL.readLog,
+      [after.txId.toString(), after.position.toString(), filter?.streamPrefix ?? null, filter?.eventTypes ? [...filter.eventTypes] : null, limit],
+      true,
+    );
+    const rows = result.rows.filter((row) => row.position !== null);
+    const events = rows.map((row) => ({
+      event: toRecordedEvent(row),
+      cursor: { txId: BigInt(row.tx_id), position: BigInt(row.position) },
+    }));
+    // Fewer rows than asked: every transaction below xmin has been scanned, matching or not.
+    const xmin = result.rows[0]?.snapshot_xmin;
+    const scannedTo = events.length < limit && xmin !== undefined ? { txId: BigInt(xmin), position: 0n } : null;
+    return { events, scannedTo };
+  }
+
+  private async readCheckpoint(name: string): Promise<StoredCheckpoint<LogCursor> | null> {
+    const result = await this.driver.query<{ tx_id: string; position: string }>(SQL.readCheckpoint, [name]);
+    const row = result.rows[0];
+    if (!row) return null;
+    const cursor = { txId: BigInt(row.tx_id), position: BigInt(row.position) };
+    return { cursor, token: cursor };
+  }
+
+  private async writeCheckpoint(
+    name: string,
+    previous: StoredCheckpoint<LogCursor> | null,
+    cursor: LogCursor,
+  ): Promise<StoredCheckpoint<LogCursor> | null> {
+    const result =
+      previous === null
+        ? await this.driver.query(SQL.insertCheckpoint, [name, cursor.txId.toString(), cursor.position.toString()])
+        : await this.driver.query(SQL.updateCheckpoint, [
+            name,
+            previous.cursor.txId.toString(),
+            previous.cursor.position.toString(),
+            cursor.txId.toString(),
+            cursor.position.toString(),
+          ]);
+    return result.rowCount === 1 ? { cursor, token: cursor } : null;
+  }
+
+  subscribe<E extends EventData = EventData>(name: string, options: SubscribeOptions<E>): SubscriptionHandle {
+    this.assertOpen();
+    validateSubscription(name, options);
+    validateReadAllOptions({ filter: options.filter });
+    const subscription = new CatchUpSubscription<LogCursor>(name, this.source, options as SubscribeOptions, (done) =>
+      this.subscriptions.delete(done),
+    );
+    this.subscriptions.add(subscription);
+    return subscription;
+  }
+
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      // Subscriptions store their last checkpoint on the way out, so the driver closes after them.
+      await Promise.all([...this.subscriptions].map((subscription) => subscription.stop()));
+      this.closed = true;
+      await this.driver.close();
+    })();
+    return this.closing;
+  }
+}

@@ -1,0 +1,653 @@
+/**
+ * The conformance suite every EventStore adapter must pass: the same tests, run by each adapter's
+ * int spec. Every test works under its own random stream prefix and subscription names, so the
+ * suite also runs against a shared, non-empty server (KurrentDB).
+ */
+import { randomUUID } from 'node:crypto';
+import fc from 'fast-check';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { deterministicUuid } from '../deterministic-uuid.helper';
+import {
+  DuplicateEventIdError,
+  EventStoreArgumentError,
+  EventStoreClosedError,
+  SubscriptionCheckpointConflictError,
+  WrongExpectedVersionError,
+} from '../event-store.errors';
+import type { AllFilter, EventStore, ExpectedRevision, NewEvent, RecordedEvent, SubscriptionHandle } from '../event-store.port';
+
+/** Storage the suite opens stores on. */
+export interface EventStoreTestTarget {
+  /** Opens a store; every call reaches the same data (the suite closes one before opening the next). */
+  open(): Promise<EventStore>;
+  /** Removes the storage after the suite. */
+  destroy(): Promise<void>;
+}
+
+export interface ConformanceOptions {
+  /** Skip the whole suite (its name should say why). */
+  readonly skip?: boolean;
+  /**
+   * The adapter refuses an event id that is already elsewhere in the stream (the SQL adapters:
+   * unique (stream, event id)). KurrentDB does not.
+   */
+  readonly uniqueEventIds?: boolean;
+  /** fast-check runs of the interleaving property; default 25. */
+  readonly propertyRuns?: number;
+}
+
+const POLL_MS = 10;
+
+function unique(label: string): string {
+  return `${label}-${randomUUID().slice(0, 8)}-`;
+}
+
+function event(type: string, data: Record<string, unknown> = {}, id: string = randomUUID()): NewEvent {
+  return { id, type, data, metadata: { correlationId: 'c-1', causationId: 'c-0', actor: 'conformance', at: '2025-01-01T00:00:00.000Z' } };
+}
+
+function ids(events: readonly { id: string }[]): string[] {
+  return events.map((e) => e.id);
+}
+
+async function eventually(check: () => boolean | Promise<boolean>, what: string, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (await check()) return;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+  }
+}
+
+async function rejection(promise: Promise<unknown>): Promise<unknown> {
+  try {
+    await promise;
+  } catch (error) {
+    return error;
+  }
+  throw new Error('expected a rejection, the call resolved');
+}
+
+/**
+ * Reads the log until it holds `count` events. The SQL adapters only show events of transactions
+ * that can no longer be overtaken, so a read right after a commit may briefly lag while another
+ * transaction on the same server is open (other test files share it).
+ */
+async function readAllEventually(store: EventStore, filter: AllFilter, count: number): Promise<RecordedEvent[]> {
+  let events: RecordedEvent[] = [];
+  await eventually(async () => {
+    events = await store.readAll({ filter });
+    return events.length >= count;
+  }, `readAll to reach ${count} events`);
+  return events;
+}
+
+/** Runs the conformance suite against the storage `factory` provides. */
+export function describeEventStoreConformance(
+  name: string,
+  factory: () => Promise<EventStoreTestTarget>,
+  options: ConformanceOptions = {},
+): void {
+  describe.skipIf(Boolean(options.skip))(name, () => {
+    let target: EventStoreTestTarget;
+    let store: EventStore;
+
+    beforeAll(async () => {
+      target = await factory();
+      store = await target.open();
+    });
+
+    afterAll(async () => {
+      await store?.close();
+      await target?.destroy();
+    });
+
+    async function append(stream: string, events: readonly NewEvent[], expectedRevision: ExpectedRevision) {
+      return store.appendToStream(stream, events, { expectedRevision });
+    }
+
+    function collect(subscription: string, filter: AllFilter, extra: { batchSize?: number } = {}) {
+      const seen: RecordedEvent[] = [];
+      const handle = store.subscribe(subscription, {
+        filter,
+        handler: (e) => {
+          seen.push(e);
+        },
+        pollIntervalMs: POLL_MS,
+        ...extra,
+      });
+      return { seen, handle };
+    }
+
+    describe('appendToStream and expected revisions', () => {
+      it('no_stream creates the stream at revision 0 and the events read back as written', async () => {
+        const stream = `${unique('new')}s`;
+        const written = [event('JobSubmitted', { n: 1, nested: { list: [1, 'two', null] } }), event('PolicyEvaluated', { n: 2 })];
+        const result = await append(stream, written, 'no_stream');
+        expect(result.nextRevision).toBe(1n);
+        expect(typeof result.position).toBe('bigint');
+        const read = await store.readStream(stream);
+        expect(read.map((e) => [e.id, e.type, e.data, e.metadata, e.streamId, e.revision])).toEqual(
+          written.map((e, i) => [e.id, e.type, e.data, e.metadata, stream, BigInt(i)]),
+        );
+        expect(read[1]!.position).toBe(result.position);
+        for (const e of read) expect(e.createdAt).toBeInstanceOf(Date);
+      });
+
+      it('no_stream on an existing stream is a WrongExpectedVersionError with the actual revision, and writes nothing', async () => {
+        const stream = `${unique('exists')}s`;
+        await append(stream, [event('A'), event('B')], 'no_stream');
+        const error = await rejection(append(stream, [event('C')], 'no_stream'));
+        expect(error).toBeInstanceOf(WrongExpectedVersionError);
+        expect(error).toMatchObject({ code: 'wrong_expected_version', streamId: stream, expected: 'no_stream', actual: 1n });
+        expect(ids(await store.readStream(stream))).toHaveLength(2);
+      });
+
+      it('stream_exists on a missing stream is a WrongExpectedVersionError (actual no_stream) and creates nothing', async () => {
+        const stream = `${unique('missing')}s`;
+        const error = await rejection(append(stream, [event('A')], 'stream_exists'));
+        expect(error).toBeInstanceOf(WrongExpectedVersionError);
+        expect(error).toMatchObject({ expected: 'stream_exists', actual: 'no_stream' });
+        expect(await store.readStream(stream)).toEqual([]);
+      });
+
+      it('stream_exists on an existing stream appends', async () => {
+        const stream = `${unique('exists-ok')}s`;
+        await append(stream, [event('A')], 'no_stream');
+        const result = await append(stream, [event('B'), event('C')], 'stream_exists');
+        expect(result.nextRevision).toBe(2n);
+      });
+
+      it('an exact revision appends when right and is refused when behind, ahead or on a missing stream', async () => {
+        const stream = `${unique('exact')}s`;
+        await append(stream, [event('A')], 'no_stream');
+        expect((await append(stream, [event('B')], 0n)).nextRevision).toBe(1n);
+        const behind = await rejection(append(stream, [event('X')], 0n));
+        expect(behind).toBeInstanceOf(WrongExpectedVersionError);
+        expect(behind).toMatchObject({ expected: 0n, actual: 1n });
+        const ahead = await rejection(append(stream, [event('X')], 5n));
+        expect(ahead).toMatchObject({ code: 'wrong_expected_version', expected: 5n, actual: 1n });
+        const missing = await rejection(append(`${stream}-other`, [event('X')], 0n));
+        expect(missing).toMatchObject({ code: 'wrong_expected_version', expected: 0n, actual: 'no_stream' });
+        expect((await store.readStream(stream)).map((e) => e.type)).toEqual(['A', 'B']);
+      });
+
+      it("'any' appends to missing and existing streams", async () => {
+        const stream = `${unique('any')}s`;
+        expect((await append(stream, [event('A')], 'any')).nextRevision).toBe(0n);
+        expect((await append(stream, [event('B'), event('C')], 'any')).nextRevision).toBe(2n);
+      });
+
+      it('an empty append only checks the expectation', async () => {
+        const stream = `${unique('empty')}s`;
+        await expect(append(stream, [], 'no_stream')).resolves.toMatchObject({ nextRevision: -1n });
+        await append(stream, [event('A')], 'no_stream');
+        await expect(append(stream, [], 0n)).resolves.toMatchObject({ nextRevision: 0n });
+        await expect(append(stream, [], 'no_stream')).rejects.toBeInstanceOf(WrongExpectedVersionError);
+        expect(await store.readStream(stream)).toHaveLength(1);
+      });
+
+      it('refuses bad arguments with EventStoreArgumentError and writes nothing', async () => {
+        const stream = `${unique('bad')}s`;
+        const bad: Array<() => Promise<unknown>> = [
+          () => append(stream, [{ ...event('A'), id: 'not-a-uuid' }], 'any'),
+          () => append(stream, [{ ...event('A'), type: '' }], 'any'),
+          () => append(stream, [{ ...event('A'), data: 42 }], 'any'),
+          () => append(stream, [{ ...event('A'), data: { big: 1n } }], 'any'),
+          () => append(stream, [event('A', {}, '00000000-0000-4000-8000-000000000001'), event('B', {}, '00000000-0000-4000-8000-000000000001')], 'any'),
+          () => append(stream, [event('A')], -1n),
+          () => append(stream, [event('A')], 'latest' as never),
+          () => append('', [event('A')], 'any'),
+        ];
+        for (const call of bad) expect(await rejection(call())).toBeInstanceOf(EventStoreArgumentError);
+        expect(await store.readStream(stream)).toEqual([]);
+      });
+    });
+
+    describe('idempotent appends (EventStoreDB semantics)', () => {
+      it('the same ids at the same place again return the original result and write nothing', async () => {
+        const stream = `${unique('idem')}s`;
+        const first = [event('A'), event('B')];
+        const original = await append(stream, first, 'no_stream');
+        await expect(append(stream, first, 'no_stream')).resolves.toEqual(original);
+        const second = [event('C')];
+        const next = await append(stream, second, 1n);
+        // A retry after a lost response: the stream has moved on, the repeat is still recognised.
+        await expect(append(stream, first, 'no_stream')).resolves.toEqual(original);
+        await expect(append(stream, second, 1n)).resolves.toEqual(next);
+        await expect(append(stream, second, 'any')).resolves.toEqual(next);
+        await expect(append(stream, first, 'stream_exists')).resolves.toEqual(original);
+        expect((await store.readStream(stream)).map((e) => e.type)).toEqual(['A', 'B', 'C']);
+      });
+
+      it('deterministic ids make a retried command a no-op', async () => {
+        const stream = `${unique('cmd')}s`;
+        const command = randomUUID();
+        const decide = () => [event('ApprovalGranted', { by: 'r1' }, deterministicUuid(`${command}/0`))];
+        const original = await append(stream, decide(), 'any');
+        await expect(append(stream, decide(), 'any')).resolves.toEqual(original);
+        expect(await store.readStream(stream)).toHaveLength(1);
+      });
+
+      it.skipIf(!options.uniqueEventIds)('ids already elsewhere in the stream are a DuplicateEventIdError', async () => {
+        const stream = `${unique('dup')}s`;
+        const a = event('A');
+        const b = event('B');
+        await append(stream, [a, b], 'no_stream');
+        const partial = await rejection(append(stream, [b, event('C')], 1n));
+        expect(partial).toBeInstanceOf(DuplicateEventIdError);
+        expect(partial).toMatchObject({ streamId: stream, eventIds: [b.id] });
+        // A consecutive run of the stream, but not at the place this expectation names.
+        const elsewhere = await rejection(append(stream, [a], 1n));
+        expect(elsewhere).toBeInstanceOf(DuplicateEventIdError);
+        // The expectation is checked first: a stale writer learns that, not the duplicate.
+        expect(await rejection(append(stream, [a], 5n))).toBeInstanceOf(WrongExpectedVersionError);
+        expect((await store.readStream(stream)).map((e) => e.type)).toEqual(['A', 'B']);
+      });
+    });
+
+    describe('readStream', () => {
+      const stream = `${unique('read')}s`;
+      let written: NewEvent[];
+
+      beforeAll(async () => {
+        written = Array.from({ length: 6 }, (_, i) => event(`E${i}`, { i }));
+        await append(stream, written.slice(0, 3), 'no_stream');
+        await append(stream, written.slice(3), 2n);
+      });
+
+      it('forwards from the start, from a revision, limited', async () => {
+        expect(ids(await store.readStream(stream))).toEqual(ids(written));
+        expect(ids(await store.readStream(stream, { fromRevision: 2n }))).toEqual(ids(written.slice(2)));
+        expect(ids(await store.readStream(stream, { fromRevision: 1n, maxCount: 2 }))).toEqual(ids(written.slice(1, 3)));
+        expect(await store.readStream(stream, { fromRevision: 6n })).toEqual([]);
+        expect(await store.readStream(stream, { maxCount: 0 })).toEqual([]);
+      });
+
+      it('backwards from the end or from a revision, limited', async () => {
+        expect(ids(await store.readStream(stream, { direction: 'backwards' }))).toEqual(ids(written).reverse());
+        expect(ids(await store.readStream(stream, { direction: 'backwards', maxCount: 1 }))).toEqual([written[5]!.id]);
+        expect(ids(await store.readStream(stream, { direction: 'backwards', fromRevision: 3n, maxCount: 2 }))).toEqual([
+          written[3]!.id,
+          written[2]!.id,
+        ]);
+        const revisions = (await store.readStream(stream, { direction: 'backwards' })).map((e) => e.revision);
+        expect(revisions).toEqual([5n, 4n, 3n, 2n, 1n, 0n]);
+      });
+
+      it('a missing stream reads as empty', async () => {
+        expect(await store.readStream(`${stream}-nothing`)).toEqual([]);
+        expect(await store.readStream(`${stream}-nothing`, { direction: 'backwards' })).toEqual([]);
+      });
+    });
+
+    describe('readAll', () => {
+      const prefix = unique('all');
+      let order: NewEvent[];
+
+      beforeAll(async () => {
+        // Sequential appends: each commits before the next starts, so this is also the log order.
+        const a1 = [event('JobSubmitted', { s: 'a' }), event('PolicyEvaluated', { s: 'a' })];
+        const b1 = [event('JobSubmitted', { s: 'b' })];
+        const a2 = [event('ApprovalRequested', { s: 'a' })];
+        const c1 = [event('JobSubmitted', { s: 'c' }), event('ApprovalRequested', { s: 'c' })];
+        await append(`${prefix}a`, a1, 'no_stream');
+        await append(`${prefix}b`, b1, 'no_stream');
+        await append(`${prefix}a`, a2, 1n);
+        await append(`${prefix}c`, c1, 'no_stream');
+        await append(`other-${prefix}x`, [event('JobSubmitted', { s: 'x' })], 'no_stream');
+        order = [...a1, ...b1, ...a2, ...c1];
+      });
+
+      it('returns the log in commit order, filtered by stream prefix', async () => {
+        const all = await readAllEventually(store, { streamPrefix: prefix }, order.length);
+        expect(ids(all)).toEqual(ids(order));
+        expect(all.map((e) => e.streamId)).toEqual([
+          `${prefix}a`,
+          `${prefix}a`,
+          `${prefix}b`,
+          `${prefix}a`,
+          `${prefix}c`,
+          `${prefix}c`,
+        ]);
+      });
+
+      it('includes the events without a filter, in the same relative order', async () => {
+        await readAllEventually(store, { streamPrefix: prefix }, order.length);
+        const everything = await store.readAll();
+        const ours = new Set(ids(order));
+        expect(ids(everything.filter((e) => ours.has(e.id)))).toEqual(ids(order));
+        expect(everything.some((e) => e.streamId === `other-${prefix}x`)).toBe(true);
+      });
+
+      it('filters by event types, alone and with a prefix', async () => {
+        await readAllEventually(store, { streamPrefix: prefix }, order.length);
+        const submitted = await store.readAll({ filter: { streamPrefix: prefix, eventTypes: ['JobSubmitted'] } });
+        expect(submitted.map((e) => e.data)).toEqual([{ s: 'a' }, { s: 'b' }, { s: 'c' }]);
+        const two = await store.readAll({ filter: { streamPrefix: prefix, eventTypes: ['PolicyEvaluated', 'ApprovalRequested'] } });
+        expect(ids(two)).toEqual(ids(order.filter((e) => e.type !== 'JobSubmitted')));
+        const typeOnly = await store.readAll({ filter: { eventTypes: ['JobSubmitted'] } });
+        expect(typeOnly.every((e) => e.type === 'JobSubmitted')).toBe(true);
+        expect(typeOnly.some((e) => e.streamId === `other-${prefix}x`)).toBe(true);
+        expect(await store.readAll({ filter: { streamPrefix: prefix, eventTypes: [] } })).toEqual([]);
+      });
+
+      it('honours maxCount, and fromPosition is inclusive so pages chain', async () => {
+        const all = await readAllEventually(store, { streamPrefix: prefix }, order.length);
+        expect(ids(await store.readAll({ filter: { streamPrefix: prefix }, maxCount: 2 }))).toEqual(ids(order.slice(0, 2)));
+        expect(await store.readAll({ filter: { streamPrefix: prefix }, maxCount: 0 })).toEqual([]);
+        const third = all[2]!;
+        const fromThird = await store.readAll({ filter: { streamPrefix: prefix }, fromPosition: third.position });
+        expect(ids(fromThird)).toEqual(ids(order.slice(2)));
+        const paged: RecordedEvent[] = [];
+        let from: bigint | undefined;
+        for (let guard = 0; guard < 20; guard += 1) {
+          const page = await store.readAll({ filter: { streamPrefix: prefix }, maxCount: 3, fromPosition: from });
+          const fresh = from === undefined ? page : page.slice(1);
+          paged.push(...fresh);
+          if (fresh.length === 0) break;
+          from = page[page.length - 1]!.position;
+        }
+        expect(ids(paged)).toEqual(ids(order));
+      });
+    });
+
+    describe('concurrency', () => {
+      it('50 concurrent appenders expecting the same revision: exactly one wins, the others get WrongExpectedVersionError', async () => {
+        const stream = `${unique('race')}s`;
+        const attempts = Array.from({ length: 50 }, (_, i) => append(stream, [event('Claimed', { by: i })], 'no_stream'));
+        const outcomes = await Promise.allSettled(attempts);
+        const won = outcomes.filter((o) => o.status === 'fulfilled');
+        const lost = outcomes.flatMap((o) => (o.status === 'rejected' ? [o.reason as unknown] : []));
+        expect(won).toHaveLength(1);
+        expect(lost).toHaveLength(49);
+        for (const error of lost) {
+          expect(error).toBeInstanceOf(WrongExpectedVersionError);
+          expect(error).toMatchObject({ expected: 'no_stream', actual: 0n });
+        }
+        expect(await store.readStream(stream)).toHaveLength(1);
+      });
+
+      it('50 concurrent appenders with exact revisions and retries: one winner per revision, nothing lost, nothing duplicated', async () => {
+        const stream = `${unique('contend')}s`;
+        const appenders = 50;
+        const successes: bigint[] = [];
+        let conflicts = 0;
+        const batchOf = (w: number) => [0, 1].map((k) => event('Step', { w, k }, deterministicUuid(`${stream}/${w}/${k}`)));
+        const run = async (w: number) => {
+          for (;;) {
+            const [last] = await store.readStream(stream, { direction: 'backwards', maxCount: 1 });
+            const expected: ExpectedRevision = last ? last.revision : 'no_stream';
+            try {
+              const result = await append(stream, batchOf(w), expected);
+              successes.push(result.nextRevision);
+              return;
+            } catch (error) {
+              if (!(error instanceof WrongExpectedVersionError)) throw error;
+              conflicts += 1;
+            }
+          }
+        };
+        await Promise.all(Array.from({ length: appenders }, (_, w) => run(w)));
+        const events = await store.readStream(stream);
+        expect(events.map((e) => e.revision)).toEqual(Array.from({ length: appenders * 2 }, (_, i) => BigInt(i)));
+        expect(new Set(ids(events)).size).toBe(appenders * 2);
+        expect(new Set(ids(events))).toEqual(new Set(Array.from({ length: appenders }, (_, w) => ids(batchOf(w))).flat()));
+        for (let i = 0; i < events.length; i += 2) {
+          // Each winner's batch is contiguous and in order.
+          expect(events[i]!.data).toMatchObject({ k: 0 });
+          expect(events[i + 1]!.data).toEqual({ ...(events[i]!.data as object), k: 1 });
+        }
+        expect([...successes].sort((a, b) => (a < b ? -1 : 1))).toEqual(
+          Array.from({ length: appenders }, (_, i) => BigInt(i * 2 + 1)),
+        );
+        expect(conflicts).toBeGreaterThan(0);
+      });
+
+      it("50 concurrent appenders with 'any' are all appended with distinct revisions", async () => {
+        const stream = `${unique('any-race')}s`;
+        const results = await Promise.all(Array.from({ length: 50 }, (_, i) => append(stream, [event('Any', { i })], 'any')));
+        expect(new Set(results.map((r) => r.nextRevision)).size).toBe(50);
+        const events = await store.readStream(stream);
+        expect(events.map((e) => e.revision)).toEqual(Array.from({ length: 50 }, (_, i) => BigInt(i)));
+      });
+    });
+
+    describe('catch-up subscriptions', () => {
+      it('20 concurrent writers while subscribed: every event exactly once, in one order, across a restart from the checkpoint', async () => {
+        const prefix = unique('writers');
+        const writers = 20;
+        const batches = 6;
+        const sizeOf = (w: number, b: number) => ((w + b) % 3) + 1;
+        let total = 0;
+        for (let w = 0; w < writers; w += 1) for (let b = 0; b < batches; b += 1) total += sizeOf(w, b);
+        const stopAt = Math.floor(total / 3);
+
+        const seen: RecordedEvent[] = [];
+        let stopping: Promise<void> | undefined;
+        const handler = (e: RecordedEvent) => {
+          seen.push(e);
+        };
+        const first: SubscriptionHandle = store.subscribe(`${prefix}main`, {
+          filter: { streamPrefix: prefix },
+          batchSize: 17,
+          pollIntervalMs: POLL_MS,
+          handler: (e) => {
+            handler(e);
+            // Stop mid-way, from inside a batch: the rest of the batch must come after the restart.
+            if (seen.length === stopAt) stopping = first.stop();
+          },
+        });
+        const observer = collect(`${prefix}observer`, { streamPrefix: prefix });
+
+        const write = async (w: number) => {
+          let expected: ExpectedRevision = 'no_stream';
+          for (let b = 0; b < batches; b += 1) {
+            const batch = Array.from({ length: sizeOf(w, b) }, (_, k) => event('Written', { w, b, k }));
+            expected = (await append(`${prefix}w${w}`, batch, expected)).nextRevision;
+          }
+        };
+        await Promise.all(Array.from({ length: writers }, (_, w) => write(w)));
+        await eventually(() => stopping !== undefined, 'the first subscriber to stop');
+        await stopping;
+        expect(seen).toHaveLength(stopAt);
+
+        const second = store.subscribe(`${prefix}main`, { filter: { streamPrefix: prefix }, batchSize: 17, pollIntervalMs: POLL_MS, handler });
+        await eventually(() => seen.length >= total && observer.seen.length >= total, 'both subscribers to catch up');
+        await Promise.all([second.stop(), observer.handle.stop()]);
+
+        const log = await readAllEventually(store, { streamPrefix: prefix }, total);
+        expect(log).toHaveLength(total);
+        expect(ids(seen)).toEqual(ids(log));
+        expect(ids(observer.seen)).toEqual(ids(log));
+        for (let w = 0; w < writers; w += 1) {
+          const revisions = seen.filter((e) => e.streamId === `${prefix}w${w}`).map((e) => e.revision);
+          expect(revisions).toEqual(revisions.map((_, i) => BigInt(i)));
+        }
+      });
+
+      it('resumes from its durable checkpoint after the store is closed and reopened', async () => {
+        const prefix = unique('restart');
+        const written: NewEvent[] = [];
+        for (let s = 0; s < 3; s += 1) {
+          const batch = Array.from({ length: 10 }, (_, i) => event('Step', { s, i }));
+          written.push(...batch);
+          await append(`${prefix}${s}`, batch, 'no_stream');
+        }
+        const order = ids(await readAllEventually(store, { streamPrefix: prefix }, written.length));
+        const seen: RecordedEvent[] = [];
+        let stopping: Promise<void> | undefined;
+        const first: SubscriptionHandle = store.subscribe(`${prefix}sub`, {
+          filter: { streamPrefix: prefix },
+          batchSize: 4,
+          pollIntervalMs: POLL_MS,
+          handler: (e) => {
+            seen.push(e);
+            if (seen.length === 10) stopping = first.stop();
+          },
+        });
+        await eventually(() => stopping !== undefined, 'the subscriber to stop');
+        await stopping;
+        // close() stops whatever still runs, then refuses further calls.
+        const running = store.subscribe(`${prefix}other`, { filter: { streamPrefix: prefix }, handler: () => undefined });
+        await store.close();
+        await running.stop();
+        expect(await rejection(append(`${prefix}0`, [event('Late')], 'any'))).toBeInstanceOf(EventStoreClosedError);
+
+        store = await target.open();
+        const rest = collect(`${prefix}sub`, { streamPrefix: prefix }, { batchSize: 4 });
+        await eventually(() => seen.length + rest.seen.length >= written.length, 'the rest after the restart');
+        await rest.handle.stop();
+        expect([...ids(seen), ...ids(rest.seen)]).toEqual(order);
+      });
+
+      it('a failing handler gets the same event again; nothing is skipped', async () => {
+        const prefix = unique('fail');
+        const written = Array.from({ length: 6 }, (_, i) => event('Step', { i }));
+        await append(`${prefix}s`, written, 'no_stream');
+        const seen: RecordedEvent[] = [];
+        const errors: Array<{ error: unknown; event?: RecordedEvent }> = [];
+        let failures = 0;
+        const handle = store.subscribe(`${prefix}sub`, {
+          filter: { streamPrefix: prefix },
+          pollIntervalMs: POLL_MS,
+          retryDelayMs: 5,
+          handler: (e) => {
+            if (e.id === written[2]!.id && failures < 2) {
+              failures += 1;
+              throw new Error('projection down');
+            }
+            seen.push(e);
+          },
+          onError: (error, e) => errors.push({ error, event: e }),
+        });
+        await eventually(() => seen.length >= written.length, 'all events despite the failures');
+        await handle.stop();
+        expect(ids(seen)).toEqual(ids(written));
+        expect(errors).toHaveLength(2);
+        for (const reported of errors) {
+          expect((reported.error as Error).message).toBe('projection down');
+          expect(reported.event?.id).toBe(written[2]!.id);
+        }
+      });
+
+      it('filters by event type and keeps separate checkpoints per name', async () => {
+        const prefix = unique('types');
+        await append(`${prefix}s`, [event('A'), event('B'), event('A'), event('C')], 'no_stream');
+        const onlyA = collect(`${prefix}a`, { streamPrefix: prefix, eventTypes: ['A'] });
+        const everything = collect(`${prefix}all`, { streamPrefix: prefix });
+        await eventually(() => onlyA.seen.length >= 2 && everything.seen.length >= 4, 'both subscriptions');
+        await append(`${prefix}s`, [event('A')], 3n);
+        await eventually(() => onlyA.seen.length >= 3 && everything.seen.length >= 5, 'the live event');
+        await Promise.all([onlyA.handle.stop(), everything.handle.stop()]);
+        expect(onlyA.seen.map((e) => e.revision)).toEqual([0n, 2n, 4n]);
+        expect(everything.seen.map((e) => e.revision)).toEqual([0n, 1n, 2n, 3n, 4n]);
+      });
+
+      it('a stale instance of the same name never moves the checkpoint backwards', async () => {
+        const prefix = unique('zombie');
+        const written = Array.from({ length: 20 }, (_, i) => event('Step', { i }));
+        await append(`${prefix}s`, written, 'no_stream');
+        const name = `${prefix}sub`;
+        let release!: () => void;
+        const stuck = new Promise<void>((resolve) => (release = resolve));
+        const zombieSeen: RecordedEvent[] = [];
+        const zombieErrors: unknown[] = [];
+        const zombie = store.subscribe(name, {
+          filter: { streamPrefix: prefix },
+          batchSize: 4,
+          pollIntervalMs: POLL_MS,
+          handler: async (e) => {
+            zombieSeen.push(e);
+            if (zombieSeen.length === 5) await stuck; // hangs in its second batch, after checkpointing the first
+          },
+          onError: (error) => zombieErrors.push(error),
+        });
+        await eventually(() => zombieSeen.length === 5, 'the zombie to hang');
+
+        const fresh = collect(name, { streamPrefix: prefix }, { batchSize: 4 });
+        await eventually(() => fresh.seen.length >= 16, 'the new instance to take over');
+        await fresh.handle.stop();
+        expect(ids(fresh.seen)).toEqual(ids(written.slice(4)));
+
+        release();
+        await eventually(() => zombieSeen.length >= 20, 'the zombie to finish');
+        await zombie.stop();
+        expect(zombieErrors.some((e) => e instanceof SubscriptionCheckpointConflictError)).toBe(true);
+
+        // The checkpoint is at the end: a third instance gets only what is appended from now on.
+        const third = collect(name, { streamPrefix: prefix });
+        const late = event('Late');
+        await append(`${prefix}s`, [late], 19n);
+        await eventually(() => third.seen.length >= 1, 'the late event');
+        await new Promise((resolve) => setTimeout(resolve, 5 * POLL_MS));
+        await third.handle.stop();
+        expect(ids(third.seen)).toEqual([late.id]);
+      });
+    });
+
+    describe('property: random interleavings of appends and subscription restarts', () => {
+      type Step =
+        | { readonly kind: 'append'; readonly stream: number; readonly count: number }
+        | { readonly kind: 'concurrent'; readonly streams: readonly number[] }
+        | { readonly kind: 'restart' }
+        | { readonly kind: 'pause' };
+
+      const step: fc.Arbitrary<Step> = fc.oneof(
+        { arbitrary: fc.record({ kind: fc.constant('append' as const), stream: fc.nat(3), count: fc.integer({ min: 1, max: 3 }) }), weight: 4 },
+        { arbitrary: fc.record({ kind: fc.constant('concurrent' as const), streams: fc.uniqueArray(fc.nat(3), { minLength: 2, maxLength: 4 }) }), weight: 2 },
+        { arbitrary: fc.constant({ kind: 'restart' as const }), weight: 2 },
+        { arbitrary: fc.constant({ kind: 'pause' as const }), weight: 1 },
+      );
+
+      it('the subscriber sees exactly the log, in log order, once', async () => {
+        await fc.assert(
+          fc.asyncProperty(fc.array(step, { minLength: 1, maxLength: 12 }), async (steps) => {
+            const prefix = unique('prop');
+            const name = `${prefix}sub`;
+            const model = new Map<number, string[]>();
+            const seen: RecordedEvent[] = [];
+            const start = () =>
+              store.subscribe(name, {
+                filter: { streamPrefix: prefix },
+                batchSize: 3,
+                pollIntervalMs: POLL_MS,
+                handler: (e) => {
+                  seen.push(e);
+                },
+              });
+            const appendTo = async (stream: number, count: number) => {
+              const revision = (model.get(stream)?.length ?? 0) - 1;
+              const batch = Array.from({ length: count }, () => event('Step', { stream }));
+              // Reserve the ids before awaiting, so concurrent appends to other streams see a consistent model.
+              model.set(stream, [...(model.get(stream) ?? []), ...ids(batch)]);
+              await append(`${prefix}${stream}`, batch, revision < 0 ? 'no_stream' : BigInt(revision));
+            };
+            let handle: SubscriptionHandle | null = start();
+            for (const s of steps) {
+              if (s.kind === 'append') await appendTo(s.stream, s.count);
+              else if (s.kind === 'concurrent') await Promise.all(s.streams.map((stream) => appendTo(stream, 1)));
+              else {
+                await handle?.stop();
+                handle = s.kind === 'restart' ? start() : null;
+              }
+            }
+            handle ??= start();
+            const total = [...model.values()].reduce((n, list) => n + list.length, 0);
+            await eventually(() => seen.length >= total, `the subscriber to see ${total} events`);
+            await handle.stop();
+
+            const log = await readAllEventually(store, { streamPrefix: prefix }, total);
+            expect(ids(seen)).toEqual(ids(log));
+            expect(new Set(ids(seen))).toEqual(new Set([...model.values()].flat()));
+            expect(seen).toHaveLength(total);
+            for (const [stream, expected] of model) {
+              expect(ids(seen.filter((e) => e.streamId === `${prefix}${stream}`))).toEqual(expected);
+            }
+          }),
+          { numRuns: options.propertyRuns ?? 25 },
+        );
+      });
+    });
+  });
+}
