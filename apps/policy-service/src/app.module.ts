@@ -1,5 +1,5 @@
 import { DynamicModule, Module } from '@nestjs/common';
-import { CoreModule, CoreModuleOptions } from '@signoff/core';
+import { AuditRelay, CoreModule, CoreModuleOptions } from '@signoff/core';
 import { AuthModule, SignoffConfig } from '@signoff/runtime';
 import { PolicyModule } from './policy.module';
 
@@ -14,6 +14,8 @@ export class PolicyServiceModule {
         AuthModule.forRoot({ jwtSecret: config.authJwtSecret, jwksUrl: config.authJwksUrl }),
         PolicyModule,
       ],
+      // The audit stream is relayed by the policy service (one logical relay per deployment).
+      providers: [AuditRelay],
     };
   }
 }

@@ -263,6 +263,26 @@ describe('policy service on real PostgreSQL and Kafka', () => {
       await consumer.disconnect();
     }
   });
+  it('every stored event reaches signoff.audit once, as a CloudEvent 1.0 with subject = job id', async () => {
+    const res = await post('/jobs', { topic: 'finance.payment.execute', labels: { env: 'production' }, payload: { card_number: '4111' } });
+    const { job_id } = (await res.json()) as { job_id: string };
+    const stored = await svc.app.get(EventStore).readStream(toJobStreamId(job_id));
+    const consumer = new Kafka({ brokers: testKafkaBrokers(), logLevel: logLevel.NOTHING }).consumer({ groupId: `audit-${randomUUID()}` });
+    const seen: Record<string, unknown>[] = [];
+    await consumer.connect();
+    await consumer.subscribe({ topic: `${prefix}audit`, fromBeginning: true });
+    await consumer.run({ eachMessage: async ({ message }) => void seen.push(JSON.parse(message.value!.toString()) as Record<string, unknown>) });
+    try {
+      await eventually(() => seen.filter((e) => e.subject === job_id).length >= stored.length, 'the job\'s audit events', 20_000);
+      await new Promise((r) => setTimeout(r, 300));
+      const mine = seen.filter((e) => e.subject === job_id);
+      expect(mine.map((e) => e.id)).toEqual(stored.map((e) => e.id));
+      expect(mine.map((e) => e.type)).toEqual(['signoff.job.submitted', 'signoff.policy.evaluated', 'signoff.approval.requested']);
+      for (const e of mine) expect(e).toMatchObject({ specversion: '1.0', source: '/signoff/jobs', actor: 'agent-7' });
+    } finally {
+      await consumer.disconnect();
+    }
+  });
 });
 
 describe('policy service failure modes', () => {

@@ -1,5 +1,5 @@
 import { DynamicModule, Module } from '@nestjs/common';
-import { CoreModule } from '@signoff/core';
+import { AuditRelay, CoreModule } from '@signoff/core';
 import { AuthModule, SignoffConfig } from '@signoff/runtime';
 import { PolicyModule } from '../../policy-service/src/policy.module';
 
@@ -17,6 +17,7 @@ export class StandaloneModule {
         AuthModule.forRoot({ jwtSecret: config.authJwksUrl ? null : jwtSecret, jwksUrl: config.authJwksUrl }),
         PolicyModule,
       ],
+      providers: [AuditRelay],
     };
   }
 }

@@ -11,10 +11,8 @@ import { Clock, SystemClock } from './clock';
 import { JobCommandHandler } from './job-command.handler';
 import { PostgresThrottleCounter } from './postgres-throttle.counter';
 
-/** DI token of the validated configuration. */
-export const SIGNOFF_CONFIG = Symbol('SIGNOFF_CONFIG');
-/** DI token of the topic names (from KAFKA_TOPIC_PREFIX). */
-export const SIGNOFF_TOPICS = Symbol('SIGNOFF_TOPICS');
+import { SIGNOFF_CONFIG, SIGNOFF_TOPICS } from './core.tokens';
+import { AUDIT_REDACT } from './audit/audit.relay';
 
 export interface CoreModuleOptions {
   readonly config: SignoffConfig;
@@ -65,6 +63,7 @@ export class CoreModule {
       providers: [
         { provide: SIGNOFF_CONFIG, useValue: config },
         { provide: SIGNOFF_TOPICS, useValue: signoffTopics(config.kafkaTopicPrefix) },
+        { provide: AUDIT_REDACT, useValue: config.auditRedactFields },
         { provide: Clock, useValue: options.clock ?? new SystemClock() },
         {
           provide: ThrottleCounter,
@@ -88,9 +87,10 @@ export class CoreModule {
         },
         CoreLifecycle,
       ],
-      exports: [SIGNOFF_CONFIG, SIGNOFF_TOPICS, Clock, ThrottleCounter, JobCommandHandler, ActivePolicy],
+      exports: [SIGNOFF_CONFIG, SIGNOFF_TOPICS, AUDIT_REDACT, Clock, ThrottleCounter, JobCommandHandler, ActivePolicy],
     };
   }
 }
 
 export type { SignoffTopics };
+export { SIGNOFF_CONFIG, SIGNOFF_TOPICS };

@@ -9,3 +9,5 @@ export { ActivePolicy, type ActivePolicyView, type ActivePolicyOptions } from '.
 export { PostgresThrottleCounter } from './postgres-throttle.counter';
 export { EventRelay, type EventRelayOptions } from './event-relay';
 export { CoreModule, SIGNOFF_CONFIG, SIGNOFF_TOPICS, type CoreModuleOptions } from './core.module';
+export { AuditRelay, AUDIT_REDACT } from './audit/audit.relay';
+export { toCloudEvent, cloudEventType, redactEventData } from './audit/cloud-event.mapper';

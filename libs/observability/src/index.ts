@@ -3,3 +3,4 @@ export { HealthRegistry, type ReadinessCheck, type HealthReport } from './health
 export { JsonLogger, type LogLevel } from './logger';
 export { OpsController } from './ops.controller';
 export { ObservabilityModule } from './observability.module';
+export { redactPaths, parseRedactionList, REDACTED } from './redaction';

@@ -21,6 +21,8 @@ export interface SignoffConfig {
   readonly logLevel: 'debug' | 'info' | 'warn' | 'error';
   /** Submit-time evaluation timeout: past it, 503 policy_unavailable and nothing stored (DESIGN §4: 5 s). */
   readonly policyEvaluationTimeoutMs: number;
+  /** Request paths redacted in the audit stream and logs (AUDIT_REDACT_FIELDS, comma separated). */
+  readonly auditRedactFields: readonly string[];
 }
 
 /** Start-up stops with every problem of the environment listed at once. */
@@ -107,6 +109,7 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>, d
     workerAckTimeoutMs,
     logLevel: levelRaw as SignoffConfig['logLevel'],
     policyEvaluationTimeoutMs,
+    auditRedactFields: (str('AUDIT_REDACT_FIELDS') ?? '').split(',').map((p) => p.trim()).filter(Boolean),
   };
 }
 

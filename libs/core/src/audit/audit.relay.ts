@@ -1,0 +1,44 @@
+import { Inject, Injectable, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { JOB_EVENT_TYPES, SignoffEvent, SignoffTopics } from '@signoff/contracts';
+import { EventStore } from '@signoff/event-store';
+import { MessageBus } from '@signoff/messaging';
+import { EventRelay } from '../event-relay';
+import { SIGNOFF_TOPICS } from '../core.tokens';
+import { toCloudEvent } from './cloud-event.mapper';
+
+/** DI token: the redacted request paths of the audit stream (AUDIT_REDACT_FIELDS). */
+export const AUDIT_REDACT = Symbol('AUDIT_REDACT');
+
+/**
+ * Publishes every domain event to `signoff.audit` as a structured CloudEvent 1.0 (key = job id),
+ * from a checkpointed subscription: at least once, in log order; the CloudEvent `id` is the
+ * event id, so an auditor's sink deduplicates redeliveries. Configured fields are redacted.
+ */
+@Injectable()
+export class AuditRelay implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly relay: EventRelay<SignoffEvent>;
+
+  constructor(store: EventStore, bus: MessageBus, @Inject(SIGNOFF_TOPICS) topics: SignoffTopics, @Inject(AUDIT_REDACT) redact: string[]) {
+    this.relay = new EventRelay<SignoffEvent>(store, bus, {
+      name: 'audit-relay',
+      eventTypes: [...JOB_EVENT_TYPES, 'PolicyActivated'],
+      topic: topics.audit,
+      toMessage: (event) => {
+        const cloudEvent = toCloudEvent(event as never, redact);
+        return {
+          key: cloudEvent.subject ?? event.streamId,
+          value: JSON.stringify(cloudEvent),
+          headers: { 'content-type': 'application/cloudevents+json; charset=UTF-8', 'ce-id': cloudEvent.id, 'ce-type': cloudEvent.type },
+        };
+      },
+    });
+  }
+
+  onApplicationBootstrap(): void {
+    this.relay.start();
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.relay.stop();
+  }
+}
