@@ -40,7 +40,12 @@ describe('service processes', () => {
   });
 
   it.each(['policy-service', 'approval-service', 'dispatch-service'])('%s starts on the real broker and reports it ready', async (service) => {
-    const app = await startApp(service, { KAFKA_BROKERS: testKafkaBrokers().join(','), EVENT_STORE_URL: testDatabaseUrl() });
+    const app = await startApp(service, {
+      KAFKA_BROKERS: testKafkaBrokers().join(','),
+      EVENT_STORE_URL: testDatabaseUrl(),
+      AUTH_JWT_SECRET: 'e2e-secret-e2e-secret-e2e-secret-0123',
+      KAFKA_TOPIC_PREFIX: `shells${service.split('-')[0]}.`,
+    });
     started.push(app);
     const ready = await fetch(`${app.url}/health/ready`);
     const body = (await ready.json()) as { checks: Record<string, { status: string }> };
@@ -51,7 +56,7 @@ describe('service processes', () => {
 
   it('a service with a bad environment refuses to start and names every problem', async () => {
     await expect(startApp('policy-service', { EVENT_STORE_URL: 'mysql://nope', SNAPSHOT_MODE: 'loose' }, 20_000)).rejects.toThrow(
-      /exited with 78[\s\S]*EVENT_STORE_URL[\s\S]*KAFKA_BROKERS is required[\s\S]*SNAPSHOT_MODE/,
+      /exited with 78[\s\S]*EVENT_STORE_URL[\s\S]*KAFKA_BROKERS is required[\s\S]*AUTH_JWT_SECRET[\s\S]*SNAPSHOT_MODE/,
     );
   });
 });

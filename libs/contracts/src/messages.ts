@@ -16,6 +16,7 @@ import {
   ValidationError,
 } from 'class-validator';
 import { Type } from 'class-transformer';
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 
 /** Job ids, topics and tenants: printable, no whitespace, bounded. */
 export const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._:@\-/]{0,199}$/;
@@ -23,44 +24,55 @@ export const TOPIC_PATTERN = /^[a-z0-9][a-z0-9._\-]{0,199}$/i;
 
 /** Body of `POST /jobs` and value of `signoff.jobs.requested` (DESIGN sections 4 and 6). */
 export class SubmitJobDto {
+  @ApiPropertyOptional({ description: 'Client-chosen id (idempotency key of the submission); generated when absent', example: 'inv-2026-0042' })
   @IsOptional() @IsString() @Matches(ID_PATTERN, { message: 'job_id must be 1-200 characters of A-Z a-z 0-9 . _ : @ - /' })
   job_id?: string;
 
+  @ApiProperty({ description: 'What the job does; policies match on it', example: 'finance.payment.execute' })
   @IsString() @IsNotEmpty() @Matches(TOPIC_PATTERN, { message: 'topic must be 1-200 characters of letters, digits, . _ -' })
   topic!: string;
 
+  @ApiPropertyOptional({ default: 'normal', example: 'high' })
   @IsOptional() @IsString() @MaxLength(32)
   priority?: string;
 
+  @ApiPropertyOptional({ default: 'default', example: 'acme' })
   @IsOptional() @IsString() @Matches(ID_PATTERN, { message: 'tenant must be 1-200 characters of A-Z a-z 0-9 . _ : @ - /' })
   tenant?: string;
 
   /** Free-form string labels; `approval_*` and `signoff.*` are reserved. */
+  @ApiPropertyOptional({ type: 'object', additionalProperties: { type: 'string' }, description: 'String labels; names approval_* and signoff.* are reserved', example: { env: 'production' } })
   @IsOptional() @IsObject()
   labels?: Record<string, string>;
 
+  @ApiPropertyOptional({ description: 'Any JSON value (at most 1 MiB, 32 levels deep)', example: { invoice: 'INV-42', amount: 1200 } })
   @IsOptional()
   payload?: unknown;
 
   /** Only on Kafka ingress: who submitted (HTTP takes the token's subject). */
+  @ApiPropertyOptional({ description: 'Kafka ingress only; over HTTP the token subject is the submitter' })
   @IsOptional() @IsString() @MaxLength(200)
   submitted_by?: string;
 }
 
 /** Body of `POST /approvals/:job_id/approve`. */
 export class ApproveDto {
+  @ApiPropertyOptional({ example: 'validated invoice and policy context' })
   @IsOptional() @IsString() @MaxLength(2000)
   reason?: string;
 
+  @ApiPropertyOptional({ description: 'The snapshot the reviewer looked at; a difference is 409 stale_review' })
   @IsOptional() @IsString() @Matches(/^sha256:[0-9a-f]{64}$/, { message: 'policy_snapshot must be sha256:<64 hex>' })
   policy_snapshot?: string;
 
+  @ApiPropertyOptional({ description: 'The job hash the reviewer looked at; a difference is 409 stale_review' })
   @IsOptional() @IsString() @Matches(/^sha256:[0-9a-f]{64}$/, { message: 'job_hash must be sha256:<64 hex>' })
   job_hash?: string;
 }
 
 /** Body of `POST /approvals/:job_id/reject`. */
 export class RejectDto {
+  @ApiProperty({ example: 'amount exceeds the invoice' })
   @IsString() @IsNotEmpty() @MaxLength(2000)
   reason!: string;
 }
@@ -98,6 +110,16 @@ export class JobResultMessageDto {
   @IsOptional() result?: unknown;
   @IsOptional() @IsString() error?: string;
   @IsOptional() @IsString() worker?: string;
+}
+
+/** The RFC 9457 problem document every error is answered with (for OpenAPI). */
+export class ProblemDto {
+  @ApiProperty({ example: 'https://signoff.dev/problems/snapshot-changed' }) type!: string;
+  @ApiProperty({ example: 'snapshot changed' }) title!: string;
+  @ApiProperty({ example: 409 }) status!: number;
+  @ApiPropertyOptional() detail?: string;
+  @ApiPropertyOptional() instance?: string;
+  @ApiProperty({ description: 'Stable machine-readable error code', example: 'snapshot_changed' }) code!: string;
 }
 
 /** One field error of a 400 `invalid_request`. */

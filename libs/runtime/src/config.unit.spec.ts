@@ -54,6 +54,7 @@ describe('parseConfig', () => {
 
   it('requires Kafka for a distributed service and never prints a password', () => {
     expect(() => parseConfig({ EVENT_STORE_URL: 'postgres://a/b' }, { kafkaRequired: true })).toThrow(/KAFKA_BROKERS is required/);
+    expect(() => parseConfig({ EVENT_STORE_URL: 'postgres://a/b', KAFKA_BROKERS: 'k:9092' }, { authRequired: true })).toThrow(/AUTH_JWT_SECRET .* or AUTH_JWKS_URL is required/);
     expect(redactUrl('postgres://user:secret@host/db')).toBe('postgres://user:***@host/db');
   });
 });

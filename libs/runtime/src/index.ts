@@ -3,3 +3,4 @@ export { ProblemJsonFilter, toSignoffError } from './problem.filter';
 export { createHttpApp, installGracefulShutdown, listen, API_PREFIX, type HttpAppOptions } from './http-app';
 export { runService, connectMessageBus, loadConfigOrExit, type RunServiceOptions } from './service-main';
 export * from './auth';
+export { setupOpenApi } from './openapi';

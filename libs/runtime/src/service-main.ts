@@ -5,6 +5,7 @@ import { MessageBus, MessageBusServer } from '@signoff/messaging';
 import { HealthRegistry, JsonLogger } from '@signoff/observability';
 import { ConfigDefaults, ConfigError, parseConfig, redactUrl, serviceEnvironment, SignoffConfig } from './config';
 import { createHttpApp, installGracefulShutdown, listen } from './http-app';
+import { setupOpenApi } from './openapi';
 
 export interface RunServiceOptions extends ConfigDefaults {
   /**
@@ -52,12 +53,13 @@ export async function runService(
   rootModule: { forRoot(config: SignoffConfig): DynamicModule },
   options: RunServiceOptions = {},
 ): Promise<void> {
-  const config = loadConfigOrExit(service, options.environment ?? serviceEnvironment(), { kafkaRequired: true, ...options });
+  const config = loadConfigOrExit(service, options.environment ?? serviceEnvironment(), { kafkaRequired: true, authRequired: true, ...options });
   const logger = new JsonLogger(service, config.logLevel);
   const app = await createHttpApp(rootModule.forRoot(config), { service, logger });
   const health = app.get(HealthRegistry);
   await connectMessageBus(app, config, `signoff-${service}`);
   await options.configure?.(app, config, logger);
+  setupOpenApi(app, `Signoff ${service}`);
   installGracefulShutdown(app, logger, () => health.markShuttingDown());
   await app.startAllMicroservices();
   const url = await listen(app, config.port, config.host);

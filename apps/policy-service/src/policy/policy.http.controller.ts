@@ -1,5 +1,6 @@
 import { Body, Controller, Get, Headers, Post, Put, Req } from '@nestjs/common';
-import { SignoffError, SubmitJobDto, validateMessage } from '@signoff/contracts';
+import { ApiBody, ApiConsumes, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { ProblemDto, SignoffError, SubmitJobDto, validateMessage } from '@signoff/contracts';
 import { ActivePolicy } from '@signoff/core';
 import { evaluate, normalizeJobRequest, ThrottleCounter, ThrottleHit } from '@signoff/policy-engine';
 import { CurrentPrincipal, Principal, Roles } from '@signoff/runtime';
@@ -12,6 +13,7 @@ class DryRunThrottleCounter extends ThrottleCounter {
 }
 
 /** `GET /policy`, `PUT /policy` (admin; YAML or JSON), `POST /policy/evaluate` (dry run). */
+@ApiTags('policy')
 @Controller('policy')
 export class PolicyHttpController {
   private readonly dryRun = new DryRunThrottleCounter();
@@ -27,6 +29,10 @@ export class PolicyHttpController {
 
   @Put()
   @Roles('admin')
+  @ApiConsumes('application/yaml', 'application/json')
+  @ApiBody({ description: 'A policy bundle (DESIGN §7), YAML or JSON', schema: { type: 'string' } })
+  @ApiResponse({ status: 200, description: '{snapshot, version}: the bundle is active on every instance within 1 s' })
+  @ApiResponse({ status: 400, type: ProblemDto, description: 'invalid_policy with `errors[]` of {path, line, column, code, message}' })
   async put(
     @Req() request: { rawBody?: Buffer; body?: unknown },
     @Headers('content-type') contentType: string | undefined,
@@ -42,6 +48,8 @@ export class PolicyHttpController {
   }
 
   @Post('evaluate')
+  @ApiBody({ type: SubmitJobDto })
+  @ApiResponse({ status: 201, description: '{decision, rule_id, reason, policy_snapshot}: a dry run, nothing stored or counted' })
   @Roles('submitter', 'reviewer', 'admin', 'auditor')
   async evaluate(@Body() body: unknown, @CurrentPrincipal() principal: Principal): Promise<{ decision: string; rule_id: string | null; reason: string; policy_snapshot: string }> {
     const result = validateMessage(SubmitJobDto, body);

@@ -51,10 +51,12 @@ function stringList(value: unknown): string[] | null {
 
 function toPrincipal(payload: JWTPayload): Principal {
   if (typeof payload.sub !== 'string' || payload.sub === '') throw new SignoffError('unauthenticated', 'token has no subject');
-  const roles = (stringList(payload.roles) ?? []).filter((r): r is Role => (ROLES as readonly string[]).includes(r));
+  const claimedRoles = stringList(payload.roles) ?? [];
+  const roles = claimedRoles.filter((r): r is Role => (ROLES as readonly string[]).includes(r));
   return {
     sub: payload.sub,
     roles: new Set(roles),
+    claimedRoles,
     topics: stringList(payload.topics),
     tenants: stringList(payload.tenants),
   };

@@ -9,6 +9,11 @@ export interface Principal {
   readonly topics: readonly string[] | null;
   /** Tenants the caller may see; null = all. */
   readonly tenants: readonly string[] | null;
+  /**
+   * Every string of the token's `roles` claim, including the domain roles an approval rule names
+   * as `reviewers` (e.g. `finance-approver`); `roles` keeps only the API roles above.
+   */
+  readonly claimedRoles?: readonly string[];
 }
 
 const globCache = new Map<string, RegExp>();
