@@ -9,7 +9,11 @@ import {
   readPolicyTestFile,
   runPolicyTests,
 } from '@signoff/policy-engine';
-import { mintToken, Role, ROLES } from '@signoff/runtime';
+import { JOB_EVENT_TYPES, SignoffEvent } from '@signoff/contracts';
+import { toCloudEvent } from '@signoff/core';
+import { createEventStore } from '@signoff/event-store';
+import { parseRedactionList } from '@signoff/observability';
+import { mintToken, readEnvFile, Role, ROLES } from '@signoff/runtime';
 
 /** Where a command writes; exit code is its return value. */
 export interface Io {
@@ -203,7 +207,59 @@ const approvals: Command = async (args, io) => {
   return 2;
 };
 
+/** The event store the CLI reads: --url, EVENT_STORE_URL, .signoff/infra.env, or the standalone's PGlite. */
+function storeUrl(args: string[], io: Io): string {
+  return flag(args, 'url') ?? io.env.EVENT_STORE_URL ?? readEnvFile(path.join(io.cwd, '.signoff', 'infra.env')).EVENT_STORE_URL ?? 'pglite://./.signoff/data';
+}
+
+/**
+ * `audit export [--since ISO] [--until ISO] [--out FILE] [--url EVENT_STORE_URL]`: every domain
+ * event from the event store as NDJSON CloudEvents (the same form as `signoff.audit`, with
+ * AUDIT_REDACT_FIELDS redacted), in log order. PGlite is single-process: stop `npm start` first.
+ */
+const auditExport: Command = async (args, io) => {
+  const since = flag(args, 'since');
+  const until = flag(args, 'until');
+  const outFile = flag(args, 'out');
+  const url = storeUrl(args, io);
+  const sinceMs = since ? Date.parse(since) : Number.NEGATIVE_INFINITY;
+  const untilMs = until ? Date.parse(until) : Number.POSITIVE_INFINITY;
+  if (Number.isNaN(sinceMs) || Number.isNaN(untilMs) || args.length > 0) {
+    io.err('usage: audit export [--since 2026-01-01T00:00:00Z] [--until ISO] [--out FILE] [--url EVENT_STORE_URL]');
+    return 2;
+  }
+  const redact = parseRedactionList(io.env.AUDIT_REDACT_FIELDS);
+  const store = await createEventStore(url);
+  const out = outFile ? fs.createWriteStream(path.resolve(io.cwd, outFile)) : null;
+  let count = 0;
+  try {
+    let from = 0n;
+    let first = true;
+    for (;;) {
+      const page = await store.readAll<SignoffEvent>({ fromPosition: from, maxCount: 1000, filter: { eventTypes: [...JOB_EVENT_TYPES, 'PolicyActivated'] } });
+      const fresh = first ? page : page.slice(1);
+      first = false;
+      for (const event of fresh) {
+        const at = Date.parse((event.metadata as { at?: string }).at ?? event.createdAt.toISOString());
+        if (at < sinceMs || at > untilMs) continue;
+        const line = JSON.stringify(toCloudEvent(event, redact));
+        if (out) out.write(line + '\n');
+        else io.out(line);
+        count += 1;
+      }
+      if (fresh.length === 0 || page.length < 1000) break;
+      from = page[page.length - 1].position;
+    }
+  } finally {
+    await store.close();
+    if (out) await new Promise<void>((resolve) => out.end(resolve));
+  }
+  io.err(`exported ${count} events${outFile ? ` to ${outFile}` : ''}`);
+  return 0;
+};
+
 export const COMMANDS: Record<string, Record<string, Command> | Command> = {
+  audit: { export: auditExport },
   policy: { validate: policyValidate, test: policyTest, diff: policyDiff },
   token,
   approvals,
@@ -222,6 +278,7 @@ export async function runCli(argv: string[], io: Io): Promise<number> {
         '  policy diff A B [--tests FILE]     rules changed and test jobs whose decision changes',
         '  token --sub NAME --roles a,b       mint a development token (AUTH_JWT_SECRET or the standalone secret)',
         '  approvals list|approve|reject      reviewer actions over HTTP (SIGNOFF_URL, SIGNOFF_TOKEN)',
+        '  audit export [--since ISO]         every decision as NDJSON CloudEvents from the event store',
       ].join('\n'),
     );
     return 2;
