@@ -1,15 +1,29 @@
 import { DynamicModule, Module } from '@nestjs/common';
-import { MessagingModule } from '@signoff/messaging';
-import { ObservabilityModule } from '@signoff/observability';
-import { SignoffConfig } from '@signoff/runtime';
+import { Clock, CoreModule } from '@signoff/core';
+import { AuthModule, SignoffConfig } from '@signoff/runtime';
+import { ApprovalModule } from './approval.module';
+import { ApprovalModuleOptions } from './shared/approval-options';
 
-/** Reviewer API (HTTP + gRPC), approval commands, projections, expiry (filled in by the approval-service issue). */
+export interface AppModuleOverrides extends ApprovalModuleOptions {
+  /** Replace the clock (tests). */
+  readonly clock?: Clock;
+}
+
+/**
+ * The approval service as its own process: reviewer API (HTTP here; gRPC connected by main.ts with
+ * `connectApprovalsGrpc`), approval commands, projections, expiry.
+ */
 @Module({})
-export class ApprovalServiceModule {
-  static forRoot(config: SignoffConfig): DynamicModule {
+export class AppModule {
+  static forRoot(config: SignoffConfig, overrides: AppModuleOverrides = {}): DynamicModule {
+    const { clock, ...options } = overrides;
     return {
-      module: ApprovalServiceModule,
-      imports: [ObservabilityModule, MessagingModule.forRoot({ brokers: config.kafkaBrokers, clientId: 'signoff-approval-service' })],
+      module: AppModule,
+      imports: [
+        CoreModule.forRoot({ config, serviceName: 'signoff-approval-service', ...(clock ? { clock } : {}) }),
+        AuthModule.forRoot({ jwtSecret: config.authJwtSecret, jwksUrl: config.authJwksUrl }),
+        ApprovalModule.withOptions(options),
+      ],
     };
   }
 }

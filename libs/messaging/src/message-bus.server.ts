@@ -21,6 +21,9 @@ export function busMessage(context: unknown): InboundMessage {
   return context.getMessage();
 }
 
+/** Transport id of {@link MessageBusServer} (keeps gRPC and other transports' handlers off the bus). */
+export const MESSAGE_BUS_TRANSPORT = Symbol('signoff.message-bus');
+
 export interface MessageBusServerOptions {
   /** Consumer group of this service; instances of one service share it. */
   readonly groupId: string;
@@ -43,16 +46,27 @@ export class MessageBusServer extends Server implements CustomTransportStrategy 
     private readonly options: MessageBusServerOptions,
   ) {
     super();
+    // Without a transport id of its own, Nest hands this server every message handler of the app,
+    // gRPC methods included (their patterns are not topics). With one, it gets the handlers declared
+    // for no particular transport, i.e. the `@EventPattern('jobs.x')` controllers.
+    this.setTransportId(MESSAGE_BUS_TRANSPORT);
   }
 
   async listen(callback: (error?: unknown) => void): Promise<void> {
     try {
-      for (const [pattern, handler] of this.messageHandlers) {
-        const topic = `${this.options.topicPrefix}${pattern}`;
+      const routes = new Map<string, (data: unknown, context: BusContext) => Promise<unknown>>();
+      for (const [pattern, handler] of this.messageHandlers) routes.set(`${this.options.topicPrefix}${pattern}`, handler);
+      // One consumer for all patterns of the group: Kafka's classic assigners (kafkajs's round
+      // robin included) deal the partitions of every topic the group subscribes to over all members,
+      // whatever each member subscribed, and a member drops partitions of topics it did not
+      // subscribe to. One consumer per pattern in one group would silently lose partitions.
+      if (routes.size > 0) {
         const subscription = await this.bus.subscribe({
           groupId: this.options.groupId,
-          topics: [topic],
+          topics: [...routes.keys()],
           handler: async (message) => {
+            const handler = routes.get(message.topic);
+            if (!handler) return;
             const result: unknown = await handler(parseValue(message), new BusContext(message));
             if (isObservable(result)) await lastValueFrom(result, { defaultValue: undefined });
           },

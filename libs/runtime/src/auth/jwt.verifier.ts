@@ -28,6 +28,29 @@ export class JwtVerifier {
   }
 
   async verify(token: string): Promise<Principal> {
+    const cached = this.verified.get(token);
+    if (cached && cached.until > Date.now()) return cached.principal;
+    const principal = await this.verifyUncached(token);
+    this.remember(token, principal);
+    return principal;
+  }
+
+  /**
+   * Verification is a pure function of the token, the key and the time, and a client sends the
+   * same token with every call: a verified token is remembered (by its exact text) until it
+   * expires, at most 60 s, so JWKS key rotation takes effect within a minute. Bounded in size.
+   */
+  private readonly verified = new Map<string, { principal: Principal; until: number }>();
+
+  private remember(token: string, principal: Principal): void {
+    const exp = decodeExpiry(token);
+    const until = Math.min(Date.now() + VERIFIED_TOKEN_TTL_MS, exp === null ? 0 : exp * 1000);
+    if (until <= Date.now()) return;
+    if (this.verified.size >= VERIFIED_TOKEN_CACHE_SIZE) this.verified.delete(this.verified.keys().next().value as string);
+    this.verified.set(token, { principal, until });
+  }
+
+  private async verifyUncached(token: string): Promise<Principal> {
     let payload: JWTPayload;
     try {
       const result =
@@ -39,6 +62,19 @@ export class JwtVerifier {
       throw new SignoffError('unauthenticated', 'invalid or expired token', {}, { 'WWW-Authenticate': 'Bearer error="invalid_token"' });
     }
     return toPrincipal(payload);
+  }
+}
+
+const VERIFIED_TOKEN_TTL_MS = 60_000;
+const VERIFIED_TOKEN_CACHE_SIZE = 10_000;
+
+/** `exp` (seconds) of a token that was just verified, or null when it has none. */
+function decodeExpiry(token: string): number | null {
+  try {
+    const exp: unknown = JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString('utf8')).exp;
+    return typeof exp === 'number' ? exp : null;
+  } catch {
+    return null;
   }
 }
 

@@ -1,0 +1,36 @@
+import { Controller, UseFilters } from '@nestjs/common';
+import { GrpcMethod } from '@nestjs/microservices';
+import type { Metadata } from '@grpc/grpc-js';
+import { ApproveDto } from '@signoff/contracts';
+import { GrpcAuth } from '../grpc/grpc-auth';
+import { GrpcErrorFilter } from '../grpc/grpc-errors';
+import { validateBody } from '../shared/validate-body';
+import { ApproveHandler } from './approve.handler';
+
+interface ApproveRequest {
+  job_id: string;
+  reason: string;
+  policy_snapshot: string;
+  job_hash: string;
+}
+
+/** `signoff.v1.Approvals/Approve`: as `POST /approvals/:job_id/approve`; already_approved is OK with its status. */
+@Controller()
+@UseFilters(GrpcErrorFilter)
+export class ApproveGrpcController {
+  constructor(
+    private readonly auth: GrpcAuth,
+    private readonly handler: ApproveHandler,
+  ) {}
+
+  @GrpcMethod('Approvals', 'Approve')
+  async approve(request: ApproveRequest, metadata: Metadata): Promise<Record<string, unknown>> {
+    const principal = await this.auth.principal(metadata, ['reviewer']);
+    // proto3 strings are '' when not sent: '' means absent here.
+    const body = Object.fromEntries(
+      Object.entries({ reason: request.reason, policy_snapshot: request.policy_snapshot, job_hash: request.job_hash }).filter(([, v]) => v !== ''),
+    );
+    const outcome = await this.handler.approve(principal, request.job_id, validateBody(ApproveDto, body, 'approval'));
+    return { ...outcome };
+  }
+}

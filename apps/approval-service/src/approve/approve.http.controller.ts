@@ -1,0 +1,37 @@
+import { Body, Controller, HttpCode, Param, Post } from '@nestjs/common';
+import { ApiBearerAuth, ApiBody, ApiOkResponse, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { ApproveJobOutcome } from '@signoff/approvals';
+import { ApproveDto, ProblemDto } from '@signoff/contracts';
+import { CurrentPrincipal, Principal, Roles } from '@signoff/runtime';
+import { ApproveAnswerDoc } from '../shared/approvals.openapi';
+import { validateBody } from '../shared/validate-body';
+import { ApproveHandler } from './approve.handler';
+
+@ApiTags('approvals')
+@ApiBearerAuth()
+@Controller('approvals')
+export class ApproveHttpController {
+  constructor(private readonly handler: ApproveHandler) {}
+
+  @Post(':job_id/approve')
+  @HttpCode(200)
+  @Roles('reviewer')
+  @ApiOperation({
+    summary: 'Approve a job (idempotent)',
+    description: 'Checked against the active policy snapshot and the job hash in the same expected-revision append.',
+  })
+  @ApiBody({ type: ApproveDto, required: false })
+  @ApiOkResponse({ type: ApproveAnswerDoc, description: 'approved, approval_recorded or already_approved' })
+  @ApiResponse({ status: 400, type: ProblemDto, description: 'invalid_request (per-field `errors`)' })
+  @ApiResponse({ status: 403, type: ProblemDto, description: 'forbidden (role, topic or the rule\'s reviewer roles), self_approval_forbidden' })
+  @ApiResponse({ status: 404, type: ProblemDto, description: 'not_found (also for a job of a tenant the caller may not see)' })
+  @ApiResponse({
+    status: 409,
+    type: ProblemDto,
+    description: 'snapshot_changed (expected, current), job_request_changed, stale_review, already_rejected, expired, invalidated, not_awaiting_approval',
+  })
+  @ApiResponse({ status: 503, type: ProblemDto, description: 'busy (contention retries exhausted) or store_unavailable, with Retry-After' })
+  async approve(@Param('job_id') jobId: string, @Body() body: unknown, @CurrentPrincipal() principal: Principal): Promise<ApproveJobOutcome> {
+    return this.handler.approve(principal, jobId, validateBody(ApproveDto, body, 'approval'));
+  }
+}

@@ -1,0 +1,90 @@
+import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy, Optional } from '@nestjs/common';
+import { ExpireApproval, toSignoffError } from '@signoff/approvals';
+import { Clock, JobCommandHandler } from '@signoff/core';
+import { PendingApprovalsProjection } from '../projections/pending-approvals.projection';
+import { APPROVAL_MODULE_OPTIONS, ApprovalModuleOptions, DEFAULT_EXPIRY_SWEEP_INTERVAL_MS } from '../shared/approval-options';
+
+/** Who the expiry events name as their actor. */
+export const EXPIRY_ACTOR = 'system:approval-expiry';
+/** Expiries executed at once per sweep. */
+const SWEEP_CONCURRENCY = 8;
+
+/**
+ * Expires approvals whose `expires_at` has passed (`on_timeout: reject` -> ApprovalExpired, state
+ * EXPIRED). Nothing about expiry lives in a timer of its own: the open approvals and their
+ * deadlines come from the pending-approvals projection, which is rebuilt from the event log at
+ * start, so an approval that fell due while no instance was running is expired by the first sweep
+ * after the next start. Every instance sweeps; the command id is derived from the approval, so
+ * concurrent sweepers append the same event once and the others read `already_expired`. An
+ * approve or reject racing the sweep serializes with it on the stream's expected revision (and
+ * the decider refuses votes after `expires_at` even before the expiry is recorded).
+ */
+@Injectable()
+export class ApprovalExpiryScheduler implements OnApplicationBootstrap, OnModuleDestroy {
+  private readonly logger = new Logger('ApprovalExpiryScheduler');
+  private readonly intervalMs: number;
+  private timer: NodeJS.Timeout | null = null;
+  private sweeping: Promise<number> | null = null;
+  private stopped = false;
+
+  constructor(
+    private readonly projection: PendingApprovalsProjection,
+    private readonly commands: JobCommandHandler,
+    private readonly clock: Clock,
+    @Optional() @Inject(APPROVAL_MODULE_OPTIONS) options?: ApprovalModuleOptions,
+  ) {
+    this.intervalMs = options?.expirySweepIntervalMs ?? DEFAULT_EXPIRY_SWEEP_INTERVAL_MS;
+  }
+
+  onApplicationBootstrap(): void {
+    const tick = () => {
+      void this.sweep().finally(() => {
+        if (!this.stopped) this.timer = setTimeout(tick, this.intervalMs);
+      });
+    };
+    this.timer = setTimeout(tick, this.intervalMs);
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    await this.sweeping;
+  }
+
+  /** Expires every due approval the projection knows; resolves with how many were expired now. */
+  sweep(): Promise<number> {
+    this.sweeping ??= this.runSweep().finally(() => {
+      this.sweeping = null;
+    });
+    return this.sweeping;
+  }
+
+  private async runSweep(): Promise<number> {
+    const due = this.projection.due(this.clock.now());
+    let expired = 0;
+    for (let i = 0; i < due.length && !this.stopped; i += SWEEP_CONCURRENCY) {
+      const results = await Promise.all(due.slice(i, i + SWEEP_CONCURRENCY).map((approval) => this.expire(approval)));
+      expired += results.filter(Boolean).length;
+    }
+    return expired;
+  }
+
+  private async expire(approval: { job_id: string; approval_ref: string }): Promise<boolean> {
+    const commandId = `expire/${approval.job_id}/${approval.approval_ref}`;
+    try {
+      const { result } = await this.commands.execute(approval.job_id, (): ExpireApproval => ({
+        type: 'ExpireApproval',
+        data: { job_id: approval.job_id },
+        metadata: { commandId, correlationId: commandId, actor: EXPIRY_ACTOR, now: this.clock.now().toISOString() },
+      }));
+      if (result.ok) return result.outcome.status === 'expired';
+      // Approved, rejected or invalidated in the meantime: nothing to expire.
+      this.logger.debug(`approval of job ${approval.job_id} not expired: ${toSignoffError(result).message}`);
+      return false;
+    } catch (error) {
+      this.logger.warn(`expiring the approval of job ${approval.job_id} failed, retrying next sweep: ${(error as Error).message}`);
+      return false;
+    }
+  }
+}

@@ -1,0 +1,32 @@
+import { INestApplication } from '@nestjs/common';
+import { GrpcOptions, Transport } from '@nestjs/microservices';
+import { PROTO_PATH } from '@signoff/contracts';
+import { SignoffConfig } from '@signoff/runtime';
+
+/** The proto package of the reviewer gateway. */
+export const GRPC_PACKAGE = 'signoff.v1';
+
+/** proto-loader settings shared by the server and clients: field names as in the proto. */
+export const PROTO_LOADER_OPTIONS = { keepCase: true, longs: String, enums: String, defaults: true, oneofs: true } as const;
+
+/** The gRPC transport of `signoff.v1.Approvals`, on HOST (default 127.0.0.1) and GRPC_PORT. */
+export function approvalsGrpcOptions(config: SignoffConfig, port: number = config.grpcPort): GrpcOptions {
+  return {
+    transport: Transport.GRPC,
+    options: {
+      package: GRPC_PACKAGE,
+      protoPath: PROTO_PATH,
+      url: `${config.host}:${port}`,
+      loader: { ...PROTO_LOADER_OPTIONS },
+    },
+  };
+}
+
+/**
+ * Connects the reviewer gateway to an app; it starts with `app.startAllMicroservices()` and stops
+ * with `app.close()`. Not inheriting the HTTP app's config: the problem+json filter is HTTP-only,
+ * the gRPC controllers map errors with GrpcErrorFilter.
+ */
+export function connectApprovalsGrpc(app: INestApplication, config: SignoffConfig, port?: number): void {
+  app.connectMicroservice<GrpcOptions>(approvalsGrpcOptions(config, port), { inheritAppConfig: false });
+}

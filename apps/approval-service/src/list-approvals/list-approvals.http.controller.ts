@@ -1,0 +1,32 @@
+import { Controller, Get, Query } from '@nestjs/common';
+import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { ProblemDto } from '@signoff/contracts';
+import { CurrentPrincipal, Principal, Roles } from '@signoff/runtime';
+import { ApprovalListItem, toListItem } from '../projections/approval-summary';
+import { ApprovalPageDoc } from '../shared/approvals.openapi';
+import { ListApprovalsQuery, MAX_PAGE_SIZE } from './list-approvals.query';
+
+@ApiTags('approvals')
+@ApiBearerAuth()
+@Controller('approvals')
+export class ListApprovalsHttpController {
+  constructor(private readonly query: ListApprovalsQuery) {}
+
+  @Get()
+  @Roles('reviewer', 'admin', 'auditor')
+  @ApiOperation({ summary: 'Open approvals, oldest first', description: 'Only the tenants and topics of the caller\'s token are listed.' })
+  @ApiQuery({ name: 'state', required: false, enum: ['pending'] })
+  @ApiQuery({ name: 'topic', required: false, description: 'A topic or a glob (`finance.*`).' })
+  @ApiQuery({ name: 'cursor', required: false, description: 'The `next_cursor` of the previous page.' })
+  @ApiQuery({ name: 'limit', required: false, description: `Page size, 1 to ${MAX_PAGE_SIZE} (default 50).` })
+  @ApiOkResponse({ type: ApprovalPageDoc })
+  @ApiResponse({ status: 400, type: ProblemDto, description: 'invalid_request: unknown state, bad topic glob, limit or cursor' })
+  list(@Query() query: Record<string, unknown>, @CurrentPrincipal() principal: Principal): { items: ApprovalListItem[]; next_cursor: string | null } {
+    const one = (name: string): string | undefined => {
+      const value = query[name];
+      return typeof value === 'string' ? value : Array.isArray(value) && typeof value[0] === 'string' ? value[0] : undefined;
+    };
+    const page = this.query.list(principal, { state: one('state'), topic: one('topic'), cursor: one('cursor'), limit: one('limit') });
+    return { items: page.items.map(toListItem), next_cursor: page.next_cursor };
+  }
+}

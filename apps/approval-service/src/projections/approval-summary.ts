@@ -1,0 +1,88 @@
+import type { ApprovalRequiredJob } from '@signoff/approvals';
+import type { JobRequest } from '@signoff/contracts';
+
+/** Where an approval stands, as the reviewer API names it. */
+export type ApprovalState = 'pending' | 'approved' | 'rejected' | 'expired' | 'invalidated';
+
+/** An approval as the read side shows it (list items, gRPC `Approval`, WatchApprovals changes). */
+export interface ApprovalSummary {
+  readonly job_id: string;
+  readonly approval_ref: string;
+  readonly topic: string;
+  readonly tenant: string;
+  readonly rule_id: string | null;
+  readonly requested_at: string;
+  readonly expires_at: string;
+  readonly policy_snapshot: string;
+  readonly job_hash: string;
+  /** The active policy would no longer honour this approval (DESIGN section 3, snapshot mode). */
+  readonly drifted: boolean;
+  /** Distinct reviewers counted so far. */
+  readonly approvals: number;
+  readonly required: number;
+  readonly state: ApprovalState;
+  /** The job request the approval is bound to (evidence for the reviewer). */
+  readonly request: JobRequest;
+}
+
+/** What a WatchApprovals subscriber is told. */
+export type ApprovalChangeKind = 'requested' | 'vote_recorded' | 'granted' | 'rejected' | 'expired' | 'invalidated' | 'drifted';
+
+export interface ApprovalChange {
+  readonly kind: ApprovalChangeKind;
+  readonly approval: ApprovalSummary;
+  /** When it happened (the event's `at`; for drift, when this instance noticed). */
+  readonly at: string;
+}
+
+/** The summary of an awaiting approval. */
+export function summaryOf(job: ApprovalRequiredJob, drifted: boolean, state: ApprovalState = 'pending'): ApprovalSummary {
+  const { approval, job: facts } = job;
+  return {
+    job_id: facts.job_id,
+    approval_ref: approval.approval_ref,
+    topic: facts.request.topic,
+    tenant: facts.request.tenant,
+    rule_id: approval.rule_id,
+    requested_at: approval.requested_at,
+    expires_at: approval.expires_at,
+    policy_snapshot: approval.policy_snapshot,
+    job_hash: approval.job_hash,
+    drifted,
+    approvals: approval.votes.length,
+    required: approval.requirement.required,
+    state,
+    request: facts.request,
+  };
+}
+
+/** A list item of `GET /approvals`: exactly the members of DESIGN section 4. */
+export interface ApprovalListItem {
+  readonly job_id: string;
+  readonly approval_ref: string;
+  readonly topic: string;
+  readonly rule_id: string | null;
+  readonly requested_at: string;
+  readonly expires_at: string;
+  readonly policy_snapshot: string;
+  readonly job_hash: string;
+  readonly drifted: boolean;
+  readonly approvals: number;
+  readonly required: number;
+}
+
+export function toListItem(s: ApprovalSummary): ApprovalListItem {
+  return {
+    job_id: s.job_id,
+    approval_ref: s.approval_ref,
+    topic: s.topic,
+    rule_id: s.rule_id,
+    requested_at: s.requested_at,
+    expires_at: s.expires_at,
+    policy_snapshot: s.policy_snapshot,
+    job_hash: s.job_hash,
+    drifted: s.drifted,
+    approvals: s.approvals,
+    required: s.required,
+  };
+}

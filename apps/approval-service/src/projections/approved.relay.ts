@@ -1,0 +1,56 @@
+import { Inject, Injectable, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
+import { ApprovalGrantedData, JOB_STREAM_PREFIX, SignoffTopics } from '@signoff/contracts';
+import { EventRelay, SIGNOFF_TOPICS } from '@signoff/core';
+import { EventStore } from '@signoff/event-store';
+import { MessageBus } from '@signoff/messaging';
+
+/** The value of a `signoff.jobs.approved` message (key: job_id). */
+export interface JobApprovedMessage {
+  readonly job_id: string;
+  readonly approval_id: string;
+  readonly approved_by: readonly string[];
+  readonly policy_snapshot: string;
+  readonly job_hash: string;
+}
+
+/** The relay's checkpoint name, shared by every instance of the service (one logical publisher). */
+export const APPROVED_RELAY_NAME = 'approval-service.approved-relay';
+
+/**
+ * Announces each stored ApprovalGranted on `signoff.jobs.approved`, from a checkpointed
+ * subscription: published at least once, after the grant is durable, even if the process dies
+ * in between. A notification only: the dispatcher's replay of approved-but-undispatched jobs reads
+ * the log, so nothing depends on this message arriving.
+ */
+@Injectable()
+export class ApprovedRelay implements OnApplicationBootstrap, OnModuleDestroy {
+  private readonly relay: EventRelay;
+
+  constructor(store: EventStore, bus: MessageBus, @Inject(SIGNOFF_TOPICS) topics: SignoffTopics) {
+    this.relay = new EventRelay(store, bus, {
+      name: APPROVED_RELAY_NAME,
+      eventTypes: ['ApprovalGranted'],
+      streamPrefix: JOB_STREAM_PREFIX,
+      topic: topics.approved,
+      toMessage: (event) => {
+        const data = event.data as ApprovalGrantedData;
+        const value: JobApprovedMessage = {
+          job_id: data.job_id,
+          approval_id: data.approval_id,
+          approved_by: data.approved_by,
+          policy_snapshot: data.policy_snapshot,
+          job_hash: data.job_hash,
+        };
+        return { key: data.job_id, value, headers: { 'event-id': event.id } };
+      },
+    });
+  }
+
+  onApplicationBootstrap(): void {
+    this.relay.start();
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    await this.relay.stop();
+  }
+}

@@ -1,0 +1,244 @@
+import { randomUUID } from 'node:crypto';
+import { Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
+import { ApprovalRequiredJob, evolve, initialState, JobAggregateState, SubmittedJob } from '@signoff/approvals';
+import { JOB_STREAM_PREFIX, JobEvent } from '@signoff/contracts';
+import { ActivePolicy, ActivePolicyView, Clock, LoadedJob } from '@signoff/core';
+import { EventStore, RecordedEvent, SubscriptionHandle } from '@signoff/event-store';
+import { SignoffMetrics } from '@signoff/observability';
+import { globToRegExp, Principal } from '@signoff/runtime';
+import { Observable, Subject } from 'rxjs';
+import { ApprovalIntegrity } from '../shared/approval-integrity';
+import { maySeeApproval } from '../shared/job-access';
+import { ApprovalCursor, compareCursor, decodeCursor, encodeCursor } from './approval-cursor';
+import { ApprovalChange, ApprovalChangeKind, ApprovalState, ApprovalSummary, summaryOf } from './approval-summary';
+
+/** The job events that open, count, close or describe an approval. */
+const PROJECTED_EVENT_TYPES = [
+  'JobSubmitted',
+  'PolicyEvaluated',
+  'ApprovalRequested',
+  'ApprovalVoteRecorded',
+  'ApprovalGranted',
+  'ApprovalRejected',
+  'ApprovalExpired',
+  'ApprovalInvalidated',
+] as const satisfies readonly JobEvent['type'][];
+
+/** What a closed approval's state is called, by the job state that closed it. */
+function closedAs(state: JobAggregateState): { kind: ApprovalChangeKind; state: ApprovalState } | null {
+  switch (state.status) {
+    case 'REJECTED':
+      return { kind: 'rejected', state: 'rejected' };
+    case 'EXPIRED':
+      return { kind: 'expired', state: 'expired' };
+    case 'INVALIDATED':
+      return { kind: 'invalidated', state: 'invalidated' };
+    case 'PENDING':
+    case 'DISPATCHED':
+    case 'RUNNING':
+    case 'SUCCEEDED':
+    case 'FAILED':
+    case 'DISPATCH_ABANDONED':
+      return { kind: 'granted', state: 'approved' };
+    case 'initial':
+    case 'submitted':
+    case 'APPROVAL_REQUIRED':
+    case 'DENIED':
+      return null;
+    default: {
+      const _exhaustive: never = state;
+      return null;
+    }
+  }
+}
+
+interface OpenApproval {
+  readonly job: ApprovalRequiredJob;
+  readonly drifted: boolean;
+  /** Revision of the last event folded into `job`. */
+  readonly revision: bigint;
+  /** `expires_at` in epoch ms (NaN when unreadable: due at once, as the decider treats it). */
+  readonly expiresMs: number;
+}
+
+export interface PendingQuery {
+  readonly principal: Principal;
+  /** A topic glob (`finance.*`); absent = every topic. */
+  readonly topic?: string;
+  readonly cursor?: string;
+  readonly limit: number;
+}
+
+export interface PendingPage {
+  readonly items: ApprovalSummary[];
+  readonly next_cursor: string | null;
+}
+
+/**
+ * The pending-approvals read model and the drift detector of this instance.
+ *
+ * In memory, per instance: at every start it is rebuilt from position 0 of the event log by an
+ * event-store subscription under a name of its own (`approval-service.pending-approvals.<uuid>`),
+ * so it never resumes from another instance's (or an earlier run's) checkpoint; the store keeps one
+ * small checkpoint row per start. Each job is folded with the aggregate's own `evolve`, and only
+ * jobs that await reviewers (plus a submission whose policy outcome is in the same append) are
+ * kept, so memory is proportional to the open approvals.
+ *
+ * Drift: an approval is `drifted` when the active policy would not honour it (strict: another
+ * snapshot; decision mode: the re-evaluated outcome differs). It is recomputed for every open
+ * approval as soon as ActivePolicy reports an activation (its poll is 250 ms, so well within 1 s)
+ * and for each new approval against the policy active when it is seen.
+ */
+@Injectable()
+export class PendingApprovalsProjection implements OnApplicationBootstrap, OnModuleDestroy {
+  private readonly logger = new Logger('PendingApprovalsProjection');
+  /** Submissions whose policy outcome has not been folded yet (same append: transient). */
+  private readonly submitted = new Map<string, { job: SubmittedJob; revision: bigint }>();
+  private readonly pending = new Map<string, OpenApproval>();
+  private readonly changes$ = new Subject<ApprovalChange>();
+  private handle: SubscriptionHandle | null = null;
+  private stopListening: (() => void) | null = null;
+  /** The subscription's name: unique per start, see the class comment. */
+  readonly subscriptionName = `approval-service.pending-approvals.${randomUUID()}`;
+
+  constructor(
+    private readonly store: EventStore,
+    private readonly policy: ActivePolicy,
+    private readonly integrity: ApprovalIntegrity,
+    private readonly metrics: SignoffMetrics,
+    private readonly clock: Clock,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    this.stopListening = this.policy.onActivated((active) => this.recomputeDrift(active));
+    this.metrics.approvalsPending.set(0);
+    this.handle = this.store.subscribe<JobEvent>(this.subscriptionName, {
+      filter: { streamPrefix: JOB_STREAM_PREFIX, eventTypes: PROJECTED_EVENT_TYPES },
+      batchSize: 1000,
+      pollIntervalMs: 50,
+      handler: (event) => this.apply(event),
+      onError: (error) => this.logger.warn(`reading the event log failed, retrying: ${(error as Error).message}`),
+    });
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    this.stopListening?.();
+    this.stopListening = null;
+    await this.handle?.stop();
+    this.handle = null;
+    this.changes$.complete();
+  }
+
+  /** Open approvals the caller may see, oldest first, a page at a time. */
+  list(query: PendingQuery): PendingPage {
+    const after: ApprovalCursor | null = query.cursor ? decodeCursor(query.cursor) : null;
+    const glob = query.topic ? globToRegExp(query.topic) : null;
+    const topicMatches = (topic: string) => glob === null || glob.test(topic);
+    const visible: ApprovalSummary[] = [];
+    for (const { job, drifted } of this.pending.values()) {
+      const { topic, tenant } = job.job.request;
+      if (!topicMatches(topic) || !maySeeApproval(query.principal, tenant, topic)) continue;
+      if (after && compareCursor(cursorOf(job), after) <= 0) continue;
+      visible.push(summaryOf(job, drifted));
+    }
+    visible.sort((a, b) => compareCursor({ requestedAt: a.requested_at, jobId: a.job_id }, { requestedAt: b.requested_at, jobId: b.job_id }));
+    const items = visible.slice(0, query.limit);
+    const last = items[items.length - 1];
+    const next_cursor = visible.length > query.limit && last ? encodeCursor({ requestedAt: last.requested_at, jobId: last.job_id }) : null;
+    return { items, next_cursor };
+  }
+
+  /** The open approval of a job as this instance knows it (null when none is open). */
+  get(jobId: string): ApprovalSummary | null {
+    const entry = this.pending.get(jobId);
+    return entry ? summaryOf(entry.job, entry.drifted) : null;
+  }
+
+  /**
+   * The folded state of a job with an open approval and the revision it was folded at, for a
+   * command to decide on without reading the stream first. Safe because the command appends
+   * expecting exactly that revision: if anything was written since (or this instance lags), the
+   * append fails and the command handler reloads from the store. Only events the projection folds
+   * can precede a grant, so the state is the aggregate's fold of the stream up to that revision.
+   */
+  cached(jobId: string): LoadedJob | null {
+    const entry = this.pending.get(jobId);
+    // `events` is not needed to decide (JobCommandHandler.execute uses the state and the revision).
+    return entry ? { state: entry.job, revision: entry.revision, events: [] } : null;
+  }
+
+  /** Open approvals whose `expires_at` is at or before `now` (the expiry scheduler's work). */
+  due(now: Date): { job_id: string; approval_ref: string; expires_at: string }[] {
+    const nowMs = now.getTime();
+    const out: { job_id: string; approval_ref: string; expires_at: string }[] = [];
+    for (const { job, expiresMs } of this.pending.values()) {
+      // An unreadable expiry is due: the decider fails it closed as expired too.
+      if (!(expiresMs > nowMs)) out.push({ job_id: job.job.job_id, approval_ref: job.approval.approval_ref, expires_at: job.approval.expires_at });
+    }
+    return out;
+  }
+
+  /** Every change from now on (WatchApprovals); completes when the instance stops. */
+  changes(): Observable<ApprovalChange> {
+    return this.changes$.asObservable();
+  }
+
+  get size(): number {
+    return this.pending.size;
+  }
+
+  /** Folds one event; an event at or below the revision already folded for its job is skipped. */
+  apply(event: RecordedEvent<JobEvent>): void {
+    const jobId = event.data.job_id;
+    const open = this.pending.get(jobId);
+    const partial = this.submitted.get(jobId);
+    const known = open ?? partial;
+    if (known && event.revision <= known.revision) return;
+    const before: JobAggregateState = known?.job ?? initialState();
+    const after = evolve(before, event);
+    if (after === before) return;
+    this.submitted.delete(jobId);
+    if (after.status === 'submitted') {
+      this.submitted.set(jobId, { job: after, revision: event.revision });
+    } else if (after.status === 'APPROVAL_REQUIRED') {
+      const drifted = open ? open.drifted : this.driftOf(after);
+      this.pending.set(jobId, { job: after, drifted, revision: event.revision, expiresMs: Date.parse(after.approval.expires_at) });
+      this.emit(open ? 'vote_recorded' : 'requested', summaryOf(after, drifted), event.metadata.at);
+    } else if (open) {
+      this.pending.delete(jobId);
+      const closed = closedAs(after);
+      if (closed) this.emit(closed.kind, summaryOf(open.job, open.drifted, closed.state), event.metadata.at);
+    }
+    this.metrics.approvalsPending.set(this.pending.size);
+  }
+
+  private driftOf(job: ApprovalRequiredJob, active?: ActivePolicyView): boolean {
+    let policy = active;
+    if (!policy) {
+      try {
+        policy = this.policy.get();
+      } catch {
+        return false; // no policy known yet: recomputed when the first activation is reported
+      }
+    }
+    return !this.integrity.honours(policy, job.job.request, job.approval);
+  }
+
+  private recomputeDrift(active: ActivePolicyView): void {
+    const at = this.clock.now().toISOString();
+    for (const [jobId, entry] of this.pending) {
+      const drifted = this.driftOf(entry.job, active);
+      if (drifted === entry.drifted) continue;
+      this.pending.set(jobId, { ...entry, drifted });
+      this.emit('drifted', summaryOf(entry.job, drifted), at);
+    }
+  }
+
+  private emit(kind: ApprovalChangeKind, approval: ApprovalSummary, at: string): void {
+    if (this.changes$.observed) this.changes$.next({ kind, approval, at });
+  }
+}
+
+function cursorOf(job: ApprovalRequiredJob): ApprovalCursor {
+  return { requestedAt: job.approval.requested_at, jobId: job.job.job_id };
+}

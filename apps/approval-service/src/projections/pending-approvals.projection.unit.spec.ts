@@ -1,0 +1,158 @@
+import { describe, expect, it } from 'vitest';
+import { JobEvent } from '@signoff/contracts';
+import { ActivePolicy, ActivePolicyView, FixedClock } from '@signoff/core';
+import { EventStore, RecordedEvent } from '@signoff/event-store';
+import { SignoffMetrics } from '@signoff/observability';
+import { jobHash, normalizeJobRequest } from '@signoff/policy-engine';
+import { Principal, SnapshotMode } from '@signoff/runtime';
+import { ApprovalIntegrity } from '../shared/approval-integrity';
+import { policyView } from '../testing/policy-view';
+import { POLICY_V1, POLICY_V2_UNRELATED_CHANGE } from '../testing/test-policies';
+import { ApprovalChange } from './approval-summary';
+import { PendingApprovalsProjection } from './pending-approvals.projection';
+
+const V1 = policyView(POLICY_V1);
+const reviewer: Principal = { sub: 'rita', roles: new Set(['reviewer']), topics: null, tenants: null };
+
+function harness(mode: SnapshotMode = 'strict') {
+  let active: ActivePolicyView = V1;
+  const listeners = new Set<(p: ActivePolicyView) => void>();
+  const policy = {
+    get: () => active,
+    onActivated: (l: (p: ActivePolicyView) => void) => {
+      listeners.add(l);
+      return () => listeners.delete(l);
+    },
+  } as unknown as ActivePolicy;
+  const metrics = new SignoffMetrics();
+  const projection = new PendingApprovalsProjection(
+    { subscribe: () => ({ name: 'x', stop: async () => undefined }) } as unknown as EventStore,
+    policy,
+    new ApprovalIntegrity({ snapshotMode: mode } as never),
+    metrics,
+    new FixedClock(new Date('2026-03-01T00:00:00.000Z')),
+  );
+  projection.onApplicationBootstrap();
+  const changes: ApprovalChange[] = [];
+  projection.changes().subscribe((c) => changes.push(c));
+  const activate = (view: ActivePolicyView) => {
+    active = view;
+    for (const l of listeners) l(view);
+  };
+  return { projection, metrics, changes, activate };
+}
+
+let position = 0n;
+function recorded(event: JobEvent, revision: number): RecordedEvent<JobEvent> {
+  position += 1n;
+  return { ...event, id: `id-${position}`, streamId: `job-${event.data.job_id}`, revision: BigInt(revision), position, createdAt: new Date(), metadata: event.metadata };
+}
+
+function requestedJob(jobId: string, options: { topic?: string; tenant?: string; at?: string; required?: number; timeoutMs?: number } = {}): RecordedEvent<JobEvent>[] {
+  const at = options.at ?? '2026-03-01T00:00:00.000Z';
+  const metadata = { correlationId: 'c', causationId: 'c', actor: 'agent-7', at };
+  const request = normalizeJobRequest({ topic: options.topic ?? 'finance.payment.execute', tenant: options.tenant ?? 'acme', submitted_by: 'agent-7', labels: { env: 'production' } });
+  const hash = jobHash(request);
+  const requirement = { required: options.required ?? 1, reviewers: [], timeout_ms: options.timeoutMs ?? 3_600_000, on_timeout: 'reject' as const };
+  return [
+    recorded({ type: 'JobSubmitted', data: { job_id: jobId, request, job_hash: hash }, metadata }, 0),
+    recorded({ type: 'PolicyEvaluated', data: { job_id: jobId, decision: 'require_human', rule_id: 'require-approval-prod-finance', reason: 'r', policy_snapshot: V1.snapshot, policy_version: 'v1' }, metadata }, 1),
+    recorded(
+      {
+        type: 'ApprovalRequested',
+        data: {
+          job_id: jobId,
+          approval_ref: `apr-${jobId}`,
+          rule_id: 'require-approval-prod-finance',
+          policy_snapshot: V1.snapshot,
+          job_hash: hash,
+          requirement,
+          requested_at: at,
+          expires_at: new Date(Date.parse(at) + requirement.timeout_ms).toISOString(),
+        },
+        metadata,
+      },
+      2,
+    ),
+  ];
+}
+
+function vote(jobId: string, reviewerName: string, revision: number, approvals: number, required: number): RecordedEvent<JobEvent> {
+  return recorded(
+    {
+      type: 'ApprovalVoteRecorded',
+      data: { job_id: jobId, approval_ref: `apr-${jobId}`, reviewer: reviewerName, reason: null, approvals, required },
+      metadata: { correlationId: 'c', causationId: 'c', actor: reviewerName, at: '2026-03-01T00:01:00.000Z' },
+    },
+    revision,
+  );
+}
+
+describe('PendingApprovalsProjection', () => {
+  it('keeps only open approvals, counts votes once per event and announces each change', async () => {
+    const { projection, metrics, changes } = harness();
+    for (const e of requestedJob('a', { required: 2 })) projection.apply(e);
+    const allowedMeta = { correlationId: 'c', causationId: 'c', actor: 'x', at: '2026-03-01T00:00:00.000Z' };
+    const request = normalizeJobRequest({ topic: 'knowledge.read', submitted_by: 'x' });
+    projection.apply(recorded({ type: 'JobSubmitted', data: { job_id: 'allowed', request, job_hash: jobHash(request) }, metadata: allowedMeta }, 0));
+    projection.apply(recorded({ type: 'PolicyEvaluated', data: { job_id: 'allowed', decision: 'allow', rule_id: 'allow-readonly', reason: 'r', policy_snapshot: V1.snapshot, policy_version: 'v1' }, metadata: allowedMeta }, 1));
+    expect(projection.size).toBe(1);
+
+    const first = vote('a', 'rita', 3, 1, 2);
+    projection.apply(first);
+    projection.apply(first); // re-delivered: not counted twice
+    expect(projection.get('a')).toMatchObject({ approvals: 1, required: 2, state: 'pending', drifted: false });
+    expect(changes.map((c) => c.kind)).toEqual(['requested', 'vote_recorded']);
+    expect((await metrics.approvalsPending.get()).values[0]?.value).toBe(1);
+
+    projection.apply(
+      recorded(
+        {
+          type: 'ApprovalRejected',
+          data: { job_id: 'a', approval_ref: 'apr-a', rejected_by: 'sam', reason: 'no' },
+          metadata: { correlationId: 'c', causationId: 'c', actor: 'sam', at: '2026-03-01T00:02:00.000Z' },
+        },
+        4,
+      ),
+    );
+    expect(projection.get('a')).toBeNull();
+    expect(changes.at(-1)).toMatchObject({ kind: 'rejected', approval: { job_id: 'a', state: 'rejected' }, at: '2026-03-01T00:02:00.000Z' });
+  });
+
+  it('lists oldest first with tenant scoping and cursor pages', () => {
+    const { projection } = harness();
+    for (let i = 0; i < 5; i++) for (const e of requestedJob(`j${i}`, { at: `2026-03-01T00:00:0${4 - i}.000Z` })) projection.apply(e);
+    for (const e of requestedJob('other', { tenant: 'globex' })) projection.apply(e);
+    const acme: Principal = { ...reviewer, tenants: ['acme'] };
+    const first = projection.list({ principal: acme, limit: 3 });
+    expect(first.items.map((i) => i.job_id)).toEqual(['j4', 'j3', 'j2']);
+    const second = projection.list({ principal: acme, limit: 3, cursor: first.next_cursor! });
+    expect(second.items.map((i) => i.job_id)).toEqual(['j1', 'j0']);
+    expect(second.next_cursor).toBeNull();
+    expect(projection.list({ principal: reviewer, limit: 10, topic: 'customer.*' }).items).toEqual([]);
+  });
+
+  it('names the approvals that are due', () => {
+    const { projection } = harness();
+    for (const e of requestedJob('soon', { timeoutMs: 60_000 })) projection.apply(e);
+    for (const e of requestedJob('later', { timeoutMs: 3_600_000 })) projection.apply(e);
+    expect(projection.due(new Date('2026-03-01T00:00:59.999Z'))).toEqual([]);
+    expect(projection.due(new Date('2026-03-01T00:01:00.000Z')).map((d) => d.job_id)).toEqual(['soon']);
+  });
+
+  it('marks open approvals drifted when the active policy would not honour them, and back on a rollback', () => {
+    const strict = harness('strict');
+    for (const e of requestedJob('a')) strict.projection.apply(e);
+    strict.activate(policyView(POLICY_V2_UNRELATED_CHANGE, 'v2'));
+    expect(strict.projection.get('a')?.drifted).toBe(true);
+    expect(strict.changes.at(-1)).toMatchObject({ kind: 'drifted', approval: { drifted: true } });
+    strict.activate(V1);
+    expect(strict.projection.get('a')?.drifted).toBe(false);
+
+    const decision = harness('decision');
+    for (const e of requestedJob('a')) decision.projection.apply(e);
+    decision.activate(policyView(POLICY_V2_UNRELATED_CHANGE, 'v2'));
+    expect(decision.projection.get('a')?.drifted).toBe(false);
+    expect(decision.changes.map((c) => c.kind)).toEqual(['requested']);
+  });
+});

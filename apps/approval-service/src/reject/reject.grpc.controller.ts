@@ -1,0 +1,31 @@
+import { Controller, UseFilters } from '@nestjs/common';
+import { GrpcMethod } from '@nestjs/microservices';
+import type { Metadata } from '@grpc/grpc-js';
+import { RejectDto } from '@signoff/contracts';
+import { GrpcAuth } from '../grpc/grpc-auth';
+import { GrpcErrorFilter } from '../grpc/grpc-errors';
+import { validateBody } from '../shared/validate-body';
+import { RejectHandler } from './reject.handler';
+
+interface RejectRequest {
+  job_id: string;
+  reason: string;
+}
+
+/** `signoff.v1.Approvals/Reject`: as `POST /approvals/:job_id/reject` (a reason is required: INVALID_ARGUMENT). */
+@Controller()
+@UseFilters(GrpcErrorFilter)
+export class RejectGrpcController {
+  constructor(
+    private readonly auth: GrpcAuth,
+    private readonly handler: RejectHandler,
+  ) {}
+
+  @GrpcMethod('Approvals', 'Reject')
+  async reject(request: RejectRequest, metadata: Metadata): Promise<Record<string, unknown>> {
+    const principal = await this.auth.principal(metadata, ['reviewer']);
+    const body = request.reason === '' ? {} : { reason: request.reason };
+    const outcome = await this.handler.reject(principal, request.job_id, validateBody(RejectDto, body, 'rejection'));
+    return { ...outcome };
+  }
+}

@@ -1,0 +1,42 @@
+import { randomUUID } from 'node:crypto';
+import { Injectable } from '@nestjs/common';
+import { JobAggregateState, RejectJob, RejectJobOutcome, toSignoffError } from '@signoff/approvals';
+import { RejectDto } from '@signoff/contracts';
+import { Clock, JobCommandHandler } from '@signoff/core';
+import { Principal } from '@signoff/runtime';
+import { PendingApprovalsProjection } from '../projections/pending-approvals.projection';
+import { commandMetadata } from '../shared/command-metadata';
+import { checkedJobId, assertMayDecide, reviewerRoles, visibleJob } from '../shared/job-access';
+
+/**
+ * Reject (DESIGN section 4), shared by HTTP and gRPC: tenant (404) and topic (403) first, then the
+ * decider (a rejection by one eligible reviewer is a veto; refusing is safe under any policy, so
+ * neither the snapshot nor the hash is checked). Races with approve serialize on the stream's
+ * expected revision: exactly one of them is stored. Like approve, the first attempt decides on this
+ * instance's fold of the stream when it has one.
+ */
+@Injectable()
+export class RejectHandler {
+  constructor(
+    private readonly commands: JobCommandHandler,
+    private readonly clock: Clock,
+    private readonly projection: PendingApprovalsProjection,
+  ) {}
+
+  async reject(principal: Principal, jobId: string, input: RejectDto): Promise<RejectJobOutcome> {
+    checkedJobId(jobId);
+    const commandId = randomUUID();
+    const cached = this.projection.cached(jobId);
+    const { result } = await this.commands.execute(jobId, (state: JobAggregateState): RejectJob => {
+      const job = visibleJob(principal, state, jobId);
+      assertMayDecide(principal, job);
+      return {
+        type: 'RejectJob',
+        data: { job_id: jobId, reviewer: principal.sub, reviewer_roles: reviewerRoles(principal), reason: input.reason },
+        metadata: commandMetadata(principal.sub, this.clock, commandId),
+      };
+    }, cached ? { loaded: cached } : {});
+    if (!result.ok) throw toSignoffError(result);
+    return result.outcome;
+  }
+}

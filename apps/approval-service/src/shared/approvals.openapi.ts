@@ -1,0 +1,77 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+
+/*
+ * OpenAPI descriptions of the reviewer API's answers (served at /docs). The request bodies are the
+ * contracts' ApproveDto / RejectDto, errors the contracts' ProblemDto.
+ */
+
+const SHA256 = '^sha256:[0-9a-f]{64}$';
+
+export class ApproveAnswerDoc {
+  @ApiProperty() job_id!: string;
+  @ApiProperty({
+    enum: ['approved', 'approval_recorded', 'already_approved'],
+    description: 'approved: this call completed the approval; approval_recorded: counted, quorum not reached; already_approved: repeated call.',
+  })
+  status!: string;
+  @ApiPropertyOptional({ description: 'approved, already_approved: the id of the granted approval.' })
+  approval_id?: string;
+  @ApiPropertyOptional({ description: 'approved: the job state after the grant (PENDING).' })
+  state?: string;
+  @ApiPropertyOptional({ description: 'approval_recorded: distinct reviewers counted so far.' })
+  approvals?: number;
+  @ApiPropertyOptional({ description: 'approval_recorded: distinct reviewers needed.' })
+  required?: number;
+}
+
+export class RejectAnswerDoc {
+  @ApiProperty() job_id!: string;
+  @ApiProperty({ enum: ['rejected', 'already_rejected'] }) status!: string;
+  @ApiPropertyOptional({ description: 'rejected: REJECTED.' }) state?: string;
+}
+
+export class ApprovalItemDoc {
+  @ApiProperty() job_id!: string;
+  @ApiProperty() approval_ref!: string;
+  @ApiProperty() topic!: string;
+  @ApiProperty({ nullable: true, type: String }) rule_id!: string | null;
+  @ApiProperty({ format: 'date-time' }) requested_at!: string;
+  @ApiProperty({ format: 'date-time' }) expires_at!: string;
+  @ApiProperty({ pattern: SHA256, description: 'The policy snapshot the approval is bound to.' }) policy_snapshot!: string;
+  @ApiProperty({ pattern: SHA256, description: 'The job hash the approval is bound to.' }) job_hash!: string;
+  @ApiProperty({ description: 'The active policy would refuse this approval (409 snapshot_changed on approve).' }) drifted!: boolean;
+  @ApiProperty({ description: 'Distinct reviewers counted so far.' }) approvals!: number;
+  @ApiProperty({ description: 'Distinct reviewers needed.' }) required!: number;
+}
+
+export class ApprovalPageDoc {
+  @ApiProperty({ type: [ApprovalItemDoc] }) items!: ApprovalItemDoc[];
+  @ApiProperty({ nullable: true, type: String, description: 'Opaque; pass as `cursor` for the next page. Null on the last page.' })
+  next_cursor!: string | null;
+}
+
+export class ApprovalDetailDoc extends ApprovalItemDoc {
+  @ApiProperty({ enum: ['pending', 'approved', 'rejected', 'expired', 'invalidated'] }) state!: string;
+  @ApiProperty({ description: 'The job state (DESIGN section 2).' }) job_state!: string;
+  @ApiProperty() tenant!: string;
+  @ApiProperty({ type: [String], description: 'Roles allowed to approve; empty = any reviewer.' }) reviewers!: string[];
+  @ApiProperty({ type: [String], description: 'Reviewers who voted so far.' }) voters!: string[];
+  @ApiProperty({ pattern: SHA256 }) active_policy_snapshot!: string;
+  @ApiProperty({ description: 'The job request {topic, priority, tenant, submitted_by, labels, payload}.' }) request!: object;
+  @ApiPropertyOptional() approval_id?: string;
+  @ApiPropertyOptional({ type: [String] }) approved_by?: string[];
+}
+
+export class JobEventDoc {
+  @ApiProperty() revision!: number;
+  @ApiProperty() id!: string;
+  @ApiProperty({ description: 'JobSubmitted, PolicyEvaluated, ApprovalRequested, ApprovalVoteRecorded, ApprovalGranted, ...' }) type!: string;
+  @ApiProperty() data!: object;
+  @ApiProperty({ description: '{correlationId, causationId, actor, at}' }) metadata!: object;
+  @ApiProperty({ format: 'date-time' }) recorded_at!: string;
+}
+
+export class JobEventsDoc {
+  @ApiProperty() job_id!: string;
+  @ApiProperty({ type: [JobEventDoc] }) events!: JobEventDoc[];
+}
