@@ -1,6 +1,7 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { AuditRelay, CoreModule } from '@signoff/core';
 import { AuthModule, SignoffConfig } from '@signoff/runtime';
+import { ApprovalModule } from '../../approval-service/src/approval.module';
 import { PolicyModule } from '../../policy-service/src/policy.module';
 
 /**
@@ -16,6 +17,7 @@ export class StandaloneModule {
         CoreModule.forRoot({ config, serviceName: 'signoff-standalone' }),
         AuthModule.forRoot({ jwtSecret: config.authJwksUrl ? null : jwtSecret, jwksUrl: config.authJwksUrl }),
         PolicyModule,
+        ApprovalModule,
       ],
       providers: [AuditRelay],
     };

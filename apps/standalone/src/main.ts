@@ -3,6 +3,7 @@ import path from 'node:path';
 import { parseEventStoreUrl } from '@signoff/event-store';
 import { HealthRegistry, JsonLogger } from '@signoff/observability';
 import { connectMessageBus, createHttpApp, installGracefulShutdown, listen, loadConfigOrExit, redactUrl, setupOpenApi } from '@signoff/runtime';
+import { connectApprovalsGrpc } from '../../approval-service/src/grpc/grpc.options';
 import { StandaloneModule } from './app.module';
 import { devTokens, standaloneSecret } from './dev-auth';
 
@@ -16,6 +17,7 @@ async function main(): Promise<void> {
   const app = await createHttpApp(StandaloneModule.forRoot(config, auth.secret), { service: 'standalone', logger });
   const health = app.get(HealthRegistry);
   await connectMessageBus(app, config, 'signoff-standalone');
+  connectApprovalsGrpc(app, config);
   setupOpenApi(app, 'Signoff (standalone)');
   installGracefulShutdown(app, logger, () => health.markShuttingDown());
   await app.startAllMicroservices();
@@ -25,7 +27,7 @@ async function main(): Promise<void> {
     eventStore: redactUrl(config.eventStoreUrl),
     transport: config.kafkaBrokers.length > 0 ? `kafka ${config.kafkaBrokers.join(',')}` : 'in-process',
   });
-  const lines = ['', `  Signoff is running at ${url}`, `    API:     ${url}/api/v1   (OpenAPI: ${url}/docs)`, `    health:  ${url}/health/ready`, `    metrics: ${url}/metrics`];
+  const lines = ['', `  Signoff is running at ${url}`, `    API:     ${url}/api/v1   (OpenAPI: ${url}/docs)`, `    health:  ${url}/health/ready`, `    metrics: ${url}/metrics`, `    gRPC:    ${config.host}:${config.grpcPort} (signoff.v1.Approvals)`];
   if (!config.authJwksUrl) {
     const tokens = await devTokens(auth.secret);
     lines.push(
