@@ -57,6 +57,19 @@ describe('contracts', () => {
     expect(validateMessage(ApproveDto, { policy_snapshot: 'sha256:nothex' }).ok).toBe(false);
   });
 
+  it('refuses prototype keys and hostile nesting without crashing or polluting prototypes', () => {
+    const proto = validateMessage(SubmitJobDto, JSON.parse('{"topic":"knowledge.read","__proto__":{"admin":true}}'));
+    expect(proto.ok).toBe(false);
+    if (!proto.ok) expect(proto.errors.map((e) => e.field)).toContain('__proto__');
+    expect(({} as Record<string, unknown>).admin).toBeUndefined();
+    const labels = validateMessage(SubmitJobDto, JSON.parse('{"topic":"knowledge.read","labels":{"__proto__":"x","constructor":"y"}}'));
+    expect(labels.ok).toBe(true);
+    let deep: unknown = 1;
+    for (let i = 0; i < 100_000; i++) deep = [deep];
+    const nested = validateMessage(SubmitJobDto, { topic: 'knowledge.read', payload: deep });
+    expect(nested.ok).toBe(false);
+  });
+
   it('ships the signoff.v1 proto with the Approvals service', () => {
     const proto = fs.readFileSync(PROTO_PATH, 'utf8');
     expect(proto).toMatch(/package signoff\.v1;/);

@@ -1,5 +1,4 @@
 import 'reflect-metadata';
-import { plainToInstance } from 'class-transformer';
 import {
   IsBoolean,
   IsIn,
@@ -130,6 +129,46 @@ export interface FieldError {
 
 type Ctor<T> = new () => T;
 
+/** Untrusted values nesting deeper than this are refused before anything walks them recursively. */
+export const MAX_MESSAGE_DEPTH = 64;
+
+/** Nested DTO members that must be class instances for `@ValidateNested` (class -> member -> class). */
+const NESTED: ReadonlyMap<Ctor<object>, Readonly<Record<string, Ctor<object>>>> = new Map<Ctor<object>, Record<string, Ctor<object>>>([
+  [DispatchMessageDto, { approval: DispatchApprovalDto }],
+]);
+
+/**
+ * A DTO instance holding the value's own members as own data properties. Unlike
+ * class-transformer's `plainToInstance`, it neither recurses into free-form members (a hostile
+ * payload cannot exhaust the stack) nor trips over `__proto__`/`constructor` keys (which stay
+ * plain data, never a prototype).
+ */
+function toInstance<T extends object>(cls: Ctor<T>, value: Record<string, unknown>): T {
+  const instance = new cls() as T & Record<string, unknown>;
+  const nested = NESTED.get(cls as Ctor<object>) ?? {};
+  for (const key of Object.keys(value)) {
+    let member = value[key];
+    const nestedCls = Object.prototype.hasOwnProperty.call(nested, key) ? nested[key] : undefined;
+    if (nestedCls && member !== null && typeof member === 'object' && !Array.isArray(member)) {
+      member = toInstance(nestedCls, member as Record<string, unknown>);
+    }
+    Object.defineProperty(instance, key, { value: member, enumerable: true, writable: true, configurable: true });
+  }
+  return instance;
+}
+
+/** True when `value` nests deeper than `max` (iterative, so it is safe on any input). */
+export function nestsDeeperThan(value: unknown, max: number): boolean {
+  const stack: [unknown, number][] = [[value, 0]];
+  while (stack.length > 0) {
+    const [v, depth] = stack.pop()!;
+    if (v === null || typeof v !== 'object') continue;
+    if (depth >= max) return true;
+    for (const child of Array.isArray(v) ? v : Object.values(v)) stack.push([child, depth + 1]);
+  }
+  return false;
+}
+
 /**
  * Validates an untrusted plain value against a DTO class. Unknown members are refused
  * (`forbidNonWhitelisted`), so a typo is an error, not a silently ignored field.
@@ -141,7 +180,10 @@ export function validateMessage<T extends object>(
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
     return { ok: false, errors: [{ field: '', message: 'body must be a JSON object' }] };
   }
-  const instance = plainToInstance(cls, value, { enableImplicitConversion: false });
+  if (nestsDeeperThan(value, MAX_MESSAGE_DEPTH)) {
+    return { ok: false, errors: [{ field: '', message: `the message nests deeper than ${MAX_MESSAGE_DEPTH} levels` }] };
+  }
+  const instance = toInstance(cls, value as Record<string, unknown>);
   const errors = validateSync(instance, { whitelist: true, forbidNonWhitelisted: true, forbidUnknownValues: true });
   if (errors.length === 0) return { ok: true, value: instance };
   return { ok: false, errors: flattenErrors(errors) };

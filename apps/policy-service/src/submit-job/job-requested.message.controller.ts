@@ -59,7 +59,11 @@ export class JobRequestedMessageController {
         const detail = error.extensions.errors ? `${error.message}: ${JSON.stringify(error.extensions.errors)}` : error.message;
         return this.deadLetter(message, error.code, detail);
       }
-      throw error; // store/policy unavailable, busy: retried by the bus, never dropped
+      if (error instanceof SignoffError) throw error; // store/policy unavailable, busy: retried by the bus, never dropped
+      // An unexpected failure on this message is a bug, not an outage: park the message in the DLQ
+      // (nothing lost, the partition moves on) instead of retrying it forever.
+      this.logger.error(`unexpected failure on ${message.topic}[${message.partition}]@${message.offset}: ${(error as Error).stack ?? String(error)}`);
+      return this.deadLetter(message, 'internal', `unexpected error: ${(error as Error).message}`);
     }
   }
 

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { JobAggregateState, SubmitAnswer, SubmitJob, toSignoffError } from '@signoff/approvals';
-import { FieldError, SignoffError, SubmitJobDto, validateMessage } from '@signoff/contracts';
+import { FieldError, nestsDeeperThan, SignoffError, SubmitJobDto, validateMessage } from '@signoff/contracts';
 import { ActivePolicy, Clock, JobCommandHandler, NEW_JOB, SIGNOFF_CONFIG } from '@signoff/core';
 import { SignoffMetrics } from '@signoff/observability';
 import { evaluate, Evaluation, jobHash, normalizeJobRequest, ThrottleCounter } from '@signoff/policy-engine';
@@ -169,23 +169,11 @@ export class SubmitJobHandler {
         else if (value.length > MAX_LABEL_VALUE) errors.push({ field: `labels.${name}`, message: `label values are at most ${MAX_LABEL_VALUE} characters` });
       }
     }
-    if (depthExceeds(raw.payload, MAX_PAYLOAD_DEPTH)) errors.push({ field: 'payload', message: `payload nests deeper than ${MAX_PAYLOAD_DEPTH} levels` });
+    if (nestsDeeperThan(raw.payload, MAX_PAYLOAD_DEPTH)) errors.push({ field: 'payload', message: `payload nests deeper than ${MAX_PAYLOAD_DEPTH} levels` });
     if (reserved.length > 0) {
       throw new SignoffError('reserved_label', `label names approval_* and signoff.* are reserved: ${reserved.join(', ')}`, { labels: reserved });
     }
     if (errors.length > 0 || !result.ok) throw new SignoffError('invalid_request', 'the job request is invalid', { errors });
     return result.value;
   }
-}
-
-/** True when `value` nests deeper than `max` (iterative: a hostile payload cannot blow the stack). */
-export function depthExceeds(value: unknown, max: number): boolean {
-  const stack: [unknown, number][] = [[value, 0]];
-  while (stack.length > 0) {
-    const [v, depth] = stack.pop()!;
-    if (v === null || typeof v !== 'object') continue;
-    if (depth >= max) return true;
-    for (const child of Array.isArray(v) ? v : Object.values(v)) stack.push([child, depth + 1]);
-  }
-  return false;
 }
