@@ -184,9 +184,10 @@ export function validateMessage<T extends object>(
     return { ok: false, errors: [{ field: '', message: `the message nests deeper than ${MAX_MESSAGE_DEPTH} levels` }] };
   }
   const instance = toInstance(cls, value as Record<string, unknown>);
-  const errors = validateSync(instance, { whitelist: true, forbidNonWhitelisted: true, forbidUnknownValues: true });
-  if (errors.length === 0) return { ok: true, value: instance };
-  return { ok: false, errors: flattenErrors(errors) };
+  const errors = flattenErrors(validateSync(instance, { whitelist: true, forbidNonWhitelisted: true, forbidUnknownValues: true }));
+  // class-validator's whitelist does not see an own `__proto__` member (JSON.parse makes one).
+  if (Object.prototype.hasOwnProperty.call(value, '__proto__')) errors.push({ field: '__proto__', message: 'property __proto__ should not exist' });
+  return errors.length === 0 ? { ok: true, value: instance } : { ok: false, errors };
 }
 
 function flattenErrors(errors: ValidationError[], parent = ''): FieldError[] {
