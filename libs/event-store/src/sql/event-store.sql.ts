@@ -81,6 +81,12 @@ export const SQL = {
 
   /** $1 stream. Waits for a concurrent appender of the same stream; no row: no such stream. */
   lockStream: `SELECT revision FROM event_store.streams WHERE stream_id = $1 FOR UPDATE`,
+  /**
+   * $1 stream, $2 uuid[]: the committed head (no lock) and whether any id of the batch is stored,
+   * the lock-free pre-check of a failed append.
+   */
+  peekStream: `SELECT (SELECT revision FROM event_store.streams WHERE stream_id = $1) AS revision,
+    EXISTS (SELECT 1 FROM event_store.events WHERE stream_id = $1 AND event_id = ANY($2::uuid[])) AS has_ids`,
   /** $1 stream, $2 uuid[]: which ids of a batch the stream already holds. */
   findEventIds: `SELECT event_id::text AS id, revision, position FROM event_store.events
     WHERE stream_id = $1 AND event_id = ANY($2::uuid[])`,

@@ -174,8 +174,14 @@ export class SqlEventStore extends EventStore {
             const fast = await this.appendIfExpected(this.driver, stream, headCondition(expected), json);
             if (fast !== null) return fast;
           }
-          // The expectation did not hold, or a concurrent writer won a race on a unique key:
-          // decide carefully (repeat, conflict or append) under the stream lock.
+          // The expectation did not hold, or a concurrent writer won a race on a unique key.
+          // Lock-free pre-check first: a committed head that contradicts the expectation, with none
+          // of these ids stored, is a certain conflict (heads only move forward), so contended
+          // losers do not queue on the stream lock a second time.
+          const peek = await this.driver.query<{ revision: string | null; has_ids: boolean }>(SQL.peekStream, [stream, batch.map((event) => event.id)]);
+          const head: CurrentRevision = peek.rows[0]?.revision != null ? BigInt(peek.rows[0].revision) : 'no_stream';
+          if (!peek.rows[0]?.has_ids && !expectationHolds(expected, head)) throw new WrongExpectedVersionError(stream, expected, head);
+          // Otherwise decide carefully (repeat, conflict or append) under the stream lock.
           return await this.driver.transaction((session) => this.appendCarefully(session, stream, batch, expected, json));
         } catch (error) {
           // The next attempt sees the winner's committed rows and decides accordingly.
