@@ -1,6 +1,180 @@
+import 'reflect-metadata';
+import http from 'node:http';
+import { hostname } from 'node:os';
+import { JsonLogger, LogLevel } from '@signoff/observability';
+import { readEnvFile } from '@signoff/runtime';
+import { createWorker, DispatchedJob, JobContext, SqlQueryable } from '@signoff/worker-sdk';
+import { Pool } from 'pg';
+import path from 'node:path';
+
 /**
- * The example worker (built on @signoff/worker-sdk by the dispatch issue). Until then it only
- * says so, instead of pretending to process jobs.
+ * The demo worker (`npm run start:worker`), built on @signoff/worker-sdk. Its side effect is a row
+ * in `demo_worker_side_effects` (no unique key: a side effect that ran twice would show as two
+ * rows) and a JSON log line naming the idempotency key. Environment:
+ * - KAFKA_BROKERS (required), KAFKA_TOPIC_PREFIX (default `signoff.`);
+ * - WORKER_DATABASE_URL, else EVENT_STORE_URL: where claims and side effects are kept
+ *   (`postgres://…`; `pglite://<dir>` for a single worker);
+ * - WORKER_ID (default `<host>:<pid>`), WORKER_GROUP_ID (default `signoff-demo-worker`),
+ *   WORKER_LEASE_MS (default 30000), DEMO_WORK_MS (simulated work per job, default 0);
+ * - PORT (default 8083): `GET /health/live`, `GET /health/ready`.
  */
-process.stderr.write('demo-worker: not implemented yet (see the dispatch-service issue); exiting.\n');
-process.exit(1);
+interface DemoConfig {
+  readonly brokers: string[];
+  readonly topicPrefix: string;
+  readonly databaseUrl: string;
+  readonly workerId: string;
+  readonly groupId: string;
+  readonly leaseMs: number;
+  readonly workMs: number;
+  readonly port: number;
+  readonly host: string;
+  readonly logLevel: LogLevel;
+}
+
+function readConfig(env: Record<string, string | undefined>): DemoConfig {
+  const problems: string[] = [];
+  const brokers = (env.KAFKA_BROKERS ?? '').split(',').map((b) => b.trim()).filter(Boolean);
+  if (brokers.length === 0) problems.push('KAFKA_BROKERS is required (host:port[,host:port…])');
+  for (const b of brokers) if (!/^[^\s:/]+:\d{1,5}$/.test(b)) problems.push(`KAFKA_BROKERS entry "${b}" must be host:port`);
+  const databaseUrl = env.WORKER_DATABASE_URL?.trim() || env.EVENT_STORE_URL?.trim() || '';
+  if (!/^(postgres|postgresql|pglite):\/\/./.test(databaseUrl)) problems.push('WORKER_DATABASE_URL (or EVENT_STORE_URL) must be postgres://… or pglite://<dir>');
+  const int = (name: string, fallback: number, max: number): number => {
+    const raw = env[name]?.trim();
+    if (!raw) return fallback;
+    if (!/^\d+$/.test(raw) || Number(raw) > max) {
+      problems.push(`${name}=${raw} must be an integer from 0 to ${max}`);
+      return fallback;
+    }
+    return Number(raw);
+  };
+  const leaseMs = int('WORKER_LEASE_MS', 30_000, 3_600_000);
+  if (leaseMs < 100) problems.push('WORKER_LEASE_MS must be at least 100');
+  const config: DemoConfig = {
+    brokers,
+    topicPrefix: env.KAFKA_TOPIC_PREFIX ?? 'signoff.',
+    databaseUrl,
+    workerId: env.WORKER_ID?.trim() || `${hostname()}:${process.pid}`,
+    groupId: env.WORKER_GROUP_ID?.trim() || 'signoff-demo-worker',
+    leaseMs,
+    workMs: int('DEMO_WORK_MS', 0, 600_000),
+    port: int('PORT', 8083, 65535),
+    host: env.HOST?.trim() || '127.0.0.1',
+    logLevel: (['debug', 'info', 'warn', 'error'].includes(env.LOG_LEVEL ?? '') ? env.LOG_LEVEL : 'info') as LogLevel,
+  };
+  if (problems.length > 0) {
+    process.stderr.write(`demo-worker: invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}\n`);
+    process.exit(78);
+  }
+  return config;
+}
+
+/** The demo's side-effect log, in the worker's own database. */
+async function sideEffectTable(databaseUrl: string): Promise<{ db: SqlQueryable; close: () => Promise<void> }> {
+  let db: SqlQueryable;
+  let close: () => Promise<void>;
+  if (databaseUrl.startsWith('pglite://')) {
+    const { PGlite } = await import('@electric-sql/pglite');
+    const rest = databaseUrl.slice('pglite://'.length);
+    const pg = rest === 'memory' ? await PGlite.create() : await PGlite.create(path.resolve(rest));
+    db = pg as unknown as SqlQueryable;
+    close = () => pg.close();
+  } else {
+    const pool = new Pool({ connectionString: databaseUrl, max: 4 });
+    pool.on('error', () => undefined);
+    db = pool;
+    close = () => pool.end();
+  }
+  await db.query(`CREATE TABLE IF NOT EXISTS demo_worker_side_effects (
+    id bigserial PRIMARY KEY,
+    idempotency_key text NOT NULL,
+    job_id text NOT NULL,
+    topic text NOT NULL,
+    attempt integer NOT NULL,
+    worker_id text NOT NULL,
+    performed_at timestamptz NOT NULL DEFAULT now()
+  )`).catch(async (error: { code?: string }) => {
+    // Two workers creating the table at once: the loser sees the winner's type.
+    if (error.code !== '23505' && error.code !== '42P07') throw error;
+  });
+  return { db, close };
+}
+
+async function main(): Promise<void> {
+  const env = { ...readEnvFile(path.join(process.cwd(), '.signoff', 'infra.env')), ...process.env };
+  const config = readConfig(env);
+  const logger = new JsonLogger('demo-worker', config.logLevel);
+  const effects = await sideEffectTable(config.databaseUrl);
+
+  const handler = async (job: DispatchedJob, context: JobContext): Promise<unknown> => {
+    if (config.workMs > 0) await new Promise((r) => setTimeout(r, config.workMs));
+    if (context.signal.aborted) throw new Error('claim lost before the side effect');
+    await effects.db.query(
+      'INSERT INTO demo_worker_side_effects (idempotency_key, job_id, topic, attempt, worker_id) VALUES ($1, $2, $3, $4, $5)',
+      [context.idempotencyKey, job.job_id, job.topic, job.attempt, context.workerId],
+    );
+    logger.emit('info', 'side effect', {
+      idempotency_key: context.idempotencyKey,
+      job_id: job.job_id,
+      topic: job.topic,
+      attempt: job.attempt,
+      approval_id: job.approval?.approval_id ?? null,
+    });
+    return { performed_by: context.workerId, topic: job.topic };
+  };
+
+  const worker = await createWorker({
+    brokers: config.brokers,
+    topicPrefix: config.topicPrefix,
+    groupId: config.groupId,
+    databaseUrl: config.databaseUrl.startsWith('pglite://') ? undefined : config.databaseUrl,
+    // PGlite is one process's database: claims and side effects share the one instance.
+    db: config.databaseUrl.startsWith('pglite://') ? effects.db : undefined,
+    workerId: config.workerId,
+    leaseMs: config.leaseMs,
+    handler,
+    log: (level, message, fields) => logger.emit(level, message, { worker: config.workerId, ...fields }),
+  });
+  await worker.start();
+
+  const server = http.createServer((req, res) => {
+    if (req.url === '/health/live' || req.url === '/health/ready') {
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ status: 'ok', worker: worker.workerId }));
+    } else {
+      res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ status: 404 }));
+    }
+  });
+  await new Promise<void>((resolve) => server.listen(config.port, config.host, resolve));
+  const address = server.address();
+  logger.emit('info', 'demo-worker listening', {
+    url: `http://${config.host}:${typeof address === 'object' && address ? address.port : config.port}`,
+    worker: worker.workerId,
+    kafka: config.brokers.join(','),
+  });
+
+  let stopping = false;
+  const stop = (signal: NodeJS.Signals) => {
+    if (stopping) process.exit(130);
+    stopping = true;
+    logger.emit('info', `${signal} received: stopping`);
+    server.close();
+    const force = setTimeout(() => process.exit(1), 20_000);
+    force.unref();
+    worker
+      .stop()
+      .then(() => effects.close())
+      .then(
+        () => process.exit(0),
+        (error: unknown) => {
+          logger.emit('error', 'stop failed', { error: (error as Error).message });
+          process.exit(1);
+        },
+      );
+  };
+  process.once('SIGTERM', () => stop('SIGTERM'));
+  process.once('SIGINT', () => stop('SIGINT'));
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`demo-worker failed to start: ${(error as Error).stack ?? String(error)}\n`);
+  process.exit(1);
+});

@@ -1,15 +1,20 @@
 import { DynamicModule, Module } from '@nestjs/common';
-import { MessagingModule } from '@signoff/messaging';
-import { ObservabilityModule } from '@signoff/observability';
+import { Clock, CoreModule } from '@signoff/core';
 import { SignoffConfig } from '@signoff/runtime';
+import { DispatchOptions } from './dispatch.options';
+import { DispatchModule } from './dispatch.module';
 
-/** Publishes approved/allowed jobs once, replay consumer, worker results (filled in by the dispatch issue). */
+/** The dispatch service as its own process: publishes released jobs once, replays stuck ones, records results. */
 @Module({})
 export class DispatchServiceModule {
-  static forRoot(config: SignoffConfig): DynamicModule {
+  static forRoot(config: SignoffConfig, options: DispatchOptions & { readonly clock?: Clock } = {}): DynamicModule {
+    const { clock, ...dispatch } = options;
     return {
       module: DispatchServiceModule,
-      imports: [ObservabilityModule, MessagingModule.forRoot({ brokers: config.kafkaBrokers, clientId: 'signoff-dispatch-service' })],
+      imports: [
+        CoreModule.forRoot({ config, serviceName: 'signoff-dispatch-service', ...(clock ? { clock } : {}) }),
+        DispatchModule.forRoot(dispatch),
+      ],
     };
   }
 }

@@ -26,6 +26,8 @@ export interface ExecuteResult<C extends JobCommand> {
   readonly state: JobAggregateState;
   /** The events this call appended (empty for refusals and idempotent repeats). */
   readonly appended: readonly JobEvent[];
+  /** The stream's revision after the command (the loaded one when nothing was appended). */
+  readonly revision: bigint | 'no_stream';
 }
 
 /** The state of a job id nobody has written to (a freshly generated id). */
@@ -69,14 +71,14 @@ export class JobCommandHandler {
       const loaded = attempt === 1 && options.loaded ? options.loaded : await this.load(jobId);
       const command = build(loaded.state);
       const result = decide(command, loaded.state) as DecideResult<JobOutcomeMap[C['type']]>;
-      if (!result.ok || result.events.length === 0) return { result, state: loaded.state, appended: [] };
+      if (!result.ok || result.events.length === 0) return { result, state: loaded.state, appended: [], revision: loaded.revision };
       try {
-        await this.guard(() =>
+        const { nextRevision } = await this.guard(() =>
           this.store.appendToStream(stream, identifyEvents(command.metadata.commandId, result.events), {
             expectedRevision: loaded.revision,
           }),
         );
-        return { result, state: foldJob(result.events, loaded.state), appended: result.events };
+        return { result, state: foldJob(result.events, loaded.state), appended: result.events, revision: nextRevision };
       } catch (error) {
         // A duplicate id elsewhere in the stream means an earlier try of this very command landed
         // after all: reload and decide again, which answers it idempotently.

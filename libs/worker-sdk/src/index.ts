@@ -1,5 +1,27 @@
 /**
- * @signoff/worker-sdk: consume dispatched jobs, verify their integrity, run side effects exactly
- * once. Implemented by the dispatch issue; this barrel exists so the workspace layout is complete.
+ * @signoff/worker-sdk: consume dispatched jobs, verify their integrity (job hash recomputed from
+ * what was received), run each side effect exactly once (idempotency key claimed in a SQL table
+ * before the side effect, with a lease), report started/succeeded/failed to the results topic.
  */
-export const WORKER_SDK_VERSION = '0.1.0';
+export {
+  createWorker,
+  ClaimBusyError,
+  type Worker,
+  type WorkerOptions,
+  type JobHandler,
+  type JobContext,
+  type ProcessOutcome,
+  type WorkerLogLevel,
+} from './worker';
+export { verifyDispatch, type DispatchedJob, type DispatchVerification, type RefusalCode } from './dispatch-verification';
+export {
+  ClaimStore,
+  type ClaimRecord,
+  type ClaimRequest,
+  type ClaimResult,
+  type CompleteResult,
+  type Lease,
+  type StoredOutcome,
+} from './claim-store.port';
+export { SqlClaimStore, DEFAULT_CLAIM_TABLE, type SqlQueryable } from './sql-claim.store';
+export { openClaimStore, type OpenClaimStoreOptions } from './claim-store.factory';

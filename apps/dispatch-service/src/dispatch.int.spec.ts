@@ -1,0 +1,346 @@
+import { randomBytes } from 'node:crypto';
+import { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { apiStateOf, ClaimDispatch, foldJob } from '@signoff/approvals';
+import { JobEvent, signoffTopics, toJobStreamId } from '@signoff/contracts';
+import { FixedClock, JobCommandHandler } from '@signoff/core';
+import { EventStore } from '@signoff/event-store';
+import { MessageBus } from '@signoff/messaging';
+import { JsonLogger, SignoffMetrics } from '@signoff/observability';
+import { connectMessageBus, createHttpApp } from '@signoff/runtime';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { testConfig } from '../../../test/support/app';
+import { createTestDatabase, testKafkaBrokers } from '../../../test/support/infra';
+import { DispatchServiceModule } from './app.module';
+import { ReplayConsumer } from './replay/replay.consumer';
+import { listReplayCandidates } from './replay/replay-dry-run';
+import {
+  approveTestJob,
+  eventsOf,
+  eventTypes,
+  rejectTestJob,
+  submitTestJob,
+  topicMessageCount,
+  TopicRecorder,
+  waitFor,
+  waitForGroupCaughtUp,
+} from './testing/dispatch.test-kit';
+
+const GRACE_MS = 2_000;
+const ACK_MS = 10_000;
+const MAX_ATTEMPTS = 3;
+
+describe('dispatch service module on PostgreSQL and the real broker', () => {
+  const prefix = `dsp${randomBytes(3).toString('hex')}.`;
+  const topics = signoffTopics(prefix);
+  const groupId = `${prefix}dispatch-service`;
+  const brokers = testKafkaBrokers();
+  const clock = new FixedClock(new Date());
+  let db: { url: string; drop: () => Promise<void> };
+  let app: NestFastifyApplication;
+  let store: EventStore;
+  let commands: JobCommandHandler;
+  let bus: MessageBus;
+  let metrics: SignoffMetrics;
+  let replay: ReplayConsumer;
+  let recorder: TopicRecorder;
+
+  const metric = async (name: string): Promise<number> => {
+    const text = await metrics.text();
+    const line = text.split('\n').find((l) => l.startsWith(`${name} `));
+    return line ? Number(line.split(' ')[1]) : NaN;
+  };
+  /** Waits until the dispatcher handled every notification and the recorder saw every dispatch. */
+  const settle = async () => {
+    await waitForGroupCaughtUp(brokers, groupId, [topics.evaluated, topics.approved, topics.results]);
+    const total = await topicMessageCount(brokers, topics.dispatch);
+    await waitFor(() => recorder.messages.length === total, `the recorder to see all ${total} dispatch messages`);
+  };
+  const notify = (topic: string, jobId: string, value: unknown = { job_id: jobId }) => bus.publish(topic, [{ key: jobId, value }]);
+  const now = () => clock.now();
+
+  beforeAll(async () => {
+    db = await createTestDatabase('dispatch');
+    const config = testConfig({
+      EVENT_STORE_URL: db.url,
+      KAFKA_BROKERS: brokers.join(','),
+      KAFKA_TOPIC_PREFIX: prefix,
+      DISPATCH_GRACE_MS: String(GRACE_MS),
+      WORKER_ACK_TIMEOUT_MS: String(ACK_MS),
+    });
+    // The replay loop is off: each test runs a scan itself, with the fixed clock moved by hand.
+    app = await createHttpApp(DispatchServiceModule.forRoot(config, { clock, replay: false, maxAttempts: MAX_ATTEMPTS, instanceId: 'dispatch-int' }), {
+      service: 'dispatch-int',
+      logger: new JsonLogger('dispatch-int', 'error'),
+    });
+    await connectMessageBus(app, config, groupId);
+    await app.startAllMicroservices();
+    await app.init();
+    store = app.get(EventStore);
+    commands = app.get(JobCommandHandler);
+    bus = app.get(MessageBus, { strict: false });
+    metrics = app.get(SignoffMetrics);
+    replay = app.get(ReplayConsumer);
+    recorder = await TopicRecorder.start(bus, topics.dispatch);
+  });
+
+  afterAll(async () => {
+    await recorder?.stop();
+    await app?.close();
+    await db?.drop();
+  });
+
+  it('publishes an allowed job once with the §6 value and headers, then records JobDispatched at the offset the broker gave', async () => {
+    const job = await submitTestJob(commands, 'allow-1', 'allow', {}, now());
+    await notify(topics.evaluated, 'allow-1', { job_id: 'allow-1', decision: 'allow', rule_id: 'r' });
+    await waitFor(async () => (await eventTypes(store, 'allow-1')).includes('JobDispatched'), 'JobDispatched');
+    await settle();
+    const [message] = recorder.forJob('allow-1');
+    expect(recorder.forJob('allow-1')).toHaveLength(1);
+    expect(message.json).toStrictEqual({
+      job_id: 'allow-1',
+      topic: job.request.topic,
+      priority: 'high',
+      tenant: 'acme',
+      labels: { env: 'dev' },
+      payload: { amount: 1200, currency: 'EUR', note: 'ünïcødé ✓' },
+      attempt: 1,
+      idempotency_key: 'allow-1:dispatch',
+      submitted_by: 'agent-7',
+    });
+    expect(message.headers).toStrictEqual({ 'idempotency-key': 'allow-1:dispatch', 'job-hash': job.jobHash });
+    const [claim] = await eventsOf(store, 'allow-1', 'DispatchClaimed');
+    expect(claim).toEqual({ job_id: 'allow-1', attempt: 1, idempotency_key: 'allow-1:dispatch', claimed_by: 'dispatch-int' });
+    const [dispatched] = await eventsOf(store, 'allow-1', 'JobDispatched');
+    expect(dispatched).toEqual({
+      job_id: 'allow-1',
+      attempt: 1,
+      idempotency_key: 'allow-1:dispatch',
+      topic: topics.dispatch,
+      partition: message.partition,
+      offset: message.offset,
+    });
+    // A redelivered notification publishes nothing more.
+    await notify(topics.evaluated, 'allow-1', { job_id: 'allow-1', decision: 'allow' });
+    await settle();
+    expect(recorder.forJob('allow-1')).toHaveLength(1);
+    expect(await metric('signoff_jobs_dispatched_total')).toBeGreaterThanOrEqual(1);
+  });
+
+  it('publishes an approved job with its approval and approval_granted: true, and observes approval -> dispatch', async () => {
+    const job = await submitTestJob(commands, 'approved-1', 'require_human', {}, now());
+    const approvalId = await approveTestJob(commands, job, now());
+    clock.advance(1500);
+    await notify(topics.approved, 'approved-1', { job_id: 'approved-1', approval_id: approvalId });
+    await waitFor(async () => (await eventTypes(store, 'approved-1')).includes('JobDispatched'), 'JobDispatched');
+    await settle();
+    const [message] = recorder.forJob('approved-1');
+    expect(message.json).toMatchObject({
+      job_id: 'approved-1',
+      approval: { approval_id: approvalId, approved_by: ['rita'], policy_snapshot: expect.stringMatching(/^sha256:/), job_hash: job.jobHash },
+      attempt: 1,
+      idempotency_key: 'approved-1:dispatch',
+    });
+    expect(message.headers).toStrictEqual({ approval_granted: 'true', 'idempotency-key': 'approved-1:dispatch', 'job-hash': job.jobHash });
+    expect(await metric('signoff_approval_to_dispatch_seconds_count')).toBe(1);
+    expect(await metric('signoff_approval_to_dispatch_seconds_sum')).toBeCloseTo(1.5, 3);
+  });
+
+  it('never publishes denied, unapproved, rejected or unknown jobs, whatever the notifications claim (invariants 1 and 2)', async () => {
+    await submitTestJob(commands, 'denied-1', 'deny', {}, now());
+    await submitTestJob(commands, 'waiting-1', 'require_human', {}, now());
+    const rejected = await submitTestJob(commands, 'rejected-1', 'require_human', {}, now());
+    await rejectTestJob(commands, rejected);
+    const before = recorder.messages.length;
+    for (const id of ['denied-1', 'waiting-1', 'rejected-1', 'never-recorded-throttled-1']) {
+      // Forged and stale notifications on both topics: the stream is what counts.
+      await notify(topics.evaluated, id, { job_id: id, decision: 'allow' });
+      await notify(topics.approved, id, { job_id: id, approval_id: 'forged' });
+    }
+    await notify(topics.evaluated, 'x', { job_id: 'y' });
+    await notify(topics.approved, 'not a valid id!', null);
+    await settle();
+    expect(recorder.messages.length).toBe(before);
+    for (const id of ['denied-1', 'waiting-1', 'rejected-1']) {
+      expect(await eventTypes(store, id)).not.toContain('DispatchClaimed');
+    }
+    expect(await store.readStream(toJobStreamId('never-recorded-throttled-1'))).toEqual([]);
+    // The replay consumer does not pick them up either, however long they wait.
+    clock.advance(ACK_MS * 10);
+    await replay.scanOnce();
+    clock.advance(-ACK_MS * 10);
+    await settle();
+    expect(recorder.messages.filter((m) => ['denied-1', 'waiting-1', 'rejected-1'].includes(m.key ?? ''))).toEqual([]);
+  });
+
+  it('consumes every partition of jobs.evaluated, jobs.approved and jobs.results (one consumer for all patterns of the group)', async () => {
+    const ids = Array.from({ length: 24 }, (_, i) => `spread-${i}`);
+    for (const [i, id] of ids.entries()) {
+      const job = await submitTestJob(commands, id, i % 2 === 0 ? 'allow' : 'require_human', {}, now());
+      if (i % 2 === 1) await approveTestJob(commands, job, now());
+    }
+    await Promise.all(ids.map((id, i) => notify(i % 2 === 0 ? topics.evaluated : topics.approved, id)));
+    await settle();
+    const partitions = new Set(ids.map((id) => recorder.forJob(id)[0]?.partition));
+    expect(ids.every((id) => recorder.forJob(id).length === 1)).toBe(true);
+    expect(partitions.size).toBe(6);
+    await Promise.all(
+      ids.map((id) =>
+        bus.publish(topics.results, [{ key: id, value: { job_id: id, idempotency_key: `${id}:dispatch`, status: 'succeeded', result: { ok: 1 }, worker: 'w' } }]),
+      ),
+    );
+    await settle();
+    for (const id of ids) expect(apiStateOf(foldJob(await store.readStream<JobEvent>(toJobStreamId(id))))).toBe('SUCCEEDED');
+  });
+
+  it('records worker results; invalid reports are skipped without blocking the partition', async () => {
+    await submitTestJob(commands, 'results-1', 'allow', {}, now());
+    await notify(topics.evaluated, 'results-1');
+    await settle();
+    const report = (value: unknown, key: string | null = 'results-1') => bus.publish(topics.results, [{ key: key ?? '', value }]);
+    await report(Buffer.from('not json'));
+    await report({ job_id: 'results-1', idempotency_key: 'results-1:dispatch', status: 'exploded' });
+    await report({ job_id: 'results-1', idempotency_key: 'someone-elses-key', status: 'started', worker: 'w' });
+    await report({ job_id: 'results-2', idempotency_key: 'results-1:dispatch', status: 'started', worker: 'w' }, 'results-1');
+    await report({ job_id: 'unknown-job', idempotency_key: 'k', status: 'started', worker: 'w' }, 'unknown-job');
+    await report({ job_id: 'results-1', idempotency_key: 'results-1:dispatch', status: 'started', worker: 'worker-7' });
+    await report({ job_id: 'results-1', idempotency_key: 'results-1:dispatch', status: 'succeeded', result: { receipt: 'r-1' }, worker: 'worker-7' });
+    await report({ job_id: 'results-1', idempotency_key: 'results-1:dispatch', status: 'succeeded', result: { receipt: 'r-1' }, worker: 'worker-7' });
+    await report({ job_id: 'results-1', idempotency_key: 'results-1:dispatch', status: 'failed', error: 'late contradiction', worker: 'worker-8' });
+    await settle();
+    expect(await eventTypes(store, 'results-1')).toEqual([
+      'JobSubmitted',
+      'PolicyEvaluated',
+      'DispatchClaimed',
+      'JobDispatched',
+      'JobStarted',
+      'JobCompleted',
+    ]);
+    expect(await eventsOf(store, 'results-1', 'JobStarted')).toEqual([{ job_id: 'results-1', idempotency_key: 'results-1:dispatch', worker: 'worker-7' }]);
+    expect(await eventsOf(store, 'results-1', 'JobCompleted')).toEqual([
+      { job_id: 'results-1', idempotency_key: 'results-1:dispatch', status: 'succeeded', result: { receipt: 'r-1' } },
+    ]);
+  });
+
+  it('replays a PENDING job nobody claimed once the grace has passed: DispatchReplayed, then attempt 2 with the same key', async () => {
+    await submitTestJob(commands, 'lost-notification', 'allow', {}, now());
+    const before = await metric('signoff_jobs_replayed_total');
+    clock.advance(GRACE_MS - 1);
+    await replay.scanOnce();
+    expect(await eventTypes(store, 'lost-notification')).toEqual(['JobSubmitted', 'PolicyEvaluated']);
+    clock.advance(1);
+    const report = await replay.scanOnce();
+    expect(report.replayed).toBeGreaterThanOrEqual(1);
+    expect(await eventTypes(store, 'lost-notification')).toEqual(['JobSubmitted', 'PolicyEvaluated', 'DispatchReplayed', 'DispatchClaimed', 'JobDispatched']);
+    expect(await eventsOf(store, 'lost-notification', 'DispatchReplayed')).toEqual([{ job_id: 'lost-notification', attempt: 2, reason: 'not_published' }]);
+    await settle();
+    expect(recorder.forJob('lost-notification').map((m) => m.json)).toMatchObject([{ attempt: 2, idempotency_key: 'lost-notification:dispatch' }]);
+    expect(await metric('signoff_jobs_replayed_total')).toBe(before + 1);
+    await finish('lost-notification');
+  });
+
+  it('replays a job claimed by a dispatcher that died before publishing (not_recorded), keeping the key of the first claim', async () => {
+    await submitTestJob(commands, 'orphan-claim', 'allow', {}, now());
+    await commands.execute('orphan-claim', (): ClaimDispatch => ({
+      type: 'ClaimDispatch',
+      data: { job_id: 'orphan-claim', attempt: 1, idempotency_key: 'orphan-claim:dispatch', claimed_by: 'dispatch-dead' },
+      metadata: { commandId: 'c-orphan', correlationId: 'c', actor: 'dispatch-dead', now: now().toISOString() },
+    }));
+    // A notification for it arriving now finds the claim taken: nothing is published.
+    await notify(topics.evaluated, 'orphan-claim');
+    await settle();
+    expect(recorder.forJob('orphan-claim')).toEqual([]);
+    clock.advance(GRACE_MS);
+    await replay.scanOnce();
+    expect(await eventsOf(store, 'orphan-claim', 'DispatchReplayed')).toEqual([{ job_id: 'orphan-claim', attempt: 2, reason: 'not_recorded' }]);
+    expect((await eventsOf(store, 'orphan-claim', 'DispatchClaimed')).map((c) => [c.attempt, c.idempotency_key, c.claimed_by])).toEqual([
+      [1, 'orphan-claim:dispatch', 'dispatch-dead'],
+      [2, 'orphan-claim:dispatch', 'dispatch-int'],
+    ]);
+    await settle();
+    expect(recorder.forJob('orphan-claim').map((m) => (m.json as { attempt: number }).attempt)).toEqual([2]);
+    await finish('orphan-claim');
+  });
+
+  it('replays a published job no worker acknowledged, up to the max attempts, then abandons it (FAILED, metric)', async () => {
+    await submitTestJob(commands, 'silent-workers', 'allow', {}, now());
+    await notify(topics.evaluated, 'silent-workers');
+    await waitFor(async () => (await eventTypes(store, 'silent-workers')).includes('JobDispatched'), 'first dispatch');
+    clock.advance(ACK_MS - 1);
+    await replay.scanOnce();
+    expect(await eventsOf(store, 'silent-workers', 'DispatchReplayed')).toEqual([]);
+    for (let attempt = 2; attempt <= MAX_ATTEMPTS; attempt++) {
+      clock.advance(ACK_MS);
+      await replay.scanOnce();
+    }
+    expect((await eventsOf(store, 'silent-workers', 'DispatchReplayed')).map((r) => [r.attempt, r.reason])).toEqual([
+      [2, 'not_acknowledged'],
+      [3, 'not_acknowledged'],
+    ]);
+    clock.advance(ACK_MS);
+    await replay.scanOnce();
+    expect(await eventsOf(store, 'silent-workers', 'DispatchAbandoned')).toEqual([
+      { job_id: 'silent-workers', attempts: 3, max_attempts: 3, reason: 'not_acknowledged' },
+    ]);
+    expect(apiStateOf(foldJob(await store.readStream<JobEvent>(toJobStreamId('silent-workers'))))).toBe('FAILED');
+    expect(await metric('signoff_jobs_dispatch_abandoned_total')).toBe(1);
+    await settle();
+    expect(recorder.forJob('silent-workers').map((m) => (m.json as { attempt: number }).attempt)).toEqual([1, 2, 3]);
+    expect(new Set(recorder.forJob('silent-workers').map((m) => m.headers['idempotency-key']))).toEqual(new Set(['silent-workers:dispatch']));
+    // Abandoned is terminal for the dispatcher: no further replay however long it waits.
+    clock.advance(ACK_MS * 5);
+    await replay.scanOnce();
+    expect(await eventsOf(store, 'silent-workers', 'DispatchReplayed')).toHaveLength(2);
+  });
+
+  it('a job the broker can never take (message too large) does not block its partition and ends abandoned', async () => {
+    await submitTestJob(commands, 'too-large', 'allow', { payload: { blob: 'x'.repeat(1_050_000) } }, now());
+    await notify(topics.evaluated, 'too-large');
+    await settle();
+    expect(recorder.forJob('too-large')).toEqual([]);
+    expect((await eventsOf(store, 'too-large', 'DispatchClaimed')).map((c) => c.attempt)).toEqual([1]);
+    for (let i = 0; i < MAX_ATTEMPTS; i++) {
+      clock.advance(GRACE_MS);
+      await replay.scanOnce();
+    }
+    expect((await eventsOf(store, 'too-large', 'DispatchReplayed')).map((r) => [r.attempt, r.reason])).toEqual([
+      [2, 'not_recorded'],
+      [3, 'not_recorded'],
+    ]);
+    expect(await eventsOf(store, 'too-large', 'DispatchAbandoned')).toEqual([
+      { job_id: 'too-large', attempts: 3, max_attempts: 3, reason: 'not_recorded' },
+    ]);
+    await settle();
+    expect(recorder.forJob('too-large')).toEqual([]);
+  });
+
+  it('lists what it would replay without changing anything (CLI dry run), and rebuilds its projection from position 0', async () => {
+    await submitTestJob(commands, 'dry-1', 'allow', {}, now());
+    const job = await submitTestJob(commands, 'dry-2', 'require_human', {}, now());
+    await approveTestJob(commands, job, now());
+    const all = await store.readAll();
+    const candidates = await listReplayCandidates({
+      store,
+      graceMs: GRACE_MS,
+      workerAckTimeoutMs: ACK_MS,
+      maxAttempts: MAX_ATTEMPTS,
+      now: new Date(now().getTime() + GRACE_MS),
+    });
+    expect(candidates.filter((c) => c.job_id.startsWith('dry-'))).toMatchObject([
+      { job_id: 'dry-1', stage: 'pending', reason: 'not_published', attempt: 1, action: 'replay' },
+      { job_id: 'dry-2', stage: 'pending', reason: 'not_published', attempt: 1, action: 'replay' },
+    ]);
+    expect(candidates.some((c) => ['denied-1', 'waiting-1', 'rejected-1', 'silent-workers'].includes(c.job_id))).toBe(false);
+    expect((await store.readAll()).length).toBe(all.length);
+
+    await replay.catchUp();
+    const live = [...replay.projection.all()].map((s) => ({ ...s })).sort((a, b) => a.job_id.localeCompare(b.job_id));
+    expect(await replay.rebuild()).toBeGreaterThan(0);
+    expect([...replay.projection.all()].map((s) => ({ ...s })).sort((a, b) => a.job_id.localeCompare(b.job_id))).toEqual(live);
+  });
+
+  /** A worker reports the job done, so later scans leave it alone. */
+  async function finish(jobId: string): Promise<void> {
+    await bus.publish(topics.results, [{ key: jobId, value: { job_id: jobId, idempotency_key: `${jobId}:dispatch`, status: 'succeeded', worker: 'w' } }]);
+    await settle();
+  }
+});

@@ -1,0 +1,77 @@
+import type { ReleasedJobState } from '@signoff/approvals';
+import { HEADERS } from '@signoff/contracts';
+import type { OutboundMessage } from '@signoff/messaging';
+
+/**
+ * The idempotency key of a job's dispatch: one per job, derived from the job id so every
+ * dispatcher instance computes the same one. The first DispatchClaimed fixes it in the stream;
+ * every later attempt reuses the stored key, so a worker sees the same key on every delivery.
+ */
+export function idempotencyKeyFor(jobId: string): string {
+  return `${jobId}:dispatch`;
+}
+
+/** The value of a `signoff.jobs.dispatch` message (DESIGN section 6, plus `submitted_by`). */
+export interface DispatchMessageValue {
+  readonly job_id: string;
+  readonly topic: string;
+  readonly priority: string;
+  readonly tenant: string;
+  readonly labels: Readonly<Record<string, string>>;
+  readonly payload: unknown;
+  readonly approval?: {
+    readonly approval_id: string;
+    readonly approved_by: readonly string[];
+    readonly policy_snapshot: string;
+    readonly job_hash: string;
+  };
+  readonly attempt: number;
+  readonly idempotency_key: string;
+  /** Part of the hashed request, so the worker can recompute `job_hash` (DESIGN section 3). */
+  readonly submitted_by: string;
+}
+
+/**
+ * The dispatch message of a released job's current, claimed attempt: key = job_id, the value of
+ * DESIGN section 6 and the headers `idempotency-key`, `job-hash` and, on approved jobs only,
+ * `approval_granted: true`. The approval block carries the snapshot and hash the approval was
+ * bound to, which the decider checked at approve time.
+ */
+export function toDispatchMessage(state: ReleasedJobState): OutboundMessage {
+  const { job, approval, dispatch } = state;
+  const key = dispatch.idempotency_key;
+  if (key === null) throw new Error(`job ${job.job_id} has no claimed dispatch to publish`);
+  const { topic, priority, tenant, labels, payload, submitted_by } = job.request;
+  const value: DispatchMessageValue = {
+    job_id: job.job_id,
+    topic,
+    priority,
+    tenant,
+    labels,
+    payload: payload === undefined ? null : payload,
+    ...(approval
+      ? {
+          approval: {
+            approval_id: approval.grant.approval_id,
+            approved_by: approval.grant.approved_by,
+            policy_snapshot: approval.policy_snapshot,
+            job_hash: approval.job_hash,
+          },
+        }
+      : {}),
+    attempt: dispatch.attempt,
+    idempotency_key: key,
+    submitted_by,
+  };
+  const headers: Record<string, string> = {
+    [HEADERS.idempotencyKey]: key,
+    [HEADERS.jobHash]: job.job_hash,
+  };
+  if (approval) headers[HEADERS.approvalGranted] = 'true';
+  return { key: job.job_id, value, headers };
+}
+
+/** When the job was released for dispatch: its grant, or its `allow` evaluation. */
+export function releasedAt(state: ReleasedJobState): string {
+  return state.approval ? state.approval.grant.at : state.evaluation.at;
+}

@@ -1,0 +1,194 @@
+import { randomUUID } from 'node:crypto';
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { ClaimDispatch, CommandMetadata, isReleased, RecordDispatch, ReleasedJobState } from '@signoff/approvals';
+import { ErrorCode, SignoffTopics } from '@signoff/contracts';
+import { Clock, JobCommandHandler, LoadedJob, SIGNOFF_TOPICS } from '@signoff/core';
+import { encodeValue, MessageBus, PublishedRecord } from '@signoff/messaging';
+import { SignoffMetrics } from '@signoff/observability';
+import { DISPATCH_OPTIONS, FaultPoint, ResolvedDispatchOptions } from '../dispatch.options';
+import { BatchingPublisher, isPermanentPublishError, PermanentPublishError } from './batching.publisher';
+import { idempotencyKeyFor, releasedAt, toDispatchMessage } from './dispatch-message';
+import { KeyedLock } from './keyed-lock';
+
+/** What one dispatch call did. */
+export type DispatchResult =
+  /** Published and recorded (JobDispatched). */
+  | { readonly status: 'dispatched'; readonly job_id: string; readonly attempt: number; readonly partition: number; readonly offset: string }
+  /** Published, but the attempt had been recorded or superseded meanwhile (the publish is a harmless duplicate). */
+  | { readonly status: 'published_late'; readonly job_id: string; readonly attempt: number }
+  /** Another dispatcher holds the current attempt, or the job is past dispatch: nothing published. */
+  | { readonly status: 'claim_lost'; readonly job_id: string; readonly attempt: number; readonly claimed_by: string | null }
+  /** The job may not be dispatched (unknown, denied, not approved, rejected, expired, invalidated). */
+  | { readonly status: 'refused'; readonly job_id: string; readonly code: ErrorCode; readonly message: string };
+
+/** Largest dispatch message value sent (Kafka's default `max.message.bytes` is 1 MiB + 12). */
+export const MAX_DISPATCH_VALUE_BYTES = 1024 * 1024 - 2048;
+
+/**
+ * Publishes a released job's current attempt once:
+ * 1. claim it in the job's stream (DispatchClaimed, expected revision: one instance wins; the
+ *    idempotency key is fixed by the first claim and reused by every later attempt);
+ * 2. publish to `signoff.jobs.dispatch` (idempotent producer, acks from all in-sync replicas);
+ * 3. record JobDispatched with the partition and offset.
+ * A crash between 1 and 2 leaves a claim without a publish, a crash between 2 and 3 a publish
+ * without a record: the replay consumer finds both after the grace period and opens the next
+ * attempt, with the same key, so the worker runs the side effect once.
+ */
+@Injectable()
+export class JobDispatcher {
+  private readonly logger = new Logger('JobDispatcher');
+  private readonly lock = new KeyedLock();
+  private readonly publisher: BatchingPublisher;
+  /** `${jobId}#${attempt}` of attempts claimed here whose publish the broker refused for good. */
+  private readonly undeliverable = new Set<string>();
+
+  constructor(
+    private readonly commands: JobCommandHandler,
+    bus: MessageBus,
+    private readonly clock: Clock,
+    private readonly metrics: SignoffMetrics,
+    @Inject(SIGNOFF_TOPICS) private readonly topics: SignoffTopics,
+    @Inject(DISPATCH_OPTIONS) private readonly options: ResolvedDispatchOptions,
+  ) {
+    this.publisher = new BatchingPublisher(bus, topics.dispatch);
+  }
+
+  /** This instance's claimant name. */
+  get instanceId(): string {
+    return this.options.instanceId;
+  }
+
+  /** True while this instance is dispatching the job (the replay scanner leaves it alone). */
+  inFlight(jobId: string): boolean {
+    return this.lock.busy(jobId);
+  }
+
+  /** True when this instance claimed the attempt and the broker refused its message for good. */
+  isUndeliverable(jobId: string, attempt: number): boolean {
+    return this.undeliverable.has(`${jobId}#${attempt}`);
+  }
+
+  /**
+   * Claims, publishes and records the job's current attempt (see the class comment). Throws when
+   * the store or the broker fails: the caller retries (the bus redelivers the notification, the
+   * replay scanner looks again), and a retry by this same instance re-claims its own attempt
+   * without opening a new one. `known`: the job as the caller just read or wrote it (saves a read;
+   * a stale one only costs a reload).
+   */
+  dispatch(jobId: string, correlationId: string = randomUUID(), known?: LoadedJob): Promise<DispatchResult> {
+    return this.lock.run(jobId, () => this.claimPublishRecord(jobId, correlationId, known));
+  }
+
+  private metadata(correlationId: string, causationId?: string): CommandMetadata {
+    return {
+      commandId: randomUUID(),
+      correlationId,
+      ...(causationId ? { causationId } : {}),
+      actor: this.options.instanceId,
+      now: this.clock.now().toISOString(),
+    };
+  }
+
+  private async claimPublishRecord(jobId: string, correlationId: string, known: LoadedJob | undefined): Promise<DispatchResult> {
+    // 1. claim the current attempt
+    const claimMeta = this.metadata(correlationId);
+    const claim = await this.commands.execute(jobId, (state): ClaimDispatch => {
+      const released = isReleased(state) ? state : null;
+      return {
+        type: 'ClaimDispatch',
+        data: {
+          job_id: jobId,
+          attempt: released?.dispatch.attempt ?? 1,
+          idempotency_key: released?.dispatch.idempotency_key ?? idempotencyKeyFor(jobId),
+          claimed_by: this.options.instanceId,
+        },
+        metadata: { ...claimMeta, now: this.clock.now().toISOString() },
+      };
+    }, known ? { loaded: known } : {});
+    if (!claim.result.ok) {
+      return { status: 'refused', job_id: jobId, code: claim.result.code, message: claim.result.message };
+    }
+    const outcome = claim.result.outcome;
+    if (outcome.status === 'claim_lost') {
+      return { status: 'claim_lost', job_id: jobId, attempt: outcome.attempt, claimed_by: outcome.claimed_by };
+    }
+    if (!isReleased(claim.state)) throw new Error(`job ${jobId} was claimed but is not released`);
+    const state: ReleasedJobState = claim.state;
+    this.fault('crash-after-claim', jobId);
+
+    // 2. publish the claimed attempt
+    const record = await this.publish(state);
+    this.fault('crash-after-publish', jobId);
+    this.metrics.jobsDispatched.inc();
+
+    // 3. record the publish, deciding on the state the claim left (no read; a conflict reloads)
+    const afterClaim: LoadedJob = { state, revision: claim.revision, events: [] };
+    const recorded = await this.commands.execute(jobId, (): RecordDispatch => ({
+      type: 'RecordDispatch',
+      data: {
+        job_id: jobId,
+        attempt: outcome.attempt,
+        idempotency_key: outcome.idempotency_key,
+        topic: record.topic,
+        partition: record.partition,
+        offset: record.offset,
+      },
+      metadata: this.metadata(correlationId, claimMeta.commandId),
+    }), { loaded: afterClaim });
+    if (!recorded.result.ok || recorded.result.outcome.status !== 'dispatched') {
+      // A replay by another instance opened a later attempt meanwhile, or the publish of this
+      // attempt was recorded already: the message just sent is a duplicate the worker absorbs.
+      this.logger.warn(
+        `job ${jobId} attempt ${outcome.attempt} was published to ${record.topic}[${record.partition}]@${record.offset} but not recorded: ` +
+          (recorded.result.ok ? recorded.result.outcome.status : recorded.result.message),
+      );
+      return { status: 'published_late', job_id: jobId, attempt: outcome.attempt };
+    }
+    this.observeApprovalToDispatch(state);
+    return { status: 'dispatched', job_id: jobId, attempt: outcome.attempt, partition: record.partition, offset: record.offset };
+  }
+
+  private async publish(state: ReleasedJobState): Promise<PublishedRecord> {
+    const key = `${state.job.job_id}#${state.dispatch.attempt}`;
+    try {
+      const message = toDispatchMessage(state);
+      const size = encodeValue(message.value).length;
+      if (size > MAX_DISPATCH_VALUE_BYTES) {
+        throw new PermanentPublishError(`the dispatch message of job ${state.job.job_id} is ${size} bytes; the limit is ${MAX_DISPATCH_VALUE_BYTES}`);
+      }
+      const record = await this.publisher.publish(message);
+      this.undeliverable.delete(key);
+      return record;
+    } catch (error) {
+      if (isPermanentPublishError(error)) {
+        this.undeliverable.add(key);
+        this.logger.error(`job ${state.job.job_id} attempt ${state.dispatch.attempt} cannot be published: ${(error as Error).message}`);
+      }
+      throw error;
+    }
+  }
+
+  /** Forgets what this instance knew about a job that left the dispatch path. */
+  forget(jobId: string, attempt: number): void {
+    this.undeliverable.delete(`${jobId}#${attempt}`);
+  }
+
+  /**
+   * Approval -> first publish. Later attempts after a recorded publish (worker silent) are not
+   * observed again, so the histogram shows how long approved work waited to reach workers.
+   */
+  private observeApprovalToDispatch(state: ReleasedJobState): void {
+    if (!state.approval) return;
+    if (state.dispatch.replays.some((r) => r.reason === 'not_acknowledged')) return;
+    const seconds = (this.clock.now().getTime() - Date.parse(releasedAt(state))) / 1000;
+    if (Number.isFinite(seconds) && seconds >= 0) this.metrics.approvalToDispatchSeconds.observe(seconds);
+  }
+
+  private fault(point: FaultPoint, jobId: string): void {
+    const fault = this.options.fault;
+    if (!fault || fault.point !== point || (fault.jobId !== undefined && fault.jobId !== jobId)) return;
+    // TEST ONLY (SIGNOFF_FAULT): die here as a crash would, with no shutdown hook running.
+    process.stderr.write(`SIGNOFF_FAULT=${point}: killing dispatcher ${process.pid} while dispatching job ${jobId}\n`);
+    process.kill(process.pid, 'SIGKILL');
+  }
+}

@@ -1,0 +1,68 @@
+import { Controller, Logger } from '@nestjs/common';
+import { Ctx, EventPattern, Payload } from '@nestjs/microservices';
+import { ID_PATTERN } from '@signoff/contracts';
+import { busMessage, InboundMessage } from '@signoff/messaging';
+import { isPermanentPublishError } from './batching.publisher';
+import { DispatchResult, JobDispatcher } from './job-dispatcher';
+
+/**
+ * The job id a release notification is about: the value's `job_id` (the relays publish the event
+ * data, e.g. PolicyEvaluated or ApprovalGranted), else the message key (key = job_id on every
+ * topic). Null when neither is a valid job id, or when they disagree.
+ */
+export function notifiedJobId(value: unknown, key: string | null): string | null {
+  const fromValue =
+    value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as { job_id?: unknown }).job_id : undefined;
+  if (fromValue !== undefined && typeof fromValue !== 'string') return null;
+  const jobId = fromValue ?? key;
+  if (typeof jobId !== 'string' || !ID_PATTERN.test(jobId)) return null;
+  if (key !== null && key !== jobId) return null;
+  return jobId;
+}
+
+/**
+ * Dispatches jobs when they are released: allowed by policy (`signoff.jobs.evaluated` with
+ * `decision: "allow"`) or approved (`signoff.jobs.approved`). A notification is only a hint: what
+ * is published is read from the job's stream, and the decider refuses to claim a job that is not
+ * allowed or approved, so a forged or stale notification can never put a denied, rejected or
+ * unapproved job on `signoff.jobs.dispatch` (invariants 1 and 2). Unusable notifications are
+ * logged and skipped; store and broker outages throw, so the bus redelivers the notification.
+ */
+@Controller()
+export class JobReleasedMessageController {
+  private readonly logger = new Logger('JobReleasedConsumer');
+
+  constructor(private readonly dispatcher: JobDispatcher) {}
+
+  @EventPattern('jobs.evaluated')
+  async onEvaluated(@Payload() value: unknown, @Ctx() context: unknown): Promise<void> {
+    const decision = value !== null && typeof value === 'object' ? (value as { decision?: unknown }).decision : undefined;
+    // Only allowed jobs are released by their evaluation; the rest wait for an approval or never run.
+    if (decision !== undefined && decision !== 'allow') return;
+    await this.release(value, busMessage(context));
+  }
+
+  @EventPattern('jobs.approved')
+  async onApproved(@Payload() value: unknown, @Ctx() context: unknown): Promise<void> {
+    await this.release(value, busMessage(context));
+  }
+
+  private async release(value: unknown, message: InboundMessage): Promise<void> {
+    const jobId = notifiedJobId(value, message.key);
+    const where = `${message.topic}[${message.partition}]@${message.offset}`;
+    if (jobId === null) {
+      this.logger.warn(`skipping ${where}: no usable job_id (value job_id and key must agree and match the job id pattern)`);
+      return;
+    }
+    let result: DispatchResult;
+    try {
+      result = await this.dispatcher.dispatch(jobId, message.headers['event-id'] ?? where);
+    } catch (error) {
+      // A message the broker refuses for good would be refused on every redelivery: let the
+      // partition move on; the replay consumer retries it and, past the max attempts, abandons it.
+      if (isPermanentPublishError(error)) return;
+      throw error;
+    }
+    if (result.status === 'refused') this.logger.warn(`not dispatching job ${jobId} notified on ${where}: ${result.code}: ${result.message}`);
+  }
+}

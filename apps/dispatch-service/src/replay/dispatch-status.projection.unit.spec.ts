@@ -1,0 +1,105 @@
+import { JobEvent, SignoffEventMap } from '@signoff/contracts';
+import { describe, expect, it } from 'vitest';
+import { DispatchStatusProjection, StuckJobCriteria } from './dispatch-status.projection';
+
+const T0 = Date.parse('2025-03-01T10:00:00.000Z');
+const GRACE = 2_000;
+const ACK = 30_000;
+
+function ev<T extends JobEvent['type']>(type: T, data: SignoffEventMap[T], atMs: number): JobEvent {
+  return {
+    type,
+    data,
+    metadata: { correlationId: 'c', causationId: 'c', actor: 'a', at: new Date(T0 + atMs).toISOString() },
+  } as unknown as JobEvent;
+}
+
+const allowed = (job: string, at = 0) =>
+  ev('PolicyEvaluated', { job_id: job, decision: 'allow', rule_id: 'r', reason: '', policy_snapshot: 's', policy_version: 'v1' }, at);
+const denied = (job: string, at = 0) =>
+  ev('PolicyEvaluated', { job_id: job, decision: 'deny', rule_id: 'r', reason: '', policy_snapshot: 's', policy_version: 'v1' }, at);
+const needsHuman = (job: string, at = 0) =>
+  ev('PolicyEvaluated', { job_id: job, decision: 'require_human', rule_id: 'r', reason: '', policy_snapshot: 's', policy_version: 'v1' }, at);
+const granted = (job: string, at: number) =>
+  ev('ApprovalGranted', { job_id: job, approval_ref: 'a', approval_id: 'ap', approved_by: ['rita'], policy_snapshot: 's', job_hash: 'h', reason: null }, at);
+const claimed = (job: string, attempt: number, at: number, by = 'dispatch-a') =>
+  ev('DispatchClaimed', { job_id: job, attempt, idempotency_key: `${job}:dispatch`, claimed_by: by }, at);
+const dispatched = (job: string, attempt: number, at: number) =>
+  ev('JobDispatched', { job_id: job, attempt, idempotency_key: `${job}:dispatch`, topic: 't', partition: 0, offset: '1' }, at);
+const replayed = (job: string, attempt: number, at: number, reason: 'not_published' | 'not_recorded' | 'not_acknowledged' = 'not_acknowledged') =>
+  ev('DispatchReplayed', { job_id: job, attempt, reason }, at);
+const started = (job: string, at: number) => ev('JobStarted', { job_id: job, idempotency_key: `${job}:dispatch`, worker: 'w' }, at);
+
+const criteria = (nowMs: number, maxAttempts = 5): StuckJobCriteria => ({ graceMs: GRACE, workerAckTimeoutMs: ACK, maxAttempts, now: T0 + nowMs });
+
+function projectionOf(events: JobEvent[]): DispatchStatusProjection {
+  const p = new DispatchStatusProjection();
+  for (const e of events) p.apply(e);
+  return p;
+}
+
+describe('dispatch-status projection and stuck jobs', () => {
+  it('tracks released jobs only: allowed or approved, never denied or awaiting approval', () => {
+    const p = projectionOf([allowed('a'), denied('d'), needsHuman('h'), needsHuman('g'), granted('g', 100)]);
+    expect([...p.all()].map((s) => s.job_id).sort()).toEqual(['a', 'g']);
+    expect(p.stuck(criteria(GRACE + 200)).map((c) => c.job_id)).toEqual(['a', 'g']);
+  });
+
+  it('PENDING without a claim past the grace -> not_published; not before', () => {
+    const p = projectionOf([allowed('a')]);
+    expect(p.stuck(criteria(GRACE - 1))).toEqual([]);
+    expect(p.stuck(criteria(GRACE))).toMatchObject([{ job_id: 'a', attempt: 1, stage: 'pending', reason: 'not_published', action: 'replay', overdue_ms: 0 }]);
+  });
+
+  it('claimed but never recorded past the grace -> not_recorded, naming the claimant', () => {
+    const p = projectionOf([allowed('a'), claimed('a', 1, 100, 'dispatch-dead')]);
+    expect(p.stuck(criteria(100 + GRACE - 1))).toEqual([]);
+    expect(p.stuck(criteria(100 + GRACE + 5))).toMatchObject([
+      { job_id: 'a', stage: 'claimed', reason: 'not_recorded', claimed_by: 'dispatch-dead', idempotency_key: 'a:dispatch', overdue_ms: 5 },
+    ]);
+  });
+
+  it('dispatched without a worker report: stuck only after WORKER_ACK_TIMEOUT_MS', () => {
+    const p = projectionOf([allowed('a'), claimed('a', 1, 10), dispatched('a', 1, 20)]);
+    expect(p.stuck(criteria(20 + GRACE + 1))).toEqual([]);
+    expect(p.stuck(criteria(20 + ACK))).toMatchObject([{ job_id: 'a', stage: 'dispatched', reason: 'not_acknowledged' }]);
+  });
+
+  it('a worker report or an abandonment removes the job; a late record never brings it back', () => {
+    const p = projectionOf([allowed('a'), claimed('a', 1, 10), started('a', 15), dispatched('a', 1, 20)]);
+    expect(p.size).toBe(0);
+    p.apply(allowed('b'));
+    p.apply(ev('DispatchAbandoned', { job_id: 'b', attempts: 5, max_attempts: 5, reason: 'not_acknowledged' }, 50));
+    expect(p.size).toBe(0);
+  });
+
+  it('a replay opens the next attempt as pending; the last allowed attempt is offered for abandonment', () => {
+    const p = projectionOf([allowed('a'), claimed('a', 1, 0), dispatched('a', 1, 0), replayed('a', 2, 40_000)]);
+    expect(p.get('a')).toMatchObject({ attempt: 2, stage: 'pending', claimed_by: null, idempotency_key: 'a:dispatch' });
+    p.apply(claimed('a', 2, 40_001));
+    p.apply(dispatched('a', 2, 40_002));
+    expect(p.stuck(criteria(40_002 + ACK, 2))).toMatchObject([{ job_id: 'a', attempt: 2, action: 'abandon' }]);
+    expect(p.stuck(criteria(40_002 + ACK, 3))).toMatchObject([{ job_id: 'a', attempt: 2, action: 'replay' }]);
+  });
+
+  it('never moves a job backwards: an event already applied ahead of the log reader is ignored when the reader delivers it', () => {
+    const p = projectionOf([allowed('a'), replayed('a', 2, 100, 'not_published'), claimed('a', 2, 110)]);
+    p.apply(replayed('a', 2, 100, 'not_published'));
+    expect(p.get('a')).toMatchObject({ attempt: 2, stage: 'claimed' });
+    p.apply(dispatched('a', 1, 120));
+    expect(p.get('a')).toMatchObject({ attempt: 2, stage: 'claimed' });
+  });
+
+  it('lists the longest overdue first, and touch() restarts a job’s clock', () => {
+    const p = projectionOf([allowed('new', 1000), allowed('old', 0), allowed('mid', 500)]);
+    expect(p.stuck(criteria(GRACE + 1000)).map((c) => c.job_id)).toEqual(['old', 'mid', 'new']);
+    p.touch('old', T0 + 1500);
+    expect(p.stuck(criteria(GRACE + 1000)).map((c) => c.job_id)).toEqual(['mid', 'new']);
+  });
+
+  it('ignores an event filed in another job’s stream', () => {
+    const p = new DispatchStatusProjection();
+    p.apply({ ...allowed('a'), streamId: 'job-b' });
+    expect(p.size).toBe(0);
+  });
+});

@@ -1,0 +1,245 @@
+import { randomUUID } from 'node:crypto';
+import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
+import { ReplayDispatch } from '@signoff/approvals';
+import { Clock, JobCommandHandler, SIGNOFF_CONFIG } from '@signoff/core';
+import { EventStore } from '@signoff/event-store';
+import { HealthRegistry, SignoffMetrics } from '@signoff/observability';
+import { SignoffConfig } from '@signoff/runtime';
+import { Counter } from 'prom-client';
+import { DISPATCH_OPTIONS, ResolvedDispatchOptions } from '../dispatch.options';
+import { JobDispatcher } from '../dispatch/job-dispatcher';
+import { DISPATCH_STATUS_EVENT_TYPES, DispatchStatusProjection, ReplayCandidate } from './dispatch-status.projection';
+import { EventLogReader } from './event-log.reader';
+
+/** Candidates handled per scan round; the log is read between rounds so the index stays fresh. */
+const MAX_PER_ROUND = 2000;
+
+/** What one scan did. */
+export interface ScanReport {
+  readonly candidates: number;
+  readonly replayed: number;
+  readonly redispatched: number;
+  readonly abandoned: number;
+  /** Moved on by someone else since the projection saw them (nothing to do). */
+  readonly skipped: number;
+  readonly failed: number;
+}
+
+type HandleOutcome = 'replayed' | 'redispatched' | 'abandoned' | 'skipped';
+
+/**
+ * The replay consumer (the article's recovery path, DESIGN invariant 4). It keeps the
+ * dispatch-status projection current from the event log (rebuilt from position 0 at start) and
+ * scans it right after start and then every `scanIntervalMs` for jobs stuck at any stage:
+ * - PENDING with no claim for longer than DISPATCH_GRACE_MS (the dispatcher was down, or the
+ *   notification was lost) -> reason `not_published`;
+ * - claimed by another instance but not recorded as published for longer than the grace (that
+ *   dispatcher died between claim and publish, or between publish and record) -> `not_recorded`;
+ * - published with no JobStarted/JobCompleted within WORKER_ACK_TIMEOUT_MS (workers down) ->
+ *   `not_acknowledged`.
+ * Each gets ReplayDispatch (DispatchReplayed, attempt + 1, decided again on the job's stream) and
+ * is then claimed and published again with the same idempotency key. Past `maxAttempts` the
+ * decider records DispatchAbandoned instead: a terminal, visible state (API `FAILED`), an error
+ * log and `signoff_jobs_dispatch_abandoned_total`, so replays cannot hide a capacity problem.
+ * An attempt this instance claimed itself and could not publish because the broker was
+ * unreachable is retried as the same attempt: a broker outage burns no attempts.
+ */
+@Injectable()
+export class ReplayConsumer implements OnApplicationBootstrap, OnModuleDestroy {
+  private readonly logger = new Logger('ReplayConsumer');
+  readonly projection = new DispatchStatusProjection();
+  private readonly reader: EventLogReader;
+  private readonly abandonedTotal: Counter;
+  private readonly intervalMs: number;
+  private loop: Promise<void> | null = null;
+  private stopping = false;
+  private wake: (() => void) | null = null;
+  private caughtUpOnce = false;
+
+  constructor(
+    store: EventStore,
+    private readonly commands: JobCommandHandler,
+    private readonly dispatcher: JobDispatcher,
+    private readonly clock: Clock,
+    private readonly metrics: SignoffMetrics,
+    private readonly health: HealthRegistry,
+    @Inject(SIGNOFF_CONFIG) private readonly config: SignoffConfig,
+    @Inject(DISPATCH_OPTIONS) private readonly options: ResolvedDispatchOptions,
+  ) {
+    this.reader = new EventLogReader(store, DISPATCH_STATUS_EVENT_TYPES);
+    this.intervalMs = options.scanIntervalMs ?? Math.min(1000, Math.max(50, Math.floor(config.dispatchGraceMs / 4)));
+    const name = 'signoff_jobs_dispatch_abandoned_total';
+    this.abandonedTotal =
+      (metrics.registry.getSingleMetric(name) as Counter | undefined) ??
+      new Counter({
+        name,
+        help: 'Dispatches given up after the maximum number of attempts (DispatchAbandoned): a capacity or delivery problem.',
+        registers: [metrics.registry],
+      });
+  }
+
+  onApplicationBootstrap(): void {
+    if (!this.options.replay) return;
+    // Not ready until the projection has read the whole log once: before that, stuck jobs are unseen.
+    this.health.register('replay-consumer', async () => {
+      if (!this.caughtUpOnce) throw new Error('the dispatch-status projection is still being rebuilt from the event log');
+    });
+    this.loop = this.run();
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    this.stopping = true;
+    this.wake?.();
+    await this.loop;
+  }
+
+  /** True once the projection has read the whole log at least once since start. */
+  get ready(): boolean {
+    return this.caughtUpOnce;
+  }
+
+  /** Rebuilds the projection from position 0 of the log. */
+  async rebuild(): Promise<number> {
+    this.reader.reset();
+    this.projection.clear();
+    return this.catchUp();
+  }
+
+  /** Reads the log up to now into the projection. */
+  async catchUp(): Promise<number> {
+    const read = await this.reader.catchUp((event) => this.projection.apply(event));
+    this.caughtUpOnce = true;
+    return read;
+  }
+
+  /** What the consumer would do now (nothing is changed). */
+  candidates(): ReplayCandidate[] {
+    return this.projection.stuck({
+      graceMs: this.config.dispatchGraceMs,
+      workerAckTimeoutMs: this.config.workerAckTimeoutMs,
+      maxAttempts: this.options.maxAttempts,
+      now: this.clock.now().getTime(),
+    });
+  }
+
+  /** One scan: catch up with the log, then replay every stuck job (in rounds). */
+  async scanOnce(): Promise<ScanReport> {
+    const report = { candidates: 0, replayed: 0, redispatched: 0, abandoned: 0, skipped: 0, failed: 0 };
+    // Each job is handled at most once per scan, whatever the projection says after a round.
+    const attempted = new Set<string>();
+    for (;;) {
+      await this.catchUp();
+      const round = this.candidates()
+        .filter((c) => !attempted.has(c.job_id) && !this.dispatcher.inFlight(c.job_id))
+        .slice(0, MAX_PER_ROUND);
+      for (const c of round) attempted.add(c.job_id);
+      if (round.length === 0 || this.stopping) return report;
+      report.candidates += round.length;
+      await forEachConcurrently(round, this.options.replayConcurrency, async (candidate) => {
+        try {
+          const done = await this.handle(candidate);
+          report[done] += 1;
+        } catch (error) {
+          report.failed += 1;
+          // Seen again after the grace period, not at the next tick: a failing store or broker is not hammered.
+          this.projection.touch(candidate.job_id, this.clock.now().getTime());
+          this.logger.warn(`replay of job ${candidate.job_id} failed, will retry: ${(error as Error).message}`);
+        }
+      });
+      if (round.length < MAX_PER_ROUND) return report;
+    }
+  }
+
+  private async handle(candidate: ReplayCandidate): Promise<HandleOutcome> {
+    const jobId = candidate.job_id;
+    if (
+      candidate.stage === 'claimed' &&
+      candidate.claimed_by === this.dispatcher.instanceId &&
+      !this.dispatcher.isUndeliverable(jobId, candidate.attempt)
+    ) {
+      // Our own claim whose publish failed on a transient broker error: same attempt again.
+      await this.dispatcher.dispatch(jobId);
+      return 'redispatched';
+    }
+    const commandId = randomUUID();
+    const { result, appended, state, revision } = await this.commands.execute(jobId, (): ReplayDispatch => ({
+      type: 'ReplayDispatch',
+      data: { job_id: jobId, attempt: candidate.attempt + 1, reason: candidate.reason, max_attempts: this.options.maxAttempts },
+      metadata: { commandId, correlationId: commandId, actor: this.dispatcher.instanceId, now: this.clock.now().toISOString() },
+    }));
+    for (const event of appended) this.projection.apply(event);
+    this.dispatcher.forget(jobId, candidate.attempt);
+    if (!result.ok) {
+      this.logger.warn(`job ${jobId} cannot be replayed: ${result.code}: ${result.message}`);
+      this.projection.touch(jobId, this.clock.now().getTime());
+      return 'skipped';
+    }
+    const outcome = result.outcome;
+    switch (outcome.status) {
+      case 'replayed':
+        this.metrics.jobsReplayed.inc();
+        this.logger.log(`replaying job ${jobId} as attempt ${outcome.attempt} (${candidate.reason}, ${candidate.overdue_ms} ms overdue)`);
+        await this.dispatcher.dispatch(jobId, commandId, { state, revision, events: [] });
+        return 'replayed';
+      case 'abandoned':
+        this.abandonedTotal.inc();
+        this.logger.error(
+          `job ${jobId} abandoned after ${outcome.attempts} dispatch attempts (max ${outcome.max_attempts}, last stuck ${candidate.reason}): ` +
+            'check worker capacity and the dispatch topic',
+        );
+        return 'abandoned';
+      case 'already_replayed':
+      case 'already_abandoned':
+      case 'not_needed':
+        // Someone else moved the job on since the projection saw it.
+        return 'skipped';
+      default: {
+        const _exhaustive: never = outcome;
+        return 'skipped';
+      }
+    }
+  }
+
+  private async run(): Promise<void> {
+    let failures = 0;
+    while (!this.stopping) {
+      try {
+        const report = await this.scanOnce();
+        if (report.candidates > 0) {
+          this.logger.log(
+            `scan: ${report.replayed} replayed, ${report.redispatched} re-published, ${report.abandoned} abandoned, ${report.failed} failed`,
+          );
+        }
+        failures = 0;
+      } catch (error) {
+        failures += 1;
+        this.logger.warn(`replay scan failed (${failures} in a row): ${(error as Error).message}`);
+      }
+      await this.sleep(failures === 0 ? this.intervalMs : Math.min(this.intervalMs * 2 ** failures, 10_000));
+    }
+  }
+
+  private sleep(ms: number): Promise<void> {
+    if (this.stopping) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, ms);
+      function done(): void {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.wake = done;
+    });
+  }
+}
+
+/** Runs `work` over `items` with at most `limit` at a time. */
+async function forEachConcurrently<T>(items: readonly T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const lanes = Array.from({ length: Math.min(limit, items.length) }, async () => {
+    while (next < items.length) {
+      const item = items[next++];
+      await work(item);
+    }
+  });
+  await Promise.all(lanes);
+}

@@ -1,0 +1,289 @@
+import { hostname } from 'node:os';
+import { DEFAULT_PARTITIONS, DEFAULT_TOPIC_PREFIX, HEADERS, signoffTopics } from '@signoff/contracts';
+import { InboundMessage, KafkaMessageBus, MessageBus, Subscription } from '@signoff/messaging';
+import { JsonLogger } from '@signoff/observability';
+import { openClaimStore } from './claim-store.factory';
+import { ClaimStore, Lease, StoredOutcome } from './claim-store.port';
+import { DispatchedJob, verifyDispatch } from './dispatch-verification';
+import { SqlQueryable } from './sql-claim.store';
+
+/** What a handler gets besides the job. */
+export interface JobContext {
+  /** The job's idempotency key: pass it on to downstream APIs that take one (payments, mail). */
+  readonly idempotencyKey: string;
+  readonly attempt: number;
+  readonly workerId: string;
+  /** Aborted when this worker lost its claim (lease taken over) or is stopping. */
+  readonly signal: AbortSignal;
+}
+
+/**
+ * Runs the side effect of one job and returns its result (JSON). A thrown error records the job
+ * as `failed` with the error's message; the side effect is not run again for this job.
+ */
+export type JobHandler = (job: DispatchedJob, context: JobContext) => unknown;
+
+export type WorkerLogLevel = 'debug' | 'info' | 'warn' | 'error';
+
+export interface WorkerOptions {
+  /** The side effect. */
+  readonly handler: JobHandler;
+  /** A message bus you hold (the standalone's in-process bus, a shared Kafka bus)... */
+  readonly bus?: MessageBus;
+  /** ...or Kafka bootstrap brokers: the worker opens (and closes) its own Kafka bus. */
+  readonly brokers?: readonly string[];
+  /** KAFKA_TOPIC_PREFIX (default `signoff.`). */
+  readonly topicPrefix?: string;
+  /** Consumer group: instances sharing it split the dispatched jobs (default `signoff-workers`). */
+  readonly groupId?: string;
+  /** A claim store you hold... */
+  readonly claims?: ClaimStore;
+  /** ...or where to keep the claims: `postgres://…`, `pglite://<dir>|memory`... */
+  readonly databaseUrl?: string;
+  /** ...or a pg Pool / pg Client / PGlite you hold. */
+  readonly db?: SqlQueryable;
+  /** Claim table name (default `signoff_worker_claims`). */
+  readonly tableName?: string;
+  /** This worker's name in claims and reports (default `<host>:<pid>`). */
+  readonly workerId?: string;
+  /** How long a claim holds without renewal; renewed every third of it while the handler runs (default 30 s). */
+  readonly leaseMs?: number;
+  /** Jobs this worker takes; others are left alone (acknowledged without a claim or a report). */
+  readonly accepts?: (job: DispatchedJob) => boolean;
+  readonly log?: (level: WorkerLogLevel, message: string, fields?: Record<string, unknown>) => void;
+}
+
+/** What {@link Worker.process} did with one message. */
+export type ProcessOutcome =
+  /** The side effect ran (and its outcome was stored and reported). */
+  | 'ran'
+  /** The key was completed before: the stored outcome was reported again, nothing ran. */
+  | 'duplicate'
+  /** Refused before running (invalid message, job hash mismatch, key conflict). */
+  | 'refused'
+  /** Not for this worker (`accepts`). */
+  | 'skipped'
+  /** It ran, but another worker took the claim over meanwhile (this one was presumed dead). */
+  | 'lease_lost';
+
+/** A running worker. */
+export interface Worker {
+  readonly workerId: string;
+  /** Subscribes to `signoff.jobs.dispatch` (creating the topics when missing). */
+  start(): Promise<void>;
+  /** Stops consuming and closes what the worker opened itself. */
+  stop(): Promise<void>;
+  /** Handles one dispatch message (what the subscription calls; exposed for in-process use and tests). */
+  process(message: InboundMessage): Promise<ProcessOutcome>;
+}
+
+/** Another worker holds a live claim on the key: the message is retried by the bus later. */
+export class ClaimBusyError extends Error {
+  constructor(
+    readonly key: string,
+    readonly owner: string,
+    readonly leaseExpiresAt: Date,
+  ) {
+    super(`idempotency key ${key} is being run by ${owner} (lease until ${leaseExpiresAt.toISOString()})`);
+    this.name = 'ClaimBusyError';
+  }
+}
+
+const MAX_ERROR_LENGTH = 2000;
+
+/**
+ * Creates a Signoff worker (DESIGN sections 3 and 6): it consumes `signoff.jobs.dispatch` and,
+ * for each message,
+ * 1. verifies it (valid message, key = job_id, job hash recomputed from what was received equal
+ *    to the hashes it claims); a mismatch is reported `failed` with error `job_hash_mismatch` and
+ *    never run;
+ * 2. claims the idempotency key in the claim table BEFORE running anything (an atomic
+ *    insert-or-take-over-an-expired-lease); a completed key reports its stored outcome again
+ *    without running; a key another live worker holds is retried later;
+ * 3. reports `started`, runs the handler while renewing the lease, stores the outcome under the
+ *    lease, and reports `succeeded` / `failed` on `signoff.jobs.results`.
+ * A report that cannot be published throws, so the bus redelivers the message, which then finds
+ * the stored outcome and reports it again: reports are at least once, side effects once.
+ *
+ * The side effect runs at most once as long as a handler finishes within its lease, which the
+ * worker renews every third of `leaseMs`; a worker that stalls longer than the lease (a frozen
+ * process) may be taken over and is fenced out of storing its outcome (`lease_lost`, logged as an
+ * error). Handlers that call external APIs should pass `context.idempotencyKey` on to them.
+ */
+export async function createWorker(options: WorkerOptions): Promise<Worker> {
+  const workerId = options.workerId ?? `${hostname()}:${process.pid}`;
+  const leaseMs = options.leaseMs ?? 30_000;
+  const topics = signoffTopics(options.topicPrefix ?? DEFAULT_TOPIC_PREFIX);
+  const logger = new JsonLogger('worker');
+  const log =
+    options.log ?? ((level: WorkerLogLevel, message: string, fields?: Record<string, unknown>) => logger.emit(level, message, { worker: workerId, ...fields }));
+
+  let ownBus = false;
+  let bus = options.bus;
+  if (!bus) {
+    if (!options.brokers || options.brokers.length === 0) throw new Error('createWorker needs a bus or brokers');
+    bus = new KafkaMessageBus({ brokers: options.brokers, clientId: `signoff-worker-${workerId}` });
+    ownBus = true;
+  }
+  let ownClaims = false;
+  let claims = options.claims;
+  if (!claims) {
+    const target = options.db ?? options.databaseUrl;
+    if (!target) throw new Error('createWorker needs claims, db or databaseUrl');
+    claims = await openClaimStore(target, { tableName: options.tableName });
+    ownClaims = options.db === undefined;
+  }
+  const theBus: MessageBus = bus;
+  const store: ClaimStore = claims;
+  const stopping = new AbortController();
+  let subscription: Subscription | null = null;
+
+  async function report(jobId: string, key: string, outcome: { status: 'started' } | StoredOutcome): Promise<void> {
+    await theBus.publish(topics.results, [
+      {
+        key: jobId,
+        value: { job_id: jobId, idempotency_key: key, worker: workerId, ...outcome },
+        headers: { [HEADERS.idempotencyKey]: key },
+      },
+    ]);
+  }
+
+  async function run(job: DispatchedJob, lease: Lease): Promise<ProcessOutcome> {
+    const lost = new AbortController();
+    const signal = AbortSignal.any([lost.signal, stopping.signal]);
+    const renewal = setInterval(() => {
+      store.renew(lease, leaseMs).then(
+        (held) => {
+          if (!held) lost.abort(new Error('lease lost'));
+        },
+        (error: unknown) => log('warn', 'lease renewal failed', { idempotency_key: lease.key, error: (error as Error).message }),
+      );
+    }, Math.max(10, Math.floor(leaseMs / 3)));
+    let outcome: StoredOutcome;
+    try {
+      const result: unknown = await options.handler(job, { idempotencyKey: job.idempotency_key, attempt: job.attempt, workerId, signal });
+      outcome = { status: 'succeeded', result: result === undefined ? null : result };
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      outcome = { status: 'failed', error: message.slice(0, MAX_ERROR_LENGTH) || 'handler failed' };
+    } finally {
+      clearInterval(renewal);
+    }
+    const stored = await store.complete(lease, outcome);
+    if (stored.status === 'lease_lost') {
+      log('error', 'claim was taken over while the side effect ran: it may have run twice', {
+        job_id: job.job_id,
+        idempotency_key: job.idempotency_key,
+        now_held_by: stored.current?.owner ?? null,
+      });
+      const current = stored.current;
+      if (current && (current.status === 'succeeded' || current.status === 'failed')) {
+        await report(job.job_id, job.idempotency_key, {
+          status: current.status,
+          ...(current.result !== undefined ? { result: current.result } : {}),
+          ...(current.error !== undefined ? { error: current.error } : {}),
+        });
+      }
+      return 'lease_lost';
+    }
+    await report(job.job_id, job.idempotency_key, outcome);
+    log(outcome.status === 'succeeded' ? 'info' : 'warn', `job ${outcome.status}`, {
+      job_id: job.job_id,
+      idempotency_key: job.idempotency_key,
+      attempt: job.attempt,
+      ...(outcome.error ? { error: outcome.error } : {}),
+    });
+    return 'ran';
+  }
+
+  async function handleMessage(message: InboundMessage): Promise<ProcessOutcome> {
+    let value: unknown = null;
+    try {
+      value = message.value === null ? null : JSON.parse(message.value.toString('utf8'));
+    } catch {
+      value = null;
+    }
+    const verified = verifyDispatch(value, message.headers, message.key);
+    if (!verified.ok) {
+      const where = `${message.topic}[${message.partition}]@${message.offset}`;
+      if (verified.code === 'job_hash_mismatch' && verified.job_id !== null && verified.idempotency_key !== null) {
+        log('error', 'refusing a dispatched job whose content does not match its job hash', {
+          job_id: verified.job_id,
+          idempotency_key: verified.idempotency_key,
+          detail: verified.detail,
+          at: where,
+        });
+        // Not claimed: a genuine delivery of this key is still free to run.
+        await report(verified.job_id, verified.idempotency_key, { status: 'failed', error: 'job_hash_mismatch' });
+      } else {
+        log('warn', 'skipping an invalid dispatch message', { code: verified.code, detail: verified.detail, at: where });
+      }
+      return 'refused';
+    }
+    const job = verified.job;
+    if (options.accepts && !options.accepts(job)) return 'skipped';
+
+    const claim = await store.claim({ key: job.idempotency_key, jobId: job.job_id, jobHash: job.job_hash, owner: workerId, leaseMs });
+    switch (claim.status) {
+      case 'completed':
+        log('info', 'duplicate delivery: reporting the stored outcome, not running again', {
+          job_id: job.job_id,
+          idempotency_key: job.idempotency_key,
+          attempt: job.attempt,
+        });
+        await report(job.job_id, job.idempotency_key, claim.outcome);
+        return 'duplicate';
+      case 'busy':
+        throw new ClaimBusyError(job.idempotency_key, claim.owner, claim.leaseExpiresAt);
+      case 'conflict':
+        log('error', 'idempotency key already used by other job content: refusing', {
+          job_id: job.job_id,
+          idempotency_key: job.idempotency_key,
+          claimed_for: claim.jobId,
+        });
+        await report(job.job_id, job.idempotency_key, { status: 'failed', error: 'idempotency_key_conflict' });
+        return 'refused';
+      case 'claimed':
+        break;
+      default: {
+        const _exhaustive: never = claim;
+        throw new Error('unknown claim result');
+      }
+    }
+    if (claim.takeover) log('warn', 'took over an expired claim (its worker stopped renewing it)', { idempotency_key: job.idempotency_key, runs: claim.runs });
+    try {
+      await report(job.job_id, job.idempotency_key, { status: 'started' });
+    } catch (error) {
+      // Nothing ran yet: give the key back so the redelivery can claim it at once.
+      await store.release(claim.lease).catch(() => undefined);
+      throw error;
+    }
+    return run(job, claim.lease);
+  }
+
+  return {
+    workerId,
+    process: handleMessage,
+    async start() {
+      await theBus.ensureTopics([
+        { name: topics.dispatch, partitions: DEFAULT_PARTITIONS },
+        { name: topics.results, partitions: DEFAULT_PARTITIONS },
+      ]);
+      subscription = await theBus.subscribe({
+        groupId: options.groupId ?? 'signoff-workers',
+        topics: [topics.dispatch],
+        handler: async (message) => {
+          await handleMessage(message);
+        },
+      });
+      log('info', 'worker consuming', { topic: topics.dispatch, group: options.groupId ?? 'signoff-workers' });
+    },
+    async stop() {
+      stopping.abort(new Error('worker stopping'));
+      await subscription?.stop();
+      subscription = null;
+      if (ownBus) await theBus.close();
+      if (ownClaims) await store.close();
+    },
+  };
+}
