@@ -116,7 +116,7 @@ describe('dispatch recovery: worker down, dispatcher killed mid-dispatch', () =>
     await startDispatcher();
     // The killed dispatchers' group memberships expire first (session timeout), so the approval
     // notification below is consumed at once: the replay it gets is for the missing worker.
-    await waitForGroupMembers(brokers, 'signoff-dispatch-service', 1);
+    await waitForGroupMembers(brokers, `${prefix}dispatch-service`, 1);
     const approved = await submitTestJob(commands, 'job-approved', 'require_human');
     await approveTestJob(commands, approved);
     await bus.publish(topics.approved, [{ key: 'job-approved', value: { job_id: 'job-approved', approval_id: 'approval-job-approved' } }]);

@@ -13,7 +13,8 @@ import { JOB_EVENT_TYPES, SignoffEvent } from '@signoff/contracts';
 import { toCloudEvent } from '@signoff/core';
 import { createEventStore } from '@signoff/event-store';
 import { parseRedactionList } from '@signoff/observability';
-import { mintToken, readEnvFile, Role, ROLES } from '@signoff/runtime';
+import { mintToken, parseConfig, readEnvFile, Role, ROLES } from '@signoff/runtime';
+import { listReplayCandidates } from '../../dispatch-service/src/replay/replay-dry-run';
 
 /** Where a command writes; exit code is its return value. */
 export interface Io {
@@ -258,8 +259,37 @@ const auditExport: Command = async (args, io) => {
   return 0;
 };
 
+/**
+ * `replay --dry-run [--url EVENT_STORE_URL]`: the jobs the dispatch service's replay consumer would
+ * replay (or abandon) now, from the event log, with DISPATCH_GRACE_MS / WORKER_ACK_TIMEOUT_MS of
+ * the environment. Writes nothing.
+ */
+const replay: Command = async (args, io) => {
+  const dryRun = boolFlag(args, 'dry-run');
+  const json = boolFlag(args, 'json');
+  const url = storeUrl(args, io);
+  if (!dryRun || args.length > 0) {
+    io.err('usage: replay --dry-run [--json] [--url EVENT_STORE_URL]   (the replay itself runs inside the dispatch service)');
+    return 2;
+  }
+  const config = parseConfig({ ...io.env, EVENT_STORE_URL: url });
+  const store = await createEventStore(url);
+  try {
+    const candidates = await listReplayCandidates({ store, graceMs: config.dispatchGraceMs, workerAckTimeoutMs: config.workerAckTimeoutMs });
+    if (json) io.out(JSON.stringify(candidates, null, 2));
+    else {
+      for (const c of candidates) io.out(JSON.stringify(c));
+      io.err(`${candidates.length} job(s) would be replayed or abandoned (grace ${config.dispatchGraceMs} ms, worker ack timeout ${config.workerAckTimeoutMs} ms)`);
+    }
+    return 0;
+  } finally {
+    await store.close();
+  }
+};
+
 export const COMMANDS: Record<string, Record<string, Command> | Command> = {
   audit: { export: auditExport },
+  replay,
   policy: { validate: policyValidate, test: policyTest, diff: policyDiff },
   token,
   approvals,
@@ -279,6 +309,7 @@ export async function runCli(argv: string[], io: Io): Promise<number> {
         '  token --sub NAME --roles a,b       mint a development token (AUTH_JWT_SECRET or the standalone secret)',
         '  approvals list|approve|reject      reviewer actions over HTTP (SIGNOFF_URL, SIGNOFF_TOKEN)',
         '  audit export [--since ISO]         every decision as NDJSON CloudEvents from the event store',
+        '  replay --dry-run                   jobs the replay consumer would republish now (writes nothing)',
       ].join('\n'),
     );
     return 2;

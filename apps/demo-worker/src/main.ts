@@ -3,8 +3,8 @@ import http from 'node:http';
 import { hostname } from 'node:os';
 import { JsonLogger, LogLevel } from '@signoff/observability';
 import { readEnvFile } from '@signoff/runtime';
-import { createWorker, DispatchedJob, JobContext, SqlQueryable } from '@signoff/worker-sdk';
-import { Pool } from 'pg';
+import { createWorker } from '@signoff/worker-sdk';
+import { demoHandler, sideEffectTable } from './demo-side-effect';
 import path from 'node:path';
 
 /**
@@ -68,59 +68,13 @@ function readConfig(env: Record<string, string | undefined>): DemoConfig {
   return config;
 }
 
-/** The demo's side-effect log, in the worker's own database. */
-async function sideEffectTable(databaseUrl: string): Promise<{ db: SqlQueryable; close: () => Promise<void> }> {
-  let db: SqlQueryable;
-  let close: () => Promise<void>;
-  if (databaseUrl.startsWith('pglite://')) {
-    const { PGlite } = await import('@electric-sql/pglite');
-    const rest = databaseUrl.slice('pglite://'.length);
-    const pg = rest === 'memory' ? await PGlite.create() : await PGlite.create(path.resolve(rest));
-    db = pg as unknown as SqlQueryable;
-    close = () => pg.close();
-  } else {
-    const pool = new Pool({ connectionString: databaseUrl, max: 4 });
-    pool.on('error', () => undefined);
-    db = pool;
-    close = () => pool.end();
-  }
-  await db.query(`CREATE TABLE IF NOT EXISTS demo_worker_side_effects (
-    id bigserial PRIMARY KEY,
-    idempotency_key text NOT NULL,
-    job_id text NOT NULL,
-    topic text NOT NULL,
-    attempt integer NOT NULL,
-    worker_id text NOT NULL,
-    performed_at timestamptz NOT NULL DEFAULT now()
-  )`).catch(async (error: { code?: string }) => {
-    // Two workers creating the table at once: the loser sees the winner's type.
-    if (error.code !== '23505' && error.code !== '42P07') throw error;
-  });
-  return { db, close };
-}
-
 async function main(): Promise<void> {
   const env = { ...readEnvFile(path.join(process.cwd(), '.signoff', 'infra.env')), ...process.env };
   const config = readConfig(env);
   const logger = new JsonLogger('demo-worker', config.logLevel);
   const effects = await sideEffectTable(config.databaseUrl);
 
-  const handler = async (job: DispatchedJob, context: JobContext): Promise<unknown> => {
-    if (config.workMs > 0) await new Promise((r) => setTimeout(r, config.workMs));
-    if (context.signal.aborted) throw new Error('claim lost before the side effect');
-    await effects.db.query(
-      'INSERT INTO demo_worker_side_effects (idempotency_key, job_id, topic, attempt, worker_id) VALUES ($1, $2, $3, $4, $5)',
-      [context.idempotencyKey, job.job_id, job.topic, job.attempt, context.workerId],
-    );
-    logger.emit('info', 'side effect', {
-      idempotency_key: context.idempotencyKey,
-      job_id: job.job_id,
-      topic: job.topic,
-      attempt: job.attempt,
-      approval_id: job.approval?.approval_id ?? null,
-    });
-    return { performed_by: context.workerId, topic: job.topic };
-  };
+  const handler = demoHandler(effects.db, logger, config.workMs);
 
   const worker = await createWorker({
     brokers: config.brokers,

@@ -2,6 +2,7 @@ import { DynamicModule, Module } from '@nestjs/common';
 import { AuditRelay, CoreModule } from '@signoff/core';
 import { AuthModule, SignoffConfig } from '@signoff/runtime';
 import { ApprovalModule } from '../../approval-service/src/approval.module';
+import { DispatchModule } from '../../dispatch-service/src/dispatch.module';
 import { PolicyModule } from '../../policy-service/src/policy.module';
 
 /**
@@ -18,6 +19,7 @@ export class StandaloneModule {
         AuthModule.forRoot({ jwtSecret: config.authJwksUrl ? null : jwtSecret, jwksUrl: config.authJwksUrl }),
         PolicyModule,
         ApprovalModule,
+        DispatchModule.forRoot({ instanceId: 'standalone' }),
       ],
       providers: [AuditRelay],
     };

@@ -4,6 +4,9 @@ import { parseEventStoreUrl } from '@signoff/event-store';
 import { HealthRegistry, JsonLogger } from '@signoff/observability';
 import { connectMessageBus, createHttpApp, installGracefulShutdown, listen, loadConfigOrExit, redactUrl, setupOpenApi } from '@signoff/runtime';
 import { connectApprovalsGrpc } from '../../approval-service/src/grpc/grpc.options';
+import { MessageBus } from '@signoff/messaging';
+import { createWorker } from '@signoff/worker-sdk';
+import { demoHandler, sideEffectTable } from '../../demo-worker/src/demo-side-effect';
 import { StandaloneModule } from './app.module';
 import { devTokens, standaloneSecret } from './dev-auth';
 
@@ -19,8 +22,25 @@ async function main(): Promise<void> {
   await connectMessageBus(app, config, 'signoff-standalone');
   connectApprovalsGrpc(app, config);
   setupOpenApi(app, 'Signoff (standalone)');
-  installGracefulShutdown(app, logger, () => health.markShuttingDown());
+  // The demo worker, in-process: its claims and side effects live in their own PGlite database
+  // beside the event store's (PGlite is one database per process and directory).
+  const workerDb = dataDir ? `pglite://${path.join(dataDir, 'worker')}` : 'pglite://memory';
+  const effects = await sideEffectTable(workerDb);
+  const worker = await createWorker({
+    bus: app.get(MessageBus, { strict: false }),
+    topicPrefix: config.kafkaTopicPrefix,
+    db: effects.db,
+    workerId: 'standalone-demo-worker',
+    handler: demoHandler(effects.db, logger),
+    log: (level, message, fields) => logger.emit(level, message, { worker: 'standalone-demo-worker', ...fields }),
+  });
+  installGracefulShutdown(app, logger, async () => {
+    health.markShuttingDown();
+    await worker.stop();
+    await effects.close();
+  });
   await app.startAllMicroservices();
+  await worker.start();
   const url = await listen(app, config.port, config.host);
   logger.emit('info', 'signoff standalone listening', {
     url,

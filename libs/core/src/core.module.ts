@@ -16,7 +16,7 @@ import { AUDIT_REDACT } from './audit/audit.relay';
 
 export interface CoreModuleOptions {
   readonly config: SignoffConfig;
-  /** Kafka client id and the base of consumer group names, e.g. `signoff-policy-service`. */
+  /** Kafka client id, e.g. `signoff-policy-service` (consumer groups are `<topic prefix><service>`). */
   readonly serviceName: string;
   /** Replace the clock (tests). */
   readonly clock?: Clock;

@@ -40,7 +40,7 @@ export async function createHttpApp(module: Type<unknown> | DynamicModule, optio
  * Graceful shutdown on SIGTERM/SIGINT: readiness turns unavailable, Nest's shutdown hooks run
  * (consumers stop, stores close), then the process exits 0. A second signal exits at once.
  */
-export function installGracefulShutdown(app: INestApplication, logger: JsonLogger, onStopping?: () => void): void {
+export function installGracefulShutdown(app: INestApplication, logger: JsonLogger, onStopping?: () => void | Promise<void>): void {
   let stopping = false;
   const stop = (signal: NodeJS.Signals) => {
     if (stopping) {
@@ -48,14 +48,16 @@ export function installGracefulShutdown(app: INestApplication, logger: JsonLogge
       process.exit(130);
     }
     stopping = true;
-    onStopping?.();
     logger.emit('info', `${signal} received: shutting down`);
     const force = setTimeout(() => {
       logger.emit('error', 'shutdown took longer than 20 s: exiting');
       process.exit(1);
     }, 20_000);
     force.unref();
-    app.close().then(
+    Promise.resolve()
+      .then(() => onStopping?.())
+      .then(() => app.close())
+      .then(
       () => process.exit(0),
       (error: unknown) => {
         logger.emit('error', 'shutdown failed', { error: (error as Error).message });

@@ -57,7 +57,9 @@ export async function runService(
   const logger = new JsonLogger(service, config.logLevel);
   const app = await createHttpApp(rootModule.forRoot(config), { service, logger });
   const health = app.get(HealthRegistry);
-  await connectMessageBus(app, config, `signoff-${service}`);
+  // The group includes the topic prefix: two deployments with different prefixes on one cluster
+  // must not share a consumer group (the group's assignment would drop partitions).
+  await connectMessageBus(app, config, `${config.kafkaTopicPrefix}${service}`);
   await options.configure?.(app, config, logger);
   setupOpenApi(app, `Signoff ${service}`);
   installGracefulShutdown(app, logger, () => health.markShuttingDown());
