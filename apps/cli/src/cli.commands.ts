@@ -136,6 +136,21 @@ const policyDiff: Command = async (args, io) => {
   return 0;
 };
 
+/** `policy activate FILE`: validates locally, then `PUT /api/v1/policy` (admin token in SIGNOFF_TOKEN). */
+const policyActivate: Command = async (args, io) => {
+  if (args.length !== 1) {
+    io.err('usage: policy activate FILE   (SIGNOFF_URL, SIGNOFF_TOKEN of an admin)');
+    return 2;
+  }
+  const file = path.resolve(io.cwd, args[0]);
+  const local = readPolicyFile(file);
+  if (!local.ok) {
+    for (const e of local.errors) io.out(formatPolicyError(e, args[0]));
+    return 1;
+  }
+  return printApi(io, await api(io, 'PUT', '/policy', local.text, file.endsWith('.json') ? 'application/json' : 'application/yaml'));
+};
+
 /** `token --sub NAME --roles a,b [--topics g1,g2] [--tenants t1] [--ttl SECONDS]`: a development token. */
 const token: Command = async (args, io) => {
   const sub = flag(args, 'sub');
@@ -165,14 +180,14 @@ export function readStandaloneSecret(cwd: string): string | undefined {
   return fs.existsSync(file) ? fs.readFileSync(file, 'utf8').trim() : undefined;
 }
 
-async function api(io: Io, method: string, route: string, body?: unknown): Promise<{ status: number; json: unknown }> {
+async function api(io: Io, method: string, route: string, body?: unknown, contentType = 'application/json'): Promise<{ status: number; json: unknown }> {
   const base = io.env.SIGNOFF_URL ?? 'http://127.0.0.1:8080';
   const tokenValue = io.env.SIGNOFF_TOKEN;
   if (!tokenValue) throw new Error('set SIGNOFF_TOKEN (e.g. SIGNOFF_TOKEN=$(npm run -s cli -- token --sub me --roles reviewer))');
   const res = await fetch(`${base}/api/v1${route}`, {
     method,
-    headers: { authorization: `Bearer ${tokenValue}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
-    body: body === undefined ? undefined : JSON.stringify(body),
+    headers: { authorization: `Bearer ${tokenValue}`, ...(body !== undefined ? { 'content-type': contentType } : {}) },
+    body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
   });
   const text = await res.text();
   let json: unknown = text;
@@ -290,7 +305,7 @@ const replay: Command = async (args, io) => {
 export const COMMANDS: Record<string, Record<string, Command> | Command> = {
   audit: { export: auditExport },
   replay,
-  policy: { validate: policyValidate, test: policyTest, diff: policyDiff },
+  policy: { validate: policyValidate, test: policyTest, diff: policyDiff, activate: policyActivate },
   token,
   approvals,
 };
@@ -306,6 +321,7 @@ export async function runCli(argv: string[], io: Io): Promise<number> {
         '  policy validate FILE...            check bundles; errors as file:line:column',
         '  policy test [FILE.test.yaml...]    run policy tests (default: all under policies/)',
         '  policy diff A B [--tests FILE]     rules changed and test jobs whose decision changes',
+        '  policy activate FILE               validate, then PUT /api/v1/policy (SIGNOFF_URL, SIGNOFF_TOKEN)',
         '  token --sub NAME --roles a,b       mint a development token (AUTH_JWT_SECRET or the standalone secret)',
         '  approvals list|approve|reject      reviewer actions over HTTP (SIGNOFF_URL, SIGNOFF_TOKEN)',
         '  audit export [--since ISO]         every decision as NDJSON CloudEvents from the event store',
