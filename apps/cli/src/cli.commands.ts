@@ -10,7 +10,7 @@ import {
   runPolicyTests,
 } from '@signoff/policy-engine';
 import { JOB_EVENT_TYPES, SignoffEvent } from '@signoff/contracts';
-import { toCloudEvent } from '@signoff/core';
+import { RuleRedactions, toCloudEvent } from '@signoff/core';
 import { createEventStore } from '@signoff/event-store';
 import { parseRedactionList } from '@signoff/observability';
 import { mintToken, parseConfig, readEnvFile, Role, ROLES } from '@signoff/runtime';
@@ -246,6 +246,7 @@ const auditExport: Command = async (args, io) => {
   }
   const redact = parseRedactionList(io.env.AUDIT_REDACT_FIELDS);
   const store = await createEventStore(url);
+  const redactions = new RuleRedactions(store, redact);
   const out = outFile ? fs.createWriteStream(path.resolve(io.cwd, outFile)) : null;
   let count = 0;
   try {
@@ -258,7 +259,7 @@ const auditExport: Command = async (args, io) => {
       for (const event of fresh) {
         const at = Date.parse((event.metadata as { at?: string }).at ?? event.createdAt.toISOString());
         if (at < sinceMs || at > untilMs) continue;
-        const line = JSON.stringify(toCloudEvent(event, redact));
+        const line = JSON.stringify(toCloudEvent(event, await redactions.pathsFor(event)));
         if (out) out.write(line + '\n');
         else io.out(line);
         count += 1;

@@ -29,6 +29,7 @@ rules:
   - id: require-approval-prod-finance
     when: {topic: finance.payment.execute, env: production}
     decision: require_human
+    redact: [payload.card_number]
 `;
 
 type Started = Awaited<ReturnType<typeof startTestApp>>;
@@ -279,6 +280,9 @@ describe('policy service on real PostgreSQL and Kafka', () => {
       expect(mine.map((e) => e.id)).toEqual(stored.map((e) => e.id));
       expect(mine.map((e) => e.type)).toEqual(['signoff.job.submitted', 'signoff.policy.evaluated', 'signoff.approval.requested']);
       for (const e of mine) expect(e).toMatchObject({ specversion: '1.0', source: '/signoff/jobs', actor: 'agent-7' });
+      // The deciding rule's `redact` paths are redacted from the audit stream (the store keeps the original).
+      expect((mine[0].data as { request: { payload: unknown } }).request.payload).toEqual({ card_number: '[REDACTED]' });
+      expect((stored[0].data as { request: { payload: unknown } }).request.payload).toEqual({ card_number: '4111' });
     } finally {
       await consumer.disconnect();
     }

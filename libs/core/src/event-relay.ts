@@ -9,7 +9,7 @@ export interface EventRelayOptions<E> {
   readonly streamPrefix?: string;
   readonly topic: string;
   /** The message for an event, or null to skip it. */
-  readonly toMessage: (event: RecordedEvent<E & { type: string; data: unknown }>) => OutboundMessage | null;
+  readonly toMessage: (event: RecordedEvent<E & { type: string; data: unknown }>) => OutboundMessage | null | Promise<OutboundMessage | null>;
 }
 
 /**
@@ -35,7 +35,7 @@ export class EventRelay<E = unknown> {
       batchSize: 200,
       pollIntervalMs: 20,
       handler: async (event) => {
-        const message = this.options.toMessage(event);
+        const message = await this.options.toMessage(event);
         if (message) await this.bus.publish(this.options.topic, [message]);
       },
       onError: (error) => this.logger.warn(`relay to ${this.options.topic} failed, retrying: ${(error as Error).message}`),

@@ -11,3 +11,4 @@ export { EventRelay, type EventRelayOptions } from './event-relay';
 export { CoreModule, SIGNOFF_CONFIG, SIGNOFF_TOPICS, type CoreModuleOptions } from './core.module';
 export { AuditRelay, AUDIT_REDACT } from './audit/audit.relay';
 export { toCloudEvent, cloudEventType, redactEventData } from './audit/cloud-event.mapper';
+export { RuleRedactions } from './audit/rule-redactions';

@@ -23,7 +23,9 @@ import {
 import { entriesByKey, join, type MapEntry, setOwn, YamlSource } from './yaml-source.reader';
 
 const BUNDLE_KEYS: ReadonlySet<string> = new Set(['version', 'description', 'default', 'rules']);
-const RULE_KEYS: ReadonlySet<string> = new Set(['id', 'description', 'when', 'decision', 'approval', 'throttle']);
+const RULE_KEYS: ReadonlySet<string> = new Set(['id', 'description', 'when', 'decision', 'approval', 'throttle', 'redact']);
+/** `redact` paths: inside the job's payload or labels, dotted, `*` for one level. */
+const REDACT_PATH = /^(payload|labels)(\.([A-Za-z0-9_\-]+|\*))+$/;
 const APPROVAL_KEYS: ReadonlySet<string> = new Set(['required', 'reviewers', 'timeout', 'on_timeout']);
 const THROTTLE_KEYS: ReadonlySet<string> = new Set(['limit', 'per', 'key']);
 const OPERATORS: ReadonlySet<string> = new Set(CONDITION_OPERATORS);
@@ -185,6 +187,25 @@ function readRule(src: YamlSource, node: Node, path: string, seen: Map<string, n
     }
   }
 
+  const redact: string[] = [];
+  const redactEntry = get('redact');
+  if (redactEntry) {
+    const items = src.sequence(redactEntry.value, join(path, 'redact'), 'redact');
+    if (items === null) ok = false;
+    else {
+      items.forEach((item, index) => {
+        const itemPath = `${join(path, 'redact')}[${index}]`;
+        const value = src.scalar(item, itemPath, 'a redacted path');
+        if (typeof value !== 'string' || !REDACT_PATH.test(value)) {
+          if (value !== undefined) {
+            src.error('invalid_value', `redact paths look like payload.card_number or labels.ssn (dotted, * for one level), not ${JSON.stringify(value)}`, itemPath, item);
+          }
+          ok = false;
+        } else if (!redact.includes(value)) redact.push(value);
+      });
+    }
+  }
+
   if (!ok || id === undefined || decision === undefined || when === undefined) return undefined;
   return {
     id,
@@ -193,6 +214,7 @@ function readRule(src: YamlSource, node: Node, path: string, seen: Map<string, n
     decision,
     ...(approval ? { approval } : {}),
     ...(throttle ? { throttle } : {}),
+    ...(redact.length > 0 ? { redact } : {}),
   };
 }
 

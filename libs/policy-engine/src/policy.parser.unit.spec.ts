@@ -101,6 +101,15 @@ describe('parsePolicy: valid bundles', { timeout: 30_000 }, () => {
     expect(parsePolicy(aliased)).toEqual(parsePolicy(spelled));
   });
 
+  it('reads per-rule redact paths and refuses malformed ones with their position', () => {
+    const ok = parsePolicy(withRule('id: pay', 'when: {topic: finance.payment.execute}', 'decision: allow', 'redact: [payload.card_number, labels.ssn, payload.cards.*.number]'));
+    expect(ok.ok && ok.bundle.rules[0].redact).toEqual(['payload.card_number', 'labels.ssn', 'payload.cards.*.number']);
+    const errors = errorsOf(withRule('id: pay', 'decision: allow', 'redact: [payload.card_number, job_hash]'));
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toMatchObject({ code: 'invalid_value', path: 'rules[0].redact[1]', line: 6 });
+    expect(errors[0].column).toBeGreaterThan(0);
+  });
+
   it('keeps a condition on a label named __proto__ (it must not vanish into the prototype)', () => {
     const result = parsePolicy(withRule('id: a', 'when: {__proto__: x, env: prod}', 'decision: allow'));
     expect(result.ok && Object.keys(result.bundle.rules[0].when)).toEqual(['__proto__', 'env']);

@@ -80,6 +80,11 @@ export interface PolicyRule {
   readonly approval?: ApprovalSpec;
   /** Present exactly when `decision` is `throttle`. */
   readonly throttle?: ThrottleSpec;
+  /**
+   * Request paths (`payload.card_number`, `labels.ssn`) redacted from the audit stream and
+   * exports for jobs this rule decided, on top of AUDIT_REDACT_FIELDS.
+   */
+  readonly redact?: readonly string[];
 }
 
 /**

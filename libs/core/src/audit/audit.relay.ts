@@ -5,6 +5,7 @@ import { MessageBus } from '@signoff/messaging';
 import { EventRelay } from '../event-relay';
 import { SIGNOFF_TOPICS } from '../core.tokens';
 import { toCloudEvent } from './cloud-event.mapper';
+import { RuleRedactions } from './rule-redactions';
 
 /** DI token: the redacted request paths of the audit stream (AUDIT_REDACT_FIELDS). */
 export const AUDIT_REDACT = Symbol('AUDIT_REDACT');
@@ -12,19 +13,21 @@ export const AUDIT_REDACT = Symbol('AUDIT_REDACT');
 /**
  * Publishes every domain event to `signoff.audit` as a structured CloudEvent 1.0 (key = job id),
  * from a checkpointed subscription: at least once, in log order; the CloudEvent `id` is the
- * event id, so an auditor's sink deduplicates redeliveries. Configured fields are redacted.
+ * event id, so an auditor's sink deduplicates redeliveries. AUDIT_REDACT_FIELDS and the deciding
+ * rule's `redact` paths are redacted.
  */
 @Injectable()
 export class AuditRelay implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly relay: EventRelay<SignoffEvent>;
 
   constructor(store: EventStore, bus: MessageBus, @Inject(SIGNOFF_TOPICS) topics: SignoffTopics, @Inject(AUDIT_REDACT) redact: string[]) {
+    const redactions = new RuleRedactions(store, redact);
     this.relay = new EventRelay<SignoffEvent>(store, bus, {
       name: 'audit-relay',
       eventTypes: [...JOB_EVENT_TYPES, 'PolicyActivated'],
       topic: topics.audit,
-      toMessage: (event) => {
-        const cloudEvent = toCloudEvent(event as never, redact);
+      toMessage: async (event) => {
+        const cloudEvent = toCloudEvent(event as never, await redactions.pathsFor(event as never));
         return {
           key: cloudEvent.subject ?? event.streamId,
           value: JSON.stringify(cloudEvent),
