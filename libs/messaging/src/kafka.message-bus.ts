@@ -1,4 +1,4 @@
-import { Consumer, Kafka, KafkaConfig, logLevel, Producer, CompressionTypes, IHeaders } from 'kafkajs';
+import { Consumer, Kafka, KafkaConfig, KafkaMessage, logLevel, Producer, CompressionTypes, IHeaders } from 'kafkajs';
 import {
   encodeValue,
   InboundMessage,
@@ -154,39 +154,93 @@ export class KafkaMessageBus extends MessageBus {
         await committing;
       }
     };
-    await consumer.run({
-      autoCommit: false,
-      partitionsConsumedConcurrently: 4,
-      eachMessage: async ({ topic, partition, message, heartbeat }) => {
-        const inbound: InboundMessage = {
-          topic,
-          partition,
-          offset: message.offset,
-          key: message.key ? message.key.toString('utf8') : null,
-          value: message.value,
-          headers: decodeHeaders(message.headers),
-          timestamp: message.timestamp,
-        };
-        for (let attempt = 0; ; attempt++) {
-          try {
-            await options.handler(inbound);
-            break;
-          } catch (error) {
-            if (stopping) throw error;
-            const delay = RETRY_BACKOFF_MS[Math.min(attempt, RETRY_BACKOFF_MS.length - 1)];
-            (this.options.log ?? (() => undefined))('warn', `handler failed on ${topic}[${partition}]@${message.offset}, retrying in ${delay} ms`, {
-              error: (error as Error).message,
-            });
-            await new Promise((r) => setTimeout(r, delay));
-            await heartbeat();
-          }
+    const log = this.options.log ?? (() => undefined);
+    /** Runs the handler until it resolves (retry with back-off, never skip), unless stopping. */
+    const handle = async (topic: string, partition: number, message: KafkaMessage, heartbeat: () => Promise<void>): Promise<void> => {
+      const inbound: InboundMessage = {
+        topic,
+        partition,
+        offset: message.offset,
+        key: message.key ? message.key.toString('utf8') : null,
+        value: message.value,
+        headers: decodeHeaders(message.headers),
+        timestamp: message.timestamp,
+      };
+      for (let attempt = 0; ; attempt++) {
+        try {
+          await options.handler(inbound);
+          return;
+        } catch (error) {
+          if (stopping) throw error;
+          const delay = RETRY_BACKOFF_MS[Math.min(attempt, RETRY_BACKOFF_MS.length - 1)];
+          log('warn', `handler failed on ${topic}[${partition}]@${message.offset}, retrying in ${delay} ms`, { error: (error as Error).message });
+          await new Promise((r) => setTimeout(r, delay));
+          await heartbeat();
         }
-        handled.set(`${topic}\0${partition}`, { topic, partition, offset: (BigInt(message.offset) + 1n).toString() });
-        // While stopping, commit before returning: the consumer leaves its group once the handler returns.
-        if (stopping) await flush();
-        else void flush();
-      },
-    });
+      }
+    };
+    const markHandled = async (topic: string, partition: number, offset: string): Promise<void> => {
+      handled.set(`${topic}\0${partition}`, { topic, partition, offset: (BigInt(offset) + 1n).toString() });
+      // While stopping, commit before returning: the consumer leaves its group once the handler returns.
+      if (stopping) await flush();
+      else void flush();
+    };
+    const keyConcurrency = Math.max(1, Math.floor(options.keyConcurrency ?? 1));
+    if (keyConcurrency === 1) {
+      await consumer.run({
+        autoCommit: false,
+        partitionsConsumedConcurrently: 4,
+        eachMessage: async ({ topic, partition, message, heartbeat }) => {
+          await handle(topic, partition, message, heartbeat);
+          await markHandled(topic, partition, message.offset);
+        },
+      });
+    } else {
+      // Per-key concurrency: a fetched batch is split by key; keys run side by side (up to
+      // keyConcurrency), each key's messages in order. Only the contiguous prefix of handled
+      // messages is resolved and committed, so a stop or a rebalance mid-batch never commits past
+      // an unhandled message (it is delivered again: at least once).
+      await consumer.run({
+        autoCommit: false,
+        eachBatchAutoResolve: false,
+        partitionsConsumedConcurrently: 4,
+        eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
+          const byKey = new Map<string, KafkaMessage[]>();
+          for (const message of batch.messages) {
+            const key = message.key ? message.key.toString('utf8') : `\0${message.offset}`;
+            const list = byKey.get(key);
+            if (list) list.push(message);
+            else byKey.set(key, [message]);
+          }
+          const queue = [...byKey.values()];
+          const done = new Set<string>();
+          const beat = setInterval(() => void heartbeat().catch(() => undefined), 1000);
+          try {
+            const lane = async (): Promise<void> => {
+              for (let group = queue.shift(); group; group = queue.shift()) {
+                for (const message of group) {
+                  if (!isRunning() || isStale()) return;
+                  await handle(batch.topic, batch.partition, message, heartbeat);
+                  done.add(message.offset);
+                }
+              }
+            };
+            await Promise.all(Array.from({ length: Math.min(keyConcurrency, queue.length) }, lane));
+          } finally {
+            clearInterval(beat);
+            let last: string | null = null;
+            for (const message of batch.messages) {
+              if (!done.has(message.offset)) break;
+              last = message.offset;
+            }
+            if (last !== null) {
+              resolveOffset(last);
+              await markHandled(batch.topic, batch.partition, last);
+            }
+          }
+        },
+      });
+    }
     const stop = async () => {
       stopping = true;
       this.consumers.delete(consumer);

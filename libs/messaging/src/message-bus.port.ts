@@ -40,6 +40,12 @@ export interface SubscribeOptions {
    * never skipped: a handler must route poison messages to a DLQ itself instead of throwing.
    */
   readonly handler: (message: InboundMessage) => Promise<void>;
+  /**
+   * Messages of different keys of one partition handled at once (default 1: strictly one at a
+   * time). Order per key is always kept; an offset is committed only once every message before it
+   * in its partition was handled. Adapters may treat it as a hint (the in-process bus ignores it).
+   */
+  readonly keyConcurrency?: number;
 }
 
 /** A running consumer. */

@@ -29,6 +29,8 @@ export interface MessageBusServerOptions {
   readonly groupId: string;
   /** Prefix added to every `@EventPattern` (KAFKA_TOPIC_PREFIX), e.g. `jobs.requested` -> `signoff.jobs.requested`. */
   readonly topicPrefix: string;
+  /** Messages of different keys of one partition handled at once (see SubscribeOptions). */
+  readonly keyConcurrency?: number;
 }
 
 /**
@@ -64,6 +66,7 @@ export class MessageBusServer extends Server implements CustomTransportStrategy 
         const subscription = await this.bus.subscribe({
           groupId: this.options.groupId,
           topics: [...routes.keys()],
+          keyConcurrency: this.options.keyConcurrency,
           handler: async (message) => {
             const handler = routes.get(message.topic);
             if (!handler) return;

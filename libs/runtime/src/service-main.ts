@@ -30,6 +30,9 @@ export function loadConfigOrExit(service: string, env: Record<string, string | u
   }
 }
 
+/** Messages of different jobs of one partition a service handles at once. */
+export const SERVICE_KEY_CONCURRENCY = 16;
+
 /**
  * Wires a created app to the message bus: creates every Signoff topic (partitioned by job id),
  * connects the bus transport so the module's `@EventPattern` handlers consume in the consumer group
@@ -40,7 +43,12 @@ export async function connectMessageBus(app: NestFastifyApplication, config: Sig
   app.get(HealthRegistry, { strict: false }).register('kafka', () => bus.ping());
   const topics = signoffTopics(config.kafkaTopicPrefix);
   await bus.ensureTopics(Object.values(topics).map((name) => ({ name, partitions: DEFAULT_PARTITIONS })));
-  app.connectMicroservice({ strategy: new MessageBusServer(bus, { groupId, topicPrefix: config.kafkaTopicPrefix }) }, { inheritAppConfig: true });
+  // Jobs are independent: messages of different jobs (keys) of one partition are handled side by
+  // side, each job's messages in order.
+  app.connectMicroservice(
+    { strategy: new MessageBusServer(bus, { groupId, topicPrefix: config.kafkaTopicPrefix, keyConcurrency: SERVICE_KEY_CONCURRENCY }) },
+    { inheritAppConfig: true },
+  );
 }
 
 /**
