@@ -23,6 +23,8 @@ export interface StartKafkaOptions {
   readonly log?: (line: string) => void;
   /** Milliseconds to wait for the broker to answer a metadata request. */
   readonly timeoutMs?: number;
+  /** Told the broker's pid (its process group) as soon as it is spawned. */
+  readonly onSpawn?: (pid: number) => void;
 }
 
 /** The Kafka version the pom declares. */
@@ -146,6 +148,7 @@ export async function startKafka(options: StartKafkaOptions = {}): Promise<Kafka
   fs.closeSync(out);
   child.unref();
   const pid = child.pid!;
+  options.onSpawn?.(pid);
   const brokers = [`127.0.0.1:${port}`];
   const stop = async () => {
     await stopKafkaProcess(pid);

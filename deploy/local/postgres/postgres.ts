@@ -18,6 +18,8 @@ export interface StartPostgresOptions {
   /** Keep the cluster in this folder instead of a temporary one. */
   readonly dataDir?: string;
   readonly log?: (line: string) => void;
+  /** Told the server's pid (its process group) as soon as it is spawned. */
+  readonly onSpawn?: (pid: number) => void;
 }
 
 /** Finds initdb/pg_ctl/postgres: PATH first, then /usr/lib/postgresql/<newest>/bin. */
@@ -102,6 +104,7 @@ export async function startPostgres(options: StartPostgresOptions = {}): Promise
   fs.closeSync(out);
   child.unref();
   const pid = child.pid!;
+  options.onSpawn?.(pid);
   try {
     await waitForPort(port, 30_000);
   } catch (error) {
