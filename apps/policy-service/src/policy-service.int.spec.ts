@@ -135,6 +135,18 @@ describe('policy service on real PostgreSQL and Kafka', () => {
     expect(tooDeep.status).toBe(400);
   });
 
+  it('GET /jobs/:id with an id no job can have is 404 not_found, not a store error', async () => {
+    for (const id of ['%00', encodeURIComponent('a\u0000b'), 'x'.repeat(300), encodeURIComponent('sp ace')]) {
+      const res = await get(`/jobs/${id}`);
+      expect(res.status).toBe(404);
+      expect(((await res.json()) as { code: string }).code).toBe('not_found');
+    }
+    // The longest id POST /jobs accepts (200 characters) is readable back.
+    const longId = 'L'.repeat(200);
+    expect((await post('/jobs', { job_id: longId, topic: 'knowledge.read' })).status).toBe(202);
+    expect((await get(`/jobs/${longId}`)).status).toBe(200);
+  });
+
   it('413 payload_too_large above 1 MiB', async () => {
     const res = await post('/jobs', { topic: 'knowledge.read', payload: 'x'.repeat(1024 * 1024 + 10) });
     expect(res.status).toBe(413);

@@ -8,7 +8,7 @@ import {
   JobCommand,
   JobOutcomeMap,
 } from '@signoff/approvals';
-import { JobEvent, SignoffError, toJobStreamId } from '@signoff/contracts';
+import { ID_PATTERN, JobEvent, SignoffError, toJobStreamId } from '@signoff/contracts';
 import { DuplicateEventIdError, EventStore, EventStoreError, RecordedEvent, WrongExpectedVersionError } from '@signoff/event-store';
 import { SignoffMetrics } from '@signoff/observability';
 
@@ -51,6 +51,10 @@ export class JobCommandHandler {
   ) {}
 
   async load(jobId: string): Promise<LoadedJob> {
+    // An id no submission could have used (ID_PATTERN, the rule of POST /jobs and the Kafka
+    // ingress) names no job: answer "no such job" without asking the store, which would refuse
+    // some of them (a NUL byte) as a failure rather than as an absence.
+    if (!ID_PATTERN.test(jobId)) return NEW_JOB;
     const events = await this.guard(() => this.store.readStream<JobEvent>(toJobStreamId(jobId)));
     const revision = events.length === 0 ? 'no_stream' : events[events.length - 1].revision;
     return { state: foldJob(events), revision, events };

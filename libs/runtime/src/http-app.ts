@@ -19,7 +19,8 @@ export const API_PREFIX = 'api/v1';
  * problem+json errors, JSON logs, shutdown hooks.
  */
 export async function createHttpApp(module: Type<unknown> | DynamicModule, options: HttpAppOptions): Promise<NestFastifyApplication> {
-  const adapter = new FastifyAdapter({ bodyLimit: options.bodyLimit ?? 1024 * 1024, trustProxy: false });
+  // maxParamLength: job ids may be 200 characters (ID_PATTERN); Fastify's default of 100 answered 414.
+  const adapter = new FastifyAdapter({ bodyLimit: options.bodyLimit ?? 1024 * 1024, trustProxy: false, maxParamLength: 2048 });
   const app = await NestFactory.create<NestFastifyApplication>(module, adapter, {
     logger: options.logger ?? new JsonLogger(options.service),
     bufferLogs: false,

@@ -55,6 +55,7 @@ export function toSignoffError(exception: unknown): SignoffError {
     case 415:
       return new SignoffError('invalid_request', message);
     default:
-      return new SignoffError('internal', 'internal error');
+      // Any other client error the framework raises is still the client's: never a 500.
+      return status >= 400 && status < 500 ? new SignoffError('invalid_request', message) : new SignoffError('internal', 'internal error');
   }
 }
