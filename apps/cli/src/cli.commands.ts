@@ -291,11 +291,19 @@ const replay: Command = async (args, io) => {
   const config = parseConfig({ ...io.env, EVENT_STORE_URL: url });
   const store = await createEventStore(url);
   try {
-    const candidates = await listReplayCandidates({ store, graceMs: config.dispatchGraceMs, workerAckTimeoutMs: config.workerAckTimeoutMs });
+    const candidates = await listReplayCandidates({
+      store,
+      graceMs: config.dispatchGraceMs,
+      workerAckTimeoutMs: config.workerAckTimeoutMs,
+      workerRunTimeoutMs: config.workerRunTimeoutMs,
+    });
     if (json) io.out(JSON.stringify(candidates, null, 2));
     else {
       for (const c of candidates) io.out(JSON.stringify(c));
-      io.err(`${candidates.length} job(s) would be replayed or abandoned (grace ${config.dispatchGraceMs} ms, worker ack timeout ${config.workerAckTimeoutMs} ms)`);
+      io.err(
+        `${candidates.length} job(s) would be replayed or abandoned (grace ${config.dispatchGraceMs} ms, ` +
+          `worker ack timeout ${config.workerAckTimeoutMs} ms, worker run timeout ${config.workerRunTimeoutMs} ms)`,
+      );
     }
     return 0;
   } finally {

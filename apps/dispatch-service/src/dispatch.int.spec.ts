@@ -27,6 +27,7 @@ import {
 
 const GRACE_MS = 2_000;
 const ACK_MS = 10_000;
+const RUN_MS = 60_000;
 const MAX_ATTEMPTS = 3;
 
 describe('dispatch service module on PostgreSQL and the real broker', () => {
@@ -66,6 +67,7 @@ describe('dispatch service module on PostgreSQL and the real broker', () => {
       KAFKA_TOPIC_PREFIX: prefix,
       DISPATCH_GRACE_MS: String(GRACE_MS),
       WORKER_ACK_TIMEOUT_MS: String(ACK_MS),
+      WORKER_RUN_TIMEOUT_MS: String(RUN_MS),
     });
     // The replay loop is off: each test runs a scan itself, with the fixed clock moved by hand.
     app = await createHttpApp(DispatchServiceModule.forRoot(config, { clock, replay: false, maxAttempts: MAX_ATTEMPTS, instanceId: 'dispatch-int' }), {
@@ -322,6 +324,7 @@ describe('dispatch service module on PostgreSQL and the real broker', () => {
       store,
       graceMs: GRACE_MS,
       workerAckTimeoutMs: ACK_MS,
+      workerRunTimeoutMs: RUN_MS,
       maxAttempts: MAX_ATTEMPTS,
       now: new Date(now().getTime() + GRACE_MS),
     });

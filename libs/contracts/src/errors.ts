@@ -23,6 +23,8 @@ export const ERROR_CODES = {
   invalidated: 409,
   not_awaiting_approval: 409,
   self_approval_forbidden: 403,
+  /** Resolving a job whose outcome is not UNKNOWN (or was resolved otherwise already). */
+  not_ambiguous: 409,
   busy: 503,
   internal: 500,
 } as const;

@@ -1,12 +1,12 @@
 import type { DispatchReplayedData, JobEvent } from '@signoff/contracts';
 import { fromJobStreamId } from '@signoff/contracts';
 
-/** Where a released job's current attempt stands. */
-export type DispatchStage = 'pending' | 'claimed' | 'dispatched';
+/** Where a released job's current attempt stands (`running`: a worker reported `started`, no outcome yet). */
+export type DispatchStage = 'pending' | 'claimed' | 'dispatched' | 'running';
 
-const STAGE_RANK: Record<DispatchStage, number> = { pending: 0, claimed: 1, dispatched: 2 };
+const STAGE_RANK: Record<DispatchStage, number> = { pending: 0, claimed: 1, dispatched: 2, running: 3 };
 
-/** One released job that no worker has acknowledged yet. */
+/** One released job without a recorded outcome. */
 export interface DispatchStatus {
   readonly job_id: string;
   readonly attempt: number;
@@ -15,6 +15,8 @@ export interface DispatchStatus {
   readonly since: number;
   readonly claimed_by: string | null;
   readonly idempotency_key: string | null;
+  /** A worker reported `started` in some attempt: its side effect may have begun. */
+  readonly started: boolean;
 }
 
 /** The event types the projection reads (its subscription filter). */
@@ -27,6 +29,7 @@ export const DISPATCH_STATUS_EVENT_TYPES = [
   'DispatchAbandoned',
   'JobStarted',
   'JobCompleted',
+  'JobOutcomeUnknown',
 ] as const satisfies readonly JobEvent['type'][];
 
 /** A stuck job and what the replay consumer would do about it. */
@@ -40,8 +43,12 @@ export interface ReplayCandidate {
   readonly since: string;
   /** How long past its deadline (grace or worker acknowledgement timeout) the job is. */
   readonly overdue_ms: number;
-  /** `replay`: open attempt + 1 and publish it; `abandon`: max attempts reached, record DispatchAbandoned. */
-  readonly action: 'replay' | 'abandon';
+  /**
+   * `replay`: open attempt + 1 and publish it; `abandon`: max attempts reached, record
+   * DispatchAbandoned; `mark_unknown`: max attempts reached for a job a worker had started (its
+   * effect may have happened), record JobOutcomeUnknown (the job becomes UNKNOWN).
+   */
+  readonly action: 'replay' | 'abandon' | 'mark_unknown';
 }
 
 export interface StuckJobCriteria {
@@ -49,6 +56,8 @@ export interface StuckJobCriteria {
   readonly graceMs: number;
   /** WORKER_ACK_TIMEOUT_MS: a published attempt without a worker report older than this is stuck. */
   readonly workerAckTimeoutMs: number;
+  /** WORKER_RUN_TIMEOUT_MS: a started job without an outcome older than this is stuck. */
+  readonly workerRunTimeoutMs: number;
   readonly maxAttempts: number;
   readonly now: number;
 }
@@ -57,6 +66,7 @@ const REASON: Record<DispatchStage, DispatchReplayedData['reason']> = {
   pending: 'not_published',
   claimed: 'not_recorded',
   dispatched: 'not_acknowledged',
+  running: 'not_completed',
 };
 
 /**
@@ -67,7 +77,9 @@ const REASON: Record<DispatchStage, DispatchReplayedData['reason']> = {
  *
  * Events are applied in log order; an event that would move a job's (attempt, stage) backwards is
  * ignored, so the replay consumer may also apply the events it appended itself before the log
- * reader delivers them. A job leaves the index once a worker reported on it or it was abandoned.
+ * reader delivers them. A job leaves the index only with a recorded outcome (JobCompleted,
+ * JobOutcomeUnknown) or its abandonment: a `started` report (a lost, stalled or forged one) moves
+ * it to `running`, which is replayed after WORKER_RUN_TIMEOUT_MS like any other stuck stage.
  */
 export class DispatchStatusProjection {
   private readonly jobs = new Map<string, DispatchStatus>();
@@ -98,10 +110,10 @@ export class DispatchStatusProjection {
     const current = this.jobs.get(jobId);
     switch (event.type) {
       case 'PolicyEvaluated':
-        if (event.data.decision === 'allow' && !current) this.set(jobId, 1, 'pending', since, null, null);
+        if (event.data.decision === 'allow' && !current) this.set(jobId, 1, 'pending', since, null, null, false);
         return;
       case 'ApprovalGranted':
-        if (!current) this.set(jobId, 1, 'pending', since, null, null);
+        if (!current) this.set(jobId, 1, 'pending', since, null, null, false);
         return;
       case 'DispatchClaimed':
         if (current) this.advance(current, event.data.attempt, 'claimed', since, event.data.claimed_by, event.data.idempotency_key);
@@ -112,9 +124,13 @@ export class DispatchStatusProjection {
       case 'DispatchReplayed':
         if (current) this.advance(current, event.data.attempt, 'pending', since, null, current.idempotency_key);
         return;
-      case 'DispatchAbandoned':
       case 'JobStarted':
+        // Not an outcome: the job stays replayable (a worker that dies now leaves it RUNNING).
+        if (current) this.advance(current, current.attempt, 'running', since, current.claimed_by, event.data.idempotency_key, true);
+        return;
+      case 'DispatchAbandoned':
       case 'JobCompleted':
+      case 'JobOutcomeUnknown':
         this.jobs.delete(jobId);
         return;
       default:
@@ -132,7 +148,8 @@ export class DispatchStatusProjection {
   stuck(criteria: StuckJobCriteria): ReplayCandidate[] {
     const out: ReplayCandidate[] = [];
     for (const status of this.jobs.values()) {
-      const limit = status.stage === 'dispatched' ? criteria.workerAckTimeoutMs : criteria.graceMs;
+      const limit =
+        status.stage === 'running' ? criteria.workerRunTimeoutMs : status.stage === 'dispatched' ? criteria.workerAckTimeoutMs : criteria.graceMs;
       const overdue = criteria.now - (status.since + limit);
       if (overdue < 0) continue;
       out.push({
@@ -144,7 +161,7 @@ export class DispatchStatusProjection {
         idempotency_key: status.idempotency_key,
         since: new Date(status.since).toISOString(),
         overdue_ms: overdue,
-        action: status.attempt + 1 > criteria.maxAttempts ? 'abandon' : 'replay',
+        action: status.attempt + 1 <= criteria.maxAttempts ? 'replay' : status.started ? 'mark_unknown' : 'abandon',
       });
     }
     return out.sort((a, b) => b.overdue_ms - a.overdue_ms);
@@ -157,13 +174,22 @@ export class DispatchStatusProjection {
     since: number,
     claimedBy: string | null,
     key: string | null,
+    started = false,
   ): void {
     if (attempt < current.attempt) return;
     if (attempt === current.attempt && STAGE_RANK[stage] <= STAGE_RANK[current.stage]) return;
-    this.set(current.job_id, attempt, stage, since, claimedBy, key);
+    this.set(current.job_id, attempt, stage, since, claimedBy, key, current.started || started);
   }
 
-  private set(jobId: string, attempt: number, stage: DispatchStage, since: number, claimedBy: string | null, key: string | null): void {
-    this.jobs.set(jobId, { job_id: jobId, attempt, stage, since, claimed_by: claimedBy, idempotency_key: key });
+  private set(
+    jobId: string,
+    attempt: number,
+    stage: DispatchStage,
+    since: number,
+    claimedBy: string | null,
+    key: string | null,
+    started: boolean,
+  ): void {
+    this.jobs.set(jobId, { job_id: jobId, attempt, stage, since, claimed_by: claimedBy, idempotency_key: key, started });
   }
 }
