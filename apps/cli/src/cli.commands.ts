@@ -223,6 +223,35 @@ const approvals: Command = async (args, io) => {
   return 2;
 };
 
+/**
+ * `jobs unknown` (admin or auditor token): the jobs whose outcome is UNKNOWN, oldest first
+ * (`GET /api/v1/jobs?state=UNKNOWN`); `jobs resolve JOB_ID --outcome succeeded|failed --reason TEXT`
+ * (admin token): the operator's decision, recorded as JobOutcomeResolved with who and why.
+ */
+const jobs: Command = async (args, io) => {
+  const outcome = flag(args, 'outcome');
+  const reason = flag(args, 'reason');
+  const json = boolFlag(args, 'json');
+  const [sub, jobId] = args;
+  switch (sub) {
+    case 'unknown': {
+      const answer = await api(io, 'GET', '/jobs?state=UNKNOWN');
+      if (json || answer.status !== 200) return printApi(io, answer);
+      const { items, truncated } = answer.json as { items: Array<Record<string, unknown>>; truncated: boolean };
+      for (const item of items) {
+        io.out(`${String(item.job_id)}\tunknown since ${String(item.unknown_since)}\ttopic ${String(item.topic)}\t${String(item.unknown_reason)}`);
+      }
+      io.err(`${items.length} job(s) with an unknown outcome${truncated ? ' (more not shown)' : ''}; resolve one with: jobs resolve JOB_ID --outcome succeeded|failed --reason TEXT`);
+      return 0;
+    }
+    case 'resolve':
+      if (!jobId || (outcome !== 'succeeded' && outcome !== 'failed') || !reason) break;
+      return printApi(io, await api(io, 'POST', `/jobs/${encodeURIComponent(jobId)}/resolve`, { outcome, reason }));
+  }
+  io.err('usage: jobs unknown [--json] | jobs resolve JOB_ID --outcome succeeded|failed --reason TEXT\n(SIGNOFF_URL, SIGNOFF_TOKEN of an admin; an auditor may list)');
+  return 2;
+};
+
 /** The event store the CLI reads: --url, EVENT_STORE_URL, .signoff/infra.env, or the standalone's PGlite. */
 function storeUrl(args: string[], io: Io): string {
   return flag(args, 'url') ?? io.env.EVENT_STORE_URL ?? readEnvFile(path.join(io.cwd, '.signoff', 'infra.env')).EVENT_STORE_URL ?? 'pglite://./.signoff/data';
@@ -317,6 +346,7 @@ export const COMMANDS: Record<string, Record<string, Command> | Command> = {
   policy: { validate: policyValidate, test: policyTest, diff: policyDiff, activate: policyActivate },
   token,
   approvals,
+  jobs,
 };
 
 /** Runs one CLI invocation; returns the exit code. */
@@ -333,6 +363,8 @@ export async function runCli(argv: string[], io: Io): Promise<number> {
         '  policy activate FILE               validate, then PUT /api/v1/policy (SIGNOFF_URL, SIGNOFF_TOKEN)',
         '  token --sub NAME --roles a,b       mint a development token (AUTH_JWT_SECRET or the standalone secret)',
         '  approvals list|approve|reject      reviewer actions over HTTP (SIGNOFF_URL, SIGNOFF_TOKEN)',
+        '  jobs unknown                       jobs whose outcome is UNKNOWN (a lease lost mid-effect), for an operator',
+        '  jobs resolve ID --outcome O --reason TEXT   record the operator\'s decision (succeeded|failed) on an UNKNOWN job',
         '  audit export [--since ISO]         every decision as NDJSON CloudEvents from the event store',
         '  replay --dry-run                   jobs the replay consumer would republish now (writes nothing)',
       ].join('\n'),

@@ -1,7 +1,7 @@
+import { EventLogReader } from '@signoff/core';
 import type { EventStore } from '@signoff/event-store';
 import { DEFAULT_MAX_ATTEMPTS } from '../dispatch.options';
 import { DISPATCH_STATUS_EVENT_TYPES, DispatchStatusProjection, ReplayCandidate } from './dispatch-status.projection';
-import { EventLogReader } from './event-log.reader';
 
 export interface ReplayDryRunOptions {
   readonly store: EventStore;

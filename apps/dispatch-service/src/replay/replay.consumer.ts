@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
 import { ReplayDispatch } from '@signoff/approvals';
-import { Clock, JobCommandHandler, SIGNOFF_CONFIG } from '@signoff/core';
+import { Clock, EventLogReader, JobCommandHandler, SIGNOFF_CONFIG } from '@signoff/core';
 import { EventStore } from '@signoff/event-store';
 import { HealthRegistry, SignoffMetrics } from '@signoff/observability';
 import { SignoffConfig } from '@signoff/runtime';
@@ -9,7 +9,6 @@ import { Counter } from 'prom-client';
 import { DISPATCH_OPTIONS, ResolvedDispatchOptions } from '../dispatch.options';
 import { JobDispatcher } from '../dispatch/job-dispatcher';
 import { DISPATCH_STATUS_EVENT_TYPES, DispatchStatusProjection, ReplayCandidate } from './dispatch-status.projection';
-import { EventLogReader } from './event-log.reader';
 
 /** Candidates handled per scan round; the log is read between rounds so the index stays fresh. */
 const MAX_PER_ROUND = 2000;

@@ -3,8 +3,9 @@ import { JOB_STREAM_PREFIX } from '@signoff/contracts';
 import type { EventStore, RecordedEvent } from '@signoff/event-store';
 
 /**
- * Reads the job events of the global log page by page, from position 0, in log order: a catch-up
- * subscription without a stored checkpoint. The dispatch-status projection lives in memory, so it
+ * Reads the job events of the given types from the global log page by page, from position 0, in
+ * log order: a catch-up subscription without a stored checkpoint, for in-memory indexes (the
+ * dispatch service's dispatch-status projection, the policy service's list of UNKNOWN jobs) that
  * must be rebuilt from the start of the log at every start; `EventStore.subscribe` resumes after a
  * durable checkpoint and would skip what the new process never saw.
  */

@@ -1,0 +1,90 @@
+import { Injectable } from '@nestjs/common';
+import { JobEvent } from '@signoff/contracts';
+import { EventLogReader, JobCommandHandler } from '@signoff/core';
+import { EventStore } from '@signoff/event-store';
+import { canSeeTenant, Principal } from '@signoff/runtime';
+
+/** One job whose outcome is unknown, as `GET /jobs?state=UNKNOWN` lists it. */
+export interface UnknownJobItem {
+  readonly job_id: string;
+  readonly topic: string;
+  readonly tenant: string;
+  readonly state: 'UNKNOWN';
+  readonly idempotency_key: string | null;
+  readonly attempt: number;
+  /** The worker that reported `started`, when one did. */
+  readonly worker: string | null;
+  readonly started_at: string | null;
+  /** Who found the lease lost (a worker, or the dispatcher when replays ran out), why, and when. */
+  readonly reported_by: string;
+  readonly unknown_reason: string;
+  readonly unknown_since: string;
+}
+
+/** At most this many items per answer (the oldest first); `truncated` says when there are more. */
+export const MAX_UNKNOWN_ITEMS = 500;
+
+/**
+ * The jobs whose outcome is UNKNOWN, for the operators who resolve them. An index of candidates
+ * (every job that ever got JobOutcomeUnknown) is read from the event log, from position 0 at the
+ * first request of the process and incrementally after; each candidate's stream is then folded,
+ * so what is listed is the job's state now (a resolved job, or one a late worker report
+ * completed, drops out of the index for good: UNKNOWN is never entered twice). The first request
+ * of a process scans the log for that one event type; unknown jobs are rare, so the per-request
+ * cost is one stream read per job that is UNKNOWN now.
+ */
+@Injectable()
+export class UnknownJobsQuery {
+  private readonly reader: EventLogReader;
+  private readonly candidates = new Set<string>();
+  private reading: Promise<void> | null = null;
+
+  constructor(
+    store: EventStore,
+    private readonly commands: JobCommandHandler,
+  ) {
+    this.reader = new EventLogReader(store, ['JobOutcomeUnknown']);
+  }
+
+  async list(principal: Principal): Promise<{ items: UnknownJobItem[]; truncated: boolean }> {
+    await this.catchUp();
+    const items: UnknownJobItem[] = [];
+    for (const jobId of [...this.candidates]) {
+      const { state } = await this.commands.load(jobId);
+      if (state.status !== 'UNKNOWN') {
+        if (state.status === 'SUCCEEDED' || state.status === 'FAILED') this.candidates.delete(jobId);
+        continue;
+      }
+      if (!canSeeTenant(principal, state.job.request.tenant)) continue;
+      items.push({
+        job_id: jobId,
+        topic: state.job.request.topic,
+        tenant: state.job.request.tenant,
+        state: 'UNKNOWN',
+        idempotency_key: state.dispatch.idempotency_key,
+        attempt: state.dispatch.attempt,
+        worker: state.started?.worker ?? null,
+        started_at: state.started?.at ?? null,
+        reported_by: state.unknown.worker,
+        unknown_reason: state.unknown.reason,
+        unknown_since: state.unknown.at,
+      });
+    }
+    items.sort((a, b) => a.unknown_since.localeCompare(b.unknown_since) || a.job_id.localeCompare(b.job_id));
+    return { items: items.slice(0, MAX_UNKNOWN_ITEMS), truncated: items.length > MAX_UNKNOWN_ITEMS };
+  }
+
+  /** One reader at a time: concurrent requests share the catch-up under way. */
+  private catchUp(): Promise<void> {
+    this.reading ??= this.reader
+      .catchUp((event) => {
+        const jobId = (event as JobEvent).data.job_id;
+        if (typeof jobId === 'string') this.candidates.add(jobId);
+      })
+      .then(() => undefined)
+      .finally(() => {
+        this.reading = null;
+      });
+    return this.reading;
+  }
+}
