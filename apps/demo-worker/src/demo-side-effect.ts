@@ -101,11 +101,12 @@ const insertEffect = (db: SqlQueryable, job: DispatchedJob, context: JobContext)
  */
 export function demoHandler(db: SqlQueryable, logger: JsonLogger, options: DemoHandlerOptions = {}): (job: DispatchedJob, context: JobContext) => Promise<unknown> {
   return async (job, context) => {
-    await work(options.workMs ?? 0, context.signal);
     if (context.signal.aborted) throw new Error('claim lost before the side effect');
     await insertEffect(db, job, context);
     logEffect(logger, job, context, 'external');
     await options.afterEffect?.(job);
+    // Simulated work after the effect (waiting for a confirmation, say): a crash now leaves it done but unrecorded.
+    await work(options.workMs ?? 0, context.signal);
     return { performed_by: context.workerId, topic: job.topic };
   };
 }
@@ -129,7 +130,6 @@ export function demoTransactionalHandler(logger: JsonLogger, options: DemoHandle
  */
 export function demoIdempotentHandler(db: SqlQueryable, logger: JsonLogger, options: DemoHandlerOptions = {}): (job: DispatchedJob, context: JobContext) => Promise<unknown> {
   return async (job, context) => {
-    await work(options.workMs ?? 0, context.signal);
     const { rows } = await db.query(
       `WITH prior AS (SELECT fencing_token FROM demo_downstream WHERE idempotency_key = $1),
        applied AS (
@@ -153,6 +153,7 @@ export function demoIdempotentHandler(db: SqlQueryable, logger: JsonLogger, opti
     if (answer === 'applied') logEffect(logger, job, context, 'idempotent');
     else logger.emit('info', 'downstream deduplicated the call', { idempotency_key: context.idempotencyKey, fencing_token: context.fencingToken });
     await options.afterEffect?.(job);
+    await work(options.workMs ?? 0, context.signal);
     return { performed_by: context.workerId, topic: job.topic, downstream: answer };
   };
 }

@@ -325,16 +325,31 @@ describe('SqlClaimStore transactions on PostgreSQL: a lost connection rolls the 
     expect((await admin.query('SELECT count(*)::int AS n FROM tx_effects')).rows[0].n).toBe(1);
   });
 
-  it('a transaction left idle longer than the lease is ended by the server (a frozen holder cannot keep the row)', async () => {
+  it('a frozen holder (its event loop blocked) loses its transaction after the lease; a slow but live one keeps it', async () => {
     const key = randomUUID();
     const held = await store.claim({ key, jobId: 'j', jobHash: HASH, owner: 'frozen', leaseMs: 150, mode: 'transactional' });
     if (held.status !== 'claimed') throw new Error(held.status);
-    const run = store.runTransactionally(held.lease, async () => {
-      await sleep(600);
+    const run = store.runTransactionally(held.lease, async (tx) => {
+      await tx.query('INSERT INTO tx_effects VALUES ($1)', [key]);
+      const end = Date.now() + 600;
+      while (Date.now() < end) {
+        // frozen: no timer, no keepalive runs
+      }
       return 'too late';
     }, { leaseMs: 150 });
     await expect(run).rejects.toThrow();
     expect(await store.get(key)).toMatchObject({ status: 'running', owner: 'frozen' });
+    expect((await admin.query('SELECT count(*)::int AS n FROM tx_effects WHERE k = $1', [key])).rows[0].n).toBe(0);
+
+    const slow = randomUUID();
+    const live = await store.claim({ key: slow, jobId: 'j', jobHash: HASH, owner: 'slow', leaseMs: 150, mode: 'transactional' });
+    if (live.status !== 'claimed') throw new Error(live.status);
+    const done = await store.runTransactionally(live.lease, async (tx) => {
+      await tx.query('INSERT INTO tx_effects VALUES ($1)', [slow]);
+      await sleep(600);
+      return 'slow but alive';
+    }, { leaseMs: 150 });
+    expect(done).toEqual({ status: 'stored', outcome: { status: 'succeeded', result: 'slow but alive' } });
   });
 
   it('upgrades a claim table of the earlier version: unknown allowed, its running rows count as started', async () => {

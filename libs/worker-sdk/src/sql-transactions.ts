@@ -7,7 +7,9 @@ export interface SqlTransactionRunner {
    * BEGIN, `work(tx, signal)`, COMMIT; ROLLBACK when `work` throws. `signal` fires when the
    * connection is lost mid-transaction (the server then rolls the transaction back).
    * `idleTimeoutMs`: the server ends the transaction (rolling it back) when it sits idle longer,
-   * so a frozen holder cannot keep the claim row locked for ever.
+   * so a frozen holder cannot keep the claim row locked for ever; while this process is alive it
+   * keeps the transaction from going idle that long (a `SELECT 1` on it every third of the time),
+   * as renewals keep a lease: a slow handler keeps its transaction, a frozen process loses it.
    */
   run<T>(work: (tx: SqlQueryable, signal: AbortSignal) => Promise<T>, options: { readonly idleTimeoutMs: number }): Promise<T>;
 }
@@ -28,7 +30,16 @@ export function poolTransactions(pool: Pool): SqlTransactionRunner {
         await client.query('BEGIN');
         // SET takes no parameters; the value is an integer we computed.
         await client.query(`SET LOCAL idle_in_transaction_session_timeout = ${Math.max(1, Math.round(idleTimeoutMs))}`);
-        const result = await work(client, lost.signal);
+        const keepalive = setInterval(() => {
+          // Queued between the handler's own statements, never inside one; an error here is the handler's to see.
+          if (!lost.signal.aborted) client.query('SELECT 1').catch(() => undefined);
+        }, Math.max(10, Math.floor(idleTimeoutMs / 3)));
+        let result: Awaited<ReturnType<typeof work>>;
+        try {
+          result = await work(client, lost.signal);
+        } finally {
+          clearInterval(keepalive);
+        }
         // COMMIT of a transaction aborted by a failed statement answers ROLLBACK, not an error.
         const commit = await client.query('COMMIT');
         if (commit.command === 'ROLLBACK') throw new Error('the claim transaction was aborted and rolled back at COMMIT');
