@@ -315,6 +315,78 @@ describe('dispatch service module on PostgreSQL and the real broker', () => {
     expect(recorder.forJob('too-large')).toEqual([]);
   });
 
+  it('replays a RUNNING job whose worker went silent (a lost or forged started) after WORKER_RUN_TIMEOUT_MS: not_completed', async () => {
+    await submitTestJob(commands, 'silent-run', 'allow', {}, now());
+    await notify(topics.evaluated, 'silent-run');
+    await waitFor(async () => (await eventTypes(store, 'silent-run')).includes('JobDispatched'), 'first dispatch');
+    await bus.publish(topics.results, [
+      { key: 'silent-run', value: { job_id: 'silent-run', idempotency_key: 'silent-run:dispatch', status: 'started', worker: 'forger' } },
+    ]);
+    await waitFor(async () => (await eventTypes(store, 'silent-run')).includes('JobStarted'), 'JobStarted');
+    // The worker acknowledged it: the acknowledgement timeout no longer applies, the run timeout does.
+    clock.advance(ACK_MS * 2);
+    await replay.scanOnce();
+    expect(await eventsOf(store, 'silent-run', 'DispatchReplayed')).toEqual([]);
+    clock.advance(RUN_MS - ACK_MS * 2);
+    await replay.scanOnce();
+    expect(await eventsOf(store, 'silent-run', 'DispatchReplayed')).toEqual([{ job_id: 'silent-run', attempt: 2, reason: 'not_completed' }]);
+    await settle();
+    expect(recorder.forJob('silent-run').map((m) => [(m.json as { attempt: number }).attempt, m.headers['idempotency-key']])).toEqual([
+      [1, 'silent-run:dispatch'],
+      [2, 'silent-run:dispatch'],
+    ]);
+    await finish('silent-run');
+  });
+
+  it('records an unknown report as JobOutcomeUnknown (UNKNOWN), which is never replayed; a started job whose replays run out is UNKNOWN, not FAILED', async () => {
+    await submitTestJob(commands, 'reported-unknown', 'allow', {}, now());
+    await notify(topics.evaluated, 'reported-unknown');
+    await waitFor(async () => (await eventTypes(store, 'reported-unknown')).includes('JobDispatched'), 'first dispatch');
+    const before = await metric('signoff_jobs_outcome_unknown_total');
+    const unknown = {
+      job_id: 'reported-unknown',
+      idempotency_key: 'reported-unknown:dispatch',
+      status: 'unknown',
+      error: 'the lease of w1 (run 1) expired after its side effect began',
+      fencing_token: 1,
+      worker: 'w2',
+    };
+    await bus.publish(topics.results, [{ key: 'reported-unknown', value: unknown }, { key: 'reported-unknown', value: unknown }]);
+    await settle();
+    expect(await eventsOf(store, 'reported-unknown', 'JobOutcomeUnknown')).toEqual([
+      { job_id: 'reported-unknown', idempotency_key: 'reported-unknown:dispatch', worker: 'w2', reason: unknown.error, fencing_token: 1 },
+    ]);
+    expect(apiStateOf(foldJob(await store.readStream<JobEvent>(toJobStreamId('reported-unknown'))))).toBe('UNKNOWN');
+    expect(await metric('signoff_jobs_outcome_unknown_total')).toBe(before + 1);
+    clock.advance(RUN_MS * 3);
+    await replay.scanOnce();
+    expect(await eventsOf(store, 'reported-unknown', 'DispatchReplayed')).toEqual([]);
+
+    await submitTestJob(commands, 'started-exhausted', 'allow', {}, now());
+    await notify(topics.evaluated, 'started-exhausted');
+    await waitFor(async () => (await eventTypes(store, 'started-exhausted')).includes('JobDispatched'), 'first dispatch');
+    await bus.publish(topics.results, [
+      { key: 'started-exhausted', value: { job_id: 'started-exhausted', idempotency_key: 'started-exhausted:dispatch', status: 'started', worker: 'w-gone' } },
+    ]);
+    await waitFor(async () => (await eventTypes(store, 'started-exhausted')).includes('JobStarted'), 'JobStarted');
+    clock.advance(RUN_MS);
+    await replay.scanOnce();
+    for (let attempt = 3; attempt <= MAX_ATTEMPTS + 1; attempt++) {
+      clock.advance(ACK_MS);
+      await replay.scanOnce();
+    }
+    expect((await eventsOf(store, 'started-exhausted', 'DispatchReplayed')).map((r) => [r.attempt, r.reason])).toEqual([
+      [2, 'not_completed'],
+      [3, 'not_acknowledged'],
+    ]);
+    expect(await eventsOf(store, 'started-exhausted', 'DispatchAbandoned')).toEqual([]);
+    expect(await eventsOf(store, 'started-exhausted', 'JobOutcomeUnknown')).toMatchObject([
+      { job_id: 'started-exhausted', idempotency_key: 'started-exhausted:dispatch', worker: 'w-gone', reason: expect.stringMatching(/no outcome after 3 dispatch attempts/) },
+    ]);
+    expect(apiStateOf(foldJob(await store.readStream<JobEvent>(toJobStreamId('started-exhausted'))))).toBe('UNKNOWN');
+    expect(await metric('signoff_jobs_outcome_unknown_total')).toBe(before + 2);
+  });
+
   it('lists what it would replay without changing anything (CLI dry run), and rebuilds its projection from position 0', async () => {
     await submitTestJob(commands, 'dry-1', 'allow', {}, now());
     const job = await submitTestJob(commands, 'dry-2', 'require_human', {}, now());
