@@ -176,9 +176,12 @@ export class LeaseLostError extends Error {
 const STORE_RETRY_MS = [50, 100, 250, 500, 1000, 2000];
 
 /** Why a held claim's outcome is unknown when its handler gave up after the lease was lost. */
-function abandonedReason(workerId: string, lease: Lease, cause: unknown): string {
-  const why = cause instanceof Error ? cause.message : String(cause);
-  return `${workerId} (run ${lease.fencingToken}) lost its lease while the side effect was under way and the handler gave up: ${why}`.slice(0, 2000);
+function abandonedReason(workerId: string, lease: Lease, loss: unknown, gaveUp: unknown): string {
+  const text = (value: unknown) => (value instanceof Error ? value.message : String(value));
+  return `${workerId} (run ${lease.fencingToken}) lost its lease while the side effect was under way (${text(loss)}) and the handler gave up: ${text(gaveUp)}`.slice(
+    0,
+    2000,
+  );
 }
 
 /**
@@ -333,7 +336,7 @@ export async function createWorker(options: WorkerOptions): Promise<Worker> {
       }
       await options.fault?.('before-complete', job);
       if (gaveUp !== null) {
-        const reason = abandonedReason(workerId, lease, keeper.signal.reason ?? gaveUp);
+        const reason = abandonedReason(workerId, lease, keeper.signal.reason, gaveUp);
         if (mode === 'idempotent') {
           // Free the key for a takeover (higher fencing token) and let the bus redeliver.
           await persistently('expiring the lease', () => store.expire(lease));
