@@ -13,20 +13,13 @@ import {
   ev,
   given,
   history,
+  NEVER_DISPATCHABLE,
 } from './job.test-kit';
 
 /** JobStarted of the test kit is at +63 s; WORKER_RUN_TIMEOUT_MS of these tests is 5 minutes. */
 const RUN_TIMEOUT_MS = 300_000;
 const STARTED_AT_MS = 63_000;
 
-const NEVER_DISPATCHABLE = [
-  ['initial', 'not_found'],
-  ['APPROVAL_REQUIRED', 'forbidden'],
-  ['DENIED', 'policy_denied'],
-  ['REJECTED', 'already_rejected'],
-  ['EXPIRED', 'expired'],
-  ['INVALIDATED', 'invalidated'],
-] as const;
 
 describe('RecordJobOutcomeUnknown (a worker found the lease lost after the effect began, no outcome recorded)', () => {
   it('a running job: JobOutcomeUnknown with who found it and why, state UNKNOWN', () => {

@@ -368,6 +368,16 @@ export const history = {
   ],
 };
 
+/** States in which a job may never be dispatched, with the code a dispatch or report command gets. */
+export const NEVER_DISPATCHABLE = [
+  ['initial', 'not_found'],
+  ['APPROVAL_REQUIRED', 'forbidden'],
+  ['DENIED', 'policy_denied'],
+  ['REJECTED', 'already_rejected'],
+  ['EXPIRED', 'expired'],
+  ['INVALIDATED', 'invalidated'],
+] as const;
+
 /** One history per state (approved flavours for the released states). */
 export const HISTORY_BY_STATUS: Readonly<Record<Exclude<JobStatus, 'submitted'>, () => JobEvent[]>> = {
   initial: () => [],

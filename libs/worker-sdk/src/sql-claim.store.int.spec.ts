@@ -133,151 +133,139 @@ describe.each(backends)('SqlClaimStore on %s', (_name, open) => {
       jobHash: HASH,
     });
   });
-});
+  describe('lease rules by mode', () => {
+    const request = (key: string, owner: string, mode: ClaimMode, leaseMs = 30_000) => ({ key, jobId: `job-${key}`, jobHash: HASH, owner, leaseMs, mode });
+    const claimed = async (store: ClaimStore, key: string, owner: string, mode: ClaimMode, leaseMs = 30_000) => {
+      const result = await store.claim(request(key, owner, mode, leaseMs));
+      if (result.status !== 'claimed') throw new Error(`expected claimed, got ${result.status}`);
+      return result;
+    };
 
-describe.each(backends)('SqlClaimStore lease rules on %s', (_name, open) => {
-  let backend: Backend;
-  let a: ClaimStore;
-  let b: ClaimStore;
-  beforeAll(async () => {
-    backend = await open();
-    [a, b] = backend.stores;
-  });
-  afterAll(async () => {
-    await backend?.close();
-  });
-
-  const request = (key: string, owner: string, mode: ClaimMode, leaseMs = 30_000) => ({ key, jobId: `job-${key}`, jobHash: HASH, owner, leaseMs, mode });
-  const claimed = async (store: ClaimStore, key: string, owner: string, mode: ClaimMode, leaseMs = 30_000) => {
-    const result = await store.claim(request(key, owner, mode, leaseMs));
-    if (result.status !== 'claimed') throw new Error(`expected claimed, got ${result.status}`);
-    return result;
-  };
-
-  it('external: a lease lost after the effect began is marked unknown by exactly one finder and never claimed again', async () => {
-    const key = randomUUID();
-    const crashed = await claimed(a, key, 'crashed', 'external', 60);
-    expect(crashed.lease.fencingToken).toBe(1);
-    expect(await a.markEffectStarted(crashed.lease)).toBe(true);
-    await sleep(120);
-    const finders = await Promise.all(backend.stores.slice(1).map((s, i) => s.claim(request(key, `finder-${i}`, 'external'))));
-    expect(finders.every((f) => f.status === 'unknown')).toBe(true);
-    const marked = finders.filter((f) => f.status === 'unknown' && f.marked);
-    expect(marked).toHaveLength(1);
-    expect(marked[0]).toMatchObject({ owner: 'crashed', runs: 1, reason: expect.stringMatching(/lease of crashed \(run 1\) expired after its side effect began/) });
-    // Whatever the finder's own mode, the claim's recorded mode decides; and it stays unknown.
-    expect(await b.claim(request(key, 'later', 'idempotent'))).toMatchObject({ status: 'unknown', marked: false, owner: 'crashed' });
-    expect(await a.get(key)).toMatchObject({ status: 'unknown', runs: 1, mode: 'external', effectStarted: true, leaseExpiresAt: null });
-    // The presumed-dead holder comes back: it can neither renew nor store an outcome.
-    expect(await a.renew(crashed.lease, 1000)).toBe(false);
-    expect(await a.complete(crashed.lease, { status: 'succeeded' })).toMatchObject({ status: 'lease_lost', current: { status: 'unknown' } });
-  });
-
-  it('external: a lease lost BEFORE the effect began is taken over (nothing ran), with a higher fencing token', async () => {
-    const key = randomUUID();
-    await claimed(a, key, 'crashed', 'external', 60);
-    await sleep(120);
-    const taker = await claimed(b, key, 'taker', 'external');
-    expect(taker).toMatchObject({ takeover: true, runs: 2, lease: { fencingToken: 2 } });
-  });
-
-  it('idempotent: a lease lost after the effect began is taken over, the fencing token grows with every takeover', async () => {
-    const key = randomUUID();
-    const first = await claimed(a, key, 'w1', 'idempotent', 60);
-    await a.markEffectStarted(first.lease);
-    await sleep(120);
-    const second = await claimed(b, key, 'w2', 'idempotent', 60);
-    expect(second.lease.fencingToken).toBe(2);
-    await b.markEffectStarted(second.lease);
-    expect(await b.expire(second.lease)).toBe(true);
-    const third = await claimed(a, key, 'w3', 'idempotent');
-    expect(third.lease.fencingToken).toBe(3);
-    // An external handler taking over a claim whose idempotent effect began keeps it marked started.
-    expect(await a.get(key)).toMatchObject({ status: 'running', runs: 3, effectStarted: true });
-  });
-
-  it('markUnknown, expire and markEffectStarted are fenced by the lease token; release never frees a started effect', async () => {
-    const key = randomUUID();
-    const held = await claimed(a, key, 'w1', 'external', 60);
-    await sleep(120);
-    const taker = await claimed(b, key, 'w2', 'external');
-    expect(await a.markEffectStarted(held.lease)).toBe(false);
-    expect(await a.markUnknown(held.lease, 'x')).toBe(false);
-    expect(await a.expire(held.lease)).toBe(false);
-    await b.markEffectStarted(taker.lease);
-    await b.release(taker.lease);
-    expect(await b.get(key)).toMatchObject({ status: 'running', owner: 'w2' });
-    expect(await b.markUnknown(taker.lease, 'the handler gave up after its lease was lost')).toBe(true);
-    expect(await a.claim(request(key, 'w3', 'external'))).toMatchObject({
-      status: 'unknown',
-      marked: false,
-      reason: 'the handler gave up after its lease was lost',
+    it('external: a lease lost after the effect began is marked unknown by exactly one finder and never claimed again', async () => {
+      const key = randomUUID();
+      const crashed = await claimed(a, key, 'crashed', 'external', 60);
+      expect(crashed.lease.fencingToken).toBe(1);
+      expect(await a.markEffectStarted(crashed.lease)).toBe(true);
+      await sleep(120);
+      const finders = await Promise.all(backend.stores.slice(1).map((s, i) => s.claim(request(key, `finder-${i}`, 'external'))));
+      expect(finders.every((f) => f.status === 'unknown')).toBe(true);
+      const marked = finders.filter((f) => f.status === 'unknown' && f.marked);
+      expect(marked).toHaveLength(1);
+      expect(marked[0]).toMatchObject({ owner: 'crashed', runs: 1, reason: expect.stringMatching(/lease of crashed \(run 1\) expired after its side effect began/) });
+      // Whatever the finder's own mode, the claim's recorded mode decides; and it stays unknown.
+      expect(await b.claim(request(key, 'later', 'idempotent'))).toMatchObject({ status: 'unknown', marked: false, owner: 'crashed' });
+      expect(await a.get(key)).toMatchObject({ status: 'unknown', runs: 1, mode: 'external', effectStarted: true, leaseExpiresAt: null });
+      // The presumed-dead holder comes back: it can neither renew nor store an outcome.
+      expect(await a.renew(crashed.lease, 1000)).toBe(false);
+      expect(await a.complete(crashed.lease, { status: 'succeeded' })).toMatchObject({ status: 'lease_lost', current: { status: 'unknown' } });
     });
-  });
 
-  it('transactional: the effect and the completion commit together; a throw rolls the effect back and records failed', async () => {
-    const table = `effects_${randomUUID().replace(/-/g, '').slice(0, 8)}`;
-    await backend.db.query(`CREATE TABLE ${table} (k text)`);
-    const key = randomUUID();
-    const held = await claimed(a, key, 'w1', 'transactional');
-    const stored = await a.runTransactionally(held.lease, async (tx) => {
-      await tx.query(`INSERT INTO ${table} VALUES ($1)`, [key]);
-      return { ok: 1 };
-    }, { leaseMs: 30_000 });
-    expect(stored).toEqual({ status: 'stored', outcome: { status: 'succeeded', result: { ok: 1 } } });
-    expect(await b.claim(request(key, 'w2', 'transactional'))).toMatchObject({ status: 'completed', outcome: { result: { ok: 1 } } });
+    it('external: a lease lost BEFORE the effect began is taken over (nothing ran), with a higher fencing token', async () => {
+      const key = randomUUID();
+      await claimed(a, key, 'crashed', 'external', 60);
+      await sleep(120);
+      const taker = await claimed(b, key, 'taker', 'external');
+      expect(taker).toMatchObject({ takeover: true, runs: 2, lease: { fencingToken: 2 } });
+    });
 
-    const failing = randomUUID();
-    const held2 = await claimed(a, failing, 'w1', 'transactional');
-    const failed = await a.runTransactionally(held2.lease, async (tx) => {
-      await tx.query(`INSERT INTO ${table} VALUES ($1)`, [failing]);
-      throw new Error('the ledger refused');
-    }, { leaseMs: 30_000 });
-    expect(failed).toEqual({ status: 'stored', outcome: { status: 'failed', error: 'the ledger refused' } });
-    // A handler that swallows an error of its own statement: its writes are undone, failed recorded.
-    const swallowed = randomUUID();
-    const held3 = await claimed(a, swallowed, 'w1', 'transactional');
-    const aborted = await a.runTransactionally(held3.lease, async (tx) => {
-      await tx.query(`INSERT INTO ${table} VALUES ($1)`, [swallowed]);
-      await tx.query('SELECT 1/0').catch(() => undefined);
-      return 'pretends all is well';
-    }, { leaseMs: 30_000 });
-    expect(aborted).toMatchObject({ status: 'stored', outcome: { status: 'failed', error: expect.stringMatching(/left its transaction aborted/) } });
-    const { rows } = await backend.db.query(`SELECT k FROM ${table} ORDER BY k`);
-    expect(rows).toEqual([{ k: key }]);
-  });
+    it('idempotent: a lease lost after the effect began is taken over, the fencing token grows with every takeover', async () => {
+      const key = randomUUID();
+      const first = await claimed(a, key, 'w1', 'idempotent', 60);
+      await a.markEffectStarted(first.lease);
+      await sleep(120);
+      const second = await claimed(b, key, 'w2', 'idempotent', 60);
+      expect(second.lease.fencingToken).toBe(2);
+      await b.markEffectStarted(second.lease);
+      expect(await b.expire(second.lease)).toBe(true);
+      const third = await claimed(a, key, 'w3', 'idempotent');
+      expect(third.lease.fencingToken).toBe(3);
+      // An external handler taking over a claim whose idempotent effect began keeps it marked started.
+      expect(await a.get(key)).toMatchObject({ status: 'running', runs: 3, effectStarted: true });
+    });
 
-  it('transactional: a lease taken over before the lock runs nothing; a claimer of a locked key waits and sees the outcome', async () => {
-    const key = randomUUID();
-    const stale = await claimed(a, key, 'w1', 'transactional', 60);
-    await sleep(120);
-    const taker = await claimed(b, key, 'w2', 'transactional');
-    let ran = false;
-    expect(
-      await a.runTransactionally(stale.lease, async () => {
-        ran = true;
-      }, { leaseMs: 30_000 }),
-    ).toMatchObject({ status: 'lease_lost', current: { status: 'running', owner: 'w2' } });
-    expect(ran).toBe(false);
+    it('markUnknown, expire and markEffectStarted are fenced by the lease token; release never frees a started effect', async () => {
+      const key = randomUUID();
+      const held = await claimed(a, key, 'w1', 'external', 60);
+      await sleep(120);
+      const taker = await claimed(b, key, 'w2', 'external');
+      expect(await a.markEffectStarted(held.lease)).toBe(false);
+      expect(await a.markUnknown(held.lease, 'x')).toBe(false);
+      expect(await a.expire(held.lease)).toBe(false);
+      await b.markEffectStarted(taker.lease);
+      await b.release(taker.lease);
+      expect(await b.get(key)).toMatchObject({ status: 'running', owner: 'w2' });
+      expect(await b.markUnknown(taker.lease, 'the handler gave up after its lease was lost')).toBe(true);
+      expect(await a.claim(request(key, 'w3', 'external'))).toMatchObject({
+        status: 'unknown',
+        marked: false,
+        reason: 'the handler gave up after its lease was lost',
+      });
+    });
 
-    // While the taker's transaction holds the row, its lease expires: a claimer must wait, not take over.
-    let release!: () => void;
-    const gate = new Promise<void>((r) => (release = r));
-    let locked!: () => void;
-    const isLocked = new Promise<void>((r) => (locked = r));
-    await b.renew(taker.lease, 50);
-    const run = b.runTransactionally(taker.lease, async () => {
-      locked();
-      await gate;
-      return 'done';
-    }, { leaseMs: 30_000 });
-    await isLocked;
-    await sleep(100);
-    const waiting = backend.stores[2].claim(request(key, 'w3', 'transactional'));
-    await sleep(100);
-    release();
-    expect(await run).toMatchObject({ status: 'stored' });
-    expect(await waiting).toMatchObject({ status: 'completed', outcome: { status: 'succeeded', result: 'done' } });
+    it('transactional: the effect and the completion commit together; a throw rolls the effect back and records failed', async () => {
+      const table = `effects_${randomUUID().replace(/-/g, '').slice(0, 8)}`;
+      await backend.db.query(`CREATE TABLE ${table} (k text)`);
+      const key = randomUUID();
+      const held = await claimed(a, key, 'w1', 'transactional');
+      const stored = await a.runTransactionally(held.lease, async (tx) => {
+        await tx.query(`INSERT INTO ${table} VALUES ($1)`, [key]);
+        return { ok: 1 };
+      }, { leaseMs: 30_000 });
+      expect(stored).toEqual({ status: 'stored', outcome: { status: 'succeeded', result: { ok: 1 } } });
+      expect(await b.claim(request(key, 'w2', 'transactional'))).toMatchObject({ status: 'completed', outcome: { result: { ok: 1 } } });
+
+      const failing = randomUUID();
+      const held2 = await claimed(a, failing, 'w1', 'transactional');
+      const failed = await a.runTransactionally(held2.lease, async (tx) => {
+        await tx.query(`INSERT INTO ${table} VALUES ($1)`, [failing]);
+        throw new Error('the ledger refused');
+      }, { leaseMs: 30_000 });
+      expect(failed).toEqual({ status: 'stored', outcome: { status: 'failed', error: 'the ledger refused' } });
+      // A handler that swallows an error of its own statement: its writes are undone, failed recorded.
+      const swallowed = randomUUID();
+      const held3 = await claimed(a, swallowed, 'w1', 'transactional');
+      const aborted = await a.runTransactionally(held3.lease, async (tx) => {
+        await tx.query(`INSERT INTO ${table} VALUES ($1)`, [swallowed]);
+        await tx.query('SELECT 1/0').catch(() => undefined);
+        return 'pretends all is well';
+      }, { leaseMs: 30_000 });
+      expect(aborted).toMatchObject({ status: 'stored', outcome: { status: 'failed', error: expect.stringMatching(/left its transaction aborted/) } });
+      const { rows } = await backend.db.query(`SELECT k FROM ${table} ORDER BY k`);
+      expect(rows).toEqual([{ k: key }]);
+    });
+
+    it('transactional: a lease taken over before the lock runs nothing; a claimer of a locked key waits and sees the outcome', async () => {
+      const key = randomUUID();
+      const stale = await claimed(a, key, 'w1', 'transactional', 60);
+      await sleep(120);
+      const taker = await claimed(b, key, 'w2', 'transactional');
+      let ran = false;
+      expect(
+        await a.runTransactionally(stale.lease, async () => {
+          ran = true;
+        }, { leaseMs: 30_000 }),
+      ).toMatchObject({ status: 'lease_lost', current: { status: 'running', owner: 'w2' } });
+      expect(ran).toBe(false);
+
+      // While the taker's transaction holds the row, its lease expires: a claimer must wait, not take over.
+      let release!: () => void;
+      const gate = new Promise<void>((r) => (release = r));
+      let locked!: () => void;
+      const isLocked = new Promise<void>((r) => (locked = r));
+      await b.renew(taker.lease, 50);
+      const run = b.runTransactionally(taker.lease, async () => {
+        locked();
+        await gate;
+        return 'done';
+      }, { leaseMs: 30_000 });
+      await isLocked;
+      await sleep(100);
+      const waiting = backend.stores[2].claim(request(key, 'w3', 'transactional'));
+      await sleep(100);
+      release();
+      expect(await run).toMatchObject({ status: 'stored' });
+      expect(await waiting).toMatchObject({ status: 'completed', outcome: { status: 'succeeded', result: 'done' } });
+    });
   });
 });
 
