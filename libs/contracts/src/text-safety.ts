@@ -55,34 +55,63 @@ export interface UnsafeValue {
 /** At most this many unsafe values are reported (a hostile body may hold millions). */
 export const MAX_REPORTED_UNSAFE_VALUES = 20;
 
-function childPath(parent: string, key: string | number): string {
-  if (typeof key === 'number') return `${parent}[${key}]`;
-  const shown = isStorableText(key) ? key : key.replace(UNSTORABLE_ALL, escapeUnit);
-  return parent ? `${parent}.${shown}` : shown;
+/** A cheap first look: only strings holding NUL or any surrogate need the exact check. */
+const MAYBE_UNSTORABLE = /[\u0000\ud800-\udfff]/;
+const storable = (text: string) => !MAYBE_UNSTORABLE.test(text) || isStorableText(text);
+
+function showKey(key: string | number): string {
+  if (typeof key === 'number') return `[${key}]`;
+  return storable(key) ? key : key.replace(UNSTORABLE_ALL, escapeUnit);
 }
+
+const STRING_PROBLEM = 'text must not contain NUL characters or unpaired surrogates';
+const KEY_PROBLEM = 'names must not contain NUL characters or unpaired surrogates';
+const NUMBER_PROBLEM = 'numbers must be finite (a magnitude below 1.8e308)';
 
 /**
  * Every string, object key and number of a parsed JSON value that no store can hold as sent: NUL
- * characters, lone surrogates, non-finite numbers. Iterative (any depth is safe), breadth first,
- * stops after MAX_REPORTED_UNSAFE_VALUES findings. `root` prefixes the reported paths.
+ * characters, lone surrogates, non-finite numbers. Iterative (any depth is safe), in about the
+ * time JSON.parse took to build the value: containers are queued with their parent and key only,
+ * and a path is spelled out only for a finding. Stops after MAX_REPORTED_UNSAFE_VALUES findings.
+ * `root` prefixes the reported paths.
  */
 export function findUnsafeValues(value: unknown, root = ''): UnsafeValue[] {
   const found: UnsafeValue[] = [];
-  const queue: [unknown, string][] = [[value, root]];
-  for (let head = 0; head < queue.length && found.length < MAX_REPORTED_UNSAFE_VALUES; head++) {
-    const [v, path] = queue[head];
-    queue[head] = [null, ''];
+  const containers: object[] = [];
+  const parents: number[] = [];
+  const keys: (string | number)[] = [];
+  const pathOf = (container: number, key: string | number | null): string => {
+    const parts: (string | number)[] = key === null ? [] : [key];
+    for (let at = container; at > 0; at = parents[at]) parts.push(keys[at]);
+    let path = root;
+    for (let i = parts.length - 1; i >= 0; i--) {
+      const shown = showKey(parts[i]);
+      path = typeof parts[i] === 'number' || path === '' ? path + shown : `${path}.${shown}`;
+    }
+    return path;
+  };
+  /** Checks a leaf at once; queues a container. `container`/`key` say where it sits. */
+  const visit = (v: unknown, container: number, key: string | number | null): void => {
     if (typeof v === 'string') {
-      if (!isStorableText(v)) found.push({ field: path, message: 'text must not contain NUL characters or unpaired surrogates' });
+      if (!storable(v)) found.push({ field: pathOf(container, key), message: STRING_PROBLEM });
     } else if (typeof v === 'number') {
-      if (!Number.isFinite(v)) found.push({ field: path, message: 'numbers must be finite (a magnitude below 1.8e308)' });
-    } else if (Array.isArray(v)) {
-      v.forEach((child, i) => queue.push([child, childPath(path, i)]));
+      if (!Number.isFinite(v)) found.push({ field: pathOf(container, key), message: NUMBER_PROBLEM });
     } else if (v !== null && typeof v === 'object') {
+      containers.push(v);
+      parents.push(container);
+      keys.push(key ?? '');
+    }
+  };
+  visit(value, 0, null);
+  // Index 0 is the value itself (its path is `root`); children of container i have parent i.
+  for (let i = 0; i < containers.length && found.length < MAX_REPORTED_UNSAFE_VALUES; i++) {
+    const v = containers[i];
+    if (Array.isArray(v)) {
+      for (let j = 0; j < v.length; j++) visit(v[j], i, j);
+    } else {
       for (const key of Object.keys(v)) {
-        const at = childPath(path, key);
-        if (!isStorableText(key)) found.push({ field: at, message: 'names must not contain NUL characters or unpaired surrogates' });
-        queue.push([(v as Record<string, unknown>)[key], at]);
+        if (!storable(key)) found.push({ field: pathOf(i, key), message: KEY_PROBLEM });
+        visit((v as Record<string, unknown>)[key], i, key);
       }
     }
   }

@@ -22,6 +22,13 @@ describe('storable text', () => {
     expect(found.sort()).toEqual(['labels.env', 'payload.a.b', 'payload.k\\u0000', 'payload.list[1]', 'payload.list[2]', 'payload.n'].sort());
   });
 
+  it('spells paths through arrays and under a root prefix', () => {
+    expect(findUnsafeValues({ a: [{ b: ['x', '\u0000'] }] }, 'payload').map((f) => f.field)).toEqual(['payload.a[0].b[1]']);
+    expect(findUnsafeValues([['\ud800']]).map((f) => f.field)).toEqual(['[0][0]']);
+    expect(findUnsafeValues('\u0000', 'reason').map((f) => f.field)).toEqual(['reason']);
+    expect(findUnsafeValues({ 'a\u0000': { b: Infinity } }).map((f) => f.field).sort()).toEqual(['a\\u0000', 'a\\u0000.b']);
+  });
+
   it('reports at most MAX_REPORTED_UNSAFE_VALUES findings', () => {
     const many = Object.fromEntries(Array.from({ length: 1000 }, (_, i) => [`k${i}`, '\u0000']));
     expect(findUnsafeValues(many)).toHaveLength(MAX_REPORTED_UNSAFE_VALUES);
