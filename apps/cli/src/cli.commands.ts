@@ -9,11 +9,11 @@ import {
   readPolicyTestFile,
   runPolicyTests,
 } from '@signoff/policy-engine';
-import { JOB_EVENT_TYPES, SignoffEvent } from '@signoff/contracts';
+import { isSafeIdentity, JOB_EVENT_TYPES, SignoffEvent } from '@signoff/contracts';
 import { RuleRedactions, toCloudEvent } from '@signoff/core';
 import { createEventStore } from '@signoff/event-store';
 import { parseRedactionList } from '@signoff/observability';
-import { mintToken, parseConfig, readEnvFile, Role, ROLES } from '@signoff/runtime';
+import { DEFAULT_AUTH_JWT_MAX_TTL_SECONDS, mintToken, parseConfig, readEnvFile, Role, ROLES } from '@signoff/runtime';
 import { listReplayCandidates } from '../../dispatch-service/src/replay/replay-dry-run';
 
 /** Where a command writes; exit code is its return value. */
@@ -158,10 +158,16 @@ const token: Command = async (args, io) => {
   const topics = flag(args, 'topics');
   const tenants = flag(args, 'tenants');
   const ttl = Number(flag(args, 'ttl') ?? 12 * 3600);
+  // The API refuses tokens living longer than AUTH_JWT_MAX_TTL_SECONDS (24 h by default).
+  const maxTtl = Number(io.env.AUTH_JWT_MAX_TTL_SECONDS || DEFAULT_AUTH_JWT_MAX_TTL_SECONDS);
   const secret = io.env.AUTH_JWT_SECRET ?? readStandaloneSecret(io.cwd);
   const unknown = roles.filter((r) => !(ROLES as readonly string[]).includes(r));
-  if (!sub || roles.length === 0 || unknown.length > 0 || !Number.isFinite(ttl)) {
-    io.err(`usage: token --sub NAME --roles ${ROLES.join(',')} [--topics glob,…] [--tenants t,…] [--ttl seconds]${unknown.length ? `\nunknown roles: ${unknown.join(', ')}` : ''}`);
+  if (!sub || roles.length === 0 || unknown.length > 0 || !Number.isInteger(ttl) || ttl < 1 || ttl > maxTtl || !isSafeIdentity(sub)) {
+    io.err(
+      `usage: token --sub NAME --roles ${ROLES.join(',')} [--topics glob,…] [--tenants t,…] [--ttl seconds, 1-${maxTtl}]` +
+        (unknown.length ? `\nunknown roles: ${unknown.join(', ')}` : '') +
+        (ttl > maxTtl ? `\n--ttl ${ttl} exceeds AUTH_JWT_MAX_TTL_SECONDS (${maxTtl}): the API would refuse the token` : ''),
+    );
     return 2;
   }
   if (!secret) {
@@ -169,7 +175,18 @@ const token: Command = async (args, io) => {
     return 2;
   }
   io.out(
-    await mintToken(secret, { sub, roles: roles as Role[], ...(topics ? { topics: topics.split(',') } : {}), ...(tenants ? { tenants: tenants.split(',') } : {}) }, ttl),
+    await mintToken(
+      secret,
+      {
+        sub,
+        roles: roles as Role[],
+        ...(topics ? { topics: topics.split(',') } : {}),
+        ...(tenants ? { tenants: tenants.split(',') } : {}),
+        issuer: io.env.AUTH_JWT_ISSUER || null,
+        audience: io.env.AUTH_JWT_AUDIENCE || null,
+      },
+      ttl,
+    ),
   );
   return 0;
 };

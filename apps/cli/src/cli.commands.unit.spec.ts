@@ -46,6 +46,19 @@ describe('operator CLI', () => {
     expect(await runCli(['token', '--sub', 'x', '--roles', 'wizard'], io({ AUTH_JWT_SECRET: secret }))).toBe(2);
   });
 
+  it('token refuses a lifetime the API would refuse, and a subject with control characters', async () => {
+    const secret = 'k'.repeat(40);
+    const long = io({ AUTH_JWT_SECRET: secret });
+    expect(await runCli(['token', '--sub', 'rita', '--roles', 'reviewer', '--ttl', String(25 * 3600)], long)).toBe(2);
+    expect(long.errors.join('\n')).toMatch(/AUTH_JWT_MAX_TTL_SECONDS/);
+    expect(await runCli(['token', '--sub', 'rita', '--roles', 'reviewer', '--ttl', '0'], io({ AUTH_JWT_SECRET: secret }))).toBe(2);
+    expect(await runCli(['token', '--sub', 'ri\nta', '--roles', 'reviewer'], io({ AUTH_JWT_SECRET: secret }))).toBe(2);
+    const raised = io({ AUTH_JWT_SECRET: secret, AUTH_JWT_MAX_TTL_SECONDS: String(48 * 3600), AUTH_JWT_ISSUER: 'idp', AUTH_JWT_AUDIENCE: 'signoff' });
+    expect(await runCli(['token', '--sub', 'rita', '--roles', 'reviewer', '--ttl', String(36 * 3600)], raised)).toBe(0);
+    const verifier = new JwtVerifier({ jwtSecret: secret, jwksUrl: null, maxTtlSeconds: 48 * 3600, issuer: 'idp', audience: 'signoff' });
+    await expect(verifier.verify(raised.lines[0])).resolves.toMatchObject({ sub: 'rita' });
+  });
+
   it('prints usage for unknown commands', async () => {
     const t = io();
     expect(await runCli(['frobnicate'], t)).toBe(2);

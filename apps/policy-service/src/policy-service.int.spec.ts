@@ -335,7 +335,10 @@ describe('policy service failure modes', () => {
       await db.drop();
       const res = await fetch(`${svc.url}/api/v1/jobs`, { method: 'POST', headers, body: JSON.stringify({ topic: 'knowledge.read' }) });
       expect(res.status).toBe(503);
-      expect(await res.json()).toMatchObject({ code: 'store_unavailable' });
+      const problem = (await res.json()) as { code: string; detail: string };
+      expect(problem).toMatchObject({ code: 'store_unavailable', detail: 'the event store is unavailable; retry shortly' });
+      // The driver's text (server messages, SQL states) goes to the log, never into an answer.
+      expect(JSON.stringify(problem)).not.toMatch(/SQLSTATE|database|terminat|ECONN|does not exist/i);
       const ready = await fetch(`${svc.url}/health/ready`);
       expect(ready.status).toBe(503);
     } finally {

@@ -1,6 +1,6 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { AuditRelay, CoreModule } from '@signoff/core';
-import { AuthModule, SignoffConfig } from '@signoff/runtime';
+import { AuthModule, authOptionsFrom, SignoffConfig } from '@signoff/runtime';
 import { ApprovalModule } from '../../approval-service/src/approval.module';
 import { DispatchModule } from '../../dispatch-service/src/dispatch.module';
 import { PolicyModule } from '../../policy-service/src/policy.module';
@@ -16,7 +16,7 @@ export class StandaloneModule {
       module: StandaloneModule,
       imports: [
         CoreModule.forRoot({ config, serviceName: 'signoff-standalone' }),
-        AuthModule.forRoot({ jwtSecret: config.authJwksUrl ? null : jwtSecret, jwksUrl: config.authJwksUrl }),
+        AuthModule.forRoot(authOptionsFrom(config, { jwtSecret: config.authJwksUrl ? null : jwtSecret })),
         PolicyModule,
         ApprovalModule,
         DispatchModule.forRoot({ instanceId: 'standalone' }),

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { mintToken } from '@signoff/runtime';
+import { mintToken, Role } from '@signoff/runtime';
 
 /**
  * The standalone's auth secret: AUTH_JWT_SECRET when set, otherwise one generated on first start
@@ -18,12 +18,24 @@ export function standaloneSecret(dataDir: string | null, configured: string | nu
   return { secret, generated: true, file };
 }
 
-/** Ready-to-use development tokens (12 h) for the three human roles and an auditor. */
-export async function devTokens(secret: string): Promise<Record<string, string>> {
+/** Lifetime of the printed development tokens: 12 h, within the verifier's limit (AUTH_JWT_MAX_TTL_SECONDS, 24 h by default). */
+export const DEV_TOKEN_TTL_SECONDS = 12 * 3600;
+
+/**
+ * Ready-to-use development tokens for the three human roles and an auditor, valid under the
+ * verifier's rules: `exp` and `iat` set, a lifetime of at most `maxTtlSeconds`, and `iss` / `aud`
+ * when the configuration requires them.
+ */
+export async function devTokens(
+  secret: string,
+  options: { maxTtlSeconds?: number; issuer?: string | null; audience?: string | null } = {},
+): Promise<Record<string, string>> {
+  const ttl = Math.min(DEV_TOKEN_TTL_SECONDS, options.maxTtlSeconds ?? DEV_TOKEN_TTL_SECONDS);
+  const mint = (sub: string, roles: Role[]) => mintToken(secret, { sub, roles, issuer: options.issuer, audience: options.audience }, ttl);
   return {
-    submitter: await mintToken(secret, { sub: 'dev-agent', roles: ['submitter'] }),
-    reviewer: await mintToken(secret, { sub: 'dev-reviewer', roles: ['reviewer'] }),
-    reviewer2: await mintToken(secret, { sub: 'dev-reviewer-2', roles: ['reviewer'] }),
-    admin: await mintToken(secret, { sub: 'dev-admin', roles: ['admin', 'auditor'] }),
+    submitter: await mint('dev-agent', ['submitter']),
+    reviewer: await mint('dev-reviewer', ['reviewer']),
+    reviewer2: await mint('dev-reviewer-2', ['reviewer']),
+    admin: await mint('dev-admin', ['admin', 'auditor']),
   };
 }

@@ -8,7 +8,7 @@ import { MessageBus } from '@signoff/messaging';
 import { createWorker } from '@signoff/worker-sdk';
 import { demoHandler, sideEffectTable } from '../../demo-worker/src/demo-side-effect';
 import { StandaloneModule } from './app.module';
-import { devTokens, standaloneSecret } from './dev-auth';
+import { DEV_TOKEN_TTL_SECONDS, devTokens, standaloneSecret } from './dev-auth';
 
 /** `npm start`: the standalone control plane on embedded defaults. */
 async function main(): Promise<void> {
@@ -49,10 +49,11 @@ async function main(): Promise<void> {
   });
   const lines = ['', `  Signoff is running at ${url}`, `    API:     ${url}/api/v1   (OpenAPI: ${url}/docs)`, `    health:  ${url}/health/ready`, `    metrics: ${url}/metrics`, `    gRPC:    ${config.host}:${config.grpcPort} (signoff.v1.Approvals)`];
   if (!config.authJwksUrl) {
-    const tokens = await devTokens(auth.secret);
+    const tokens = await devTokens(auth.secret, { maxTtlSeconds: config.authJwtMaxTtlSeconds, issuer: config.authJwtIssuer, audience: config.authJwtAudience });
+    const ttl = Math.min(DEV_TOKEN_TTL_SECONDS, config.authJwtMaxTtlSeconds);
     lines.push(
       '',
-      `  Development tokens (12 h; secret ${auth.file ? `kept in ${path.relative(process.cwd(), auth.file)}` : 'from AUTH_JWT_SECRET'}):`,
+      `  Development tokens (${ttl % 3600 === 0 ? `${ttl / 3600} h` : `${Math.floor(ttl / 60)} min`}; secret ${auth.file ? `kept in ${path.relative(process.cwd(), auth.file)}` : 'from AUTH_JWT_SECRET'}):`,
       ...Object.entries(tokens).map(([role, token]) => `    export SIGNOFF_${role.toUpperCase()}_TOKEN=${token}`),
       '',
       '  Try it:',

@@ -37,6 +37,10 @@ describe('contracts', () => {
     expect(grpcStatusFor('unauthenticated')).toBe(GRPC_STATUS.UNAUTHENTICATED);
     expect(grpcStatusFor('forbidden')).toBe(GRPC_STATUS.PERMISSION_DENIED);
     expect(grpcStatusFor('busy')).toBe(GRPC_STATUS.UNAVAILABLE);
+    expect(grpcStatusFor('invalid_request')).toBe(GRPC_STATUS.INVALID_ARGUMENT);
+    // Framework refusals keep their HTTP status and have a code of their own.
+    expect([ERROR_CODES.headers_too_large, ERROR_CODES.uri_too_long, ERROR_CODES.unsupported_media_type, ERROR_CODES.request_timeout]).toEqual([431, 414, 415, 408]);
+    expect(grpcStatusFor('headers_too_large')).toBe(GRPC_STATUS.INVALID_ARGUMENT);
     const problem = new SignoffError('snapshot_changed', 'policy changed', { expected: 'a', current: 'b' }).toProblem('/api/v1/approvals/j/approve');
     expect(problem).toMatchObject({ status: 409, code: 'snapshot_changed', expected: 'a', current: 'b', instance: '/api/v1/approvals/j/approve' });
   });

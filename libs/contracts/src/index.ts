@@ -3,3 +3,5 @@ export * from './topics';
 export * from './errors';
 export * from './messages';
 export { PROTO_PATH } from './proto-path';
+export * from './text-safety';
+export * from './labels';

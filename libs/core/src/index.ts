@@ -4,6 +4,7 @@
  * from the event log, shared throttle counters, the event relay to Kafka, the clock.
  */
 export { Clock, SystemClock, FixedClock } from './clock';
+export { storeErrorToSignoffError } from './store-errors';
 export { JobCommandHandler, MAX_COMMAND_ATTEMPTS, NEW_JOB, type LoadedJob, type ExecuteResult } from './job-command.handler';
 export { ActivePolicy, type ActivePolicyView, type ActivePolicyOptions } from './active-policy.service';
 export { PostgresThrottleCounter } from './postgres-throttle.counter';

@@ -11,6 +11,7 @@ import {
 import { ID_PATTERN, JobEvent, SignoffError, toJobStreamId } from '@signoff/contracts';
 import { DuplicateEventIdError, EventStore, EventStoreError, RecordedEvent, WrongExpectedVersionError } from '@signoff/event-store';
 import { SignoffMetrics } from '@signoff/observability';
+import { storeErrorToSignoffError } from './store-errors';
 
 /** A job's folded state and the revision it was read at. */
 export interface LoadedJob {
@@ -55,7 +56,7 @@ export class JobCommandHandler {
     // ingress) names no job: answer "no such job" without asking the store, which would refuse
     // some of them (a NUL byte) as a failure rather than as an absence.
     if (!ID_PATTERN.test(jobId)) return NEW_JOB;
-    const events = await this.guard(() => this.store.readStream<JobEvent>(toJobStreamId(jobId)));
+    const events = await this.guard(`reading job ${jobId}`, () => this.store.readStream<JobEvent>(toJobStreamId(jobId)));
     const revision = events.length === 0 ? 'no_stream' : events[events.length - 1].revision;
     return { state: foldJob(events), revision, events };
   }
@@ -77,7 +78,7 @@ export class JobCommandHandler {
       const result = decide(command, loaded.state) as DecideResult<JobOutcomeMap[C['type']]>;
       if (!result.ok || result.events.length === 0) return { result, state: loaded.state, appended: [], revision: loaded.revision };
       try {
-        const { nextRevision } = await this.guard(() =>
+        const { nextRevision } = await this.guard(`appending to job ${jobId}`, () =>
           this.store.appendToStream(stream, identifyEvents(command.metadata.commandId, result.events), {
             expectedRevision: loaded.revision,
           }),
@@ -96,15 +97,17 @@ export class JobCommandHandler {
     }
   }
 
-  /** Store failures reach clients as 503 `store_unavailable`, never as a 500 or a false success. */
-  private async guard<T>(op: () => Promise<T>): Promise<T> {
+  /**
+   * Store errors reach clients as `storeErrorToSignoffError` says: an argument the store refuses
+   * is 400 `invalid_request`, an outage 503 `store_unavailable` (never a 500 or a false success),
+   * and neither answer carries the driver's text.
+   */
+  private async guard<T>(doing: string, op: () => Promise<T>): Promise<T> {
     try {
       return await op();
     } catch (error) {
       if (error instanceof WrongExpectedVersionError || error instanceof DuplicateEventIdError) throw error;
-      if (error instanceof EventStoreError) {
-        throw new SignoffError('store_unavailable', `the event store is unavailable: ${error.message}`, {}, { 'Retry-After': '1' });
-      }
+      if (error instanceof EventStoreError) throw storeErrorToSignoffError(error, doing);
       throw error;
     }
   }

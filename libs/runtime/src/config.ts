@@ -15,6 +15,12 @@ export interface SignoffConfig {
   readonly policyPath: string;
   readonly authJwtSecret: string | null;
   readonly authJwksUrl: string | null;
+  /** Longest token lifetime accepted (exp - iat, or exp - now without iat), AUTH_JWT_MAX_TTL_SECONDS (24 h). */
+  readonly authJwtMaxTtlSeconds: number;
+  /** Required `iss` when set (AUTH_JWT_ISSUER). */
+  readonly authJwtIssuer: string | null;
+  /** Required `aud` when set (AUTH_JWT_AUDIENCE). */
+  readonly authJwtAudience: string | null;
   readonly snapshotMode: SnapshotMode;
   readonly dispatchGraceMs: number;
   readonly workerAckTimeoutMs: number;
@@ -79,7 +85,13 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>, d
   const authJwtSecret = str('AUTH_JWT_SECRET') ?? null;
   if (authJwtSecret !== null && authJwtSecret.length < 32) problems.push('AUTH_JWT_SECRET must be at least 32 characters');
   const authJwksUrl = str('AUTH_JWKS_URL') ?? null;
-  if (authJwksUrl !== null && !/^https?:\/\//.test(authJwksUrl)) problems.push('AUTH_JWKS_URL must be an http(s) URL');
+  if (authJwksUrl !== null) {
+    const problem = jwksUrlProblem(authJwksUrl);
+    if (problem) problems.push(problem);
+  }
+  const authJwtMaxTtlSeconds = int('AUTH_JWT_MAX_TTL_SECONDS', DEFAULT_AUTH_JWT_MAX_TTL_SECONDS, 60, 30 * 86_400);
+  const authJwtIssuer = str('AUTH_JWT_ISSUER') ?? null;
+  const authJwtAudience = str('AUTH_JWT_AUDIENCE') ?? null;
   if (defaults.authRequired && authJwtSecret === null && authJwksUrl === null) {
     problems.push('AUTH_JWT_SECRET (HS256, at least 32 characters) or AUTH_JWKS_URL is required for this service');
   }
@@ -104,6 +116,9 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>, d
     policyPath,
     authJwtSecret,
     authJwksUrl,
+    authJwtMaxTtlSeconds,
+    authJwtIssuer,
+    authJwtAudience,
     snapshotMode,
     dispatchGraceMs,
     workerAckTimeoutMs,
@@ -111,6 +126,28 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>, d
     policyEvaluationTimeoutMs,
     auditRedactFields: (str('AUDIT_REDACT_FIELDS') ?? '').split(',').map((p) => p.trim()).filter(Boolean),
   };
+}
+
+/** Default of AUTH_JWT_MAX_TTL_SECONDS: tokens live at most 24 hours. */
+export const DEFAULT_AUTH_JWT_MAX_TTL_SECONDS = 86_400;
+
+/** Hosts AUTH_JWKS_URL may reach over plain http (tests, development). */
+const LOOPBACK_HOSTS: ReadonlySet<string> = new Set(['127.0.0.1', '[::1]', 'localhost']);
+
+/**
+ * Keys fetched over plain http can be replaced by anyone on the path, and with them every token:
+ * AUTH_JWKS_URL must be https, except on a loopback host.
+ */
+function jwksUrlProblem(raw: string): string | null {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    return `AUTH_JWKS_URL=${raw} is not a URL`;
+  }
+  if (url.protocol === 'https:') return null;
+  if (url.protocol === 'http:' && LOOPBACK_HOSTS.has(url.hostname)) return null;
+  return `AUTH_JWKS_URL=${redactUrl(raw)} must be an https URL (plain http only on 127.0.0.1, ::1 or localhost)`;
 }
 
 /** Hides the password of a connection URL for logs and errors. */

@@ -2,6 +2,7 @@ import { DynamicModule, INestApplication, Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { JsonLogger } from '@signoff/observability';
+import { onClientError, onFrameworkError } from './framework-errors';
 import { ProblemJsonFilter } from './problem.filter';
 
 export interface HttpAppOptions {
@@ -20,7 +21,15 @@ export const API_PREFIX = 'api/v1';
  */
 export async function createHttpApp(module: Type<unknown> | DynamicModule, options: HttpAppOptions): Promise<NestFastifyApplication> {
   // maxParamLength: job ids may be 200 characters (ID_PATTERN); Fastify's default of 100 answered 414.
-  const adapter = new FastifyAdapter({ bodyLimit: options.bodyLimit ?? 1024 * 1024, trustProxy: false, maxParamLength: 2048 });
+  // clientErrorHandler / frameworkErrors: refusals of the HTTP parser and the router (431, 414, a
+  // malformed URL) happen before Nest's filter can see them; they are problem+json all the same.
+  const adapter = new FastifyAdapter({
+    bodyLimit: options.bodyLimit ?? 1024 * 1024,
+    trustProxy: false,
+    routerOptions: { maxParamLength: 2048 },
+    clientErrorHandler: onClientError,
+    frameworkErrors: onFrameworkError,
+  });
   const app = await NestFactory.create<NestFastifyApplication>(module, adapter, {
     logger: options.logger ?? new JsonLogger(options.service),
     bufferLogs: false,

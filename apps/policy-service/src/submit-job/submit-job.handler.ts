@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import { JobAggregateState, SubmitAnswer, SubmitJob, toSignoffError } from '@signoff/approvals';
-import { FieldError, nestsDeeperThan, SignoffError, SubmitJobDto, validateMessage } from '@signoff/contracts';
+import { escapeUnsafeText, FieldError, isReservedLabel, nestsDeeperThan, SignoffError, SubmitJobDto, validateMessage } from '@signoff/contracts';
 import { ActivePolicy, Clock, JobCommandHandler, NEW_JOB, SIGNOFF_CONFIG } from '@signoff/core';
 import { SignoffMetrics } from '@signoff/observability';
 import { evaluate, Evaluation, jobHash, normalizeJobRequest, ThrottleCounter } from '@signoff/policy-engine';
@@ -20,8 +20,6 @@ export interface SubmissionSource {
 /** A stored (or re-answered) submission: the 202 body, or a denial answered 403. */
 export type SubmitResult = { readonly status: 202; readonly body: SubmitAnswer } | { readonly status: 403; readonly error: SignoffError };
 
-/** Reserved label names: an approval can never be smuggled in with the request. */
-export const RESERVED_LABEL = /^(approval_|signoff\.)/;
 const LABEL_NAME = /^[A-Za-z0-9][A-Za-z0-9._\-/]{0,62}$/;
 const MAX_LABELS = 64;
 const MAX_LABEL_VALUE = 256;
@@ -41,6 +39,8 @@ export const MAX_PAYLOAD_DEPTH = 32;
  */
 @Injectable()
 export class SubmitJobHandler {
+  private readonly logger = new Logger('SubmitJob');
+
   constructor(
     private readonly commands: JobCommandHandler,
     private readonly policy: ActivePolicy,
@@ -136,7 +136,9 @@ export class SubmitJobHandler {
         ]);
       } catch (error) {
         if (error instanceof SignoffError) throw error;
-        throw new SignoffError('policy_unavailable', `policy evaluation failed: ${(error as Error).message}`, {}, { 'Retry-After': '5' });
+        // The cause (a throttle counter's database error, say) is for the log, not the client.
+        this.logger.error(`policy evaluation failed: ${(error as Error).stack ?? String(error)}`);
+        throw new SignoffError('policy_unavailable', 'policy evaluation failed; retry shortly', {}, { 'Retry-After': '5' });
       } finally {
         clearTimeout(timer);
       }
@@ -163,10 +165,12 @@ export class SubmitJobHandler {
       const entries = Object.entries(raw.labels as Record<string, unknown>);
       if (entries.length > MAX_LABELS) errors.push({ field: 'labels', message: `at most ${MAX_LABELS} labels` });
       for (const [name, value] of entries) {
-        if (RESERVED_LABEL.test(name)) reserved.push(name);
-        else if (!LABEL_NAME.test(name)) errors.push({ field: `labels.${name}`, message: 'label names are 1-63 characters of letters, digits, . _ - /' });
-        if (typeof value !== 'string') errors.push({ field: `labels.${name}`, message: 'label values must be strings' });
-        else if (value.length > MAX_LABEL_VALUE) errors.push({ field: `labels.${name}`, message: `label values are at most ${MAX_LABEL_VALUE} characters` });
+        const shown = escapeUnsafeText(name);
+        // Reserved whatever the case or Unicode form (`Approval_granted`, full-width letters).
+        if (isReservedLabel(name)) reserved.push(shown);
+        else if (!LABEL_NAME.test(name)) errors.push({ field: `labels.${shown}`, message: 'label names are 1-63 characters of letters, digits, . _ - /' });
+        if (typeof value !== 'string') errors.push({ field: `labels.${shown}`, message: 'label values must be strings' });
+        else if (value.length > MAX_LABEL_VALUE) errors.push({ field: `labels.${shown}`, message: `label values are at most ${MAX_LABEL_VALUE} characters` });
       }
     }
     if (nestsDeeperThan(raw.payload, MAX_PAYLOAD_DEPTH)) errors.push({ field: 'payload', message: `payload nests deeper than ${MAX_PAYLOAD_DEPTH} levels` });
