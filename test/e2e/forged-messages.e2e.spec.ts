@@ -4,22 +4,15 @@ import { createEventStore, EventStore } from '@signoff/event-store';
 import { SigningKeySet } from '@signoff/keys';
 import { KafkaMessageBus, OutboundMessage } from '@signoff/messaging';
 import { jobHash } from '@signoff/policy-engine';
-import { Kafka, logLevel } from 'kafkajs';
 import { Client } from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TopicRecorder } from '../../apps/dispatch-service/src/testing/dispatch.test-kit';
 import { tokenFor } from '../support/app';
 import { createTestDatabase, testKafkaBrokers } from '../support/infra';
 import { testTrustEnv, testWorkerToken, withGrant } from '../support/keys';
 import { ServiceProcess, startApp } from '../support/processes';
 import { metric, SignoffClient } from '../support/signoff-client';
 import { eventually } from '../support/wait';
-
-interface Seen {
-  readonly topic: string;
-  readonly key: string;
-  readonly headers: Record<string, string>;
-  readonly value: string;
-}
 
 /**
  * DESIGN section 12 on the real broker, every service its own process: messages produced straight
@@ -33,17 +26,17 @@ describe('forged messages on the topics (DESIGN section 12)', () => {
   const topics = signoffTopics(prefix);
   const brokers = testKafkaBrokers();
   const procs: ServiceProcess[] = [];
-  const seen: Seen[] = [];
+  const recorders: TopicRecorder[] = [];
   let db: { url: string; drop: () => Promise<void> };
   let store: EventStore;
   let bus: KafkaMessageBus;
   let env: Record<string, string>;
   let policy: ServiceProcess;
   let dispatch: ServiceProcess;
-  const consumer = new Kafka({ brokers, logLevel: logLevel.NOTHING }).consumer({ groupId: `${prefix}probe` });
 
   const eventTypes = async (jobId: string) => (await store.readStream<JobEvent>(toJobStreamId(jobId))).map((e) => e.type);
-  const on = (topic: string, key?: string) => seen.filter((m) => m.topic === topic && (key === undefined || m.key === key));
+  const on = (topic: string, key?: string) =>
+    recorders.flatMap((r) => r.messages).filter((m) => m.topic === topic && (key === undefined || m.key === key)).map((m) => ({ ...m, value: m.value?.toString() ?? '' }));
   const codes = (topic: string, key: string) => on(topic, key).map((m) => m.headers['error-code']);
   const rows = async (sql: string, params: unknown[]) => {
     const pg = new Client({ connectionString: db.url });
@@ -73,21 +66,11 @@ describe('forged messages on the topics (DESIGN section 12)', () => {
     procs.push(policy, dispatch);
     procs.push(await startApp('approval-service', { ...env, GRPC_PORT: '0' }));
     bus = new KafkaMessageBus({ brokers, clientId: 'e2e-forger', log: () => undefined });
-    await consumer.connect();
-    await consumer.subscribe({ topics: [topics.dispatch, topics.dispatchDlq, topics.resultsDlq, topics.requestedDlq], fromBeginning: true });
-    await consumer.run({
-      eachMessage: async ({ topic, message }) =>
-        void seen.push({
-          topic,
-          key: message.key?.toString() ?? '',
-          headers: Object.fromEntries(Object.entries(message.headers ?? {}).map(([k, v]) => [k, String(v)])),
-          value: message.value?.toString() ?? '',
-        }),
-    });
+    for (const topic of [topics.dispatch, topics.dispatchDlq, topics.resultsDlq, topics.requestedDlq]) recorders.push(await TopicRecorder.start(bus, topic));
   });
 
   afterAll(async () => {
-    await consumer.disconnect();
+    await Promise.all(recorders.map((r) => r.stop()));
     await bus?.close();
     await Promise.all(procs.map((p) => p.stop()));
     await store?.close();

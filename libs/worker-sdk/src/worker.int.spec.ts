@@ -164,7 +164,7 @@ describe('createWorker on the real broker and PostgreSQL', () => {
       expect(await claims.get(`${id}:dispatch`)).toBeNull();
     }
     const letter = dlq.find((m) => m.key === 'forged-2')!;
-    expect(letter.headers).toMatchObject({ 'original-topic': topics.dispatch, 'error-code': 'unknown_key' });
+    expect(letter.headers).toMatchObject({ 'original-topic': topics.dispatch, 'error-code': 'unknown_key', 'refused-by': expect.stringMatching(/^w[12]$/) });
     expect(JSON.parse(letter.value!.toString())).toMatchObject({ job_id: 'forged-2' });
     expect(await refusedMetric('unsigned')).toBe(before.unsigned + 2);
     expect(await refusedMetric('unknown_key')).toBe(before.unknown + 2);

@@ -263,7 +263,9 @@ export async function createWorker(options: WorkerOptions): Promise<Worker> {
         job_id: verified.job_id,
         at: `${message.topic}[${message.partition}]@${message.offset}`,
       });
-      await theBus.publish(topics.dispatchDlq, [toDeadLetter(message, verified.code, verified.detail)]);
+      const letter = toDeadLetter(message, verified.code, verified.detail);
+      // Every consumer group refuses for itself: say which worker did.
+      await theBus.publish(topics.dispatchDlq, [{ ...letter, headers: { ...letter.headers, 'refused-by': workerId } }]);
       refused.inc({ code: verified.code });
       return 'refused';
     }
