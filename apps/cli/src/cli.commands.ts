@@ -12,6 +12,7 @@ import {
 import { isSafeIdentity, JOB_EVENT_TYPES, SignoffEvent } from '@signoff/contracts';
 import { RuleRedactions, toCloudEvent } from '@signoff/core';
 import { createEventStore } from '@signoff/event-store';
+import { generateSigningKey, KeyConfigError, SigningKeySet } from '@signoff/keys';
 import { parseRedactionList } from '@signoff/observability';
 import { DEFAULT_AUTH_JWT_MAX_TTL_SECONDS, mintToken, parseConfig, readEnvFile, Role, ROLES } from '@signoff/runtime';
 import { listReplayCandidates } from '../../dispatch-service/src/replay/replay-dry-run';
@@ -320,7 +321,57 @@ const replay: Command = async (args, io) => {
   }
 };
 
+/**
+ * `keys generate --out DIR [--force]`: a new Ed25519 key pair for the control plane. Writes
+ * `DIR/signing-key.json` (the private JWK with its `kid`, mode 600: the dispatch service's
+ * SIGNOFF_SIGNING_KEY_FILE) and `DIR/jwks.json` (the public JWK Set: the workers'
+ * SIGNOFF_GRANT_JWKS). Never overwrites a key unless `--force`.
+ */
+const keysGenerate: Command = async (args, io) => {
+  const out = flag(args, 'out');
+  const force = boolFlag(args, 'force');
+  if (!out || args.length > 0) {
+    io.err('usage: keys generate --out DIR [--force]');
+    return 2;
+  }
+  const dir = path.resolve(io.cwd, out);
+  const privateFile = path.join(dir, 'signing-key.json');
+  const publicFile = path.join(dir, 'jwks.json');
+  if (!force && (fs.existsSync(privateFile) || fs.existsSync(publicFile))) {
+    io.err(`${path.relative(io.cwd, privateFile)} or jwks.json exists already; pass --force to replace it (rotate instead: see apps/dispatch-service/README.md)`);
+    return 1;
+  }
+  const pair = generateSigningKey();
+  fs.mkdirSync(dir, { recursive: true });
+  fs.writeFileSync(privateFile, JSON.stringify(pair.privateJwk, null, 2) + '\n', { mode: 0o600 });
+  fs.chmodSync(privateFile, 0o600);
+  fs.writeFileSync(publicFile, JSON.stringify(pair.publicJwks, null, 2) + '\n');
+  io.out(`key id ${pair.kid}`);
+  io.out(`  private: ${path.relative(io.cwd, privateFile)}   (dispatch service: SIGNOFF_SIGNING_KEY_FILE; keep it secret)`);
+  io.out(`  public:  ${path.relative(io.cwd, publicFile)}   (workers: SIGNOFF_GRANT_JWKS, or the dispatch service's /.well-known/jwks.json)`);
+  return 0;
+};
+
+/** `keys jwks --key FILE [--kid ID]`: the public JWK Set of a private key file (a JWK, a JWK Set or a PEM). */
+const keysJwks: Command = async (args, io) => {
+  const file = flag(args, 'key');
+  const kid = flag(args, 'kid');
+  if (!file || args.length > 0) {
+    io.err('usage: keys jwks --key FILE [--kid ID]');
+    return 2;
+  }
+  try {
+    io.out(JSON.stringify(SigningKeySet.fromFile(path.resolve(io.cwd, file), kid ?? null).publicJwks(), null, 2));
+    return 0;
+  } catch (error) {
+    if (!(error instanceof KeyConfigError)) throw error;
+    io.err(error.message);
+    return 1;
+  }
+};
+
 export const COMMANDS: Record<string, Record<string, Command> | Command> = {
+  keys: { generate: keysGenerate, jwks: keysJwks },
   audit: { export: auditExport },
   replay,
   policy: { validate: policyValidate, test: policyTest, diff: policyDiff, activate: policyActivate },
@@ -341,6 +392,8 @@ export async function runCli(argv: string[], io: Io): Promise<number> {
         '  policy diff A B [--tests FILE]     rules changed and test jobs whose decision changes',
         '  policy activate FILE               validate, then PUT /api/v1/policy (SIGNOFF_URL, SIGNOFF_TOKEN)',
         '  token --sub NAME --roles a,b       mint a development token (AUTH_JWT_SECRET or the standalone secret)',
+        '  keys generate --out DIR            a new Ed25519 signing key (signing-key.json) and its public jwks.json',
+        '  keys jwks --key FILE               the public JWK Set of a private key file',
         '  approvals list|approve|reject      reviewer actions over HTTP (SIGNOFF_URL, SIGNOFF_TOKEN)',
         '  audit export [--since ISO]         every decision as NDJSON CloudEvents from the event store',
         '  replay --dry-run                   jobs the replay consumer would republish now (writes nothing)',

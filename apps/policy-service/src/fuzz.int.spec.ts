@@ -153,7 +153,8 @@ describe('fuzzing the submit API and the Kafka ingress', () => {
     try {
       await svc.app.get(MessageBus).publish(
         `${prefix}jobs.requested`,
-        values.map((text, i) => ({ key: keys[i], value: Buffer.from(text) })),
+        // With the submitter's credential, so the fuzzed bodies reach validation (DESIGN section 12).
+        values.map((text, i) => ({ key: keys[i], value: Buffer.from(text), headers: { authorization: headers.authorization } })),
       );
       const store = svc.app.get(EventStore);
       const stored = async (key: string) => (await store.readStream(toJobStreamId(key), { maxCount: 1 })).length > 0;

@@ -6,8 +6,8 @@ import { toJobStreamId } from '@signoff/contracts';
 import { EventStore } from '@signoff/event-store';
 import { MessageBus } from '@signoff/messaging';
 import { ThrottleCounter, ThrottleHit } from '@signoff/policy-engine';
-import { connectMessageBus } from '@signoff/runtime';
-import { authHeader, startTestApp, testConfig } from '../../../test/support/app';
+import { connectMessageBus, mintToken } from '@signoff/runtime';
+import { authHeader, startTestApp, testConfig, tokenFor } from '../../../test/support/app';
 import { createTestDatabase, testKafkaBrokers } from '../../../test/support/infra';
 import { eventually } from '../../../test/support/wait';
 import { PolicyServiceModule } from './app.module';
@@ -249,22 +249,26 @@ describe('policy service on real PostgreSQL and Kafka', () => {
     });
     try {
       const good = `k-${randomUUID()}`;
+      const pipeline = { authorization: `Bearer ${await tokenFor('pipeline-1', ['submitter'])}` };
       await bus.publish(`${prefix}jobs.requested`, [
-        { key: good, value: { topic: 'knowledge.read', submitted_by: 'pipeline-1' } },
-        { key: good, value: { topic: 'knowledge.read', submitted_by: 'pipeline-1' } },
-        { key: 'bad-json', value: Buffer.from('{"topic":') },
-        { key: 'no-submitter', value: { topic: 'knowledge.read' } },
-        { key: 'smuggle', value: { topic: 'knowledge.read', submitted_by: 'x', labels: { approval_granted: 'true' } } },
-        { key: 'denied-k', value: { topic: 'data.delete', submitted_by: 'pipeline-1' } },
+        { key: good, value: { topic: 'knowledge.read' }, headers: pipeline },
+        // Naming the credential's own subject is allowed (the submitter is the credential's anyway).
+        { key: good, value: { topic: 'knowledge.read', submitted_by: 'pipeline-1' }, headers: pipeline },
+        { key: 'bad-json', value: Buffer.from('{"topic":'), headers: pipeline },
+        { key: 'no-credential', value: { topic: 'knowledge.read', submitted_by: 'pipeline-1' } },
+        { key: 'smuggle', value: { topic: 'knowledge.read', labels: { approval_granted: 'true' } }, headers: pipeline },
+        { key: 'denied-k', value: { topic: 'data.delete' }, headers: pipeline },
       ]);
       await eventually(() => seen.filter((m) => m.topic.endsWith('.dlq')).length >= 3 && seen.some((m) => m.topic.endsWith('evaluated') && m.key === good), 'DLQ entries and the evaluated notice', 30_000);
       const dlq = seen.filter((m) => m.topic.endsWith('.dlq'));
       expect(Object.fromEntries(dlq.map((m) => [m.key, m.headers['error-code']]))).toEqual({
         'bad-json': 'invalid_request',
-        'no-submitter': 'invalid_request',
+        'no-credential': 'unauthenticated',
         smuggle: 'reserved_label',
       });
       for (const m of dlq) expect(m.headers['error-detail']).toBeTruthy();
+      // A producer's credential never reaches the dead-letter topic.
+      for (const m of dlq) expect(m.headers.authorization).toBeUndefined();
       const stored = await svc.app.get(EventStore).readStream(toJobStreamId(good));
       expect(stored.map((e) => e.type)).toEqual(['JobSubmitted', 'PolicyEvaluated']);
       expect((stored[0].data as { request: { submitted_by: string } }).request.submitted_by).toBe('pipeline-1');
@@ -276,6 +280,72 @@ describe('policy service on real PostgreSQL and Kafka', () => {
       await consumer.disconnect();
     }
   });
+  it('Kafka ingress takes the submitter from a verified credential (DESIGN section 12): forged identities and tenants are dead-lettered, counted, never stored', async () => {
+    const bus = svc.app.get(MessageBus);
+    const store = svc.app.get(EventStore);
+    const kafka = new Kafka({ brokers: testKafkaBrokers(), logLevel: logLevel.NOTHING });
+    const consumer = kafka.consumer({ groupId: `probe-${randomUUID()}` });
+    const dlq = new Map<string, string>();
+    await consumer.connect();
+    await consumer.subscribe({ topics: [`${prefix}jobs.requested.dlq`], fromBeginning: true });
+    await consumer.run({ eachMessage: async ({ message }) => void dlq.set(message.key!.toString(), String(message.headers!['error-code'])) });
+    const bearer = async (sub: string, roles: Parameters<typeof tokenFor>[1], extra: { tenants?: string[] } = {}) => ({ authorization: `Bearer ${await tokenFor(sub, roles, extra)}` });
+    const refused = async (code: string) => {
+      const line = (await (await fetch(`${svc.url}/metrics`)).text()).split('\n').find((l) => l.startsWith(`signoff_messages_refused_total{topic="jobs.requested",code="${code}"} `));
+      return line ? Number(line.split(' ')[1]) : 0;
+    };
+    const before = { unauthenticated: await refused('unauthenticated'), forbidden: await refused('forbidden') };
+    const id = (name: string) => `${name}-${randomUUID().slice(0, 8)}`;
+    const ids = { own: id('own'), mallory: id('mallory'), reviewer: id('reviewer'), tenant: id('tenant'), forged: id('forged'), none: id('none') };
+    const payment = { topic: 'finance.payment.execute', labels: { env: 'production' }, payload: { amount: 5 } };
+    try {
+      await bus.publish(`${prefix}jobs.requested`, [
+        // The identity is the credential's: a producer cannot name another submitter (and so cannot
+        // get around the self-approval rule by submitting as somebody else).
+        { key: ids.own, value: payment, headers: await bearer('agent-7', ['submitter']) },
+        { key: ids.mallory, value: { ...payment, submitted_by: 'rita' }, headers: await bearer('agent-7', ['submitter']) },
+        { key: ids.reviewer, value: payment, headers: await bearer('rita', ['reviewer']) },
+        { key: ids.tenant, value: { ...payment, tenant: 'globex' }, headers: await bearer('agent-7', ['submitter'], { tenants: ['acme'] }) },
+        { key: ids.forged, value: payment, headers: { authorization: `Bearer ${await mintToken('not-the-secret-not-the-secret-0123456789', { sub: 'agent-7', roles: ['submitter'] })}` } },
+        { key: ids.none, value: { ...payment, submitted_by: 'agent-7', tenant: 'globex' } },
+      ]);
+      await eventually(() => [ids.mallory, ids.reviewer, ids.tenant, ids.forged, ids.none].every((k) => dlq.has(k)), 'every forgery dead-lettered', 30_000);
+      expect(Object.fromEntries([ids.mallory, ids.reviewer, ids.tenant, ids.forged, ids.none].map((k) => [k.split('-')[0], dlq.get(k)]))).toEqual({
+        mallory: 'invalid_request',
+        reviewer: 'forbidden',
+        tenant: 'forbidden',
+        forged: 'unauthenticated',
+        none: 'unauthenticated',
+      });
+      await eventually(async () => (await store.readStream(toJobStreamId(ids.own))).length > 0, 'the authenticated request stored', 10_000);
+      const [submitted] = await store.readStream(toJobStreamId(ids.own));
+      expect(submitted.data).toMatchObject({ request: { submitted_by: 'agent-7' } });
+      expect(submitted.metadata).toMatchObject({ actor: 'agent-7' });
+      for (const k of [ids.mallory, ids.reviewer, ids.tenant, ids.forged, ids.none]) expect(await store.readStream(toJobStreamId(k))).toEqual([]);
+      expect(await refused('unauthenticated')).toBe(before.unauthenticated + 2);
+      expect(await refused('forbidden')).toBe(before.forbidden + 2);
+    } finally {
+      await consumer.disconnect();
+    }
+  });
+
+  it('KAFKA_INGRESS_TRUSTED=true (a trusted network): a request without a credential is taken with the submitted_by of its body', async () => {
+    const trustedPrefix = `t${randomUUID().slice(0, 8)}.`;
+    const config = testConfig({ EVENT_STORE_URL: db.url, KAFKA_BROKERS: testKafkaBrokers().join(','), KAFKA_TOPIC_PREFIX: trustedPrefix, POLICY_PATH: 'policies/default.yaml', KAFKA_INGRESS_TRUSTED: 'true' });
+    const trusted = await startTestApp(PolicyServiceModule.forRoot(config));
+    try {
+      await connectMessageBus(trusted.app, config, `${trustedPrefix}policy-service`);
+      await trusted.app.startAllMicroservices();
+      const key = `trusted-${randomUUID().slice(0, 8)}`;
+      await trusted.app.get(MessageBus).publish(`${trustedPrefix}jobs.requested`, [{ key, value: { topic: 'knowledge.read', submitted_by: 'pipeline-9' } }]);
+      const store = trusted.app.get(EventStore);
+      await eventually(async () => (await store.readStream(toJobStreamId(key))).length > 0, 'the trusted request stored', 20_000);
+      expect((await store.readStream(toJobStreamId(key)))[0].data).toMatchObject({ request: { submitted_by: 'pipeline-9' } });
+    } finally {
+      await trusted.close();
+    }
+  });
+
   it('every stored event reaches signoff.audit once, as a CloudEvent 1.0 with subject = job id', async () => {
     const res = await post('/jobs', { topic: 'finance.payment.execute', labels: { env: 'production' }, payload: { card_number: '4111' } });
     const { job_id } = (await res.json()) as { job_id: string };

@@ -1,5 +1,6 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { AuditRelay, CoreModule } from '@signoff/core';
+import { SigningKeySet } from '@signoff/keys';
 import { AuthModule, authOptionsFrom, SignoffConfig } from '@signoff/runtime';
 import { ApprovalModule } from '../../approval-service/src/approval.module';
 import { DispatchModule } from '../../dispatch-service/src/dispatch.module';
@@ -11,7 +12,7 @@ import { PolicyModule } from '../../policy-service/src/policy.module';
  */
 @Module({})
 export class StandaloneModule {
-  static forRoot(config: SignoffConfig, jwtSecret: string): DynamicModule {
+  static forRoot(config: SignoffConfig, jwtSecret: string, signingKeys: SigningKeySet): DynamicModule {
     return {
       module: StandaloneModule,
       imports: [
@@ -19,7 +20,7 @@ export class StandaloneModule {
         AuthModule.forRoot(authOptionsFrom(config, { jwtSecret: config.authJwksUrl ? null : jwtSecret })),
         PolicyModule,
         ApprovalModule,
-        DispatchModule.forRoot({ instanceId: 'standalone' }),
+        DispatchModule.forRoot({ instanceId: 'standalone', signing: { keys: signingKeys, grantTtlMs: config.grantTtlMs } }),
       ],
       providers: [AuditRelay],
     };

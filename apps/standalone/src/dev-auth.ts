@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import { SigningKeySet } from '@signoff/keys';
 import { mintToken, Role } from '@signoff/runtime';
 
 /**
@@ -37,5 +38,37 @@ export async function devTokens(
     reviewer: await mint('dev-reviewer', ['reviewer']),
     reviewer2: await mint('dev-reviewer-2', ['reviewer']),
     admin: await mint('dev-admin', ['admin', 'auditor']),
+  };
+}
+
+/**
+ * The standalone's signing key (dispatch grants): SIGNOFF_SIGNING_KEY_FILE when set, otherwise
+ * one generated on first start and kept (mode 600) in the data directory as `signing-key.json`,
+ * like the auth secret; in memory only when there is no data directory.
+ */
+export function standaloneSigningKeys(dataDir: string | null, configuredFile: string | null, kid: string | null): { keys: SigningKeySet; generated: boolean; file: string | null } {
+  if (configuredFile) return { keys: SigningKeySet.fromFile(configuredFile, kid), generated: false, file: configuredFile };
+  if (dataDir === null) return { keys: SigningKeySet.generate(), generated: true, file: null };
+  const file = path.join(dataDir, 'signing-key.json');
+  return { ...SigningKeySet.loadOrCreate(file), file };
+}
+
+/** How long the in-process worker's credential lives; it is minted again before it expires. */
+const WORKER_TOKEN_TTL_S = 3600;
+
+/** The in-process worker's credential (role `worker`), minted with the auth secret and renewed. */
+export function standaloneWorkerToken(
+  secret: string,
+  options: { sub?: string; issuer?: string | null; audience?: string | null } = {},
+): () => Promise<string> {
+  const sub = options.sub ?? 'standalone-demo-worker';
+  let token: string | null = null;
+  let renewAt = 0;
+  return async () => {
+    if (token === null || Date.now() >= renewAt) {
+      token = await mintToken(secret, { sub, roles: ['worker'], issuer: options.issuer, audience: options.audience }, WORKER_TOKEN_TTL_S);
+      renewAt = Date.now() + (WORKER_TOKEN_TTL_S / 2) * 1000;
+    }
+    return token;
   };
 }

@@ -8,7 +8,9 @@ import type {
   JobCommand,
   RecordDispatch,
   RecordJobCompleted,
+  RecordJobCompletedData,
   RecordJobStarted,
+  RecordJobStartedData,
   RejectJob,
   ReplayDispatch,
   SubmitJob,
@@ -787,12 +789,30 @@ function replayDispatch(command: ReplayDispatch, state: JobAggregateState): Deci
   return accept([event], { job_id: data.job_id, status: 'replayed', attempt: data.attempt });
 }
 
-/** A worker report must carry the job's idempotency key: one exists only once a claim was made. */
-function checkReportKey(job: ReleasedJobState, given: string, jobId: string): DecideRefused | null {
-  if (job.dispatch.idempotency_key === null) {
-    return invalid(`job ${jobId} was never claimed for dispatch`, 'idempotency_key');
+/**
+ * Who may report on a job, and on what (DESIGN section 12): a worker whose tenant scope covers the
+ * job (`forbidden` otherwise), about an attempt the stream recorded a claim for, under the key the
+ * first claim fixed. A report about anything else describes a dispatch that never happened (a
+ * forged or misdirected report): `not_dispatched`, and nothing is recorded.
+ */
+function checkReport(job: ReleasedJobState, data: RecordJobStartedData | RecordJobCompletedData): DecideRefused | null {
+  const scope = data.reporter_tenants;
+  if (scope !== undefined && scope !== null && !scope.includes(job.job.request.tenant)) {
+    return refuse('forbidden', `this worker may not report on jobs of tenant ${job.job.request.tenant}`);
   }
-  return checkKey(job.dispatch.idempotency_key, given, jobId);
+  const { idempotency_key: key, claimed_attempts } = job.dispatch;
+  if (key === null) return refuse('not_dispatched', `job ${data.job_id} was never dispatched`);
+  if (data.idempotency_key !== key) {
+    return refuse('not_dispatched', `job ${data.job_id} was never dispatched under this idempotency key`, {
+      errors: [{ field: 'idempotency_key', message: 'does not match the key fixed by the first claim' }],
+    });
+  }
+  if (!claimed_attempts.includes(data.attempt)) {
+    return refuse('not_dispatched', `attempt ${data.attempt} of job ${data.job_id} was never dispatched`, {
+      errors: [{ field: 'attempt', message: `dispatched attempts: ${claimed_attempts.join(', ') || 'none'}` }],
+    });
+  }
+  return null;
 }
 
 /**
@@ -802,11 +822,12 @@ function checkReportKey(job: ReleasedJobState, given: string, jobId: string): De
 function recordJobStarted(command: RecordJobStarted, state: JobAggregateState): DecideResult<RecordJobStartedOutcome> {
   const { data, metadata } = command;
   if (!isNonEmptyString(data.idempotency_key)) return invalid('idempotency_key is required', 'idempotency_key');
+  if (!isPositiveInteger(data.attempt)) return invalid('attempt must be an integer >= 1', 'attempt');
   if (!isNonEmptyString(data.worker)) return invalid('worker is required', 'worker');
   const job = releasedOrRefusal(state, data.job_id);
   if (isRefusal(job)) return job;
-  const keyError = checkReportKey(job, data.idempotency_key, data.job_id);
-  if (keyError) return keyError;
+  const reportError = checkReport(job, data);
+  if (reportError) return reportError;
   switch (job.status) {
     case 'PENDING':
     case 'DISPATCHED':
@@ -838,10 +859,11 @@ function recordJobCompleted(
   const { data, metadata } = command;
   if (!isNonEmptyString(data.idempotency_key)) return invalid('idempotency_key is required', 'idempotency_key');
   if (data.status !== 'succeeded' && data.status !== 'failed') return invalid('status must be succeeded or failed', 'status');
+  if (!isPositiveInteger(data.attempt)) return invalid('attempt must be an integer >= 1', 'attempt');
   const job = releasedOrRefusal(state, data.job_id);
   if (isRefusal(job)) return job;
-  const keyError = checkReportKey(job, data.idempotency_key, data.job_id);
-  if (keyError) return keyError;
+  const reportError = checkReport(job, data);
+  if (reportError) return reportError;
   switch (job.status) {
     case 'PENDING':
     case 'DISPATCHED':

@@ -15,7 +15,9 @@ describe('contracts', () => {
       evaluated: 'signoff.jobs.evaluated',
       approved: 'signoff.jobs.approved',
       dispatch: 'signoff.jobs.dispatch',
+      dispatchDlq: 'signoff.jobs.dispatch.dlq',
       results: 'signoff.jobs.results',
+      resultsDlq: 'signoff.jobs.results.dlq',
       audit: 'signoff.audit',
     });
     expect(signoffTopics('acme.').dispatch).toBe('acme.jobs.dispatch');

@@ -28,6 +28,8 @@ export const ERROR_CODES = {
   invalidated: 409,
   not_awaiting_approval: 409,
   self_approval_forbidden: 403,
+  /** A worker report for an attempt (or idempotency key) the job's stream never recorded as dispatched. */
+  not_dispatched: 409,
   busy: 503,
   internal: 500,
 } as const;

@@ -118,10 +118,15 @@ export class DispatchMessageDto {
   @IsOptional() @IsBoolean() approval_granted?: boolean;
 }
 
-/** Value of `signoff.jobs.results` (DESIGN section 6). */
+/**
+ * Value of `signoff.jobs.results` (DESIGN section 6), plus `attempt`: the dispatch attempt the
+ * worker received (a report for an attempt the job's stream never recorded is refused). The
+ * worker's credential travels in the `authorization` header, never in the value.
+ */
 export class JobResultMessageDto {
   @IsString() @IsNotEmpty() job_id!: string;
   @IsString() @IsNotEmpty() idempotency_key!: string;
+  @IsInt() @Min(1) attempt!: number;
   @IsIn(['started', 'succeeded', 'failed']) status!: 'started' | 'succeeded' | 'failed';
   @IsOptional() result?: unknown;
   @IsOptional() @IsString() error?: string;

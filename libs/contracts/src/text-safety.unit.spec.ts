@@ -52,7 +52,7 @@ describe('validateMessage checks text on every DTO and free-form member', () => 
     expect(fields(validateMessage(SubmitJobDto, submit))).toEqual(expect.arrayContaining(['priority', 'labels.env', 'payload.a.b']));
     expect(fields(validateMessage(ApproveDto, { reason: 'ok\u0000' }))).toEqual(['reason']);
     expect(fields(validateMessage(RejectDto, { reason: '\udc00' }))).toEqual(['reason']);
-    expect(fields(validateMessage(JobResultMessageDto, { job_id: 'j', idempotency_key: 'k', status: 'succeeded', result: { out: 'a\u0000' } }))).toEqual(['result.out']);
+    expect(fields(validateMessage(JobResultMessageDto, { job_id: 'j', idempotency_key: 'k', attempt: 1, status: 'succeeded', result: { out: 'a\u0000' } }))).toEqual(['result.out']);
   });
 
   it('a number JSON.parse made Infinity (1e400) is a field error, not a crash later', () => {
@@ -85,8 +85,8 @@ describe('the identity-safety predicate', () => {
 
   it('is applied to Kafka submitted_by and the results message worker', () => {
     expect(fields(validateMessage(SubmitJobDto, { topic: 't', submitted_by: 'agent\n' }))).toEqual(['submitted_by']);
-    expect(fields(validateMessage(JobResultMessageDto, { job_id: 'j', idempotency_key: 'k', status: 'started', worker: 'w\u000f' }))).toEqual(['worker']);
-    expect(validateMessage(JobResultMessageDto, { job_id: 'j', idempotency_key: 'k', status: 'started', worker: 'worker-1' }).ok).toBe(true);
+    expect(fields(validateMessage(JobResultMessageDto, { job_id: 'j', idempotency_key: 'k', attempt: 1, status: 'started', worker: 'w\u000f' }))).toEqual(['worker']);
+    expect(validateMessage(JobResultMessageDto, { job_id: 'j', idempotency_key: 'k', attempt: 1, status: 'started', worker: 'worker-1' }).ok).toBe(true);
   });
 });
 

@@ -29,6 +29,23 @@ export interface SignoffConfig {
   readonly policyEvaluationTimeoutMs: number;
   /** Request paths redacted in the audit stream and logs (AUDIT_REDACT_FIELDS, comma separated). */
   readonly auditRedactFields: readonly string[];
+  /**
+   * SIGNOFF_SIGNING_KEY_FILE: the control plane's Ed25519 private key (a private JWK with `kid`, a
+   * JWK Set of private keys, or a PKCS#8 PEM) that signs dispatch grants. Required by the dispatch
+   * service; the standalone generates one in its data directory when unset.
+   */
+  readonly signingKeyFile: string | null;
+  /** SIGNOFF_SIGNING_KEY_ID: the key id of a PEM key, or the current (signing) key of a JWK Set. */
+  readonly signingKeyId: string | null;
+  /** DISPATCH_GRANT_TTL_MS: how long a dispatch grant stays valid after it was signed (default 1 h). */
+  readonly grantTtlMs: number;
+  /**
+   * KAFKA_INGRESS_TRUSTED=true: `signoff.jobs.requested` takes `submitted_by` from the message body
+   * when a message carries no credential (a trusted network only; off by default).
+   */
+  readonly kafkaIngressTrusted: boolean;
+  /** SIGNOFF_WORKER_TOKEN: the in-process worker's credential (standalone with AUTH_JWKS_URL). */
+  readonly workerToken: string | null;
 }
 
 /** Start-up stops with every problem of the environment listed at once. */
@@ -46,6 +63,8 @@ export interface ConfigDefaults {
   readonly kafkaRequired?: boolean;
   /** Whether AUTH_JWT_SECRET or AUTH_JWKS_URL must be set (services with an authenticated API). */
   readonly authRequired?: boolean;
+  /** Whether SIGNOFF_SIGNING_KEY_FILE must be set (the dispatch service signs every dispatch). */
+  readonly signingKeyRequired?: boolean;
 }
 
 /**
@@ -104,6 +123,13 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>, d
   const levelRaw = str('LOG_LEVEL') ?? 'info';
   if (!['debug', 'info', 'warn', 'error'].includes(levelRaw)) problems.push(`LOG_LEVEL=${levelRaw} must be debug, info, warn or error`);
   const host = str('HOST') ?? '127.0.0.1';
+  const signingKeyFile = str('SIGNOFF_SIGNING_KEY_FILE') ?? null;
+  if (defaults.signingKeyRequired && signingKeyFile === null) {
+    problems.push('SIGNOFF_SIGNING_KEY_FILE is required for this service (an Ed25519 private JWK or PKCS#8 PEM; `npm run cli -- keys generate --out DIR` makes one)');
+  }
+  const grantTtlMs = int('DISPATCH_GRANT_TTL_MS', 3_600_000, 1000, 7 * 86_400_000);
+  const trustedRaw = (str('KAFKA_INGRESS_TRUSTED') ?? 'false').toLowerCase();
+  if (!['true', 'false', '1', '0'].includes(trustedRaw)) problems.push(`KAFKA_INGRESS_TRUSTED=${trustedRaw} must be true or false`);
 
   if (problems.length > 0) throw new ConfigError(problems);
   return {
@@ -125,6 +151,11 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>, d
     logLevel: levelRaw as SignoffConfig['logLevel'],
     policyEvaluationTimeoutMs,
     auditRedactFields: (str('AUDIT_REDACT_FIELDS') ?? '').split(',').map((p) => p.trim()).filter(Boolean),
+    signingKeyFile,
+    signingKeyId: str('SIGNOFF_SIGNING_KEY_ID') ?? null,
+    grantTtlMs,
+    kafkaIngressTrusted: trustedRaw === 'true' || trustedRaw === '1',
+    workerToken: str('SIGNOFF_WORKER_TOKEN') ?? null,
   };
 }
 

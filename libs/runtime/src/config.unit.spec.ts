@@ -77,3 +77,26 @@ describe('parseConfig', () => {
     expect(jwks('http://idp.acme/jwks')).toThrow(/AUTH_JWKS_URL.*must be an https URL/);
   });
 });
+
+describe('parseConfig: trust between components (DESIGN section 12)', () => {
+  const base = { EVENT_STORE_URL: 'postgres://a/b', KAFKA_BROKERS: 'k:9092' };
+  it('defaults: no signing key, grants valid 1 h, Kafka ingress authenticated', () => {
+    expect(parseConfig(base)).toMatchObject({ signingKeyFile: null, signingKeyId: null, grantTtlMs: 3_600_000, kafkaIngressTrusted: false, workerToken: null });
+  });
+  it('reads the signing key, its id, the grant lifetime, the trusted-network opt-out and the worker token', () => {
+    const c = parseConfig({
+      ...base,
+      SIGNOFF_SIGNING_KEY_FILE: '/etc/signoff/signing-key.json',
+      SIGNOFF_SIGNING_KEY_ID: 'k-2026',
+      DISPATCH_GRANT_TTL_MS: '60000',
+      KAFKA_INGRESS_TRUSTED: 'true',
+      SIGNOFF_WORKER_TOKEN: 'eyJ…',
+    });
+    expect(c).toMatchObject({ signingKeyFile: '/etc/signoff/signing-key.json', signingKeyId: 'k-2026', grantTtlMs: 60_000, kafkaIngressTrusted: true, workerToken: 'eyJ…' });
+  });
+  it('a service that signs refuses to start without a key; bad values are listed', () => {
+    expect(() => parseConfig(base, { signingKeyRequired: true })).toThrow(/SIGNOFF_SIGNING_KEY_FILE is required/);
+    expect(() => parseConfig({ ...base, KAFKA_INGRESS_TRUSTED: 'yes' })).toThrow(/KAFKA_INGRESS_TRUSTED=yes must be true or false/);
+    expect(() => parseConfig({ ...base, DISPATCH_GRANT_TTL_MS: '10' })).toThrow(/DISPATCH_GRANT_TTL_MS/);
+  });
+});

@@ -7,7 +7,8 @@ import { encodeValue, MessageBus, PublishedRecord } from '@signoff/messaging';
 import { SignoffMetrics } from '@signoff/observability';
 import { DISPATCH_OPTIONS, FaultPoint, ResolvedDispatchOptions } from '../dispatch.options';
 import { BatchingPublisher, isPermanentPublishError, PermanentPublishError } from './batching.publisher';
-import { idempotencyKeyFor, releasedAt, toDispatchMessage } from './dispatch-message';
+import { DispatchGrantSigner } from './dispatch-grant.signer';
+import { newIdempotencyKey, releasedAt, toDispatchMessage } from './dispatch-message';
 import { KeyedLock } from './keyed-lock';
 
 /** What one dispatch call did. */
@@ -27,8 +28,9 @@ export const MAX_DISPATCH_VALUE_BYTES = 1024 * 1024 - 2048;
 /**
  * Publishes a released job's current attempt once:
  * 1. claim it in the job's stream (DispatchClaimed, expected revision: one instance wins; the
- *    idempotency key is fixed by the first claim and reused by every later attempt);
- * 2. publish to `signoff.jobs.dispatch` (idempotent producer, acks from all in-sync replicas);
+ *    idempotency key, random, is fixed by the first claim and reused by every later attempt);
+ * 2. sign its grant (the control plane's Ed25519 key, DESIGN section 12) and publish to
+ *    `signoff.jobs.dispatch` (idempotent producer, acks from all in-sync replicas);
  * 3. record JobDispatched with the partition and offset.
  * A crash between 1 and 2 leaves a claim without a publish, a crash between 2 and 3 a publish
  * without a record: the replay consumer finds both after the grace period and opens the next
@@ -49,6 +51,7 @@ export class JobDispatcher {
     private readonly metrics: SignoffMetrics,
     @Inject(SIGNOFF_TOPICS) private readonly topics: SignoffTopics,
     @Inject(DISPATCH_OPTIONS) private readonly options: ResolvedDispatchOptions,
+    private readonly grants: DispatchGrantSigner,
   ) {
     this.publisher = new BatchingPublisher(bus, topics.dispatch);
   }
@@ -99,7 +102,7 @@ export class JobDispatcher {
         data: {
           job_id: jobId,
           attempt: released?.dispatch.attempt ?? 1,
-          idempotency_key: released?.dispatch.idempotency_key ?? idempotencyKeyFor(jobId),
+          idempotency_key: released?.dispatch.idempotency_key ?? newIdempotencyKey(jobId),
           claimed_by: this.options.instanceId,
         },
         metadata: { ...claimMeta, now: this.clock.now().toISOString() },
@@ -116,7 +119,7 @@ export class JobDispatcher {
     const state: ReleasedJobState = claim.state;
     this.fault('crash-after-claim', jobId);
 
-    // 2. publish the claimed attempt
+    // 2. sign and publish the claimed attempt
     const record = await this.publish(state);
     this.fault('crash-after-publish', jobId);
     this.metrics.jobsDispatched.inc();
@@ -151,7 +154,7 @@ export class JobDispatcher {
   private async publish(state: ReleasedJobState): Promise<PublishedRecord> {
     const key = `${state.job.job_id}#${state.dispatch.attempt}`;
     try {
-      const message = toDispatchMessage(state);
+      const message = toDispatchMessage(state, await this.grants.sign(state));
       const size = encodeValue(message.value).length;
       if (size > MAX_DISPATCH_VALUE_BYTES) {
         throw new PermanentPublishError(`the dispatch message of job ${state.job.job_id} is ${size} bytes; the limit is ${MAX_DISPATCH_VALUE_BYTES}`);

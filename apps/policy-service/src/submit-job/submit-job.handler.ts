@@ -10,7 +10,11 @@ import { SignoffConfig } from '@signoff/runtime';
 /** Where a submission came from: the HTTP API (submitter = token subject) or Kafka ingress. */
 export interface SubmissionSource {
   readonly kind: 'http' | 'kafka';
-  /** HTTP: the token's subject. Kafka: null (the message's `submitted_by` is required). */
+  /**
+   * The verified credential's subject (HTTP: the token; Kafka: the message's `authorization`
+   * header), or null on a trusted network only (Kafka with KAFKA_INGRESS_TRUSTED=true and no
+   * credential: the message's `submitted_by` is required and taken as it is).
+   */
   readonly subject: string | null;
   /** Tenants the caller may submit into (null = all). */
   readonly tenants: readonly string[] | null;
@@ -157,8 +161,12 @@ export class SubmitJobHandler {
     if (source.kind === 'http' && raw.submitted_by !== undefined) {
       errors.push({ field: 'submitted_by', message: 'submitted_by is taken from the token over HTTP; do not send it' });
     }
-    if (source.kind === 'kafka' && (typeof raw.submitted_by !== 'string' || raw.submitted_by === '')) {
-      errors.push({ field: 'submitted_by', message: 'submitted_by is required on signoff.jobs.requested' });
+    // Kafka with a credential: the submitter is its subject; a body naming someone else is refused.
+    if (source.kind === 'kafka' && source.subject !== null && raw.submitted_by !== undefined && raw.submitted_by !== source.subject) {
+      errors.push({ field: 'submitted_by', message: 'submitted_by is taken from the credential in the authorization header and differs from it' });
+    }
+    if (source.kind === 'kafka' && source.subject === null && (typeof raw.submitted_by !== 'string' || raw.submitted_by === '')) {
+      errors.push({ field: 'submitted_by', message: 'submitted_by is required on signoff.jobs.requested without a credential (KAFKA_INGRESS_TRUSTED)' });
     }
     const reserved: string[] = [];
     if (raw.labels !== undefined && raw.labels !== null && typeof raw.labels === 'object' && !Array.isArray(raw.labels)) {

@@ -1,4 +1,8 @@
-export const ROLES = ['submitter', 'reviewer', 'admin', 'auditor'] as const;
+/**
+ * The API roles. `worker` is a machine role: it may report results on `signoff.jobs.results`
+ * (DESIGN section 12) and nothing else.
+ */
+export const ROLES = ['submitter', 'reviewer', 'admin', 'auditor', 'worker'] as const;
 export type Role = (typeof ROLES)[number];
 
 /** The authenticated caller (DESIGN section 4 claims). */
