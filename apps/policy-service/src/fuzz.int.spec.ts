@@ -128,14 +128,14 @@ describe('fuzzing the submit API and the Kafka ingress', () => {
     // Poison messages whose verdict is known, among fuzzed ones: each must be dead-lettered at once
     // with that code (a NUL byte used to be retried for ever as a store outage, blocking the partition).
     const poison: [string, string][] = [
-      ['{"topic":"knowledge.read","submitted_by":"agent-k","payload":{"a":{"b":"\\u0000"}}}', 'invalid_request'],
-      ['{"topic":"knowledge.read","submitted_by":"agent-k","labels":{"env":"\\ud800"}}', 'invalid_request'],
-      ['{"topic":"knowledge.read","submitted_by":"agent-k","payload":{"n":1e400}}', 'invalid_request'],
+      ['{"topic":"knowledge.read","submitted_by":"fuzzer","payload":{"a":{"b":"\\u0000"}}}', 'invalid_request'],
+      ['{"topic":"knowledge.read","submitted_by":"fuzzer","labels":{"env":"\\ud800"}}', 'invalid_request'],
+      ['{"topic":"knowledge.read","submitted_by":"fuzzer","payload":{"n":1e400}}', 'invalid_request'],
       ['{"topic":"knowledge.read","submitted_by":"agent\\nactor: root"}', 'invalid_request'],
       ['{"topic":"knowledge.read","submitted_by":"agent\\u000f"}', 'invalid_request'],
-      ['{"topic":"knowledge.read","submitted_by":"agent-k","labels":{"SIGNOFF.approved":"yes"}}', 'reserved_label'],
+      ['{"topic":"knowledge.read","submitted_by":"fuzzer","labels":{"SIGNOFF.approved":"yes"}}', 'reserved_label'],
     ];
-    const good = '{"topic":"knowledge.read","submitted_by":"agent-k"}';
+    const good = '{"topic":"knowledge.read","submitted_by":"fuzzer"}';
     const fuzzed = fc.sample(fc.oneof(body, hostileKafkaJobText), { numRuns: 160, seed: 42 });
     const values = [good, ...poison.flatMap(([text]) => [text, good]), ...fuzzed];
     const keys = values.map((_, i) => `fz-${i}-${randomUUID().slice(0, 6)}`);
