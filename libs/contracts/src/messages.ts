@@ -17,8 +17,9 @@ import {
 import { Type } from 'class-transformer';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 
-/** Job ids, topics and tenants: printable, no whitespace, bounded. */
-export const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._:@\-/]{0,199}$/;
+import { ID_PATTERN } from './ids';
+
+export { ID_PATTERN };
 export const TOPIC_PATTERN = /^[a-z0-9][a-z0-9._\-]{0,199}$/i;
 
 /** Body of `POST /jobs` and value of `signoff.jobs.requested` (DESIGN sections 4 and 6). */
