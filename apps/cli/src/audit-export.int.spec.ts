@@ -14,7 +14,7 @@ describe('audit export', () => {
     const meta = (at: string) => ({ correlationId: 'c', causationId: 'k', actor: 'agent', at });
     const request = { topic: 'finance.payment.execute', priority: 'high', tenant: 'default', submitted_by: 'agent', labels: {}, payload: { card_number: '4111' } };
     await store.appendToStream(
-      toJobStreamId('j1'),
+      toJobStreamId({ tenant: 'default', jobId: 'j1' }),
       [
         { id: deterministicUuid('a/0'), type: 'JobSubmitted', data: { job_id: 'j1', request, job_hash: 'sha256:x' }, metadata: meta('2026-01-01T00:00:00.000Z') },
         { id: deterministicUuid('a/1'), type: 'PolicyEvaluated', data: { job_id: 'j1', decision: 'allow', rule_id: 'r', reason: '', policy_snapshot: 's', policy_version: 'v1' }, metadata: meta('2026-01-02T00:00:00.000Z') },

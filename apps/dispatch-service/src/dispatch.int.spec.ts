@@ -100,7 +100,7 @@ describe('dispatch service module on PostgreSQL and the real broker', () => {
       job_id: 'allow-1',
       topic: job.request.topic,
       priority: 'high',
-      tenant: 'acme',
+      tenant: 'default',
       labels: { env: 'dev' },
       payload: { amount: 1200, currency: 'EUR', note: 'ünïcødé ✓' },
       attempt: 1,
@@ -163,7 +163,7 @@ describe('dispatch service module on PostgreSQL and the real broker', () => {
     for (const id of ['denied-1', 'waiting-1', 'rejected-1']) {
       expect(await eventTypes(store, id)).not.toContain('DispatchClaimed');
     }
-    expect(await store.readStream(toJobStreamId('never-recorded-throttled-1'))).toEqual([]);
+    expect(await store.readStream(toJobStreamId({ tenant: 'default', jobId: 'never-recorded-throttled-1' }))).toEqual([]);
     // The replay consumer does not pick them up either, however long they wait.
     clock.advance(ACK_MS * 10);
     await replay.scanOnce();
@@ -189,7 +189,7 @@ describe('dispatch service module on PostgreSQL and the real broker', () => {
       ),
     );
     await settle();
-    for (const id of ids) expect(apiStateOf(foldJob(await store.readStream<JobEvent>(toJobStreamId(id))))).toBe('SUCCEEDED');
+    for (const id of ids) expect(apiStateOf(foldJob(await store.readStream<JobEvent>(toJobStreamId({ tenant: 'default', jobId: id }))))).toBe('SUCCEEDED');
   });
 
   it('records worker results; invalid reports are skipped without blocking the partition', async () => {
@@ -240,7 +240,7 @@ describe('dispatch service module on PostgreSQL and the real broker', () => {
 
   it('replays a job claimed by a dispatcher that died before publishing (not_recorded), keeping the key of the first claim', async () => {
     await submitTestJob(commands, 'orphan-claim', 'allow', {}, now());
-    await commands.execute('orphan-claim', (): ClaimDispatch => ({
+    await commands.execute({ tenant: 'default', jobId: 'orphan-claim' }, (): ClaimDispatch => ({
       type: 'ClaimDispatch',
       data: { job_id: 'orphan-claim', attempt: 1, idempotency_key: 'orphan-claim:dispatch', claimed_by: 'dispatch-dead' },
       metadata: { commandId: 'c-orphan', correlationId: 'c', actor: 'dispatch-dead', now: now().toISOString() },
@@ -281,7 +281,7 @@ describe('dispatch service module on PostgreSQL and the real broker', () => {
     expect(await eventsOf(store, 'silent-workers', 'DispatchAbandoned')).toEqual([
       { job_id: 'silent-workers', attempts: 3, max_attempts: 3, reason: 'not_acknowledged' },
     ]);
-    expect(apiStateOf(foldJob(await store.readStream<JobEvent>(toJobStreamId('silent-workers'))))).toBe('FAILED');
+    expect(apiStateOf(foldJob(await store.readStream<JobEvent>(toJobStreamId({ tenant: 'default', jobId: 'silent-workers' }))))).toBe('FAILED');
     expect(await metric('signoff_jobs_dispatch_abandoned_total')).toBe(1);
     await settle();
     expect(recorder.forJob('silent-workers').map((m) => (m.json as { attempt: number }).attempt)).toEqual([1, 2, 3]);

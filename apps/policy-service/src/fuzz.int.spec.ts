@@ -23,6 +23,17 @@ const jobLike = fc.record(
   },
   { requiredKeys: [] },
 );
+/** The tenant a body names (where its job is stored): `default` unless it is an object with a string tenant. */
+function tenantOf(text: string): string {
+  try {
+    const value = JSON.parse(text) as unknown;
+    const tenant = value !== null && typeof value === 'object' ? (value as { tenant?: unknown }).tenant : undefined;
+    return typeof tenant === 'string' ? tenant : 'default';
+  } catch {
+    return 'default';
+  }
+}
+
 const body = fc.oneof(
   jobLike.map((b) => JSON.stringify(b)),
   fc.jsonValue().map((v) => JSON.stringify(v)),
@@ -60,7 +71,7 @@ describe('fuzzing the submit API and the Kafka ingress', () => {
         expect([202, 400, 403, 409, 413, 429]).toContain(res.status);
         const answer = (await res.json()) as { job_id?: string; code?: string };
         if (res.status === 202) {
-          const stored = await svc.app.get(EventStore).readStream(toJobStreamId(answer.job_id!));
+          const stored = await svc.app.get(EventStore).readStream(toJobStreamId({ tenant: tenantOf(text), jobId: answer.job_id! }));
           expect(stored.length).toBeGreaterThanOrEqual(2);
         } else {
           expect(res.headers.get('content-type')).toMatch(/application\/problem\+json/);
@@ -89,14 +100,15 @@ describe('fuzzing the submit API and the Kafka ingress', () => {
         values.map((text, i) => ({ key: keys[i], value: Buffer.from(text) })),
       );
       const store = svc.app.get(EventStore);
+      const streamOf = (i: number) => toJobStreamId({ tenant: tenantOf(values[i]), jobId: keys[i] });
       const settled = async () => {
         let done = 0;
-        for (const key of keys) if (dlq.has(key) || (await store.readStream(toJobStreamId(key), { maxCount: 1 })).length > 0) done += 1;
+        for (const [i, key] of keys.entries()) if (dlq.has(key) || (await store.readStream(streamOf(i), { maxCount: 1 })).length > 0) done += 1;
         return done === keys.length;
       };
       await eventually(settled, 'every fuzzed message stored or dead-lettered', 60_000);
-      for (const key of keys) {
-        const stored = (await store.readStream(toJobStreamId(key), { maxCount: 1 })).length > 0;
+      for (const [i, key] of keys.entries()) {
+        const stored = (await store.readStream(streamOf(i), { maxCount: 1 })).length > 0;
         expect(stored || dlq.has(key)).toBe(true);
       }
     } finally {

@@ -67,7 +67,7 @@ describe('policy service on real PostgreSQL and Kafka', () => {
     expect(body).toMatchObject({ status: 'accepted', decision: 'allow', rule_id: 'allow-readonly' });
     expect(body.policy_snapshot).toMatch(/^sha256:[0-9a-f]{64}$/);
     expect(body.job_hash).toMatch(/^sha256:[0-9a-f]{64}$/);
-    const events = await svc.app.get(EventStore).readStream(toJobStreamId(body.job_id));
+    const events = await svc.app.get(EventStore).readStream(toJobStreamId({ tenant: 'default', jobId: body.job_id }));
     expect(events.map((e) => e.type)).toEqual(['JobSubmitted', 'PolicyEvaluated']);
     const job = await get(`/jobs/${body.job_id}`);
     expect(job.status).toBe(200);
@@ -100,7 +100,7 @@ describe('policy service on real PostgreSQL and Kafka', () => {
     const changed = await post('/jobs', { ...job, payload: { x: [1, 3] } });
     expect(changed.status).toBe(409);
     expect(await changed.json()).toMatchObject({ code: 'job_request_changed' });
-    const events = await svc.app.get(EventStore).readStream(toJobStreamId(job.job_id));
+    const events = await svc.app.get(EventStore).readStream(toJobStreamId({ tenant: 'default', jobId: job.job_id }));
     expect(events).toHaveLength(2);
   });
 
@@ -110,7 +110,7 @@ describe('policy service on real PostgreSQL and Kafka', () => {
     expect(answers.map((a) => a.status)).toEqual(Array(10).fill(202));
     const bodies = await Promise.all(answers.map((a) => a.json()));
     for (const b of bodies) expect(b).toEqual(bodies[0]);
-    expect(await svc.app.get(EventStore).readStream(toJobStreamId(job.job_id))).toHaveLength(2);
+    expect(await svc.app.get(EventStore).readStream(toJobStreamId({ tenant: 'default', jobId: job.job_id }))).toHaveLength(2);
   });
 
   it('400 invalid_request with per-field errors, 400 reserved_label, 400 for submitted_by over HTTP and for bad JSON', async () => {
@@ -265,7 +265,7 @@ describe('policy service on real PostgreSQL and Kafka', () => {
         smuggle: 'reserved_label',
       });
       for (const m of dlq) expect(m.headers['error-detail']).toBeTruthy();
-      const stored = await svc.app.get(EventStore).readStream(toJobStreamId(good));
+      const stored = await svc.app.get(EventStore).readStream(toJobStreamId({ tenant: 'default', jobId: good }));
       expect(stored.map((e) => e.type)).toEqual(['JobSubmitted', 'PolicyEvaluated']);
       expect((stored[0].data as { request: { submitted_by: string } }).request.submitted_by).toBe('pipeline-1');
       await eventually(() => seen.some((m) => m.key === 'denied-k' && m.topic.endsWith('evaluated')), 'the denied job announced', 10_000);
@@ -279,7 +279,7 @@ describe('policy service on real PostgreSQL and Kafka', () => {
   it('every stored event reaches signoff.audit once, as a CloudEvent 1.0 with subject = job id', async () => {
     const res = await post('/jobs', { topic: 'finance.payment.execute', labels: { env: 'production' }, payload: { card_number: '4111' } });
     const { job_id } = (await res.json()) as { job_id: string };
-    const stored = await svc.app.get(EventStore).readStream(toJobStreamId(job_id));
+    const stored = await svc.app.get(EventStore).readStream(toJobStreamId({ tenant: 'default', jobId: job_id }));
     const consumer = new Kafka({ brokers: testKafkaBrokers(), logLevel: logLevel.NOTHING }).consumer({ groupId: `audit-${randomUUID()}` });
     const seen: Record<string, unknown>[] = [];
     await consumer.connect();
@@ -319,7 +319,7 @@ describe('policy service failure modes', () => {
       const res = await fetch(`${svc.url}/api/v1/jobs`, { method: 'POST', headers, body: JSON.stringify({ job_id: 'slow-1', topic: 'customer.notify' }) });
       expect(res.status).toBe(503);
       expect(await res.json()).toMatchObject({ code: 'policy_unavailable' });
-      expect(await svc.app.get(EventStore).readStream(toJobStreamId('slow-1'))).toEqual([]);
+      expect(await svc.app.get(EventStore).readStream(toJobStreamId({ tenant: 'default', jobId: 'slow-1' }))).toEqual([]);
     } finally {
       await svc.close();
       await db.drop();

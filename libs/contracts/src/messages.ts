@@ -102,9 +102,14 @@ export class DispatchMessageDto {
   @IsOptional() @IsBoolean() approval_granted?: boolean;
 }
 
-/** Value of `signoff.jobs.results` (DESIGN section 6). */
+/**
+ * Value of `signoff.jobs.results` (DESIGN section 6). `tenant`: the tenant of the dispatch the
+ * worker ran (job ids are scoped by tenant); absent = `default`, as in reports of older workers.
+ */
 export class JobResultMessageDto {
   @IsString() @IsNotEmpty() job_id!: string;
+  @IsOptional() @IsString() @Matches(ID_PATTERN, { message: 'tenant must be 1-200 characters of A-Z a-z 0-9 . _ : @ - /' })
+  tenant?: string;
   @IsString() @IsNotEmpty() idempotency_key!: string;
   @IsIn(['started', 'succeeded', 'failed']) status!: 'started' | 'succeeded' | 'failed';
   @IsOptional() result?: unknown;

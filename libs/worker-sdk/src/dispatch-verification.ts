@@ -36,6 +36,8 @@ export type DispatchVerification =
       readonly detail: string;
       /** Known when the message named them (then the refusal can be reported on the results topic). */
       readonly job_id: string | null;
+      /** The tenant the message names (its job is reported in it), when it names one. */
+      readonly tenant: string | null;
       readonly idempotency_key: string | null;
     };
 
@@ -57,12 +59,14 @@ function stringMember(value: unknown, name: string): string | null {
  */
 export function verifyDispatch(value: unknown, headers: Readonly<Record<string, string>>, key: string | null): DispatchVerification {
   const jobId = stringMember(value, 'job_id');
+  const tenant = stringMember(value, 'tenant');
   const idempotencyKey = stringMember(value, 'idempotency_key');
   const refuse = (code: RefusalCode, detail: string): DispatchVerification => ({
     ok: false,
     code,
     detail,
     job_id: jobId,
+    tenant,
     idempotency_key: idempotencyKey,
   });
   const parsed = validateMessage(DispatchMessageDto, value);

@@ -138,11 +138,12 @@ export async function createWorker(options: WorkerOptions): Promise<Worker> {
   const stopping = new AbortController();
   let subscription: Subscription | null = null;
 
-  async function report(jobId: string, key: string, outcome: { status: 'started' } | StoredOutcome): Promise<void> {
+  /** Reports on `signoff.jobs.results`, naming the job as its dispatch did: job id and tenant. */
+  async function report(job: { job_id: string; tenant: string | null }, key: string, outcome: { status: 'started' } | StoredOutcome): Promise<void> {
     await theBus.publish(topics.results, [
       {
-        key: jobId,
-        value: { job_id: jobId, idempotency_key: key, worker: workerId, ...outcome },
+        key: job.job_id,
+        value: { job_id: job.job_id, ...(job.tenant !== null ? { tenant: job.tenant } : {}), idempotency_key: key, worker: workerId, ...outcome },
         headers: { [HEADERS.idempotencyKey]: key },
       },
     ]);
@@ -178,7 +179,7 @@ export async function createWorker(options: WorkerOptions): Promise<Worker> {
       });
       const current = stored.current;
       if (current && (current.status === 'succeeded' || current.status === 'failed')) {
-        await report(job.job_id, job.idempotency_key, {
+        await report(job, job.idempotency_key, {
           status: current.status,
           ...(current.result !== undefined ? { result: current.result } : {}),
           ...(current.error !== undefined ? { error: current.error } : {}),
@@ -186,7 +187,7 @@ export async function createWorker(options: WorkerOptions): Promise<Worker> {
       }
       return 'lease_lost';
     }
-    await report(job.job_id, job.idempotency_key, outcome);
+    await report(job, job.idempotency_key, outcome);
     log(outcome.status === 'succeeded' ? 'info' : 'warn', `job ${outcome.status}`, {
       job_id: job.job_id,
       idempotency_key: job.idempotency_key,
@@ -214,7 +215,7 @@ export async function createWorker(options: WorkerOptions): Promise<Worker> {
           at: where,
         });
         // Not claimed: a genuine delivery of this key is still free to run.
-        await report(verified.job_id, verified.idempotency_key, { status: 'failed', error: 'job_hash_mismatch' });
+        await report({ job_id: verified.job_id, tenant: verified.tenant }, verified.idempotency_key, { status: 'failed', error: 'job_hash_mismatch' });
       } else {
         log('warn', 'skipping an invalid dispatch message', { code: verified.code, detail: verified.detail, at: where });
       }
@@ -231,7 +232,7 @@ export async function createWorker(options: WorkerOptions): Promise<Worker> {
           idempotency_key: job.idempotency_key,
           attempt: job.attempt,
         });
-        await report(job.job_id, job.idempotency_key, claim.outcome);
+        await report(job, job.idempotency_key, claim.outcome);
         return 'duplicate';
       case 'busy':
         throw new ClaimBusyError(job.idempotency_key, claim.owner, claim.leaseExpiresAt);
@@ -241,7 +242,7 @@ export async function createWorker(options: WorkerOptions): Promise<Worker> {
           idempotency_key: job.idempotency_key,
           claimed_for: claim.jobId,
         });
-        await report(job.job_id, job.idempotency_key, { status: 'failed', error: 'idempotency_key_conflict' });
+        await report(job, job.idempotency_key, { status: 'failed', error: 'idempotency_key_conflict' });
         return 'refused';
       case 'claimed':
         break;
@@ -252,7 +253,7 @@ export async function createWorker(options: WorkerOptions): Promise<Worker> {
     }
     if (claim.takeover) log('warn', 'took over an expired claim (its worker stopped renewing it)', { idempotency_key: job.idempotency_key, runs: claim.runs });
     try {
-      await report(job.job_id, job.idempotency_key, { status: 'started' });
+      await report(job, job.idempotency_key, { status: 'started' });
     } catch (error) {
       // Nothing ran yet: give the key back so the redelivery can claim it at once.
       await store.release(claim.lease).catch(() => undefined);

@@ -27,7 +27,7 @@ describe('approve and reject on real PostgreSQL', () => {
     svc = await startApprovalApp({ databaseUrl: db.url, policyPath: writePolicyFile() });
     rita = await bearer('rita', ['reviewer']);
     sam = await bearer('sam', ['reviewer']);
-    events = async (jobId) => (await svc.app.get(EventStore).readStream<JobEvent>(toJobStreamId(jobId))).map(({ type, data, metadata }) => ({ type, data, metadata }) as JobEvent);
+    events = async (jobId) => (await svc.app.get(EventStore).readStream<JobEvent>(toJobStreamId({ tenant: 'default', jobId }))).map(({ type, data, metadata }) => ({ type, data, metadata }) as JobEvent);
   });
   afterAll(async () => {
     await svc?.close();
@@ -220,7 +220,7 @@ describe('approve and reject on real PostgreSQL', () => {
     const at = new Date().toISOString();
     const meta = { correlationId: 'c', causationId: 'c', actor: 'agent-7', at };
     await svc.app.get(EventStore).appendToStream(
-      toJobStreamId(jobId),
+      toJobStreamId({ tenant: 'default', jobId }),
       [
         { id: randomUUID(), type: 'JobSubmitted', data: { job_id: jobId, request: tampered, job_hash: bound }, metadata: meta },
         {

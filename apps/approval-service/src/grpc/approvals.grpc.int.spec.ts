@@ -26,7 +26,7 @@ describe('gRPC signoff.v1.Approvals with a real @grpc/grpc-js client, on real Po
   let client: ApprovalsClient;
   let rita: string;
   let sam: string;
-  const history = async (jobId: string) => (await svc.app.get(EventStore).readStream<JobEvent>(toJobStreamId(jobId))).map((e) => e.type);
+  const history = async (jobId: string) => (await svc.app.get(EventStore).readStream<JobEvent>(toJobStreamId({ tenant: 'default', jobId }))).map((e) => e.type);
 
   beforeAll(async () => {
     db = await createTestDatabase('grpc');

@@ -108,7 +108,7 @@ describe('pending approvals and drift (SNAPSHOT_MODE=strict) on real PostgreSQL'
     expect(refused.status).toBe(409);
     expect(refused.body).toMatchObject({ code: 'snapshot_changed', expected: job.policy_snapshot, current: v2.snapshot });
     expect(await mismatches()).toBe(before + 1);
-    const types = (await svc.app.get(EventStore).readStream<JobEvent>(toJobStreamId(job.job_id))).map((e) => e.type);
+    const types = (await svc.app.get(EventStore).readStream<JobEvent>(toJobStreamId({ tenant: 'default', jobId: job.job_id }))).map((e) => e.type);
     expect(types).toEqual(['JobSubmitted', 'PolicyEvaluated', 'ApprovalRequested']);
 
     await otherPolicy.activate(POLICY_V1, 'admin');

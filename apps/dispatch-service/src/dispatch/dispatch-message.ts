@@ -1,14 +1,16 @@
 import type { ReleasedJobState } from '@signoff/approvals';
-import { HEADERS } from '@signoff/contracts';
+import { DEFAULT_TENANT, HEADERS, JobRef } from '@signoff/contracts';
 import type { OutboundMessage } from '@signoff/messaging';
 
 /**
- * The idempotency key of a job's dispatch: one per job, derived from the job id so every
- * dispatcher instance computes the same one. The first DispatchClaimed fixes it in the stream;
- * every later attempt reuses the stored key, so a worker sees the same key on every delivery.
+ * The idempotency key of a job's dispatch: one per job, derived from the job's tenant and id so
+ * every dispatcher instance computes the same one and two tenants' jobs of one id never share a
+ * key at the workers (`<jobId>:dispatch` for the tenant `default`, `<tenant>|<jobId>:dispatch`
+ * otherwise). The first DispatchClaimed fixes it in the stream; every later attempt reuses the
+ * stored key, so a worker sees the same key on every delivery.
  */
-export function idempotencyKeyFor(jobId: string): string {
-  return `${jobId}:dispatch`;
+export function idempotencyKeyFor(ref: JobRef): string {
+  return ref.tenant === DEFAULT_TENANT ? `${ref.jobId}:dispatch` : `${ref.tenant}|${ref.jobId}:dispatch`;
 }
 
 /** The value of a `signoff.jobs.dispatch` message (DESIGN section 6, plus `submitted_by`). */

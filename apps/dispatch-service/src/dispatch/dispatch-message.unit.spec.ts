@@ -4,7 +4,7 @@ import { jobHash } from '@signoff/policy-engine';
 import { verifyDispatch } from '@signoff/worker-sdk';
 import { describe, expect, it } from 'vitest';
 import { idempotencyKeyFor, toDispatchMessage } from './dispatch-message';
-import { notifiedJobId } from './job-released.message.controller';
+import { notifiedJobRef } from './job-released.message.controller';
 
 const SNAP = `sha256:${'a'.repeat(64)}`;
 const REQUEST: JobRequest = {
@@ -65,7 +65,7 @@ const approve: JobCommand = {
 };
 const claim = (attempt = 1): JobCommand => ({
   type: 'ClaimDispatch',
-  data: { job_id: 'job-1', attempt, idempotency_key: idempotencyKeyFor('job-1'), claimed_by: 'dispatch-a' },
+  data: { job_id: 'job-1', attempt, idempotency_key: idempotencyKeyFor({ tenant: 'default', jobId: 'job-1' }), claimed_by: 'dispatch-a' },
   metadata: meta(),
 });
 
@@ -126,13 +126,28 @@ describe('the dispatch message (DESIGN §6)', () => {
 });
 
 describe('release notifications', () => {
+  const job1 = { tenant: 'default', jobId: 'job-1' };
   it('take the job id from the value or the key, and refuse disagreement or a malformed id', () => {
-    expect(notifiedJobId({ job_id: 'job-1', decision: 'allow' }, 'job-1')).toBe('job-1');
-    expect(notifiedJobId({ decision: 'allow' }, 'job-2')).toBe('job-2');
-    expect(notifiedJobId({ job_id: 'job-1' }, null)).toBe('job-1');
-    expect(notifiedJobId({ job_id: 'job-1' }, 'job-2')).toBeNull();
-    expect(notifiedJobId({ job_id: 42 }, 'job-1')).toBeNull();
-    expect(notifiedJobId(null, null)).toBeNull();
-    expect(notifiedJobId({ job_id: ' spaced id' }, null)).toBeNull();
+    expect(notifiedJobRef({ job_id: 'job-1', decision: 'allow' }, 'job-1')).toEqual(job1);
+    expect(notifiedJobRef({ decision: 'allow' }, 'job-2')).toEqual({ tenant: 'default', jobId: 'job-2' });
+    expect(notifiedJobRef({ job_id: 'job-1' }, null)).toEqual(job1);
+    expect(notifiedJobRef({ job_id: 'job-1' }, 'job-2')).toBeNull();
+    expect(notifiedJobRef({ job_id: 42 }, 'job-1')).toBeNull();
+    expect(notifiedJobRef(null, null)).toBeNull();
+    expect(notifiedJobRef({ job_id: ' spaced id' }, null)).toBeNull();
+  });
+
+  it('name the tenant the relays put in the value (absent: default, as in older messages); a malformed tenant is refused', () => {
+    expect(notifiedJobRef({ job_id: 'job-1', tenant: 'acme' }, 'job-1')).toEqual({ tenant: 'acme', jobId: 'job-1' });
+    expect(notifiedJobRef({ job_id: 'job-1' }, 'job-1')).toEqual(job1);
+    for (const tenant of [42, '', 'a|b', 'a b']) expect(notifiedJobRef({ job_id: 'job-1', tenant }, 'job-1')).toBeNull();
+  });
+});
+
+describe('idempotency keys', () => {
+  it('are one per job: the same job id in two tenants gets two keys, the default tenant keeps <job>:dispatch', () => {
+    expect(idempotencyKeyFor({ tenant: 'default', jobId: 'j' })).toBe('j:dispatch');
+    expect(idempotencyKeyFor({ tenant: 'acme', jobId: 'j' })).toBe('acme|j:dispatch');
+    expect(idempotencyKeyFor({ tenant: 'acme', jobId: 'j' })).not.toBe(idempotencyKeyFor({ tenant: 'globex', jobId: 'j' }));
   });
 });

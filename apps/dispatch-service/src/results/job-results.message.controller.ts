@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Controller, Logger } from '@nestjs/common';
 import { Ctx, EventPattern, Payload } from '@nestjs/microservices';
 import { CommandMetadata, RecordJobCompleted, RecordJobStarted } from '@signoff/approvals';
-import { JobResultMessageDto, validateMessage } from '@signoff/contracts';
+import { DEFAULT_TENANT, describeJobRef, ID_PATTERN, JobRef, JobResultMessageDto, validateMessage } from '@signoff/contracts';
 import { Clock, JobCommandHandler } from '@signoff/core';
 import { busMessage } from '@signoff/messaging';
 
@@ -39,6 +39,12 @@ export class JobResultsMessageController {
       this.logger.warn(`skipping result ${where}: job_id ${report.job_id} differs from the message key ${message.key}`);
       return;
     }
+    if (!ID_PATTERN.test(report.job_id)) {
+      this.logger.warn(`skipping result ${where}: job_id is not a job id`);
+      return;
+    }
+    // The tenant of the dispatch the worker ran; reports of older workers name none (default).
+    const ref: JobRef = { tenant: report.tenant ?? DEFAULT_TENANT, jobId: report.job_id };
     const commandId = randomUUID();
     const metadata = (): CommandMetadata => ({
       commandId,
@@ -48,12 +54,12 @@ export class JobResultsMessageController {
     });
     const { result } =
       report.status === 'started'
-        ? await this.commands.execute(report.job_id, (): RecordJobStarted => ({
+        ? await this.commands.execute(ref, (): RecordJobStarted => ({
             type: 'RecordJobStarted',
             data: { job_id: report.job_id, idempotency_key: report.idempotency_key, worker: report.worker ?? UNKNOWN_WORKER },
             metadata: metadata(),
           }))
-        : await this.commands.execute(report.job_id, (): RecordJobCompleted => ({
+        : await this.commands.execute(ref, (): RecordJobCompleted => ({
             type: 'RecordJobCompleted',
             data: {
               job_id: report.job_id,
@@ -64,6 +70,6 @@ export class JobResultsMessageController {
             },
             metadata: metadata(),
           }));
-    if (!result.ok) this.logger.warn(`skipping result ${where} for job ${report.job_id}: ${result.code}: ${result.message}`);
+    if (!result.ok) this.logger.warn(`skipping result ${where} for job ${describeJobRef(ref)}: ${result.code}: ${result.message}`);
   }
 }
