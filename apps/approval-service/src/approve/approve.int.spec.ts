@@ -20,14 +20,14 @@ describe('approve and reject on real PostgreSQL', () => {
   let svc: ApprovalTestApp;
   let rita: string;
   let sam: string;
-  let events: (jobId: string) => Promise<JobEvent[]>;
+  let events: (jobId: string, tenant?: string) => Promise<JobEvent[]>;
 
   beforeAll(async () => {
     db = await createTestDatabase('approve');
     svc = await startApprovalApp({ databaseUrl: db.url, policyPath: writePolicyFile() });
     rita = await bearer('rita', ['reviewer']);
     sam = await bearer('sam', ['reviewer']);
-    events = async (jobId) => (await svc.app.get(EventStore).readStream<JobEvent>(toJobStreamId({ tenant: 'default', jobId }))).map(({ type, data, metadata }) => ({ type, data, metadata }) as JobEvent);
+    events = async (jobId, tenant = 'default') => (await svc.app.get(EventStore).readStream<JobEvent>(toJobStreamId({ tenant, jobId }))).map(({ type, data, metadata }) => ({ type, data, metadata }) as JobEvent);
   });
   afterAll(async () => {
     await svc?.close();
@@ -220,7 +220,7 @@ describe('approve and reject on real PostgreSQL', () => {
     const at = new Date().toISOString();
     const meta = { correlationId: 'c', causationId: 'c', actor: 'agent-7', at };
     await svc.app.get(EventStore).appendToStream(
-      toJobStreamId({ tenant: 'default', jobId }),
+      toJobStreamId({ tenant: 'acme', jobId }),
       [
         { id: randomUUID(), type: 'JobSubmitted', data: { job_id: jobId, request: tampered, job_hash: bound }, metadata: meta },
         {
@@ -248,11 +248,11 @@ describe('approve and reject on real PostgreSQL', () => {
       { expectedRevision: 'no_stream' },
     );
     const before = await metric(svc, 'approvalsSnapshotMismatch');
-    const refused = await call(svc.url, 'POST', `/approvals/${jobId}/approve`, rita);
+    const refused = await call(svc.url, 'POST', `/approvals/${jobId}/approve?tenant=acme`, rita);
     expect(refused.status).toBe(409);
     expect(refused.body).toMatchObject({ code: 'job_request_changed', expected: bound, current: jobHash(tampered) });
     expect(await metric(svc, 'approvalsSnapshotMismatch')).toBe(before + 1);
-    expect((await events(jobId)).map((e) => e.type)).not.toContain('ApprovalVoteRecorded');
+    expect((await events(jobId, 'acme')).map((e) => e.type)).not.toContain('ApprovalVoteRecorded');
   });
 
   it('409 not_awaiting_approval for an allowed job; 404 for a job that does not exist', async () => {
