@@ -192,6 +192,38 @@ describe('dispatch service module on PostgreSQL and the real broker', () => {
     for (const id of ids) expect(apiStateOf(foldJob(await store.readStream<JobEvent>(toJobStreamId({ tenant: 'default', jobId: id }))))).toBe('SUCCEEDED');
   });
 
+  it('the same job id in two tenants: each notification names its tenant, each job is dispatched with its own key, each result reaches its own job', async () => {
+    const acme = await submitTestJob(commands, 'twin-1', 'allow', { tenant: 'acme', payload: { who: 'acme' } }, now());
+    const globex = await submitTestJob(commands, 'twin-1', 'require_human', { tenant: 'globex', payload: { who: 'globex' } }, now());
+    expect(acme.jobHash).not.toBe(globex.jobHash);
+    await approveTestJob(commands, globex, now());
+    await notify(topics.evaluated, 'twin-1', { job_id: 'twin-1', tenant: 'acme', decision: 'allow' });
+    await notify(topics.approved, 'twin-1', { job_id: 'twin-1', tenant: 'globex', approval_id: 'approval-twin-1' });
+    // A notification without a tenant names the default tenant, where no such job exists: nothing is published for it.
+    await notify(topics.evaluated, 'twin-1', { job_id: 'twin-1', decision: 'allow' });
+    await settle();
+    const published = recorder.forJob('twin-1').map((m) => m.json as { tenant: string; idempotency_key: string; payload: { who: string } });
+    expect(published.map((m) => [m.tenant, m.idempotency_key, m.payload.who]).sort()).toEqual([
+      ['acme', 'acme|twin-1:dispatch', 'acme'],
+      ['globex', 'globex|twin-1:dispatch', 'globex'],
+    ]);
+    expect(await eventsOf(store, acme.ref, 'JobDispatched')).toHaveLength(1);
+    expect(await eventsOf(store, globex.ref, 'JobDispatched')).toHaveLength(1);
+    // Each worker report names the tenant of the dispatch it ran.
+    await bus.publish(topics.results, [
+      { key: 'twin-1', value: { job_id: 'twin-1', tenant: 'globex', idempotency_key: 'globex|twin-1:dispatch', status: 'succeeded', result: { who: 'globex' }, worker: 'w' } },
+      { key: 'twin-1', value: { job_id: 'twin-1', tenant: 'acme', idempotency_key: 'acme|twin-1:dispatch', status: 'failed', error: 'acme failed', worker: 'w' } },
+      // Another tenant's key for this job: refused by the decider, changes nothing.
+      { key: 'twin-1', value: { job_id: 'twin-1', tenant: 'acme', idempotency_key: 'globex|twin-1:dispatch', status: 'succeeded', worker: 'w' } },
+    ]);
+    await settle();
+    expect(apiStateOf(foldJob(await store.readStream<JobEvent>(toJobStreamId(globex.ref))))).toBe('SUCCEEDED');
+    expect(apiStateOf(foldJob(await store.readStream<JobEvent>(toJobStreamId(acme.ref))))).toBe('FAILED');
+    expect(await eventsOf(store, globex.ref, 'JobCompleted')).toMatchObject([{ status: 'succeeded', result: { who: 'globex' } }]);
+    expect(await eventsOf(store, acme.ref, 'JobCompleted')).toMatchObject([{ status: 'failed', error: 'acme failed' }]);
+    expect(await eventTypes(store, 'twin-1')).toEqual([]);
+  });
+
   it('records worker results; invalid reports are skipped without blocking the partition', async () => {
     await submitTestJob(commands, 'results-1', 'allow', {}, now());
     await notify(topics.evaluated, 'results-1');

@@ -147,6 +147,40 @@ describe('policy service on real PostgreSQL and Kafka', () => {
     expect((await get(`/jobs/${longId}`)).status).toBe(200);
   });
 
+  it('the same job_id in another tenant is another job: 202 with its own hash, no 409, no trace of the other; jobs.evaluated names each tenant', async () => {
+    const kafka = new Kafka({ brokers: testKafkaBrokers(), logLevel: logLevel.NOTHING });
+    const consumer = kafka.consumer({ groupId: `probe-${randomUUID()}` });
+    const evaluated: { key: string; value: { job_id: string; tenant?: string; decision: string } }[] = [];
+    await consumer.connect();
+    await consumer.subscribe({ topics: [`${prefix}jobs.evaluated`], fromBeginning: true });
+    await consumer.run({ eachMessage: async ({ message }) => void evaluated.push({ key: message.key!.toString(), value: JSON.parse(message.value!.toString()) }) });
+    try {
+      const jobId = `twin-${randomUUID()}`;
+      const agent = await authHeader('agent-multi', ['submitter'], { tenants: ['acme', 'globex'] });
+      const first = await post('/jobs', { job_id: jobId, tenant: 'acme', topic: 'knowledge.read', payload: { who: 'acme' } }, agent);
+      const second = await post('/jobs', { job_id: jobId, tenant: 'globex', topic: 'knowledge.read', payload: { who: 'globex' } }, agent);
+      expect(first.status).toBe(202);
+      expect(second.status).toBe(202);
+      const [a, g] = [(await first.json()) as Record<string, string>, (await second.json()) as Record<string, string>];
+      expect(a.job_hash).not.toBe(g.job_hash);
+      expect(JSON.stringify(g)).not.toContain(a.job_hash);
+      expect((await svc.app.get(EventStore).readStream(toJobStreamId({ tenant: 'acme', jobId }))).map((e) => e.type)).toEqual(['JobSubmitted', 'PolicyEvaluated']);
+      expect((await svc.app.get(EventStore).readStream(toJobStreamId({ tenant: 'globex', jobId }))).map((e) => e.type)).toEqual(['JobSubmitted', 'PolicyEvaluated']);
+      expect(await (await get(`/jobs/${jobId}?tenant=acme`, agent)).json()).toMatchObject({ job_hash: a.job_hash });
+      expect(await (await get(`/jobs/${jobId}?tenant=globex`, agent)).json()).toMatchObject({ job_hash: g.job_hash });
+      // Two tenants in the token and no ?tenant=: the default tenant, where this id names nothing.
+      expect((await get(`/jobs/${jobId}`, agent)).status).toBe(404);
+      const acmeOnly = await authHeader('agent-multi', ['submitter'], { tenants: ['acme'] });
+      const probe = await get(`/jobs/${jobId}?tenant=globex`, acmeOnly);
+      expect(probe.status).toBe(404);
+      expect(await probe.text()).not.toContain(g.job_hash.slice(7));
+      await eventually(() => evaluated.filter((m) => m.key === jobId).length === 2, 'both evaluations announced', 20_000);
+      expect(evaluated.filter((m) => m.key === jobId).map((m) => m.value.tenant).sort()).toEqual(['acme', 'globex']);
+    } finally {
+      await consumer.disconnect();
+    }
+  });
+
   it('413 payload_too_large above 1 MiB', async () => {
     const res = await post('/jobs', { topic: 'knowledge.read', payload: 'x'.repeat(1024 * 1024 + 10) });
     expect(res.status).toBe(413);
@@ -165,9 +199,12 @@ describe('policy service on real PostgreSQL and Kafka', () => {
     expect(ok.status).toBe(202);
     const jobId = ((await ok.json()) as { job_id: string }).job_id;
     const otherTenantReader = await authHeader('auditor-globex', ['auditor'], { tenants: ['globex'] });
-    const hidden = await get(`/jobs/${jobId}`, otherTenantReader);
-    expect(hidden.status).toBe(404);
-    expect(await hidden.json()).toMatchObject({ code: 'not_found' });
+    for (const tenant of ['', '?tenant=acme']) {
+      const hidden = await get(`/jobs/${jobId}${tenant}`, otherTenantReader);
+      expect(hidden.status).toBe(404);
+      expect(await hidden.json()).toMatchObject({ code: 'not_found' });
+    }
+    expect((await get(`/jobs/${jobId}`, scoped)).status).toBe(200);
   });
 
   it('PUT /policy refuses an invalid bundle with line and column, activates a valid one, and a second instance serves it within 1 s', async () => {

@@ -35,7 +35,7 @@ describe('createWorker on the real broker and PostgreSQL', () => {
   const workers: Worker[] = [];
 
   const resultsOf = (jobId: string) =>
-    results.filter((m) => m.key === jobId).map((m) => JSON.parse(m.value!.toString()) as { status: string; result?: unknown; error?: string; worker: string; idempotency_key: string });
+    results.filter((m) => m.key === jobId).map((m) => JSON.parse(m.value!.toString()) as { status: string; result?: unknown; error?: string; worker: string; idempotency_key: string; tenant?: string });
 
   beforeAll(async () => {
     bus = new KafkaMessageBus({ brokers: testKafkaBrokers(), clientId: 'worker-sdk-test', log: quiet });
@@ -93,6 +93,8 @@ describe('createWorker on the real broker and PostgreSQL', () => {
         expect(r.result).toEqual({ sent_by: runner, key: `${id}:dispatch` });
         expect(r.idempotency_key).toBe(`${id}:dispatch`);
       }
+      // Every report names the job as its dispatch did: job ids are scoped by tenant.
+      for (const r of reports) expect(r.tenant).toBe('t1');
       expect(await claims.get(`${id}:dispatch`)).toMatchObject({ status: 'succeeded', runs: 1 });
     }
     const sideEffects = await pool.query('SELECT count(*)::int AS n FROM signoff_worker_claims');
@@ -104,7 +106,7 @@ describe('createWorker on the real broker and PostgreSQL', () => {
     const tampered: OutboundMessage = { ...good, value: { ...(good.value as object), payload: { amount: 10_000 } } };
     await bus.publish(topics.dispatch, [tampered]);
     await eventually(() => resultsOf('tampered').length >= 2, 'both workers report the refusal', 30_000);
-    expect(resultsOf('tampered').every((r) => r.status === 'failed' && r.error === 'job_hash_mismatch')).toBe(true);
+    expect(resultsOf('tampered').every((r) => r.status === 'failed' && r.error === 'job_hash_mismatch' && r.tenant === 't1')).toBe(true);
     expect(runs.filter((r) => r.job.job_id === 'tampered')).toHaveLength(0);
     // The refusal claims nothing: a genuine delivery of the key may still run.
     expect(await claims.get('tampered:dispatch')).toBeNull();
