@@ -1,5 +1,6 @@
 import type { ApprovalRequiredJob } from '@signoff/approvals';
 import type { JobRequest } from '@signoff/contracts';
+import type { ReadableJob } from '@signoff/runtime';
 
 /** Where an approval stands, as the reviewer API names it. */
 export type ApprovalState = 'pending' | 'approved' | 'rejected' | 'expired' | 'invalidated';
@@ -33,6 +34,8 @@ export interface ApprovalChange {
   readonly approval: ApprovalSummary;
   /** When it happened (the event's `at`; for drift, when this instance noticed). */
   readonly at: string;
+  /** Who may see the change is decided on the stored request, never on its redacted copy (not sent). */
+  readonly readable: ReadableJob;
 }
 
 /** The summary of an awaiting approval. */

@@ -225,11 +225,11 @@ export class PendingApprovalsProjection implements OnApplicationBootstrap, OnMod
     } else if (after.status === 'APPROVAL_REQUIRED') {
       const drifted = open ? open.drifted : this.driftOf(after);
       this.pending.set(key, { ref, job: after, drifted, revision: event.revision, expiresMs: Date.parse(after.approval.expires_at) });
-      this.emit(open ? 'vote_recorded' : 'requested', this.summary(after, drifted), event.metadata.at);
+      this.emit(open ? 'vote_recorded' : 'requested', after, this.summary(after, drifted), event.metadata.at);
     } else if (open) {
       this.pending.delete(key);
       const closed = closedAs(after);
-      if (closed) this.emit(closed.kind, this.summary(open.job, open.drifted, closed.state), event.metadata.at);
+      if (closed) this.emit(closed.kind, open.job, this.summary(open.job, open.drifted, closed.state), event.metadata.at);
     }
     this.metrics.approvalsPending.set(this.pending.size);
   }
@@ -252,7 +252,7 @@ export class PendingApprovalsProjection implements OnApplicationBootstrap, OnMod
       const drifted = this.driftOf(entry.job, active);
       if (drifted === entry.drifted) continue;
       this.pending.set(key, { ...entry, drifted });
-      this.emit('drifted', this.summary(entry.job, drifted), at);
+      this.emit('drifted', entry.job, this.summary(entry.job, drifted), at);
     }
   }
 
@@ -261,8 +261,9 @@ export class PendingApprovalsProjection implements OnApplicationBootstrap, OnMod
     return { ...summaryOf(job, drifted, state), request: this.redaction.request(job) };
   }
 
-  private emit(kind: ApprovalChangeKind, approval: ApprovalSummary, at: string): void {
-    if (this.changes$.observed) this.changes$.next({ kind, approval, at });
+  private emit(kind: ApprovalChangeKind, job: ApprovalRequiredJob, approval: ApprovalSummary, at: string): void {
+    const { tenant, topic, submitted_by } = job.job.request;
+    if (this.changes$.observed) this.changes$.next({ kind, approval, at, readable: { tenant, topic, submitted_by } });
   }
 }
 

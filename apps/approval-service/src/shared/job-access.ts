@@ -1,7 +1,7 @@
 import type { Approval, ApprovalRequiredJob, JobAggregateState } from '@signoff/approvals';
-import { JobRequest, SignoffError } from '@signoff/contracts';
+import { SignoffError } from '@signoff/contracts';
 import type { ExistingJob } from '@signoff/core';
-import { canDecideTopic, mayReadJob, Principal } from '@signoff/runtime';
+import { canDecideTopic, mayReadJob, Principal, ReadableJob } from '@signoff/runtime';
 
 /** 403 `forbidden` unless the caller's topic globs cover the job's topic. */
 export function assertMayDecide(principal: Principal, job: ExistingJob): void {
@@ -11,9 +11,9 @@ export function assertMayDecide(principal: Principal, job: ExistingJob): void {
   }
 }
 
-/** Whether the caller may see (list, watch) an approval of this request: the read rule of every job read. */
-export function maySeeApproval(principal: Principal, request: JobRequest): boolean {
-  return mayReadJob(principal, request);
+/** Whether the caller may see (list, watch) an approval of this job (its stored request): the read rule of every job read. */
+export function maySeeApproval(principal: Principal, job: ReadableJob): boolean {
+  return mayReadJob(principal, job);
 }
 
 /** The open approval of a job that awaits reviewers, else null. */
