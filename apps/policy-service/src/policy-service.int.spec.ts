@@ -181,6 +181,25 @@ describe('policy service on real PostgreSQL and Kafka', () => {
     }
   });
 
+  it('a stream written before job ids were scoped by tenant (job-<id> holding another tenant\'s job) is no job of the default tenant: never read, never appended to', async () => {
+    const jobId = `legacy-${randomUUID()}`;
+    const request = { topic: 'knowledge.read', priority: 'normal', tenant: 'acme', submitted_by: 'agent-7', labels: {}, payload: { who: 'acme' } };
+    const meta = { correlationId: 'c', causationId: 'c', actor: 'agent-7', at: new Date().toISOString() };
+    await svc.app.get(EventStore).appendToStream(
+      toJobStreamId({ tenant: 'default', jobId }),
+      [
+        { id: randomUUID(), type: 'JobSubmitted', data: { job_id: jobId, request, job_hash: `sha256:${'a'.repeat(64)}` }, metadata: meta },
+        { id: randomUUID(), type: 'PolicyEvaluated', data: { job_id: jobId, decision: 'allow', rule_id: 'allow-readonly', reason: '', policy_snapshot: 's', policy_version: 'v1' }, metadata: meta },
+      ],
+      { expectedRevision: 'no_stream' },
+    );
+    expect((await get(`/jobs/${jobId}`, admin)).status).toBe(404);
+    const resubmitted = await post('/jobs', { job_id: jobId, topic: 'knowledge.read' });
+    expect(resubmitted.status).toBe(409);
+    expect(await resubmitted.text()).not.toMatch(/acme|aaaa/);
+    expect(await svc.app.get(EventStore).readStream(toJobStreamId({ tenant: 'default', jobId }))).toHaveLength(2);
+  });
+
   it('413 payload_too_large above 1 MiB', async () => {
     const res = await post('/jobs', { topic: 'knowledge.read', payload: 'x'.repeat(1024 * 1024 + 10) });
     expect(res.status).toBe(413);

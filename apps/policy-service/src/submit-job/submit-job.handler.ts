@@ -66,6 +66,11 @@ export class SubmitJobHandler {
 
     // 2. A known job id is answered from the log, before any evaluation or throttle count.
     const existing = dto.job_id ? await this.commands.load(ref) : null;
+    if (existing?.foreign) {
+      // Only in logs written before job ids were scoped by tenant: the default tenant's stream of
+      // this id holds another tenant's job. The id is taken; nothing about that job is said.
+      throw new SignoffError('job_request_changed', `job ${jobId} was recorded before job ids were scoped by tenant and cannot be submitted again`);
+    }
     const known = existing !== null && existing.state.status !== 'initial' && existing.state.status !== 'submitted';
 
     const policy = this.policy.get();
