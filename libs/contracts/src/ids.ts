@@ -28,7 +28,7 @@ export function sameJobRef(a: JobRef, b: JobRef): boolean {
   return a.tenant === b.tenant && a.jobId === b.jobId;
 }
 
-/** `jobId` for the default tenant, `tenant/jobId` otherwise: for messages and logs, never parsed. */
+/** `jobId` for the default tenant, `tenant|jobId` otherwise: for messages and logs, never parsed. */
 export function describeJobRef(ref: JobRef): string {
   return ref.tenant === DEFAULT_TENANT ? ref.jobId : `${ref.tenant}|${ref.jobId}`;
 }

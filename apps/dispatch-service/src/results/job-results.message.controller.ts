@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Controller, Logger } from '@nestjs/common';
 import { Ctx, EventPattern, Payload } from '@nestjs/microservices';
 import { CommandMetadata, RecordJobCompleted, RecordJobStarted } from '@signoff/approvals';
-import { DEFAULT_TENANT, describeJobRef, ID_PATTERN, JobRef, JobResultMessageDto, validateMessage } from '@signoff/contracts';
+import { DEFAULT_TENANT, describeJobRef, JobRef, JobResultMessageDto, validateMessage } from '@signoff/contracts';
 import { Clock, JobCommandHandler } from '@signoff/core';
 import { busMessage } from '@signoff/messaging';
 
@@ -37,10 +37,6 @@ export class JobResultsMessageController {
     const report = parsed.value;
     if (message.key !== null && message.key !== report.job_id) {
       this.logger.warn(`skipping result ${where}: job_id ${report.job_id} differs from the message key ${message.key}`);
-      return;
-    }
-    if (!ID_PATTERN.test(report.job_id)) {
-      this.logger.warn(`skipping result ${where}: job_id is not a job id`);
       return;
     }
     // The tenant of the dispatch the worker ran; reports of older workers name none (default).
