@@ -83,7 +83,7 @@ async function seedAllowedJobs(store: EventStore, ids: readonly string[], at: st
     };
     const result = decide(command, initialState());
     if (!result.ok) throw new Error(result.message);
-    await store.appendToStream(toJobStreamId(id), identifyEvents(command.metadata.commandId, result.events), { expectedRevision: 'no_stream' });
+    await store.appendToStream(toJobStreamId({ tenant: 'default', jobId: id }), identifyEvents(command.metadata.commandId, result.events), { expectedRevision: 'no_stream' });
   });
 }
 

@@ -42,7 +42,7 @@ describe('dispatch across a broker restart', () => {
   let pool: Pool;
   let recorder: TopicRecorder;
 
-  const stateOf = async (jobId: string) => apiStateOf(foldJob(await store.readStream<JobEvent>(toJobStreamId(jobId))));
+  const stateOf = async (jobId: string) => apiStateOf(foldJob(await store.readStream<JobEvent>(toJobStreamId({ tenant: 'default', jobId }))));
   const allSucceeded = async (ids: string[]) => (await Promise.all(ids.map(stateOf))).every((s) => s === 'SUCCEEDED');
 
   beforeAll(async () => {

@@ -61,7 +61,7 @@ describe('dispatch recovery: worker down, dispatcher killed mid-dispatch', () =>
     if (p.child.exitCode !== null || p.child.signalCode !== null) resolve(p.child.signalCode);
     else p.child.once('exit', (_code, signal) => resolve(signal));
   });
-  const stateOf = async (jobId: string) => apiStateOf(foldJob(await store.readStream<JobEvent>(toJobStreamId(jobId))));
+  const stateOf = async (jobId: string) => apiStateOf(foldJob(await store.readStream<JobEvent>(toJobStreamId({ tenant: 'default', jobId }))));
   const sideEffects = async (): Promise<Array<{ idempotency_key: string; job_id: string; attempt: number }>> => {
     const exists = await pool.query(`SELECT to_regclass('demo_worker_side_effects') AS t`);
     if (exists.rows[0].t === null) return [];

@@ -34,7 +34,7 @@ describe('forged messages on the topics (DESIGN section 12)', () => {
   let policy: ServiceProcess;
   let dispatch: ServiceProcess;
 
-  const eventTypes = async (jobId: string) => (await store.readStream<JobEvent>(toJobStreamId(jobId))).map((e) => e.type);
+  const eventTypes = async (jobId: string) => (await store.readStream<JobEvent>(toJobStreamId({ tenant: 'default', jobId: jobId }))).map((e) => e.type);
   const on = (topic: string, key?: string) =>
     recorders.flatMap((r) => r.messages).filter((m) => m.topic === topic && (key === undefined || m.key === key)).map((m) => ({ ...m, value: m.value?.toString() ?? '' }));
   const codes = (topic: string, key: string) => on(topic, key).map((m) => m.headers['error-code']);
@@ -178,7 +178,7 @@ describe('forged messages on the topics (DESIGN section 12)', () => {
     expect(await rows('SELECT count(*)::int AS n FROM signoff_worker_claims WHERE job_id = $1', ['fx-pay'])).toBe(0);
     expect(await rows('SELECT count(*)::int AS n FROM signoff_worker_claims WHERE idempotency_key = $1', [realKey])).toBe(1);
     expect(await eventTypes('fx-pay')).toEqual(payEventsBefore);
-    const allow = await store.readStream<JobEvent>(toJobStreamId('fx-allow'));
+    const allow = await store.readStream<JobEvent>(toJobStreamId({ tenant: 'default', jobId: 'fx-allow' }));
     expect(allow.filter((e) => e.type === 'JobStarted' || e.type === 'JobCompleted').map((e) => e.metadata.actor)).toEqual(['demo-worker', 'demo-worker']);
     expect(allow.find((e) => e.type === 'JobCompleted')!.data).toMatchObject({ status: 'succeeded', result: { performed_by: 'demo-forged' } });
 

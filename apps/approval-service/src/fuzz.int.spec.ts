@@ -60,7 +60,7 @@ describe('fuzzing the reviewer API: approve/reject bodies over HTTP, Approve/Rej
   let rita: string;
   /** A job awaiting two approvals: approves are recorded and it stays open for the next one. */
   const pendingJob = async () => (await submitJob(svc.app, { topic: 'finance.transfer.large' })).job_id;
-  const history = async (jobId: string) => (await svc.app.get(EventStore).readStream(toJobStreamId(jobId))).map((e) => e.type);
+  const history = async (jobId: string) => (await svc.app.get(EventStore).readStream(toJobStreamId({ tenant: 'default', jobId: jobId }))).map((e) => e.type);
 
   beforeAll(async () => {
     db = await createTestDatabase('fuzzapproval');

@@ -222,22 +222,37 @@ function printApi(io: Io, r: { status: number; json: unknown }): number {
   return r.status >= 200 && r.status < 300 ? 0 : 1;
 }
 
-/** `approvals list [--topic GLOB]`, `approvals approve JOB_ID [--reason TEXT]`, `approvals reject JOB_ID --reason TEXT` (over HTTP). */
+/**
+ * `approvals list [--topic GLOB] [--tenant T]`, `approvals show JOB_ID [--tenant T]`,
+ * `approvals approve JOB_ID [--reason TEXT] [--tenant T]`, `approvals reject JOB_ID --reason TEXT
+ * [--tenant T]` (over HTTP). Job ids are scoped by tenant: without `--tenant` the API takes the
+ * token's only tenant, else `default`.
+ */
 const approvals: Command = async (args, io) => {
-  const [sub, jobId] = args;
   const reason = flag(args, 'reason');
   const topic = flag(args, 'topic');
+  const tenant = flag(args, 'tenant');
+  const [sub, jobId] = args;
+  const tenantQuery = tenant ? `?tenant=${encodeURIComponent(tenant)}` : '';
   switch (sub) {
     case 'list':
-      return printApi(io, await api(io, 'GET', `/approvals?state=pending${topic ? `&topic=${encodeURIComponent(topic)}` : ''}`));
+      return printApi(
+        io,
+        await api(io, 'GET', `/approvals?state=pending${topic ? `&topic=${encodeURIComponent(topic)}` : ''}${tenant ? `&tenant=${encodeURIComponent(tenant)}` : ''}`),
+      );
+    case 'show':
+      if (!jobId) break;
+      return printApi(io, await api(io, 'GET', `/approvals/${encodeURIComponent(jobId)}${tenantQuery}`));
     case 'approve':
       if (!jobId) break;
-      return printApi(io, await api(io, 'POST', `/approvals/${encodeURIComponent(jobId)}/approve`, reason ? { reason } : {}));
+      return printApi(io, await api(io, 'POST', `/approvals/${encodeURIComponent(jobId)}/approve${tenantQuery}`, reason ? { reason } : {}));
     case 'reject':
       if (!jobId || !reason) break;
-      return printApi(io, await api(io, 'POST', `/approvals/${encodeURIComponent(jobId)}/reject`, { reason }));
+      return printApi(io, await api(io, 'POST', `/approvals/${encodeURIComponent(jobId)}/reject${tenantQuery}`, { reason }));
   }
-  io.err('usage: approvals list [--topic GLOB] | approvals approve JOB_ID [--reason TEXT] | approvals reject JOB_ID --reason TEXT\n(SIGNOFF_URL, SIGNOFF_TOKEN)');
+  io.err(
+    'usage: approvals list [--topic GLOB] [--tenant T] | approvals show JOB_ID [--tenant T] | approvals approve JOB_ID [--reason TEXT] [--tenant T] | approvals reject JOB_ID --reason TEXT [--tenant T]\n(SIGNOFF_URL, SIGNOFF_TOKEN)',
+  );
   return 2;
 };
 
@@ -394,7 +409,7 @@ export async function runCli(argv: string[], io: Io): Promise<number> {
         '  token --sub NAME --roles a,b       mint a development token (AUTH_JWT_SECRET or the standalone secret)',
         '  keys generate --out DIR            a new Ed25519 signing key (signing-key.json) and its public jwks.json',
         '  keys jwks --key FILE               the public JWK Set of a private key file',
-        '  approvals list|approve|reject      reviewer actions over HTTP (SIGNOFF_URL, SIGNOFF_TOKEN)',
+        '  approvals list|show|approve|reject reviewer actions over HTTP (--tenant T; SIGNOFF_URL, SIGNOFF_TOKEN)',
         '  audit export [--since ISO]         every decision as NDJSON CloudEvents from the event store',
         '  replay --dry-run                   jobs the replay consumer would republish now (writes nothing)',
       ].join('\n'),

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { apiStateOf, ClaimDispatch, foldJob } from '@signoff/approvals';
-import { DISPATCH_GRANT_TYP, JobEvent, signoffTopics, toJobStreamId } from '@signoff/contracts';
+import { DISPATCH_GRANT_TYP, JobEvent, JobRef, signoffTopics, toJobStreamId } from '@signoff/contracts';
 import { VerificationKeySet } from '@signoff/keys';
 import { decodeJwt } from 'jose';
 import { FixedClock, JobCommandHandler } from '@signoff/core';
@@ -63,7 +63,7 @@ describe('dispatch service module on PostgreSQL and the real broker', () => {
     await waitFor(() => refused.messages.length === dead, `the recorder to see all ${dead} refused results`);
   };
   /** The idempotency key the job's first claim fixed (random: read it from the stream). */
-  const keyOf = async (jobId: string) => (await eventsOf(store, jobId, 'DispatchClaimed'))[0].idempotency_key;
+  const keyOf = async (job: string | JobRef) => (await eventsOf(store, job, 'DispatchClaimed'))[0].idempotency_key;
   /** A worker's report, as the worker SDK sends it: the dispatched attempt, the worker's credential. */
   const workerReport = async (jobId: string, value: Record<string, unknown> = {}, token: string | null = workerToken) =>
     bus.publish(topics.results, [
@@ -123,7 +123,7 @@ describe('dispatch service module on PostgreSQL and the real broker', () => {
       job_id: 'allow-1',
       topic: job.request.topic,
       priority: 'high',
-      tenant: 'acme',
+      tenant: 'default',
       labels: { env: 'dev' },
       payload: { amount: 1200, currency: 'EUR', note: 'ünïcødé ✓' },
       attempt: 1,
@@ -193,7 +193,7 @@ describe('dispatch service module on PostgreSQL and the real broker', () => {
     for (const id of ['denied-1', 'waiting-1', 'rejected-1']) {
       expect(await eventTypes(store, id)).not.toContain('DispatchClaimed');
     }
-    expect(await store.readStream(toJobStreamId('never-recorded-throttled-1'))).toEqual([]);
+    expect(await store.readStream(toJobStreamId({ tenant: 'default', jobId: 'never-recorded-throttled-1' }))).toEqual([]);
     // The replay consumer does not pick them up either, however long they wait.
     clock.advance(ACK_MS * 10);
     await replay.scanOnce();
@@ -215,7 +215,44 @@ describe('dispatch service module on PostgreSQL and the real broker', () => {
     expect(partitions.size).toBe(6);
     await Promise.all(ids.map((id) => workerReport(id, { result: { ok: 1 } })));
     await settle();
-    for (const id of ids) expect(apiStateOf(foldJob(await store.readStream<JobEvent>(toJobStreamId(id))))).toBe('SUCCEEDED');
+    for (const id of ids) expect(apiStateOf(foldJob(await store.readStream<JobEvent>(toJobStreamId({ tenant: 'default', jobId: id }))))).toBe('SUCCEEDED');
+  });
+
+  it('the same job id in two tenants: each notification names its tenant, each job is dispatched with its own key, each result reaches its own job', async () => {
+    const acme = await submitTestJob(commands, 'twin-1', 'allow', { tenant: 'acme', payload: { who: 'acme' } }, now());
+    const globex = await submitTestJob(commands, 'twin-1', 'require_human', { tenant: 'globex', payload: { who: 'globex' } }, now());
+    expect(acme.jobHash).not.toBe(globex.jobHash);
+    await approveTestJob(commands, globex, now());
+    await notify(topics.evaluated, 'twin-1', { job_id: 'twin-1', tenant: 'acme', decision: 'allow' });
+    await notify(topics.approved, 'twin-1', { job_id: 'twin-1', tenant: 'globex', approval_id: 'approval-twin-1' });
+    // A notification without a tenant names the default tenant, where no such job exists: nothing is published for it.
+    await notify(topics.evaluated, 'twin-1', { job_id: 'twin-1', decision: 'allow' });
+    await settle();
+    const published = recorder.forJob('twin-1').map((m) => m.json as { tenant: string; idempotency_key: string; payload: { who: string } });
+    const acmeKey = await keyOf(acme.ref);
+    const globexKey = await keyOf(globex.ref);
+    expect(acmeKey).toMatch(/^acme\|twin-1:/);
+    expect(globexKey).toMatch(/^globex\|twin-1:/);
+    expect(published.map((m) => [m.tenant, m.idempotency_key, m.payload.who]).sort()).toEqual([
+      ['acme', acmeKey, 'acme'],
+      ['globex', globexKey, 'globex'],
+    ]);
+    expect(await eventsOf(store, acme.ref, 'JobDispatched')).toHaveLength(1);
+    expect(await eventsOf(store, globex.ref, 'JobDispatched')).toHaveLength(1);
+    // Each worker report names the tenant of the dispatch it ran.
+    const report = (value: Record<string, unknown>) => ({ key: 'twin-1', value: { job_id: 'twin-1', attempt: 1, worker: 'w', ...value }, headers: { authorization: `Bearer ${workerToken}` } });
+    await bus.publish(topics.results, [
+      report({ tenant: 'globex', idempotency_key: globexKey, status: 'succeeded', result: { who: 'globex' } }),
+      report({ tenant: 'acme', idempotency_key: acmeKey, status: 'failed', error: 'acme failed' }),
+      // Another tenant's key for this job: refused by the decider, changes nothing.
+      report({ tenant: 'acme', idempotency_key: globexKey, status: 'succeeded' }),
+    ]);
+    await settle();
+    expect(apiStateOf(foldJob(await store.readStream<JobEvent>(toJobStreamId(globex.ref))))).toBe('SUCCEEDED');
+    expect(apiStateOf(foldJob(await store.readStream<JobEvent>(toJobStreamId(acme.ref))))).toBe('FAILED');
+    expect(await eventsOf(store, globex.ref, 'JobCompleted')).toMatchObject([{ status: 'succeeded', result: { who: 'globex' } }]);
+    expect(await eventsOf(store, acme.ref, 'JobCompleted')).toMatchObject([{ status: 'failed', error: 'acme failed' }]);
+    expect(await eventTypes(store, 'twin-1')).toEqual([]);
   });
 
   it('records worker results; invalid reports are dead-lettered without blocking the partition', async () => {
@@ -247,7 +284,7 @@ describe('dispatch service module on PostgreSQL and the real broker', () => {
       { job_id: 'results-1', idempotency_key: key, status: 'succeeded', result: { receipt: 'r-1' } },
     ]);
     // The actor of the recorded reports is the credential's subject.
-    const started = (await store.readStream<JobEvent>(toJobStreamId('results-1'))).find((e) => e.type === 'JobStarted')!;
+    const started = (await store.readStream<JobEvent>(toJobStreamId({ tenant: 'default', jobId: 'results-1' }))).find((e) => e.type === 'JobStarted')!;
     expect(started.metadata.actor).toBe('worker-7');
     const dead = (key: string) => refused.messages.filter((m) => m.key === key).map((m) => m.headers['error-code']);
     expect(dead('results-1')).toEqual(['invalid_request', 'invalid_request', 'invalid_request', 'invalid_request']);
@@ -315,7 +352,7 @@ describe('dispatch service module on PostgreSQL and the real broker', () => {
 
   it('replays a job claimed by a dispatcher that died before publishing (not_recorded), keeping the key of the first claim', async () => {
     await submitTestJob(commands, 'orphan-claim', 'allow', {}, now());
-    await commands.execute('orphan-claim', (): ClaimDispatch => ({
+    await commands.execute({ tenant: 'default', jobId: 'orphan-claim' }, (): ClaimDispatch => ({
       type: 'ClaimDispatch',
       data: { job_id: 'orphan-claim', attempt: 1, idempotency_key: 'orphan-claim:dispatch', claimed_by: 'dispatch-dead' },
       metadata: { commandId: 'c-orphan', correlationId: 'c', actor: 'dispatch-dead', now: now().toISOString() },
@@ -356,7 +393,7 @@ describe('dispatch service module on PostgreSQL and the real broker', () => {
     expect(await eventsOf(store, 'silent-workers', 'DispatchAbandoned')).toEqual([
       { job_id: 'silent-workers', attempts: 3, max_attempts: 3, reason: 'not_acknowledged' },
     ]);
-    expect(apiStateOf(foldJob(await store.readStream<JobEvent>(toJobStreamId('silent-workers'))))).toBe('FAILED');
+    expect(apiStateOf(foldJob(await store.readStream<JobEvent>(toJobStreamId({ tenant: 'default', jobId: 'silent-workers' }))))).toBe('FAILED');
     expect(await metric('signoff_jobs_dispatch_abandoned_total')).toBe(1);
     await settle();
     expect(recorder.forJob('silent-workers').map((m) => (m.json as { attempt: number }).attempt)).toEqual([1, 2, 3]);

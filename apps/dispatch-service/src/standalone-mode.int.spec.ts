@@ -70,7 +70,7 @@ describe('dispatch module in standalone mode (PGlite, in-process bus, in-process
     const approved = await submitTestJob(commands, 'std-approved', 'require_human');
     await approveTestJob(commands, approved);
     for (const id of ['std-allowed', 'std-approved']) {
-      await waitFor(async () => apiStateOf(foldJob(await store.readStream<JobEvent>(toJobStreamId(id)))) === 'SUCCEEDED', `${id} SUCCEEDED`, 20_000);
+      await waitFor(async () => apiStateOf(foldJob(await store.readStream<JobEvent>(toJobStreamId({ tenant: 'default', jobId: id })))) === 'SUCCEEDED', `${id} SUCCEEDED`, 20_000);
     }
     expect(runs.map((r) => r.job_id).sort()).toEqual(['std-allowed', 'std-approved']);
     expect(await eventsOf(store, 'std-approved', 'DispatchReplayed')).toEqual([{ job_id: 'std-approved', attempt: 2, reason: 'not_published' }]);

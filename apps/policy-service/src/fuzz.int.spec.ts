@@ -47,7 +47,17 @@ const hostileJob = (submittedBy: fc.Arbitrary<string | undefined>) =>
     );
 const hostileJobText = hostileJob(fc.constant(undefined));
 /** On Kafka the submitter is in the message: a good one (so the hostile part is what is judged) or a hostile one. */
-const hostileKafkaJobText = hostileJob(fc.oneof(fc.constant('"agent-k"'), hostileString.map((v) => JSON.stringify(v))));
+const hostileKafkaJobText = hostileJob(fc.oneof(fc.constant('"fuzzer"'), hostileString.map((v) => JSON.stringify(v))));
+/** The tenant a body names (where its job is stored): `default` unless it is an object with a string tenant. */
+function tenantOf(text: string): string {
+  try {
+    const value = JSON.parse(text) as unknown;
+    const tenant = value !== null && typeof value === 'object' ? (value as { tenant?: unknown }).tenant : undefined;
+    return typeof tenant === 'string' ? tenant : 'default';
+  } catch {
+    return 'default';
+  }
+}
 
 const body = fc.oneof(
   jobLike.map((b) => JSON.stringify(b)),
@@ -101,7 +111,7 @@ describe('fuzzing the submit API and the Kafka ingress', () => {
         expect([202, 400, 403, 409, 413, 429]).toContain(res.status);
         const answer = await expectCleanAnswer(res);
         if (res.status === 202) {
-          const stored = await svc.app.get(EventStore).readStream(toJobStreamId(answer.job_id!));
+          const stored = await svc.app.get(EventStore).readStream(toJobStreamId({ tenant: tenantOf(text), jobId: answer.job_id! }));
           expect(stored.length).toBeGreaterThanOrEqual(2);
         }
       }),
@@ -157,19 +167,19 @@ describe('fuzzing the submit API and the Kafka ingress', () => {
         values.map((text, i) => ({ key: keys[i], value: Buffer.from(text), headers: { authorization: headers.authorization } })),
       );
       const store = svc.app.get(EventStore);
-      const stored = async (key: string) => (await store.readStream(toJobStreamId(key), { maxCount: 1 })).length > 0;
+      const stored = async (i: number) => (await store.readStream(toJobStreamId({ tenant: tenantOf(values[i]), jobId: keys[i] }), { maxCount: 1 })).length > 0;
       const settled = async () => {
         let done = 0;
-        for (const key of keys) if (dlq.has(key) || (await stored(key))) done += 1;
+        for (const [i, key] of keys.entries()) if (dlq.has(key) || (await stored(i))) done += 1;
         return done === keys.length;
       };
       await eventually(settled, 'every fuzzed message stored or dead-lettered', 60_000);
-      for (const key of keys) expect(dlq.has(key) || (await stored(key))).toBe(true);
+      for (const [i, key] of keys.entries()) expect(dlq.has(key) || (await stored(i))).toBe(true);
       poison.forEach(([, code], i) => {
         expect(dlq.get(keys[1 + 2 * i])?.code, poison[i][0]).toBe(code);
         expect(dlq.has(keys[2 + 2 * i])).toBe(false); // the good message right after it
       });
-      for (const [i] of values.entries()) if (values[i] === good) expect(await stored(keys[i])).toBe(true);
+      for (const [i] of values.entries()) if (values[i] === good) expect(await stored(i)).toBe(true);
       for (const { code, detail } of dlq.values()) {
         expect(KNOWN_CODES.has(code), code).toBe(true);
         expect(code).not.toBe('internal');

@@ -67,7 +67,7 @@ describe('policy service on real PostgreSQL and Kafka', () => {
     expect(body).toMatchObject({ status: 'accepted', decision: 'allow', rule_id: 'allow-readonly' });
     expect(body.policy_snapshot).toMatch(/^sha256:[0-9a-f]{64}$/);
     expect(body.job_hash).toMatch(/^sha256:[0-9a-f]{64}$/);
-    const events = await svc.app.get(EventStore).readStream(toJobStreamId(body.job_id));
+    const events = await svc.app.get(EventStore).readStream(toJobStreamId({ tenant: 'default', jobId: body.job_id }));
     expect(events.map((e) => e.type)).toEqual(['JobSubmitted', 'PolicyEvaluated']);
     const job = await get(`/jobs/${body.job_id}`);
     expect(job.status).toBe(200);
@@ -100,7 +100,7 @@ describe('policy service on real PostgreSQL and Kafka', () => {
     const changed = await post('/jobs', { ...job, payload: { x: [1, 3] } });
     expect(changed.status).toBe(409);
     expect(await changed.json()).toMatchObject({ code: 'job_request_changed' });
-    const events = await svc.app.get(EventStore).readStream(toJobStreamId(job.job_id));
+    const events = await svc.app.get(EventStore).readStream(toJobStreamId({ tenant: 'default', jobId: job.job_id }));
     expect(events).toHaveLength(2);
   });
 
@@ -110,7 +110,7 @@ describe('policy service on real PostgreSQL and Kafka', () => {
     expect(answers.map((a) => a.status)).toEqual(Array(10).fill(202));
     const bodies = await Promise.all(answers.map((a) => a.json()));
     for (const b of bodies) expect(b).toEqual(bodies[0]);
-    expect(await svc.app.get(EventStore).readStream(toJobStreamId(job.job_id))).toHaveLength(2);
+    expect(await svc.app.get(EventStore).readStream(toJobStreamId({ tenant: 'default', jobId: job.job_id }))).toHaveLength(2);
   });
 
   it('400 invalid_request with per-field errors, 400 reserved_label, 400 for submitted_by over HTTP and for bad JSON', async () => {
@@ -147,6 +147,59 @@ describe('policy service on real PostgreSQL and Kafka', () => {
     expect((await get(`/jobs/${longId}`)).status).toBe(200);
   });
 
+  it('the same job_id in another tenant is another job: 202 with its own hash, no 409, no trace of the other; jobs.evaluated names each tenant', async () => {
+    const kafka = new Kafka({ brokers: testKafkaBrokers(), logLevel: logLevel.NOTHING });
+    const consumer = kafka.consumer({ groupId: `probe-${randomUUID()}` });
+    const evaluated: { key: string; value: { job_id: string; tenant?: string; decision: string } }[] = [];
+    await consumer.connect();
+    await consumer.subscribe({ topics: [`${prefix}jobs.evaluated`], fromBeginning: true });
+    await consumer.run({ eachMessage: async ({ message }) => void evaluated.push({ key: message.key!.toString(), value: JSON.parse(message.value!.toString()) }) });
+    try {
+      const jobId = `twin-${randomUUID()}`;
+      const agent = await authHeader('agent-multi', ['submitter'], { tenants: ['acme', 'globex'] });
+      const first = await post('/jobs', { job_id: jobId, tenant: 'acme', topic: 'knowledge.read', payload: { who: 'acme' } }, agent);
+      const second = await post('/jobs', { job_id: jobId, tenant: 'globex', topic: 'knowledge.read', payload: { who: 'globex' } }, agent);
+      expect(first.status).toBe(202);
+      expect(second.status).toBe(202);
+      const [a, g] = [(await first.json()) as Record<string, string>, (await second.json()) as Record<string, string>];
+      expect(a.job_hash).not.toBe(g.job_hash);
+      expect(JSON.stringify(g)).not.toContain(a.job_hash);
+      expect((await svc.app.get(EventStore).readStream(toJobStreamId({ tenant: 'acme', jobId }))).map((e) => e.type)).toEqual(['JobSubmitted', 'PolicyEvaluated']);
+      expect((await svc.app.get(EventStore).readStream(toJobStreamId({ tenant: 'globex', jobId }))).map((e) => e.type)).toEqual(['JobSubmitted', 'PolicyEvaluated']);
+      expect(await (await get(`/jobs/${jobId}?tenant=acme`, agent)).json()).toMatchObject({ job_hash: a.job_hash });
+      expect(await (await get(`/jobs/${jobId}?tenant=globex`, agent)).json()).toMatchObject({ job_hash: g.job_hash });
+      // Two tenants in the token and no ?tenant=: the default tenant, where this id names nothing.
+      expect((await get(`/jobs/${jobId}`, agent)).status).toBe(404);
+      const acmeOnly = await authHeader('agent-multi', ['submitter'], { tenants: ['acme'] });
+      const probe = await get(`/jobs/${jobId}?tenant=globex`, acmeOnly);
+      expect(probe.status).toBe(404);
+      expect(await probe.text()).not.toContain(g.job_hash.slice(7));
+      await eventually(() => evaluated.filter((m) => m.key === jobId).length === 2, 'both evaluations announced', 20_000);
+      expect(evaluated.filter((m) => m.key === jobId).map((m) => m.value.tenant).sort()).toEqual(['acme', 'globex']);
+    } finally {
+      await consumer.disconnect();
+    }
+  });
+
+  it('a stream written before job ids were scoped by tenant (job-<id> holding another tenant\'s job) is no job of the default tenant: never read, never appended to', async () => {
+    const jobId = `legacy-${randomUUID()}`;
+    const request = { topic: 'knowledge.read', priority: 'normal', tenant: 'acme', submitted_by: 'agent-7', labels: {}, payload: { who: 'acme' } };
+    const meta = { correlationId: 'c', causationId: 'c', actor: 'agent-7', at: new Date().toISOString() };
+    await svc.app.get(EventStore).appendToStream(
+      toJobStreamId({ tenant: 'default', jobId }),
+      [
+        { id: randomUUID(), type: 'JobSubmitted', data: { job_id: jobId, request, job_hash: `sha256:${'a'.repeat(64)}` }, metadata: meta },
+        { id: randomUUID(), type: 'PolicyEvaluated', data: { job_id: jobId, decision: 'allow', rule_id: 'allow-readonly', reason: '', policy_snapshot: 's', policy_version: 'v1' }, metadata: meta },
+      ],
+      { expectedRevision: 'no_stream' },
+    );
+    expect((await get(`/jobs/${jobId}`, admin)).status).toBe(404);
+    const resubmitted = await post('/jobs', { job_id: jobId, topic: 'knowledge.read' });
+    expect(resubmitted.status).toBe(409);
+    expect(await resubmitted.text()).not.toMatch(/acme|aaaa/);
+    expect(await svc.app.get(EventStore).readStream(toJobStreamId({ tenant: 'default', jobId }))).toHaveLength(2);
+  });
+
   it('413 payload_too_large above 1 MiB', async () => {
     const res = await post('/jobs', { topic: 'knowledge.read', payload: 'x'.repeat(1024 * 1024 + 10) });
     expect(res.status).toBe(413);
@@ -165,9 +218,12 @@ describe('policy service on real PostgreSQL and Kafka', () => {
     expect(ok.status).toBe(202);
     const jobId = ((await ok.json()) as { job_id: string }).job_id;
     const otherTenantReader = await authHeader('auditor-globex', ['auditor'], { tenants: ['globex'] });
-    const hidden = await get(`/jobs/${jobId}`, otherTenantReader);
-    expect(hidden.status).toBe(404);
-    expect(await hidden.json()).toMatchObject({ code: 'not_found' });
+    for (const tenant of ['', '?tenant=acme']) {
+      const hidden = await get(`/jobs/${jobId}${tenant}`, otherTenantReader);
+      expect(hidden.status).toBe(404);
+      expect(await hidden.json()).toMatchObject({ code: 'not_found' });
+    }
+    expect((await get(`/jobs/${jobId}`, scoped)).status).toBe(200);
   });
 
   it('PUT /policy refuses an invalid bundle with line and column, activates a valid one, and a second instance serves it within 1 s', async () => {
@@ -269,7 +325,7 @@ describe('policy service on real PostgreSQL and Kafka', () => {
       for (const m of dlq) expect(m.headers['error-detail']).toBeTruthy();
       // A producer's credential never reaches the dead-letter topic.
       for (const m of dlq) expect(m.headers.authorization).toBeUndefined();
-      const stored = await svc.app.get(EventStore).readStream(toJobStreamId(good));
+      const stored = await svc.app.get(EventStore).readStream(toJobStreamId({ tenant: 'default', jobId: good }));
       expect(stored.map((e) => e.type)).toEqual(['JobSubmitted', 'PolicyEvaluated']);
       expect((stored[0].data as { request: { submitted_by: string } }).request.submitted_by).toBe('pipeline-1');
       await eventually(() => seen.some((m) => m.key === 'denied-k' && m.topic.endsWith('evaluated')), 'the denied job announced', 10_000);
@@ -317,11 +373,11 @@ describe('policy service on real PostgreSQL and Kafka', () => {
         forged: 'unauthenticated',
         none: 'unauthenticated',
       });
-      await eventually(async () => (await store.readStream(toJobStreamId(ids.own))).length > 0, 'the authenticated request stored', 10_000);
-      const [submitted] = await store.readStream(toJobStreamId(ids.own));
+      await eventually(async () => (await store.readStream(toJobStreamId({ tenant: 'default', jobId: ids.own }))).length > 0, 'the authenticated request stored', 10_000);
+      const [submitted] = await store.readStream(toJobStreamId({ tenant: 'default', jobId: ids.own }));
       expect(submitted.data).toMatchObject({ request: { submitted_by: 'agent-7' } });
       expect(submitted.metadata).toMatchObject({ actor: 'agent-7' });
-      for (const k of [ids.mallory, ids.reviewer, ids.tenant, ids.forged, ids.none]) expect(await store.readStream(toJobStreamId(k))).toEqual([]);
+      for (const k of [ids.mallory, ids.reviewer, ids.tenant, ids.forged, ids.none]) expect(await store.readStream(toJobStreamId({ tenant: 'default', jobId: k }))).toEqual([]);
       expect(await refused('unauthenticated')).toBe(before.unauthenticated + 2);
       expect(await refused('forbidden')).toBe(before.forbidden + 2);
     } finally {
@@ -339,8 +395,8 @@ describe('policy service on real PostgreSQL and Kafka', () => {
       const key = `trusted-${randomUUID().slice(0, 8)}`;
       await trusted.app.get(MessageBus).publish(`${trustedPrefix}jobs.requested`, [{ key, value: { topic: 'knowledge.read', submitted_by: 'pipeline-9' } }]);
       const store = trusted.app.get(EventStore);
-      await eventually(async () => (await store.readStream(toJobStreamId(key))).length > 0, 'the trusted request stored', 20_000);
-      expect((await store.readStream(toJobStreamId(key)))[0].data).toMatchObject({ request: { submitted_by: 'pipeline-9' } });
+      await eventually(async () => (await store.readStream(toJobStreamId({ tenant: 'default', jobId: key }))).length > 0, 'the trusted request stored', 20_000);
+      expect((await store.readStream(toJobStreamId({ tenant: 'default', jobId: key })))[0].data).toMatchObject({ request: { submitted_by: 'pipeline-9' } });
     } finally {
       await trusted.close();
     }
@@ -349,7 +405,7 @@ describe('policy service on real PostgreSQL and Kafka', () => {
   it('every stored event reaches signoff.audit once, as a CloudEvent 1.0 with subject = job id', async () => {
     const res = await post('/jobs', { topic: 'finance.payment.execute', labels: { env: 'production' }, payload: { card_number: '4111' } });
     const { job_id } = (await res.json()) as { job_id: string };
-    const stored = await svc.app.get(EventStore).readStream(toJobStreamId(job_id));
+    const stored = await svc.app.get(EventStore).readStream(toJobStreamId({ tenant: 'default', jobId: job_id }));
     const consumer = new Kafka({ brokers: testKafkaBrokers(), logLevel: logLevel.NOTHING }).consumer({ groupId: `audit-${randomUUID()}` });
     const seen: Record<string, unknown>[] = [];
     await consumer.connect();
@@ -389,7 +445,7 @@ describe('policy service failure modes', () => {
       const res = await fetch(`${svc.url}/api/v1/jobs`, { method: 'POST', headers, body: JSON.stringify({ job_id: 'slow-1', topic: 'customer.notify' }) });
       expect(res.status).toBe(503);
       expect(await res.json()).toMatchObject({ code: 'policy_unavailable' });
-      expect(await svc.app.get(EventStore).readStream(toJobStreamId('slow-1'))).toEqual([]);
+      expect(await svc.app.get(EventStore).readStream(toJobStreamId({ tenant: 'default', jobId: 'slow-1' }))).toEqual([]);
     } finally {
       await svc.close();
       await db.drop();

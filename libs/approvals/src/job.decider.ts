@@ -1,4 +1,4 @@
-import type { ErrorCode, JobEvent, JobState, SignoffEvent, SignoffEventMap } from '@signoff/contracts';
+import { sameIdentity, type ErrorCode, type JobEvent, type JobState, type SignoffEvent, type SignoffEventMap } from '@signoff/contracts';
 import type {
   ApproveJob,
   ClaimDispatch,
@@ -42,7 +42,7 @@ import {
   type JobAggregateState,
   type ReleasedJobState,
 } from './job.state';
-import { submitAnswerOf } from './job.view';
+import { approvalOf, submitAnswerOf } from './job.view';
 
 /*
  * The job aggregate's decisions. Pure: no clock, no randomness, no I/O; `metadata.now` and every
@@ -161,14 +161,22 @@ const expiredRefusal = (jobId: string, state: JobAggregateState): DecideRefused 
 const invalidatedRefusal = (jobId: string): DecideRefused =>
   refuse('invalidated', `the approval of job ${jobId} was invalidated`);
 
-/** Self-approval, then the rule's reviewer roles (DESIGN section 4 order). */
-function checkReviewer(state: ApprovalRequiredJob, reviewer: string, roles: readonly string[]): DecideRefused | null {
-  if (reviewer === state.job.request.submitted_by) {
-    return refuse('self_approval_forbidden', `${reviewer} submitted job ${state.job.job_id} and cannot review it`);
+/**
+ * Whether the caller may review the approval at all: self-approval (the normalised identity of
+ * `normalizeIdentity`, so `Agent-X` is `agent-x`), then the rule's reviewer roles (DESIGN section
+ * 4 order). Checked before anything about where the approval stands is answered, so an ineligible
+ * caller learns nothing about it (not even `already_approved`).
+ */
+function checkReviewer(state: JobAggregateState, reviewer: string, roles: readonly string[]): DecideRefused | null {
+  const approval = approvalOf(state);
+  if (approval === null || state.status === 'initial' || state.status === 'submitted') return null;
+  const { job } = state;
+  if (sameIdentity(reviewer, job.request.submitted_by)) {
+    return refuse('self_approval_forbidden', `${reviewer} submitted job ${job.job_id} and cannot review it`);
   }
-  const allowed = state.approval.requirement.reviewers;
+  const allowed = approval.requirement.reviewers;
   if (allowed.length > 0 && !roles.some((role) => allowed.includes(role))) {
-    return refuse('forbidden', `reviewing job ${state.job.job_id} needs one of the roles ${allowed.join(', ')}`, {
+    return refuse('forbidden', `reviewing job ${job.job_id} needs one of the roles ${allowed.join(', ')}`, {
       required_roles: allowed,
     });
   }
@@ -286,16 +294,19 @@ function recordSubmission(
 /**
  * Approve, in this order (each refusal with its stable code):
  * 1. `not_found`; 2. `not_awaiting_approval` (allowed or denied job);
- * 3. already granted -> accepted `already_approved`, no events, whatever happened since (even
+ * 3. eligibility: `self_approval_forbidden` (the submitter, compared as normalised identities),
+ *    then `forbidden` (none of the rule's `reviewers` roles), before anything about where the
+ *    approval stands, so an ineligible caller is never told `already_approved`;
+ * 4. already granted -> accepted `already_approved`, no events, whatever happened since (even
  *    after dispatch), so repeated and concurrent approves are idempotent;
- * 4. `already_rejected`, `expired` (recorded, or `now >= expires_at` before the sweeper ran),
+ * 5. `already_rejected`, `expired` (recorded, or `now >= expires_at` before the sweeper ran),
  *    `invalidated`;
- * 5. `self_approval_forbidden`, then `forbidden` (none of the rule's `reviewers` roles);
  * 6. `stale_review` (what the reviewer looked at differs from what the approval is bound to);
  * 7. `snapshot_changed` (active snapshot differs, unless the caller judged it equivalent in
  *    `SNAPSHOT_MODE=decision`), then `job_request_changed`;
- * 8. the vote: a reviewer who already voted gets `approval_recorded` again with no event; a new
- *    vote is recorded, and the one reaching `requirement.required` distinct reviewers also grants.
+ * 8. the vote: a reviewer who already voted (the same normalised identity: `Alice` is `alice`)
+ *    gets `approval_recorded` again with no event; a new vote is recorded, and the one reaching
+ *    `requirement.required` distinct reviewers also grants.
  *
  * A changed snapshot is refused WITHOUT recording ApprovalInvalidated: the policy may be rolled
  * back (or a decision-mode re-evaluation may come out equivalent), and an approval invalidated by
@@ -315,11 +326,11 @@ function approveJob(command: ApproveJob, state: JobAggregateState, nowMs: number
   if (!isNonEmptyString(data.current_job_hash)) return invalid('current_job_hash is required', 'current_job_hash');
 
   const phase = approvalPhase(state, nowMs);
+  if (phase.phase === 'none') return notFound(data.job_id);
+  if (phase.phase === 'not_required') return notAwaiting(data.job_id);
+  const reviewerError = checkReviewer(state, data.reviewer, data.reviewer_roles);
+  if (reviewerError) return reviewerError;
   switch (phase.phase) {
-    case 'none':
-      return notFound(data.job_id);
-    case 'not_required':
-      return notAwaiting(data.job_id);
     case 'granted':
       return accept([], { job_id: data.job_id, status: 'already_approved', approval_id: phase.approval.grant.approval_id });
     case 'rejected':
@@ -338,9 +349,6 @@ function approveJob(command: ApproveJob, state: JobAggregateState, nowMs: number
   const awaiting = phase.state;
   if (phase.due) return expiredRefusal(data.job_id, awaiting);
   const approval = awaiting.approval;
-
-  const reviewerError = checkReviewer(awaiting, data.reviewer, data.reviewer_roles);
-  if (reviewerError) return reviewerError;
 
   if (data.reviewed_snapshot !== undefined && data.reviewed_snapshot !== approval.policy_snapshot) {
     return refuse('stale_review', 'the policy snapshot you reviewed is not the one this approval is bound to', {
@@ -375,7 +383,8 @@ function approveJob(command: ApproveJob, state: JobAggregateState, nowMs: number
   }
 
   const required = approval.requirement.required;
-  if (approval.votes.some((v) => v.reviewer === data.reviewer)) {
+  // Distinct reviewers by normalised identity: `Alice` and `alice` are one vote.
+  if (approval.votes.some((v) => sameIdentity(v.reviewer, data.reviewer))) {
     return accept([], { job_id: data.job_id, status: 'approval_recorded', approvals: approval.votes.length, required });
   }
   const approvals = approval.votes.length + 1;
@@ -422,8 +431,8 @@ function approveJob(command: ApproveJob, state: JobAggregateState, nowMs: number
 
 /**
  * Reject: `reason` is required (`invalid_request` first, it reveals nothing); then the approve
- * order of checks, with a granted approval refused `already_approved` and a rejected one answered
- * `already_rejected`. One eligible reviewer's rejection is a veto, whatever votes were counted.
+ * order of checks (eligibility before the approval's state), with a granted approval refused
+ * `already_approved` and a rejected one answered `already_rejected`. One eligible reviewer's rejection is a veto, whatever votes were counted.
  * Snapshot and hash are not checked: refusing a job is safe under any policy.
  */
 function rejectJob(command: RejectJob, state: JobAggregateState, nowMs: number): DecideResult<RejectJobOutcome> {
@@ -433,11 +442,11 @@ function rejectJob(command: RejectJob, state: JobAggregateState, nowMs: number):
   if (fieldError) return fieldError;
 
   const phase = approvalPhase(state, nowMs);
+  if (phase.phase === 'none') return notFound(data.job_id);
+  if (phase.phase === 'not_required') return notAwaiting(data.job_id);
+  const reviewerError = checkReviewer(state, data.reviewer, data.reviewer_roles);
+  if (reviewerError) return reviewerError;
   switch (phase.phase) {
-    case 'none':
-      return notFound(data.job_id);
-    case 'not_required':
-      return notAwaiting(data.job_id);
     case 'granted':
       return alreadyApproved(data.job_id, phase.approval);
     case 'rejected':
@@ -454,8 +463,6 @@ function rejectJob(command: RejectJob, state: JobAggregateState, nowMs: number):
     }
   }
   if (phase.due) return expiredRefusal(data.job_id, phase.state);
-  const reviewerError = checkReviewer(phase.state, data.reviewer, data.reviewer_roles);
-  if (reviewerError) return reviewerError;
   const event = eventOf(
     'ApprovalRejected',
     {

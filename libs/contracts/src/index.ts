@@ -1,3 +1,4 @@
+export * from './ids';
 export * from './events';
 export * from './topics';
 export * from './errors';

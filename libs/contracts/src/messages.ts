@@ -20,8 +20,9 @@ import { Type } from 'class-transformer';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { escapeUnsafeText, findUnsafeValues, isSafeIdentity } from './text-safety';
 
-/** Job ids, topics and tenants: printable, no whitespace, bounded. */
-export const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._:@\-/]{0,199}$/;
+import { ID_PATTERN } from './ids';
+
+export { ID_PATTERN };
 export const TOPIC_PATTERN = /^[a-z0-9][a-z0-9._\-]{0,199}$/i;
 
 /** An identity (submitter, worker): `isSafeIdentity`, no control, bidi or lone surrogate characters. */
@@ -120,11 +121,15 @@ export class DispatchMessageDto {
 
 /**
  * Value of `signoff.jobs.results` (DESIGN section 6), plus `attempt`: the dispatch attempt the
- * worker received (a report for an attempt the job's stream never recorded is refused). The
- * worker's credential travels in the `authorization` header, never in the value.
+ * worker received (a report for an attempt the job's stream never recorded is refused), and
+ * `tenant`: the tenant of the dispatch the worker ran (job ids are scoped by tenant; absent =
+ * `default`, as in reports of older workers). The worker's credential travels in the
+ * `authorization` header, never in the value.
  */
 export class JobResultMessageDto {
   @IsString() @IsNotEmpty() job_id!: string;
+  @IsOptional() @IsString() @Matches(ID_PATTERN, { message: 'tenant must be 1-200 characters of A-Z a-z 0-9 . _ : @ - /' })
+  tenant?: string;
   @IsString() @IsNotEmpty() idempotency_key!: string;
   @IsInt() @Min(1) attempt!: number;
   @IsIn(['started', 'succeeded', 'failed']) status!: 'started' | 'succeeded' | 'failed';

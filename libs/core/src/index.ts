@@ -10,6 +10,17 @@ export { ActivePolicy, type ActivePolicyView, type ActivePolicyOptions } from '.
 export { PostgresThrottleCounter } from './postgres-throttle.counter';
 export { EventRelay, type EventRelayOptions } from './event-relay';
 export { CoreModule, SIGNOFF_CONFIG, SIGNOFF_TOPICS, type CoreModuleOptions } from './core.module';
-export { AuditRelay, AUDIT_REDACT } from './audit/audit.relay';
-export { toCloudEvent, cloudEventType, redactEventData } from './audit/cloud-event.mapper';
+export { AuditRelay } from './audit/audit.relay';
+export { toCloudEvent, cloudEventType } from './audit/cloud-event.mapper';
+export {
+  AUDIT_REDACT,
+  HistoryRedaction,
+  redactEventData,
+  redactRequest,
+  redactResult,
+  redactionPathsFor,
+  UNKNOWN_POLICY_REDACTION,
+  type DecidingRule,
+} from './audit/history-redaction';
 export { RuleRedactions } from './audit/rule-redactions';
+export { existingJob, jobNotFound, requestedJobRef, visibleJob, type ExistingJob } from './access/job-access';

@@ -27,7 +27,7 @@ export interface SignoffConfig {
   readonly logLevel: 'debug' | 'info' | 'warn' | 'error';
   /** Submit-time evaluation timeout: past it, 503 policy_unavailable and nothing stored (DESIGN §4: 5 s). */
   readonly policyEvaluationTimeoutMs: number;
-  /** Request paths redacted in the audit stream and logs (AUDIT_REDACT_FIELDS, comma separated). */
+  /** Request and result paths redacted for every reader of history: the audit stream, the CLI export, the read API (AUDIT_REDACT_FIELDS, comma separated). */
   readonly auditRedactFields: readonly string[];
   /**
    * SIGNOFF_SIGNING_KEY_FILE: the control plane's Ed25519 private key (a private JWK with `kid`, a

@@ -77,6 +77,8 @@ export type DispatchVerification =
       readonly detail: string;
       /** As the message names them (unverified: for logs only). */
       readonly job_id: string | null;
+      /** The tenant the message names (its job is reported in it), when it names one. */
+      readonly tenant: string | null;
       readonly idempotency_key: string | null;
     };
 
@@ -154,8 +156,9 @@ export async function verifyDispatch(
 ): Promise<DispatchVerification> {
   const { value, headers, key } = envelope;
   const jobId = stringMember(value, 'job_id');
+  const tenant = stringMember(value, 'tenant');
   const idempotencyKey = stringMember(value, 'idempotency_key');
-  const refuse = (code: RefusalCode, detail: string): DispatchVerification => ({ ok: false, code, detail, job_id: jobId, idempotency_key: idempotencyKey });
+  const refuse = (code: RefusalCode, detail: string): DispatchVerification => ({ ok: false, code, detail, job_id: jobId, tenant, idempotency_key: idempotencyKey });
 
   // 1. the grant: signed by a trusted key, within its lifetime
   const token = headers[HEADERS.grant];

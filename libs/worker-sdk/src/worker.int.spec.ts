@@ -50,7 +50,10 @@ describe('createWorker on the real broker and PostgreSQL', () => {
   const resultsOf = (jobId: string) =>
     results
       .filter((m) => m.key === jobId)
-      .map((m) => ({ ...(JSON.parse(m.value!.toString()) as { status: string; result?: unknown; error?: string; worker: string; idempotency_key: string; attempt: number }), authorization: m.headers.authorization }));
+      .map((m) => ({
+        ...(JSON.parse(m.value!.toString()) as { status: string; result?: unknown; error?: string; worker: string; idempotency_key: string; attempt: number; tenant?: string }),
+        authorization: m.headers.authorization,
+      }));
   const deadLettered = (jobId: string) => dlq.filter((m) => m.key === jobId).map((m) => m.headers['error-code']);
   const refusedMetric = async (code: string) => {
     const line = (await registry.metrics()).split('\n').find((l) => l.startsWith(`signoff_worker_dispatch_refused_total{code="${code}"}`));
@@ -121,6 +124,8 @@ describe('createWorker on the real broker and PostgreSQL', () => {
       // Every report names the attempt it answers and carries the worker's credential.
       expect(reports.map((r) => r.attempt).sort()).toEqual([1, 1, 1, 2, 2]);
       expect(reports.every((r) => r.authorization === `Bearer ${WORKER_TOKEN}`)).toBe(true);
+      // Every report names the job as its dispatch did: job ids are scoped by tenant.
+      for (const r of reports) expect(r.tenant).toBe('t1');
       expect(await claims.get(`${id}:dispatch`)).toMatchObject({ status: 'succeeded', runs: 1 });
     }
     const sideEffects = await pool.query('SELECT count(*)::int AS n FROM signoff_worker_claims');

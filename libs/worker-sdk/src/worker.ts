@@ -186,12 +186,13 @@ export async function createWorker(options: WorkerOptions): Promise<Worker> {
   const stopping = new AbortController();
   let subscription: Subscription | null = null;
 
+  /** Reports on `signoff.jobs.results`, naming the job as its dispatch did (job id and tenant), the attempt, and this worker's credential. */
   async function report(job: DispatchedJob, outcome: { status: 'started' } | StoredOutcome): Promise<void> {
     const credential = typeof token === 'function' ? await token() : token;
     await theBus.publish(topics.results, [
       {
         key: job.job_id,
-        value: { job_id: job.job_id, idempotency_key: job.idempotency_key, attempt: job.attempt, worker: workerId, ...outcome },
+        value: { job_id: job.job_id, tenant: job.tenant, idempotency_key: job.idempotency_key, attempt: job.attempt, worker: workerId, ...outcome },
         headers: { [HEADERS.idempotencyKey]: job.idempotency_key, [HEADERS.authorization]: `Bearer ${credential}` },
       },
     ]);

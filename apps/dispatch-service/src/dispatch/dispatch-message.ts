@@ -1,17 +1,19 @@
 import { randomBytes } from 'node:crypto';
 import type { ReleasedJobState } from '@signoff/approvals';
-import { HEADERS } from '@signoff/contracts';
+import { DEFAULT_TENANT, HEADERS, JobRef } from '@signoff/contracts';
 import type { OutboundMessage } from '@signoff/messaging';
 
 /**
- * A new idempotency key for a job's dispatch: the job id and 128 random bits, so nobody can
- * guess the key of a job they did not receive (a report under a guessed key would otherwise be
- * a forgery's first step). Made by the dispatcher that makes the first claim; DispatchClaimed fixes
- * it in the stream and every later attempt reuses the stored key, so a worker sees the same key
- * on every delivery.
+ * A new idempotency key for a job's dispatch: the job's tenant and id and 128 random bits, so
+ * nobody can guess the key of a job they did not receive (a report under a guessed key would
+ * otherwise be a forgery's first step), and two tenants' jobs of one id never share a key at the
+ * workers (`<jobId>:<random>` for the tenant `default`, `<tenant>|<jobId>:<random>` otherwise).
+ * Made by the dispatcher that makes the first claim; DispatchClaimed fixes it in the stream and
+ * every later attempt reuses the stored key, so a worker sees the same key on every delivery.
  */
-export function newIdempotencyKey(jobId: string): string {
-  return `${jobId}:${randomBytes(16).toString('base64url')}`;
+export function newIdempotencyKey(ref: JobRef): string {
+  const random = randomBytes(16).toString('base64url');
+  return ref.tenant === DEFAULT_TENANT ? `${ref.jobId}:${random}` : `${ref.tenant}|${ref.jobId}:${random}`;
 }
 
 /** The value of a `signoff.jobs.dispatch` message (DESIGN section 6, plus `submitted_by`, `job_hash`, `policy_snapshot`). */

@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { resolveDispatchOptions } from '../dispatch.options';
 import { DispatchGrantSigner } from './dispatch-grant.signer';
 import { newIdempotencyKey, toDispatchMessage } from './dispatch-message';
-import { notifiedJobId } from './job-released.message.controller';
+import { notifiedJobRef } from './job-released.message.controller';
 
 const SNAP = `sha256:${'a'.repeat(64)}`;
 const REQUEST: JobRequest = {
@@ -68,7 +68,7 @@ const approve: JobCommand = {
   },
   metadata: meta('rita'),
 };
-const KEY = newIdempotencyKey('job-1');
+const KEY = newIdempotencyKey({ tenant: 'default', jobId: 'job-1' });
 const claim = (attempt = 1): JobCommand => ({
   type: 'ClaimDispatch',
   data: { job_id: 'job-1', attempt, idempotency_key: KEY, claimed_by: 'dispatch-a' },
@@ -91,7 +91,7 @@ function released(commands: JobCommand[]): ReleasedJobState {
 
 describe('the idempotency key', () => {
   it('is unpredictable: 128 random bits after the job id, a new one for every first claim', () => {
-    const keys = new Set(Array.from({ length: 1000 }, () => newIdempotencyKey('job-1')));
+    const keys = new Set(Array.from({ length: 1000 }, () => newIdempotencyKey({ tenant: 'default', jobId: 'job-1' })));
     expect(keys.size).toBe(1000);
     for (const key of keys) expect(key).toMatch(/^job-1:[A-Za-z0-9_-]{22}$/);
     expect(keys.has('job-1:dispatch')).toBe(false);
@@ -180,13 +180,28 @@ describe('the dispatch message (DESIGN §6)', () => {
 });
 
 describe('release notifications', () => {
+  const job1 = { tenant: 'default', jobId: 'job-1' };
   it('take the job id from the value or the key, and refuse disagreement or a malformed id', () => {
-    expect(notifiedJobId({ job_id: 'job-1', decision: 'allow' }, 'job-1')).toBe('job-1');
-    expect(notifiedJobId({ decision: 'allow' }, 'job-2')).toBe('job-2');
-    expect(notifiedJobId({ job_id: 'job-1' }, null)).toBe('job-1');
-    expect(notifiedJobId({ job_id: 'job-1' }, 'job-2')).toBeNull();
-    expect(notifiedJobId({ job_id: 42 }, 'job-1')).toBeNull();
-    expect(notifiedJobId(null, null)).toBeNull();
-    expect(notifiedJobId({ job_id: ' spaced id' }, null)).toBeNull();
+    expect(notifiedJobRef({ job_id: 'job-1', decision: 'allow' }, 'job-1')).toEqual(job1);
+    expect(notifiedJobRef({ decision: 'allow' }, 'job-2')).toEqual({ tenant: 'default', jobId: 'job-2' });
+    expect(notifiedJobRef({ job_id: 'job-1' }, null)).toEqual(job1);
+    expect(notifiedJobRef({ job_id: 'job-1' }, 'job-2')).toBeNull();
+    expect(notifiedJobRef({ job_id: 42 }, 'job-1')).toBeNull();
+    expect(notifiedJobRef(null, null)).toBeNull();
+    expect(notifiedJobRef({ job_id: ' spaced id' }, null)).toBeNull();
+  });
+
+  it('name the tenant the relays put in the value (absent: default, as in older messages); a malformed tenant is refused', () => {
+    expect(notifiedJobRef({ job_id: 'job-1', tenant: 'acme' }, 'job-1')).toEqual({ tenant: 'acme', jobId: 'job-1' });
+    expect(notifiedJobRef({ job_id: 'job-1' }, 'job-1')).toEqual(job1);
+    for (const tenant of [42, '', 'a|b', 'a b']) expect(notifiedJobRef({ job_id: 'job-1', tenant }, 'job-1')).toBeNull();
+  });
+});
+
+describe('idempotency keys', () => {
+  it('never repeat across tenants: the same job id in two tenants gets two keys, the tenant named outside the default', () => {
+    expect(newIdempotencyKey({ tenant: 'default', jobId: 'j' })).toMatch(/^j:[A-Za-z0-9_-]{22}$/);
+    expect(newIdempotencyKey({ tenant: 'acme', jobId: 'j' })).toMatch(/^acme\|j:[A-Za-z0-9_-]{22}$/);
+    expect(newIdempotencyKey({ tenant: 'acme', jobId: 'j' })).not.toBe(newIdempotencyKey({ tenant: 'globex', jobId: 'j' }));
   });
 });

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Controller, Inject, Logger } from '@nestjs/common';
 import { Ctx, EventPattern, Payload } from '@nestjs/microservices';
 import { CommandMetadata, RecordJobCompleted, RecordJobStarted } from '@signoff/approvals';
-import { ErrorCode, HEADERS, JobResultMessageDto, SignoffError, SignoffTopics, validateMessage } from '@signoff/contracts';
+import { DEFAULT_TENANT, describeJobRef, ErrorCode, HEADERS, JobRef, JobResultMessageDto, SignoffError, SignoffTopics, validateMessage } from '@signoff/contracts';
 import { Clock, JobCommandHandler, SIGNOFF_TOPICS } from '@signoff/core';
 import { busMessage, InboundMessage, MessageBus, toDeadLetter } from '@signoff/messaging';
 import { SignoffMetrics } from '@signoff/observability';
@@ -60,6 +60,8 @@ export class JobResultsMessageController {
     if (message.key !== null && message.key !== report.job_id) {
       return this.refuse(message, 'invalid_request', `job_id ${report.job_id} differs from the message key ${message.key}`);
     }
+    // The tenant of the dispatch the worker ran; reports of older workers name none (default).
+    const ref: JobRef = { tenant: report.tenant ?? DEFAULT_TENANT, jobId: report.job_id };
 
     // 3. whether it describes a dispatch of this job's stream
     const commandId = randomUUID();
@@ -72,12 +74,12 @@ export class JobResultsMessageController {
     const scope = { attempt: report.attempt, reporter_tenants: principal.tenants };
     const { result } =
       report.status === 'started'
-        ? await this.commands.execute(report.job_id, (): RecordJobStarted => ({
+        ? await this.commands.execute(ref, (): RecordJobStarted => ({
             type: 'RecordJobStarted',
             data: { job_id: report.job_id, idempotency_key: report.idempotency_key, worker: report.worker ?? principal.sub, ...scope },
             metadata: metadata(),
           }))
-        : await this.commands.execute(report.job_id, (): RecordJobCompleted => ({
+        : await this.commands.execute(ref, (): RecordJobCompleted => ({
             type: 'RecordJobCompleted',
             data: {
               job_id: report.job_id,
@@ -89,7 +91,7 @@ export class JobResultsMessageController {
             },
             metadata: metadata(),
           }));
-    if (!result.ok) return this.refuse(message, result.code, `job ${report.job_id}: ${result.message}`);
+    if (!result.ok) return this.refuse(message, result.code, `job ${describeJobRef(ref)}: ${result.message}`);
   }
 
   private async refuse(message: InboundMessage, code: ErrorCode, detail: string): Promise<void> {

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { JobAggregateState, SubmitAnswer, SubmitJob, toSignoffError } from '@signoff/approvals';
-import { escapeUnsafeText, FieldError, isReservedLabel, nestsDeeperThan, SignoffError, SubmitJobDto, validateMessage } from '@signoff/contracts';
+import { escapeUnsafeText, FieldError, isReservedLabel, JobRef, nestsDeeperThan, SignoffError, SubmitJobDto, validateMessage } from '@signoff/contracts';
 import { ActivePolicy, Clock, JobCommandHandler, NEW_JOB, SIGNOFF_CONFIG } from '@signoff/core';
 import { SignoffMetrics } from '@signoff/observability';
 import { evaluate, Evaluation, jobHash, normalizeJobRequest, ThrottleCounter } from '@signoff/policy-engine';
@@ -33,8 +33,9 @@ export const MAX_PAYLOAD_DEPTH = 32;
 /**
  * Submit-time policy, shared by `POST /jobs` and the Kafka ingress:
  * 1. validate (400 invalid_request with per-field errors, 400 reserved_label);
- * 2. an existing job id is answered from the log (the original answer, or 409 job_request_changed)
- *    without evaluating or counting anything again;
+ * 2. an existing job id of the same tenant is answered from the log (the original answer, or 409
+ *    job_request_changed) without evaluating or counting anything again; the same id in another
+ *    tenant is another job;
  * 3. evaluate under the active policy within the timeout (503 policy_unavailable, nothing stored);
  *    throttled -> 429, nothing stored;
  * 4. store JobSubmitted + PolicyEvaluated (+ ApprovalRequested) with an expected-revision append;
@@ -63,9 +64,17 @@ export class SubmitJobHandler {
     }
     const hash = jobHash(request);
     const jobId = dto.job_id ?? randomUUID();
+    // Job ids are scoped by tenant (DESIGN section 12): another tenant's job of the same id is
+    // another job, never an answer, a conflict or a squatted id for this one.
+    const ref: JobRef = { tenant: request.tenant, jobId };
 
     // 2. A known job id is answered from the log, before any evaluation or throttle count.
-    const existing = dto.job_id ? await this.commands.load(jobId) : null;
+    const existing = dto.job_id ? await this.commands.load(ref) : null;
+    if (existing?.foreign) {
+      // Only in logs written before job ids were scoped by tenant: the default tenant's stream of
+      // this id holds another tenant's job. The id is taken; nothing about that job is said.
+      throw new SignoffError('job_request_changed', `job ${jobId} was recorded before job ids were scoped by tenant and cannot be submitted again`);
+    }
     const known = existing !== null && existing.state.status !== 'initial' && existing.state.status !== 'submitted';
 
     const policy = this.policy.get();
@@ -79,7 +88,7 @@ export class SubmitJobHandler {
     const now = this.clock.now().toISOString();
     const commandId = randomUUID();
     const approvalRef = `apr_${randomUUID()}`;
-    const { result } = await this.commands.execute(jobId, (state: JobAggregateState): SubmitJob => {
+    const { result } = await this.commands.execute(ref, (state: JobAggregateState): SubmitJob => {
       // On a retry after a conflict the job may exist now: the decider answers it as a duplicate;
       // the evaluation is only needed (and only made) for a new job.
       // (For a known job the placeholder below is never stored: the decider answers from the log.)
