@@ -65,11 +65,19 @@ describe('dispatch service module on PostgreSQL and the real broker', () => {
   /** The idempotency key the job's first claim fixed (random: read it from the stream). */
   const keyOf = async (job: string | JobRef) => (await eventsOf(store, job, 'DispatchClaimed'))[0].idempotency_key;
   /** A worker's report, as the worker SDK sends it: the dispatched attempt, the worker's credential. */
-  const workerReport = async (jobId: string, value: Record<string, unknown> = {}, token: string | null = workerToken) =>
+  const workerReport = async (job: string | JobRef, value: Record<string, unknown> = {}, token: string | null = workerToken) =>
     bus.publish(topics.results, [
       {
-        key: jobId,
-        value: { job_id: jobId, idempotency_key: await keyOf(jobId), attempt: 1, status: 'succeeded', worker: 'w', ...value },
+        key: typeof job === 'string' ? job : job.jobId,
+        value: {
+          job_id: typeof job === 'string' ? job : job.jobId,
+          ...(typeof job === 'string' ? {} : { tenant: job.tenant }),
+          idempotency_key: await keyOf(job),
+          attempt: 1,
+          status: 'succeeded',
+          worker: 'w',
+          ...value,
+        },
         headers: token === null ? {} : { authorization: `Bearer ${token}` },
       },
     ]);
@@ -136,7 +144,7 @@ describe('dispatch service module on PostgreSQL and the real broker', () => {
     // The grant is signed with the control plane's key and covers what the message says.
     const grant = await VerificationKeySet.from(testKeys().keys.publicJwks()).verify(message.headers['signoff-grant'], { typ: DISPATCH_GRANT_TYP, now: now() });
     expect(grant.kid).toBe(testKeys().keys.currentKid);
-    expect(grant.payload).toMatchObject({ job_id: 'allow-1', tenant: 'acme', job_hash: job.jobHash, decision: 'allow', approval_id: null, attempt: 1, idempotency_key: key });
+    expect(grant.payload).toMatchObject({ job_id: 'allow-1', tenant: 'default', job_hash: job.jobHash, decision: 'allow', approval_id: null, attempt: 1, idempotency_key: key });
     const [claim] = await eventsOf(store, 'allow-1', 'DispatchClaimed');
     expect(claim).toEqual({ job_id: 'allow-1', attempt: 1, idempotency_key: key, claimed_by: 'dispatch-int' });
     const [dispatched] = await eventsOf(store, 'allow-1', 'JobDispatched');
@@ -292,11 +300,12 @@ describe('dispatch service module on PostgreSQL and the real broker', () => {
   });
 
   it('refuses results nobody can prove a worker sent about a dispatch that happened: dead-lettered with a reason, counted, no job changed', async () => {
+    const forged: JobRef = { tenant: 'acme', jobId: 'forged-results' };
     await submitTestJob(commands, 'forged-results', 'allow', { tenant: 'acme' }, now());
-    await notify(topics.evaluated, 'forged-results');
+    await notify(topics.evaluated, 'forged-results', { job_id: 'forged-results', tenant: 'acme' });
     await settle();
-    expect(await keyOf('forged-results')).not.toBe('forged-results:dispatch');
-    const before = await eventTypes(store, 'forged-results');
+    expect(await keyOf(forged)).not.toBe('forged-results:dispatch');
+    const before = await eventTypes(store, forged);
     expect(before.at(-1)).toBe('JobDispatched');
     const refusedCount = async (code: string) => (await metric(`signoff_messages_refused_total{topic="jobs.results",code="${code}"}`)) || 0;
     const metricBefore = {
@@ -307,14 +316,14 @@ describe('dispatch service module on PostgreSQL and the real broker', () => {
     // No credential, a token signed with another secret, a credential without the worker role,
     // a worker of another tenant; a worker's credential with the old guessable key, an attempt
     // that was never dispatched.
-    await workerReport('forged-results', { status: 'started' }, null);
-    await workerReport('forged-results', { status: 'started' }, await mintToken('not-the-secret-not-the-secret-0123456789', { sub: 'x', roles: ['worker'] }));
-    await workerReport('forged-results', { status: 'succeeded' }, await tokenFor('agent-7', ['submitter']));
-    await workerReport('forged-results', { status: 'succeeded' }, await testWorkerToken('other-tenant-worker', { tenants: ['globex'] }));
-    await workerReport('forged-results', { status: 'started', idempotency_key: 'forged-results:dispatch' });
-    await workerReport('forged-results', { status: 'succeeded', attempt: 2 });
+    await workerReport(forged, { status: 'started' }, null);
+    await workerReport(forged, { status: 'started' }, await mintToken('not-the-secret-not-the-secret-0123456789', { sub: 'x', roles: ['worker'] }));
+    await workerReport(forged, { status: 'succeeded' }, await tokenFor('agent-7', ['submitter']));
+    await workerReport(forged, { status: 'succeeded' }, await testWorkerToken('other-tenant-worker', { tenants: ['globex'] }));
+    await workerReport(forged, { status: 'started', idempotency_key: 'forged-results:dispatch' });
+    await workerReport(forged, { status: 'succeeded', attempt: 2 });
     await settle();
-    expect(await eventTypes(store, 'forged-results')).toEqual(before);
+    expect(await eventTypes(store, forged)).toEqual(before);
     const letters = refused.messages.filter((m) => m.key === 'forged-results');
     expect(letters.map((m) => m.headers['error-code'])).toEqual(['unauthenticated', 'unauthenticated', 'forbidden', 'forbidden', 'not_dispatched', 'not_dispatched']);
     for (const letter of letters) {
@@ -327,10 +336,10 @@ describe('dispatch service module on PostgreSQL and the real broker', () => {
     expect(await refusedCount('forbidden')).toBe(metricBefore.forbidden + 2);
     expect(await refusedCount('not_dispatched')).toBe(metricBefore.not_dispatched + 2);
     // Still DISPATCHED, so the replay consumer still sees it as unacknowledged; the genuine report is recorded.
-    await workerReport('forged-results', { status: 'started', worker: 'worker-7' }, await testWorkerToken('acme-worker', { tenants: ['acme'] }));
+    await workerReport(forged, { status: 'started', worker: 'worker-7' }, await testWorkerToken('acme-worker', { tenants: ['acme'] }));
     await settle();
-    expect(await eventTypes(store, 'forged-results')).toEqual([...before, 'JobStarted']);
-    await finish('forged-results');
+    expect(await eventTypes(store, forged)).toEqual([...before, 'JobStarted']);
+    await finish(forged);
   });
 
   it('replays a PENDING job nobody claimed once the grace has passed: DispatchReplayed, then attempt 2 with the same key', async () => {
@@ -451,9 +460,9 @@ describe('dispatch service module on PostgreSQL and the real broker', () => {
   });
 
   /** A worker reports the job done, so later scans leave it alone. */
-  async function finish(jobId: string): Promise<void> {
-    const attempt = Math.max(...(await eventsOf(store, jobId, 'DispatchClaimed')).map((c) => c.attempt));
-    await workerReport(jobId, { attempt });
+  async function finish(job: string | JobRef): Promise<void> {
+    const attempt = Math.max(...(await eventsOf(store, job, 'DispatchClaimed')).map((c) => c.attempt));
+    await workerReport(job, { attempt });
     await settle();
   }
 });

@@ -43,7 +43,8 @@ describe('storable text', () => {
         return reported === expected;
       }),
     );
-  });
+    // Generous: 200 generated documents take well under a second, but CI machines may be loaded.
+  }, 30_000);
 });
 
 describe('validateMessage checks text on every DTO and free-form member', () => {
