@@ -8,15 +8,17 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventsOf, eventTypes, TopicRecorder, waitFor } from '../../apps/dispatch-service/src/testing/dispatch.test-kit';
 import { TEST_JWT_SECRET } from '../support/app';
 import { createTestDatabase, testKafkaBrokers } from '../support/infra';
+import { testTrustEnv, testWorkerToken } from '../support/keys';
 import { ServiceProcess, startApp } from '../support/processes';
 import { metric, SignoffClient } from '../support/signoff-client';
 
 /**
  * Exactly once at the worker, end to end (issue 10, section 3), each service its own process on
  * the real broker and PostgreSQL:
- * - a `started` report with no worker behind it (forged, or its worker died) no longer takes the
- *   job out of replay for good: RUNNING past WORKER_RUN_TIMEOUT_MS is replayed from the log and
- *   the next worker runs it once;
+ * - a `started` report with no worker behind it any more (a worker's genuine, authenticated report,
+ *   and then the worker died or its outcome was lost) no longer takes the job out of replay for
+ *   good: RUNNING past WORKER_RUN_TIMEOUT_MS is replayed from the log and the next worker runs it
+ *   once;
  * - a worker SIGKILLed right after its external, non-idempotent side effect: the next worker finds
  *   the lease lost after the effect began, marks the claim unknown and reports it; the dispatch
  *   service records JobOutcomeUnknown, the job's state is UNKNOWN, it is never run again (one
@@ -36,7 +38,9 @@ describe('UNKNOWN outcomes and RUNNING jobs replayed, distributed', () => {
   let dispatch: ServiceProcess;
   let env: Record<string, string>;
 
-  const stateOf = async (jobId: string) => apiStateOf(foldJob(await store.readStream<JobEvent>(toJobStreamId(jobId))));
+  const stateOf = async (jobId: string) => apiStateOf(foldJob(await store.readStream<JobEvent>(toJobStreamId({ tenant: 'default', jobId }))));
+  /** The idempotency key the job's first claim fixed (random: read it from the stream). */
+  const keyOf = async (jobId: string) => (await eventsOf(store, jobId, 'DispatchClaimed'))[0].idempotency_key;
   const effects = async (jobId: string): Promise<number> => {
     const exists = await pool.query(`SELECT to_regclass('demo_worker_side_effects') AS t`);
     if (exists.rows[0].t === null) return 0;
@@ -73,6 +77,7 @@ describe('UNKNOWN outcomes and RUNNING jobs replayed, distributed', () => {
       KAFKA_BROKERS: brokers.join(','),
       EVENT_STORE_URL: db.url,
       KAFKA_TOPIC_PREFIX: prefix,
+      ...(await testTrustEnv()),
       AUTH_JWT_SECRET: TEST_JWT_SECRET,
       POLICY_PATH: 'test/e2e/fixtures/e2e-policy.yaml',
       DISPATCH_GRACE_MS: '1000',
@@ -93,15 +98,19 @@ describe('UNKNOWN outcomes and RUNNING jobs replayed, distributed', () => {
     await db?.drop();
   });
 
-  it('a forged `started` with no worker behind it: the job stays replayable and runs once when a worker comes', async () => {
+  it('a `started` with no worker behind it any more: the job stays replayable and runs once when a worker comes', async () => {
     const submitter = await SignoffClient.as(policy.url, 'agent-9', ['submitter']);
     expect((await submitter.submit({ job_id: 'u-forged', topic: 'knowledge.read' })).status).toBe(202);
     await waitFor(async () => (await eventTypes(store, 'u-forged')).includes('JobDispatched'), 'the first dispatch', 30_000);
-    // Anyone who can write the results topic claims a worker started it; no worker exists.
+    // A worker's authenticated `started` for the dispatched attempt; that worker is gone (no worker runs now).
     await bus.publish(topics.results, [
-      { key: 'u-forged', value: { job_id: 'u-forged', idempotency_key: 'u-forged:dispatch', status: 'started', worker: 'forger' } },
+      {
+        key: 'u-forged',
+        value: { job_id: 'u-forged', tenant: 'default', idempotency_key: await keyOf('u-forged'), attempt: 1, status: 'started', worker: 'gone' },
+        headers: { authorization: `Bearer ${await testWorkerToken('gone')}` },
+      },
     ]);
-    await waitFor(async () => (await stateOf('u-forged')) === 'RUNNING', 'RUNNING on the forged report', 30_000);
+    await waitFor(async () => (await stateOf('u-forged')) === 'RUNNING', 'RUNNING on the report', 30_000);
     await waitFor(
       async () => (await eventsOf(store, 'u-forged', 'DispatchReplayed')).some((r) => r.reason === 'not_completed'),
       'the replay of the RUNNING job past WORKER_RUN_TIMEOUT_MS',
@@ -128,7 +137,7 @@ describe('UNKNOWN outcomes and RUNNING jobs replayed, distributed', () => {
     const [unknown] = await eventsOf(store, 'u-ext', 'JobOutcomeUnknown');
     expect(unknown).toMatchObject({
       job_id: 'u-ext',
-      idempotency_key: 'u-ext:dispatch',
+      idempotency_key: await keyOf('u-ext'),
       worker: 'B',
       fencing_token: 1,
       reason: expect.stringMatching(/lease of A \(run 1\) expired after its side effect began/),

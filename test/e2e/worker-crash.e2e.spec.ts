@@ -11,6 +11,7 @@ import { PostgresHandle, startPostgres, stopPostgresProcess } from '../../deploy
 import { demoWorkerMode, sideEffectTable } from '../../apps/demo-worker/src/demo-side-effect';
 import { TopicRecorder, waitFor } from '../../apps/dispatch-service/src/testing/dispatch.test-kit';
 import { createTestDatabase, testKafkaBrokers } from '../support/infra';
+import { testKeys, testTrustEnv, testWorkerToken, withGrant } from '../support/keys';
 import { ServiceProcess, startApp } from '../support/processes';
 
 type Mode = 'transactional' | 'idempotent' | 'external';
@@ -41,10 +42,12 @@ describe('worker killed at each step, per mode: side effects counted', () => {
   let pool: Pool;
   let creating: Promise<void> = Promise.resolve();
   const closers: Array<() => Promise<void>> = [];
+  let trust: Record<string, string>;
+  let survivorToken: string;
 
   /** Hands a worker the dispatch of a job the way the bus does: again and again while its key is busy. */
   const deliver = async (w: Worker, jobId: string): Promise<ProcessOutcome> => {
-    const m = dispatchMessage(jobId);
+    const m = await dispatchMessage(jobId);
     const message: InboundMessage = {
       topic: 'dispatch',
       partition: 0,
@@ -66,13 +69,14 @@ describe('worker killed at each step, per mode: side effects counted', () => {
   };
 
   const request = (jobId: string) => ({ topic: 'customer.notify', priority: 'normal', tenant: 't1', submitted_by: 'agent', labels: { channel: 'email' }, payload: { n: jobId } });
-  const dispatchMessage = (jobId: string, attempt = 1): OutboundMessage => {
+  /** The dispatch as the dispatcher publishes it: with its signed grant (every worker verifies it first). */
+  const dispatchMessage = (jobId: string, attempt = 1): Promise<OutboundMessage> => {
     const key = `${jobId}:dispatch`;
-    return {
+    return withGrant({
       key: jobId,
       value: { job_id: jobId, ...request(jobId), attempt, idempotency_key: key },
       headers: { 'idempotency-key': key, 'job-hash': jobHash(request(jobId)) },
-    };
+    });
   };
   const exited = (p: ServiceProcess) =>
     new Promise<NodeJS.Signals | null>((resolve) => {
@@ -91,6 +95,8 @@ describe('worker killed at each step, per mode: side effects counted', () => {
           return await bus.ensureTopics([
             { name: topics.dispatch, partitions: 6 },
             { name: topics.results, partitions: 6 },
+            // The workers create the dispatch dead-letter topic too: made here, they find it and create nothing.
+            { name: topics.dispatchDlq, partitions: 6 },
           ]);
         } catch (error) {
           if (attempt >= 8) throw error;
@@ -105,6 +111,7 @@ describe('worker killed at each step, per mode: side effects counted', () => {
     const jobId = `job-${name}`;
     const worker = async (id: string, databaseUrl: string, mode: Mode, extra: Record<string, string> = {}) => {
       const p = await startApp('demo-worker', {
+        ...trust,
         KAFKA_BROKERS: brokers.join(','),
         KAFKA_TOPIC_PREFIX: prefix,
         WORKER_DATABASE_URL: databaseUrl,
@@ -129,6 +136,8 @@ describe('worker killed at each step, per mode: side effects counted', () => {
         workerId: id,
         leaseMs: LEASE_MS,
         log: () => undefined,
+        grantKeys: testKeys().keys.publicJwks(),
+        workerToken: survivorToken,
         ...demoWorkerMode(mode, effects.db, new JsonLogger('survivor', 'error')),
       });
       closers.push(async () => {
@@ -137,7 +146,11 @@ describe('worker killed at each step, per mode: side effects counted', () => {
       });
       return { worker: w, handle: () => deliver(w, jobId) };
     };
-    const reports = () => results.forJob(jobId).map((m) => m.json as { status: string; worker: string; error?: string; fencing_token?: number });
+    const reports = () =>
+      results.forJob(jobId).map((m) => ({
+        ...(m.json as { status: string; worker: string; error?: string; fencing_token?: number; attempt: number; tenant?: string }),
+        authorization: m.headers.authorization,
+      }));
     const finalReport = async (by: string) => {
       await waitFor(() => reports().some((r) => r.worker === by && r.status !== 'started'), `a final report by ${by} for ${jobId}`, 60_000);
       return reports().find((r) => r.worker === by && r.status !== 'started')!;
@@ -152,7 +165,7 @@ describe('worker killed at each step, per mode: side effects counted', () => {
       survivor,
       reports,
       finalReport,
-      publish: () => bus.publish(topics.dispatch, [dispatchMessage(jobId)]),
+      publish: async () => bus.publish(topics.dispatch, [await dispatchMessage(jobId)]),
     };
   };
 
@@ -204,6 +217,8 @@ describe('worker killed at each step, per mode: side effects counted', () => {
     bus = new KafkaMessageBus({ brokers, clientId: 'e2e-worker-crash', log: () => undefined });
     db = await createTestDatabase('e2ewc');
     pool = new Pool({ connectionString: db.url, max: 3 });
+    trust = await testTrustEnv();
+    survivorToken = await testWorkerToken('survivor');
   });
 
   afterAll(async () => {
@@ -236,6 +251,11 @@ describe('worker killed at each step, per mode: side effects counted', () => {
     expect(await b.handle()).toBe(final.status === 'unknown' ? 'unknown' : 'duplicate');
     await waitFor(() => s.reports().filter((r) => r.worker === 'B' && r.status === final.status).length >= 2, 'the repeated report');
     await expectExactlyOnce(pool, mode, s.key, final, fault !== 'after-claim');
+    // Every report (`unknown` too) names the attempt and the job's tenant and carries its worker's credential.
+    for (const r of s.reports()) {
+      expect(r).toMatchObject({ attempt: 1, tenant: 't1' });
+      expect(r.authorization).toBe(`Bearer ${r.worker === 'B' ? survivorToken : trust.SIGNOFF_WORKER_TOKEN}`);
+    }
     await s.results.stop();
   });
 

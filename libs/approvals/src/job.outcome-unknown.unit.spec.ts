@@ -6,6 +6,7 @@ import {
   JOB_ID,
   KEY,
   OPERATOR,
+  REQUEST,
   RESOLVE_REASON,
   UNKNOWN_REASON,
   at,
@@ -63,13 +64,35 @@ describe('RecordJobOutcomeUnknown (a worker found the lease lost after the effec
   });
 
   it.each([
-    ['never claimed', history.approved(), {}],
-    ['another key', history.running(), { idempotency_key: 'forged' }],
     ['no worker', history.running(), { worker: '' }],
     ['no reason', history.running(), { reason: ' ' }],
     ['a fencing token of 0', history.running(), { fencing_token: 0 }],
+    ['no attempt', history.running(), { attempt: 0 }],
   ] as const)('%s: invalid_request', (_name, stream, over) => {
     given(stream as JobEvent[]).when(cmd.unknown(over)).thenRefused('invalid_request');
+  });
+
+  // Checked like every other report (checkReport): an `unknown` about a dispatch that never
+  // happened, or from a worker whose credential does not cover the job's tenant, changes nothing.
+  it.each([
+    ['never claimed', history.approved(), {}, 'PENDING'],
+    ['another key', history.running(), { idempotency_key: 'forged' }, 'RUNNING'],
+    ['an attempt never claimed', history.running(), { attempt: 2 }, 'RUNNING'],
+    ['an attempt opened by a replay, not claimed yet', [...history.running(), ev.replayed(2, 'not_completed')], { attempt: 2 }, 'PENDING'],
+  ] as const)('%s: not_dispatched, nothing recorded', (_name, stream, over, status) => {
+    given(stream as JobEvent[]).when(cmd.unknown(over)).thenRefused('not_dispatched').thenStatus(status);
+  });
+
+  it('a worker whose credential covers other tenants only: forbidden; one covering the job tenant: accepted', () => {
+    given(history.running()).when(cmd.unknown({ reporter_tenants: ['other'] })).thenRefused('forbidden').thenStatus('RUNNING');
+    given(history.running()).when(cmd.unknown({ reporter_tenants: [] })).thenRefused('forbidden');
+    given(history.running()).when(cmd.unknown({ reporter_tenants: ['other', REQUEST.tenant] })).thenEventTypes('JobOutcomeUnknown');
+  });
+
+  it('an attempt claimed after a replay: accepted, and so is a report naming the earlier attempt', () => {
+    const replayed = () => [...history.running(), ev.replayed(2, 'not_completed'), ev.claimed(2)];
+    given(replayed()).when(cmd.unknown({ attempt: 2 })).thenEventTypes('JobOutcomeUnknown');
+    given(replayed()).when(cmd.unknown({ attempt: 1 })).thenEventTypes('JobOutcomeUnknown');
   });
 
   it.each(NEVER_DISPATCHABLE)('never from %s: %s', (status, code) => {

@@ -226,7 +226,7 @@ export const cmd = {
     const { data, metadata } = split(over);
     return {
       type: 'RecordJobStarted',
-      data: { job_id: JOB_ID, idempotency_key: KEY, worker: 'worker-1', ...data },
+      data: { job_id: JOB_ID, idempotency_key: KEY, attempt: 1, worker: 'worker-1', ...data },
       metadata,
     };
   },
@@ -234,7 +234,7 @@ export const cmd = {
     const { data, metadata } = split(over);
     return {
       type: 'RecordJobCompleted',
-      data: { job_id: JOB_ID, idempotency_key: KEY, status: 'succeeded', result: { paid: true }, ...data },
+      data: { job_id: JOB_ID, idempotency_key: KEY, attempt: 1, status: 'succeeded', result: { paid: true }, ...data },
       metadata,
     };
   },
@@ -242,7 +242,7 @@ export const cmd = {
     const { data, metadata } = split(over);
     return {
       type: 'RecordJobOutcomeUnknown',
-      data: { job_id: JOB_ID, idempotency_key: KEY, worker: 'worker-2', reason: UNKNOWN_REASON, fencing_token: 1, ...data },
+      data: { job_id: JOB_ID, idempotency_key: KEY, attempt: 1, worker: 'worker-2', reason: UNKNOWN_REASON, fencing_token: 1, ...data },
       metadata,
     };
   },

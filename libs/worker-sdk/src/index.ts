@@ -1,8 +1,9 @@
 /**
- * @signoff/worker-sdk: consume dispatched jobs, verify their integrity (job hash recomputed from
- * what was received), claim each idempotency key in a SQL table before the side effect (with a
- * lease), run the side effect under an explicit exactly-once contract (transactional, idempotent
- * or external: see the README), report started/succeeded/failed/unknown to the results topic.
+ * @signoff/worker-sdk: consume dispatched jobs, verify them (the control plane's signed grant
+ * first, then the job hash recomputed from what was received), claim each idempotency key in a
+ * SQL table before the side effect (with a lease), run the side effect under an explicit
+ * exactly-once contract (transactional, idempotent or external: see the README), report
+ * started/succeeded/failed/unknown to the results topic with the worker's credential.
  */
 export {
   createWorker,
@@ -19,8 +20,18 @@ export {
   type ProcessOutcome,
   type WorkerFaultPoint,
   type WorkerLogLevel,
+  type WorkerToken,
 } from './worker';
-export { verifyDispatch, type DispatchedJob, type DispatchVerification, type RefusalCode } from './dispatch-verification';
+export {
+  verifyDispatch,
+  REFUSAL_CODES,
+  type DispatchedJob,
+  type DispatchEnvelope,
+  type DispatchVerification,
+  type RefusalCode,
+  type VerifiedGrant,
+  type VerifyDispatchOptions,
+} from './dispatch-verification';
 export {
   ClaimStore,
   failedOutcome,

@@ -5,6 +5,7 @@ import { jobHash } from '@signoff/policy-engine';
 import { Client, Pool } from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase } from '../../../test/support/infra';
+import { testKeys, withGrant } from '../../../test/support/keys';
 import { openClaimStore } from './claim-store.factory';
 import { ClaimStore, CompleteResult, Lease, StoredOutcome } from './claim-store.port';
 import { SqlClaimStore } from './sql-claim.store';
@@ -42,16 +43,28 @@ function message(jobId: string): InboundMessage {
   };
 }
 
+const WORKER_TOKEN = 'lease-worker-credential';
+/** What every worker of these tests trusts and presents (the grant keys, its credential). */
+const trust = () => ({ grantKeys: testKeys().keys.publicJwks(), workerToken: WORKER_TOKEN });
+
+/** The dispatch message as the dispatcher publishes it: with its signed grant. */
+async function signed(jobId: string): Promise<InboundMessage> {
+  const unsigned = message(jobId);
+  const value = JSON.parse(unsigned.value!.toString()) as Record<string, unknown>;
+  const granted = await withGrant({ key: jobId, value, headers: unsigned.headers });
+  return { ...unsigned, headers: { ...unsigned.headers, ...granted.headers } };
+}
+
 describe('the worker under a lost lease (PostgreSQL, in-process bus)', () => {
   let db: { url: string; drop: () => Promise<void> };
   let pool: Pool;
   let bus: InMemoryMessageBus;
   let other: ClaimStore;
-  const reports: Array<{ job_id: string; status: string; worker: string; error?: string; fencing_token?: number }> = [];
+  const reports: Array<{ job_id: string; status: string; worker: string; error?: string; fencing_token?: number; attempt: number; tenant?: string; authorization?: string }> = [];
   const workers: Worker[] = [];
 
   const worker = async (claims: ClaimStore, handler: (job: unknown, context: JobContext) => unknown, idempotent = false) => {
-    const w = await createWorker({ bus, claims, workerId: 'w1', leaseMs: LEASE_MS, log: () => undefined, idempotent, handler });
+    const w = await createWorker({ bus, claims, workerId: 'w1', leaseMs: LEASE_MS, log: () => undefined, ...trust(), idempotent, handler });
     workers.push(w);
     return w;
   };
@@ -61,7 +74,7 @@ describe('the worker under a lost lease (PostgreSQL, in-process bus)', () => {
     db = await createTestDatabase('wlease');
     pool = new Pool({ connectionString: db.url, max: 6 });
     bus = new InMemoryMessageBus();
-    await bus.subscribe({ groupId: 'results', topics: ['signoff.jobs.results'], handler: async (m) => void reports.push(JSON.parse(m.value!.toString())) });
+    await bus.subscribe({ groupId: 'results', topics: ['signoff.jobs.results'], handler: async (m) => void reports.push({ ...JSON.parse(m.value!.toString()), authorization: m.headers.authorization }) });
     other = await openClaimStore(db.url);
   });
   afterAll(async () => {
@@ -89,7 +102,7 @@ describe('the worker under a lost lease (PostgreSQL, in-process bus)', () => {
       setTimeout(() => (claims.unreachable = false), 300);
       return 'done';
     });
-    expect(await w.process(message(jobId))).toBe('ran');
+    expect(await w.process(await signed(jobId))).toBe('ran');
     expect(firedAfter).toBeGreaterThan(0);
     expect(firedAfter).toBeLessThan(LEASE_MS);
     expect(busyWhenFired).toBe('busy');
@@ -105,10 +118,18 @@ describe('the worker under a lost lease (PostgreSQL, in-process bus)', () => {
       await new Promise<void>((resolve) => context.signal.addEventListener('abort', () => resolve(), { once: true }));
       throw new Error('aborted mid-transfer');
     });
-    expect(await w.process(message(jobId))).toBe('unknown');
+    expect(await w.process(await signed(jobId))).toBe('unknown');
     expect(await other.get(`${jobId}:dispatch`)).toMatchObject({ status: 'unknown', error: expect.stringMatching(/lost its lease .* aborted mid-transfer/) });
     expect(reportsOf(jobId)).toEqual(['started', 'unknown']);
-    expect(reports.find((r) => r.job_id === jobId && r.status === 'unknown')).toMatchObject({ worker: 'w1', fencing_token: 1 });
+    // Like every report: the attempt it answers, the job's tenant, the worker's credential.
+    expect(reports.find((r) => r.job_id === jobId && r.status === 'unknown')).toMatchObject({
+      worker: 'w1',
+      fencing_token: 1,
+      attempt: 1,
+      tenant: 't1',
+      idempotency_key: `${jobId}:dispatch`,
+      authorization: `Bearer ${WORKER_TOKEN}`,
+    });
   });
 
   it('idempotent: a handler that gives up after its signal fired frees the key; the redelivery runs it again with a higher fencing token', async () => {
@@ -129,8 +150,8 @@ describe('the worker under a lost lease (PostgreSQL, in-process bus)', () => {
       },
       true,
     );
-    await expect(w.process(message(jobId))).rejects.toBeInstanceOf(LeaseLostError);
-    expect(await w.process(message(jobId))).toBe('ran');
+    await expect(w.process(await signed(jobId))).rejects.toBeInstanceOf(LeaseLostError);
+    expect(await w.process(await signed(jobId))).toBe('ran');
     expect(tokens).toEqual([1, 2]);
     expect(await other.get(`${jobId}:dispatch`)).toMatchObject({ status: 'succeeded', runs: 2, mode: 'idempotent', result: { applied_with: 2 } });
   });
@@ -146,9 +167,10 @@ describe('the worker under a lost lease (PostgreSQL, in-process bus)', () => {
       expect(found).toMatchObject({ status: 'unknown', marked: true });
       return 'late';
     });
-    expect(await w.process(message(jobId))).toBe('lease_lost');
+    expect(await w.process(await signed(jobId))).toBe('lease_lost');
     expect(await other.get(`${jobId}:dispatch`)).toMatchObject({ status: 'unknown', owner: 'w1' });
     expect(reportsOf(jobId)).toEqual(['started', 'unknown']);
+    expect(reports.filter((r) => r.job_id === jobId).every((r) => r.attempt === 1 && r.authorization === `Bearer ${WORKER_TOKEN}`)).toBe(true);
   });
 
   it('a key whose claim is live elsewhere is busy (retried by the bus), and the transactional mode refuses a lone pg Client', async () => {
@@ -163,12 +185,12 @@ describe('the worker under a lost lease (PostgreSQL, in-process bus)', () => {
     });
     expect(held.status).toBe('claimed');
     const w = await worker(await openClaimStore(pool), async () => 'never');
-    await expect(w.process(message(jobId))).rejects.toBeInstanceOf(ClaimBusyError);
+    await expect(w.process(await signed(jobId))).rejects.toBeInstanceOf(ClaimBusyError);
 
     const client = new Client({ connectionString: db.url });
     await client.connect();
     try {
-      await expect(createWorker({ bus, db: client, mode: 'transactional', handler: async () => 1, log: () => undefined })).rejects.toThrow(/transactional mode needs/);
+      await expect(createWorker({ bus, db: client, mode: 'transactional', ...trust(), handler: async () => 1, log: () => undefined })).rejects.toThrow(/transactional mode needs/);
     } finally {
       await client.end();
     }
@@ -179,8 +201,8 @@ describe('the worker under a lost lease (PostgreSQL, in-process bus)', () => {
     let release!: () => void;
     const gate = new Promise<void>((r) => (release = r));
     const jobId = `stop-${randomUUID()}`;
-    const w = await createWorker({ bus, claims, workerId: 'w1', leaseMs: LEASE_MS, log: () => undefined, handler: async () => (await gate, 'finished') });
-    const run = w.process(message(jobId));
+    const w = await createWorker({ bus, claims, workerId: 'w1', leaseMs: LEASE_MS, log: () => undefined, ...trust(), handler: async () => (await gate, 'finished') });
+    const run = w.process(await signed(jobId));
     await sleep(100);
     const stopped = w.stop();
     setTimeout(release, 200);

@@ -1,11 +1,13 @@
 import { hostname } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { DEFAULT_PARTITIONS, DEFAULT_TOPIC_PREFIX, HEADERS, signoffTopics } from '@signoff/contracts';
-import { InboundMessage, KafkaMessageBus, MessageBus, Subscription } from '@signoff/messaging';
+import { KeySetSource, VerificationKeySet } from '@signoff/keys';
+import { InboundMessage, KafkaMessageBus, MessageBus, Subscription, toDeadLetter } from '@signoff/messaging';
 import { JsonLogger } from '@signoff/observability';
+import { Counter, Registry } from 'prom-client';
 import { openClaimStore } from './claim-store.factory';
 import { ClaimMode, ClaimStore, CompleteResult, failedOutcome, Lease, SqlQueryable, StoredOutcome } from './claim-store.port';
-import { DispatchedJob, verifyDispatch } from './dispatch-verification';
+import { DispatchedJob, REFUSAL_CODES, verifyDispatch } from './dispatch-verification';
 import { LeaseKeeper } from './lease-keeper';
 
 /** What a handler gets besides the job. */
@@ -49,6 +51,9 @@ export type JobHandler = (job: DispatchedJob, context: JobContext) => unknown;
 /** A transactional handler: writes its side effect through `context.tx` (see {@link TransactionalJobContext}). */
 export type TransactionalJobHandler = (job: DispatchedJob, context: TransactionalJobContext) => unknown;
 
+/** The worker's credential: a JWT with the role `worker`, or a function that returns a current one. */
+export type WorkerToken = string | (() => string | Promise<string>);
+
 export type WorkerLogLevel = 'debug' | 'info' | 'warn' | 'error';
 
 /** TEST ONLY: where {@link WorkerOptions.fault} is called (the demo worker SIGKILLs itself there). */
@@ -63,6 +68,23 @@ interface CommonWorkerOptions {
   readonly topicPrefix?: string;
   /** Consumer group: instances sharing it split the dispatched jobs (default `signoff-workers`). */
   readonly groupId?: string;
+  /**
+   * The control plane's public keys, which every dispatch grant must verify against: a JWK Set,
+   * a file holding one, an https URL serving one (the dispatch service's
+   * `/.well-known/jwks.json`), or a VerificationKeySet you hold. Any key of the set is accepted,
+   * so the control plane can rotate keys without stopping workers.
+   */
+  readonly grantKeys: KeySetSource | VerificationKeySet;
+  /**
+   * This worker's credential, sent as `authorization: Bearer <JWT>` with every report on
+   * `signoff.jobs.results`; the dispatcher refuses reports without a valid one. Pass a function
+   * to renew tokens before they expire.
+   */
+  readonly workerToken: WorkerToken;
+  /** Where the worker's metrics are registered (default: a registry of its own, `worker.registry`). */
+  readonly registry?: Registry;
+  /** The worker's clock for grant lifetimes (default: the system clock). */
+  readonly clock?: () => Date;
   /** A claim store you hold... */
   readonly claims?: ClaimStore;
   /** ...or where to keep the claims: `postgres://…`, `pglite://<dir>|memory`... */
@@ -131,7 +153,7 @@ export type ProcessOutcome =
   | 'duplicate'
   /** The key's outcome is unknown (found now, or before): `unknown` was reported, nothing ran. */
   | 'unknown'
-  /** Refused before running (invalid message, job hash mismatch, key conflict). */
+  /** Refused before running (see RefusalCode; dead-lettered), or an idempotency key conflict. */
   | 'refused'
   /** Not for this worker (`accepts`). */
   | 'skipped'
@@ -147,6 +169,8 @@ export interface Worker {
   stop(): Promise<void>;
   /** Handles one dispatch message (what the subscription calls; exposed for in-process use and tests). */
   process(message: InboundMessage): Promise<ProcessOutcome>;
+  /** The worker's metrics (`signoff_worker_dispatch_refused_total{code}`): serve them on /metrics. */
+  readonly registry: Registry;
 }
 
 /** Another worker holds a live claim on the key: the message is retried by the bus later. */
@@ -172,6 +196,22 @@ export class LeaseLostError extends Error {
   }
 }
 
+const REFUSED_METRIC = 'signoff_worker_dispatch_refused_total';
+
+/** The refusal counter of a registry (one per registry, however many workers share it). */
+function refusalCounter(registry: Registry): Counter<'code'> {
+  const existing = registry.getSingleMetric(REFUSED_METRIC);
+  if (existing) return existing as Counter<'code'>;
+  const counter = new Counter({
+    name: REFUSED_METRIC,
+    help: 'Dispatch messages a worker refused to run (unsigned, bad signature, expired, not matching the grant), dead-lettered.',
+    labelNames: ['code'] as const,
+    registers: [registry],
+  });
+  for (const code of REFUSAL_CODES) counter.inc({ code }, 0);
+  return counter;
+}
+
 /** Back-off of storing an outcome while the claim database is unreachable. */
 const STORE_RETRY_MS = [50, 100, 250, 500, 1000, 2000];
 
@@ -187,9 +227,11 @@ function abandonedReason(workerId: string, lease: Lease, loss: unknown, gaveUp: 
 /**
  * Creates a Signoff worker (DESIGN sections 3 and 6): it consumes `signoff.jobs.dispatch` and,
  * for each message,
- * 1. verifies it (valid message, key = job_id, job hash recomputed from what was received equal
- *    to the hashes it claims); a mismatch is reported `failed` with error `job_hash_mismatch` and
- *    never run;
+ * 1. verifies it, the signature first (`verifyDispatch`: a grant signed by a key of `grantKeys`,
+ *    unexpired, whose every covered field equals the body's, and a job hash recomputed from what
+ *    was received equal to the granted one); a refused message never runs, claims nothing, is
+ *    reported nowhere but on `signoff.jobs.dispatch.dlq` (with `error-code` and `error-detail`)
+ *    and in `signoff_worker_dispatch_refused_total{code}`;
  * 2. claims the idempotency key in the claim table BEFORE running anything (an atomic insert, or
  *    a takeover of an expired lease when that is safe); a completed key reports its stored outcome
  *    again without running; an expired claim whose external, non-idempotent effect may have begun
@@ -200,7 +242,9 @@ function abandonedReason(workerId: string, lease: Lease, loss: unknown, gaveUp: 
  *      outcome under the lease (retrying while the database is unreachable);
  *    - transactional: in one transaction locks the claim row, runs the handler with that
  *      transaction, marks the claim completed, commits;
- *    and reports `succeeded` / `failed` on `signoff.jobs.results`.
+ *    and reports `succeeded` / `failed` on `signoff.jobs.results`. Every report (`unknown` too)
+ *    carries the job's tenant, the attempt it received and the worker's credential
+ *    (`authorization: Bearer <workerToken>`).
  * A report that cannot be published throws, so the bus redelivers the message, which then finds
  * the stored outcome and reports it again: reports are at least once, side effects once.
  */
@@ -238,18 +282,25 @@ export async function createWorker(options: WorkerOptions): Promise<Worker> {
   }
   const theBus: MessageBus = bus;
   const store: ClaimStore = claims;
+  const keys = options.grantKeys instanceof VerificationKeySet ? options.grantKeys : VerificationKeySet.from(options.grantKeys);
+  const registry = options.registry ?? new Registry();
+  const refused = refusalCounter(registry);
+  const token = options.workerToken;
+  const clock = options.clock ?? (() => new Date());
   let stopping = false;
   const inFlight = new Set<Promise<unknown>>();
   let subscription: Subscription | null = null;
 
   type Report = { status: 'started' } | StoredOutcome | { status: 'unknown'; error: string; fencing_token: number };
 
-  async function report(jobId: string, key: string, outcome: Report): Promise<void> {
+  /** Reports on `signoff.jobs.results`, naming the job as its dispatch did (job id and tenant), the attempt, and this worker's credential. */
+  async function report(job: DispatchedJob, outcome: Report): Promise<void> {
+    const credential = typeof token === 'function' ? await token() : token;
     await theBus.publish(topics.results, [
       {
-        key: jobId,
-        value: { job_id: jobId, idempotency_key: key, worker: workerId, ...outcome },
-        headers: { [HEADERS.idempotencyKey]: key },
+        key: job.job_id,
+        value: { job_id: job.job_id, tenant: job.tenant, idempotency_key: job.idempotency_key, attempt: job.attempt, worker: workerId, ...outcome },
+        headers: { [HEADERS.idempotencyKey]: job.idempotency_key, [HEADERS.authorization]: `Bearer ${credential}` },
       },
     ]);
   }
@@ -259,13 +310,13 @@ export async function createWorker(options: WorkerOptions): Promise<Worker> {
     const record = current.current;
     if (!record) return;
     if (record.status === 'succeeded' || record.status === 'failed') {
-      await report(job.job_id, job.idempotency_key, {
+      await report(job, {
         status: record.status,
         ...(record.result !== undefined ? { result: record.result } : {}),
         ...(record.error !== undefined ? { error: record.error } : {}),
       });
     } else if (record.status === 'unknown') {
-      await report(job.job_id, job.idempotency_key, { status: 'unknown', error: record.error ?? 'outcome unknown', fencing_token: record.runs });
+      await report(job, { status: 'unknown', error: record.error ?? 'outcome unknown', fencing_token: record.runs });
     }
   }
 
@@ -285,7 +336,7 @@ export async function createWorker(options: WorkerOptions): Promise<Worker> {
   }
 
   async function reportRan(job: DispatchedJob, outcome: StoredOutcome): Promise<ProcessOutcome> {
-    await report(job.job_id, job.idempotency_key, outcome);
+    await report(job, outcome);
     log(outcome.status === 'succeeded' ? 'info' : 'warn', `job ${outcome.status}`, {
       job_id: job.job_id,
       idempotency_key: job.idempotency_key,
@@ -348,7 +399,7 @@ export async function createWorker(options: WorkerOptions): Promise<Worker> {
             idempotency_key: job.idempotency_key,
             reason,
           });
-          await report(job.job_id, job.idempotency_key, { status: 'unknown', error: reason, fencing_token: lease.fencingToken });
+          await report(job, { status: 'unknown', error: reason, fencing_token: lease.fencingToken });
           return 'unknown';
         }
         return lostAfterRun(job, { status: 'lease_lost', current: await store.get(lease.key) }, null);
@@ -403,21 +454,21 @@ export async function createWorker(options: WorkerOptions): Promise<Worker> {
     } catch {
       value = null;
     }
-    const verified = verifyDispatch(value, message.headers, message.key);
+    const verified = await verifyDispatch({ value, headers: message.headers, key: message.key }, keys, { now: clock() });
     if (!verified.ok) {
-      const where = `${message.topic}[${message.partition}]@${message.offset}`;
-      if (verified.code === 'job_hash_mismatch' && verified.job_id !== null && verified.idempotency_key !== null) {
-        log('error', 'refusing a dispatched job whose content does not match its job hash', {
-          job_id: verified.job_id,
-          idempotency_key: verified.idempotency_key,
-          detail: verified.detail,
-          at: where,
-        });
-        // Not claimed: a genuine delivery of this key is still free to run.
-        await report(verified.job_id, verified.idempotency_key, { status: 'failed', error: 'job_hash_mismatch' });
-      } else {
-        log('warn', 'skipping an invalid dispatch message', { code: verified.code, detail: verified.detail, at: where });
-      }
+      // Nothing runs and nothing is claimed or reported: an unverified message says nothing about
+      // the job it names (a forged one must not be able to fail a real job), and a genuine
+      // delivery of the key is still free to run.
+      log('error', 'refusing a dispatch message', {
+        code: verified.code,
+        detail: verified.detail,
+        job_id: verified.job_id,
+        at: `${message.topic}[${message.partition}]@${message.offset}`,
+      });
+      const letter = toDeadLetter(message, verified.code, verified.detail);
+      // Every consumer group refuses for itself: say which worker did.
+      await theBus.publish(topics.dispatchDlq, [{ ...letter, headers: { ...letter.headers, 'refused-by': workerId } }]);
+      refused.inc({ code: verified.code });
       return 'refused';
     }
     const job = verified.job;
@@ -432,7 +483,7 @@ export async function createWorker(options: WorkerOptions): Promise<Worker> {
           idempotency_key: job.idempotency_key,
           attempt: job.attempt,
         });
-        await report(job.job_id, job.idempotency_key, claim.outcome);
+        await report(job, claim.outcome);
         return 'duplicate';
       case 'unknown':
         log(claim.marked ? 'error' : 'info', claim.marked ? 'found a lost lease whose side effect may have happened: outcome unknown, not running again' : 'the outcome of this key is unknown: reporting it again, not running', {
@@ -442,7 +493,7 @@ export async function createWorker(options: WorkerOptions): Promise<Worker> {
           ran_by: claim.owner,
           run: claim.runs,
         });
-        await report(job.job_id, job.idempotency_key, { status: 'unknown', error: claim.reason, fencing_token: claim.runs });
+        await report(job, { status: 'unknown', error: claim.reason, fencing_token: claim.runs });
         return 'unknown';
       case 'busy':
         throw new ClaimBusyError(job.idempotency_key, claim.owner, claim.leaseExpiresAt);
@@ -452,7 +503,7 @@ export async function createWorker(options: WorkerOptions): Promise<Worker> {
           idempotency_key: job.idempotency_key,
           claimed_for: claim.jobId,
         });
-        await report(job.job_id, job.idempotency_key, { status: 'failed', error: 'idempotency_key_conflict' });
+        await report(job, { status: 'failed', error: 'idempotency_key_conflict' });
         return 'refused';
       case 'claimed':
         break;
@@ -468,7 +519,7 @@ export async function createWorker(options: WorkerOptions): Promise<Worker> {
       log('warn', 'lease renewal failed', { idempotency_key: claim.lease.key, error: error.message }),
     );
     try {
-      await report(job.job_id, job.idempotency_key, { status: 'started' });
+      await report(job, { status: 'started' });
     } catch (error) {
       // Nothing ran yet: give the key back so the redelivery can claim it at once.
       keeper.stop();
@@ -496,11 +547,13 @@ export async function createWorker(options: WorkerOptions): Promise<Worker> {
 
   return {
     workerId,
+    registry,
     process: tracked,
     async start() {
       await theBus.ensureTopics([
         { name: topics.dispatch, partitions: DEFAULT_PARTITIONS },
         { name: topics.results, partitions: DEFAULT_PARTITIONS },
+        { name: topics.dispatchDlq, partitions: DEFAULT_PARTITIONS },
       ]);
       subscription = await theBus.subscribe({
         groupId: options.groupId ?? 'signoff-workers',
@@ -509,7 +562,7 @@ export async function createWorker(options: WorkerOptions): Promise<Worker> {
           await tracked(message);
         },
       });
-      log('info', 'worker consuming', { topic: topics.dispatch, group: options.groupId ?? 'signoff-workers', mode });
+      log('info', 'worker consuming', { topic: topics.dispatch, group: options.groupId ?? 'signoff-workers', mode, grant_keys: keys.description });
     },
     async stop() {
       // Handlers under way finish (up to stopTimeoutMs) before the connections close: a stop is

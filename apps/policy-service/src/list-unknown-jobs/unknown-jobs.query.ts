@@ -1,8 +1,8 @@
 import { Injectable } from '@nestjs/common';
-import { JobEvent } from '@signoff/contracts';
+import { fromJobStreamId, JobEvent, toJobStreamId } from '@signoff/contracts';
 import { EventLogReader, JobCommandHandler } from '@signoff/core';
 import { EventStore } from '@signoff/event-store';
-import { canSeeTenant, Principal } from '@signoff/runtime';
+import { canSeeTenant, mayReadJob, Principal } from '@signoff/runtime';
 
 /** One job whose outcome is unknown, as `GET /jobs?state=UNKNOWN` lists it. */
 export interface UnknownJobItem {
@@ -31,11 +31,14 @@ export const MAX_UNKNOWN_ITEMS = 500;
  * so what is listed is the job's state now (a resolved job, or one a late worker report
  * completed, drops out of the index for good: UNKNOWN is never entered twice). The first request
  * of a process scans the log for that one event type; unknown jobs are rare, so the per-request
- * cost is one stream read per job that is UNKNOWN now.
+ * cost is one stream read per job that is UNKNOWN now. Candidates are keyed by their stream, i.e.
+ * by (tenant, job id); a job is listed only to a caller who may read it (`mayReadJob`, as every
+ * read by id), and the caller's tenants are checked before its stream is read.
  */
 @Injectable()
 export class UnknownJobsQuery {
   private readonly reader: EventLogReader;
+  /** Stream ids of the jobs that ever got JobOutcomeUnknown. */
   private readonly candidates = new Set<string>();
   private reading: Promise<void> | null = null;
 
@@ -46,18 +49,21 @@ export class UnknownJobsQuery {
     this.reader = new EventLogReader(store, ['JobOutcomeUnknown']);
   }
 
-  async list(principal: Principal): Promise<{ items: UnknownJobItem[]; truncated: boolean }> {
+  /** The UNKNOWN jobs the caller may read, oldest first; `tenant`: only that tenant's. */
+  async list(principal: Principal, tenant?: string): Promise<{ items: UnknownJobItem[]; truncated: boolean }> {
     await this.catchUp();
     const items: UnknownJobItem[] = [];
-    for (const jobId of [...this.candidates]) {
-      const { state } = await this.commands.load(jobId);
+    for (const stream of [...this.candidates]) {
+      const ref = fromJobStreamId(stream);
+      if (ref === null || (tenant !== undefined && ref.tenant !== tenant) || !canSeeTenant(principal, ref.tenant)) continue;
+      const { state } = await this.commands.load(ref);
       if (state.status !== 'UNKNOWN') {
-        if (state.status === 'SUCCEEDED' || state.status === 'FAILED') this.candidates.delete(jobId);
+        if (state.status === 'SUCCEEDED' || state.status === 'FAILED') this.candidates.delete(stream);
         continue;
       }
-      if (!canSeeTenant(principal, state.job.request.tenant)) continue;
+      if (!mayReadJob(principal, state.job.request)) continue;
       items.push({
-        job_id: jobId,
+        job_id: ref.jobId,
         topic: state.job.request.topic,
         tenant: state.job.request.tenant,
         state: 'UNKNOWN',
@@ -70,7 +76,7 @@ export class UnknownJobsQuery {
         unknown_since: state.unknown.at,
       });
     }
-    items.sort((a, b) => a.unknown_since.localeCompare(b.unknown_since) || a.job_id.localeCompare(b.job_id));
+    items.sort((a, b) => a.unknown_since.localeCompare(b.unknown_since) || a.tenant.localeCompare(b.tenant) || a.job_id.localeCompare(b.job_id));
     return { items: items.slice(0, MAX_UNKNOWN_ITEMS), truncated: items.length > MAX_UNKNOWN_ITEMS };
   }
 
@@ -78,8 +84,9 @@ export class UnknownJobsQuery {
   private catchUp(): Promise<void> {
     this.reading ??= this.reader
       .catchUp((event) => {
-        const jobId = (event as JobEvent).data.job_id;
-        if (typeof jobId === 'string') this.candidates.add(jobId);
+        // Only an event filed in its own job's stream names a job.
+        const ref = fromJobStreamId(event.streamId);
+        if (ref !== null && (event as JobEvent).data.job_id === ref.jobId) this.candidates.add(toJobStreamId(ref));
       })
       .then(() => undefined)
       .finally(() => {

@@ -5,6 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { CommandMetadata, JobCommand } from '@signoff/approvals';
+import { describeJobRef, JobRef } from '@signoff/contracts';
 import { JobCommandHandler } from '@signoff/core';
 import { jobHash, normalizeJobRequest } from '@signoff/policy-engine';
 
@@ -13,16 +14,17 @@ const meta = (actor: string): CommandMetadata => {
   return { commandId, correlationId: commandId, actor, now: new Date().toISOString() };
 };
 
-async function run(commands: JobCommandHandler, jobId: string, command: JobCommand): Promise<void> {
-  const { result } = await commands.execute(jobId, () => command);
-  if (!result.ok) throw new Error(`${command.type} ${jobId}: ${result.code} ${result.message}`);
+async function run(commands: JobCommandHandler, ref: JobRef, command: JobCommand): Promise<void> {
+  const { result } = await commands.execute(ref, () => command);
+  if (!result.ok) throw new Error(`${command.type} ${describeJobRef(ref)}: ${result.code} ${result.message}`);
 }
 
 /** An allowed job of `tenant`, started by worker-1, found with its lease lost by worker-2: UNKNOWN. */
 export async function seedUnknownJob(commands: JobCommandHandler, jobId: string, tenant = 'acme', upTo: 'running' | 'unknown' = 'unknown'): Promise<void> {
   const request = normalizeJobRequest({ topic: 'knowledge.read', submitted_by: 'agent-7', tenant, payload: { n: jobId } });
   const key = `${jobId}:dispatch`;
-  await run(commands, jobId, {
+  const ref: JobRef = { tenant, jobId };
+  await run(commands, ref, {
     type: 'SubmitJob',
     data: {
       job_id: jobId,
@@ -32,17 +34,17 @@ export async function seedUnknownJob(commands: JobCommandHandler, jobId: string,
     },
     metadata: meta('agent-7'),
   });
-  await run(commands, jobId, { type: 'ClaimDispatch', data: { job_id: jobId, attempt: 1, idempotency_key: key, claimed_by: 'dispatch-1' }, metadata: meta('dispatch-1') });
-  await run(commands, jobId, {
+  await run(commands, ref, { type: 'ClaimDispatch', data: { job_id: jobId, attempt: 1, idempotency_key: key, claimed_by: 'dispatch-1' }, metadata: meta('dispatch-1') });
+  await run(commands, ref, {
     type: 'RecordDispatch',
     data: { job_id: jobId, attempt: 1, idempotency_key: key, topic: 'signoff.jobs.dispatch', partition: 0, offset: '1' },
     metadata: meta('dispatch-1'),
   });
-  await run(commands, jobId, { type: 'RecordJobStarted', data: { job_id: jobId, idempotency_key: key, worker: 'worker-1' }, metadata: meta('worker-1') });
+  await run(commands, ref, { type: 'RecordJobStarted', data: { job_id: jobId, idempotency_key: key, attempt: 1, worker: 'worker-1' }, metadata: meta('worker-1') });
   if (upTo === 'running') return;
-  await run(commands, jobId, {
+  await run(commands, ref, {
     type: 'RecordJobOutcomeUnknown',
-    data: { job_id: jobId, idempotency_key: key, worker: 'worker-2', reason: 'the lease of worker-1 (run 1) expired after its side effect began', fencing_token: 1 },
+    data: { job_id: jobId, idempotency_key: key, attempt: 1, worker: 'worker-2', reason: 'the lease of worker-1 (run 1) expired after its side effect began', fencing_token: 1 },
     metadata: meta('worker-2'),
   });
 }
