@@ -32,7 +32,7 @@ import { KafkaMessageBus } from '@signoff/messaging';
 import { jobHash, normalizeJobRequest } from '@signoff/policy-engine';
 import { Kafka, logLevel } from 'kafkajs';
 import { Client, Pool } from 'pg';
-import { approveTestJob, commandsFor, submitTestJob, TEST_SNAPSHOT } from '../../apps/dispatch-service/src/testing/dispatch.test-kit';
+import { activateTestPolicy, approveTestJob, commandsFor, submitTestJob, TEST_SNAPSHOT } from '../../apps/dispatch-service/src/testing/dispatch.test-kit';
 import { ServiceProcess, startApp } from '../support/processes';
 
 const LATENCY_SAMPLES = Number(process.env.BENCH_LATENCY_SAMPLES ?? 200);
@@ -109,6 +109,7 @@ async function main(): Promise<void> {
   const store = await createEventStore(dbUrl);
   const sql = new Pool({ connectionString: dbUrl, max: 2 });
   const commands = commandsFor(store);
+  await activateTestPolicy(store);
   const bus = new KafkaMessageBus({ brokers, clientId: 'bench-dispatch', log: () => undefined });
   await bus.ensureTopics(Object.values(topics).map((name) => ({ name, partitions: 6 })));
 

@@ -14,6 +14,7 @@ import { DispatchServiceModule } from './app.module';
 import { ReplayConsumer } from './replay/replay.consumer';
 import { listReplayCandidates } from './replay/replay-dry-run';
 import {
+  activateTestPolicy,
   approveTestJob,
   eventsOf,
   eventTypes,
@@ -77,6 +78,7 @@ describe('dispatch service module on PostgreSQL and the real broker', () => {
     await app.init();
     store = app.get(EventStore);
     commands = app.get(JobCommandHandler);
+    await activateTestPolicy(store);
     bus = app.get(MessageBus, { strict: false });
     metrics = app.get(SignoffMetrics);
     replay = app.get(ReplayConsumer);

@@ -2,6 +2,7 @@ import { DynamicModule, Module } from '@nestjs/common';
 import { DISPATCH_OPTIONS, DispatchOptions, resolveDispatchOptions } from './dispatch.options';
 import { JobDispatcher } from './dispatch/job-dispatcher';
 import { JobReleasedMessageController } from './dispatch/job-released.message.controller';
+import { DispatchLog } from './replay/dispatch-log';
 import { ReplayConsumer } from './replay/replay.consumer';
 import { JobResultsMessageController } from './results/job-results.message.controller';
 
@@ -17,8 +18,8 @@ export class DispatchModule {
     return {
       module: DispatchModule,
       controllers: [JobReleasedMessageController, JobResultsMessageController],
-      providers: [{ provide: DISPATCH_OPTIONS, useValue: resolveDispatchOptions(options) }, JobDispatcher, ReplayConsumer],
-      exports: [JobDispatcher, ReplayConsumer],
+      providers: [{ provide: DISPATCH_OPTIONS, useValue: resolveDispatchOptions(options) }, DispatchLog, JobDispatcher, ReplayConsumer],
+      exports: [DispatchLog, JobDispatcher, ReplayConsumer],
     };
   }
 }

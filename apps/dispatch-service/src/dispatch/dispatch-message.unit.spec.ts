@@ -65,7 +65,14 @@ const approve: JobCommand = {
 };
 const claim = (attempt = 1): JobCommand => ({
   type: 'ClaimDispatch',
-  data: { job_id: 'job-1', attempt, idempotency_key: idempotencyKeyFor('job-1'), claimed_by: 'dispatch-a' },
+  data: {
+    job_id: 'job-1',
+    attempt,
+    idempotency_key: idempotencyKeyFor('job-1'),
+    claimed_by: 'dispatch-a',
+    // What the dispatcher read from the log: the approval's snapshot was active at the grant's position.
+    grant_fact: { approval_id: 'approval-9', active_policy_snapshot: SNAP },
+  },
   metadata: meta(),
 });
 

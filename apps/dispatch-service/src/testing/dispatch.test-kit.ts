@@ -5,15 +5,52 @@
  */
 import { randomUUID } from 'node:crypto';
 import { ApproveJob, RejectJob, SubmitJob } from '@signoff/approvals';
-import { JobEvent, JobRequest, SignoffEventMap, toJobStreamId } from '@signoff/contracts';
+import { JobEvent, JobRequest, POLICY_STREAM, PolicyActivatedData, SignoffEventMap, toJobStreamId } from '@signoff/contracts';
 import { JobCommandHandler } from '@signoff/core';
-import { EventStore } from '@signoff/event-store';
+import { deterministicUuid, EventStore } from '@signoff/event-store';
 import { InboundMessage, MessageBus, Subscription } from '@signoff/messaging';
 import { SignoffMetrics } from '@signoff/observability';
-import { jobHash, normalizeJobRequest } from '@signoff/policy-engine';
+import { jobHash, normalizeJobRequest, parsePolicy, PolicyBundle, policySnapshot } from '@signoff/policy-engine';
 import { Kafka, logLevel } from 'kafkajs';
 
-export const TEST_SNAPSHOT = `sha256:${'5'.repeat(64)}`;
+/** The policy the test jobs are recorded under (each test still picks its job's outcome). */
+export const TEST_POLICY_YAML = `
+version: v1
+default: deny
+rules:
+  - id: rule-allow
+    when: {topic: knowledge.read}
+    decision: allow
+  - id: rule-require_human
+    when: {topic: finance.payment.execute}
+    decision: require_human
+    approval: {required: 1}
+`;
+
+function testBundle(): PolicyBundle {
+  const parsed = parsePolicy(TEST_POLICY_YAML);
+  if (!parsed.ok) throw new Error(`the test policy is invalid: ${JSON.stringify(parsed.errors)}`);
+  return parsed.bundle;
+}
+
+/** The snapshot of {@link TEST_POLICY_YAML}, bound to every test job and approval. */
+export const TEST_SNAPSHOT = policySnapshot(testBundle());
+
+/**
+ * Activates the test policy in the log, as `PUT /policy` does (PolicyActivated on the `policy`
+ * stream), so approvals of test jobs are granted under the policy the log says is active: the
+ * dispatcher voids a grant whose snapshot is not the one active at its position (DESIGN section
+ * 12). Call it before approving; a repeated call writes nothing.
+ */
+export async function activateTestPolicy(store: EventStore): Promise<void> {
+  const data: PolicyActivatedData = { snapshot: TEST_SNAPSHOT, version: 'v-test', activatedBy: 'test-kit', bundle: testBundle() };
+  const at = new Date().toISOString();
+  await store.appendToStream(
+    POLICY_STREAM,
+    [{ id: deterministicUuid(`test-kit/policy/${TEST_SNAPSHOT}`), type: 'PolicyActivated', data, metadata: { correlationId: 'test-kit', causationId: 'test-kit', actor: 'test-kit', at } }],
+    { expectedRevision: 'any' },
+  );
+}
 
 export type TestDecision = 'allow' | 'deny' | 'require_human';
 
