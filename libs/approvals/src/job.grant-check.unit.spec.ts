@@ -67,7 +67,12 @@ describe('the log decides a grant before its first claim (strict, the default)',
     expect(state).toMatchObject({ status: 'INVALIDATED', approval: { grant: { approval_id: APPROVAL_ID } } });
     expect(toJobView(state)).toMatchObject({
       state: 'INVALIDATED',
-      approval: { state: 'invalidated', invalidated: { code: 'snapshot_changed', expected: SNAP_A, current: SNAP_B } },
+      approval: {
+        state: 'invalidated',
+        approval_id: APPROVAL_ID,
+        approved_by: [RITA],
+        invalidated: { code: 'snapshot_changed', expected: SNAP_A, current: SNAP_B },
+      },
     });
   });
 
