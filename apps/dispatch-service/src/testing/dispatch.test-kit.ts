@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { ApproveJob, RejectJob, SubmitJob } from '@signoff/approvals';
 import { JobEvent, JobRequest, POLICY_STREAM, PolicyActivatedData, SignoffEventMap, toJobStreamId } from '@signoff/contracts';
 import { JobCommandHandler } from '@signoff/core';
-import { deterministicUuid, EventStore } from '@signoff/event-store';
+import { EventStore } from '@signoff/event-store';
 import { InboundMessage, MessageBus, Subscription } from '@signoff/messaging';
 import { SignoffMetrics } from '@signoff/observability';
 import { jobHash, normalizeJobRequest, parsePolicy, PolicyBundle, policySnapshot } from '@signoff/policy-engine';
@@ -27,29 +27,28 @@ rules:
     approval: {required: 1}
 `;
 
-function testBundle(): PolicyBundle {
-  const parsed = parsePolicy(TEST_POLICY_YAML);
+function bundleOf(yaml: string): PolicyBundle {
+  const parsed = parsePolicy(yaml);
   if (!parsed.ok) throw new Error(`the test policy is invalid: ${JSON.stringify(parsed.errors)}`);
   return parsed.bundle;
 }
 
 /** The snapshot of {@link TEST_POLICY_YAML}, bound to every test job and approval. */
-export const TEST_SNAPSHOT = policySnapshot(testBundle());
+export const TEST_SNAPSHOT = policySnapshot(bundleOf(TEST_POLICY_YAML));
 
 /**
- * Activates the test policy in the log, as `PUT /policy` does (PolicyActivated on the `policy`
- * stream), so approvals of test jobs are granted under the policy the log says is active: the
- * dispatcher voids a grant whose snapshot is not the one active at its position (DESIGN section
- * 12). Call it before approving; a repeated call writes nothing.
+ * Activates a policy in the log, as `PUT /policy` does (PolicyActivated on the `policy` stream);
+ * by default the test policy, so approvals of test jobs are granted under the policy the log says
+ * is active: the dispatcher voids a grant whose snapshot is not the one active at its position
+ * (DESIGN section 12). Call it before approving. Returns the activated snapshot.
  */
-export async function activateTestPolicy(store: EventStore): Promise<void> {
-  const data: PolicyActivatedData = { snapshot: TEST_SNAPSHOT, version: 'v-test', activatedBy: 'test-kit', bundle: testBundle() };
-  const at = new Date().toISOString();
-  await store.appendToStream(
-    POLICY_STREAM,
-    [{ id: deterministicUuid(`test-kit/policy/${TEST_SNAPSHOT}`), type: 'PolicyActivated', data, metadata: { correlationId: 'test-kit', causationId: 'test-kit', actor: 'test-kit', at } }],
-    { expectedRevision: 'any' },
-  );
+export async function activateTestPolicy(store: EventStore, yaml: string = TEST_POLICY_YAML): Promise<string> {
+  const bundle = bundleOf(yaml);
+  const snapshot = policySnapshot(bundle);
+  const data: PolicyActivatedData = { snapshot, version: 'v-test', activatedBy: 'test-kit', bundle };
+  const metadata = { correlationId: 'test-kit', causationId: 'test-kit', actor: 'test-kit', at: new Date().toISOString() };
+  await store.appendToStream(POLICY_STREAM, [{ id: randomUUID(), type: 'PolicyActivated', data, metadata }], { expectedRevision: 'any' });
+  return snapshot;
 }
 
 export type TestDecision = 'allow' | 'deny' | 'require_human';
