@@ -38,8 +38,10 @@ export class DispatchLog {
 
   /** Reads the log up to now into the projection; resolves with how many events were read. */
   catchUp(): Promise<number> {
+    // A queued read has not started yet: it will see what this caller needs.
+    if (this.next !== null) return this.next;
     if (this.current === null) return this.start();
-    this.next ??= this.current.then(noop, noop).then(() => {
+    this.next = this.current.then(noop, noop).then(() => {
       this.next = null;
       return this.start();
     });
