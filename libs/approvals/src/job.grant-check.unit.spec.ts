@@ -76,6 +76,13 @@ describe('the log decides a grant before its first claim (strict, the default)',
     });
   });
 
+  it('an ApprovalInvalidated only closes an approval: an allowed job and a claimed grant are left as they are', () => {
+    const invalidated = given(history.approved()).when(cmd.claim(at(SNAP_B))).events;
+    expect(foldJob([...history.allowed(), ...invalidated]).status).toBe('PENDING');
+    expect(foldJob([...history.claimed(), ...invalidated]).status).toBe('PENDING');
+    expect(foldJob([...history.dispatched(), ...invalidated]).status).toBe('DISPATCHED');
+  });
+
   it('without the log’s fact, or with a fact about another grant, an approved job is not claimed (invalid_request)', () => {
     given(history.approved()).when(cmd.claim({ grant_fact: undefined })).thenRefused('invalid_request');
     given(history.approved()).when(cmd.claim(at(SNAP_A, 'approval-of-someone-else'))).thenRefused('invalid_request');

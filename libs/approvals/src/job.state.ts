@@ -374,8 +374,8 @@ export function evolve(state: JobAggregateState, event: JobEvent): JobAggregateS
       return { status: 'EXPIRED', job: state.job, evaluation: state.evaluation, approval: state.approval, expiry };
     }
     case 'ApprovalInvalidated': {
-      // Closes an awaiting approval, or voids a grant the log did not confirm (before any claim).
-      if (state.status !== 'APPROVAL_REQUIRED' && state.status !== 'PENDING') return state;
+      // Closes an awaiting approval, or voids a grant the log did not confirm (only before any claim).
+      if (state.status !== 'APPROVAL_REQUIRED' && (state.status !== 'PENDING' || grantAwaitingLogCheck(state) === null)) return state;
       if (state.approval === null) return state;
       const { code, expected, current } = event.data;
       return {
