@@ -110,6 +110,8 @@ async function main(): Promise<void> {
   };
   const store = await createEventStore(dbUrl);
   const sql = new Pool({ connectionString: dbUrl, max: 2 });
+  // DROP DATABASE ... WITH (FORCE) at the end can reach a connection pool.end() is still closing.
+  sql.on('error', () => undefined);
   const commands = commandsFor(store);
   await activateTestPolicy(store);
   const bus = new KafkaMessageBus({ brokers, clientId: 'bench-dispatch', log: () => undefined });
