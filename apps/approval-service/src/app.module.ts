@@ -1,6 +1,6 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { Clock, CoreModule } from '@signoff/core';
-import { AuthModule, SignoffConfig } from '@signoff/runtime';
+import { AuthModule, authOptionsFrom, SignoffConfig } from '@signoff/runtime';
 import { ApprovalModule } from './approval.module';
 import { ApprovalModuleOptions } from './shared/approval-options';
 
@@ -28,7 +28,7 @@ export class AppModule {
           ...(clock ? { clock } : {}),
           ...(policyPollIntervalMs !== undefined ? { policyPollIntervalMs } : {}),
         }),
-        AuthModule.forRoot({ jwtSecret: config.authJwtSecret, jwksUrl: config.authJwksUrl }),
+        AuthModule.forRoot(authOptionsFrom(config)),
         ApprovalModule.withOptions(options),
       ],
     };

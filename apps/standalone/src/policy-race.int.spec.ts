@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
-import { ApprovalGrantedData, ApprovalInvalidatedData, JobEvent, signoffTopics, toJobStreamId } from '@signoff/contracts';
+import { ApprovalGrantedData, ApprovalInvalidatedData, DEFAULT_TENANT, JobEvent, signoffTopics, toJobStreamId } from '@signoff/contracts';
 import { ActivePolicy } from '@signoff/core';
 import { EventStore } from '@signoff/event-store';
 import { MessageBus } from '@signoff/messaging';
@@ -9,6 +9,7 @@ import { connectMessageBus, createHttpApp } from '@signoff/runtime';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, testConfig } from '../../../test/support/app';
 import { createTestDatabase, testKafkaBrokers } from '../../../test/support/infra';
+import { testKeys } from '../../../test/support/keys';
 import { eventually } from '../../../test/support/wait';
 import { ApprovalTestApp, bearer, call, startApprovalApp } from '../../approval-service/src/testing/approval-test.app';
 import { POLICY_V1, POLICY_V2_UNRELATED_CHANGE, writePolicyFile } from '../../approval-service/src/testing/test-policies';
@@ -53,7 +54,8 @@ async function startRig(mode: Mode) {
   const reviewer = await bearer('rita', ['reviewer']);
   const admin = await bearer('root', ['admin']);
   let dispatch: NestFastifyApplication | null = null;
-  const events = (jobId: string) => store.readStream<JobEvent>(toJobStreamId(jobId));
+  // POST /jobs without a tenant: the submitter's jobs are the tenant `default`'s.
+  const events = (jobId: string) => store.readStream<JobEvent>(toJobStreamId({ tenant: DEFAULT_TENANT, jobId }));
 
   const rig = {
     topics,
@@ -92,7 +94,7 @@ async function startRig(mode: Mode) {
     policySvc,
     async startDispatcher(): Promise<void> {
       const config = testConfig(env);
-      const app = await createHttpApp(DispatchServiceModule.forRoot(config, { instanceId: 'dispatch-race', scanIntervalMs: 50 }), {
+      const app = await createHttpApp(DispatchServiceModule.forRoot(config, { instanceId: 'dispatch-race', scanIntervalMs: 50, signingKeys: testKeys().keys }), {
         service: 'dispatch-race',
         logger: new JsonLogger('dispatch-race', 'error'),
       });

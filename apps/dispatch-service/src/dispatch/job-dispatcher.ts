@@ -1,14 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { ClaimDispatch, CommandMetadata, GrantVoidedOutcome, isReleased, RecordDispatch, ReleasedJobState } from '@signoff/approvals';
-import { ErrorCode, SignoffTopics } from '@signoff/contracts';
+import { describeJobRef, ErrorCode, JobRef, SignoffTopics, toJobStreamId } from '@signoff/contracts';
 import { Clock, JobCommandHandler, LoadedJob, SIGNOFF_TOPICS } from '@signoff/core';
 import { encodeValue, MessageBus, PublishedRecord } from '@signoff/messaging';
 import { SignoffMetrics } from '@signoff/observability';
 import { DISPATCH_OPTIONS, FaultPoint, ResolvedDispatchOptions } from '../dispatch.options';
 import { DispatchLog } from '../replay/dispatch-log';
 import { BatchingPublisher, isPermanentPublishError, PermanentPublishError } from './batching.publisher';
-import { idempotencyKeyFor, releasedAt, toDispatchMessage } from './dispatch-message';
+import { DispatchGrantSigner } from './dispatch-grant.signer';
+import { newIdempotencyKey, releasedAt, toDispatchMessage } from './dispatch-message';
 import { KeyedLock } from './keyed-lock';
 
 /** What one dispatch call did. */
@@ -35,8 +36,9 @@ export const MAX_DISPATCH_VALUE_BYTES = 1024 * 1024 - 2048;
  *    grant's position (DispatchLog); the claim carries that fact and the decider voids a grant
  *    the log does not confirm (ApprovalInvalidated, DESIGN section 12) instead of claiming it;
  * 1. claim it in the job's stream (DispatchClaimed, expected revision: one instance wins; the
- *    idempotency key is fixed by the first claim and reused by every later attempt);
- * 2. publish to `signoff.jobs.dispatch` (idempotent producer, acks from all in-sync replicas);
+ *    idempotency key, random, is fixed by the first claim and reused by every later attempt);
+ * 2. sign its grant (the control plane's Ed25519 key, DESIGN section 12) and publish to
+ *    `signoff.jobs.dispatch` (idempotent producer, acks from all in-sync replicas);
  * 3. record JobDispatched with the partition and offset.
  * A crash between 1 and 2 leaves a claim without a publish, a crash between 2 and 3 a publish
  * without a record: the replay consumer finds both after the grace period and opens the next
@@ -47,7 +49,7 @@ export class JobDispatcher {
   private readonly logger = new Logger('JobDispatcher');
   private readonly lock = new KeyedLock();
   private readonly publisher: BatchingPublisher;
-  /** `${jobId}#${attempt}` of attempts claimed here whose publish the broker refused for good. */
+  /** `${streamId}#${attempt}` of attempts claimed here whose publish the broker refused for good. */
   private readonly undeliverable = new Set<string>();
 
   constructor(
@@ -58,6 +60,7 @@ export class JobDispatcher {
     private readonly metrics: SignoffMetrics,
     @Inject(SIGNOFF_TOPICS) private readonly topics: SignoffTopics,
     @Inject(DISPATCH_OPTIONS) private readonly options: ResolvedDispatchOptions,
+    private readonly grants: DispatchGrantSigner,
   ) {
     this.publisher = new BatchingPublisher(bus, topics.dispatch);
   }
@@ -68,13 +71,13 @@ export class JobDispatcher {
   }
 
   /** True while this instance is dispatching the job (the replay scanner leaves it alone). */
-  inFlight(jobId: string): boolean {
-    return this.lock.busy(jobId);
+  inFlight(ref: JobRef): boolean {
+    return this.lock.busy(toJobStreamId(ref));
   }
 
   /** True when this instance claimed the attempt and the broker refused its message for good. */
-  isUndeliverable(jobId: string, attempt: number): boolean {
-    return this.undeliverable.has(`${jobId}#${attempt}`);
+  isUndeliverable(ref: JobRef, attempt: number): boolean {
+    return this.undeliverable.has(`${toJobStreamId(ref)}#${attempt}`);
   }
 
   /**
@@ -84,8 +87,8 @@ export class JobDispatcher {
    * without opening a new one. `known`: the job as the caller just read or wrote it (saves a read;
    * a stale one only costs a reload).
    */
-  dispatch(jobId: string, correlationId: string = randomUUID(), known?: LoadedJob): Promise<DispatchResult> {
-    return this.lock.run(jobId, () => this.claimPublishRecord(jobId, correlationId, known));
+  dispatch(ref: JobRef, correlationId: string = randomUUID(), known?: LoadedJob): Promise<DispatchResult> {
+    return this.lock.run(toJobStreamId(ref), () => this.claimPublishRecord(ref, correlationId, known));
   }
 
   private metadata(correlationId: string, causationId?: string): CommandMetadata {
@@ -98,25 +101,26 @@ export class JobDispatcher {
     };
   }
 
-  private async claimPublishRecord(jobId: string, correlationId: string, known: LoadedJob | undefined): Promise<DispatchResult> {
+  private async claimPublishRecord(ref: JobRef, correlationId: string, known: LoadedJob | undefined): Promise<DispatchResult> {
+    const jobId = ref.jobId;
     // 0. the log's fact about an approval's grant, read before the first claim
-    const loaded = known ?? (await this.commands.load(jobId));
-    const grantCheck = await this.log.grantCheck(jobId, loaded.state);
+    const loaded = known ?? (await this.commands.load(ref));
+    const grantCheck = await this.log.grantCheck(ref, loaded.state);
     if (grantCheck === null) {
-      this.logger.warn(`job ${jobId}: its grant is not readable in the event log yet; the replay consumer will judge and dispatch it`);
+      this.logger.warn(`job ${describeJobRef(ref)}: its grant is not readable in the event log yet; the replay consumer will judge and dispatch it`);
       return { status: 'deferred', job_id: jobId };
     }
 
     // 1. claim the current attempt
     const claimMeta = this.metadata(correlationId);
-    const claim = await this.commands.execute(jobId, (state): ClaimDispatch => {
+    const claim = await this.commands.execute(ref, (state): ClaimDispatch => {
       const released = isReleased(state) ? state : null;
       return {
         type: 'ClaimDispatch',
         data: {
           job_id: jobId,
           attempt: released?.dispatch.attempt ?? 1,
-          idempotency_key: released?.dispatch.idempotency_key ?? idempotencyKeyFor(jobId),
+          idempotency_key: released?.dispatch.idempotency_key ?? newIdempotencyKey(ref),
           claimed_by: this.options.instanceId,
           ...grantCheck,
         },
@@ -131,22 +135,22 @@ export class JobDispatcher {
       return { status: 'claim_lost', job_id: jobId, attempt: outcome.attempt, claimed_by: outcome.claimed_by };
     }
     if (outcome.status === 'invalidated') {
-      for (const event of claim.appended) this.log.projection.apply(event);
-      this.grantVoided(outcome);
+      for (const event of claim.appended) this.log.projection.apply({ ...event, streamId: toJobStreamId(ref) });
+      this.grantVoided(ref, outcome);
       return { status: 'invalidated', job_id: jobId, expected: outcome.expected, current: outcome.current };
     }
-    if (!isReleased(claim.state)) throw new Error(`job ${jobId} was claimed but is not released`);
+    if (!isReleased(claim.state)) throw new Error(`job ${describeJobRef(ref)} was claimed but is not released`);
     const state: ReleasedJobState = claim.state;
     this.fault('crash-after-claim', jobId);
 
-    // 2. publish the claimed attempt
-    const record = await this.publish(state);
+    // 2. sign and publish the claimed attempt
+    const record = await this.publish(ref, state);
     this.fault('crash-after-publish', jobId);
     this.metrics.jobsDispatched.inc();
 
     // 3. record the publish, deciding on the state the claim left (no read; a conflict reloads)
     const afterClaim: LoadedJob = { state, revision: claim.revision, events: [] };
-    const recorded = await this.commands.execute(jobId, (): RecordDispatch => ({
+    const recorded = await this.commands.execute(ref, (): RecordDispatch => ({
       type: 'RecordDispatch',
       data: {
         job_id: jobId,
@@ -162,7 +166,7 @@ export class JobDispatcher {
       // A replay by another instance opened a later attempt meanwhile, or the publish of this
       // attempt was recorded already: the message just sent is a duplicate the worker absorbs.
       this.logger.warn(
-        `job ${jobId} attempt ${outcome.attempt} was published to ${record.topic}[${record.partition}]@${record.offset} but not recorded: ` +
+        `job ${describeJobRef(ref)} attempt ${outcome.attempt} was published to ${record.topic}[${record.partition}]@${record.offset} but not recorded: ` +
           (recorded.result.ok ? recorded.result.outcome.status : recorded.result.message),
       );
       return { status: 'published_late', job_id: jobId, attempt: outcome.attempt };
@@ -171,13 +175,13 @@ export class JobDispatcher {
     return { status: 'dispatched', job_id: jobId, attempt: outcome.attempt, partition: record.partition, offset: record.offset };
   }
 
-  private async publish(state: ReleasedJobState): Promise<PublishedRecord> {
-    const key = `${state.job.job_id}#${state.dispatch.attempt}`;
+  private async publish(ref: JobRef, state: ReleasedJobState): Promise<PublishedRecord> {
+    const key = `${toJobStreamId(ref)}#${state.dispatch.attempt}`;
     try {
-      const message = toDispatchMessage(state);
+      const message = toDispatchMessage(state, await this.grants.sign(state));
       const size = encodeValue(message.value).length;
       if (size > MAX_DISPATCH_VALUE_BYTES) {
-        throw new PermanentPublishError(`the dispatch message of job ${state.job.job_id} is ${size} bytes; the limit is ${MAX_DISPATCH_VALUE_BYTES}`);
+        throw new PermanentPublishError(`the dispatch message of job ${describeJobRef(ref)} is ${size} bytes; the limit is ${MAX_DISPATCH_VALUE_BYTES}`);
       }
       const record = await this.publisher.publish(message);
       this.undeliverable.delete(key);
@@ -185,7 +189,7 @@ export class JobDispatcher {
     } catch (error) {
       if (isPermanentPublishError(error)) {
         this.undeliverable.add(key);
-        this.logger.error(`job ${state.job.job_id} attempt ${state.dispatch.attempt} cannot be published: ${(error as Error).message}`);
+        this.logger.error(`job ${describeJobRef(ref)} attempt ${state.dispatch.attempt} cannot be published: ${(error as Error).message}`);
       }
       throw error;
     }
@@ -195,17 +199,17 @@ export class JobDispatcher {
    * Counts and reports a grant the log voided (by a claim here or a replay by the replay
    * consumer): `signoff_approvals_snapshot_mismatch_total`, as a refused approve is counted.
    */
-  grantVoided(outcome: GrantVoidedOutcome): void {
+  grantVoided(ref: JobRef, outcome: GrantVoidedOutcome): void {
     this.metrics.approvalsSnapshotMismatch.inc();
     this.logger.warn(
-      `job ${outcome.job_id}: approval invalidated, never dispatched: it was granted under ${outcome.expected} ` +
+      `job ${describeJobRef(ref)}: approval invalidated, never dispatched: it was granted under ${outcome.expected} ` +
         `but ${outcome.current} was the active policy at its position in the event log (snapshot_changed)`,
     );
   }
 
   /** Forgets what this instance knew about a job that left the dispatch path. */
-  forget(jobId: string, attempt: number): void {
-    this.undeliverable.delete(`${jobId}#${attempt}`);
+  forget(ref: JobRef, attempt: number): void {
+    this.undeliverable.delete(`${toJobStreamId(ref)}#${attempt}`);
   }
 
   /**

@@ -8,7 +8,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testConfig } from '../../../../test/support/app';
 import { createTestDatabase } from '../../../../test/support/infra';
 import { eventually } from '../../../../test/support/wait';
-import { activateTestPolicy, approveTestJob, commandsFor, submitTestJob, TEST_SNAPSHOT } from '../testing/dispatch.test-kit';
+import { newIdempotencyKey } from '../dispatch/dispatch-message';
+import { activateTestPolicy, approveTestJob, commandsFor, SubmittedTestJob, submitTestJob, TEST_SNAPSHOT } from '../testing/dispatch.test-kit';
 import { DispatchLog } from './dispatch-log';
 
 const P2 = `sha256:${'2'.repeat(64)}`;
@@ -81,10 +82,10 @@ describe('DispatchLog: the policy active at a grant’s position in the global l
       )
     ).rows[0]!.n === 1;
 
-  const claim = (jobId: string, check: GrantCheck) =>
-    commands.execute(jobId, (): ClaimDispatch => ({
+  const claim = (job: SubmittedTestJob, check: GrantCheck) =>
+    commands.execute(job.ref, (): ClaimDispatch => ({
       type: 'ClaimDispatch',
-      data: { job_id: jobId, attempt: 1, idempotency_key: `${jobId}:dispatch`, claimed_by: 'dispatch-test', ...check },
+      data: { job_id: job.jobId, attempt: 1, idempotency_key: newIdempotencyKey(job.ref), claimed_by: 'dispatch-test', ...check },
       metadata: { commandId: randomUUID(), correlationId: 'c', actor: 'dispatch-test', now: new Date().toISOString() },
     }));
 
@@ -95,19 +96,19 @@ describe('DispatchLog: the policy active at a grant’s position in the global l
       const activation = activate(P2);
       await eventually(heldOpen, 'the activation to be held open after its insert');
       const approvalId = await approveTestJob(commands, job);
-      const { state } = await commands.load(job.jobId);
+      const { state } = await commands.load(job.ref);
 
       // Judged at commit time the grant would stand: the policy stream's committed head is still P1.
       const committedPolicies = await store.readStream<{ type: string; data: PolicyActivatedData }>(POLICY_STREAM);
       expect(committedPolicies.at(-1)?.data.snapshot).toBe(TEST_SNAPSHOT);
       // The log shows neither yet (the open activation holds the line): no verdict.
-      expect(await log.grantCheck(job.jobId, state, 200)).toBeNull();
+      expect(await log.grantCheck(job.ref, state, 200)).toBeNull();
 
       await release();
       await activation;
-      const check = await log.grantCheck(job.jobId, state);
+      const check = await log.grantCheck(job.ref, state);
       expect(check).toEqual({ grant_fact: { approval_id: approvalId, active_policy_snapshot: P2 }, snapshot_mode: 'strict' });
-      const voided = await claim(job.jobId, check!);
+      const voided = await claim(job, check!);
       expect(voided.result).toMatchObject({ ok: true, outcome: { status: 'invalidated', expected: TEST_SNAPSHOT, current: P2 } });
       expect(voided.appended.map((e) => e.type)).toEqual(['ApprovalInvalidated']);
     } finally {
@@ -118,7 +119,7 @@ describe('DispatchLog: the policy active at a grant’s position in the global l
   it('a grant whose transaction is still open when a later activation commits comes first in the log: it stands', async () => {
     await activate(TEST_SNAPSHOT);
     const job = await submitTestJob(commands, 'held-grant', 'require_human');
-    const release = await holdAppendsTo(toJobStreamId(job.jobId), 4302);
+    const release = await holdAppendsTo(toJobStreamId(job.ref), 4302);
     try {
       const approving = approveTestJob(commands, job);
       await eventually(heldOpen, 'the grant to be held open after its insert');
@@ -129,11 +130,11 @@ describe('DispatchLog: the policy active at a grant’s position in the global l
 
       await release();
       const approvalId = await approving;
-      const { state } = await commands.load(job.jobId);
-      const check = await log.grantCheck(job.jobId, state);
+      const { state } = await commands.load(job.ref);
+      const check = await log.grantCheck(job.ref, state);
       expect(check).toEqual({ grant_fact: { approval_id: approvalId, active_policy_snapshot: TEST_SNAPSHOT }, snapshot_mode: 'strict' });
       expect(log.projection.activePolicySnapshot).toBe(P3);
-      const claimed = await claim(job.jobId, check!);
+      const claimed = await claim(job, check!);
       expect(claimed.result).toMatchObject({ ok: true, outcome: { status: 'claimed', attempt: 1 } });
     } finally {
       await release();
@@ -144,7 +145,7 @@ describe('DispatchLog: the policy active at a grant’s position in the global l
     const allowed = await submitTestJob(commands, 'allowed-1', 'allow');
     const jobs = await Promise.all(Array.from({ length: 20 }, (_, i) => submitTestJob(commands, `burst-${i}`, 'require_human')));
     const approvals = await Promise.all(jobs.map((job) => approveTestJob(commands, job)));
-    const states = await Promise.all([allowed, ...jobs].map(async (job) => (await commands.load(job.jobId)).state));
+    const states = await Promise.all([allowed, ...jobs].map(async (job) => (await commands.load(job.ref)).state));
     const readAll = store.readAll.bind(store);
     let reads = 0;
     store.readAll = (options) => {
@@ -152,9 +153,9 @@ describe('DispatchLog: the policy active at a grant’s position in the global l
       return readAll(options);
     };
     try {
-      expect(await log.grantCheck(allowed.jobId, states[0]!)).toEqual({});
+      expect(await log.grantCheck(allowed.ref, states[0]!)).toEqual({});
       expect(reads).toBe(0);
-      const checks = await Promise.all(jobs.map((job, i) => log.grantCheck(job.jobId, states[i + 1]!)));
+      const checks = await Promise.all(jobs.map((job, i) => log.grantCheck(job.ref, states[i + 1]!)));
       expect(checks.map((c) => c?.grant_fact)).toEqual(approvals.map((approval_id) => ({ approval_id, active_policy_snapshot: P3 })));
       expect(reads).toBeLessThanOrEqual(2);
     } finally {

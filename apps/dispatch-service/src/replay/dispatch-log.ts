@@ -1,5 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { GrantCheck, grantAwaitingLogCheck, GrantLogFact, JobAggregateState } from '@signoff/approvals';
+import { JobRef } from '@signoff/contracts';
 import { SIGNOFF_CONFIG } from '@signoff/core';
 import { EventStore } from '@signoff/event-store';
 import { SignoffConfig } from '@signoff/runtime';
@@ -62,18 +63,18 @@ export class DispatchLog {
    * before any more (on PostgreSQL, a transaction still open anywhere holds that line), so the
    * grant cannot be judged yet; the replay consumer judges it once the projection reads it.
    */
-  async grantCheck(jobId: string, state: JobAggregateState, waitMs = GRANT_READ_WAIT_MS): Promise<GrantCheck | null> {
+  async grantCheck(ref: JobRef, state: JobAggregateState, waitMs = GRANT_READ_WAIT_MS): Promise<GrantCheck | null> {
     const approval = grantAwaitingLogCheck(state);
     if (approval === null) return {};
-    const fact = await this.grantFact(jobId, approval.grant.approval_id, waitMs);
+    const fact = await this.grantFact(ref, approval.grant.approval_id, waitMs);
     return fact === null ? null : { grant_fact: fact, snapshot_mode: this.config.snapshotMode };
   }
 
-  /** The projection's fact about the grant `approvalId` of a job, reading the log until it has one or `waitMs` passed. */
-  private async grantFact(jobId: string, approvalId: string, waitMs: number): Promise<GrantLogFact | null> {
+  /** The projection's fact about the grant `approvalId` of the job `ref`, reading the log until it has one or `waitMs` passed. */
+  private async grantFact(ref: JobRef, approvalId: string, waitMs: number): Promise<GrantLogFact | null> {
     const deadline = Date.now() + waitMs;
     for (let round = 0; ; round++) {
-      const grant = this.projection.get(jobId)?.grant;
+      const grant = this.projection.get(ref)?.grant;
       if (grant?.approval_id === approvalId) return grant;
       if (round > 0) {
         if (Date.now() >= deadline) return null;

@@ -1,4 +1,4 @@
-import { ApprovalGrantedData, POLICY_STREAM } from '@signoff/contracts';
+import { ApprovalGrantedData, DEFAULT_TENANT, JobRef, POLICY_STREAM } from '@signoff/contracts';
 import { EventStore, ReadAllOptions, RecordedEvent } from '@signoff/event-store';
 import { describe, expect, it } from 'vitest';
 import { testConfig } from '../../../../test/support/app';
@@ -42,6 +42,8 @@ const grant = (jobId: string): ApprovalGrantedData => ({
   reason: null,
 });
 
+const ref = (jobId: string): JobRef => ({ tenant: DEFAULT_TENANT, jobId });
+
 describe('DispatchLog reads', () => {
   it('never overlap, however many callers ask at once or in the gap between two reads, and each caller sees what was appended before it asked', async () => {
     const slow = new SlowLog();
@@ -51,7 +53,7 @@ describe('DispatchLog reads', () => {
     for (let i = 0; i < 40; i++) {
       slow.append(`job-j${i}`, 'ApprovalGranted', grant(`j${i}`));
       const asked = i;
-      calls.push(log.catchUp().then((n) => (expect(log.projection.get(`j${asked}`)).toBeDefined(), n)));
+      calls.push(log.catchUp().then((n) => (expect(log.projection.get(ref(`j${asked}`))).toBeDefined(), n)));
       if (i % 3 === 0) await new Promise((resolve) => setImmediate(resolve));
       if (i % 7 === 0) await Promise.resolve();
     }
@@ -59,7 +61,7 @@ describe('DispatchLog reads', () => {
     expect(slow.maxRunning).toBe(1);
     expect(slow.reads).toBeLessThan(40);
     expect(log.projection.size).toBe(40);
-    expect(log.projection.get('j0')?.grant).toEqual({ approval_id: 'ap-j0', active_policy_snapshot: 'p1' });
+    expect(log.projection.get(ref('j0'))?.grant).toEqual({ approval_id: 'ap-j0', active_policy_snapshot: 'p1' });
   });
 
   it('rebuild starts from position 0 after the read in flight', async () => {
@@ -71,6 +73,6 @@ describe('DispatchLog reads', () => {
     expect(await first).toBe(1);
     expect(await rebuilt).toBe(1);
     expect(slow.maxRunning).toBe(1);
-    expect(log.projection.get('a')).toBeDefined();
+    expect(log.projection.get(ref('a'))).toBeDefined();
   });
 });

@@ -1,6 +1,6 @@
 import type { GrantLogFact } from '@signoff/approvals';
-import type { DispatchReplayedData, JobEvent, SignoffEvent } from '@signoff/contracts';
-import { fromJobStreamId, POLICY_STREAM } from '@signoff/contracts';
+import type { DispatchReplayedData, JobEvent, JobRef, SignoffEvent } from '@signoff/contracts';
+import { fromJobStreamId, POLICY_STREAM, toJobStreamId } from '@signoff/contracts';
 
 /** Where a released job's current attempt stands. */
 export type DispatchStage = 'pending' | 'claimed' | 'dispatched';
@@ -10,6 +10,7 @@ const STAGE_RANK: Record<DispatchStage, number> = { pending: 0, claimed: 1, disp
 /** One released job that no worker has acknowledged yet. */
 export interface DispatchStatus {
   readonly job_id: string;
+  readonly tenant: string;
   readonly attempt: number;
   readonly stage: DispatchStage;
   /** When the current stage began (ms since the epoch, from the event's `at`). */
@@ -43,6 +44,7 @@ export const DISPATCH_LOG_EVENT_TYPES = [...DISPATCH_STATUS_EVENT_TYPES, 'Policy
 /** A stuck job and what the replay consumer would do about it. */
 export interface ReplayCandidate {
   readonly job_id: string;
+  readonly tenant: string;
   readonly attempt: number;
   readonly stage: DispatchStage;
   readonly reason: DispatchReplayedData['reason'];
@@ -79,7 +81,8 @@ const REASON: Record<DispatchStage, DispatchReplayedData['reason']> = {
  * Events are applied in log order; an event that would move a job's (attempt, stage) backwards is
  * ignored, so the replay consumer may also apply the events it appended itself before the log
  * reader delivers them. A job leaves the index once a worker reported on it, it was abandoned, or
- * its approval was invalidated.
+ * its approval was invalidated. Jobs are keyed by their stream, i.e. by (tenant, job id): the same
+ * id in two tenants is two jobs.
  *
  * It also folds the policy activations (PolicyActivated of the `policy` stream), in the same
  * order: the global log's one order, of which the reader only ever sees a prefix that can no
@@ -88,6 +91,7 @@ const REASON: Record<DispatchStage, DispatchReplayedData['reason']> = {
  * activation read later can precede it.
  */
 export class DispatchStatusProjection {
+  /** By stream id. */
   private readonly jobs = new Map<string, DispatchStatus>();
   /** Snapshot of the last PolicyActivated applied (null before the first). */
   private activePolicy: string | null = null;
@@ -96,8 +100,8 @@ export class DispatchStatusProjection {
     return this.jobs.size;
   }
 
-  get(jobId: string): DispatchStatus | undefined {
-    return this.jobs.get(jobId);
+  get(ref: JobRef): DispatchStatus | undefined {
+    return this.jobs.get(toJobStreamId(ref));
   }
 
   all(): IterableIterator<DispatchStatus> {
@@ -116,26 +120,26 @@ export class DispatchStatusProjection {
 
   /**
    * Applies one event: a job event of a job stream or a PolicyActivated of the policy stream, in
-   * log order (other streams and types are ignored).
+   * log order (other streams, other jobs' events and other types are ignored).
    */
-  apply(event: SignoffEvent & { readonly streamId?: string }): void {
+  apply(event: SignoffEvent & { readonly streamId: string }): void {
     if (event.type === 'PolicyActivated') {
       if (event.streamId === POLICY_STREAM && typeof event.data.snapshot === 'string') this.activePolicy = event.data.snapshot;
       return;
     }
-    const jobId = (event.data as { job_id?: unknown }).job_id;
-    if (typeof jobId !== 'string') return;
-    if (event.streamId !== undefined && fromJobStreamId(event.streamId) !== jobId) return;
+    const ref = fromJobStreamId(event.streamId);
+    if (ref === null || (event.data as { job_id?: unknown }).job_id !== ref.jobId) return;
+    const key = event.streamId;
     const at = Date.parse(event.metadata?.at ?? '');
     const since = Number.isFinite(at) ? at : 0;
-    const current = this.jobs.get(jobId);
+    const current = this.jobs.get(key);
     switch (event.type) {
       case 'PolicyEvaluated':
-        if (event.data.decision === 'allow' && !current) this.set(jobId, 1, 'pending', since, null, null);
+        if (event.data.decision === 'allow' && !current) this.set(ref, 1, 'pending', since, null, null);
         return;
       case 'ApprovalGranted':
         if (!current) {
-          this.set(jobId, 1, 'pending', since, null, null, { approval_id: event.data.approval_id, active_policy_snapshot: this.activePolicy });
+          this.set(ref, 1, 'pending', since, null, null, { approval_id: event.data.approval_id, active_policy_snapshot: this.activePolicy });
         }
         return;
       case 'DispatchClaimed':
@@ -151,7 +155,7 @@ export class DispatchStatusProjection {
       case 'DispatchAbandoned':
       case 'JobStarted':
       case 'JobCompleted':
-        this.jobs.delete(jobId);
+        this.jobs.delete(key);
         return;
       default:
         return;
@@ -159,9 +163,10 @@ export class DispatchStatusProjection {
   }
 
   /** Restarts the clock of a job's current stage (a failed replay is looked at again after the grace). */
-  touch(jobId: string, since: number): void {
-    const current = this.jobs.get(jobId);
-    if (current) this.jobs.set(jobId, { ...current, since });
+  touch(ref: JobRef, since: number): void {
+    const key = toJobStreamId(ref);
+    const current = this.jobs.get(key);
+    if (current) this.jobs.set(key, { ...current, since });
   }
 
   /** The stuck jobs, the longest overdue first. */
@@ -173,6 +178,7 @@ export class DispatchStatusProjection {
       if (overdue < 0) continue;
       out.push({
         job_id: status.job_id,
+        tenant: status.tenant,
         attempt: status.attempt,
         stage: status.stage,
         reason: REASON[status.stage],
@@ -196,11 +202,11 @@ export class DispatchStatusProjection {
   ): void {
     if (attempt < current.attempt) return;
     if (attempt === current.attempt && STAGE_RANK[stage] <= STAGE_RANK[current.stage]) return;
-    this.set(current.job_id, attempt, stage, since, claimedBy, key, current.grant);
+    this.set({ tenant: current.tenant, jobId: current.job_id }, attempt, stage, since, claimedBy, key, current.grant);
   }
 
   private set(
-    jobId: string,
+    ref: JobRef,
     attempt: number,
     stage: DispatchStage,
     since: number,
@@ -208,6 +214,15 @@ export class DispatchStatusProjection {
     key: string | null,
     grant: GrantLogFact | null = null,
   ): void {
-    this.jobs.set(jobId, { job_id: jobId, attempt, stage, since, claimed_by: claimedBy, idempotency_key: key, grant });
+    this.jobs.set(toJobStreamId(ref), {
+      job_id: ref.jobId,
+      tenant: ref.tenant,
+      attempt,
+      stage,
+      since,
+      claimed_by: claimedBy,
+      idempotency_key: key,
+      grant,
+    });
   }
 }
