@@ -21,6 +21,7 @@ import type {
   ClaimDispatchData,
   CommandMetadata,
   ExpireApproval,
+  GrantLogFact,
   InvalidateApproval,
   InvalidateApprovalData,
   JobCommand,
@@ -62,6 +63,11 @@ export const APPROVAL_REF = 'apr-ref-1';
 export const APPROVAL_ID = 'approval-1';
 export const KEY = 'idem-job-42';
 export const RULE = 'require-approval-prod-finance';
+/**
+ * What the dispatcher reads from the log for the grant of `history.approved()`: SNAP_A was active
+ * at its position. The dispatch commands carry it by default (ignored for allowed jobs).
+ */
+export const CONFIRMING_FACT: GrantLogFact = { approval_id: APPROVAL_ID, active_policy_snapshot: SNAP_A };
 
 /** An instant `ms` milliseconds after T0. */
 export function at(ms: number): string {
@@ -187,7 +193,7 @@ export const cmd = {
     const { data, metadata } = split(over);
     return {
       type: 'ClaimDispatch',
-      data: { job_id: JOB_ID, attempt: 1, idempotency_key: KEY, claimed_by: 'dispatcher-a', ...data },
+      data: { job_id: JOB_ID, attempt: 1, idempotency_key: KEY, claimed_by: 'dispatcher-a', grant_fact: CONFIRMING_FACT, ...data },
       metadata,
     };
   },
@@ -211,7 +217,7 @@ export const cmd = {
     const { data, metadata } = split(over);
     return {
       type: 'ReplayDispatch',
-      data: { job_id: JOB_ID, attempt: 2, reason: 'not_acknowledged', max_attempts: 5, ...data },
+      data: { job_id: JOB_ID, attempt: 2, reason: 'not_acknowledged', max_attempts: 5, grant_fact: CONFIRMING_FACT, ...data },
       metadata,
     };
   },

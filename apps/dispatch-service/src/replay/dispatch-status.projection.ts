@@ -1,5 +1,6 @@
-import type { DispatchReplayedData, JobEvent, JobRef } from '@signoff/contracts';
-import { fromJobStreamId, toJobStreamId } from '@signoff/contracts';
+import type { GrantLogFact } from '@signoff/approvals';
+import type { DispatchReplayedData, JobEvent, JobRef, SignoffEvent } from '@signoff/contracts';
+import { fromJobStreamId, POLICY_STREAM, toJobStreamId } from '@signoff/contracts';
 
 /** Where a released job's current attempt stands. */
 export type DispatchStage = 'pending' | 'claimed' | 'dispatched';
@@ -16,12 +17,19 @@ export interface DispatchStatus {
   readonly since: number;
   readonly claimed_by: string | null;
   readonly idempotency_key: string | null;
+  /**
+   * Approved jobs: the policy that was active at the ApprovalGranted's place in the global log
+   * (the last PolicyActivated the projection read before it), the fact the decider judges the
+   * grant by (DESIGN section 12). Null for allowed jobs.
+   */
+  readonly grant: GrantLogFact | null;
 }
 
-/** The event types the projection reads (its subscription filter). */
+/** The job event types the projection reads. */
 export const DISPATCH_STATUS_EVENT_TYPES = [
   'PolicyEvaluated',
   'ApprovalGranted',
+  'ApprovalInvalidated',
   'DispatchClaimed',
   'JobDispatched',
   'DispatchReplayed',
@@ -29,6 +37,9 @@ export const DISPATCH_STATUS_EVENT_TYPES = [
   'JobStarted',
   'JobCompleted',
 ] as const satisfies readonly JobEvent['type'][];
+
+/** Everything the projection reads from the log (its filter): the job events and the policy activations. */
+export const DISPATCH_LOG_EVENT_TYPES = [...DISPATCH_STATUS_EVENT_TYPES, 'PolicyActivated'] as const;
 
 /** A stuck job and what the replay consumer would do about it. */
 export interface ReplayCandidate {
@@ -69,12 +80,21 @@ const REASON: Record<DispatchStage, DispatchReplayedData['reason']> = {
  *
  * Events are applied in log order; an event that would move a job's (attempt, stage) backwards is
  * ignored, so the replay consumer may also apply the events it appended itself before the log
- * reader delivers them. A job leaves the index once a worker reported on it or it was abandoned.
- * Jobs are keyed by their stream, i.e. by (tenant, job id): the same id in two tenants is two jobs.
+ * reader delivers them. A job leaves the index once a worker reported on it, it was abandoned, or
+ * its approval was invalidated. Jobs are keyed by their stream, i.e. by (tenant, job id): the same
+ * id in two tenants is two jobs.
+ *
+ * It also folds the policy activations (PolicyActivated of the `policy` stream), in the same
+ * order: the global log's one order, of which the reader only ever sees a prefix that can no
+ * longer change (see libs/event-store, "Global order"). So when an ApprovalGranted is applied,
+ * the last activation applied before it is the policy active at the grant's position, and no
+ * activation read later can precede it.
  */
 export class DispatchStatusProjection {
   /** By stream id. */
   private readonly jobs = new Map<string, DispatchStatus>();
+  /** Snapshot of the last PolicyActivated applied (null before the first). */
+  private activePolicy: string | null = null;
 
   get size(): number {
     return this.jobs.size;
@@ -90,10 +110,23 @@ export class DispatchStatusProjection {
 
   clear(): void {
     this.jobs.clear();
+    this.activePolicy = null;
   }
 
-  /** Applies one event of a job stream (other streams, other jobs' events and other types are ignored). */
-  apply(event: JobEvent & { readonly streamId: string }): void {
+  /** The snapshot of the last policy activation read (null before the first). */
+  get activePolicySnapshot(): string | null {
+    return this.activePolicy;
+  }
+
+  /**
+   * Applies one event: a job event of a job stream or a PolicyActivated of the policy stream, in
+   * log order (other streams, other jobs' events and other types are ignored).
+   */
+  apply(event: SignoffEvent & { readonly streamId: string }): void {
+    if (event.type === 'PolicyActivated') {
+      if (event.streamId === POLICY_STREAM && typeof event.data.snapshot === 'string') this.activePolicy = event.data.snapshot;
+      return;
+    }
     const ref = fromJobStreamId(event.streamId);
     if (ref === null || (event.data as { job_id?: unknown }).job_id !== ref.jobId) return;
     const key = event.streamId;
@@ -105,7 +138,9 @@ export class DispatchStatusProjection {
         if (event.data.decision === 'allow' && !current) this.set(ref, 1, 'pending', since, null, null);
         return;
       case 'ApprovalGranted':
-        if (!current) this.set(ref, 1, 'pending', since, null, null);
+        if (!current) {
+          this.set(ref, 1, 'pending', since, null, null, { approval_id: event.data.approval_id, active_policy_snapshot: this.activePolicy });
+        }
         return;
       case 'DispatchClaimed':
         if (current) this.advance(current, event.data.attempt, 'claimed', since, event.data.claimed_by, event.data.idempotency_key);
@@ -116,6 +151,7 @@ export class DispatchStatusProjection {
       case 'DispatchReplayed':
         if (current) this.advance(current, event.data.attempt, 'pending', since, null, current.idempotency_key);
         return;
+      case 'ApprovalInvalidated':
       case 'DispatchAbandoned':
       case 'JobStarted':
       case 'JobCompleted':
@@ -166,10 +202,27 @@ export class DispatchStatusProjection {
   ): void {
     if (attempt < current.attempt) return;
     if (attempt === current.attempt && STAGE_RANK[stage] <= STAGE_RANK[current.stage]) return;
-    this.set({ tenant: current.tenant, jobId: current.job_id }, attempt, stage, since, claimedBy, key);
+    this.set({ tenant: current.tenant, jobId: current.job_id }, attempt, stage, since, claimedBy, key, current.grant);
   }
 
-  private set(ref: JobRef, attempt: number, stage: DispatchStage, since: number, claimedBy: string | null, key: string | null): void {
-    this.jobs.set(toJobStreamId(ref), { job_id: ref.jobId, tenant: ref.tenant, attempt, stage, since, claimed_by: claimedBy, idempotency_key: key });
+  private set(
+    ref: JobRef,
+    attempt: number,
+    stage: DispatchStage,
+    since: number,
+    claimedBy: string | null,
+    key: string | null,
+    grant: GrantLogFact | null = null,
+  ): void {
+    this.jobs.set(toJobStreamId(ref), {
+      job_id: ref.jobId,
+      tenant: ref.tenant,
+      attempt,
+      stage,
+      since,
+      claimed_by: claimedBy,
+      idempotency_key: key,
+      grant,
+    });
   }
 }

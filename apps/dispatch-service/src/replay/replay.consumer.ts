@@ -3,14 +3,13 @@ import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } f
 import { ReplayDispatch } from '@signoff/approvals';
 import { describeJobRef, JobRef, toJobStreamId } from '@signoff/contracts';
 import { Clock, JobCommandHandler, SIGNOFF_CONFIG } from '@signoff/core';
-import { EventStore } from '@signoff/event-store';
 import { HealthRegistry, SignoffMetrics } from '@signoff/observability';
 import { SignoffConfig } from '@signoff/runtime';
 import { Counter } from 'prom-client';
 import { DISPATCH_OPTIONS, ResolvedDispatchOptions } from '../dispatch.options';
 import { JobDispatcher } from '../dispatch/job-dispatcher';
-import { DISPATCH_STATUS_EVENT_TYPES, DispatchStatusProjection, ReplayCandidate } from './dispatch-status.projection';
-import { EventLogReader } from './event-log.reader';
+import { DispatchLog } from './dispatch-log';
+import { DispatchStatusProjection, ReplayCandidate } from './dispatch-status.projection';
 
 /** Candidates handled per scan round; the log is read between rounds so the index stays fresh. */
 const MAX_PER_ROUND = 2000;
@@ -23,10 +22,12 @@ export interface ScanReport {
   readonly abandoned: number;
   /** Moved on by someone else since the projection saw them (nothing to do). */
   readonly skipped: number;
+  /** Approved jobs never claimed whose grant the log voided (ApprovalInvalidated instead of a replay). */
+  readonly invalidated: number;
   readonly failed: number;
 }
 
-type HandleOutcome = 'replayed' | 'redispatched' | 'abandoned' | 'skipped';
+type HandleOutcome = 'replayed' | 'redispatched' | 'abandoned' | 'skipped' | 'invalidated';
 
 /**
  * The replay consumer (the article's recovery path, DESIGN invariant 4). It keeps the
@@ -44,12 +45,13 @@ type HandleOutcome = 'replayed' | 'redispatched' | 'abandoned' | 'skipped';
  * log and `signoff_jobs_dispatch_abandoned_total`, so replays cannot hide a capacity problem.
  * An attempt this instance claimed itself and could not publish because the broker was
  * unreachable is retried as the same attempt: a broker outage burns no attempts.
+ * An approved job never claimed carries the log's fact about its grant (the policy active at the
+ * grant's position, from the projection) into ReplayDispatch: a grant the log voids is
+ * invalidated, never replayed (DESIGN section 12).
  */
 @Injectable()
 export class ReplayConsumer implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly logger = new Logger('ReplayConsumer');
-  readonly projection = new DispatchStatusProjection();
-  private readonly reader: EventLogReader;
   private readonly abandonedTotal: Counter;
   private readonly intervalMs: number;
   private loop: Promise<void> | null = null;
@@ -58,7 +60,7 @@ export class ReplayConsumer implements OnApplicationBootstrap, OnModuleDestroy {
   private caughtUpOnce = false;
 
   constructor(
-    store: EventStore,
+    private readonly log: DispatchLog,
     private readonly commands: JobCommandHandler,
     private readonly dispatcher: JobDispatcher,
     private readonly clock: Clock,
@@ -67,7 +69,6 @@ export class ReplayConsumer implements OnApplicationBootstrap, OnModuleDestroy {
     @Inject(SIGNOFF_CONFIG) private readonly config: SignoffConfig,
     @Inject(DISPATCH_OPTIONS) private readonly options: ResolvedDispatchOptions,
   ) {
-    this.reader = new EventLogReader(store, DISPATCH_STATUS_EVENT_TYPES);
     this.intervalMs = options.scanIntervalMs ?? Math.min(1000, Math.max(50, Math.floor(config.dispatchGraceMs / 4)));
     const name = 'signoff_jobs_dispatch_abandoned_total';
     this.abandonedTotal =
@@ -94,6 +95,11 @@ export class ReplayConsumer implements OnApplicationBootstrap, OnModuleDestroy {
     await this.loop;
   }
 
+  /** The dispatch-status projection (shared with the dispatcher through {@link DispatchLog}). */
+  get projection(): DispatchStatusProjection {
+    return this.log.projection;
+  }
+
   /** True once the projection has read the whole log at least once since start. */
   get ready(): boolean {
     return this.caughtUpOnce;
@@ -101,14 +107,14 @@ export class ReplayConsumer implements OnApplicationBootstrap, OnModuleDestroy {
 
   /** Rebuilds the projection from position 0 of the log. */
   async rebuild(): Promise<number> {
-    this.reader.reset();
-    this.projection.clear();
-    return this.catchUp();
+    const read = await this.log.rebuild();
+    this.caughtUpOnce = true;
+    return read;
   }
 
   /** Reads the log up to now into the projection. */
   async catchUp(): Promise<number> {
-    const read = await this.reader.catchUp((event) => this.projection.apply(event));
+    const read = await this.log.catchUp();
     this.caughtUpOnce = true;
     return read;
   }
@@ -125,7 +131,7 @@ export class ReplayConsumer implements OnApplicationBootstrap, OnModuleDestroy {
 
   /** One scan: catch up with the log, then replay every stuck job (in rounds). */
   async scanOnce(): Promise<ScanReport> {
-    const report = { candidates: 0, replayed: 0, redispatched: 0, abandoned: 0, skipped: 0, failed: 0 };
+    const report = { candidates: 0, replayed: 0, redispatched: 0, abandoned: 0, skipped: 0, invalidated: 0, failed: 0 };
     // Each job is handled at most once per scan, whatever the projection says after a round.
     const attempted = new Set<string>();
     for (;;) {
@@ -165,9 +171,16 @@ export class ReplayConsumer implements OnApplicationBootstrap, OnModuleDestroy {
       return 'redispatched';
     }
     const commandId = randomUUID();
+    const grant = this.projection.get(ref)?.grant;
     const { result, appended, state, revision } = await this.commands.execute(ref, (): ReplayDispatch => ({
       type: 'ReplayDispatch',
-      data: { job_id: jobId, attempt: candidate.attempt + 1, reason: candidate.reason, max_attempts: this.options.maxAttempts },
+      data: {
+        job_id: jobId,
+        attempt: candidate.attempt + 1,
+        reason: candidate.reason,
+        max_attempts: this.options.maxAttempts,
+        ...(grant ? { grant_fact: grant, snapshot_mode: this.config.snapshotMode } : {}),
+      },
       metadata: { commandId, correlationId: commandId, actor: this.dispatcher.instanceId, now: this.clock.now().toISOString() },
     }));
     for (const event of appended) this.projection.apply({ ...event, streamId: toJobStreamId(ref) });
@@ -191,6 +204,9 @@ export class ReplayConsumer implements OnApplicationBootstrap, OnModuleDestroy {
             'check worker capacity and the dispatch topic',
         );
         return 'abandoned';
+      case 'invalidated':
+        this.dispatcher.grantVoided(ref, outcome);
+        return 'invalidated';
       case 'already_replayed':
       case 'already_abandoned':
       case 'not_needed':
@@ -210,7 +226,8 @@ export class ReplayConsumer implements OnApplicationBootstrap, OnModuleDestroy {
         const report = await this.scanOnce();
         if (report.candidates > 0) {
           this.logger.log(
-            `scan: ${report.replayed} replayed, ${report.redispatched} re-published, ${report.abandoned} abandoned, ${report.failed} failed`,
+            `scan: ${report.replayed} replayed, ${report.redispatched} re-published, ${report.abandoned} abandoned, ` +
+              `${report.invalidated} invalidated (grant void in log order), ${report.failed} failed`,
           );
         }
         failures = 0;
