@@ -1,5 +1,5 @@
-import type { ApprovalRequirement, JobRequest } from '@signoff/contracts';
-import { type ConditionSubject, globToRegExp, isGlob, parseSubject } from './condition-subject.util';
+import { type ApprovalRequirement, type Glob, isGlob, type JobRequest } from '@signoff/contracts';
+import { type ConditionSubject, parseSubject, policyGlob } from './condition-subject.util';
 import { parseDuration } from './duration.util';
 import { policySnapshot } from './integrity.hash';
 import type { Condition, ConditionScalar, DefaultDecision, Evaluation, OperatorCondition, PolicyBundle, PolicyRule } from './policy.types';
@@ -283,17 +283,17 @@ function compileValueTest(condition: Condition, toNumber: (value: unknown) => nu
 
 function compileScalar(value: ConditionScalar): ValueTest {
   if (typeof value === 'string' && isGlob(value)) {
-    const re = globToRegExp(value);
-    return (actual) => typeof actual === 'string' && re.test(actual);
+    const glob = policyGlob(value);
+    return (actual) => typeof actual === 'string' && glob.test(actual);
   }
   return (actual) => actual === value;
 }
 
 function compileAnyOf(values: readonly ConditionScalar[]): ValueTest {
   const literals = new Set<unknown>();
-  const globs: RegExp[] = [];
+  const globs: Glob[] = [];
   for (const value of values) {
-    if (typeof value === 'string' && isGlob(value)) globs.push(globToRegExp(value));
+    if (typeof value === 'string' && isGlob(value)) globs.push(policyGlob(value));
     else literals.add(value);
   }
   if (globs.length === 0) {
