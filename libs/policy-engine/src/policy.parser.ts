@@ -2,7 +2,7 @@ import type { PolicyDecision } from '@signoff/contracts';
 import { isMap as isMapNode, isScalar, isSeq as isSeqNode, type Node } from 'yaml';
 import { type ConditionSubject, parseSubject } from './condition-subject.util';
 import { formatDuration, parseDuration } from './duration.util';
-import { hasNestedQuantifier } from './regex-safety.util';
+import { compilePolicyRegex } from './policy-regex';
 import {
   type ApprovalSpec,
   type Condition,
@@ -35,8 +35,6 @@ const DECISIONS: ReadonlySet<string> = new Set(POLICY_DECISIONS);
 export const RULE_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
 /** Approval timeout when a rule states none (DESIGN section 7). */
 export const DEFAULT_APPROVAL_TIMEOUT = '24h';
-/** A `matches` pattern longer than this is refused (they are written by hand, and run per job). */
-export const MAX_REGEX_LENGTH = 1024;
 /** Quorum sizes above this are refused as typos. */
 export const MAX_REQUIRED_APPROVALS = 100;
 
@@ -290,20 +288,12 @@ function readOperators(src: YamlSource, node: Node, path: string, subject: Condi
         if (typeof pattern !== 'string') {
           if (pattern !== undefined) src.error('invalid_regex', 'matches needs a regular expression string', opPath, value);
           ok = false;
-        } else if (pattern.length > MAX_REGEX_LENGTH) {
-          src.error('invalid_regex', `regular expression longer than ${MAX_REGEX_LENGTH} characters`, opPath, value);
-          ok = false;
-        } else if (hasNestedQuantifier(pattern)) {
-          src.error('invalid_regex', 'a repeated group that itself repeats (like (a+)+) can backtrack catastrophically; rewrite it', opPath, value);
-          ok = false;
         } else {
-          try {
-            new RegExp(pattern);
-            out.matches = pattern;
-          } catch (error) {
-            src.error('invalid_regex', `invalid regular expression: ${(error as Error).message}`, opPath, value);
+          const compiled = compilePolicyRegex(pattern);
+          if ('error' in compiled) {
+            src.error('invalid_regex', compiled.error, opPath, value);
             ok = false;
-          }
+          } else out.matches = pattern;
         }
         break;
       }

@@ -6,6 +6,7 @@ import { ApprovalTestApp, bearer, call, startApprovalApp } from '../testing/appr
 import { approvalsClient, ApprovalsClient } from '../testing/grpc.client';
 import { submitJob } from '../testing/job.fixture';
 import { writePolicyFile } from '../testing/test-policies';
+import { withLiveness } from '../../../../test/support/cpu';
 
 /** Every job waits for a reviewer: the pending list fills with whatever topics the test submits. */
 const EVERYTHING_NEEDS_A_REVIEWER = `
@@ -31,18 +32,6 @@ describe('reviewer globs cannot take the CPU (list and watch approvals, on real 
   let client: ApprovalsClient;
   let rita: string;
 
-  /** Runs `request` and, 20 ms into it, GET /health/live: how long each took, in ms. */
-  const withLiveness = async <T>(request: () => Promise<T>): Promise<{ value: T; requestMs: number; liveMs: number }> => {
-    const started = performance.now();
-    const pending = request().then((value) => ({ value, requestMs: performance.now() - started }));
-    await new Promise((r) => setTimeout(r, 20));
-    const liveStarted = performance.now();
-    const live = await fetch(`${svc.url}/health/live`);
-    const liveMs = performance.now() - liveStarted;
-    expect(live.status).toBe(200);
-    return { ...(await pending), liveMs };
-  };
-
   beforeAll(async () => {
     db = await createTestDatabase('globs');
     svc = await startApprovalApp({ databaseUrl: db.url, policyPath: writePolicyFile(EVERYTHING_NEEDS_A_REVIEWER), grpc: true });
@@ -60,31 +49,35 @@ describe('reviewer globs cannot take the CPU (list and watch approvals, on real 
 
   it('answers a reviewer of a tenant that sees nothing at once, with a 12-star claim and filter, over HTTP and gRPC', async () => {
     const outsider = await bearer('otto', ['reviewer'], { tenants: ['nobody'], topics: [WORST_GLOB] });
-    const http = await withLiveness(() => call(svc.url, 'GET', `/approvals?topic=${encodeURIComponent(WORST_GLOB)}&limit=500`, outsider));
+    const http = await withLiveness(svc.url, () => call(svc.url, 'GET', `/approvals?topic=${encodeURIComponent(WORST_GLOB)}&limit=500`, outsider));
     expect(http.value.status).toBe(200);
     expect(http.value.body.items).toEqual([]);
     expect(http.requestMs).toBeLessThan(1000);
     expect(http.liveMs).toBeLessThan(1000);
+    expect(http.liveStatus).toBe(200);
 
-    const grpc = await withLiveness(() => client.call('ListApprovals', { topic: WORST_GLOB, limit: 500 }, outsider));
+    const grpc = await withLiveness(svc.url, () => client.call('ListApprovals', { topic: WORST_GLOB, limit: 500 }, outsider));
     expect(grpc.value.items ?? []).toEqual([]);
     expect(grpc.requestMs).toBeLessThan(1000);
     expect(grpc.liveMs).toBeLessThan(1000);
+    expect(grpc.liveStatus).toBe(200);
   });
 
   it('runs 12-star globs on every approval of a tenant the reviewer sees, in linear time', async () => {
     const reviewer = await bearer('ivy', ['reviewer'], { tenants: ['acme'], topics: [WORST_GLOB, `${'*a'.repeat(12)}*`] });
-    const http = await withLiveness(() => call(svc.url, 'GET', `/approvals?topic=${encodeURIComponent(`*${'a*'.repeat(12)}`)}&limit=500`, reviewer));
+    const http = await withLiveness(svc.url, () => call(svc.url, 'GET', `/approvals?topic=${encodeURIComponent(`*${'a*'.repeat(12)}`)}&limit=500`, reviewer));
     expect(http.value.status).toBe(200);
     // The second claim covers the ten long topics (and no svcN.op one); the filter agrees.
     expect((http.value.body.items as { topic: string }[]).map((item) => item.topic)).toEqual(Array(10).fill(LONG_TOPIC));
     expect(http.requestMs).toBeLessThan(1000);
     expect(http.liveMs).toBeLessThan(1000);
+    expect(http.liveStatus).toBe(200);
 
-    const grpc = await withLiveness(() => client.call('ListApprovals', { topic: WORST_GLOB, limit: 500 }, reviewer));
+    const grpc = await withLiveness(svc.url, () => client.call('ListApprovals', { topic: WORST_GLOB, limit: 500 }, reviewer));
     expect(grpc.value.items ?? []).toEqual([]);
     expect(grpc.requestMs).toBeLessThan(1000);
     expect(grpc.liveMs).toBeLessThan(1000);
+    expect(grpc.liveStatus).toBe(200);
   });
 
   it('filters WatchApprovals changes with the same globs without holding the event loop', async () => {
@@ -101,11 +94,12 @@ describe('reviewer globs cannot take the CPU (list and watch approvals, on real 
     const jobs = [];
     for (let i = 0; i < 10; i++) jobs.push((await submitJob(svc.app, { topic: LONG_TOPIC, tenant: 'acme' })).job_id);
     const submittedMs = performance.now() - started;
-    const live = await withLiveness(async () => eventually(() => insiderSeen.filter((c) => c.kind === 'requested').length === 10, 'ten requested changes', 10_000));
+    const live = await withLiveness(svc.url, async () => eventually(() => insiderSeen.filter((c) => c.kind === 'requested').length === 10, 'ten requested changes', 10_000));
     expect(insiderSeen.map((c) => c.approval.job_id)).toEqual(jobs);
     expect(outsiderSeen).toEqual([]);
     expect(submittedMs + live.requestMs).toBeLessThan(3000);
     expect(live.liveMs).toBeLessThan(1000);
+    expect(live.liveStatus).toBe(200);
     outsider.cancel();
     insider.cancel();
   });
