@@ -25,3 +25,15 @@ export function abString(length: number): string {
   }
   return out;
 }
+
+/** The reproduction of issue 10: 68 KB of YAML whose aliases expand to a 13.8 MB bundle. */
+export function aliasBomb(): string {
+  const rules = Array.from({ length: 230 }, (_, i) => `  - {id: r${i}, description: *d, decision: deny}`);
+  return `version: v1\ndescription: &d "${'x'.repeat(60_000)}"\nrules:\n${rules.join('\n')}\n`;
+}
+
+/** The normalized bundle an older version stored in PolicyActivated for `aliasBomb()` (13.8 MB of JSON). */
+export function storedAliasBomb(): { version: string; default: string; description: string; rules: object[] } {
+  const big = 'x'.repeat(60_000);
+  return { version: 'v1', default: 'deny', description: big, rules: Array.from({ length: 230 }, (_, i) => ({ id: `r${i}`, description: big, when: {}, decision: 'deny' })) };
+}

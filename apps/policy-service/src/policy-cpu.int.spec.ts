@@ -4,7 +4,9 @@ import { EventStore } from '@signoff/event-store';
 import { authHeader, startTestApp, testConfig } from '../../../test/support/app';
 import { createTestDatabase } from '../../../test/support/infra';
 import { PolicyServiceModule } from './app.module';
-import { abString, withLiveness } from '../../../test/support/cpu';
+import { randomUUID } from 'node:crypto';
+import { ActivePolicy } from '@signoff/core';
+import { aliasBomb, abString, storedAliasBomb, withLiveness } from '../../../test/support/cpu';
 
 type Started = Awaited<ReturnType<typeof startTestApp>>;
 
@@ -84,5 +86,61 @@ describe('policy evaluation cannot take the CPU (policy service on real PostgreS
     // The dry run is cut the same way.
     const dry = await fetch(`${svc.url}/api/v1/policy/evaluate`, { method: 'POST', headers: { 'content-type': 'application/json', ...submitter }, body: JSON.stringify({ topic: 'x.y', payload: { s: `c${abString(1200)}` } }) });
     expect(dry.status).toBe(503);
+  });
+
+  it('refuses the 68 KB alias bomb (13.8 MB expanded) with 400 invalid_policy too_large, quickly, storing nothing', async () => {
+    const before = (await svc.app.get(EventStore).readStream(POLICY_STREAM)).length;
+    const answer = await withLiveness(svc.url, () => putPolicy(aliasBomb()));
+    expect(answer.value.status).toBe(400);
+    const problem = (await answer.value.json()) as { code: string; errors: { code: string; line: number; column: number; message: string }[] };
+    expect(problem.code).toBe('invalid_policy');
+    expect(problem.errors).toEqual([expect.objectContaining({ code: 'too_large', line: 1, column: 1 })]);
+    expect(answer.requestMs).toBeLessThan(1000);
+    expect(answer.liveMs).toBeLessThan(1000);
+    expect(answer.liveStatus).toBe(200);
+    expect((await svc.app.get(EventStore).readStream(POLICY_STREAM)).length).toBe(before);
+    // The body limit of PUT /policy is 1 MiB, YAML and JSON alike.
+    expect((await putPolicy(`description: "${'x'.repeat(1_100_000)}"\n`)).status).toBe(413);
+    expect((await putPolicy(JSON.stringify({ description: 'x'.repeat(1_100_000) }), 'application/json')).status).toBe(413);
+  });
+});
+
+describe('a policy service starting on a log that holds an oversized bundle (real PostgreSQL)', () => {
+  let db: { url: string; drop: () => Promise<void> };
+  let svc: Started;
+  let admin: Record<string, string>;
+
+  beforeAll(async () => {
+    db = await createTestDatabase('policyhuge');
+    svc = await startTestApp(PolicyServiceModule.forRoot(testConfig({ EVENT_STORE_URL: db.url, POLICY_PATH: 'policies/default.yaml' })));
+    admin = await authHeader('root', ['admin']);
+  });
+  afterAll(async () => {
+    await svc?.close();
+    await db?.drop();
+  });
+
+  it('starts (and polls) past a 13.8 MB bundle an older version stored: refused in milliseconds, the previous policy kept', async () => {
+    const store = svc.app.get(EventStore);
+    const active = (await (await fetch(`${svc.url}/api/v1/policy`, { headers: admin })).json()) as { snapshot: string };
+    const bundle = storedAliasBomb();
+    await store.appendToStream(
+      POLICY_STREAM,
+      [{ id: randomUUID(), type: 'PolicyActivated', data: { snapshot: 'sha256:old-alias-bomb', version: 'v99', activatedBy: 'old-version', bundle }, metadata: { correlationId: 'c', causationId: 'c', actor: 'old-version', at: new Date().toISOString() } }],
+      { expectedRevision: 'any' },
+    );
+    // A fresh instance reads the whole policy stream at start, as every service does.
+    const fresh = new ActivePolicy(store, { bootstrapPath: 'policies/default.yaml', pollIntervalMs: 60_000 });
+    const started = performance.now();
+    await fresh.refresh();
+    const refreshMs = performance.now() - started;
+    expect(fresh.get().snapshot).toBe(active.snapshot);
+    // Reading 13.8 MB back from PostgreSQL is most of it; parsing its JSON took seconds before.
+    expect(refreshMs).toBeLessThan(1500);
+    // The running instance polls it too, and keeps serving.
+    await new Promise((r) => setTimeout(r, 600));
+    const live = await withLiveness(svc.url, () => fetch(`${svc.url}/api/v1/policy`, { headers: admin }));
+    expect(((await live.value.json()) as { snapshot: string }).snapshot).toBe(active.snapshot);
+    expect(live.liveMs).toBeLessThan(1000);
   });
 });
