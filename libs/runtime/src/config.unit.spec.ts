@@ -57,4 +57,14 @@ describe('parseConfig', () => {
     expect(() => parseConfig({ EVENT_STORE_URL: 'postgres://a/b', KAFKA_BROKERS: 'k:9092' }, { authRequired: true })).toThrow(/AUTH_JWT_SECRET .* or AUTH_JWKS_URL is required/);
     expect(redactUrl('postgres://user:secret@host/db')).toBe('postgres://user:***@host/db');
   });
+
+  it('bounds one synchronous stretch of a policy evaluation (POLICY_EVALUATION_BUDGET_MS, within the timeout)', () => {
+    const store = { EVENT_STORE_URL: 'postgres://a/b' };
+    expect(parseConfig(store)).toMatchObject({ policyEvaluationTimeoutMs: 5000, policyEvaluationBudgetMs: 100 });
+    expect(parseConfig({ ...store, POLICY_EVALUATION_BUDGET_MS: '20' }).policyEvaluationBudgetMs).toBe(20);
+    expect(parseConfig({ ...store, POLICY_EVALUATION_TIMEOUT_MS: '50' }).policyEvaluationBudgetMs).toBe(50);
+    expect(() => parseConfig({ ...store, POLICY_EVALUATION_TIMEOUT_MS: '50', POLICY_EVALUATION_BUDGET_MS: '80' })).toThrow(/POLICY_EVALUATION_BUDGET_MS=80 must not exceed POLICY_EVALUATION_TIMEOUT_MS=50/);
+    expect(() => parseConfig({ ...store, POLICY_EVALUATION_BUDGET_MS: '0' })).toThrow(/POLICY_EVALUATION_BUDGET_MS=0 must be an integer from 1 to 60000/);
+  });
 });
+
