@@ -1,11 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { POLICY_STREAM, toJobStreamId } from '@signoff/contracts';
+import { POLICY_STREAM, signoffTopics, toJobStreamId } from '@signoff/contracts';
 import { EventStore } from '@signoff/event-store';
 import { authHeader, startTestApp, testConfig } from '../../../test/support/app';
 import { createTestDatabase } from '../../../test/support/infra';
 import { PolicyServiceModule } from './app.module';
 import { randomUUID } from 'node:crypto';
 import { ActivePolicy } from '@signoff/core';
+import { InboundMessage, MessageBus } from '@signoff/messaging';
+import { connectMessageBus } from '@signoff/runtime';
+import { eventually } from '../../../test/support/wait';
 import { aliasBomb, abString, storedAliasBomb, withLiveness } from '../../../test/support/cpu';
 
 type Started = Awaited<ReturnType<typeof startTestApp>>;
@@ -26,7 +29,11 @@ describe('policy evaluation cannot take the CPU (policy service on real PostgreS
 
   beforeAll(async () => {
     db = await createTestDatabase('policycpu');
-    svc = await startTestApp(PolicyServiceModule.forRoot(testConfig({ EVENT_STORE_URL: db.url, POLICY_PATH: 'policies/default.yaml', POLICY_EVALUATION_BUDGET_MS: '50' })));
+    const config = testConfig({ EVENT_STORE_URL: db.url, POLICY_PATH: 'policies/default.yaml', POLICY_EVALUATION_BUDGET_MS: '50' });
+    svc = await startTestApp(PolicyServiceModule.forRoot(config));
+    // Kafka ingress on the in-process bus (no KAFKA_BROKERS): the same message controller.
+    await connectMessageBus(svc.app, config, 'policy-service');
+    await svc.app.startAllMicroservices();
     submitter = await authHeader('agent-7', ['submitter']);
     admin = await authHeader('root', ['admin']);
   });
@@ -82,6 +89,21 @@ describe('policy evaluation cannot take the CPU (policy service on real PostgreS
     expect(tooLong.status).toBe(503);
     expect(await tooLong.json()).toMatchObject({ code: 'policy_unavailable', reason: 'evaluation_budget_exceeded' });
     expect(await stored('costly-2')).toEqual([]);
+
+    // On Kafka ingress it is a verdict on the message: dead-lettered at once, never retried forever.
+    const bus = svc.app.get(MessageBus);
+    const topics = signoffTopics();
+    const dead: InboundMessage[] = [];
+    const dlq = await bus.subscribe({ groupId: 'cpu-test-dlq', topics: [topics.requestedDlq], handler: async (m) => void dead.push(m) });
+    try {
+      const request = { job_id: 'costly-3', topic: 'x.y', submitted_by: 'agent-7', payload: { s: `c${abString(1200)}` } };
+      await bus.publish(topics.requested, [{ key: 'costly-3', value: Buffer.from(JSON.stringify(request)), headers: {} }]);
+      await eventually(() => dead.some((m) => m.key === 'costly-3'), 'the over-budget request in the DLQ', 10_000);
+      expect(dead.find((m) => m.key === 'costly-3')?.headers['error-code']).toBe('policy_unavailable');
+      expect(await stored('costly-3')).toEqual([]);
+    } finally {
+      await dlq.stop();
+    }
 
     // The dry run is cut the same way.
     const dry = await fetch(`${svc.url}/api/v1/policy/evaluate`, { method: 'POST', headers: { 'content-type': 'application/json', ...submitter }, body: JSON.stringify({ topic: 'x.y', payload: { s: `c${abString(1200)}` } }) });
