@@ -18,9 +18,10 @@ export const MAX_ALIAS_RESOLUTIONS = 1000;
 export const MAX_DOCUMENT_LENGTH = 1_048_576;
 /**
  * The most nodes a document text may hold, estimated before parsing (line breaks + commas + `[`
- * + `{`): the `yaml` parser takes tens of microseconds a node, so this bounds its time.
+ * + `{`, a line break right after `,` `[` `{` not counted again): the `yaml` parser takes tens of
+ * microseconds a node, so this bounds its time.
  */
-export const MAX_DOCUMENT_NODES = 20_000;
+export const MAX_DOCUMENT_NODES = 25_000;
 /** The deepest nesting of flow collections (`[`, `{`) a document text may have. */
 export const MAX_DOCUMENT_DEPTH = 64;
 /**
@@ -308,9 +309,16 @@ function prescan(text: string): { message: string; offset: number } | null {
   if (text.length > MAX_DOCUMENT_LENGTH) return { message: `the document is ${text.length} characters long; at most ${MAX_DOCUMENT_LENGTH} are read`, offset: 0 };
   let nodes = 0;
   let depth = 0;
+  let last = 0x0a; // the last character that was not a space, a tab or a carriage return
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
-    if (c === 0x0a || c === 0x2c) nodes++;
+    if (c === 0x20 || c === 0x09 || c === 0x0d) continue;
+    const previous = last;
+    last = c;
+    // A line break after `,`, `[` or `{` starts no node of its own (pretty-printed JSON).
+    if (c === 0x0a) {
+      if (previous !== 0x2c && previous !== 0x5b && previous !== 0x7b) nodes++;
+    } else if (c === 0x2c) nodes++;
     else if (c === 0x5b || c === 0x7b) {
       nodes++;
       if (++depth > MAX_DOCUMENT_DEPTH) return { message: `flow collections ([ ], { }) nest deeper than ${MAX_DOCUMENT_DEPTH} levels`, offset: i };
