@@ -9,10 +9,12 @@ export { PolicyEvaluationError };
 /** What throttle rules need at evaluation time: the shared counters and the current instant. */
 export interface ThrottleContext {
   readonly counter: ThrottleCounter;
-  /** Epoch milliseconds of the decision (the caller's clock; the engine never reads one). */
+  /**
+   * Epoch milliseconds of the decision (the caller's clock: no decision depends on a clock the
+   * engine reads; the budget's monotonic clock only decides whether there is an outcome at all).
+   */
   readonly now: number;
 }
-
 
 /**
  * Evaluates a job against a compiled bundle (DESIGN section 7): the rules of the job's topic are
