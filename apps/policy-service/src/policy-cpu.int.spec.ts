@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { POLICY_STREAM, signoffTopics, toJobStreamId } from '@signoff/contracts';
+import { DEFAULT_TENANT, jobRef, POLICY_STREAM, signoffTopics, toJobStreamId } from '@signoff/contracts';
 import { EventStore } from '@signoff/event-store';
 import { authHeader, startTestApp, testConfig } from '../../../test/support/app';
 import { createTestDatabase } from '../../../test/support/infra';
@@ -25,7 +25,7 @@ describe('policy evaluation cannot take the CPU (policy service on real PostgreS
 
   const putPolicy = (body: string, type = 'application/yaml') => fetch(`${svc.url}/api/v1/policy`, { method: 'PUT', headers: { 'content-type': type, ...admin }, body });
   const submit = (body: unknown) => fetch(`${svc.url}/api/v1/jobs`, { method: 'POST', headers: { 'content-type': 'application/json', ...submitter }, body: JSON.stringify(body) });
-  const stored = async (jobId: string) => (await svc.app.get(EventStore).readStream(toJobStreamId(jobId))).map((e) => e.type);
+  const stored = async (jobId: string) => (await svc.app.get(EventStore).readStream(toJobStreamId(jobRef(DEFAULT_TENANT, jobId)))).map((e) => e.type);
 
   beforeAll(async () => {
     db = await createTestDatabase('policycpu');
@@ -97,7 +97,8 @@ describe('policy evaluation cannot take the CPU (policy service on real PostgreS
     const dlq = await bus.subscribe({ groupId: 'cpu-test-dlq', topics: [topics.requestedDlq], handler: async (m) => void dead.push(m) });
     try {
       const request = { job_id: 'costly-3', topic: 'x.y', submitted_by: 'agent-7', payload: { s: `c${abString(1200)}` } };
-      await bus.publish(topics.requested, [{ key: 'costly-3', value: Buffer.from(JSON.stringify(request)), headers: {} }]);
+      // Kafka ingress takes the submitter from the message's credential (h10-trust): agent-7's token.
+      await bus.publish(topics.requested, [{ key: 'costly-3', value: Buffer.from(JSON.stringify(request)), headers: { authorization: submitter.authorization } }]);
       await eventually(() => dead.some((m) => m.key === 'costly-3'), 'the over-budget request in the DLQ', 10_000);
       expect(dead.find((m) => m.key === 'costly-3')?.headers['error-code']).toBe('policy_unavailable');
       expect(await stored('costly-3')).toEqual([]);

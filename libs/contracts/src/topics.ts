@@ -5,7 +5,11 @@ export interface SignoffTopics {
   readonly evaluated: string;
   readonly approved: string;
   readonly dispatch: string;
+  /** Dispatch messages a worker refused (unsigned, bad signature, expired, not matching the body). */
+  readonly dispatchDlq: string;
   readonly results: string;
+  /** Results the dispatcher refused (no worker credential, an attempt that was never dispatched). */
+  readonly resultsDlq: string;
   readonly audit: string;
 }
 
@@ -19,7 +23,9 @@ export function signoffTopics(prefix: string = DEFAULT_TOPIC_PREFIX): SignoffTop
     evaluated: `${prefix}jobs.evaluated`,
     approved: `${prefix}jobs.approved`,
     dispatch: `${prefix}jobs.dispatch`,
+    dispatchDlq: `${prefix}jobs.dispatch.dlq`,
     results: `${prefix}jobs.results`,
+    resultsDlq: `${prefix}jobs.results.dlq`,
     audit: `${prefix}audit`,
   };
 }
@@ -27,11 +33,15 @@ export function signoffTopics(prefix: string = DEFAULT_TOPIC_PREFIX): SignoffTop
 /** Partitions per topic the services create; key = job_id keeps one job on one partition. */
 export const DEFAULT_PARTITIONS = 6;
 
-/** Header names on `signoff.jobs.dispatch` and the DLQ. */
+/** Header names on `signoff.jobs.dispatch`, `signoff.jobs.requested`, `signoff.jobs.results` and the DLQs. */
 export const HEADERS = {
   approvalGranted: 'approval_granted',
   idempotencyKey: 'idempotency-key',
   jobHash: 'job-hash',
+  /** The dispatch grant: a compact JWS signed by the control plane (see `dispatch-grant.ts`). */
+  grant: 'signoff-grant',
+  /** `Bearer <JWT>` of the producer: a submitter on `jobs.requested`, a worker on `jobs.results`. */
+  authorization: 'authorization',
   errorCode: 'error-code',
   errorDetail: 'error-detail',
 } as const;

@@ -58,6 +58,18 @@ export class SignoffMetrics {
     registers: [this.registry],
   });
 
+  /**
+   * Not in DESIGN section 9: consumed messages refused for who produced them or what they claim
+   * (DESIGN section 12: no credential, a wrong role or tenant, an attempt never dispatched) and
+   * dead-lettered. `topic` is the logical name (`jobs.requested`, `jobs.results`).
+   */
+  readonly messagesRefused = new Counter({
+    name: 'signoff_messages_refused_total',
+    help: 'Consumed messages refused as unauthenticated, forbidden or not matching the log, and dead-lettered.',
+    labelNames: ['topic', 'code'] as const,
+    registers: [this.registry],
+  });
+
   constructor() {
     for (const decision of ['allow', 'deny', 'throttle', 'require_human']) this.policyDecisions.inc({ decision }, 0);
     collectDefaultMetrics({ register: this.registry, prefix: 'signoff_process_' });

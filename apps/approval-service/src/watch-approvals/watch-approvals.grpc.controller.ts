@@ -35,7 +35,7 @@ export class WatchApprovalsGrpcController {
     const topic = request.topic === '' ? null : topicGlob(request.topic);
     // What the caller may see first (tenant before its topic globs), the filter's glob last.
     return this.projection.changes().pipe(
-      filter(({ approval }) => maySeeApproval(principal, approval.tenant, approval.topic) && (topic === null || topic.test(approval.topic))),
+      filter(({ approval, readable }) => maySeeApproval(principal, readable) && (topic === null || topic.test(approval.topic))),
       map(approvalChangeMessage),
     );
   }

@@ -1,20 +1,31 @@
 import { randomUUID } from 'node:crypto';
-import { Controller, Logger } from '@nestjs/common';
+import { Controller, Inject, Logger } from '@nestjs/common';
 import { Ctx, EventPattern, Payload } from '@nestjs/microservices';
 import { CommandMetadata, RecordJobCompleted, RecordJobStarted } from '@signoff/approvals';
-import { JobResultMessageDto, validateMessage } from '@signoff/contracts';
-import { Clock, JobCommandHandler } from '@signoff/core';
-import { busMessage } from '@signoff/messaging';
+import { DEFAULT_TENANT, describeJobRef, ErrorCode, HEADERS, JobRef, JobResultMessageDto, SignoffError, SignoffTopics, validateMessage } from '@signoff/contracts';
+import { Clock, JobCommandHandler, SIGNOFF_TOPICS } from '@signoff/core';
+import { busMessage, InboundMessage, MessageBus, toDeadLetter } from '@signoff/messaging';
+import { SignoffMetrics } from '@signoff/observability';
+import { hasAnyRole, JwtVerifier, Principal } from '@signoff/runtime';
 
-/** The worker name recorded when a `started` report does not name one. */
-export const UNKNOWN_WORKER = 'unknown';
+/** The role a result's credential must carry (DESIGN section 12). */
+export const WORKER_ROLE = 'worker';
 
 /**
- * Records the workers' reports from `signoff.jobs.results` as JobStarted / JobCompleted. A report
- * that is not a valid result message, names another job than its key, or that the decider refuses
- * (unknown job, wrong idempotency key, a second result contradicting the first) is logged and
- * skipped: one bad message never blocks the partition. Store failures and contention throw, so the
- * bus redelivers the report. Repeated reports (redeliveries, duplicates) are idempotent.
+ * Records the workers' reports from `signoff.jobs.results` as JobStarted / JobCompleted, and only
+ * reports a worker can prove it sent about a dispatch that happened (DESIGN section 12):
+ * 1. the `authorization: Bearer <JWT>` header is a worker's credential, verified as HTTP tokens are
+ *    (`unauthenticated`), with the role `worker` (`forbidden`);
+ * 2. the value is a valid result message whose `job_id` is its key (`invalid_request`);
+ * 3. the decider accepts it: the credential's tenants cover the job (`forbidden`), the attempt and
+ *    idempotency key are the ones the job's stream recorded as dispatched (`not_dispatched`), a
+ *    second result does not contradict the first (`invalid_request`).
+ * A refused report changes no job: it goes to `signoff.jobs.results.dlq` with `error-code` and
+ * `error-detail` (its credential stripped), is counted in
+ * `signoff_messages_refused_total{topic="jobs.results",code}`, and the partition moves on. Store
+ * failures and contention throw, so the bus redelivers the report. Repeated reports (redeliveries,
+ * duplicates) are idempotent. The recorded actor is the credential's subject; `worker` in the
+ * value only names the instance.
  */
 @Controller()
 export class JobResultsMessageController {
@@ -23,37 +34,52 @@ export class JobResultsMessageController {
   constructor(
     private readonly commands: JobCommandHandler,
     private readonly clock: Clock,
+    private readonly verifier: JwtVerifier,
+    private readonly bus: MessageBus,
+    private readonly metrics: SignoffMetrics,
+    @Inject(SIGNOFF_TOPICS) private readonly topics: SignoffTopics,
   ) {}
 
   @EventPattern('jobs.results')
   async onResult(@Payload() value: unknown, @Ctx() context: unknown): Promise<void> {
     const message = busMessage(context);
-    const where = `${message.topic}[${message.partition}]@${message.offset}`;
-    const parsed = validateMessage(JobResultMessageDto, value);
-    if (!parsed.ok) {
-      this.logger.warn(`skipping invalid result ${where}: ${parsed.errors.map((e) => `${e.field || 'value'}: ${e.message}`).join('; ')}`);
-      return;
+    // 1. who sent it
+    let principal: Principal;
+    try {
+      principal = await this.verifier.verifyHeader(message.headers[HEADERS.authorization]);
+    } catch (error) {
+      if (error instanceof SignoffError && error.code === 'unauthenticated') return this.refuse(message, 'unauthenticated', `no valid worker credential: ${error.message}`);
+      throw error;
     }
+    if (!hasAnyRole(principal, [WORKER_ROLE])) return this.refuse(message, 'forbidden', `${principal.sub} does not have the role ${WORKER_ROLE}`);
+
+    // 2. what it says
+    const parsed = validateMessage(JobResultMessageDto, value);
+    if (!parsed.ok) return this.refuse(message, 'invalid_request', parsed.errors.map((e) => `${e.field || 'value'}: ${e.message}`).join('; '));
     const report = parsed.value;
     if (message.key !== null && message.key !== report.job_id) {
-      this.logger.warn(`skipping result ${where}: job_id ${report.job_id} differs from the message key ${message.key}`);
-      return;
+      return this.refuse(message, 'invalid_request', `job_id ${report.job_id} differs from the message key ${message.key}`);
     }
+    // The tenant of the dispatch the worker ran; reports of older workers name none (default).
+    const ref: JobRef = { tenant: report.tenant ?? DEFAULT_TENANT, jobId: report.job_id };
+
+    // 3. whether it describes a dispatch of this job's stream
     const commandId = randomUUID();
     const metadata = (): CommandMetadata => ({
       commandId,
       correlationId: report.idempotency_key,
-      actor: report.worker ?? UNKNOWN_WORKER,
+      actor: principal.sub,
       now: this.clock.now().toISOString(),
     });
+    const scope = { attempt: report.attempt, reporter_tenants: principal.tenants };
     const { result } =
       report.status === 'started'
-        ? await this.commands.execute(report.job_id, (): RecordJobStarted => ({
+        ? await this.commands.execute(ref, (): RecordJobStarted => ({
             type: 'RecordJobStarted',
-            data: { job_id: report.job_id, idempotency_key: report.idempotency_key, worker: report.worker ?? UNKNOWN_WORKER },
+            data: { job_id: report.job_id, idempotency_key: report.idempotency_key, worker: report.worker ?? principal.sub, ...scope },
             metadata: metadata(),
           }))
-        : await this.commands.execute(report.job_id, (): RecordJobCompleted => ({
+        : await this.commands.execute(ref, (): RecordJobCompleted => ({
             type: 'RecordJobCompleted',
             data: {
               job_id: report.job_id,
@@ -61,9 +87,16 @@ export class JobResultsMessageController {
               status: report.status as 'succeeded' | 'failed',
               ...(report.result !== undefined ? { result: report.result } : {}),
               ...(report.error !== undefined ? { error: report.error } : {}),
+              ...scope,
             },
             metadata: metadata(),
           }));
-    if (!result.ok) this.logger.warn(`skipping result ${where} for job ${report.job_id}: ${result.code}: ${result.message}`);
+    if (!result.ok) return this.refuse(message, result.code, `job ${describeJobRef(ref)}: ${result.message}`);
+  }
+
+  private async refuse(message: InboundMessage, code: ErrorCode, detail: string): Promise<void> {
+    this.logger.warn(`refusing result ${message.topic}[${message.partition}]@${message.offset}: ${code}: ${detail.slice(0, 500)}`);
+    await this.bus.publish(this.topics.resultsDlq, [toDeadLetter(message, code, detail)]);
+    this.metrics.messagesRefused.inc({ topic: 'jobs.results', code });
   }
 }
