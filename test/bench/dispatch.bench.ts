@@ -11,7 +11,8 @@
  * 2. throughput: a burst of allowed jobs announced on `jobs.evaluated` -> every JobDispatched
  *    stored, next to a raw kafkajs consume -> produce pipe (its own process too) on the same broker
  *    in the same run: same partitions, same consumer concurrency, idempotent producer with acks
- *    from all replicas. Target >= 1/2 of the pipe;
+ *    from all replicas. Target >= 1/2 of the pipe. Then a burst of BENCH_APPROVED_JOBS (2,000)
+ *    approved jobs on `jobs.approved` (each grant judged by the log before its claim);
  * 3. restart -> dispatch of a job approved while the dispatcher was down: with the approved
  *    notification waiting on Kafka, and with it lost (replay from the event log after the grace).
  *    Target < 5 s;
@@ -32,13 +33,14 @@ import { KafkaMessageBus } from '@signoff/messaging';
 import { jobHash, normalizeJobRequest } from '@signoff/policy-engine';
 import { Kafka, logLevel } from 'kafkajs';
 import { Client, Pool } from 'pg';
-import { approveTestJob, commandsFor, submitTestJob, TEST_SNAPSHOT } from '../../apps/dispatch-service/src/testing/dispatch.test-kit';
+import { activateTestPolicy, approveTestJob, commandsFor, submitTestJob, TEST_SNAPSHOT } from '../../apps/dispatch-service/src/testing/dispatch.test-kit';
 import { testTrustEnv } from '../support/keys';
 import { ServiceProcess, startApp } from '../support/processes';
 
 const LATENCY_SAMPLES = Number(process.env.BENCH_LATENCY_SAMPLES ?? 200);
 const THROUGHPUT_JOBS = Number(process.env.BENCH_THROUGHPUT_JOBS ?? 5000);
 const STUCK_JOBS = Number(process.env.BENCH_STUCK_JOBS ?? 40_000);
+const APPROVED_JOBS = Number(process.env.BENCH_APPROVED_JOBS ?? 2000);
 const GRACE_MS = 2000;
 /** kafkajs's partitionsConsumedConcurrently in libs/messaging's KafkaMessageBus, used by the raw pipe too. */
 const CONSUMER_CONCURRENCY = 4;
@@ -111,7 +113,10 @@ async function main(): Promise<void> {
   };
   const store = await createEventStore(dbUrl);
   const sql = new Pool({ connectionString: dbUrl, max: 2 });
+  // DROP DATABASE ... WITH (FORCE) at the end can reach a connection pool.end() is still closing.
+  sql.on('error', () => undefined);
   const commands = commandsFor(store);
+  await activateTestPolicy(store);
   const bus = new KafkaMessageBus({ brokers, clientId: 'bench-dispatch', log: () => undefined });
   await bus.ensureTopics(Object.values(topics).map((name) => ({ name, partitions: 6 })));
 
@@ -167,6 +172,20 @@ async function main(): Promise<void> {
     }
     await until(async () => (await dispatchedCount('job-tp-%')) === ids.length, 'throughput jobs recorded', 120_000, 50);
     const dispatchRate = ids.length / ((performance.now() - tpStart) / 1000);
+
+    // 2b. the same for approved jobs: each grant is judged by the log before its claim
+    const approved = Array.from({ length: APPROVED_JOBS }, (_, i) => `ap-${i}`);
+    const approvalIds = new Map<string, string>();
+    await forEachConcurrently(approved, 16, async (id) => {
+      approvalIds.set(id, await approveTestJob(commands, await submitTestJob(commands, id, 'require_human')));
+    });
+    const apStart = performance.now();
+    for (let i = 0; i < approved.length; i += 500) {
+      await bus.publish(topics.approved, approved.slice(i, i + 500).map((id) => ({ key: id, value: { job_id: id, approval_id: approvalIds.get(id) } })));
+    }
+    await until(async () => (await dispatchedCount('job-ap-%')) === approved.length, 'approved jobs recorded', 120_000, 50);
+    const approvedRate = approved.length / ((performance.now() - apStart) / 1000);
+    log(`dispatcher, approved jobs: ${approvedRate.toFixed(0)} jobs/s`);
     await dispatcher.stop();
     dispatcher = null;
     log(`dispatcher: ${dispatchRate.toFixed(0)} jobs/s`);
@@ -184,6 +203,11 @@ async function main(): Promise<void> {
       `own process, eachMessage with ${CONSUMER_CONCURRENCY} partitions at a time, idempotent producer, acks -1, 6 partitions`,
     ]);
     rows.push(['dispatcher / raw pipe', ratio.toFixed(2), ratio >= 0.5 ? 'target >= 0.50: met' : 'target >= 0.50: NOT met']);
+    rows.push([
+      'approved notification -> dispatch throughput',
+      `${approvedRate.toFixed(0)} jobs/s`,
+      `${APPROVED_JOBS} approved jobs announced at once; as above plus the grant judged by the log (the policy active at its position) before the claim`,
+    ]);
 
     // 3. down while two jobs are approved, then restarted
     const down1 = await submitTestJob(commands, 'down-notified', 'require_human');

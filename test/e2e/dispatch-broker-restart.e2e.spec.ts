@@ -11,6 +11,7 @@ import { Pool } from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KafkaHandle, startKafka } from '../../deploy/local/kafka/kafka';
 import {
+  activateTestPolicy,
   approveTestJob,
   commandsFor,
   eventsOf,
@@ -50,6 +51,7 @@ describe('dispatch across a broker restart', () => {
     db = await createTestDatabase('e2ebrk');
     store = await createEventStore(db.url);
     commands = commandsFor(store);
+    await activateTestPolicy(store);
     pool = new Pool({ connectionString: db.url, max: 2 });
     bus = new KafkaMessageBus({ brokers: kafka.brokers, clientId: 'e2e-broker-restart', log: () => undefined });
     await bus.ensureTopics(Object.values(topics).map((name) => ({ name, partitions: 6 })));

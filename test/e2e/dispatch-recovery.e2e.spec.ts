@@ -7,6 +7,7 @@ import { KafkaMessageBus } from '@signoff/messaging';
 import { Pool } from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  activateTestPolicy,
   approveTestJob,
   commandsFor,
   eventsOf,
@@ -79,6 +80,7 @@ describe('dispatch recovery: worker down, dispatcher killed mid-dispatch', () =>
     db = await createTestDatabase('e2edsp');
     store = await createEventStore(db.url);
     commands = commandsFor(store);
+    await activateTestPolicy(store);
     pool = new Pool({ connectionString: db.url, max: 2 });
     bus = new KafkaMessageBus({ brokers, clientId: 'e2e-dispatch', log: () => undefined });
     await bus.ensureTopics(Object.values(topics).map((name) => ({ name, partitions: 6 })));

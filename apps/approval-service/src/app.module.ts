@@ -7,6 +7,8 @@ import { ApprovalModuleOptions } from './shared/approval-options';
 export interface AppModuleOverrides extends ApprovalModuleOptions {
   /** Replace the clock (tests). */
   readonly clock?: Clock;
+  /** How often the active policy is re-read (tests: a long interval keeps a stale policy in memory). */
+  readonly policyPollIntervalMs?: number;
 }
 
 /**
@@ -16,11 +18,16 @@ export interface AppModuleOverrides extends ApprovalModuleOptions {
 @Module({})
 export class AppModule {
   static forRoot(config: SignoffConfig, overrides: AppModuleOverrides = {}): DynamicModule {
-    const { clock, ...options } = overrides;
+    const { clock, policyPollIntervalMs, ...options } = overrides;
     return {
       module: AppModule,
       imports: [
-        CoreModule.forRoot({ config, serviceName: 'signoff-approval-service', ...(clock ? { clock } : {}) }),
+        CoreModule.forRoot({
+          config,
+          serviceName: 'signoff-approval-service',
+          ...(clock ? { clock } : {}),
+          ...(policyPollIntervalMs !== undefined ? { policyPollIntervalMs } : {}),
+        }),
         AuthModule.forRoot(authOptionsFrom(config)),
         ApprovalModule.withOptions(options),
       ],

@@ -17,11 +17,14 @@ import { DispatchServiceModule } from './app.module';
 import { ReplayConsumer } from './replay/replay.consumer';
 import { listReplayCandidates } from './replay/replay-dry-run';
 import {
+  activateTestPolicy,
   approveTestJob,
   eventsOf,
   eventTypes,
   rejectTestJob,
   submitTestJob,
+  TEST_POLICY_YAML,
+  TEST_SNAPSHOT,
   topicMessageCount,
   TopicRecorder,
   waitFor,
@@ -105,6 +108,7 @@ describe('dispatch service module on PostgreSQL and the real broker', () => {
     await app.init();
     store = app.get(EventStore);
     commands = app.get(JobCommandHandler);
+    await activateTestPolicy(store);
     bus = app.get(MessageBus, { strict: false });
     metrics = app.get(SignoffMetrics);
     replay = app.get(ReplayConsumer);
@@ -543,6 +547,38 @@ describe('dispatch service module on PostgreSQL and the real broker', () => {
     const live = [...replay.projection.all()].map((s) => ({ ...s })).sort((a, b) => a.job_id.localeCompare(b.job_id));
     expect(await replay.rebuild()).toBeGreaterThan(0);
     expect([...replay.projection.all()].map((s) => ({ ...s })).sort((a, b) => a.job_id.localeCompare(b.job_id))).toEqual(live);
+  });
+
+  it('the replay consumer voids, never replays, a grant made under a policy no longer active at its position (no notification)', async () => {
+    // Another instance activated another policy; an approval instance that had not seen it grants under the test policy.
+    const other = await activateTestPolicy(store, `${TEST_POLICY_YAML}  - id: allow-reports\n    when: {topic: reports.read}\n    decision: allow\n`);
+    const job = await submitTestJob(commands, 'stale-grant', 'require_human', {}, now());
+    await approveTestJob(commands, job, now());
+    await activateTestPolicy(store); // the test policy again, after the grant: it does not save it
+    const before = await metric('signoff_approvals_snapshot_mismatch_total');
+    clock.advance(GRACE_MS);
+    const report = await replay.scanOnce();
+    expect(report.invalidated).toBe(1);
+    expect(await eventTypes(store, 'stale-grant')).toEqual([
+      'JobSubmitted',
+      'PolicyEvaluated',
+      'ApprovalRequested',
+      'ApprovalVoteRecorded',
+      'ApprovalGranted',
+      'ApprovalInvalidated',
+    ]);
+    expect(await eventsOf(store, 'stale-grant', 'ApprovalInvalidated')).toEqual([
+      { job_id: 'stale-grant', approval_ref: 'apr_stale-grant', code: 'snapshot_changed', expected: TEST_SNAPSHOT, current: other },
+    ]);
+    expect(await metric('signoff_approvals_snapshot_mismatch_total')).toBe(before + 1);
+    expect(replay.projection.get({ tenant: 'default', jobId: 'stale-grant' })).toBeUndefined();
+    // A late notification and later scans change nothing.
+    await notify(topics.approved, 'stale-grant');
+    clock.advance(GRACE_MS * 3);
+    await replay.scanOnce();
+    await settle();
+    expect(recorder.forJob('stale-grant')).toEqual([]);
+    expect(await eventTypes(store, 'stale-grant')).not.toContain('DispatchReplayed');
   });
 
   /** A worker reports the job done, so later scans leave it alone. */

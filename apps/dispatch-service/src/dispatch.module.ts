@@ -4,13 +4,16 @@ import { DispatchGrantSigner } from './dispatch/dispatch-grant.signer';
 import { JobDispatcher } from './dispatch/job-dispatcher';
 import { JwksHttpController } from './dispatch/jwks.http.controller';
 import { JobReleasedMessageController } from './dispatch/job-released.message.controller';
+import { DispatchLog } from './replay/dispatch-log';
 import { ReplayConsumer } from './replay/replay.consumer';
 import { JobResultsMessageController } from './results/job-results.message.controller';
 
 /**
  * The dispatch service's use cases: dispatch released jobs (`jobs.evaluated`, `jobs.approved`),
  * signed with `options.signing` (required), the replay consumer, the workers' results
- * (`jobs.results`, authenticated), and `GET /.well-known/jwks.json`. Needs the global CoreModule
+ * (`jobs.results`, authenticated), and `GET /.well-known/jwks.json`; DispatchLog, the one reader
+ * of the global log, shared by the dispatcher (an approved job's grant is judged by the policy
+ * active at its position before the first claim) and the replay consumer. Needs the global CoreModule
  * and AuthModule of its composition root (the dispatch service's own, or the standalone's); the
  * message controllers run once the root connects the MessageBusServer transport.
  */
@@ -20,8 +23,14 @@ export class DispatchModule {
     return {
       module: DispatchModule,
       controllers: [JobReleasedMessageController, JobResultsMessageController, JwksHttpController],
-      providers: [{ provide: DISPATCH_OPTIONS, useValue: resolveDispatchOptions(options) }, DispatchGrantSigner, JobDispatcher, ReplayConsumer],
-      exports: [JobDispatcher, ReplayConsumer],
+      providers: [
+        { provide: DISPATCH_OPTIONS, useValue: resolveDispatchOptions(options) },
+        DispatchGrantSigner,
+        DispatchLog,
+        JobDispatcher,
+        ReplayConsumer,
+      ],
+      exports: [DispatchLog, JobDispatcher, ReplayConsumer],
     };
   }
 }

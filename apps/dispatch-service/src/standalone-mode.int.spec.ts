@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testConfig } from '../../../test/support/app';
 import { testKeys, testWorkerToken, withGrant } from '../../../test/support/keys';
 import { DispatchServiceModule } from './app.module';
-import { approveTestJob, eventsOf, submitTestJob, waitFor } from './testing/dispatch.test-kit';
+import { activateTestPolicy, approveTestJob, eventsOf, submitTestJob, waitFor } from './testing/dispatch.test-kit';
 
 /**
  * The standalone mode's wiring: the dispatch module on PGlite and the in-process bus, with a
@@ -39,6 +39,7 @@ describe('dispatch module in standalone mode (PGlite, in-process bus, in-process
     await app.init();
     store = app.get(EventStore);
     commands = app.get(JobCommandHandler);
+    await activateTestPolicy(store);
     bus = app.get(MessageBus, { strict: false });
     expect(bus).toBeInstanceOf(InMemoryMessageBus);
     claimsDb = await PGlite.create();

@@ -106,7 +106,39 @@ export interface InvalidateApprovalData {
 /** Close an approval for good because what it was bound to changed (an explicit, audited act). */
 export type InvalidateApproval = Command<'InvalidateApproval', InvalidateApprovalData>;
 
-export interface ClaimDispatchData {
+/**
+ * `SNAPSHOT_MODE` (DESIGN section 3) as it applies to a grant found in the log: `strict` honours a
+ * grant only under the snapshot its approval was requested under; `decision` also under the
+ * equivalent snapshot the completing vote was checked against.
+ */
+export type GrantSnapshotMode = 'strict' | 'decision';
+
+/**
+ * What the global log says about a job's grant (DESIGN section 12: the log decides races between
+ * streams): the policy that was active at the ApprovalGranted's place in the event store's one
+ * global order, i.e. the snapshot of the last PolicyActivated before it. The dispatcher reads it
+ * from the log once the grant is past the log's visibility line (nothing can be ordered before it
+ * any more); the decider judges the grant by it.
+ */
+export interface GrantLogFact {
+  /** The grant this is about (its ApprovalGranted's `approval_id`); a fact about another grant is refused. */
+  readonly approval_id: string;
+  /** Snapshot of the last PolicyActivated before the grant in the global log; null when none precedes it. */
+  readonly active_policy_snapshot: string | null;
+}
+
+/**
+ * What the dispatch commands carry so the decider can judge an approved job's grant before its
+ * first claim (see {@link GrantLogFact}); ignored for allowed jobs and once a claim was made.
+ */
+export interface GrantCheck {
+  /** Required until an approved job's first claim: without it the job is not dispatched. */
+  readonly grant_fact?: GrantLogFact;
+  /** Default `strict`. */
+  readonly snapshot_mode?: GrantSnapshotMode;
+}
+
+export interface ClaimDispatchData extends GrantCheck {
   readonly job_id: string;
   /** The attempt being claimed: 1, or the attempt opened by the last DispatchReplayed. */
   readonly attempt: number;
@@ -115,7 +147,10 @@ export interface ClaimDispatchData {
   /** The dispatcher instance claiming. */
   readonly claimed_by: string;
 }
-/** Claim the right to publish the job's current attempt (one dispatcher wins). */
+/**
+ * Claim the right to publish the job's current attempt (one dispatcher wins). The first claim of
+ * an approved job is also where its grant is judged against the log (see {@link GrantLogFact}).
+ */
 export type ClaimDispatch = Command<'ClaimDispatch', ClaimDispatchData>;
 
 export interface RecordDispatchData {
@@ -130,7 +165,7 @@ export interface RecordDispatchData {
 /** Record that the claimed attempt was published (partition and offset). */
 export type RecordDispatch = Command<'RecordDispatch', RecordDispatchData>;
 
-export interface ReplayDispatchData {
+export interface ReplayDispatchData extends GrantCheck {
   readonly job_id: string;
   /** The new attempt: the current attempt + 1. */
   readonly attempt: number;

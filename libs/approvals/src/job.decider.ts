@@ -4,6 +4,7 @@ import type {
   ClaimDispatch,
   CommandMetadata,
   ExpireApproval,
+  GrantCheck,
   InvalidateApproval,
   JobCommand,
   RecordDispatch,
@@ -25,6 +26,7 @@ import type {
   DecideRefused,
   DecideResult,
   ExpireApprovalOutcome,
+  GrantVoidedOutcome,
   InvalidateApprovalOutcome,
   JobOutcome,
   JobOutcomeMap,
@@ -40,6 +42,7 @@ import type {
 import {
   evolve,
   foldJob,
+  grantAwaitingLogCheck,
   initialState,
   isReleased,
   type ApprovalRequiredJob,
@@ -626,10 +629,59 @@ function checkKey(stored: string | null, given: string, jobId: string): DecideRe
   });
 }
 
+/** `current` of the ApprovalInvalidated of a grant that no PolicyActivated precedes in the log. */
+export const NO_ACTIVE_POLICY = 'none';
+
+/**
+ * The log decides races between streams (DESIGN section 12). The approve handler checks the
+ * policy its instance holds in memory, outside the job stream's expected revision, so a grant can
+ * be appended under a policy another instance had already replaced. An approved job is therefore
+ * dispatched only once the global log confirms its grant: the policy active at the
+ * ApprovalGranted's place in the log's one order (`grant_fact`, read by the dispatcher) must be
+ * one the grant was checked against:
+ * - `strict` (default): the approval's `policy_snapshot`;
+ * - `decision`: that, or the grant's `equivalent_snapshot` (the snapshot the completing vote was
+ *   re-evaluated under and found equivalent). Any other snapshot was never evaluated for this job,
+ *   so the grant is void as in strict mode.
+ * A void grant yields ApprovalInvalidated (`snapshot_changed`, `expected` = the grant's
+ * `policy_snapshot`, `current` = the snapshot active at its position, or `none`): the job becomes
+ * INVALIDATED and is never claimed, published or replayed. The check applies until the first
+ * claim, which is the confirmation. An approved job that needs it and comes without a fact about
+ * this very grant is refused (`invalid_request`): nothing is dispatched on a guess.
+ * Null: nothing stands in the way (an allowed job, a confirmed grant, or one the log confirms now).
+ */
+function judgeGrant(job: ReleasedJobState, check: GrantCheck, metadata: CommandMetadata): DecideResult<GrantVoidedOutcome> | null {
+  const approval = grantAwaitingLogCheck(job);
+  if (approval === null) return null;
+  const mode = check.snapshot_mode ?? 'strict';
+  if (mode !== 'strict' && mode !== 'decision') return invalid('snapshot_mode must be strict or decision', 'snapshot_mode');
+  const fact = check.grant_fact;
+  if (typeof fact !== 'object' || fact === null) {
+    return invalid(`job ${job.job.job_id} is approved: its grant must be checked against the log before the first claim`, 'grant_fact');
+  }
+  if (fact.approval_id !== approval.grant.approval_id) {
+    return invalid(`the log fact is about approval ${String(fact.approval_id)}, not ${approval.grant.approval_id}`, 'grant_fact.approval_id');
+  }
+  const atGrant = fact.active_policy_snapshot;
+  if (atGrant !== null && !isNonEmptyString(atGrant)) {
+    return invalid('active_policy_snapshot must be a snapshot or null', 'grant_fact.active_policy_snapshot');
+  }
+  const honoured = mode === 'decision' ? [approval.policy_snapshot, approval.grant.equivalent_snapshot] : [approval.policy_snapshot];
+  if (atGrant !== null && honoured.includes(atGrant)) return null;
+  const current = atGrant ?? NO_ACTIVE_POLICY;
+  const event = eventOf(
+    'ApprovalInvalidated',
+    { job_id: job.job.job_id, approval_ref: approval.approval_ref, code: 'snapshot_changed', expected: approval.policy_snapshot, current },
+    metadata,
+  );
+  return accept([event], { job_id: job.job.job_id, status: 'invalidated', state: 'INVALIDATED', expected: approval.policy_snapshot, current });
+}
+
 /**
  * Claim the current attempt. Accepted `claimed` means: publish it (also when the same claimant
  * repeats its claim before recording the publish); `claim_lost` means: do not publish (another
- * dispatcher holds it, a later attempt exists, or the job moved past dispatch).
+ * dispatcher holds it, a later attempt exists, or the job moved past dispatch); `invalidated`
+ * means: the log voided the grant (see {@link judgeGrant}), never publish.
  */
 function claimDispatch(command: ClaimDispatch, state: JobAggregateState): DecideResult<ClaimDispatchOutcome> {
   const { data, metadata } = command;
@@ -646,6 +698,8 @@ function claimDispatch(command: ClaimDispatch, state: JobAggregateState): Decide
     const keyError = checkKey(dispatch.idempotency_key, data.idempotency_key, data.job_id);
     if (dispatch.claim === null) {
       if (keyError) return keyError;
+      const voided = judgeGrant(job, data, metadata);
+      if (voided) return voided;
       const event = eventOf(
         'DispatchClaimed',
         { job_id: data.job_id, attempt: data.attempt, idempotency_key: data.idempotency_key, claimed_by: data.claimed_by },
@@ -747,6 +801,8 @@ const REASON_STAGE = { not_published: 0, not_recorded: 1, not_acknowledged: 2, n
  * would exceed `max_attempts`: DispatchAbandoned, a terminal state, for a job no worker ever
  * started; for a job a worker did start (its effect may have happened) JobOutcomeUnknown instead,
  * so the job is UNKNOWN and an operator resolves it, never silently FAILED.
+ * An approved job never claimed has its grant judged first (see {@link judgeGrant}): a void one is
+ * invalidated, neither replayed nor abandoned.
  */
 function replayDispatch(command: ReplayDispatch, state: JobAggregateState, nowMs: number): DecideResult<ReplayDispatchOutcome> {
   const { data, metadata } = command;
@@ -799,6 +855,9 @@ function replayDispatch(command: ReplayDispatch, state: JobAggregateState, nowMs
       return accept([], { job_id: data.job_id, status: 'not_needed', state: apiState(job) });
     }
   }
+  // A grant the log voids is invalidated, not replayed (nor abandoned: it was never dispatchable).
+  const voided = judgeGrant(job, data, metadata);
+  if (voided) return voided;
   if (data.attempt > data.max_attempts) {
     if (job.started !== null && dispatch.idempotency_key !== null) {
       const event = eventOf(

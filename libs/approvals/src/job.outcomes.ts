@@ -53,6 +53,21 @@ export type InvalidateApprovalOutcome =
   | { readonly job_id: string; readonly status: 'invalidated'; readonly state: 'INVALIDATED' }
   | { readonly job_id: string; readonly status: 'already_invalidated' };
 
+/**
+ * The global log voided the job's grant before its first claim: the policy active at the grant's
+ * place in the log is not the one the grant was checked against. ApprovalInvalidated
+ * (`snapshot_changed`) is appended; the job is INVALIDATED and never dispatched.
+ */
+export interface GrantVoidedOutcome {
+  readonly job_id: string;
+  readonly status: 'invalidated';
+  readonly state: 'INVALIDATED';
+  /** The snapshot the approval is bound to (the grant's `policy_snapshot`). */
+  readonly expected: string;
+  /** The snapshot active at the grant's place in the log (`none` when no activation precedes it). */
+  readonly current: string;
+}
+
 export type ClaimDispatchOutcome =
   /** The caller holds the claim of this attempt: publish it. */
   | {
@@ -69,7 +84,8 @@ export type ClaimDispatchOutcome =
       readonly attempt: number;
       readonly claimed_by: string | null;
       readonly state: JobState;
-    };
+    }
+  | GrantVoidedOutcome;
 
 export type RecordDispatchOutcome =
   | { readonly job_id: string; readonly status: 'dispatched'; readonly attempt: number; readonly state: JobState }
@@ -92,7 +108,9 @@ export type ReplayDispatchOutcome =
   | { readonly job_id: string; readonly status: 'already_replayed'; readonly attempt: number }
   | { readonly job_id: string; readonly status: 'already_abandoned'; readonly attempts: number }
   /** The job progressed since the caller looked (claimed, published, or acknowledged by a worker). */
-  | { readonly job_id: string; readonly status: 'not_needed'; readonly state: JobState };
+  | { readonly job_id: string; readonly status: 'not_needed'; readonly state: JobState }
+  /** The log voided the grant of a job never claimed: invalidated instead of replayed. */
+  | GrantVoidedOutcome;
 
 export type RecordJobStartedOutcome =
   | { readonly job_id: string; readonly status: 'started'; readonly state: 'RUNNING' }

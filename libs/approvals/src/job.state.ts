@@ -194,7 +194,8 @@ export interface ExpiredJob extends EvaluatedJob {
 }
 export interface InvalidatedJob extends EvaluatedJob {
   readonly status: 'INVALIDATED';
-  readonly approval: Approval;
+  /** A {@link GrantedApproval} (with its `grant`) when the log voided a grant before its first claim. */
+  readonly approval: Approval | GrantedApproval;
   readonly invalidation: Invalidation;
 }
 
@@ -293,6 +294,16 @@ export function isReleased(state: JobAggregateState): state is ReleasedJobState 
       return false;
     }
   }
+}
+
+/**
+ * The approval whose grant the global log must still confirm before the job may be claimed: an
+ * approved job that was never claimed (its first claim is the confirmation, so later attempts
+ * need no check). Null for allowed jobs, unapproved ones and once a claim was made.
+ */
+export function grantAwaitingLogCheck(state: JobAggregateState): GrantedApproval | null {
+  if (state.status !== 'PENDING' || state.approval === null) return null;
+  return state.dispatch.idempotency_key === null ? state.approval : null;
 }
 
 function released(state: ReleasedJobState): ReleasedJob {
@@ -400,7 +411,9 @@ export function evolve(state: JobAggregateState, event: JobEvent): JobAggregateS
       return { status: 'EXPIRED', job: state.job, evaluation: state.evaluation, approval: state.approval, expiry };
     }
     case 'ApprovalInvalidated': {
-      if (state.status !== 'APPROVAL_REQUIRED') return state;
+      // Closes an awaiting approval, or voids a grant the log did not confirm (only before any claim).
+      if (state.status !== 'APPROVAL_REQUIRED' && (state.status !== 'PENDING' || grantAwaitingLogCheck(state) === null)) return state;
+      if (state.approval === null) return state;
       const { code, expected, current } = event.data;
       return {
         status: 'INVALIDATED',

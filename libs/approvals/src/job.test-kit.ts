@@ -21,6 +21,7 @@ import type {
   ClaimDispatchData,
   CommandMetadata,
   ExpireApproval,
+  GrantLogFact,
   InvalidateApproval,
   InvalidateApprovalData,
   JobCommand,
@@ -69,6 +70,11 @@ export const RULE = 'require-approval-prod-finance';
 export const OPERATOR = 'olga';
 export const UNKNOWN_REASON = 'lease of worker-1 expired after the side effect began; no outcome recorded';
 export const RESOLVE_REASON = 'the bank statement shows the payment';
+/**
+ * What the dispatcher reads from the log for the grant of `history.approved()`: SNAP_A was active
+ * at its position. The dispatch commands carry it by default (ignored for allowed jobs).
+ */
+export const CONFIRMING_FACT: GrantLogFact = { approval_id: APPROVAL_ID, active_policy_snapshot: SNAP_A };
 
 /** An instant `ms` milliseconds after T0. */
 export function at(ms: number): string {
@@ -194,7 +200,7 @@ export const cmd = {
     const { data, metadata } = split(over);
     return {
       type: 'ClaimDispatch',
-      data: { job_id: JOB_ID, attempt: 1, idempotency_key: KEY, claimed_by: 'dispatcher-a', ...data },
+      data: { job_id: JOB_ID, attempt: 1, idempotency_key: KEY, claimed_by: 'dispatcher-a', grant_fact: CONFIRMING_FACT, ...data },
       metadata,
     };
   },
@@ -218,7 +224,7 @@ export const cmd = {
     const { data, metadata } = split(over);
     return {
       type: 'ReplayDispatch',
-      data: { job_id: JOB_ID, attempt: 2, reason: 'not_acknowledged', max_attempts: 5, ...data },
+      data: { job_id: JOB_ID, attempt: 2, reason: 'not_acknowledged', max_attempts: 5, grant_fact: CONFIRMING_FACT, ...data },
       metadata,
     };
   },

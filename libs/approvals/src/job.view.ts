@@ -200,8 +200,12 @@ function approvalView(state: JobAggregateState): JobApprovalView | undefined {
       };
     case 'EXPIRED':
       return { ...base, state: 'expired', expired_at: state.expiry.at };
-    case 'INVALIDATED':
-      return { ...base, state: 'invalidated', invalidated: state.invalidation };
+    case 'INVALIDATED': {
+      // A grant the log voided keeps who granted it, and when.
+      const grant = 'grant' in state.approval ? state.approval.grant : null;
+      const granted = grant ? { approval_id: grant.approval_id, approved_by: grant.approved_by, granted_at: grant.at } : {};
+      return { ...base, state: 'invalidated', ...granted, invalidated: state.invalidation };
+    }
     case 'PENDING':
     case 'DISPATCHED':
     case 'RUNNING':

@@ -33,6 +33,8 @@ export const ERROR_CODES = {
   /** A worker report for an attempt (or idempotency key) the job's stream never recorded as dispatched. */
   not_dispatched: 409,
   busy: 503,
+  /** The identity provider's key set (AUTH_JWKS_URL) cannot be fetched: retry; says nothing about the token. */
+  auth_unavailable: 503,
   internal: 500,
 } as const;
 

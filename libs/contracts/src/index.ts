@@ -3,6 +3,7 @@ export * from './events';
 export * from './topics';
 export * from './errors';
 export * from './messages';
+export * from './glob';
 export * from './dispatch-grant';
 export { PROTO_PATH } from './proto-path';
 export * from './text-safety';

@@ -3,7 +3,7 @@ import { Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs
 import { POLICY_STREAM, PolicyActivatedData, SignoffError } from '@signoff/contracts';
 import { deterministicUuid, EventStore, EventStoreError, WrongExpectedVersionError } from '@signoff/event-store';
 import { HealthRegistry } from '@signoff/observability';
-import { CompiledPolicy, compilePolicy, formatPolicyError, parsePolicy, PolicyBundle, policySnapshot } from '@signoff/policy-engine';
+import { CompiledPolicy, compilePolicy, formatPolicyError, parsePolicy, parseStoredPolicy, PolicyBundle, policySnapshot } from '@signoff/policy-engine';
 import { storeErrorToSignoffError } from './store-errors';
 
 /** The policy in force: compiled once, with its snapshot hash. */
@@ -140,9 +140,14 @@ export class ActivePolicy implements OnModuleInit, OnApplicationShutdown {
     for (const event of events) {
       this.revision = event.revision;
       if (event.type !== 'PolicyActivated') continue;
-      const parsed = parsePolicy(JSON.stringify(event.data.bundle), { format: 'json' });
+      // Bounded and fast (no re-serialization, no text parse): a bundle stored before the size
+      // bounds existed (aliases expanded to megabytes) is refused in milliseconds, like any
+      // invalid one, instead of holding the event loop at every start.
+      const parsed = parseStoredPolicy(event.data.bundle);
       if (!parsed.ok) {
-        this.logger.error(`PolicyActivated at revision ${event.revision} holds an invalid bundle; keeping the previous policy`);
+        this.logger.error(
+          `PolicyActivated at revision ${event.revision} holds an invalid bundle (${parsed.errors[0]?.message ?? 'unreadable'}); keeping the previous policy`,
+        );
         continue;
       }
       const view: ActivePolicyView = {

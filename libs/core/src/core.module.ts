@@ -22,6 +22,11 @@ export interface CoreModuleOptions {
   readonly clock?: Clock;
   /** Replace the throttle counters (tests: a counter that never answers). */
   readonly throttleCounter?: ThrottleCounter;
+  /**
+   * How often the active policy is re-read from the log (ms, default 250). Tests: an instance
+   * with a long interval keeps a replaced policy in memory (the policy race of DESIGN section 12).
+   */
+  readonly policyPollIntervalMs?: number;
 }
 
 @Injectable()
@@ -82,7 +87,12 @@ export class CoreModule {
         },
         {
           provide: ActivePolicy,
-          useFactory: (store: EventStore, health: HealthRegistry) => new ActivePolicy(store, { bootstrapPath: config.policyPath }, health),
+          useFactory: (store: EventStore, health: HealthRegistry) =>
+            new ActivePolicy(
+              store,
+              { bootstrapPath: config.policyPath, ...(options.policyPollIntervalMs !== undefined ? { pollIntervalMs: options.policyPollIntervalMs } : {}) },
+              health,
+            ),
           inject: [EventStore, HealthRegistry],
         },
         {

@@ -1,3 +1,5 @@
+import { compileGlob, type Glob } from '@signoff/contracts';
+
 /** The job fields a `when` key can name directly. */
 export const JOB_FIELDS = ['topic', 'priority', 'tenant', 'submitted_by'] as const;
 /** A job field a `when` key can name directly. */
@@ -35,16 +37,10 @@ export function parseSubject(key: string): ConditionSubject | { readonly error: 
   return { kind: 'label', name: key };
 }
 
-/** Whether a condition string is a glob (contains `*`). */
-export function isGlob(pattern: string): boolean {
-  return pattern.includes('*');
-}
-
-/** A glob as an anchored RegExp: `*` matches any run of characters (dots and newlines included). */
-export function globToRegExp(pattern: string): RegExp {
-  const body = pattern
-    .split('*')
-    .map((part) => part.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&'))
-    .join('[\\s\\S]*');
-  return new RegExp(`^${body}$`);
+/**
+ * A `when` string with `*` as a compiled glob: `*` matches any run of characters, line breaks
+ * included (a label or payload value may hold them), anchored at both ends; linear-time matching.
+ */
+export function policyGlob(pattern: string): Glob {
+  return compileGlob(pattern, { star: 'anything' });
 }

@@ -5,9 +5,27 @@
  */
 export * from './policy.types';
 export { parseDuration, formatDuration, MAX_DURATION_MS } from './duration.util';
-export { parsePolicy, RULE_ID_PATTERN, DEFAULT_APPROVAL_TIMEOUT, MAX_REGEX_LENGTH, MAX_REQUIRED_APPROVALS, isThrottleKey } from './policy.parser';
+export {
+  parsePolicy,
+  parseStoredPolicy,
+  RULE_ID_PATTERN,
+  DEFAULT_APPROVAL_TIMEOUT,
+  MAX_POLICY_JSON_BYTES,
+  MAX_POLICY_RULES,
+  MAX_REQUIRED_APPROVALS,
+  isThrottleKey,
+} from './policy.parser';
+export { MAX_ALIAS_RESOLUTIONS, MAX_DOCUMENT_DEPTH, MAX_DOCUMENT_LENGTH, MAX_DOCUMENT_NODES, MAX_EXPANDED_SIZE } from './yaml-source.reader';
+export { compilePolicyRegex, MAX_MATCH_WORK, MAX_REGEX_LENGTH, MAX_REGEX_PROGRAM_SIZE, type PolicyRegex } from './policy-regex';
 export { compilePolicy, CompiledPolicy, type CompilePolicyOptions, type CompiledRule, type CompiledThrottle } from './policy.compiler';
-export { evaluate, evaluateSync, PolicyEvaluationError, type ThrottleContext } from './policy.evaluator';
+export { evaluate, evaluateSync, type ThrottleContext } from './policy.evaluator';
+export {
+  DEFAULT_EVALUATION_BUDGET_MS,
+  EvaluationBudgetExceededError,
+  type EvaluationLimits,
+  PolicyEvaluationError,
+  WORK_UNITS_PER_CLOCK_CHECK,
+} from './evaluation-budget';
 export { ThrottleCounter, type ThrottleHit, fixedWindowStart, retryAfterSeconds } from './throttle-counter.port';
 export { InMemoryThrottleCounter } from './in-memory-throttle.counter';
 export {

@@ -74,7 +74,7 @@ const EXPECT_APPROVAL_KEYS: ReadonlySet<string> = new Set(['required', 'reviewer
  */
 export function parsePolicyTests(text: string): PolicyTestParseResult {
   const src = new YamlSource(text);
-  if (src.errors.some((error) => error.code === 'syntax')) return { ok: false, errors: src.sortedErrors() };
+  if (src.refused) return { ok: false, errors: src.sortedErrors() };
   const items = src.sequence(src.root, '', 'a policy test file (a list of cases)');
   const cases: PolicyTestCase[] = [];
   items?.forEach((item, index) => {

@@ -1,7 +1,9 @@
-import type { ApprovalRequirement, JobRequest } from '@signoff/contracts';
-import { type ConditionSubject, globToRegExp, isGlob, parseSubject } from './condition-subject.util';
+import { type ApprovalRequirement, isGlob, type JobRequest } from '@signoff/contracts';
+import { type ConditionSubject, parseSubject, policyGlob } from './condition-subject.util';
 import { parseDuration } from './duration.util';
+import { EvaluationBudgetExceededError, meter } from './evaluation-budget';
 import { policySnapshot } from './integrity.hash';
+import { compilePolicyRegex, MAX_MATCH_WORK } from './policy-regex';
 import type { Condition, ConditionScalar, DefaultDecision, Evaluation, OperatorCondition, PolicyBundle, PolicyRule } from './policy.types';
 
 /** A compiled condition: does this job satisfy it? */
@@ -134,9 +136,10 @@ export class CompiledPolicy {
 }
 
 /**
- * Compiles a parsed bundle (from `parsePolicy`) once: globs become anchored RegExps, lists become
- * Sets, `matches` patterns are compiled, payload paths are split, outcomes are precomputed and
- * frozen, and rules are indexed by topic. The bundle is trusted to be valid; an invalid one throws.
+ * Compiles a parsed bundle (from `parsePolicy`) once: globs are compiled (linear-time matching),
+ * lists become Sets, `matches` patterns are compiled for RE2, payload paths are split, outcomes
+ * are precomputed and frozen, and rules are indexed by topic. Glob and `matches` tests are charged
+ * to the evaluation's budget (`EvaluationLimits`). The bundle is trusted to be valid; an invalid one throws.
  */
 export function compilePolicy(bundle: PolicyBundle, options: CompilePolicyOptions = {}): CompiledPolicy {
   const rules = bundle.rules.map((rule, index) => compileRule(rule, index));
@@ -154,10 +157,10 @@ function compileRule(rule: PolicyRule, index: number): { rule: CompiledRule; lit
     if (subject.kind === 'field' && subject.field === 'topic') {
       hasTopic = true;
       literalTopics = literalStrings(condition);
-      topicTest = literalTopics === null ? compileValueTest(condition, toNumberFromString) : null;
+      topicTest = literalTopics === null ? compileValueTest(condition, toNumberFromString, key) : null;
       continue;
     }
-    matchers.push(compileMatcher(subject, condition));
+    matchers.push(compileMatcher(subject, condition, key));
   }
   if (!hasTopic) literalTopics = null;
   const throttle = rule.throttle ? compileThrottle(rule) : null;
@@ -182,7 +185,7 @@ function literalStrings(condition: Condition): readonly string[] | null {
   return [...new Set(values)];
 }
 
-function compileMatcher(subject: ConditionSubject, condition: Condition): Matcher {
+function compileMatcher(subject: ConditionSubject, condition: Condition, key: string): Matcher {
   // The common shapes get a closure without a getter call (labels are strings, so a prototype
   // member such as `constructor` can never equal them or be in their Set).
   if (subject.kind === 'label' && typeof condition === 'string' && !isGlob(condition)) {
@@ -212,7 +215,7 @@ function compileMatcher(subject: ConditionSubject, condition: Condition): Matche
   }
   const get = compileGetter(subject);
   // Labels and the job's string fields hold numbers as text; payload values have JSON types.
-  const test = compileValueTest(condition, subject.kind === 'payload' ? toNumberStrict : toNumberFromString);
+  const test = compileValueTest(condition, subject.kind === 'payload' ? toNumberStrict : toNumberFromString, key);
   return (job) => test(get(job));
 }
 
@@ -275,25 +278,46 @@ function isOperator(condition: Condition): condition is OperatorCondition {
   return condition !== null && typeof condition === 'object' && !Array.isArray(condition);
 }
 
-function compileValueTest(condition: Condition, toNumber: (value: unknown) => number): ValueTest {
-  if (Array.isArray(condition)) return compileAnyOf(condition);
-  if (isOperator(condition)) return compileOperators(condition, toNumber);
-  return compileScalar(condition as ConditionScalar);
+function compileValueTest(condition: Condition, toNumber: (value: unknown) => number, key: string): ValueTest {
+  if (Array.isArray(condition)) return compileAnyOf(condition, key);
+  if (isOperator(condition)) return compileOperators(condition, toNumber, key);
+  return compileScalar(condition as ConditionScalar, key);
 }
 
-function compileScalar(value: ConditionScalar): ValueTest {
+/**
+ * Bounded work per condition: a glob or regex test is charged to the evaluation's meter before it
+ * runs (`perCharacter` units per character of the value), and a value longer than `maxLength`
+ * fails the evaluation closed rather than being matched (or, worse, counted as not matching).
+ */
+function charge(key: string, what: string, length: number, perCharacter: number, maxLength: number): void {
+  if (length > maxLength) {
+    throw new EvaluationBudgetExceededError(`${key} is ${length} characters long; the policy's ${what} condition on it reads at most ${maxLength}`);
+  }
+  meter.spend(length * perCharacter);
+}
+
+/** A compiled glob as a test of strings, charged to the meter (linear in the value). */
+function globTest(pattern: string, key: string): (actual: string) => boolean {
+  const glob = policyGlob(pattern);
+  return (actual) => {
+    charge(key, 'glob', actual.length, 1, MAX_MATCH_WORK);
+    return glob.test(actual);
+  };
+}
+
+function compileScalar(value: ConditionScalar, key: string): ValueTest {
   if (typeof value === 'string' && isGlob(value)) {
-    const re = globToRegExp(value);
-    return (actual) => typeof actual === 'string' && re.test(actual);
+    const test = globTest(value, key);
+    return (actual) => typeof actual === 'string' && test(actual);
   }
   return (actual) => actual === value;
 }
 
-function compileAnyOf(values: readonly ConditionScalar[]): ValueTest {
+function compileAnyOf(values: readonly ConditionScalar[], key: string): ValueTest {
   const literals = new Set<unknown>();
-  const globs: RegExp[] = [];
+  const globs: ((actual: string) => boolean)[] = [];
   for (const value of values) {
-    if (typeof value === 'string' && isGlob(value)) globs.push(globToRegExp(value));
+    if (typeof value === 'string' && isGlob(value)) globs.push(globTest(value, key));
     else literals.add(value);
   }
   if (globs.length === 0) {
@@ -306,7 +330,7 @@ function compileAnyOf(values: readonly ConditionScalar[]): ValueTest {
   return (actual) => {
     if (literals.has(actual)) return true;
     if (typeof actual !== 'string') return false;
-    for (let i = 0; i < globs.length; i++) if (globs[i].test(actual)) return true;
+    for (let i = 0; i < globs.length; i++) if (globs[i](actual)) return true;
     return false;
   };
 }
@@ -325,15 +349,15 @@ function toNumberStrict(value: unknown): number {
   return typeof value === 'number' ? value : Number.NaN;
 }
 
-function compileOperators(condition: OperatorCondition, toNumber: (value: unknown) => number): ValueTest {
+function compileOperators(condition: OperatorCondition, toNumber: (value: unknown) => number, key: string): ValueTest {
   const tests: ValueTest[] = [];
   for (const op of Object.keys(condition) as (keyof OperatorCondition)[]) {
     switch (op) {
       case 'in':
-        tests.push(compileAnyOf(condition.in ?? []));
+        tests.push(compileAnyOf(condition.in ?? [], key));
         break;
       case 'not_in': {
-        const inList = compileAnyOf(condition.not_in ?? []);
+        const inList = compileAnyOf(condition.not_in ?? [], key);
         tests.push((actual) => !inList(actual));
         break;
       }
@@ -358,8 +382,14 @@ function compileOperators(condition: OperatorCondition, toNumber: (value: unknow
         break;
       }
       case 'matches': {
-        const re = new RegExp(condition.matches as string);
-        tests.push((actual) => typeof actual === 'string' && re.test(actual));
+        const regex = compilePolicyRegex(condition.matches as string);
+        if ('error' in regex) throw new Error(`${key}: ${regex.error}`);
+        const { programSize, maxInputLength } = regex;
+        tests.push((actual) => {
+          if (typeof actual !== 'string') return false;
+          charge(key, 'matches', actual.length, programSize, maxInputLength);
+          return regex.test(actual);
+        });
         break;
       }
       case 'exists': {

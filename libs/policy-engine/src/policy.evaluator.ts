@@ -2,20 +2,18 @@ import type { JobRequest } from '@signoff/contracts';
 import type { CompiledPolicy, CompiledRule } from './policy.compiler';
 import type { Evaluation, ThrottleEvaluation } from './policy.types';
 import type { ThrottleCounter, ThrottleHit } from './throttle-counter.port';
+import { type EvaluationLimits, meter, PolicyEvaluationError } from './evaluation-budget';
+
+export { PolicyEvaluationError };
 
 /** What throttle rules need at evaluation time: the shared counters and the current instant. */
 export interface ThrottleContext {
   readonly counter: ThrottleCounter;
-  /** Epoch milliseconds of the decision (the caller's clock; the engine never reads one). */
+  /**
+   * Epoch milliseconds of the decision (the caller's clock: no decision depends on a clock the
+   * engine reads; the budget's monotonic clock only decides whether there is an outcome at all).
+   */
   readonly now: number;
-}
-
-/** Evaluation could not be completed (a programming or configuration error, never a policy outcome). */
-export class PolicyEvaluationError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'PolicyEvaluationError';
-  }
 }
 
 /**
@@ -29,9 +27,15 @@ export class PolicyEvaluationError extends Error {
  * Synchronous (and free of allocation: outcomes are precomputed and frozen) unless a throttle
  * counter answers with a promise; then the result is a promise. `await` works either way.
  * Throws `PolicyEvaluationError` when a throttle rule matches and no `throttle` context was given.
+ *
+ * Budgeted (`limits`): every rule tried and every glob and `matches` test is metered, and a
+ * synchronous stretch still running `budgetMs` (default 100) after the meter first read the clock,
+ * or a glob / `matches` value longer than the condition may read, throws
+ * `EvaluationBudgetExceededError` (fail closed: no outcome).
  */
-export function evaluate(policy: CompiledPolicy, job: JobRequest, throttle?: ThrottleContext): Evaluation | Promise<Evaluation> {
-  return run(policy, job, policy.candidates(job.topic), 0, throttle);
+export function evaluate(policy: CompiledPolicy, job: JobRequest, throttle?: ThrottleContext, limits?: EvaluationLimits): Evaluation | Promise<Evaluation> {
+  meter.start(limits);
+  return run(policy, job, policy.candidates(job.topic), 0, throttle, limits);
 }
 
 /**
@@ -39,8 +43,8 @@ export function evaluate(policy: CompiledPolicy, job: JobRequest, throttle?: Thr
  * that answers synchronously (such as `InMemoryThrottleCounter`). Throws `PolicyEvaluationError`
  * if the counter answered with a promise.
  */
-export function evaluateSync(policy: CompiledPolicy, job: JobRequest, throttle?: ThrottleContext): Evaluation {
-  const result = run(policy, job, policy.candidates(job.topic), 0, throttle);
+export function evaluateSync(policy: CompiledPolicy, job: JobRequest, throttle?: ThrottleContext, limits?: EvaluationLimits): Evaluation {
+  const result = evaluate(policy, job, throttle, limits);
   if (result instanceof Promise) {
     result.catch(() => undefined);
     throw new PolicyEvaluationError('the throttle counter answered asynchronously; use evaluate()');
@@ -54,9 +58,11 @@ function run(
   candidates: readonly CompiledRule[],
   from: number,
   throttle: ThrottleContext | undefined,
+  limits: EvaluationLimits | undefined,
 ): Evaluation | Promise<Evaluation> {
   next: for (let i = from; i < candidates.length; i++) {
     const rule = candidates[i];
+    meter.spend(1);
     const matchers = rule.matchers;
     for (let j = 0; j < matchers.length; j++) if (!matchers[j](job)) continue next;
     if (rule.result !== null) return rule.result;
@@ -68,7 +74,12 @@ function run(
     }
     const hit = throttle.counter.hit(spec.keyOf(job), spec.windowMs, spec.limit, throttle.now);
     if (isThenable(hit)) {
-      return Promise.resolve(hit).then((answer) => (answer.allowed ? run(policy, job, candidates, i + 1, throttle) : throttled(rule, answer)));
+      // After the await, a new synchronous stretch with a budget of its own.
+      return Promise.resolve(hit).then((answer) => {
+        if (!answer.allowed) return throttled(rule, answer);
+        meter.start(limits);
+        return run(policy, job, candidates, i + 1, throttle, limits);
+      });
     }
     if (!hit.allowed) return throttled(rule, hit);
   }

@@ -2,7 +2,8 @@ import type { PolicyDecision } from '@signoff/contracts';
 import { isMap as isMapNode, isScalar, isSeq as isSeqNode, type Node } from 'yaml';
 import { type ConditionSubject, parseSubject } from './condition-subject.util';
 import { formatDuration, parseDuration } from './duration.util';
-import { hasNestedQuantifier } from './regex-safety.util';
+import { canonicalJson } from './integrity.hash';
+import { compilePolicyRegex } from './policy-regex';
 import {
   type ApprovalSpec,
   type Condition,
@@ -35,10 +36,15 @@ const DECISIONS: ReadonlySet<string> = new Set(POLICY_DECISIONS);
 export const RULE_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
 /** Approval timeout when a rule states none (DESIGN section 7). */
 export const DEFAULT_APPROVAL_TIMEOUT = '24h';
-/** A `matches` pattern longer than this is refused (they are written by hand, and run per job). */
-export const MAX_REGEX_LENGTH = 1024;
 /** Quorum sizes above this are refused as typos. */
 export const MAX_REQUIRED_APPROVALS = 100;
+/** A bundle with more rules than this is refused (it is compiled, stored and evaluated whole). */
+export const MAX_POLICY_RULES = 2000;
+/**
+ * The largest normalized bundle, in bytes of its canonical JSON (RFC 8785): what PolicyActivated
+ * stores, every instance reads back and `policy_snapshot` hashes. The same as the PUT body limit.
+ */
+export const MAX_POLICY_JSON_BYTES = 1_048_576;
 
 /**
  * Parses and validates a policy bundle (YAML, or JSON, which YAML includes) into its normalized
@@ -46,10 +52,28 @@ export const MAX_REQUIRED_APPROVALS = 100;
  * with any error is refused as a whole. Pure: no I/O, no clock.
  */
 export function parsePolicy(text: string, options: ParsePolicyOptions = {}): PolicyParseResult {
-  const source = new YamlSource(text, options.format ?? 'yaml');
-  if (source.errors.some((error) => error.code === 'syntax')) return { ok: false, errors: source.sortedErrors() };
+  return validated(new YamlSource(text, options.format ?? 'yaml'));
+}
+
+/**
+ * `parsePolicy` for a bundle that is already a value (the `bundle` of a PolicyActivated read back
+ * from the event log): the same checks and the same normalized result as parsing its JSON, about
+ * six times faster, and refused (`too_large`) before anything is built when the value is larger
+ * than any bundle `parsePolicy` accepts. Errors carry line and column 1.
+ */
+export function parseStoredPolicy(value: unknown): PolicyParseResult {
+  return validated(YamlSource.fromValue(value));
+}
+
+function validated(source: YamlSource): PolicyParseResult {
+  if (source.refused) return { ok: false, errors: source.sortedErrors() };
   const bundle = readBundle(source);
   if (source.errors.length > 0 || bundle === undefined) return { ok: false, errors: source.sortedErrors() };
+  const bytes = Buffer.byteLength(canonicalJson(bundle), 'utf8');
+  if (bytes > MAX_POLICY_JSON_BYTES) {
+    source.error('too_large', `the normalized bundle is ${bytes} bytes of JSON; at most ${MAX_POLICY_JSON_BYTES} are stored`, '', source.root);
+    return { ok: false, errors: source.sortedErrors() };
+  }
   return { ok: true, bundle };
 }
 
@@ -93,7 +117,11 @@ function readBundle(src: YamlSource): PolicyBundle | undefined {
   const rules: PolicyRule[] = [];
   const rulesEntry = get('rules');
   if (rulesEntry && !isNullNode(rulesEntry.value)) {
-    const items = src.sequence(rulesEntry.value, 'rules', 'rules');
+    let items = src.sequence(rulesEntry.value, 'rules', 'rules');
+    if (items && items.length > MAX_POLICY_RULES) {
+      src.error('too_large', `${items.length} rules; a bundle holds at most ${MAX_POLICY_RULES}`, 'rules', rulesEntry.value);
+      items = null;
+    }
     const seen = new Map<string, number>();
     items?.forEach((item, index) => {
       const rule = readRule(src, item, `rules[${index}]`, seen);
@@ -290,20 +318,12 @@ function readOperators(src: YamlSource, node: Node, path: string, subject: Condi
         if (typeof pattern !== 'string') {
           if (pattern !== undefined) src.error('invalid_regex', 'matches needs a regular expression string', opPath, value);
           ok = false;
-        } else if (pattern.length > MAX_REGEX_LENGTH) {
-          src.error('invalid_regex', `regular expression longer than ${MAX_REGEX_LENGTH} characters`, opPath, value);
-          ok = false;
-        } else if (hasNestedQuantifier(pattern)) {
-          src.error('invalid_regex', 'a repeated group that itself repeats (like (a+)+) can backtrack catastrophically; rewrite it', opPath, value);
-          ok = false;
         } else {
-          try {
-            new RegExp(pattern);
-            out.matches = pattern;
-          } catch (error) {
-            src.error('invalid_regex', `invalid regular expression: ${(error as Error).message}`, opPath, value);
+          const compiled = compilePolicyRegex(pattern);
+          if ('error' in compiled) {
+            src.error('invalid_regex', compiled.error, opPath, value);
             ok = false;
-          }
+          } else out.matches = pattern;
         }
         break;
       }

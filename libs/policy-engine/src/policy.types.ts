@@ -113,7 +113,8 @@ export type PolicyErrorCode =
   | 'invalid_duration'
   | 'invalid_regex'
   | 'invalid_approval'
-  | 'invalid_throttle';
+  | 'invalid_throttle'
+  | 'too_large';
 
 /** A problem in a bundle (or test file), with its 1-based position in the source text. */
 export interface PolicyError {

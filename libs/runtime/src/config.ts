@@ -33,6 +33,11 @@ export interface SignoffConfig {
   readonly logLevel: 'debug' | 'info' | 'warn' | 'error';
   /** Submit-time evaluation timeout: past it, 503 policy_unavailable and nothing stored (DESIGN §4: 5 s). */
   readonly policyEvaluationTimeoutMs: number;
+  /**
+   * The longest one synchronous stretch of a policy evaluation may hold the event loop
+   * (POLICY_EVALUATION_BUDGET_MS, default 100): past it, 503 policy_unavailable and nothing stored.
+   */
+  readonly policyEvaluationBudgetMs: number;
   /** Request and result paths redacted for every reader of history: the audit stream, the CLI export, the read API (AUDIT_REDACT_FIELDS, comma separated). */
   readonly auditRedactFields: readonly string[];
   /**
@@ -127,6 +132,10 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>, d
   const workerAckTimeoutMs = int('WORKER_ACK_TIMEOUT_MS', 30_000, 1, 86_400_000);
   const workerRunTimeoutMs = int('WORKER_RUN_TIMEOUT_MS', 300_000, 1, 86_400_000);
   const policyEvaluationTimeoutMs = int('POLICY_EVALUATION_TIMEOUT_MS', 5000, 1, 600_000);
+  const policyEvaluationBudgetMs = int('POLICY_EVALUATION_BUDGET_MS', Math.min(100, policyEvaluationTimeoutMs), 1, 60_000);
+  if (policyEvaluationBudgetMs > policyEvaluationTimeoutMs) {
+    problems.push(`POLICY_EVALUATION_BUDGET_MS=${policyEvaluationBudgetMs} must not exceed POLICY_EVALUATION_TIMEOUT_MS=${policyEvaluationTimeoutMs}`);
+  }
   const levelRaw = str('LOG_LEVEL') ?? 'info';
   if (!['debug', 'info', 'warn', 'error'].includes(levelRaw)) problems.push(`LOG_LEVEL=${levelRaw} must be debug, info, warn or error`);
   const host = str('HOST') ?? '127.0.0.1';
@@ -158,6 +167,7 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>, d
     workerRunTimeoutMs,
     logLevel: levelRaw as SignoffConfig['logLevel'],
     policyEvaluationTimeoutMs,
+    policyEvaluationBudgetMs,
     auditRedactFields: (str('AUDIT_REDACT_FIELDS') ?? '').split(',').map((p) => p.trim()).filter(Boolean),
     signingKeyFile,
     signingKeyId: str('SIGNOFF_SIGNING_KEY_ID') ?? null,

@@ -64,6 +64,15 @@ describe('parseConfig', () => {
     expect(redactUrl('postgres://user:secret@host/db')).toBe('postgres://user:***@host/db');
   });
 
+  it('bounds one synchronous stretch of a policy evaluation (POLICY_EVALUATION_BUDGET_MS, within the timeout)', () => {
+    const store = { EVENT_STORE_URL: 'postgres://a/b' };
+    expect(parseConfig(store)).toMatchObject({ policyEvaluationTimeoutMs: 5000, policyEvaluationBudgetMs: 100 });
+    expect(parseConfig({ ...store, POLICY_EVALUATION_BUDGET_MS: '20' }).policyEvaluationBudgetMs).toBe(20);
+    expect(parseConfig({ ...store, POLICY_EVALUATION_TIMEOUT_MS: '50' }).policyEvaluationBudgetMs).toBe(50);
+    expect(() => parseConfig({ ...store, POLICY_EVALUATION_TIMEOUT_MS: '50', POLICY_EVALUATION_BUDGET_MS: '80' })).toThrow(/POLICY_EVALUATION_BUDGET_MS=80 must not exceed POLICY_EVALUATION_TIMEOUT_MS=50/);
+    expect(() => parseConfig({ ...store, POLICY_EVALUATION_BUDGET_MS: '0' })).toThrow(/POLICY_EVALUATION_BUDGET_MS=0 must be an integer from 1 to 60000/);
+  });
+
   it('bounds token lifetimes (AUTH_JWT_MAX_TTL_SECONDS, 24 h by default) and reads the optional issuer and audience', () => {
     const d = parseConfig({}, { eventStoreUrl: 'pglite://x' });
     expect(d).toMatchObject({ authJwtMaxTtlSeconds: 86_400, authJwtIssuer: null, authJwtAudience: null });

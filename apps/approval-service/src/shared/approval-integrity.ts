@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { Approval } from '@signoff/approvals';
 import type { ApprovalRequirement, JobRequest } from '@signoff/contracts';
 import { ActivePolicyView, SIGNOFF_CONFIG } from '@signoff/core';
-import { CompiledPolicy, evaluateSync, ThrottleCounter, ThrottleHit } from '@signoff/policy-engine';
+import { CompiledPolicy, EvaluationBudgetExceededError, evaluateSync, ThrottleCounter, ThrottleHit } from '@signoff/policy-engine';
 import { SignoffConfig, SnapshotMode } from '@signoff/runtime';
 
 /**
@@ -24,10 +24,17 @@ function sameRequirement(a: ApprovalRequirement, b: ApprovalRequirement): boolea
 
 /**
  * Whether `policy` decides `request` as the approval was requested: `require_human` by the same
- * rule with the same requirement (required, reviewer roles, timeout, on_timeout).
+ * rule with the same requirement (required, reviewer roles, timeout, on_timeout). An evaluation
+ * that runs out of its budget (the engine's default) decides nothing: not the same (fail closed).
  */
 export function decidesTheSame(policy: CompiledPolicy, request: JobRequest, approval: Pick<Approval, 'rule_id' | 'requirement'>): boolean {
-  const outcome = evaluateSync(policy, request, { counter: NEVER_THROTTLED, now: 0 });
+  let outcome;
+  try {
+    outcome = evaluateSync(policy, request, { counter: NEVER_THROTTLED, now: 0 });
+  } catch (error) {
+    if (error instanceof EvaluationBudgetExceededError) return false;
+    throw error;
+  }
   return outcome.decision === 'require_human' && outcome.rule_id === approval.rule_id && sameRequirement(outcome.approval, approval.requirement);
 }
 

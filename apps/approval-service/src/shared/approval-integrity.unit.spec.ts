@@ -34,6 +34,16 @@ describe('snapshot modes (DESIGN section 3)', () => {
     expect(honours('decision', allowed, payment, approval)).toBe(false);
   });
 
+  it('decision mode fails closed when the re-evaluation runs out of its budget (a value too long for a matches)', () => {
+    const guarded = policyView(
+      POLICY_V2_UNRELATED_CHANGE.replace('rules:\n', 'rules:\n  - id: note-check\n    when: {payload.note: {matches: "^(.*a){8}$"}}\n    decision: deny\n'),
+    );
+    const long = normalizeJobRequest({ topic: 'finance.payment.execute', submitted_by: 'agent-7', labels: { env: 'production' }, payload: { note: 'b'.repeat(10_000) } });
+    expect(decidesTheSame(guarded.compiled, long, approval)).toBe(false);
+    expect(honours('decision', guarded, long, approval)).toBe(false);
+    expect(honours('decision', guarded, payment, approval)).toBe(true);
+  });
+
   it('reviewer roles compare as a set', () => {
     const a = policyView(POLICY_V1.replace('reviewers: [change-approver]', 'reviewers: [change-approver, sre]'));
     const b = policyView(POLICY_V1.replace('reviewers: [change-approver]', 'reviewers: [sre, change-approver]'));

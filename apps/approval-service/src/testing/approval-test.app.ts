@@ -25,6 +25,8 @@ export interface ApprovalTestAppOptions {
   readonly env?: Record<string, string>;
   readonly grpc?: boolean;
   readonly expirySweepIntervalMs?: number;
+  /** How often the instance re-reads the active policy (default 250 ms; long = keeps a stale policy). */
+  readonly policyPollIntervalMs?: number;
 }
 
 /**
@@ -35,7 +37,11 @@ export interface ApprovalTestAppOptions {
 export async function startApprovalApp(options: ApprovalTestAppOptions): Promise<ApprovalTestApp> {
   const clock = options.clock ?? new FixedClock(new Date());
   const config = testConfig({ EVENT_STORE_URL: options.databaseUrl, POLICY_PATH: options.policyPath, ...options.env });
-  const module = AppModule.forRoot(config, { clock, expirySweepIntervalMs: options.expirySweepIntervalMs ?? 100 });
+  const module = AppModule.forRoot(config, {
+    clock,
+    expirySweepIntervalMs: options.expirySweepIntervalMs ?? 100,
+    ...(options.policyPollIntervalMs !== undefined ? { policyPollIntervalMs: options.policyPollIntervalMs } : {}),
+  });
   const app = await createHttpApp(module, { service: 'approval-service-test', logger: new JsonLogger('approval-service-test', 'warn') });
   let grpcAddress: string | null = null;
   if (options.grpc) {

@@ -2,7 +2,7 @@ import { Controller, UseFilters } from '@nestjs/common';
 import { GrpcMethod } from '@nestjs/microservices';
 import type { Metadata } from '@grpc/grpc-js';
 import { SignoffError } from '@signoff/contracts';
-import { globToRegExp } from '@signoff/runtime';
+import { topicGlob } from '@signoff/runtime';
 import { filter, map, Observable } from 'rxjs';
 import { approvalChangeMessage, ApprovalChangeMessage } from '../grpc/approval.messages';
 import { GrpcAuth } from '../grpc/grpc-auth';
@@ -32,9 +32,10 @@ export class WatchApprovalsGrpcController {
     if (request.topic !== '' && !TOPIC_GLOB.test(request.topic)) {
       throw new SignoffError('invalid_request', 'topic must be a topic or a glob with *', { errors: [{ field: 'topic', message: 'invalid glob' }] });
     }
-    const topic = request.topic === '' ? null : globToRegExp(request.topic);
+    const topic = request.topic === '' ? null : topicGlob(request.topic);
+    // What the caller may see first (tenant before its topic globs), the filter's glob last.
     return this.projection.changes().pipe(
-      filter(({ approval, readable }) => (topic === null || topic.test(approval.topic)) && maySeeApproval(principal, readable)),
+      filter(({ approval, readable }) => maySeeApproval(principal, readable) && (topic === null || topic.test(approval.topic))),
       map(approvalChangeMessage),
     );
   }

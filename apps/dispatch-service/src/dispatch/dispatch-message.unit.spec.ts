@@ -71,7 +71,14 @@ const approve: JobCommand = {
 const KEY = newIdempotencyKey({ tenant: 'default', jobId: 'job-1' });
 const claim = (attempt = 1): JobCommand => ({
   type: 'ClaimDispatch',
-  data: { job_id: 'job-1', attempt, idempotency_key: KEY, claimed_by: 'dispatch-a' },
+  data: {
+    job_id: 'job-1',
+    attempt,
+    idempotency_key: KEY,
+    claimed_by: 'dispatch-a',
+    // What the dispatcher read from the log: the approval's snapshot was active at the grant's position.
+    grant_fact: { approval_id: 'approval-9', active_policy_snapshot: SNAP },
+  },
   metadata: meta(),
 });
 const KEYS = SigningKeySet.generate();

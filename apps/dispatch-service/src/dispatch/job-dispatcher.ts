@@ -1,11 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { ClaimDispatch, CommandMetadata, isReleased, RecordDispatch, ReleasedJobState } from '@signoff/approvals';
+import { ClaimDispatch, CommandMetadata, GrantVoidedOutcome, isReleased, RecordDispatch, ReleasedJobState } from '@signoff/approvals';
 import { describeJobRef, ErrorCode, JobRef, SignoffTopics, toJobStreamId } from '@signoff/contracts';
 import { Clock, JobCommandHandler, LoadedJob, SIGNOFF_TOPICS } from '@signoff/core';
 import { encodeValue, MessageBus, PublishedRecord } from '@signoff/messaging';
 import { SignoffMetrics } from '@signoff/observability';
 import { DISPATCH_OPTIONS, FaultPoint, ResolvedDispatchOptions } from '../dispatch.options';
+import { DispatchLog } from '../replay/dispatch-log';
 import { BatchingPublisher, isPermanentPublishError, PermanentPublishError } from './batching.publisher';
 import { DispatchGrantSigner } from './dispatch-grant.signer';
 import { newIdempotencyKey, releasedAt, toDispatchMessage } from './dispatch-message';
@@ -20,13 +21,20 @@ export type DispatchResult =
   /** Another dispatcher holds the current attempt, or the job is past dispatch: nothing published. */
   | { readonly status: 'claim_lost'; readonly job_id: string; readonly attempt: number; readonly claimed_by: string | null }
   /** The job may not be dispatched (unknown, denied, not approved, rejected, expired, invalidated). */
-  | { readonly status: 'refused'; readonly job_id: string; readonly code: ErrorCode; readonly message: string };
+  | { readonly status: 'refused'; readonly job_id: string; readonly code: ErrorCode; readonly message: string }
+  /** The log voided the grant (another policy was active at its position): ApprovalInvalidated recorded, nothing published. */
+  | { readonly status: 'invalidated'; readonly job_id: string; readonly expected: string; readonly current: string }
+  /** The grant is not readable in the global log yet, so it cannot be judged: nothing done; the replay consumer takes it up. */
+  | { readonly status: 'deferred'; readonly job_id: string };
 
 /** Largest dispatch message value sent (Kafka's default `max.message.bytes` is 1 MiB + 12). */
 export const MAX_DISPATCH_VALUE_BYTES = 1024 * 1024 - 2048;
 
 /**
  * Publishes a released job's current attempt once:
+ * 0. an approved job never claimed: read from the global log which policy was active at its
+ *    grant's position (DispatchLog); the claim carries that fact and the decider voids a grant
+ *    the log does not confirm (ApprovalInvalidated, DESIGN section 12) instead of claiming it;
  * 1. claim it in the job's stream (DispatchClaimed, expected revision: one instance wins; the
  *    idempotency key, random, is fixed by the first claim and reused by every later attempt);
  * 2. sign its grant (the control plane's Ed25519 key, DESIGN section 12) and publish to
@@ -46,6 +54,7 @@ export class JobDispatcher {
 
   constructor(
     private readonly commands: JobCommandHandler,
+    private readonly log: DispatchLog,
     bus: MessageBus,
     private readonly clock: Clock,
     private readonly metrics: SignoffMetrics,
@@ -94,6 +103,14 @@ export class JobDispatcher {
 
   private async claimPublishRecord(ref: JobRef, correlationId: string, known: LoadedJob | undefined): Promise<DispatchResult> {
     const jobId = ref.jobId;
+    // 0. the log's fact about an approval's grant, read before the first claim
+    const loaded = known ?? (await this.commands.load(ref));
+    const grantCheck = await this.log.grantCheck(ref, loaded.state);
+    if (grantCheck === null) {
+      this.logger.warn(`job ${describeJobRef(ref)}: its grant is not readable in the event log yet; the replay consumer will judge and dispatch it`);
+      return { status: 'deferred', job_id: jobId };
+    }
+
     // 1. claim the current attempt
     const claimMeta = this.metadata(correlationId);
     const claim = await this.commands.execute(ref, (state): ClaimDispatch => {
@@ -105,16 +122,22 @@ export class JobDispatcher {
           attempt: released?.dispatch.attempt ?? 1,
           idempotency_key: released?.dispatch.idempotency_key ?? newIdempotencyKey(ref),
           claimed_by: this.options.instanceId,
+          ...grantCheck,
         },
         metadata: { ...claimMeta, now: this.clock.now().toISOString() },
       };
-    }, known ? { loaded: known } : {});
+    }, { loaded });
     if (!claim.result.ok) {
       return { status: 'refused', job_id: jobId, code: claim.result.code, message: claim.result.message };
     }
     const outcome = claim.result.outcome;
     if (outcome.status === 'claim_lost') {
       return { status: 'claim_lost', job_id: jobId, attempt: outcome.attempt, claimed_by: outcome.claimed_by };
+    }
+    if (outcome.status === 'invalidated') {
+      for (const event of claim.appended) this.log.projection.apply({ ...event, streamId: toJobStreamId(ref) });
+      this.grantVoided(ref, outcome);
+      return { status: 'invalidated', job_id: jobId, expected: outcome.expected, current: outcome.current };
     }
     if (!isReleased(claim.state)) throw new Error(`job ${describeJobRef(ref)} was claimed but is not released`);
     const state: ReleasedJobState = claim.state;
@@ -170,6 +193,18 @@ export class JobDispatcher {
       }
       throw error;
     }
+  }
+
+  /**
+   * Counts and reports a grant the log voided (by a claim here or a replay by the replay
+   * consumer): `signoff_approvals_snapshot_mismatch_total`, as a refused approve is counted.
+   */
+  grantVoided(ref: JobRef, outcome: GrantVoidedOutcome): void {
+    this.metrics.approvalsSnapshotMismatch.inc();
+    this.logger.warn(
+      `job ${describeJobRef(ref)}: approval invalidated, never dispatched: it was granted under ${outcome.expected} ` +
+        `but ${outcome.current} was the active policy at its position in the event log (snapshot_changed)`,
+    );
   }
 
   /** Forgets what this instance knew about a job that left the dispatch path. */

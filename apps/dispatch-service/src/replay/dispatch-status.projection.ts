@@ -1,5 +1,6 @@
-import type { DispatchReplayedData, JobEvent, JobRef } from '@signoff/contracts';
-import { fromJobStreamId, toJobStreamId } from '@signoff/contracts';
+import type { GrantLogFact } from '@signoff/approvals';
+import type { DispatchReplayedData, JobEvent, JobRef, SignoffEvent } from '@signoff/contracts';
+import { fromJobStreamId, POLICY_STREAM, toJobStreamId } from '@signoff/contracts';
 
 /** Where a released job's current attempt stands (`running`: a worker reported `started`, no outcome yet). */
 export type DispatchStage = 'pending' | 'claimed' | 'dispatched' | 'running';
@@ -18,12 +19,19 @@ export interface DispatchStatus {
   readonly idempotency_key: string | null;
   /** A worker reported `started` in some attempt: its side effect may have begun. */
   readonly started: boolean;
+  /**
+   * Approved jobs: the policy that was active at the ApprovalGranted's place in the global log
+   * (the last PolicyActivated the projection read before it), the fact the decider judges the
+   * grant by (DESIGN section 12). Null for allowed jobs.
+   */
+  readonly grant: GrantLogFact | null;
 }
 
-/** The event types the projection reads (its subscription filter). */
+/** The job event types the projection reads. */
 export const DISPATCH_STATUS_EVENT_TYPES = [
   'PolicyEvaluated',
   'ApprovalGranted',
+  'ApprovalInvalidated',
   'DispatchClaimed',
   'JobDispatched',
   'DispatchReplayed',
@@ -32,6 +40,9 @@ export const DISPATCH_STATUS_EVENT_TYPES = [
   'JobCompleted',
   'JobOutcomeUnknown',
 ] as const satisfies readonly JobEvent['type'][];
+
+/** Everything the projection reads from the log (its filter): the job events and the policy activations. */
+export const DISPATCH_LOG_EVENT_TYPES = [...DISPATCH_STATUS_EVENT_TYPES, 'PolicyActivated'] as const;
 
 /** A stuck job and what the replay consumer would do about it. */
 export interface ReplayCandidate {
@@ -80,13 +91,22 @@ const REASON: Record<DispatchStage, DispatchReplayedData['reason']> = {
  * Events are applied in log order; an event that would move a job's (attempt, stage) backwards is
  * ignored, so the replay consumer may also apply the events it appended itself before the log
  * reader delivers them. A job leaves the index only with a recorded outcome (JobCompleted,
- * JobOutcomeUnknown) or its abandonment: a `started` report (a lost, stalled or forged one) moves
- * it to `running`, which is replayed after WORKER_RUN_TIMEOUT_MS like any other stuck stage.
- * Jobs are keyed by their stream, i.e. by (tenant, job id): the same id in two tenants is two jobs.
+ * JobOutcomeUnknown), its abandonment, or the invalidation of its approval: a `started` report (a
+ * lost or stalled one, or one whose worker died) moves it to `running`, which is replayed after
+ * WORKER_RUN_TIMEOUT_MS like any other stuck stage. Jobs are keyed by their stream, i.e. by
+ * (tenant, job id): the same id in two tenants is two jobs.
+ *
+ * It also folds the policy activations (PolicyActivated of the `policy` stream), in the same
+ * order: the global log's one order, of which the reader only ever sees a prefix that can no
+ * longer change (see libs/event-store, "Global order"). So when an ApprovalGranted is applied,
+ * the last activation applied before it is the policy active at the grant's position, and no
+ * activation read later can precede it.
  */
 export class DispatchStatusProjection {
   /** By stream id. */
   private readonly jobs = new Map<string, DispatchStatus>();
+  /** Snapshot of the last PolicyActivated applied (null before the first). */
+  private activePolicy: string | null = null;
 
   get size(): number {
     return this.jobs.size;
@@ -102,10 +122,23 @@ export class DispatchStatusProjection {
 
   clear(): void {
     this.jobs.clear();
+    this.activePolicy = null;
   }
 
-  /** Applies one event of a job stream (other streams, other jobs' events and other types are ignored). */
-  apply(event: JobEvent & { readonly streamId: string }): void {
+  /** The snapshot of the last policy activation read (null before the first). */
+  get activePolicySnapshot(): string | null {
+    return this.activePolicy;
+  }
+
+  /**
+   * Applies one event: a job event of a job stream or a PolicyActivated of the policy stream, in
+   * log order (other streams, other jobs' events and other types are ignored).
+   */
+  apply(event: SignoffEvent & { readonly streamId: string }): void {
+    if (event.type === 'PolicyActivated') {
+      if (event.streamId === POLICY_STREAM && typeof event.data.snapshot === 'string') this.activePolicy = event.data.snapshot;
+      return;
+    }
     const ref = fromJobStreamId(event.streamId);
     if (ref === null || (event.data as { job_id?: unknown }).job_id !== ref.jobId) return;
     const key = event.streamId;
@@ -117,7 +150,9 @@ export class DispatchStatusProjection {
         if (event.data.decision === 'allow' && !current) this.set(ref, 1, 'pending', since, null, null, false);
         return;
       case 'ApprovalGranted':
-        if (!current) this.set(ref, 1, 'pending', since, null, null, false);
+        if (!current) {
+          this.set(ref, 1, 'pending', since, null, null, false, { approval_id: event.data.approval_id, active_policy_snapshot: this.activePolicy });
+        }
         return;
       case 'DispatchClaimed':
         if (current) this.advance(current, event.data.attempt, 'claimed', since, event.data.claimed_by, event.data.idempotency_key);
@@ -132,6 +167,7 @@ export class DispatchStatusProjection {
         // Not an outcome: the job stays replayable (a worker that dies now leaves it RUNNING).
         if (current) this.advance(current, current.attempt, 'running', since, current.claimed_by, event.data.idempotency_key, true);
         return;
+      case 'ApprovalInvalidated':
       case 'DispatchAbandoned':
       case 'JobCompleted':
       case 'JobOutcomeUnknown':
@@ -184,7 +220,7 @@ export class DispatchStatusProjection {
   ): void {
     if (attempt < current.attempt) return;
     if (attempt === current.attempt && STAGE_RANK[stage] <= STAGE_RANK[current.stage]) return;
-    this.set({ tenant: current.tenant, jobId: current.job_id }, attempt, stage, since, claimedBy, key, current.started || started);
+    this.set({ tenant: current.tenant, jobId: current.job_id }, attempt, stage, since, claimedBy, key, current.started || started, current.grant);
   }
 
   private set(
@@ -195,6 +231,7 @@ export class DispatchStatusProjection {
     claimedBy: string | null,
     key: string | null,
     started: boolean,
+    grant: GrantLogFact | null = null,
   ): void {
     this.jobs.set(toJobStreamId(ref), {
       job_id: ref.jobId,
@@ -205,6 +242,7 @@ export class DispatchStatusProjection {
       claimed_by: claimedBy,
       idempotency_key: key,
       started,
+      grant,
     });
   }
 }

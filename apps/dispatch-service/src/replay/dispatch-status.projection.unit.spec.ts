@@ -1,4 +1,4 @@
-import { DispatchReplayedData, JobEvent, JobRef, SignoffEventMap, toJobStreamId } from '@signoff/contracts';
+import { DispatchReplayedData, JobEvent, JobRef, POLICY_STREAM, SignoffEvent, SignoffEventMap, toJobStreamId } from '@signoff/contracts';
 import { describe, expect, it } from 'vitest';
 import { DispatchStatusProjection, StuckJobCriteria } from './dispatch-status.projection';
 
@@ -40,6 +40,14 @@ const started = (job: string, at: number) => ev('JobStarted', { job_id: job, ide
 const completed = (job: string, at: number) => ev('JobCompleted', { job_id: job, idempotency_key: `${job}:dispatch`, status: 'succeeded' }, at);
 const unknown = (job: string, at: number) =>
   ev('JobOutcomeUnknown', { job_id: job, idempotency_key: `${job}:dispatch`, worker: 'w2', reason: 'lease lost' }, at);
+
+const activated = (snapshot: string, streamId = POLICY_STREAM) =>
+  ({
+    type: 'PolicyActivated',
+    data: { snapshot, version: 'v', activatedBy: 'admin', bundle: {} },
+    metadata: { correlationId: 'c', causationId: 'c', actor: 'admin', at: new Date(T0).toISOString() },
+    streamId,
+  }) as SignoffEvent & { streamId: string };
 
 const criteria = (nowMs: number, maxAttempts = 5): StuckJobCriteria => ({
   graceMs: GRACE,
@@ -128,6 +136,58 @@ describe('dispatch-status projection and stuck jobs', () => {
     expect(p.stuck(criteria(GRACE + 1000)).map((c) => c.job_id)).toEqual(['old', 'mid', 'new']);
     p.touch(ref('old'), T0 + 1500);
     expect(p.stuck(criteria(GRACE + 1000)).map((c) => c.job_id)).toEqual(['mid', 'new']);
+  });
+
+  it('records on each grant the policy active at its position: the last activation read before it; later ones change nothing', () => {
+    const p = new DispatchStatusProjection();
+    expect(p.activePolicySnapshot).toBeNull();
+    p.apply(granted('before-any', 0));
+    p.apply(activated('sha256:p1'));
+    p.apply(granted('g1', 10));
+    p.apply(activated('sha256:p2'));
+    p.apply(granted('g2', 20));
+    p.apply(activated('sha256:p3'));
+    expect(p.get(ref('before-any'))?.grant).toEqual({ approval_id: 'ap', active_policy_snapshot: null });
+    expect(p.get(ref('g1'))?.grant).toEqual({ approval_id: 'ap', active_policy_snapshot: 'sha256:p1' });
+    expect(p.get(ref('g2'))?.grant).toEqual({ approval_id: 'ap', active_policy_snapshot: 'sha256:p2' });
+    expect(p.activePolicySnapshot).toBe('sha256:p3');
+    // The fact stays with the job through its dispatch attempts; allowed jobs have none.
+    p.apply(replayed('g1', 2, 2_100, 'not_published'));
+    p.apply(claimed('g1', 2, 2_200));
+    expect(p.get(ref('g1'))).toMatchObject({ attempt: 2, stage: 'claimed', grant: { active_policy_snapshot: 'sha256:p1' } });
+    p.apply(allowed('a'));
+    expect(p.get(ref('a'))?.grant).toBeNull();
+  });
+
+  it('takes activations only from the policy stream; clear() forgets the active policy', () => {
+    const p = new DispatchStatusProjection();
+    p.apply(activated('sha256:p1'));
+    p.apply(activated('sha256:forged', 'job-x'));
+    p.apply({ ...activated('sha256:no-stream'), streamId: undefined as unknown as string });
+    expect(p.activePolicySnapshot).toBe('sha256:p1');
+    p.clear();
+    expect(p.activePolicySnapshot).toBeNull();
+  });
+
+  it('an invalidated approval leaves the index (never replayed)', () => {
+    const p = projectionOf([needsHuman('v'), granted('v', 0)]);
+    p.apply(ev('ApprovalInvalidated', { job_id: 'v', approval_ref: 'a', code: 'snapshot_changed', expected: 's', current: 't' }, 10));
+    expect(p.size).toBe(0);
+    expect(p.stuck(criteria(ACK * 10))).toEqual([]);
+  });
+
+  it('records each tenant’s grant of one job id with the policy active at that grant’s own position; an invalidation voids only its tenant’s job', () => {
+    const p = new DispatchStatusProjection();
+    p.apply(activated('sha256:p1'));
+    p.apply(inTenant(granted('twin', 0), 'acme'));
+    p.apply(activated('sha256:p2'));
+    p.apply(inTenant(granted('twin', 10), 'globex'));
+    expect(p.get(ref('twin'))).toBeUndefined();
+    expect(p.get(ref('twin', 'acme'))?.grant).toEqual({ approval_id: 'ap', active_policy_snapshot: 'sha256:p1' });
+    expect(p.get(ref('twin', 'globex'))?.grant).toEqual({ approval_id: 'ap', active_policy_snapshot: 'sha256:p2' });
+    p.apply(inTenant(ev('ApprovalInvalidated', { job_id: 'twin', approval_ref: 'a', code: 'snapshot_changed', expected: 's', current: 'sha256:p1' }, 20), 'acme'));
+    expect(p.get(ref('twin', 'acme'))).toBeUndefined();
+    expect(p.get(ref('twin', 'globex'))).toMatchObject({ tenant: 'globex', grant: { active_policy_snapshot: 'sha256:p2' } });
   });
 
   it('ignores an event filed in another job’s stream', () => {

@@ -1,7 +1,7 @@
 import { EventLogReader } from '@signoff/core';
 import type { EventStore } from '@signoff/event-store';
 import { DEFAULT_MAX_ATTEMPTS } from '../dispatch.options';
-import { DISPATCH_STATUS_EVENT_TYPES, DispatchStatusProjection, ReplayCandidate } from './dispatch-status.projection';
+import { DISPATCH_LOG_EVENT_TYPES, DispatchStatusProjection, ReplayCandidate } from './dispatch-status.projection';
 
 export interface ReplayDryRunOptions {
   readonly store: EventStore;
@@ -23,7 +23,7 @@ export interface ReplayDryRunOptions {
  */
 export async function listReplayCandidates(options: ReplayDryRunOptions): Promise<ReplayCandidate[]> {
   const projection = new DispatchStatusProjection();
-  await new EventLogReader(options.store, DISPATCH_STATUS_EVENT_TYPES).catchUp((event) => projection.apply(event));
+  await new EventLogReader(options.store, DISPATCH_LOG_EVENT_TYPES).catchUp((event) => projection.apply(event));
   return projection.stuck({
     graceMs: options.graceMs,
     workerAckTimeoutMs: options.workerAckTimeoutMs,

@@ -2,14 +2,14 @@ import { randomUUID } from 'node:crypto';
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
 import { ReplayDispatch } from '@signoff/approvals';
 import { describeJobRef, JobRef, toJobStreamId } from '@signoff/contracts';
-import { Clock, EventLogReader, JobCommandHandler, SIGNOFF_CONFIG } from '@signoff/core';
-import { EventStore } from '@signoff/event-store';
+import { Clock, JobCommandHandler, SIGNOFF_CONFIG } from '@signoff/core';
 import { HealthRegistry, SignoffMetrics } from '@signoff/observability';
 import { SignoffConfig } from '@signoff/runtime';
 import { Counter } from 'prom-client';
 import { DISPATCH_OPTIONS, ResolvedDispatchOptions } from '../dispatch.options';
 import { JobDispatcher } from '../dispatch/job-dispatcher';
-import { DISPATCH_STATUS_EVENT_TYPES, DispatchStatusProjection, ReplayCandidate } from './dispatch-status.projection';
+import { DispatchLog } from './dispatch-log';
+import { DispatchStatusProjection, ReplayCandidate } from './dispatch-status.projection';
 
 /** Candidates handled per scan round; the log is read between rounds so the index stays fresh. */
 const MAX_PER_ROUND = 2000;
@@ -24,10 +24,12 @@ export interface ScanReport {
   readonly unknown: number;
   /** Moved on by someone else since the projection saw them (nothing to do). */
   readonly skipped: number;
+  /** Approved jobs never claimed whose grant the log voided (ApprovalInvalidated instead of a replay). */
+  readonly invalidated: number;
   readonly failed: number;
 }
 
-type HandleOutcome = 'replayed' | 'redispatched' | 'abandoned' | 'unknown' | 'skipped';
+type HandleOutcome = 'replayed' | 'redispatched' | 'abandoned' | 'unknown' | 'skipped' | 'invalidated';
 
 /**
  * The replay consumer (the article's recovery path, DESIGN invariant 4). It keeps the
@@ -51,12 +53,13 @@ type HandleOutcome = 'replayed' | 'redispatched' | 'abandoned' | 'unknown' | 'sk
  * its side effect may have happened.
  * An attempt this instance claimed itself and could not publish because the broker was
  * unreachable is retried as the same attempt: a broker outage burns no attempts.
+ * An approved job never claimed carries the log's fact about its grant (the policy active at the
+ * grant's position, from the projection) into ReplayDispatch: a grant the log voids is
+ * invalidated, never replayed (DESIGN section 12).
  */
 @Injectable()
 export class ReplayConsumer implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly logger = new Logger('ReplayConsumer');
-  readonly projection = new DispatchStatusProjection();
-  private readonly reader: EventLogReader;
   private readonly abandonedTotal: Counter;
   private readonly unknownTotal: Counter;
   private readonly intervalMs: number;
@@ -66,7 +69,7 @@ export class ReplayConsumer implements OnApplicationBootstrap, OnModuleDestroy {
   private caughtUpOnce = false;
 
   constructor(
-    store: EventStore,
+    private readonly log: DispatchLog,
     private readonly commands: JobCommandHandler,
     private readonly dispatcher: JobDispatcher,
     private readonly clock: Clock,
@@ -75,7 +78,6 @@ export class ReplayConsumer implements OnApplicationBootstrap, OnModuleDestroy {
     @Inject(SIGNOFF_CONFIG) private readonly config: SignoffConfig,
     @Inject(DISPATCH_OPTIONS) private readonly options: ResolvedDispatchOptions,
   ) {
-    this.reader = new EventLogReader(store, DISPATCH_STATUS_EVENT_TYPES);
     this.intervalMs = options.scanIntervalMs ?? Math.min(1000, Math.max(50, Math.floor(config.dispatchGraceMs / 4)));
     const name = 'signoff_jobs_dispatch_abandoned_total';
     this.abandonedTotal =
@@ -103,6 +105,11 @@ export class ReplayConsumer implements OnApplicationBootstrap, OnModuleDestroy {
     await this.loop;
   }
 
+  /** The dispatch-status projection (shared with the dispatcher through {@link DispatchLog}). */
+  get projection(): DispatchStatusProjection {
+    return this.log.projection;
+  }
+
   /** True once the projection has read the whole log at least once since start. */
   get ready(): boolean {
     return this.caughtUpOnce;
@@ -110,14 +117,14 @@ export class ReplayConsumer implements OnApplicationBootstrap, OnModuleDestroy {
 
   /** Rebuilds the projection from position 0 of the log. */
   async rebuild(): Promise<number> {
-    this.reader.reset();
-    this.projection.clear();
-    return this.catchUp();
+    const read = await this.log.rebuild();
+    this.caughtUpOnce = true;
+    return read;
   }
 
   /** Reads the log up to now into the projection. */
   async catchUp(): Promise<number> {
-    const read = await this.reader.catchUp((event) => this.projection.apply(event));
+    const read = await this.log.catchUp();
     this.caughtUpOnce = true;
     return read;
   }
@@ -135,7 +142,7 @@ export class ReplayConsumer implements OnApplicationBootstrap, OnModuleDestroy {
 
   /** One scan: catch up with the log, then replay every stuck job (in rounds). */
   async scanOnce(): Promise<ScanReport> {
-    const report = { candidates: 0, replayed: 0, redispatched: 0, abandoned: 0, unknown: 0, skipped: 0, failed: 0 };
+    const report = { candidates: 0, replayed: 0, redispatched: 0, abandoned: 0, unknown: 0, skipped: 0, invalidated: 0, failed: 0 };
     // Each job is handled at most once per scan, whatever the projection says after a round.
     const attempted = new Set<string>();
     for (;;) {
@@ -175,6 +182,7 @@ export class ReplayConsumer implements OnApplicationBootstrap, OnModuleDestroy {
       return 'redispatched';
     }
     const commandId = randomUUID();
+    const grant = this.projection.get(ref)?.grant;
     const { result, appended, state, revision } = await this.commands.execute(ref, (): ReplayDispatch => ({
       type: 'ReplayDispatch',
       data: {
@@ -183,6 +191,7 @@ export class ReplayConsumer implements OnApplicationBootstrap, OnModuleDestroy {
         reason: candidate.reason,
         max_attempts: this.options.maxAttempts,
         run_timeout_ms: this.config.workerRunTimeoutMs,
+        ...(grant ? { grant_fact: grant, snapshot_mode: this.config.snapshotMode } : {}),
       },
       metadata: { commandId, correlationId: commandId, actor: this.dispatcher.instanceId, now: this.clock.now().toISOString() },
     }));
@@ -214,6 +223,9 @@ export class ReplayConsumer implements OnApplicationBootstrap, OnModuleDestroy {
             'recorded JobOutcomeUnknown; an operator resolves it (POST /api/v1/jobs/:id/resolve?tenant=)',
         );
         return 'unknown';
+      case 'invalidated':
+        this.dispatcher.grantVoided(ref, outcome);
+        return 'invalidated';
       case 'already_replayed':
       case 'already_abandoned':
       case 'not_needed':
@@ -234,7 +246,7 @@ export class ReplayConsumer implements OnApplicationBootstrap, OnModuleDestroy {
         if (report.candidates > 0) {
           this.logger.log(
             `scan: ${report.replayed} replayed, ${report.redispatched} re-published, ${report.abandoned} abandoned, ` +
-              `${report.unknown} outcome unknown, ${report.failed} failed`,
+              `${report.unknown} outcome unknown, ${report.invalidated} invalidated (grant void in log order), ${report.failed} failed`,
           );
         }
         failures = 0;

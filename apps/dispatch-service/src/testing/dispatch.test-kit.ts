@@ -5,15 +5,51 @@
  */
 import { randomUUID } from 'node:crypto';
 import { ApproveJob, RejectJob, SubmitJob } from '@signoff/approvals';
-import { DEFAULT_TENANT, JobEvent, JobRef, JobRequest, SignoffEventMap, toJobStreamId } from '@signoff/contracts';
+import { DEFAULT_TENANT, JobEvent, JobRef, JobRequest, POLICY_STREAM, PolicyActivatedData, SignoffEventMap, toJobStreamId } from '@signoff/contracts';
 import { JobCommandHandler } from '@signoff/core';
 import { EventStore } from '@signoff/event-store';
 import { InboundMessage, MessageBus, Subscription } from '@signoff/messaging';
 import { SignoffMetrics } from '@signoff/observability';
-import { jobHash, normalizeJobRequest } from '@signoff/policy-engine';
+import { jobHash, normalizeJobRequest, parsePolicy, PolicyBundle, policySnapshot } from '@signoff/policy-engine';
 import { Kafka, logLevel } from 'kafkajs';
 
-export const TEST_SNAPSHOT = `sha256:${'5'.repeat(64)}`;
+/** The policy the test jobs are recorded under (each test still picks its job's outcome). */
+export const TEST_POLICY_YAML = `
+version: v1
+default: deny
+rules:
+  - id: rule-allow
+    when: {topic: knowledge.read}
+    decision: allow
+  - id: rule-require_human
+    when: {topic: finance.payment.execute}
+    decision: require_human
+    approval: {required: 1}
+`;
+
+function bundleOf(yaml: string): PolicyBundle {
+  const parsed = parsePolicy(yaml);
+  if (!parsed.ok) throw new Error(`the test policy is invalid: ${JSON.stringify(parsed.errors)}`);
+  return parsed.bundle;
+}
+
+/** The snapshot of {@link TEST_POLICY_YAML}, bound to every test job and approval. */
+export const TEST_SNAPSHOT = policySnapshot(bundleOf(TEST_POLICY_YAML));
+
+/**
+ * Activates a policy in the log, as `PUT /policy` does (PolicyActivated on the `policy` stream);
+ * by default the test policy, so approvals of test jobs are granted under the policy the log says
+ * is active: the dispatcher voids a grant whose snapshot is not the one active at its position
+ * (DESIGN section 12). Call it before approving. Returns the activated snapshot.
+ */
+export async function activateTestPolicy(store: EventStore, yaml: string = TEST_POLICY_YAML): Promise<string> {
+  const bundle = bundleOf(yaml);
+  const snapshot = policySnapshot(bundle);
+  const data: PolicyActivatedData = { snapshot, version: 'v-test', activatedBy: 'test-kit', bundle };
+  const metadata = { correlationId: 'test-kit', causationId: 'test-kit', actor: 'test-kit', at: new Date().toISOString() };
+  await store.appendToStream(POLICY_STREAM, [{ id: randomUUID(), type: 'PolicyActivated', data, metadata }], { expectedRevision: 'any' });
+  return snapshot;
+}
 
 export type TestDecision = 'allow' | 'deny' | 'require_human';
 

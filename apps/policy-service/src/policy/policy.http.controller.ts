@@ -1,9 +1,10 @@
-import { Body, Controller, Get, Headers, Post, Put, Req } from '@nestjs/common';
+import { Body, Controller, Get, Headers, Inject, Post, Put, Req } from '@nestjs/common';
 import { ApiBody, ApiConsumes, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { ProblemDto, SignoffError, SubmitJobDto, validateMessage } from '@signoff/contracts';
-import { ActivePolicy } from '@signoff/core';
+import { ActivePolicy, SIGNOFF_CONFIG } from '@signoff/core';
 import { evaluate, normalizeJobRequest, ThrottleCounter, ThrottleHit } from '@signoff/policy-engine';
-import { CurrentPrincipal, Principal, Roles } from '@signoff/runtime';
+import { CurrentPrincipal, Principal, Roles, SignoffConfig } from '@signoff/runtime';
+import { policyUnavailable } from '../submit-job/submit-job.handler';
 
 /** A counter that never counts: a dry run reports throttle rules as within their limit. */
 class DryRunThrottleCounter extends ThrottleCounter {
@@ -18,7 +19,10 @@ class DryRunThrottleCounter extends ThrottleCounter {
 export class PolicyHttpController {
   private readonly dryRun = new DryRunThrottleCounter();
 
-  constructor(private readonly policy: ActivePolicy) {}
+  constructor(
+    private readonly policy: ActivePolicy,
+    @Inject(SIGNOFF_CONFIG) private readonly config: SignoffConfig,
+  ) {}
 
   @Get()
   @Roles('submitter', 'reviewer', 'admin', 'auditor')
@@ -56,7 +60,11 @@ export class PolicyHttpController {
     if (!result.ok) throw new SignoffError('invalid_request', 'the job request is invalid', { errors: result.errors });
     const p = this.policy.get();
     const request = normalizeJobRequest({ ...result.value, submitted_by: result.value.submitted_by ?? principal.sub });
-    const evaluation = await evaluate(p.compiled, request, { counter: this.dryRun, now: Date.now() });
+    const evaluation = await Promise.resolve()
+      .then(() => evaluate(p.compiled, request, { counter: this.dryRun, now: Date.now() }, { budgetMs: this.config.policyEvaluationBudgetMs }))
+      .catch((error: unknown) => {
+        throw policyUnavailable(error);
+      });
     return { decision: evaluation.decision, rule_id: evaluation.rule_id, reason: evaluation.reason, policy_snapshot: p.snapshot };
   }
 }

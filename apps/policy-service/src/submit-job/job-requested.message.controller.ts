@@ -35,7 +35,9 @@ const TRUST_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>(['unauthenticated
  * body, as before. Bad messages go to `signoff.jobs.requested.dlq` with `error-code` and
  * `error-detail` headers and never block the partition; a throttled request is dead-lettered too
  * (there is nobody to answer 429 to; upstream re-drives it from the DLQ). Denied jobs are recorded
- * as DENIED. Store or policy outages throw, so the bus retries the message: nothing is lost.
+ * as DENIED. Store or policy outages throw, so the bus retries the message: nothing is lost; an
+ * evaluation over its budget (`policy_unavailable`, `reason: evaluation_budget_exceeded`) would
+ * overrun again on every retry, so it is dead-lettered.
  * Redelivered duplicates are answered from the log (idempotent).
  */
 @Controller()
@@ -102,6 +104,10 @@ export class JobRequestedMessageController implements OnModuleInit {
       if (error instanceof SignoffError && DEAD_LETTER_CODES.has(error.code)) {
         const detail = error.extensions.errors ? `${error.message}: ${JSON.stringify(error.extensions.errors)}` : error.message;
         return this.deadLetter(message, error.code, detail);
+      }
+      // An evaluation over its budget overruns again on every retry (same job, same policy).
+      if (error instanceof SignoffError && error.code === 'policy_unavailable' && error.extensions.reason === 'evaluation_budget_exceeded') {
+        return this.deadLetter(message, error.code, error.message);
       }
       if (error instanceof SignoffError) throw error; // store/policy unavailable, busy: retried by the bus, never dropped
       // An unexpected failure on this message is a bug, not an outage: park the message in the DLQ

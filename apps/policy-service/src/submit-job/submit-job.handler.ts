@@ -4,7 +4,7 @@ import { JobAggregateState, SubmitAnswer, SubmitJob, toSignoffError } from '@sig
 import { escapeUnsafeText, FieldError, isReservedLabel, JobRef, nestsDeeperThan, SignoffError, SubmitJobDto, validateMessage } from '@signoff/contracts';
 import { ActivePolicy, Clock, JobCommandHandler, NEW_JOB, SIGNOFF_CONFIG } from '@signoff/core';
 import { SignoffMetrics } from '@signoff/observability';
-import { evaluate, Evaluation, jobHash, normalizeJobRequest, ThrottleCounter } from '@signoff/policy-engine';
+import { evaluate, Evaluation, EvaluationBudgetExceededError, jobHash, normalizeJobRequest, ThrottleCounter } from '@signoff/policy-engine';
 import { SignoffConfig } from '@signoff/runtime';
 
 /** Where a submission came from: the HTTP API (submitter = token subject) or Kafka ingress. */
@@ -130,33 +130,32 @@ export class SubmitJobHandler {
     return { status: 202, body: answer };
   }
 
-  /** Evaluates within the configured timeout (5 s): fail closed with 503 policy_unavailable. */
+  /**
+   * Evaluates within the configured budget (each synchronous stretch, 100 ms) and timeout (the
+   * whole evaluation, awaits included, 5 s): fail closed with 503 policy_unavailable.
+   */
   private async evaluateWithTimeout(policy: Parameters<typeof evaluate>[0], request: Parameters<typeof evaluate>[1]): Promise<Evaluation> {
     const started = process.hrtime.bigint();
-    const pending = evaluate(policy, request, { counter: this.throttle, now: this.clock.now().getTime() });
     let evaluation: Evaluation;
-    if (pending instanceof Promise) {
-      let timer: NodeJS.Timeout | undefined;
-      try {
-        evaluation = await Promise.race([
-          pending,
-          new Promise<never>((_, reject) => {
-            timer = setTimeout(
-              () => reject(new SignoffError('policy_unavailable', `policy evaluation exceeded ${this.config.policyEvaluationTimeoutMs} ms`, {}, { 'Retry-After': '5' })),
-              this.config.policyEvaluationTimeoutMs,
-            );
-          }),
-        ]);
-      } catch (error) {
-        if (error instanceof SignoffError) throw error;
-        // The cause (a throttle counter's database error, say) is for the log, not the client.
-        this.logger.error(`policy evaluation failed: ${(error as Error).stack ?? String(error)}`);
-        throw new SignoffError('policy_unavailable', 'policy evaluation failed; retry shortly', {}, { 'Retry-After': '5' });
-      } finally {
-        clearTimeout(timer);
-      }
-    } else {
-      evaluation = pending;
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      const pending = evaluate(policy, request, { counter: this.throttle, now: this.clock.now().getTime() }, { budgetMs: this.config.policyEvaluationBudgetMs });
+      evaluation =
+        pending instanceof Promise
+          ? await Promise.race([
+              pending,
+              new Promise<never>((_, reject) => {
+                timer = setTimeout(
+                  () => reject(new SignoffError('policy_unavailable', `policy evaluation exceeded ${this.config.policyEvaluationTimeoutMs} ms`, {}, { 'Retry-After': '5' })),
+                  this.config.policyEvaluationTimeoutMs,
+                );
+              }),
+            ])
+          : pending;
+    } catch (error) {
+      throw policyUnavailable(error, this.logger);
+    } finally {
+      clearTimeout(timer);
     }
     this.metrics.policyEvaluationSeconds.observe(Number(process.hrtime.bigint() - started) / 1e9);
     if (evaluation.decision === 'throttle') this.metrics.policyDecisions.inc({ decision: 'throttle' });
@@ -197,4 +196,22 @@ export class SubmitJobHandler {
     if (errors.length > 0 || !result.ok) throw new SignoffError('invalid_request', 'the job request is invalid', { errors });
     return result.value;
   }
+}
+
+/** Where the cause of an evaluation failure goes when the caller has no logger of its own (the dry run). */
+const evaluationLogger = new Logger('PolicyEvaluation');
+
+/**
+ * An evaluation that produced no outcome, as the 503 `policy_unavailable` a client gets (fail
+ * closed, nothing stored). A budget overrun says so in `reason: evaluation_budget_exceeded` and
+ * carries no Retry-After: the same job under the same policy will overrun again. Any other cause
+ * (a throttle counter's database error, say) is for the log, not the client: a fixed detail.
+ */
+export function policyUnavailable(error: unknown, logger: Pick<Logger, 'error'> = evaluationLogger): SignoffError {
+  if (error instanceof SignoffError) return error;
+  if (error instanceof EvaluationBudgetExceededError) {
+    return new SignoffError('policy_unavailable', error.message, { reason: 'evaluation_budget_exceeded' });
+  }
+  logger.error(`policy evaluation failed: ${(error as Error).stack ?? String(error)}`);
+  return new SignoffError('policy_unavailable', 'policy evaluation failed; retry shortly', {}, { 'Retry-After': '5' });
 }

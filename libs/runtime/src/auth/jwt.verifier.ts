@@ -29,6 +29,34 @@ export function authOptionsFrom(config: SignoffConfig, overrides: Partial<AuthOp
 /** How far the issuer's clock may be from ours, for `exp`, `nbf` and `iat` (seconds). */
 export const AUTH_CLOCK_SKEW_SECONDS = 5;
 
+/**
+ * jose errors that are a verdict on the token itself (bad signature, claims, algorithm, no key of
+ * the set matches its `kid`). Anything else raised while verifying against a JWKS URL (the key set
+ * could not be fetched, timed out, or was not a key set) says nothing about the token.
+ */
+const TOKEN_VERDICTS: ReadonlySet<string> = new Set([
+  'ERR_JWT_CLAIM_VALIDATION_FAILED',
+  'ERR_JWT_EXPIRED',
+  'ERR_JWT_INVALID',
+  'ERR_JWS_INVALID',
+  'ERR_JWS_SIGNATURE_VERIFICATION_FAILED',
+  'ERR_JOSE_ALG_NOT_ALLOWED',
+  'ERR_JOSE_NOT_SUPPORTED',
+  'ERR_JWKS_NO_MATCHING_KEY',
+  'ERR_JWKS_MULTIPLE_MATCHING_KEYS',
+]);
+
+/**
+ * The identity provider's key set cannot be read now: 503 `auth_unavailable` (retry), never a 401
+ * that would tell a genuine caller its token is bad, and on Kafka a transient failure that is
+ * retried rather than a dead letter.
+ */
+function keysUnavailable(cause: unknown): SignoffError {
+  const error = new SignoffError('auth_unavailable', 'the token cannot be verified now: the key set (AUTH_JWKS_URL) is unreachable; retry shortly', {}, { 'Retry-After': '5' });
+  (error as { cause?: unknown }).cause = cause;
+  return error;
+}
+
 /** The one answer to every bad token: which check failed is not revealed. */
 function invalidToken(): SignoffError {
   return new SignoffError('unauthenticated', 'invalid or expired token', {}, { 'WWW-Authenticate': 'Bearer error="invalid_token"' });
@@ -40,7 +68,8 @@ function invalidToken(): SignoffError {
  * `iat` in the future (beyond AUTH_CLOCK_SKEW_SECONDS) is refused; `iss`/`aud` are checked when
  * configured; `sub` must be a safe identity (`isSafeIdentity`: no control, bidi or lone surrogate
  * characters, which would reach event metadata and CloudEvents attributes). Every failure is the
- * same 401 `unauthenticated` (no oracle for which part was wrong).
+ * same 401 `unauthenticated` (no oracle for which part was wrong); a JWKS that cannot be fetched is
+ * 503 `auth_unavailable`, because it says nothing about the token.
  */
 export class JwtVerifier {
   private readonly key: Uint8Array | ReturnType<typeof createRemoteJWKSet>;
@@ -96,7 +125,8 @@ export class JwtVerifier {
     try {
       const result = this.key instanceof Uint8Array ? await jwtVerify(token, this.key, this.verifyOptions) : await jwtVerify(token, this.key, this.verifyOptions);
       payload = result.payload;
-    } catch {
+    } catch (error) {
+      if (!(this.key instanceof Uint8Array) && !TOKEN_VERDICTS.has((error as { code?: unknown })?.code as string)) throw keysUnavailable(error);
       throw invalidToken();
     }
     if (!this.lifetimeAcceptable(payload, Date.now() / 1000)) throw invalidToken();

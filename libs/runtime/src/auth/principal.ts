@@ -1,4 +1,4 @@
-import { DEFAULT_TENANT } from '@signoff/contracts';
+import { compileGlob, DEFAULT_TENANT, Glob } from '@signoff/contracts';
 
 /**
  * The API roles. `worker` is a machine role: it may report results on `signoff.jobs.results`
@@ -22,15 +22,24 @@ export interface Principal {
   readonly claimedRoles?: readonly string[];
 }
 
-const globCache = new Map<string, RegExp>();
-/** `*` matches any run of characters (dots included); everything else is literal. */
-export function globToRegExp(glob: string): RegExp {
-  let re = globCache.get(glob);
-  if (!re) {
-    re = new RegExp('^' + glob.split('*').map((p) => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*') + '$');
-    globCache.set(glob, re);
+/** Compiled topic globs, by glob; bounded: tokens carry globs of their own choosing. */
+const globCache = new Map<string, Glob>();
+/** How many distinct topic globs stay compiled (the oldest is dropped first). */
+export const TOPIC_GLOB_CACHE_SIZE = 1024;
+
+/**
+ * A reviewer's topic glob (a `topics` claim or a `topic` filter), compiled and cached: `*` matches
+ * any run of characters except line terminators (job topics never hold one), everything else is
+ * literal. Matching is linear in the topic (`Glob` of @signoff/contracts), whatever the glob.
+ */
+export function topicGlob(glob: string): Glob {
+  let compiled = globCache.get(glob);
+  if (compiled === undefined) {
+    compiled = compileGlob(glob, { star: 'within-line' });
+    if (globCache.size >= TOPIC_GLOB_CACHE_SIZE) globCache.delete(globCache.keys().next().value as string);
+    globCache.set(glob, compiled);
   }
-  return re;
+  return compiled;
 }
 
 export function hasAnyRole(principal: Principal, roles: readonly Role[]): boolean {
@@ -44,7 +53,7 @@ export function canSeeTenant(principal: Principal, tenant: string): boolean {
 
 /** Whether a reviewer may decide on this topic (admins are not implicitly reviewers of every topic). */
 export function canDecideTopic(principal: Principal, topic: string): boolean {
-  return principal.topics === null || principal.topics.some((g) => globToRegExp(g).test(topic));
+  return principal.topics === null || principal.topics.some((g) => topicGlob(g).test(topic));
 }
 
 /** What {@link mayReadJob} needs to know about a job: the hashed request's tenant, topic and submitter. */

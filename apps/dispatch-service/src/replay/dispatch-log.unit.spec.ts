@@ -1,0 +1,78 @@
+import { ApprovalGrantedData, DEFAULT_TENANT, JobRef, POLICY_STREAM } from '@signoff/contracts';
+import { EventStore, ReadAllOptions, RecordedEvent } from '@signoff/event-store';
+import { describe, expect, it } from 'vitest';
+import { testConfig } from '../../../../test/support/app';
+import { DispatchLog } from './dispatch-log';
+
+/** A global log in memory whose reads take a few event-loop turns, counting reads running at once. */
+class SlowLog {
+  readonly events: RecordedEvent[] = [];
+  running = 0;
+  maxRunning = 0;
+  reads = 0;
+
+  append(streamId: string, type: string, data: unknown): void {
+    const position = BigInt(this.events.length + 1);
+    this.events.push({ id: `e${position}`, streamId, type, data, metadata: {}, revision: 0n, position, createdAt: new Date(0) } as RecordedEvent);
+  }
+
+  asStore(): EventStore {
+    return {
+      readAll: async (options: ReadAllOptions = {}) => {
+        this.reads += 1;
+        this.running += 1;
+        this.maxRunning = Math.max(this.maxRunning, this.running);
+        for (let i = 0; i < 3; i++) await new Promise((resolve) => setImmediate(resolve));
+        this.running -= 1;
+        const from = options.fromPosition ?? 0n;
+        const types = options.filter?.eventTypes;
+        return this.events.filter((e) => e.position >= from && (!types || types.includes(e.type))).slice(0, options.maxCount);
+      },
+    } as unknown as EventStore;
+  }
+}
+
+const grant = (jobId: string): ApprovalGrantedData => ({
+  job_id: jobId,
+  approval_ref: 'r',
+  approval_id: `ap-${jobId}`,
+  approved_by: ['rita'],
+  policy_snapshot: 'p1',
+  job_hash: 'h',
+  reason: null,
+});
+
+const ref = (jobId: string): JobRef => ({ tenant: DEFAULT_TENANT, jobId });
+
+describe('DispatchLog reads', () => {
+  it('never overlap, however many callers ask at once or in the gap between two reads, and each caller sees what was appended before it asked', async () => {
+    const slow = new SlowLog();
+    const log = new DispatchLog(slow.asStore(), testConfig({ EVENT_STORE_URL: 'pglite://memory' }));
+    slow.append(POLICY_STREAM, 'PolicyActivated', { snapshot: 'p1' });
+    const calls: Promise<number>[] = [];
+    for (let i = 0; i < 40; i++) {
+      slow.append(`job-j${i}`, 'ApprovalGranted', grant(`j${i}`));
+      const asked = i;
+      calls.push(log.catchUp().then((n) => (expect(log.projection.get(ref(`j${asked}`))).toBeDefined(), n)));
+      if (i % 3 === 0) await new Promise((resolve) => setImmediate(resolve));
+      if (i % 7 === 0) await Promise.resolve();
+    }
+    await Promise.all(calls);
+    expect(slow.maxRunning).toBe(1);
+    expect(slow.reads).toBeLessThan(40);
+    expect(log.projection.size).toBe(40);
+    expect(log.projection.get(ref('j0'))?.grant).toEqual({ approval_id: 'ap-j0', active_policy_snapshot: 'p1' });
+  });
+
+  it('rebuild starts from position 0 after the read in flight', async () => {
+    const slow = new SlowLog();
+    const log = new DispatchLog(slow.asStore(), testConfig({ EVENT_STORE_URL: 'pglite://memory' }));
+    slow.append('job-a', 'ApprovalGranted', grant('a'));
+    const first = log.catchUp();
+    const rebuilt = log.rebuild();
+    expect(await first).toBe(1);
+    expect(await rebuilt).toBe(1);
+    expect(slow.maxRunning).toBe(1);
+    expect(log.projection.get(ref('a'))).toBeDefined();
+  });
+});
