@@ -9,7 +9,7 @@ import {
   JobOutcomeMap,
 } from '@signoff/approvals';
 import { ID_PATTERN, JobEvent, SignoffError, toJobStreamId } from '@signoff/contracts';
-import { DuplicateEventIdError, EventStore, EventStoreError, RecordedEvent, WrongExpectedVersionError } from '@signoff/event-store';
+import { DuplicateEventIdError, EventStore, EventStoreArgumentError, EventStoreError, RecordedEvent, WrongExpectedVersionError } from '@signoff/event-store';
 import { SignoffMetrics } from '@signoff/observability';
 
 /** A job's folded state and the revision it was read at. */
@@ -96,12 +96,19 @@ export class JobCommandHandler {
     }
   }
 
-  /** Store failures reach clients as 503 `store_unavailable`, never as a 500 or a false success. */
+  /**
+   * Store failures reach clients as 503 `store_unavailable`, never as a 500 or a false success; a
+   * value the store refuses (EventStoreArgumentError: a NUL byte, SQLSTATE 22P05 / 22021) is the
+   * request's fault: 400 `invalid_request`, without the store's text.
+   */
   private async guard<T>(op: () => Promise<T>): Promise<T> {
     try {
       return await op();
     } catch (error) {
       if (error instanceof WrongExpectedVersionError || error instanceof DuplicateEventIdError) throw error;
+      if (error instanceof EventStoreArgumentError) {
+        throw new SignoffError('invalid_request', 'the request holds a value that cannot be stored (e.g. a NUL character or an unpaired surrogate)');
+      }
       if (error instanceof EventStoreError) {
         throw new SignoffError('store_unavailable', `the event store is unavailable: ${error.message}`, {}, { 'Retry-After': '1' });
       }

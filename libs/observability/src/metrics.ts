@@ -58,6 +58,14 @@ export class SignoffMetrics {
     registers: [this.registry],
   });
 
+  /** Not a DESIGN §9 name: added by issue 10 (permanent failures of consumed messages, DESIGN §12). */
+  readonly messagesDeadLettered = new Counter({
+    name: 'signoff_messages_dead_lettered_total',
+    help: 'Consumed messages moved to their dead-letter topic (<topic>.dlq), by consumed topic and error code.',
+    labelNames: ['topic', 'code'] as const,
+    registers: [this.registry],
+  });
+
   constructor() {
     for (const decision of ['allow', 'deny', 'throttle', 'require_human']) this.policyDecisions.inc({ decision }, 0);
     collectDefaultMetrics({ register: this.registry, prefix: 'signoff_process_' });

@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 import { DEFAULT_PARTITIONS, DEFAULT_TOPIC_PREFIX, HEADERS, signoffTopics } from '@signoff/contracts';
-import { InboundMessage, KafkaMessageBus, MessageBus, Subscription } from '@signoff/messaging';
+import { InboundMessage, KafkaMessageBus, MessageBus, PermanentMessageError, Subscription, TransientMessageError } from '@signoff/messaging';
 import { JsonLogger } from '@signoff/observability';
 import { openClaimStore } from './claim-store.factory';
 import { ClaimStore, Lease, StoredOutcome } from './claim-store.port';
@@ -77,14 +77,14 @@ export interface Worker {
   process(message: InboundMessage): Promise<ProcessOutcome>;
 }
 
-/** Another worker holds a live claim on the key: the message is retried by the bus later. */
-export class ClaimBusyError extends Error {
+/** Another worker holds a live claim on the key: the message is retried by the bus later (transient). */
+export class ClaimBusyError extends TransientMessageError {
   constructor(
     readonly key: string,
     readonly owner: string,
     readonly leaseExpiresAt: Date,
   ) {
-    super(`idempotency key ${key} is being run by ${owner} (lease until ${leaseExpiresAt.toISOString()})`);
+    super('busy', `idempotency key ${key} is being run by ${owner} (lease until ${leaseExpiresAt.toISOString()})`);
     this.name = 'ClaimBusyError';
   }
 }
@@ -196,6 +196,9 @@ export async function createWorker(options: WorkerOptions): Promise<Worker> {
     return 'ran';
   }
 
+  /** Why the last refused message was refused (its DLQ code and detail), per message. */
+  const refusals = new WeakMap<InboundMessage, { code: string; detail: string }>();
+
   async function handleMessage(message: InboundMessage): Promise<ProcessOutcome> {
     let value: unknown = null;
     try {
@@ -216,8 +219,9 @@ export async function createWorker(options: WorkerOptions): Promise<Worker> {
         // Not claimed: a genuine delivery of this key is still free to run.
         await report(verified.job_id, verified.idempotency_key, { status: 'failed', error: 'job_hash_mismatch' });
       } else {
-        log('warn', 'skipping an invalid dispatch message', { code: verified.code, detail: verified.detail, at: where });
+        log('warn', 'refusing an invalid dispatch message', { code: verified.code, detail: verified.detail, at: where });
       }
+      refusals.set(message, { code: verified.code, detail: verified.detail });
       return 'refused';
     }
     const job = verified.job;
@@ -242,6 +246,7 @@ export async function createWorker(options: WorkerOptions): Promise<Worker> {
           claimed_for: claim.jobId,
         });
         await report(job.job_id, job.idempotency_key, { status: 'failed', error: 'idempotency_key_conflict' });
+        refusals.set(message, { code: 'idempotency_key_conflict', detail: `idempotency key ${job.idempotency_key} was claimed for job ${claim.jobId}` });
         return 'refused';
       case 'claimed':
         break;
@@ -267,13 +272,22 @@ export async function createWorker(options: WorkerOptions): Promise<Worker> {
     async start() {
       await theBus.ensureTopics([
         { name: topics.dispatch, partitions: DEFAULT_PARTITIONS },
+        { name: topics.dispatchDlq, partitions: DEFAULT_PARTITIONS },
         { name: topics.results, partitions: DEFAULT_PARTITIONS },
       ]);
       subscription = await theBus.subscribe({
         groupId: options.groupId ?? 'signoff-workers',
         topics: [topics.dispatch],
+        // Refused dispatch messages go to `signoff.jobs.dispatch.dlq` (error-code = the refusal);
+        // a claim another worker holds, a store or broker outage is retried.
+        deadLetter: {
+          onDeadLettered: ({ message, failure, dlq }) =>
+            log('warn', 'dispatch message dead-lettered', { code: failure.code, detail: failure.detail, dlq, at: `${message.topic}[${message.partition}]@${message.offset}` }),
+        },
         handler: async (message) => {
-          await handleMessage(message);
+          const outcome = await handleMessage(message);
+          const refusal = refusals.get(message);
+          if (outcome === 'refused' && refusal) throw new PermanentMessageError(refusal.code, refusal.detail);
         },
       });
       log('info', 'worker consuming', { topic: topics.dispatch, group: options.groupId ?? 'signoff-workers' });

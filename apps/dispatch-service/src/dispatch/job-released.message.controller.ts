@@ -1,6 +1,6 @@
 import { Controller, Logger } from '@nestjs/common';
 import { Ctx, EventPattern, Payload } from '@nestjs/microservices';
-import { ID_PATTERN } from '@signoff/contracts';
+import { ID_PATTERN, SignoffError } from '@signoff/contracts';
 import { busMessage, InboundMessage } from '@signoff/messaging';
 import { isPermanentPublishError } from './batching.publisher';
 import { DispatchResult, JobDispatcher } from './job-dispatcher';
@@ -25,8 +25,10 @@ export function notifiedJobId(value: unknown, key: string | null): string | null
  * `decision: "allow"`) or approved (`signoff.jobs.approved`). A notification is only a hint: what
  * is published is read from the job's stream, and the decider refuses to claim a job that is not
  * allowed or approved, so a forged or stale notification can never put a denied, rejected or
- * unapproved job on `signoff.jobs.dispatch` (invariants 1 and 2). Unusable notifications are
- * logged and skipped; store and broker outages throw, so the bus redelivers the notification.
+ * unapproved job on `signoff.jobs.dispatch` (invariants 1 and 2). An unusable notification (no
+ * valid job id, or value and key disagree) throws `invalid_request`: the bus dead-letters it to
+ * `<topic>.dlq`; a notification the decider refuses (a job that is not released) is logged and
+ * dropped (it is only a hint). Store and broker outages are transient: the bus retries them.
  */
 @Controller()
 export class JobReleasedMessageController {
@@ -51,8 +53,7 @@ export class JobReleasedMessageController {
     const jobId = notifiedJobId(value, message.key);
     const where = `${message.topic}[${message.partition}]@${message.offset}`;
     if (jobId === null) {
-      this.logger.warn(`skipping ${where}: no usable job_id (value job_id and key must agree and match the job id pattern)`);
-      return;
+      throw new SignoffError('invalid_request', 'no usable job_id: the value\'s job_id and the key must agree and match the job id pattern');
     }
     let result: DispatchResult;
     try {

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { Controller, Logger } from '@nestjs/common';
+import { Controller } from '@nestjs/common';
 import { Ctx, EventPattern, Payload } from '@nestjs/microservices';
-import { CommandMetadata, RecordJobCompleted, RecordJobStarted } from '@signoff/approvals';
-import { JobResultMessageDto, validateMessage } from '@signoff/contracts';
+import { CommandMetadata, RecordJobCompleted, RecordJobStarted, toSignoffError } from '@signoff/approvals';
+import { JobResultMessageDto, SignoffError, validateMessage } from '@signoff/contracts';
 import { Clock, JobCommandHandler } from '@signoff/core';
 import { busMessage } from '@signoff/messaging';
 
@@ -11,15 +11,15 @@ export const UNKNOWN_WORKER = 'unknown';
 
 /**
  * Records the workers' reports from `signoff.jobs.results` as JobStarted / JobCompleted. A report
- * that is not a valid result message, names another job than its key, or that the decider refuses
- * (unknown job, wrong idempotency key, a second result contradicting the first) is logged and
- * skipped: one bad message never blocks the partition. Store failures and contention throw, so the
- * bus redelivers the report. Repeated reports (redeliveries, duplicates) are idempotent.
+ * that is not a valid result message, names another job than its key, holds a value the store
+ * refuses (a NUL byte in `result` or `error`), or that the decider refuses (unknown job, wrong
+ * idempotency key, a second result contradicting the first) throws a SignoffError with its code:
+ * the bus dead-letters it to `signoff.jobs.results.dlq` and the partition moves on; it changes no
+ * job. Store outages and contention are transient: the bus retries the report until they pass.
+ * Repeated reports (redeliveries, duplicates) are idempotent.
  */
 @Controller()
 export class JobResultsMessageController {
-  private readonly logger = new Logger('JobResultsConsumer');
-
   constructor(
     private readonly commands: JobCommandHandler,
     private readonly clock: Clock,
@@ -28,16 +28,11 @@ export class JobResultsMessageController {
   @EventPattern('jobs.results')
   async onResult(@Payload() value: unknown, @Ctx() context: unknown): Promise<void> {
     const message = busMessage(context);
-    const where = `${message.topic}[${message.partition}]@${message.offset}`;
     const parsed = validateMessage(JobResultMessageDto, value);
-    if (!parsed.ok) {
-      this.logger.warn(`skipping invalid result ${where}: ${parsed.errors.map((e) => `${e.field || 'value'}: ${e.message}`).join('; ')}`);
-      return;
-    }
+    if (!parsed.ok) throw new SignoffError('invalid_request', 'not a valid result message', { errors: parsed.errors });
     const report = parsed.value;
     if (message.key !== null && message.key !== report.job_id) {
-      this.logger.warn(`skipping result ${where}: job_id ${report.job_id} differs from the message key ${message.key}`);
-      return;
+      throw new SignoffError('invalid_request', `job_id ${report.job_id} differs from the message key ${message.key}`);
     }
     const commandId = randomUUID();
     const metadata = (): CommandMetadata => ({
@@ -64,6 +59,6 @@ export class JobResultsMessageController {
             },
             metadata: metadata(),
           }));
-    if (!result.ok) this.logger.warn(`skipping result ${where} for job ${report.job_id}: ${result.code}: ${result.message}`);
+    if (!result.ok) throw toSignoffError(result);
   }
 }
