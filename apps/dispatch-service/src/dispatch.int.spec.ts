@@ -7,6 +7,7 @@ import { EventStore } from '@signoff/event-store';
 import { MessageBus } from '@signoff/messaging';
 import { JsonLogger, SignoffMetrics } from '@signoff/observability';
 import { connectMessageBus, createHttpApp } from '@signoff/runtime';
+import { Kafka, logLevel } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testConfig } from '../../../test/support/app';
 import { createTestDatabase, testKafkaBrokers } from '../../../test/support/infra';
@@ -43,6 +44,8 @@ describe('dispatch service module on PostgreSQL and the real broker', () => {
   let metrics: SignoffMetrics;
   let replay: ReplayConsumer;
   let recorder: TopicRecorder;
+  /** Everything dead-lettered by the dispatch service's consumers. */
+  let dead: TopicRecorder;
 
   const metric = async (name: string): Promise<number> => {
     const text = await metrics.text();
@@ -81,10 +84,12 @@ describe('dispatch service module on PostgreSQL and the real broker', () => {
     metrics = app.get(SignoffMetrics);
     replay = app.get(ReplayConsumer);
     recorder = await TopicRecorder.start(bus, topics.dispatch);
+    dead = await TopicRecorder.start(bus, topics.resultsDlq);
   });
 
   afterAll(async () => {
     await recorder?.stop();
+    await dead?.stop();
     await app?.close();
     await db?.drop();
   });
@@ -192,7 +197,7 @@ describe('dispatch service module on PostgreSQL and the real broker', () => {
     for (const id of ids) expect(apiStateOf(foldJob(await store.readStream<JobEvent>(toJobStreamId(id))))).toBe('SUCCEEDED');
   });
 
-  it('records worker results; invalid reports are skipped without blocking the partition', async () => {
+  it('records worker results; invalid or refused reports are dead-lettered with their code without blocking the partition, and change no job', async () => {
     await submitTestJob(commands, 'results-1', 'allow', {}, now());
     await notify(topics.evaluated, 'results-1');
     await settle();
@@ -219,6 +224,55 @@ describe('dispatch service module on PostgreSQL and the real broker', () => {
     expect(await eventsOf(store, 'results-1', 'JobCompleted')).toEqual([
       { job_id: 'results-1', idempotency_key: 'results-1:dispatch', status: 'succeeded', result: { receipt: 'r-1' } },
     ]);
+    await waitFor(() => dead.messages.length >= 6, 'six dead-lettered reports');
+    const letters = dead.messages.map((m) => `${m.value!.toString('utf8')} -> ${m.headers['error-code']}`);
+    expect(letters).toHaveLength(6);
+    expect(letters).toEqual(expect.arrayContaining([
+      'not json -> invalid_request',
+      expect.stringMatching(/"status":"exploded".* -> invalid_request$/),
+      expect.stringMatching(/someone-elses-key.* -> invalid_request$/),
+      expect.stringMatching(/"job_id":"results-2".* -> invalid_request$/),
+      expect.stringMatching(/"job_id":"unknown-job".* -> not_found$/),
+      expect.stringMatching(/"status":"failed".* -> invalid_request$/),
+    ]));
+    for (const m of dead.messages) {
+      expect(m.headers['error-detail']).toBeTruthy();
+      expect(m.headers['original-topic']).toBe(topics.results);
+    }
+    expect(await eventTypes(store, 'unknown-job')).toEqual([]);
+    dead.messages.length = 0;
+  });
+
+  it('a result the store refuses (a NUL byte in `result`) between two good ones is dead-lettered at once; both good ones are recorded', async () => {
+    // Before: the append failed with SQLSTATE 22P05 on every redelivery and the partition was stuck.
+    for (const id of ['nul-good', 'nul-poison']) {
+      await submitTestJob(commands, id, 'allow', {}, now());
+      await notify(topics.evaluated, id);
+    }
+    await settle();
+    const producer = new Kafka({ brokers, logLevel: logLevel.NOTHING }).producer();
+    await producer.connect();
+    // One partition for all three, so the poison sits between the good ones in the same log.
+    const send = (key: string, value: unknown) => producer.send({ topic: topics.results, messages: [{ key, partition: 0, value: JSON.stringify(value) }] });
+    try {
+      await send('nul-good', { job_id: 'nul-good', idempotency_key: 'nul-good:dispatch', status: 'started', worker: 'w-1' });
+      await send('nul-poison', { job_id: 'nul-poison', idempotency_key: 'nul-poison:dispatch', status: 'succeeded', result: { note: 'a\u0000b' }, worker: 'w-1' });
+      await waitFor(async () => (await eventTypes(store, 'nul-good')).includes('JobStarted'), 'the first good report');
+      // The second good report comes in a later fetch: it is only consumed if the partition moved on.
+      await send('nul-good', { job_id: 'nul-good', idempotency_key: 'nul-good:dispatch', status: 'succeeded', result: { receipt: 'r-9' }, worker: 'w-1' });
+      await waitFor(async () => (await eventTypes(store, 'nul-good')).includes('JobCompleted'), 'the second good report', 20_000);
+      await waitFor(() => dead.forJob('nul-poison').length === 1, 'the poison report on the DLQ');
+    } finally {
+      await producer.disconnect();
+    }
+    const [letter] = dead.forJob('nul-poison');
+    expect(letter.headers).toMatchObject({ 'error-code': 'invalid_request', 'original-topic': topics.results, 'original-partition': '0' });
+    expect(letter.headers['error-detail']).toMatch(/cannot be stored/);
+    expect(letter.headers['error-detail']).not.toMatch(/SQLSTATE|jsonb|unicode escape/i);
+    expect(JSON.parse(letter.value!.toString('utf8'))).toMatchObject({ job_id: 'nul-poison', result: { note: 'a\u0000b' } });
+    expect(await eventTypes(store, 'nul-poison')).not.toContain('JobCompleted');
+    expect(await eventsOf(store, 'nul-good', 'JobCompleted')).toEqual([{ job_id: 'nul-good', idempotency_key: 'nul-good:dispatch', status: 'succeeded', result: { receipt: 'r-9' } }]);
+    expect(await metrics.text()).toMatch(new RegExp(`signoff_messages_dead_lettered_total\\{topic="${topics.results.replace(/\./g, '\\.')}",code="invalid_request"\\} [1-9]`));
   });
 
   it('replays a PENDING job nobody claimed once the grace has passed: DispatchReplayed, then attempt 2 with the same key', async () => {
