@@ -156,6 +156,7 @@ describe('dispatch service module on PostgreSQL and the real broker', () => {
     const rejected = await submitTestJob(commands, 'rejected-1', 'require_human', {}, now());
     await rejectTestJob(commands, rejected);
     const before = recorder.messages.length;
+    const [deadEvaluated, deadApproved] = await Promise.all([TopicRecorder.start(bus, topics.evaluatedDlq), TopicRecorder.start(bus, topics.approvedDlq)]);
     for (const id of ['denied-1', 'waiting-1', 'rejected-1', 'never-recorded-throttled-1']) {
       // Forged and stale notifications on both topics: the stream is what counts.
       await notify(topics.evaluated, id, { job_id: id, decision: 'allow' });
@@ -165,6 +166,11 @@ describe('dispatch service module on PostgreSQL and the real broker', () => {
     await notify(topics.approved, 'not a valid id!', null);
     await settle();
     expect(recorder.messages.length).toBe(before);
+    // Unusable notifications are dead-lettered; stale or forged ones about real job ids are only hints.
+    await waitFor(() => deadEvaluated.messages.length >= 1 && deadApproved.messages.length >= 1, 'the unusable notifications on their DLQs');
+    await Promise.all([deadEvaluated.stop(), deadApproved.stop()]);
+    expect(deadEvaluated.messages.map((m) => [m.key, m.headers['error-code']])).toEqual([['x', 'invalid_request']]);
+    expect(deadApproved.messages.map((m) => [m.key, m.headers['error-code']])).toEqual([['not a valid id!', 'invalid_request']]);
     for (const id of ['denied-1', 'waiting-1', 'rejected-1']) {
       expect(await eventTypes(store, id)).not.toContain('DispatchClaimed');
     }
@@ -272,6 +278,10 @@ describe('dispatch service module on PostgreSQL and the real broker', () => {
     expect(JSON.parse(letter.value!.toString('utf8'))).toMatchObject({ job_id: 'nul-poison', result: { note: 'a\u0000b' } });
     expect(await eventTypes(store, 'nul-poison')).not.toContain('JobCompleted');
     expect(await eventsOf(store, 'nul-good', 'JobCompleted')).toEqual([{ job_id: 'nul-good', idempotency_key: 'nul-good:dispatch', status: 'succeeded', result: { receipt: 'r-9' } }]);
+    // The poison changed nothing: the worker's valid report of that job is still recorded.
+    await bus.publish(topics.results, [{ key: 'nul-poison', value: { job_id: 'nul-poison', idempotency_key: 'nul-poison:dispatch', status: 'succeeded', result: { note: 'ab' }, worker: 'w-1' } }]);
+    await waitFor(async () => (await eventTypes(store, 'nul-poison')).includes('JobCompleted'), 'the valid report of the poisoned job');
+    expect(await eventsOf(store, 'nul-poison', 'JobCompleted')).toEqual([{ job_id: 'nul-poison', idempotency_key: 'nul-poison:dispatch', status: 'succeeded', result: { note: 'ab' } }]);
     expect(await metrics.text()).toMatch(new RegExp(`signoff_messages_dead_lettered_total\\{topic="${topics.results.replace(/\./g, '\\.')}",code="invalid_request"\\} [1-9]`));
   });
 

@@ -31,6 +31,7 @@ describe('createWorker on the real broker and PostgreSQL', () => {
   let pool: Pool;
   let claims: ClaimStore;
   const results: InboundMessage[] = [];
+  const dead: InboundMessage[] = [];
   const runs: Array<{ worker: string; job: DispatchedJob }> = [];
   const workers: Worker[] = [];
 
@@ -41,12 +42,14 @@ describe('createWorker on the real broker and PostgreSQL', () => {
     bus = new KafkaMessageBus({ brokers: testKafkaBrokers(), clientId: 'worker-sdk-test', log: quiet });
     await bus.ensureTopics([
       { name: topics.dispatch, partitions: DEFAULT_PARTITIONS },
+      { name: topics.dispatchDlq, partitions: DEFAULT_PARTITIONS },
       { name: topics.results, partitions: DEFAULT_PARTITIONS },
     ]);
     db = await createTestDatabase('worker');
     pool = new Pool({ connectionString: db.url, max: 4 });
     claims = await openClaimStore(pool);
     await bus.subscribe({ groupId: `${prefix}results-reader`, topics: [topics.results], handler: async (m) => void results.push(m) });
+    await bus.subscribe({ groupId: `${prefix}dlq-reader`, topics: [topics.dispatchDlq], handler: async (m) => void dead.push(m) });
     // Two workers in DIFFERENT groups: each receives every dispatch message, as duplicate deliveries
     // (a rebalance, a replayed attempt) reach two workers. They share one claim table.
     for (const name of ['w1', 'w2']) {
@@ -108,9 +111,12 @@ describe('createWorker on the real broker and PostgreSQL', () => {
     expect(runs.filter((r) => r.job.job_id === 'tampered')).toHaveLength(0);
     // The refusal claims nothing: a genuine delivery of the key may still run.
     expect(await claims.get('tampered:dispatch')).toBeNull();
+    // Each worker's group dead-letters the refused message once, with the refusal as error-code.
+    await eventually(() => dead.filter((m) => m.key === 'tampered').length >= 2, 'the refusals on jobs.dispatch.dlq', 30_000);
+    expect(dead.filter((m) => m.key === 'tampered').map((m) => m.headers['error-code'])).toEqual(['job_hash_mismatch', 'job_hash_mismatch']);
   });
 
-  it('skips invalid messages without blocking the partition', async () => {
+  it('dead-letters invalid messages to jobs.dispatch.dlq without blocking the partition', async () => {
     const bad: OutboundMessage[] = [
       { key: 'poison', value: Buffer.from('{not json') },
       { key: 'poison', value: { job_id: 'poison', hello: 'world' } },
@@ -118,6 +124,11 @@ describe('createWorker on the real broker and PostgreSQL', () => {
     await bus.publish(topics.dispatch, [...bad, dispatchMessage('poison', 1)]);
     await eventually(() => resultsOf('poison').filter((r) => r.status === 'succeeded').length === 2, 'the valid message after the poison ones', 30_000);
     expect(runs.filter((r) => r.job.job_id === 'poison')).toHaveLength(1);
+    await eventually(() => dead.filter((m) => m.key === 'poison').length >= 4, 'both invalid messages dead-lettered by both workers', 30_000);
+    const letters = dead.filter((m) => m.key === 'poison');
+    expect(letters.map((m) => m.headers['error-code'])).toEqual(Array(4).fill('invalid_message'));
+    expect(letters.map((m) => m.headers['original-topic'])).toEqual(Array(4).fill(topics.dispatch));
+    expect(letters.every((m) => (m.headers['error-detail'] ?? '').length > 0)).toBe(true);
   });
 
   it('a failing side effect is stored as failed and reported again, never retried', async () => {
