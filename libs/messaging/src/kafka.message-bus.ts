@@ -58,6 +58,8 @@ function messageOf(error: unknown): string {
  */
 export class KafkaMessageBus extends MessageBus {
   private readonly kafka: Kafka;
+  /** The same cluster with short retries, for start-up steps and readiness probes. */
+  private readonly quick: Kafka;
   private producer: Producer | null = null;
   private producerReady: Promise<Producer> | null = null;
   private readonly consumers = new Set<Consumer>();
@@ -84,6 +86,15 @@ export class KafkaMessageBus extends MessageBus {
       },
       retry: { retries: 8, initialRetryTime: 100, maxRetryTime: 5000 },
       ...options.kafka,
+    });
+    // Start-up steps and readiness probes fail fast (kafkajs would retry a connection for ~30 s
+    // first) so that untilReady owns the back-off and the deadline, and readiness shows the reason.
+    this.quick = new Kafka({
+      clientId: options.clientId,
+      brokers: [...options.brokers],
+      logLevel: logLevel.NOTHING,
+      ...options.kafka,
+      retry: { retries: 1, initialRetryTime: 100, maxRetryTime: 500 },
     });
     this.startupTimeoutMs = options.startupTimeoutMs ?? DEFAULT_STARTUP_TIMEOUT_MS;
   }
@@ -350,7 +361,7 @@ export class KafkaMessageBus extends MessageBus {
    * caller retries). kafkajs's own waitForLeaders gives up on the first of those, so it is not used.
    */
   private async ensureTopicsOnce(topics: readonly TopicSpec[]): Promise<void> {
-    const admin = this.kafka.admin({ retry: { retries: 2, initialRetryTime: 100, maxRetryTime: 1000 } });
+    const admin = this.quick.admin();
     await admin.connect();
     try {
       const existing = new Set(await admin.listTopics());
@@ -384,7 +395,7 @@ export class KafkaMessageBus extends MessageBus {
     if (this.crashed.size > 0) {
       throw new Error([...this.crashed].map(([group, error]) => `the consumer of group ${group} crashed and will not restart: ${error}`).join('; '));
     }
-    const admin = this.kafka.admin({ retry: { retries: 0 } });
+    const admin = this.quick.admin({ retry: { retries: 0 } });
     await admin.connect();
     try {
       const cluster = await admin.describeCluster();
