@@ -57,7 +57,7 @@ describe('service start-up against the broker', () => {
     return { KAFKA_BROKERS: brokers, EVENT_STORE_URL: db.url, KAFKA_TOPIC_PREFIX: `start${randomBytes(4).toString('hex')}.`, AUTH_JWT_SECRET: TEST_JWT_SECRET };
   };
 
-  it(`${TRIALS} fresh deployments of 2 policy + 2 dispatch instances started at the same moment: every instance becomes ready, none exits`, async () => {
+  it(`${TRIALS} fresh deployments of 2 policy + 2 dispatch instances started at the same moment: every instance becomes ready, none exits`, { timeout: 240_000 }, async () => {
     // Each trial: a topic prefix no broker has seen (no topics, no groups) and an empty database.
     // Before the fix the losers of the topic list/create/wait-for-leaders race exited 1
     // ("This server does not host this topic-partition"). SIGNOFF_STARTUP_FRESH_BROKER=1 also
