@@ -10,6 +10,7 @@ import {
   TopicSpec,
 } from './message-bus.port';
 import { MessageDelivery } from './message-delivery';
+import { TransientMessageError } from './message-failure';
 
 interface StoredRecord {
   readonly key: string;
@@ -65,7 +66,8 @@ export class InMemoryMessageBus extends MessageBus {
   }
 
   async publish(topicName: string, messages: readonly OutboundMessage[]): Promise<PublishedRecord[]> {
-    if (this.closed) throw new Error('message bus is closed');
+    // Transient for a handler that publishes: its message is not committed and comes back later.
+    if (this.closed) throw new TransientMessageError('broker_unavailable', 'message bus is closed');
     const topic = this.topic(topicName);
     const timestamp = String(Date.now());
     const records = messages.map((m) => {

@@ -129,7 +129,8 @@ export class KafkaMessageBus extends MessageBus {
   }
 
   private async getProducer(): Promise<Producer> {
-    if (this.closed) throw new Error('message bus is closed');
+    // Transient for a handler that publishes: its message is not committed and comes back later.
+    if (this.closed) throw new TransientMessageError('broker_unavailable', 'message bus is closed');
     if (this.producer) return this.producer;
     if (!this.producerReady) {
       this.producerReady = (async () => {
