@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 import { DEFAULT_PARTITIONS, DEFAULT_TOPIC_PREFIX, HEADERS, signoffTopics } from '@signoff/contracts';
-import { InboundMessage, KafkaMessageBus, MessageBus, PermanentMessageError, Subscription, TransientMessageError } from '@signoff/messaging';
+import { classifyFailure, InboundMessage, KafkaMessageBus, MessageBus, PermanentMessageError, Subscription, TransientMessageError } from '@signoff/messaging';
 import { JsonLogger } from '@signoff/observability';
 import { openClaimStore } from './claim-store.factory';
 import { ClaimStore, Lease, StoredOutcome } from './claim-store.port';
@@ -278,9 +278,11 @@ export async function createWorker(options: WorkerOptions): Promise<Worker> {
       subscription = await theBus.subscribe({
         groupId: options.groupId ?? 'signoff-workers',
         topics: [topics.dispatch],
-        // Refused dispatch messages go to `signoff.jobs.dispatch.dlq` (error-code = the refusal);
-        // a claim another worker holds, a store or broker outage is retried.
+        // Refused dispatch messages go to `signoff.jobs.dispatch.dlq` (error-code = the refusal).
+        // Anything else (a claim another worker holds, the claim store's database, the results
+        // topic, even a bug) is retried: a dispatch must not be parked while its job may still run.
         deadLetter: {
+          classify: (error) => (error instanceof PermanentMessageError ? classifyFailure(error) : { ...classifyFailure(error), kind: 'transient' }),
           onDeadLettered: ({ message, failure, dlq }) =>
             log('warn', 'dispatch message dead-lettered', { code: failure.code, detail: failure.detail, dlq, at: `${message.topic}[${message.partition}]@${message.offset}` }),
         },
