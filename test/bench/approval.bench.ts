@@ -231,7 +231,7 @@ export async function main(): Promise<void> {
       const store = svc.app.get(EventStore);
       let granted = 0;
       for (const id of ids.slice(0, 200)) {
-        const events = await store.readStream<JobEvent>(toJobStreamId(id));
+        const events = await store.readStream<JobEvent>(toJobStreamId({ tenant: 'default', jobId: id }));
         granted += events.filter((e) => e.type === 'ApprovalGranted').length;
       }
       if (granted !== 200) throw new Error(`expected the 200 sampled jobs to be granted once each, found ${granted} grants`);
@@ -249,7 +249,7 @@ export async function main(): Promise<void> {
         authorization,
       });
       for (const round of rounds) {
-        const grants = (await store.readStream<JobEvent>(toJobStreamId(round.jobId))).filter((e) => e.type === 'ApprovalGranted').length;
+        const grants = (await store.readStream<JobEvent>(toJobStreamId({ tenant: 'default', jobId: round.jobId }))).filter((e) => e.type === 'ApprovalGranted').length;
         const ok = round.counts['200 approved'] === 1 && round.counts['200 already_approved'] === CONTENDED - 1 && grants === 1;
         if (!ok) throw new Error(`contended round on ${round.jobId} broke invariant 3: ${JSON.stringify(round.counts)}, ${grants} grants`);
       }

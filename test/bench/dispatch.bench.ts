@@ -33,6 +33,7 @@ import { jobHash, normalizeJobRequest } from '@signoff/policy-engine';
 import { Kafka, logLevel } from 'kafkajs';
 import { Client, Pool } from 'pg';
 import { approveTestJob, commandsFor, submitTestJob, TEST_SNAPSHOT } from '../../apps/dispatch-service/src/testing/dispatch.test-kit';
+import { testTrustEnv } from '../support/keys';
 import { ServiceProcess, startApp } from '../support/processes';
 
 const LATENCY_SAMPLES = Number(process.env.BENCH_LATENCY_SAMPLES ?? 200);
@@ -82,7 +83,7 @@ async function seedAllowedJobs(store: EventStore, ids: readonly string[], at: st
     };
     const result = decide(command, initialState());
     if (!result.ok) throw new Error(result.message);
-    await store.appendToStream(toJobStreamId(id), identifyEvents(command.metadata.commandId, result.events), { expectedRevision: 'no_stream' });
+    await store.appendToStream(toJobStreamId({ tenant: 'default', jobId: id }), identifyEvents(command.metadata.commandId, result.events), { expectedRevision: 'no_stream' });
   });
 }
 
@@ -105,6 +106,8 @@ async function main(): Promise<void> {
     // No worker runs here: published jobs are never acknowledged and must not be replayed for it.
     WORKER_ACK_TIMEOUT_MS: '3600000',
     LOG_LEVEL: 'error',
+    // The dispatcher signs every dispatch and verifies worker credentials (DESIGN section 12).
+    ...(await testTrustEnv()),
   };
   const store = await createEventStore(dbUrl);
   const sql = new Pool({ connectionString: dbUrl, max: 2 });

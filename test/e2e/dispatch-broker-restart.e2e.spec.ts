@@ -20,6 +20,7 @@ import {
   waitFor,
 } from '../../apps/dispatch-service/src/testing/dispatch.test-kit';
 import { createTestDatabase } from '../support/infra';
+import { testTrustEnv } from '../support/keys';
 import { ServiceProcess, startApp } from '../support/processes';
 
 /**
@@ -41,7 +42,7 @@ describe('dispatch across a broker restart', () => {
   let pool: Pool;
   let recorder: TopicRecorder;
 
-  const stateOf = async (jobId: string) => apiStateOf(foldJob(await store.readStream<JobEvent>(toJobStreamId(jobId))));
+  const stateOf = async (jobId: string) => apiStateOf(foldJob(await store.readStream<JobEvent>(toJobStreamId({ tenant: 'default', jobId }))));
   const allSucceeded = async (ids: string[]) => (await Promise.all(ids.map(stateOf))).every((s) => s === 'SUCCEEDED');
 
   beforeAll(async () => {
@@ -53,7 +54,7 @@ describe('dispatch across a broker restart', () => {
     bus = new KafkaMessageBus({ brokers: kafka.brokers, clientId: 'e2e-broker-restart', log: () => undefined });
     await bus.ensureTopics(Object.values(topics).map((name) => ({ name, partitions: 6 })));
     recorder = await TopicRecorder.start(bus, topics.dispatch);
-    const common = { KAFKA_BROKERS: kafka.brokers.join(','), KAFKA_TOPIC_PREFIX: prefix };
+    const common = { KAFKA_BROKERS: kafka.brokers.join(','), KAFKA_TOPIC_PREFIX: prefix, ...(await testTrustEnv()) };
     started.push(
       await startApp('dispatch-service', { ...common, EVENT_STORE_URL: db.url, DISPATCH_GRACE_MS: '1000', WORKER_ACK_TIMEOUT_MS: '5000' }),
       await startApp('demo-worker', { ...common, WORKER_DATABASE_URL: db.url, WORKER_GROUP_ID: `${prefix}workers`, WORKER_ID: 'demo-restart' }),
@@ -106,7 +107,8 @@ describe('dispatch across a broker restart', () => {
     for (const id of all) {
       const onTopic = recorder.forJob(id);
       expect(onTopic.length).toBeGreaterThanOrEqual(1);
-      expect(new Set(onTopic.map((m) => m.headers['idempotency-key']))).toEqual(new Set([`${id}:dispatch`]));
+      const [claim] = await eventsOf(store, id, 'DispatchClaimed');
+      expect(new Set(onTopic.map((m) => m.headers['idempotency-key']))).toEqual(new Set([claim.idempotency_key]));
     }
   });
 });

@@ -19,6 +19,7 @@ import {
   waitForGroupMembers,
 } from '../../apps/dispatch-service/src/testing/dispatch.test-kit';
 import { createTestDatabase, testKafkaBrokers } from '../support/infra';
+import { testTrustEnv } from '../support/keys';
 import { ServiceProcess, startApp } from '../support/processes';
 
 /**
@@ -39,8 +40,10 @@ describe('dispatch recovery: worker down, dispatcher killed mid-dispatch', () =>
   let bus: KafkaMessageBus;
   let pool: Pool;
   let recorder: TopicRecorder;
+  let trust: Record<string, string>;
 
   const dispatcherEnv = (extra: Record<string, string> = {}) => ({
+    ...trust,
     KAFKA_BROKERS: brokers.join(','),
     EVENT_STORE_URL: db.url,
     KAFKA_TOPIC_PREFIX: prefix,
@@ -58,7 +61,7 @@ describe('dispatch recovery: worker down, dispatcher killed mid-dispatch', () =>
     if (p.child.exitCode !== null || p.child.signalCode !== null) resolve(p.child.signalCode);
     else p.child.once('exit', (_code, signal) => resolve(signal));
   });
-  const stateOf = async (jobId: string) => apiStateOf(foldJob(await store.readStream<JobEvent>(toJobStreamId(jobId))));
+  const stateOf = async (jobId: string) => apiStateOf(foldJob(await store.readStream<JobEvent>(toJobStreamId({ tenant: 'default', jobId }))));
   const sideEffects = async (): Promise<Array<{ idempotency_key: string; job_id: string; attempt: number }>> => {
     const exists = await pool.query(`SELECT to_regclass('demo_worker_side_effects') AS t`);
     if (exists.rows[0].t === null) return [];
@@ -72,6 +75,7 @@ describe('dispatch recovery: worker down, dispatcher killed mid-dispatch', () =>
   const attemptsOnTopic = (jobId: string) => recorder.forJob(jobId).map((m) => (m.json as { attempt: number }).attempt);
 
   beforeAll(async () => {
+    trust = await testTrustEnv();
     db = await createTestDatabase('e2edsp');
     store = await createEventStore(db.url);
     commands = commandsFor(store);
@@ -141,6 +145,7 @@ describe('dispatch recovery: worker down, dispatcher killed mid-dispatch', () =>
 
   it('when the worker comes back every job runs exactly once, whatever number of attempts reached the topic', async () => {
     const worker = await startApp('demo-worker', {
+      ...trust,
       KAFKA_BROKERS: brokers.join(','),
       KAFKA_TOPIC_PREFIX: prefix,
       WORKER_DATABASE_URL: db.url,
@@ -157,14 +162,17 @@ describe('dispatch recovery: worker down, dispatcher killed mid-dispatch', () =>
 
     const effects = await sideEffects();
     expect(effects.map((e) => e.job_id).sort()).toEqual([...jobs].sort());
-    expect(effects.map((e) => e.idempotency_key).sort()).toEqual(jobs.map((id) => `${id}:dispatch`).sort());
+    const keyOf = async (id: string) => (await eventsOf(store, id, 'DispatchClaimed'))[0].idempotency_key;
+    const keys = await Promise.all(jobs.map(keyOf));
+    expect(effects.map((e) => e.idempotency_key).sort()).toEqual([...keys].sort());
     for (const id of jobs) {
-      expect(worker.output()).toContain(`"msg":"side effect","idempotency_key":"${id}:dispatch"`);
+      const key = await keyOf(id);
+      expect(worker.output()).toContain(`"msg":"side effect","idempotency_key":"${key}"`);
       const onTopic = recorder.forJob(id);
       const attempts = attemptsOnTopic(id);
       // Each attempt published once, all under the one key of the first claim.
       expect(new Set(attempts).size).toBe(attempts.length);
-      expect(new Set(onTopic.map((m) => m.headers['idempotency-key']))).toEqual(new Set([`${id}:dispatch`]));
+      expect(new Set(onTopic.map((m) => m.headers['idempotency-key']))).toEqual(new Set([key]));
       const recordedAttempts = (await eventsOf(store, id, 'JobDispatched')).map((d) => d.attempt);
       expect(attempts.filter((a) => !recordedAttempts.includes(a))).toEqual(id === 'job-publish' ? [1] : []);
     }

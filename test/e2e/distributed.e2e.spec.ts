@@ -2,8 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { Kafka, logLevel } from 'kafkajs';
 import { Client } from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TEST_JWT_SECRET } from '../support/app';
 import { createTestDatabase, testKafkaBrokers } from '../support/infra';
+import { testTrustEnv } from '../support/keys';
 import { ServiceProcess, startApp } from '../support/processes';
 import { metric, SignoffClient } from '../support/signoff-client';
 import { eventually } from '../support/wait';
@@ -36,7 +36,7 @@ describe('distributed services on Kafka and PostgreSQL', () => {
       KAFKA_BROKERS: testKafkaBrokers().join(','),
       EVENT_STORE_URL: db.url,
       KAFKA_TOPIC_PREFIX: prefix,
-      AUTH_JWT_SECRET: TEST_JWT_SECRET,
+      ...(await testTrustEnv()),
       POLICY_PATH: 'test/e2e/fixtures/e2e-policy.yaml',
       DISPATCH_GRACE_MS: '1000',
     };
@@ -88,7 +88,8 @@ describe('distributed services on Kafka and PostgreSQL', () => {
     const dispatched = seen.filter((m) => m.topic === `${prefix}jobs.dispatch`);
     expect(dispatched.map((m) => m.key).sort()).toEqual(['d-allow', 'd-api-1', 'd-api-2', 'd-pay']);
     const payMessage = dispatched.find((m) => m.key === 'd-pay')!;
-    expect(payMessage.headers).toMatchObject({ approval_granted: 'true', 'idempotency-key': 'd-pay:dispatch', 'job-hash': pay.body.job_hash });
+    expect(payMessage.headers).toMatchObject({ approval_granted: 'true', 'job-hash': pay.body.job_hash, 'signoff-grant': expect.any(String) });
+    expect(payMessage.headers['idempotency-key']).toMatch(/^d-pay:[A-Za-z0-9_-]{22}$/);
     expect(payMessage.value).toMatchObject({ job_id: 'd-pay', approval: { approval_id: approved.body.approval_id, approved_by: ['rita'], policy_snapshot: pay.body.policy_snapshot } });
     expect(dispatched.find((m) => m.key === 'd-allow')!.headers.approval_granted).toBeUndefined();
 

@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { testDatabaseUrl, testKafkaBrokers } from '../support/infra';
+import { testTrustEnv } from '../support/keys';
 import { ServiceProcess, startApp } from '../support/processes';
 
 const METRICS = [
@@ -41,9 +42,9 @@ describe('service processes', () => {
 
   it.each(['policy-service', 'approval-service', 'dispatch-service'])('%s starts on the real broker and reports it ready', async (service) => {
     const app = await startApp(service, {
+      ...(await testTrustEnv()),
       KAFKA_BROKERS: testKafkaBrokers().join(','),
       EVENT_STORE_URL: testDatabaseUrl(),
-      AUTH_JWT_SECRET: 'e2e-secret-e2e-secret-e2e-secret-0123',
       KAFKA_TOPIC_PREFIX: `shells${service.split('-')[0]}.`,
     });
     started.push(app);
@@ -52,6 +53,28 @@ describe('service processes', () => {
     expect(ready.status).toBe(200);
     expect(body.checks.kafka.status).toBe('ok');
     expect(await app.stop('SIGTERM')).toBe(0);
+  });
+
+  it('the dispatch service refuses to start without a signing key or a way to verify worker credentials', async () => {
+    await expect(startApp('dispatch-service', { EVENT_STORE_URL: testDatabaseUrl(), KAFKA_BROKERS: testKafkaBrokers().join(',') }, 20_000)).rejects.toThrow(
+      /exited with 78[\s\S]*AUTH_JWT_SECRET[\s\S]*SIGNOFF_SIGNING_KEY_FILE is required/,
+    );
+  });
+
+  it('the dispatch service publishes its public keys (no token) and the policy service warns when Kafka ingress is trusted', async () => {
+    const trust = await testTrustEnv();
+    const common = { ...trust, KAFKA_BROKERS: testKafkaBrokers().join(','), EVENT_STORE_URL: testDatabaseUrl(), KAFKA_TOPIC_PREFIX: 'shellskeys.' };
+    const dispatch = await startApp('dispatch-service', common);
+    started.push(dispatch);
+    const jwks = await fetch(`${dispatch.url}/.well-known/jwks.json`);
+    expect(jwks.status).toBe(200);
+    expect(await jwks.json()).toEqual(JSON.parse(fs.readFileSync(trust.SIGNOFF_GRANT_JWKS, 'utf8')));
+    const policy = await startApp('policy-service', { ...common, KAFKA_INGRESS_TRUSTED: 'true' });
+    started.push(policy);
+    await new Promise((r) => setTimeout(r, 500));
+    expect(policy.output()).toMatch(/KAFKA_INGRESS_TRUSTED=true/);
+    expect(await dispatch.stop('SIGTERM')).toBe(0);
+    expect(await policy.stop('SIGTERM')).toBe(0);
   });
 
   it('a service with a bad environment refuses to start and names every problem', async () => {

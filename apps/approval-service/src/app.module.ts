@@ -1,6 +1,6 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { Clock, CoreModule } from '@signoff/core';
-import { AuthModule, SignoffConfig } from '@signoff/runtime';
+import { AuthModule, authOptionsFrom, SignoffConfig } from '@signoff/runtime';
 import { ApprovalModule } from './approval.module';
 import { ApprovalModuleOptions } from './shared/approval-options';
 
@@ -21,7 +21,7 @@ export class AppModule {
       module: AppModule,
       imports: [
         CoreModule.forRoot({ config, serviceName: 'signoff-approval-service', ...(clock ? { clock } : {}) }),
-        AuthModule.forRoot({ jwtSecret: config.authJwtSecret, jwksUrl: config.authJwksUrl }),
+        AuthModule.forRoot(authOptionsFrom(config)),
         ApprovalModule.withOptions(options),
       ],
     };

@@ -9,11 +9,12 @@ import {
   readPolicyTestFile,
   runPolicyTests,
 } from '@signoff/policy-engine';
-import { JOB_EVENT_TYPES, SignoffEvent } from '@signoff/contracts';
+import { isSafeIdentity, JOB_EVENT_TYPES, SignoffEvent } from '@signoff/contracts';
 import { RuleRedactions, toCloudEvent } from '@signoff/core';
 import { createEventStore } from '@signoff/event-store';
+import { generateSigningKey, KeyConfigError, SigningKeySet } from '@signoff/keys';
 import { parseRedactionList } from '@signoff/observability';
-import { mintToken, parseConfig, readEnvFile, Role, ROLES } from '@signoff/runtime';
+import { DEFAULT_AUTH_JWT_MAX_TTL_SECONDS, mintToken, parseConfig, readEnvFile, Role, ROLES } from '@signoff/runtime';
 import { listReplayCandidates } from '../../dispatch-service/src/replay/replay-dry-run';
 
 /** Where a command writes; exit code is its return value. */
@@ -158,10 +159,16 @@ const token: Command = async (args, io) => {
   const topics = flag(args, 'topics');
   const tenants = flag(args, 'tenants');
   const ttl = Number(flag(args, 'ttl') ?? 12 * 3600);
+  // The API refuses tokens living longer than AUTH_JWT_MAX_TTL_SECONDS (24 h by default).
+  const maxTtl = Number(io.env.AUTH_JWT_MAX_TTL_SECONDS || DEFAULT_AUTH_JWT_MAX_TTL_SECONDS);
   const secret = io.env.AUTH_JWT_SECRET ?? readStandaloneSecret(io.cwd);
   const unknown = roles.filter((r) => !(ROLES as readonly string[]).includes(r));
-  if (!sub || roles.length === 0 || unknown.length > 0 || !Number.isFinite(ttl)) {
-    io.err(`usage: token --sub NAME --roles ${ROLES.join(',')} [--topics glob,…] [--tenants t,…] [--ttl seconds]${unknown.length ? `\nunknown roles: ${unknown.join(', ')}` : ''}`);
+  if (!sub || roles.length === 0 || unknown.length > 0 || !Number.isInteger(ttl) || ttl < 1 || ttl > maxTtl || !isSafeIdentity(sub)) {
+    io.err(
+      `usage: token --sub NAME --roles ${ROLES.join(',')} [--topics glob,…] [--tenants t,…] [--ttl seconds, 1-${maxTtl}]` +
+        (unknown.length ? `\nunknown roles: ${unknown.join(', ')}` : '') +
+        (ttl > maxTtl ? `\n--ttl ${ttl} exceeds AUTH_JWT_MAX_TTL_SECONDS (${maxTtl}): the API would refuse the token` : ''),
+    );
     return 2;
   }
   if (!secret) {
@@ -169,7 +176,18 @@ const token: Command = async (args, io) => {
     return 2;
   }
   io.out(
-    await mintToken(secret, { sub, roles: roles as Role[], ...(topics ? { topics: topics.split(',') } : {}), ...(tenants ? { tenants: tenants.split(',') } : {}) }, ttl),
+    await mintToken(
+      secret,
+      {
+        sub,
+        roles: roles as Role[],
+        ...(topics ? { topics: topics.split(',') } : {}),
+        ...(tenants ? { tenants: tenants.split(',') } : {}),
+        issuer: io.env.AUTH_JWT_ISSUER || null,
+        audience: io.env.AUTH_JWT_AUDIENCE || null,
+      },
+      ttl,
+    ),
   );
   return 0;
 };
@@ -204,22 +222,37 @@ function printApi(io: Io, r: { status: number; json: unknown }): number {
   return r.status >= 200 && r.status < 300 ? 0 : 1;
 }
 
-/** `approvals list [--topic GLOB]`, `approvals approve JOB_ID [--reason TEXT]`, `approvals reject JOB_ID --reason TEXT` (over HTTP). */
+/**
+ * `approvals list [--topic GLOB] [--tenant T]`, `approvals show JOB_ID [--tenant T]`,
+ * `approvals approve JOB_ID [--reason TEXT] [--tenant T]`, `approvals reject JOB_ID --reason TEXT
+ * [--tenant T]` (over HTTP). Job ids are scoped by tenant: without `--tenant` the API takes the
+ * token's only tenant, else `default`.
+ */
 const approvals: Command = async (args, io) => {
-  const [sub, jobId] = args;
   const reason = flag(args, 'reason');
   const topic = flag(args, 'topic');
+  const tenant = flag(args, 'tenant');
+  const [sub, jobId] = args;
+  const tenantQuery = tenant ? `?tenant=${encodeURIComponent(tenant)}` : '';
   switch (sub) {
     case 'list':
-      return printApi(io, await api(io, 'GET', `/approvals?state=pending${topic ? `&topic=${encodeURIComponent(topic)}` : ''}`));
+      return printApi(
+        io,
+        await api(io, 'GET', `/approvals?state=pending${topic ? `&topic=${encodeURIComponent(topic)}` : ''}${tenant ? `&tenant=${encodeURIComponent(tenant)}` : ''}`),
+      );
+    case 'show':
+      if (!jobId) break;
+      return printApi(io, await api(io, 'GET', `/approvals/${encodeURIComponent(jobId)}${tenantQuery}`));
     case 'approve':
       if (!jobId) break;
-      return printApi(io, await api(io, 'POST', `/approvals/${encodeURIComponent(jobId)}/approve`, reason ? { reason } : {}));
+      return printApi(io, await api(io, 'POST', `/approvals/${encodeURIComponent(jobId)}/approve${tenantQuery}`, reason ? { reason } : {}));
     case 'reject':
       if (!jobId || !reason) break;
-      return printApi(io, await api(io, 'POST', `/approvals/${encodeURIComponent(jobId)}/reject`, { reason }));
+      return printApi(io, await api(io, 'POST', `/approvals/${encodeURIComponent(jobId)}/reject${tenantQuery}`, { reason }));
   }
-  io.err('usage: approvals list [--topic GLOB] | approvals approve JOB_ID [--reason TEXT] | approvals reject JOB_ID --reason TEXT\n(SIGNOFF_URL, SIGNOFF_TOKEN)');
+  io.err(
+    'usage: approvals list [--topic GLOB] [--tenant T] | approvals show JOB_ID [--tenant T] | approvals approve JOB_ID [--reason TEXT] [--tenant T] | approvals reject JOB_ID --reason TEXT [--tenant T]\n(SIGNOFF_URL, SIGNOFF_TOKEN)',
+  );
   return 2;
 };
 
@@ -303,7 +336,57 @@ const replay: Command = async (args, io) => {
   }
 };
 
+/**
+ * `keys generate --out DIR [--force]`: a new Ed25519 key pair for the control plane. Writes
+ * `DIR/signing-key.json` (the private JWK with its `kid`, mode 600: the dispatch service's
+ * SIGNOFF_SIGNING_KEY_FILE) and `DIR/jwks.json` (the public JWK Set: the workers'
+ * SIGNOFF_GRANT_JWKS). Never overwrites a key unless `--force`.
+ */
+const keysGenerate: Command = async (args, io) => {
+  const out = flag(args, 'out');
+  const force = boolFlag(args, 'force');
+  if (!out || args.length > 0) {
+    io.err('usage: keys generate --out DIR [--force]');
+    return 2;
+  }
+  const dir = path.resolve(io.cwd, out);
+  const privateFile = path.join(dir, 'signing-key.json');
+  const publicFile = path.join(dir, 'jwks.json');
+  if (!force && (fs.existsSync(privateFile) || fs.existsSync(publicFile))) {
+    io.err(`${path.relative(io.cwd, privateFile)} or jwks.json exists already; pass --force to replace it (rotate instead: see apps/dispatch-service/README.md)`);
+    return 1;
+  }
+  const pair = generateSigningKey();
+  fs.mkdirSync(dir, { recursive: true });
+  fs.writeFileSync(privateFile, JSON.stringify(pair.privateJwk, null, 2) + '\n', { mode: 0o600 });
+  fs.chmodSync(privateFile, 0o600);
+  fs.writeFileSync(publicFile, JSON.stringify(pair.publicJwks, null, 2) + '\n');
+  io.out(`key id ${pair.kid}`);
+  io.out(`  private: ${path.relative(io.cwd, privateFile)}   (dispatch service: SIGNOFF_SIGNING_KEY_FILE; keep it secret)`);
+  io.out(`  public:  ${path.relative(io.cwd, publicFile)}   (workers: SIGNOFF_GRANT_JWKS, or the dispatch service's /.well-known/jwks.json)`);
+  return 0;
+};
+
+/** `keys jwks --key FILE [--kid ID]`: the public JWK Set of a private key file (a JWK, a JWK Set or a PEM). */
+const keysJwks: Command = async (args, io) => {
+  const file = flag(args, 'key');
+  const kid = flag(args, 'kid');
+  if (!file || args.length > 0) {
+    io.err('usage: keys jwks --key FILE [--kid ID]');
+    return 2;
+  }
+  try {
+    io.out(JSON.stringify(SigningKeySet.fromFile(path.resolve(io.cwd, file), kid ?? null).publicJwks(), null, 2));
+    return 0;
+  } catch (error) {
+    if (!(error instanceof KeyConfigError)) throw error;
+    io.err(error.message);
+    return 1;
+  }
+};
+
 export const COMMANDS: Record<string, Record<string, Command> | Command> = {
+  keys: { generate: keysGenerate, jwks: keysJwks },
   audit: { export: auditExport },
   replay,
   policy: { validate: policyValidate, test: policyTest, diff: policyDiff, activate: policyActivate },
@@ -324,7 +407,9 @@ export async function runCli(argv: string[], io: Io): Promise<number> {
         '  policy diff A B [--tests FILE]     rules changed and test jobs whose decision changes',
         '  policy activate FILE               validate, then PUT /api/v1/policy (SIGNOFF_URL, SIGNOFF_TOKEN)',
         '  token --sub NAME --roles a,b       mint a development token (AUTH_JWT_SECRET or the standalone secret)',
-        '  approvals list|approve|reject      reviewer actions over HTTP (SIGNOFF_URL, SIGNOFF_TOKEN)',
+        '  keys generate --out DIR            a new Ed25519 signing key (signing-key.json) and its public jwks.json',
+        '  keys jwks --key FILE               the public JWK Set of a private key file',
+        '  approvals list|show|approve|reject reviewer actions over HTTP (--tenant T; SIGNOFF_URL, SIGNOFF_TOKEN)',
         '  audit export [--since ISO]         every decision as NDJSON CloudEvents from the event store',
         '  replay --dry-run                   jobs the replay consumer would republish now (writes nothing)',
       ].join('\n'),

@@ -2,6 +2,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { DISPATCH_GRANT_TYP } from '@signoff/contracts';
+import { SigningKeySet, VerificationKeySet } from '@signoff/keys';
 import { JwtVerifier } from '@signoff/runtime';
 import { Io, runCli } from './cli.commands';
 
@@ -44,6 +46,48 @@ describe('operator CLI', () => {
     expect(p.sub).toBe('rita');
     expect([...p.roles]).toEqual(['reviewer']);
     expect(await runCli(['token', '--sub', 'x', '--roles', 'wizard'], io({ AUTH_JWT_SECRET: secret }))).toBe(2);
+  });
+
+  it('token refuses a lifetime the API would refuse, and a subject with control characters', async () => {
+    const secret = 'k'.repeat(40);
+    const long = io({ AUTH_JWT_SECRET: secret });
+    expect(await runCli(['token', '--sub', 'rita', '--roles', 'reviewer', '--ttl', String(25 * 3600)], long)).toBe(2);
+    expect(long.errors.join('\n')).toMatch(/AUTH_JWT_MAX_TTL_SECONDS/);
+    expect(await runCli(['token', '--sub', 'rita', '--roles', 'reviewer', '--ttl', '0'], io({ AUTH_JWT_SECRET: secret }))).toBe(2);
+    expect(await runCli(['token', '--sub', 'ri\nta', '--roles', 'reviewer'], io({ AUTH_JWT_SECRET: secret }))).toBe(2);
+    const raised = io({ AUTH_JWT_SECRET: secret, AUTH_JWT_MAX_TTL_SECONDS: String(48 * 3600), AUTH_JWT_ISSUER: 'idp', AUTH_JWT_AUDIENCE: 'signoff' });
+    expect(await runCli(['token', '--sub', 'rita', '--roles', 'reviewer', '--ttl', String(36 * 3600)], raised)).toBe(0);
+    const verifier = new JwtVerifier({ jwtSecret: secret, jwksUrl: null, maxTtlSeconds: 48 * 3600, issuer: 'idp', audience: 'signoff' });
+    await expect(verifier.verify(raised.lines[0])).resolves.toMatchObject({ sub: 'rita' });
+  });
+
+  it('keys generate writes a signing key (mode 600) the dispatcher can load and a public JWKS a worker verifies with', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cli-keys-'));
+    const t = io({}, dir);
+    expect(await runCli(['keys', 'generate', '--out', 'keys'], t)).toBe(0);
+    const privateFile = path.join(dir, 'keys', 'signing-key.json');
+    expect(fs.statSync(privateFile).mode & 0o777).toBe(0o600);
+    const jwks = JSON.parse(fs.readFileSync(path.join(dir, 'keys', 'jwks.json'), 'utf8')) as { keys: { kid: string; d?: string }[] };
+    expect(jwks.keys).toHaveLength(1);
+    expect(jwks.keys[0].d).toBeUndefined();
+    const signer = SigningKeySet.fromFile(privateFile);
+    expect(t.lines[0]).toBe(`key id ${signer.currentKid}`);
+    expect(jwks.keys[0].kid).toBe(signer.currentKid);
+    const now = new Date();
+    const token = await signer.sign({ x: 1 }, { typ: DISPATCH_GRANT_TYP, issuedAt: now, expiresAt: new Date(now.getTime() + 60_000) });
+    expect((await VerificationKeySet.from(path.join(dir, 'keys', 'jwks.json')).verify(token, { typ: DISPATCH_GRANT_TYP })).kid).toBe(signer.currentKid);
+    // Never overwrites a key by accident; `keys jwks` prints the public half of a key file.
+    expect(await runCli(['keys', 'generate', '--out', 'keys'], io({}, dir))).toBe(1);
+    const pub = io({}, dir);
+    expect(await runCli(['keys', 'jwks', '--key', 'keys/signing-key.json'], pub)).toBe(0);
+    expect(JSON.parse(pub.lines.join('\n'))).toEqual(jwks);
+  });
+
+  it('token mints worker credentials too', async () => {
+    const secret = 'k'.repeat(40);
+    const t = io({ AUTH_JWT_SECRET: secret });
+    expect(await runCli(['token', '--sub', 'payments-worker', '--roles', 'worker'], t)).toBe(0);
+    expect([...(await new JwtVerifier({ jwtSecret: secret, jwksUrl: null }).verify(t.lines[0])).roles]).toEqual(['worker']);
   });
 
   it('prints usage for unknown commands', async () => {

@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 import http from 'node:http';
 import { hostname } from 'node:os';
+import { keySetSourceProblem } from '@signoff/keys';
 import { JsonLogger, LogLevel } from '@signoff/observability';
 import { readEnvFile } from '@signoff/runtime';
 import { createWorker } from '@signoff/worker-sdk';
@@ -14,9 +15,13 @@ import path from 'node:path';
  * - KAFKA_BROKERS (required), KAFKA_TOPIC_PREFIX (default `signoff.`);
  * - WORKER_DATABASE_URL, else EVENT_STORE_URL: where claims and side effects are kept
  *   (`postgres://…`; `pglite://<dir>` for a single worker);
+ * - SIGNOFF_GRANT_JWKS (required): the control plane's public keys, a JWK Set file or an https
+ *   URL (the dispatch service's `/.well-known/jwks.json`); every dispatch's grant must verify;
+ * - SIGNOFF_WORKER_TOKEN (required): this worker's credential (a JWT with the role `worker`),
+ *   sent with every report;
  * - WORKER_ID (default `<host>:<pid>`), WORKER_GROUP_ID (default `signoff-demo-worker`),
  *   WORKER_LEASE_MS (default 30000), DEMO_WORK_MS (simulated work per job, default 0);
- * - PORT (default 8083): `GET /health/live`, `GET /health/ready`.
+ * - PORT (default 8083): `GET /health/live`, `GET /health/ready`, `GET /metrics`.
  */
 interface DemoConfig {
   readonly brokers: string[];
@@ -29,6 +34,8 @@ interface DemoConfig {
   readonly port: number;
   readonly host: string;
   readonly logLevel: LogLevel;
+  readonly grantJwks: string;
+  readonly workerToken: string;
 }
 
 function readConfig(env: Record<string, string | undefined>): DemoConfig {
@@ -47,6 +54,14 @@ function readConfig(env: Record<string, string | undefined>): DemoConfig {
     }
     return Number(raw);
   };
+  const grantJwks = env.SIGNOFF_GRANT_JWKS?.trim() ?? '';
+  if (grantJwks === '') problems.push('SIGNOFF_GRANT_JWKS is required (the control plane\'s public JWK Set: a file or an https URL such as <dispatch>/.well-known/jwks.json)');
+  else {
+    const problem = keySetSourceProblem(grantJwks);
+    if (problem) problems.push(`SIGNOFF_GRANT_JWKS ${problem}`);
+  }
+  const workerToken = env.SIGNOFF_WORKER_TOKEN?.trim() ?? '';
+  if (workerToken === '') problems.push('SIGNOFF_WORKER_TOKEN is required (a JWT with the role worker: `npm run cli -- token --sub NAME --roles worker`)');
   const leaseMs = int('WORKER_LEASE_MS', 30_000, 3_600_000);
   if (leaseMs < 100) problems.push('WORKER_LEASE_MS must be at least 100');
   const config: DemoConfig = {
@@ -60,6 +75,8 @@ function readConfig(env: Record<string, string | undefined>): DemoConfig {
     port: int('PORT', 8083, 65535),
     host: env.HOST?.trim() || '127.0.0.1',
     logLevel: (['debug', 'info', 'warn', 'error'].includes(env.LOG_LEVEL ?? '') ? env.LOG_LEVEL : 'info') as LogLevel,
+    grantJwks,
+    workerToken,
   };
   if (problems.length > 0) {
     process.stderr.write(`demo-worker: invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}\n`);
@@ -85,6 +102,8 @@ async function main(): Promise<void> {
     db: config.databaseUrl.startsWith('pglite://') ? effects.db : undefined,
     workerId: config.workerId,
     leaseMs: config.leaseMs,
+    grantKeys: config.grantJwks,
+    workerToken: config.workerToken,
     handler,
     log: (level, message, fields) => logger.emit(level, message, { worker: config.workerId, ...fields }),
   });
@@ -93,6 +112,11 @@ async function main(): Promise<void> {
   const server = http.createServer((req, res) => {
     if (req.url === '/health/live' || req.url === '/health/ready') {
       res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ status: 'ok', worker: worker.workerId }));
+    } else if (req.url === '/metrics') {
+      worker.registry.metrics().then(
+        (text) => res.writeHead(200, { 'content-type': worker.registry.contentType }).end(text),
+        () => res.writeHead(500).end(),
+      );
     } else {
       res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ status: 404 }));
     }

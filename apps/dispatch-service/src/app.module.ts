@@ -1,19 +1,35 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { Clock, CoreModule } from '@signoff/core';
-import { SignoffConfig } from '@signoff/runtime';
+import { SigningKeySet } from '@signoff/keys';
+import { AuthModule, SignoffConfig } from '@signoff/runtime';
 import { DispatchOptions } from './dispatch.options';
 import { DispatchModule } from './dispatch.module';
 
-/** The dispatch service as its own process: publishes released jobs once, replays stuck ones, records results. */
+/**
+ * The control plane's signing keys from the configuration (SIGNOFF_SIGNING_KEY_FILE and
+ * SIGNOFF_SIGNING_KEY_ID); throws when there is none or it cannot be used.
+ */
+export function signingKeysFromConfig(config: SignoffConfig): SigningKeySet {
+  if (config.signingKeyFile === null) throw new Error('SIGNOFF_SIGNING_KEY_FILE is required: the dispatcher signs every dispatch');
+  return SigningKeySet.fromFile(config.signingKeyFile, config.signingKeyId);
+}
+
+/**
+ * The dispatch service as its own process: publishes released jobs once, signed, replays stuck
+ * ones, records authenticated results, serves the public keys.
+ */
 @Module({})
 export class DispatchServiceModule {
-  static forRoot(config: SignoffConfig, options: DispatchOptions & { readonly clock?: Clock } = {}): DynamicModule {
-    const { clock, ...dispatch } = options;
+  static forRoot(config: SignoffConfig, options: DispatchOptions & { readonly clock?: Clock; readonly signingKeys?: SigningKeySet } = {}): DynamicModule {
+    const { clock, signingKeys, ...dispatch } = options;
+    const signing = dispatch.signing ?? { keys: signingKeys ?? signingKeysFromConfig(config), grantTtlMs: config.grantTtlMs };
     return {
       module: DispatchServiceModule,
       imports: [
         CoreModule.forRoot({ config, serviceName: 'signoff-dispatch-service', ...(clock ? { clock } : {}) }),
-        DispatchModule.forRoot(dispatch),
+        // Worker results carry a worker's JWT, verified as the HTTP API verifies tokens.
+        AuthModule.forRoot({ jwtSecret: config.authJwtSecret, jwksUrl: config.authJwksUrl }),
+        DispatchModule.forRoot({ ...dispatch, signing }),
       ],
     };
   }

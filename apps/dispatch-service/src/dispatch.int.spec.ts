@@ -1,15 +1,18 @@
 import { randomBytes } from 'node:crypto';
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { apiStateOf, ClaimDispatch, foldJob } from '@signoff/approvals';
-import { JobEvent, signoffTopics, toJobStreamId } from '@signoff/contracts';
+import { DISPATCH_GRANT_TYP, JobEvent, JobRef, signoffTopics, toJobStreamId } from '@signoff/contracts';
+import { VerificationKeySet } from '@signoff/keys';
+import { decodeJwt } from 'jose';
 import { FixedClock, JobCommandHandler } from '@signoff/core';
 import { EventStore } from '@signoff/event-store';
 import { MessageBus } from '@signoff/messaging';
 import { JsonLogger, SignoffMetrics } from '@signoff/observability';
-import { connectMessageBus, createHttpApp } from '@signoff/runtime';
+import { connectMessageBus, createHttpApp, mintToken } from '@signoff/runtime';
 import { Kafka, logLevel } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { testConfig } from '../../../test/support/app';
+import { testConfig, tokenFor } from '../../../test/support/app';
+import { testKeys, testWorkerToken } from '../../../test/support/keys';
 import { createTestDatabase, testKafkaBrokers } from '../../../test/support/infra';
 import { DispatchServiceModule } from './app.module';
 import { ReplayConsumer } from './replay/replay.consumer';
@@ -44,8 +47,9 @@ describe('dispatch service module on PostgreSQL and the real broker', () => {
   let metrics: SignoffMetrics;
   let replay: ReplayConsumer;
   let recorder: TopicRecorder;
-  /** Everything dead-lettered by the dispatch service's consumers. */
-  let dead: TopicRecorder;
+  /** Everything dead-lettered from jobs.results by the dispatch service. */
+  let refused: TopicRecorder;
+  let workerToken: string;
 
   const metric = async (name: string): Promise<number> => {
     const text = await metrics.text();
@@ -57,7 +61,28 @@ describe('dispatch service module on PostgreSQL and the real broker', () => {
     await waitForGroupCaughtUp(brokers, groupId, [topics.evaluated, topics.approved, topics.results]);
     const total = await topicMessageCount(brokers, topics.dispatch);
     await waitFor(() => recorder.messages.length === total, `the recorder to see all ${total} dispatch messages`);
+    const dead = await topicMessageCount(brokers, topics.resultsDlq);
+    await waitFor(() => refused.messages.length === dead, `the recorder to see all ${dead} refused results`);
   };
+  /** The idempotency key the job's first claim fixed (random: read it from the stream). */
+  const keyOf = async (job: string | JobRef) => (await eventsOf(store, job, 'DispatchClaimed'))[0].idempotency_key;
+  /** A worker's report, as the worker SDK sends it: the dispatched attempt, the worker's credential. */
+  const workerReport = async (job: string | JobRef, value: Record<string, unknown> = {}, token: string | null = workerToken) =>
+    bus.publish(topics.results, [
+      {
+        key: typeof job === 'string' ? job : job.jobId,
+        value: {
+          job_id: typeof job === 'string' ? job : job.jobId,
+          ...(typeof job === 'string' ? {} : { tenant: job.tenant }),
+          idempotency_key: await keyOf(job),
+          attempt: 1,
+          status: 'succeeded',
+          worker: 'w',
+          ...value,
+        },
+        headers: token === null ? {} : { authorization: `Bearer ${token}` },
+      },
+    ]);
   const notify = (topic: string, jobId: string, value: unknown = { job_id: jobId }) => bus.publish(topic, [{ key: jobId, value }]);
   const now = () => clock.now();
 
@@ -71,7 +96,7 @@ describe('dispatch service module on PostgreSQL and the real broker', () => {
       WORKER_ACK_TIMEOUT_MS: String(ACK_MS),
     });
     // The replay loop is off: each test runs a scan itself, with the fixed clock moved by hand.
-    app = await createHttpApp(DispatchServiceModule.forRoot(config, { clock, replay: false, maxAttempts: MAX_ATTEMPTS, instanceId: 'dispatch-int' }), {
+    app = await createHttpApp(DispatchServiceModule.forRoot(config, { clock, replay: false, maxAttempts: MAX_ATTEMPTS, instanceId: 'dispatch-int', signingKeys: testKeys().keys }), {
       service: 'dispatch-int',
       logger: new JsonLogger('dispatch-int', 'error'),
     });
@@ -84,12 +109,13 @@ describe('dispatch service module on PostgreSQL and the real broker', () => {
     metrics = app.get(SignoffMetrics);
     replay = app.get(ReplayConsumer);
     recorder = await TopicRecorder.start(bus, topics.dispatch);
-    dead = await TopicRecorder.start(bus, topics.resultsDlq);
+    refused = await TopicRecorder.start(bus, topics.resultsDlq);
+    workerToken = await testWorkerToken('worker-7');
   });
 
   afterAll(async () => {
     await recorder?.stop();
-    await dead?.stop();
+    await refused?.stop();
     await app?.close();
     await db?.drop();
   });
@@ -101,25 +127,33 @@ describe('dispatch service module on PostgreSQL and the real broker', () => {
     await settle();
     const [message] = recorder.forJob('allow-1');
     expect(recorder.forJob('allow-1')).toHaveLength(1);
+    const key = await keyOf('allow-1');
+    expect(key).toMatch(/^allow-1:[A-Za-z0-9_-]{22}$/);
     expect(message.json).toStrictEqual({
       job_id: 'allow-1',
       topic: job.request.topic,
       priority: 'high',
-      tenant: 'acme',
+      tenant: 'default',
       labels: { env: 'dev' },
       payload: { amount: 1200, currency: 'EUR', note: 'ünïcødé ✓' },
       attempt: 1,
-      idempotency_key: 'allow-1:dispatch',
+      idempotency_key: key,
       submitted_by: 'agent-7',
+      job_hash: job.jobHash,
+      policy_snapshot: expect.stringMatching(/^sha256:/),
     });
-    expect(message.headers).toStrictEqual({ 'idempotency-key': 'allow-1:dispatch', 'job-hash': job.jobHash });
+    expect(message.headers).toStrictEqual({ 'idempotency-key': key, 'job-hash': job.jobHash, 'signoff-grant': expect.any(String) });
+    // The grant is signed with the control plane's key and covers what the message says.
+    const grant = await VerificationKeySet.from(testKeys().keys.publicJwks()).verify(message.headers['signoff-grant'], { typ: DISPATCH_GRANT_TYP, now: now() });
+    expect(grant.kid).toBe(testKeys().keys.currentKid);
+    expect(grant.payload).toMatchObject({ job_id: 'allow-1', tenant: 'default', job_hash: job.jobHash, decision: 'allow', approval_id: null, attempt: 1, idempotency_key: key });
     const [claim] = await eventsOf(store, 'allow-1', 'DispatchClaimed');
-    expect(claim).toEqual({ job_id: 'allow-1', attempt: 1, idempotency_key: 'allow-1:dispatch', claimed_by: 'dispatch-int' });
+    expect(claim).toEqual({ job_id: 'allow-1', attempt: 1, idempotency_key: key, claimed_by: 'dispatch-int' });
     const [dispatched] = await eventsOf(store, 'allow-1', 'JobDispatched');
     expect(dispatched).toEqual({
       job_id: 'allow-1',
       attempt: 1,
-      idempotency_key: 'allow-1:dispatch',
+      idempotency_key: key,
       topic: topics.dispatch,
       partition: message.partition,
       offset: message.offset,
@@ -143,9 +177,10 @@ describe('dispatch service module on PostgreSQL and the real broker', () => {
       job_id: 'approved-1',
       approval: { approval_id: approvalId, approved_by: ['rita'], policy_snapshot: expect.stringMatching(/^sha256:/), job_hash: job.jobHash },
       attempt: 1,
-      idempotency_key: 'approved-1:dispatch',
+      idempotency_key: await keyOf('approved-1'),
     });
-    expect(message.headers).toStrictEqual({ approval_granted: 'true', 'idempotency-key': 'approved-1:dispatch', 'job-hash': job.jobHash });
+    expect(message.headers).toStrictEqual({ approval_granted: 'true', 'idempotency-key': await keyOf('approved-1'), 'job-hash': job.jobHash, 'signoff-grant': expect.any(String) });
+    expect(decodeJwt(message.headers['signoff-grant'])).toMatchObject({ decision: 'approved', approval_id: approvalId, approved_by: ['rita'] });
     expect(await metric('signoff_approval_to_dispatch_seconds_count')).toBe(1);
     expect(await metric('signoff_approval_to_dispatch_seconds_sum')).toBeCloseTo(1.5, 3);
   });
@@ -174,7 +209,7 @@ describe('dispatch service module on PostgreSQL and the real broker', () => {
     for (const id of ['denied-1', 'waiting-1', 'rejected-1']) {
       expect(await eventTypes(store, id)).not.toContain('DispatchClaimed');
     }
-    expect(await store.readStream(toJobStreamId('never-recorded-throttled-1'))).toEqual([]);
+    expect(await store.readStream(toJobStreamId({ tenant: 'default', jobId: 'never-recorded-throttled-1' }))).toEqual([]);
     // The replay consumer does not pick them up either, however long they wait.
     clock.advance(ACK_MS * 10);
     await replay.scanOnce();
@@ -194,29 +229,63 @@ describe('dispatch service module on PostgreSQL and the real broker', () => {
     const partitions = new Set(ids.map((id) => recorder.forJob(id)[0]?.partition));
     expect(ids.every((id) => recorder.forJob(id).length === 1)).toBe(true);
     expect(partitions.size).toBe(6);
-    await Promise.all(
-      ids.map((id) =>
-        bus.publish(topics.results, [{ key: id, value: { job_id: id, idempotency_key: `${id}:dispatch`, status: 'succeeded', result: { ok: 1 }, worker: 'w' } }]),
-      ),
-    );
+    await Promise.all(ids.map((id) => workerReport(id, { result: { ok: 1 } })));
     await settle();
-    for (const id of ids) expect(apiStateOf(foldJob(await store.readStream<JobEvent>(toJobStreamId(id))))).toBe('SUCCEEDED');
+    for (const id of ids) expect(apiStateOf(foldJob(await store.readStream<JobEvent>(toJobStreamId({ tenant: 'default', jobId: id }))))).toBe('SUCCEEDED');
+  });
+
+  it('the same job id in two tenants: each notification names its tenant, each job is dispatched with its own key, each result reaches its own job', async () => {
+    const acme = await submitTestJob(commands, 'twin-1', 'allow', { tenant: 'acme', payload: { who: 'acme' } }, now());
+    const globex = await submitTestJob(commands, 'twin-1', 'require_human', { tenant: 'globex', payload: { who: 'globex' } }, now());
+    expect(acme.jobHash).not.toBe(globex.jobHash);
+    await approveTestJob(commands, globex, now());
+    await notify(topics.evaluated, 'twin-1', { job_id: 'twin-1', tenant: 'acme', decision: 'allow' });
+    await notify(topics.approved, 'twin-1', { job_id: 'twin-1', tenant: 'globex', approval_id: 'approval-twin-1' });
+    // A notification without a tenant names the default tenant, where no such job exists: nothing is published for it.
+    await notify(topics.evaluated, 'twin-1', { job_id: 'twin-1', decision: 'allow' });
+    await settle();
+    const published = recorder.forJob('twin-1').map((m) => m.json as { tenant: string; idempotency_key: string; payload: { who: string } });
+    const acmeKey = await keyOf(acme.ref);
+    const globexKey = await keyOf(globex.ref);
+    expect(acmeKey).toMatch(/^acme\|twin-1:/);
+    expect(globexKey).toMatch(/^globex\|twin-1:/);
+    expect(published.map((m) => [m.tenant, m.idempotency_key, m.payload.who]).sort()).toEqual([
+      ['acme', acmeKey, 'acme'],
+      ['globex', globexKey, 'globex'],
+    ]);
+    expect(await eventsOf(store, acme.ref, 'JobDispatched')).toHaveLength(1);
+    expect(await eventsOf(store, globex.ref, 'JobDispatched')).toHaveLength(1);
+    // Each worker report names the tenant of the dispatch it ran.
+    const report = (value: Record<string, unknown>) => ({ key: 'twin-1', value: { job_id: 'twin-1', attempt: 1, worker: 'w', ...value }, headers: { authorization: `Bearer ${workerToken}` } });
+    await bus.publish(topics.results, [
+      report({ tenant: 'globex', idempotency_key: globexKey, status: 'succeeded', result: { who: 'globex' } }),
+      report({ tenant: 'acme', idempotency_key: acmeKey, status: 'failed', error: 'acme failed' }),
+      // Another tenant's key for this job: refused by the decider, changes nothing.
+      report({ tenant: 'acme', idempotency_key: globexKey, status: 'succeeded' }),
+    ]);
+    await settle();
+    expect(apiStateOf(foldJob(await store.readStream<JobEvent>(toJobStreamId(globex.ref))))).toBe('SUCCEEDED');
+    expect(apiStateOf(foldJob(await store.readStream<JobEvent>(toJobStreamId(acme.ref))))).toBe('FAILED');
+    expect(await eventsOf(store, globex.ref, 'JobCompleted')).toMatchObject([{ status: 'succeeded', result: { who: 'globex' } }]);
+    expect(await eventsOf(store, acme.ref, 'JobCompleted')).toMatchObject([{ status: 'failed', error: 'acme failed' }]);
+    expect(await eventTypes(store, 'twin-1')).toEqual([]);
   });
 
   it('records worker results; invalid or refused reports are dead-lettered with their code without blocking the partition, and change no job', async () => {
     await submitTestJob(commands, 'results-1', 'allow', {}, now());
     await notify(topics.evaluated, 'results-1');
     await settle();
-    const report = (value: unknown, key: string | null = 'results-1') => bus.publish(topics.results, [{ key: key ?? '', value }]);
+    const key = await keyOf('results-1');
+    const report = (value: unknown, id: string | null = 'results-1') =>
+      bus.publish(topics.results, [{ key: id ?? '', value, headers: { authorization: `Bearer ${workerToken}` } }]);
     await report(Buffer.from('not json'));
-    await report({ job_id: 'results-1', idempotency_key: 'results-1:dispatch', status: 'exploded' });
-    await report({ job_id: 'results-1', idempotency_key: 'someone-elses-key', status: 'started', worker: 'w' });
-    await report({ job_id: 'results-2', idempotency_key: 'results-1:dispatch', status: 'started', worker: 'w' }, 'results-1');
-    await report({ job_id: 'unknown-job', idempotency_key: 'k', status: 'started', worker: 'w' }, 'unknown-job');
-    await report({ job_id: 'results-1', idempotency_key: 'results-1:dispatch', status: 'started', worker: 'worker-7' });
-    await report({ job_id: 'results-1', idempotency_key: 'results-1:dispatch', status: 'succeeded', result: { receipt: 'r-1' }, worker: 'worker-7' });
-    await report({ job_id: 'results-1', idempotency_key: 'results-1:dispatch', status: 'succeeded', result: { receipt: 'r-1' }, worker: 'worker-7' });
-    await report({ job_id: 'results-1', idempotency_key: 'results-1:dispatch', status: 'failed', error: 'late contradiction', worker: 'worker-8' });
+    await report({ job_id: 'results-1', idempotency_key: key, attempt: 1, status: 'exploded' });
+    await report({ job_id: 'results-2', idempotency_key: key, attempt: 1, status: 'started', worker: 'w' }, 'results-1');
+    await report({ job_id: 'unknown-job', idempotency_key: 'k', attempt: 1, status: 'started', worker: 'w' }, 'unknown-job');
+    await report({ job_id: 'results-1', idempotency_key: key, attempt: 1, status: 'started', worker: 'worker-7' });
+    await report({ job_id: 'results-1', idempotency_key: key, attempt: 1, status: 'succeeded', result: { receipt: 'r-1' }, worker: 'worker-7' });
+    await report({ job_id: 'results-1', idempotency_key: key, attempt: 1, status: 'succeeded', result: { receipt: 'r-1' }, worker: 'worker-7' });
+    await report({ job_id: 'results-1', idempotency_key: key, attempt: 1, status: 'failed', error: 'late contradiction', worker: 'worker-8' });
     await settle();
     expect(await eventTypes(store, 'results-1')).toEqual([
       'JobSubmitted',
@@ -226,27 +295,21 @@ describe('dispatch service module on PostgreSQL and the real broker', () => {
       'JobStarted',
       'JobCompleted',
     ]);
-    expect(await eventsOf(store, 'results-1', 'JobStarted')).toEqual([{ job_id: 'results-1', idempotency_key: 'results-1:dispatch', worker: 'worker-7' }]);
+    expect(await eventsOf(store, 'results-1', 'JobStarted')).toEqual([{ job_id: 'results-1', idempotency_key: key, worker: 'worker-7' }]);
     expect(await eventsOf(store, 'results-1', 'JobCompleted')).toEqual([
-      { job_id: 'results-1', idempotency_key: 'results-1:dispatch', status: 'succeeded', result: { receipt: 'r-1' } },
+      { job_id: 'results-1', idempotency_key: key, status: 'succeeded', result: { receipt: 'r-1' } },
     ]);
-    await waitFor(() => dead.messages.length >= 6, 'six dead-lettered reports');
-    const letters = dead.messages.map((m) => `${m.value!.toString('utf8')} -> ${m.headers['error-code']}`);
-    expect(letters).toHaveLength(6);
-    expect(letters).toEqual(expect.arrayContaining([
-      'not json -> invalid_request',
-      expect.stringMatching(/"status":"exploded".* -> invalid_request$/),
-      expect.stringMatching(/someone-elses-key.* -> invalid_request$/),
-      expect.stringMatching(/"job_id":"results-2".* -> invalid_request$/),
-      expect.stringMatching(/"job_id":"unknown-job".* -> not_found$/),
-      expect.stringMatching(/"status":"failed".* -> invalid_request$/),
-    ]));
-    for (const m of dead.messages) {
+    // The actor of the recorded reports is the credential's subject.
+    const started = (await store.readStream<JobEvent>(toJobStreamId({ tenant: 'default', jobId: 'results-1' }))).find((e) => e.type === 'JobStarted')!;
+    expect(started.metadata.actor).toBe('worker-7');
+    const dead = (key: string) => refused.messages.filter((m) => m.key === key).map((m) => m.headers['error-code']);
+    expect(dead('results-1')).toEqual(['invalid_request', 'invalid_request', 'invalid_request', 'invalid_request']);
+    expect(dead('unknown-job')).toEqual(['not_found']);
+    for (const m of refused.messages.filter((l) => l.key === 'results-1' || l.key === 'unknown-job')) {
       expect(m.headers['error-detail']).toBeTruthy();
       expect(m.headers['original-topic']).toBe(topics.results);
     }
     expect(await eventTypes(store, 'unknown-job')).toEqual([]);
-    dead.messages.length = 0;
   });
 
   it('a result the store refuses (a NUL byte in `result`) between two good ones is dead-lettered at once; both good ones are recorded', async () => {
@@ -256,33 +319,78 @@ describe('dispatch service module on PostgreSQL and the real broker', () => {
       await notify(topics.evaluated, id);
     }
     await settle();
+    const keys = { good: await keyOf('nul-good'), poison: await keyOf('nul-poison') };
     const producer = new Kafka({ brokers, logLevel: logLevel.NOTHING }).producer();
     await producer.connect();
     // One partition for all three, so the poison sits between the good ones in the same log.
-    const send = (key: string, value: unknown) => producer.send({ topic: topics.results, messages: [{ key, partition: 0, value: JSON.stringify(value) }] });
+    const send = (key: string, value: unknown) => producer.send({ topic: topics.results, messages: [{ key, partition: 0, value: JSON.stringify(value), headers: { authorization: `Bearer ${workerToken}` } }] });
     try {
-      await send('nul-good', { job_id: 'nul-good', idempotency_key: 'nul-good:dispatch', status: 'started', worker: 'w-1' });
-      await send('nul-poison', { job_id: 'nul-poison', idempotency_key: 'nul-poison:dispatch', status: 'succeeded', result: { note: 'a\u0000b' }, worker: 'w-1' });
+      await send('nul-good', { job_id: 'nul-good', idempotency_key: keys.good, attempt: 1, status: 'started', worker: 'w-1' });
+      await send('nul-poison', { job_id: 'nul-poison', idempotency_key: keys.poison, attempt: 1, status: 'succeeded', result: { note: 'a\u0000b' }, worker: 'w-1' });
       await waitFor(async () => (await eventTypes(store, 'nul-good')).includes('JobStarted'), 'the first good report');
       // The second good report comes in a later fetch: it is only consumed if the partition moved on.
-      await send('nul-good', { job_id: 'nul-good', idempotency_key: 'nul-good:dispatch', status: 'succeeded', result: { receipt: 'r-9' }, worker: 'w-1' });
+      await send('nul-good', { job_id: 'nul-good', idempotency_key: keys.good, attempt: 1, status: 'succeeded', result: { receipt: 'r-9' }, worker: 'w-1' });
       await waitFor(async () => (await eventTypes(store, 'nul-good')).includes('JobCompleted'), 'the second good report', 20_000);
-      await waitFor(() => dead.forJob('nul-poison').length === 1, 'the poison report on the DLQ');
+      await waitFor(() => refused.forJob('nul-poison').length === 1, 'the poison report on the DLQ');
     } finally {
       await producer.disconnect();
     }
-    const [letter] = dead.forJob('nul-poison');
+    const [letter] = refused.forJob('nul-poison');
     expect(letter.headers).toMatchObject({ 'error-code': 'invalid_request', 'original-topic': topics.results, 'original-partition': '0' });
-    expect(letter.headers['error-detail']).toMatch(/cannot be stored/);
+    expect(letter.headers['error-detail']).toMatch(/cannot record/);
+    expect(letter.headers.authorization).toBeUndefined();
     expect(letter.headers['error-detail']).not.toMatch(/SQLSTATE|jsonb|unicode escape/i);
     expect(JSON.parse(letter.value!.toString('utf8'))).toMatchObject({ job_id: 'nul-poison', result: { note: 'a\u0000b' } });
     expect(await eventTypes(store, 'nul-poison')).not.toContain('JobCompleted');
-    expect(await eventsOf(store, 'nul-good', 'JobCompleted')).toEqual([{ job_id: 'nul-good', idempotency_key: 'nul-good:dispatch', status: 'succeeded', result: { receipt: 'r-9' } }]);
+    expect(await eventsOf(store, 'nul-good', 'JobCompleted')).toEqual([{ job_id: 'nul-good', idempotency_key: keys.good, status: 'succeeded', result: { receipt: 'r-9' } }]);
     // The poison changed nothing: the worker's valid report of that job is still recorded.
-    await bus.publish(topics.results, [{ key: 'nul-poison', value: { job_id: 'nul-poison', idempotency_key: 'nul-poison:dispatch', status: 'succeeded', result: { note: 'ab' }, worker: 'w-1' } }]);
+    await workerReport('nul-poison', { status: 'succeeded', result: { note: 'ab' }, worker: 'w-1' });
     await waitFor(async () => (await eventTypes(store, 'nul-poison')).includes('JobCompleted'), 'the valid report of the poisoned job');
-    expect(await eventsOf(store, 'nul-poison', 'JobCompleted')).toEqual([{ job_id: 'nul-poison', idempotency_key: 'nul-poison:dispatch', status: 'succeeded', result: { note: 'ab' } }]);
+    expect(await eventsOf(store, 'nul-poison', 'JobCompleted')).toEqual([{ job_id: 'nul-poison', idempotency_key: keys.poison, status: 'succeeded', result: { note: 'ab' } }]);
     expect(await metrics.text()).toMatch(new RegExp(`signoff_messages_dead_lettered_total\\{topic="${topics.results.replace(/\./g, '\\.')}",code="invalid_request"\\} [1-9]`));
+  });
+
+  it('refuses results nobody can prove a worker sent about a dispatch that happened: dead-lettered with a reason, counted, no job changed', async () => {
+    const forged: JobRef = { tenant: 'acme', jobId: 'forged-results' };
+    await submitTestJob(commands, 'forged-results', 'allow', { tenant: 'acme' }, now());
+    await notify(topics.evaluated, 'forged-results', { job_id: 'forged-results', tenant: 'acme' });
+    await settle();
+    expect(await keyOf(forged)).not.toBe('forged-results:dispatch');
+    const before = await eventTypes(store, forged);
+    expect(before.at(-1)).toBe('JobDispatched');
+    const refusedCount = async (code: string) => (await metric(`signoff_messages_dead_lettered_total{topic="${topics.results}",code="${code}"}`)) || 0;
+    const metricBefore = {
+      unauthenticated: await refusedCount('unauthenticated'),
+      forbidden: await refusedCount('forbidden'),
+      not_dispatched: await refusedCount('not_dispatched'),
+    };
+    // No credential, a token signed with another secret, a credential without the worker role,
+    // a worker of another tenant; a worker's credential with the old guessable key, an attempt
+    // that was never dispatched.
+    await workerReport(forged, { status: 'started' }, null);
+    await workerReport(forged, { status: 'started' }, await mintToken('not-the-secret-not-the-secret-0123456789', { sub: 'x', roles: ['worker'] }));
+    await workerReport(forged, { status: 'succeeded' }, await tokenFor('agent-7', ['submitter']));
+    await workerReport(forged, { status: 'succeeded' }, await testWorkerToken('other-tenant-worker', { tenants: ['globex'] }));
+    await workerReport(forged, { status: 'started', idempotency_key: 'forged-results:dispatch' });
+    await workerReport(forged, { status: 'succeeded', attempt: 2 });
+    await settle();
+    expect(await eventTypes(store, forged)).toEqual(before);
+    const letters = refused.messages.filter((m) => m.key === 'forged-results');
+    expect(letters.map((m) => m.headers['error-code'])).toEqual(['unauthenticated', 'unauthenticated', 'forbidden', 'forbidden', 'not_dispatched', 'not_dispatched']);
+    for (const letter of letters) {
+      expect(letter.headers['error-detail']).toBeTruthy();
+      expect(letter.headers['original-topic']).toBe(topics.results);
+      // The credential never reaches the dead-letter topic.
+      expect(letter.headers.authorization).toBeUndefined();
+    }
+    expect(await refusedCount('unauthenticated')).toBe(metricBefore.unauthenticated + 2);
+    expect(await refusedCount('forbidden')).toBe(metricBefore.forbidden + 2);
+    expect(await refusedCount('not_dispatched')).toBe(metricBefore.not_dispatched + 2);
+    // Still DISPATCHED, so the replay consumer still sees it as unacknowledged; the genuine report is recorded.
+    await workerReport(forged, { status: 'started', worker: 'worker-7' }, await testWorkerToken('acme-worker', { tenants: ['acme'] }));
+    await settle();
+    expect(await eventTypes(store, forged)).toEqual([...before, 'JobStarted']);
+    await finish(forged);
   });
 
   it('replays a PENDING job nobody claimed once the grace has passed: DispatchReplayed, then attempt 2 with the same key', async () => {
@@ -297,14 +405,14 @@ describe('dispatch service module on PostgreSQL and the real broker', () => {
     expect(await eventTypes(store, 'lost-notification')).toEqual(['JobSubmitted', 'PolicyEvaluated', 'DispatchReplayed', 'DispatchClaimed', 'JobDispatched']);
     expect(await eventsOf(store, 'lost-notification', 'DispatchReplayed')).toEqual([{ job_id: 'lost-notification', attempt: 2, reason: 'not_published' }]);
     await settle();
-    expect(recorder.forJob('lost-notification').map((m) => m.json)).toMatchObject([{ attempt: 2, idempotency_key: 'lost-notification:dispatch' }]);
+    expect(recorder.forJob('lost-notification').map((m) => m.json)).toMatchObject([{ attempt: 2, idempotency_key: await keyOf('lost-notification') }]);
     expect(await metric('signoff_jobs_replayed_total')).toBe(before + 1);
     await finish('lost-notification');
   });
 
   it('replays a job claimed by a dispatcher that died before publishing (not_recorded), keeping the key of the first claim', async () => {
     await submitTestJob(commands, 'orphan-claim', 'allow', {}, now());
-    await commands.execute('orphan-claim', (): ClaimDispatch => ({
+    await commands.execute({ tenant: 'default', jobId: 'orphan-claim' }, (): ClaimDispatch => ({
       type: 'ClaimDispatch',
       data: { job_id: 'orphan-claim', attempt: 1, idempotency_key: 'orphan-claim:dispatch', claimed_by: 'dispatch-dead' },
       metadata: { commandId: 'c-orphan', correlationId: 'c', actor: 'dispatch-dead', now: now().toISOString() },
@@ -345,11 +453,11 @@ describe('dispatch service module on PostgreSQL and the real broker', () => {
     expect(await eventsOf(store, 'silent-workers', 'DispatchAbandoned')).toEqual([
       { job_id: 'silent-workers', attempts: 3, max_attempts: 3, reason: 'not_acknowledged' },
     ]);
-    expect(apiStateOf(foldJob(await store.readStream<JobEvent>(toJobStreamId('silent-workers'))))).toBe('FAILED');
+    expect(apiStateOf(foldJob(await store.readStream<JobEvent>(toJobStreamId({ tenant: 'default', jobId: 'silent-workers' }))))).toBe('FAILED');
     expect(await metric('signoff_jobs_dispatch_abandoned_total')).toBe(1);
     await settle();
     expect(recorder.forJob('silent-workers').map((m) => (m.json as { attempt: number }).attempt)).toEqual([1, 2, 3]);
-    expect(new Set(recorder.forJob('silent-workers').map((m) => m.headers['idempotency-key']))).toEqual(new Set(['silent-workers:dispatch']));
+    expect(new Set(recorder.forJob('silent-workers').map((m) => m.headers['idempotency-key']))).toEqual(new Set([await keyOf('silent-workers')]));
     // Abandoned is terminal for the dispatcher: no further replay however long it waits.
     clock.advance(ACK_MS * 5);
     await replay.scanOnce();
@@ -403,8 +511,9 @@ describe('dispatch service module on PostgreSQL and the real broker', () => {
   });
 
   /** A worker reports the job done, so later scans leave it alone. */
-  async function finish(jobId: string): Promise<void> {
-    await bus.publish(topics.results, [{ key: jobId, value: { job_id: jobId, idempotency_key: `${jobId}:dispatch`, status: 'succeeded', worker: 'w' } }]);
+  async function finish(job: string | JobRef): Promise<void> {
+    const attempt = Math.max(...(await eventsOf(store, job, 'DispatchClaimed')).map((c) => c.attempt));
+    await workerReport(job, { attempt });
     await settle();
   }
 });

@@ -1,5 +1,6 @@
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
+import type { SigningKeySet } from '@signoff/keys';
 
 /** Where the test-only fault hook kills the dispatcher (see {@link DispatchFault}). */
 export type FaultPoint = 'crash-after-claim' | 'crash-after-publish';
@@ -15,8 +16,18 @@ export interface DispatchFault {
   readonly jobId?: string;
 }
 
+/** How dispatches are signed (DESIGN section 12). */
+export interface DispatchSigning {
+  /** The control plane's Ed25519 keys: the current one signs, all are published as the JWKS. */
+  readonly keys: SigningKeySet;
+  /** How long a grant is valid after it was signed (DISPATCH_GRANT_TTL_MS, default 1 h). */
+  readonly grantTtlMs: number;
+}
+
 /** Settings of the dispatch use cases (defaults below); the composition root passes them. */
 export interface DispatchOptions {
+  /** Required: the dispatcher signs every dispatch and refuses to start without keys. */
+  readonly signing?: DispatchSigning;
   /** Attempts (first dispatch + replays) before a dispatch is abandoned. Default 5. */
   readonly maxAttempts?: number;
   /** How often the replay consumer looks for stuck jobs (ms). Default: a quarter of the grace, 50..1000 ms. */
@@ -34,9 +45,10 @@ export interface DispatchOptions {
 /** DI token of the resolved {@link DispatchOptions}. */
 export const DISPATCH_OPTIONS = Symbol('DISPATCH_OPTIONS');
 
-export type ResolvedDispatchOptions = Required<Omit<DispatchOptions, 'fault' | 'scanIntervalMs'>> & {
+export type ResolvedDispatchOptions = Required<Omit<DispatchOptions, 'fault' | 'scanIntervalMs' | 'signing'>> & {
   readonly fault: DispatchFault | null;
   readonly scanIntervalMs: number | null;
+  readonly signing: DispatchSigning | null;
 };
 
 export const DEFAULT_MAX_ATTEMPTS = 5;
@@ -49,6 +61,7 @@ export function resolveDispatchOptions(options: DispatchOptions = {}): ResolvedD
     instanceId: options.instanceId ?? `dispatch:${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`,
     fault: options.fault ?? null,
     replay: options.replay ?? true,
+    signing: options.signing ?? null,
   };
 }
 

@@ -10,7 +10,7 @@ if (problems.length > 0) {
   process.exit(78);
 }
 
-void runService('dispatch-service', { forRoot: (config) => DispatchServiceModule.forRoot(config, options) }, { environment: env, authRequired: false }).catch(
+void runService('dispatch-service', { forRoot: (config) => DispatchServiceModule.forRoot(config, options) }, { environment: env, authRequired: true, signingKeyRequired: true }).catch(
   (error: unknown) => {
     process.stderr.write(`dispatch-service failed to start: ${(error as Error).stack ?? String(error)}\n`);
     process.exit(1);

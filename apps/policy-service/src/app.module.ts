@@ -1,6 +1,6 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { AuditRelay, CoreModule, CoreModuleOptions } from '@signoff/core';
-import { AuthModule, SignoffConfig } from '@signoff/runtime';
+import { AuthModule, authOptionsFrom, SignoffConfig } from '@signoff/runtime';
 import { PolicyModule } from './policy.module';
 
 /** The policy service as its own process: submit API, policy lifecycle, Kafka ingress. */
@@ -11,7 +11,7 @@ export class PolicyServiceModule {
       module: PolicyServiceModule,
       imports: [
         CoreModule.forRoot({ config, serviceName: 'signoff-policy-service', ...overrides }),
-        AuthModule.forRoot({ jwtSecret: config.authJwtSecret, jwksUrl: config.authJwksUrl }),
+        AuthModule.forRoot(authOptionsFrom(config)),
         PolicyModule,
       ],
       // The audit stream is relayed by the policy service (one logical relay per deployment).

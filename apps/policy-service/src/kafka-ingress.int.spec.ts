@@ -6,7 +6,7 @@ import { signoffTopics, toJobStreamId } from '@signoff/contracts';
 import { EventStore } from '@signoff/event-store';
 import { SignoffMetrics } from '@signoff/observability';
 import { connectMessageBus } from '@signoff/runtime';
-import { startTestApp, testConfig } from '../../../test/support/app';
+import { startTestApp, testConfig, tokenFor } from '../../../test/support/app';
 import { createTestDatabase, testDatabaseUrl, testKafkaBrokers } from '../../../test/support/infra';
 import { eventually } from '../../../test/support/wait';
 import { PolicyServiceModule } from './app.module';
@@ -32,10 +32,13 @@ describe('Kafka ingress failure policy (signoff.jobs.requested)', () => {
   const dlq: Seen[] = [];
   const probe = new Kafka({ brokers: testKafkaBrokers(), logLevel: logLevel.NOTHING }).consumer({ groupId: `${prefix}probe` });
 
-  const stored = async (jobId: string) => (await svc.app.get(EventStore).readStream(toJobStreamId(jobId))).map((e) => e.type);
-  /** Every message on partition 0, so a poison one sits between good ones in the same log. */
-  const request = (jobId: string, payload: unknown) =>
-    producer.send({ topic: topics.requested, messages: [{ key: jobId, partition: 0, value: JSON.stringify({ topic: 'knowledge.read', submitted_by: 'pipeline-1', payload }) }] });
+  const stored = async (jobId: string) => (await svc.app.get(EventStore).readStream(toJobStreamId({ tenant: 'default', jobId }))).map((e) => e.type);
+  /** Every message on partition 0, so a poison one sits between good ones in the same log; with the submitter's credential. */
+  const request = async (jobId: string, payload: unknown) =>
+    producer.send({
+      topic: topics.requested,
+      messages: [{ key: jobId, partition: 0, value: JSON.stringify({ topic: 'knowledge.read', payload }), headers: { authorization: `Bearer ${await tokenFor('pipeline-1', ['submitter'])}` } }],
+    });
 
   beforeAll(async () => {
     db = await createTestDatabase('ingress');
@@ -83,7 +86,9 @@ describe('Kafka ingress failure policy (signoff.jobs.requested)', () => {
       'original-topic': topics.requested,
       'original-partition': '0',
     });
-    expect(letter.headers['error-detail']).toMatch(/cannot be stored/);
+    expect(letter.headers['error-detail']).toMatch(/cannot record/);
+    // The submitter's credential is not copied into the dead letter.
+    expect(letter.headers.authorization).toBeUndefined();
     expect(letter.headers['error-detail']).not.toMatch(/SQLSTATE|jsonb|unicode escape/i);
     expect(JSON.parse(letter.value)).toMatchObject({ payload: { q: 'a\u0000b' } });
     expect(await stored(poison)).toEqual([]);

@@ -6,8 +6,8 @@ import { toJobStreamId } from '@signoff/contracts';
 import { EventStore } from '@signoff/event-store';
 import { MessageBus } from '@signoff/messaging';
 import { ThrottleCounter, ThrottleHit } from '@signoff/policy-engine';
-import { connectMessageBus } from '@signoff/runtime';
-import { authHeader, startTestApp, testConfig } from '../../../test/support/app';
+import { connectMessageBus, mintToken } from '@signoff/runtime';
+import { authHeader, startTestApp, testConfig, tokenFor } from '../../../test/support/app';
 import { createTestDatabase, testKafkaBrokers } from '../../../test/support/infra';
 import { eventually } from '../../../test/support/wait';
 import { PolicyServiceModule } from './app.module';
@@ -67,7 +67,7 @@ describe('policy service on real PostgreSQL and Kafka', () => {
     expect(body).toMatchObject({ status: 'accepted', decision: 'allow', rule_id: 'allow-readonly' });
     expect(body.policy_snapshot).toMatch(/^sha256:[0-9a-f]{64}$/);
     expect(body.job_hash).toMatch(/^sha256:[0-9a-f]{64}$/);
-    const events = await svc.app.get(EventStore).readStream(toJobStreamId(body.job_id));
+    const events = await svc.app.get(EventStore).readStream(toJobStreamId({ tenant: 'default', jobId: body.job_id }));
     expect(events.map((e) => e.type)).toEqual(['JobSubmitted', 'PolicyEvaluated']);
     const job = await get(`/jobs/${body.job_id}`);
     expect(job.status).toBe(200);
@@ -100,7 +100,7 @@ describe('policy service on real PostgreSQL and Kafka', () => {
     const changed = await post('/jobs', { ...job, payload: { x: [1, 3] } });
     expect(changed.status).toBe(409);
     expect(await changed.json()).toMatchObject({ code: 'job_request_changed' });
-    const events = await svc.app.get(EventStore).readStream(toJobStreamId(job.job_id));
+    const events = await svc.app.get(EventStore).readStream(toJobStreamId({ tenant: 'default', jobId: job.job_id }));
     expect(events).toHaveLength(2);
   });
 
@@ -110,7 +110,7 @@ describe('policy service on real PostgreSQL and Kafka', () => {
     expect(answers.map((a) => a.status)).toEqual(Array(10).fill(202));
     const bodies = await Promise.all(answers.map((a) => a.json()));
     for (const b of bodies) expect(b).toEqual(bodies[0]);
-    expect(await svc.app.get(EventStore).readStream(toJobStreamId(job.job_id))).toHaveLength(2);
+    expect(await svc.app.get(EventStore).readStream(toJobStreamId({ tenant: 'default', jobId: job.job_id }))).toHaveLength(2);
   });
 
   it('400 invalid_request with per-field errors, 400 reserved_label, 400 for submitted_by over HTTP and for bad JSON', async () => {
@@ -147,6 +147,59 @@ describe('policy service on real PostgreSQL and Kafka', () => {
     expect((await get(`/jobs/${longId}`)).status).toBe(200);
   });
 
+  it('the same job_id in another tenant is another job: 202 with its own hash, no 409, no trace of the other; jobs.evaluated names each tenant', async () => {
+    const kafka = new Kafka({ brokers: testKafkaBrokers(), logLevel: logLevel.NOTHING });
+    const consumer = kafka.consumer({ groupId: `probe-${randomUUID()}` });
+    const evaluated: { key: string; value: { job_id: string; tenant?: string; decision: string } }[] = [];
+    await consumer.connect();
+    await consumer.subscribe({ topics: [`${prefix}jobs.evaluated`], fromBeginning: true });
+    await consumer.run({ eachMessage: async ({ message }) => void evaluated.push({ key: message.key!.toString(), value: JSON.parse(message.value!.toString()) }) });
+    try {
+      const jobId = `twin-${randomUUID()}`;
+      const agent = await authHeader('agent-multi', ['submitter'], { tenants: ['acme', 'globex'] });
+      const first = await post('/jobs', { job_id: jobId, tenant: 'acme', topic: 'knowledge.read', payload: { who: 'acme' } }, agent);
+      const second = await post('/jobs', { job_id: jobId, tenant: 'globex', topic: 'knowledge.read', payload: { who: 'globex' } }, agent);
+      expect(first.status).toBe(202);
+      expect(second.status).toBe(202);
+      const [a, g] = [(await first.json()) as Record<string, string>, (await second.json()) as Record<string, string>];
+      expect(a.job_hash).not.toBe(g.job_hash);
+      expect(JSON.stringify(g)).not.toContain(a.job_hash);
+      expect((await svc.app.get(EventStore).readStream(toJobStreamId({ tenant: 'acme', jobId }))).map((e) => e.type)).toEqual(['JobSubmitted', 'PolicyEvaluated']);
+      expect((await svc.app.get(EventStore).readStream(toJobStreamId({ tenant: 'globex', jobId }))).map((e) => e.type)).toEqual(['JobSubmitted', 'PolicyEvaluated']);
+      expect(await (await get(`/jobs/${jobId}?tenant=acme`, agent)).json()).toMatchObject({ job_hash: a.job_hash });
+      expect(await (await get(`/jobs/${jobId}?tenant=globex`, agent)).json()).toMatchObject({ job_hash: g.job_hash });
+      // Two tenants in the token and no ?tenant=: the default tenant, where this id names nothing.
+      expect((await get(`/jobs/${jobId}`, agent)).status).toBe(404);
+      const acmeOnly = await authHeader('agent-multi', ['submitter'], { tenants: ['acme'] });
+      const probe = await get(`/jobs/${jobId}?tenant=globex`, acmeOnly);
+      expect(probe.status).toBe(404);
+      expect(await probe.text()).not.toContain(g.job_hash.slice(7));
+      await eventually(() => evaluated.filter((m) => m.key === jobId).length === 2, 'both evaluations announced', 20_000);
+      expect(evaluated.filter((m) => m.key === jobId).map((m) => m.value.tenant).sort()).toEqual(['acme', 'globex']);
+    } finally {
+      await consumer.disconnect();
+    }
+  });
+
+  it('a stream written before job ids were scoped by tenant (job-<id> holding another tenant\'s job) is no job of the default tenant: never read, never appended to', async () => {
+    const jobId = `legacy-${randomUUID()}`;
+    const request = { topic: 'knowledge.read', priority: 'normal', tenant: 'acme', submitted_by: 'agent-7', labels: {}, payload: { who: 'acme' } };
+    const meta = { correlationId: 'c', causationId: 'c', actor: 'agent-7', at: new Date().toISOString() };
+    await svc.app.get(EventStore).appendToStream(
+      toJobStreamId({ tenant: 'default', jobId }),
+      [
+        { id: randomUUID(), type: 'JobSubmitted', data: { job_id: jobId, request, job_hash: `sha256:${'a'.repeat(64)}` }, metadata: meta },
+        { id: randomUUID(), type: 'PolicyEvaluated', data: { job_id: jobId, decision: 'allow', rule_id: 'allow-readonly', reason: '', policy_snapshot: 's', policy_version: 'v1' }, metadata: meta },
+      ],
+      { expectedRevision: 'no_stream' },
+    );
+    expect((await get(`/jobs/${jobId}`, admin)).status).toBe(404);
+    const resubmitted = await post('/jobs', { job_id: jobId, topic: 'knowledge.read' });
+    expect(resubmitted.status).toBe(409);
+    expect(await resubmitted.text()).not.toMatch(/acme|aaaa/);
+    expect(await svc.app.get(EventStore).readStream(toJobStreamId({ tenant: 'default', jobId }))).toHaveLength(2);
+  });
+
   it('413 payload_too_large above 1 MiB', async () => {
     const res = await post('/jobs', { topic: 'knowledge.read', payload: 'x'.repeat(1024 * 1024 + 10) });
     expect(res.status).toBe(413);
@@ -165,9 +218,12 @@ describe('policy service on real PostgreSQL and Kafka', () => {
     expect(ok.status).toBe(202);
     const jobId = ((await ok.json()) as { job_id: string }).job_id;
     const otherTenantReader = await authHeader('auditor-globex', ['auditor'], { tenants: ['globex'] });
-    const hidden = await get(`/jobs/${jobId}`, otherTenantReader);
-    expect(hidden.status).toBe(404);
-    expect(await hidden.json()).toMatchObject({ code: 'not_found' });
+    for (const tenant of ['', '?tenant=acme']) {
+      const hidden = await get(`/jobs/${jobId}${tenant}`, otherTenantReader);
+      expect(hidden.status).toBe(404);
+      expect(await hidden.json()).toMatchObject({ code: 'not_found' });
+    }
+    expect((await get(`/jobs/${jobId}`, scoped)).status).toBe(200);
   });
 
   it('PUT /policy refuses an invalid bundle with line and column, activates a valid one, and a second instance serves it within 1 s', async () => {
@@ -249,23 +305,27 @@ describe('policy service on real PostgreSQL and Kafka', () => {
     });
     try {
       const good = `k-${randomUUID()}`;
+      const pipeline = { authorization: `Bearer ${await tokenFor('pipeline-1', ['submitter'])}` };
       await bus.publish(`${prefix}jobs.requested`, [
-        { key: good, value: { topic: 'knowledge.read', submitted_by: 'pipeline-1' } },
-        { key: good, value: { topic: 'knowledge.read', submitted_by: 'pipeline-1' } },
-        { key: 'bad-json', value: Buffer.from('{"topic":') },
-        { key: 'no-submitter', value: { topic: 'knowledge.read' } },
-        { key: 'smuggle', value: { topic: 'knowledge.read', submitted_by: 'x', labels: { approval_granted: 'true' } } },
-        { key: 'denied-k', value: { topic: 'data.delete', submitted_by: 'pipeline-1' } },
+        { key: good, value: { topic: 'knowledge.read' }, headers: pipeline },
+        // Naming the credential's own subject is allowed (the submitter is the credential's anyway).
+        { key: good, value: { topic: 'knowledge.read', submitted_by: 'pipeline-1' }, headers: pipeline },
+        { key: 'bad-json', value: Buffer.from('{"topic":'), headers: pipeline },
+        { key: 'no-credential', value: { topic: 'knowledge.read', submitted_by: 'pipeline-1' } },
+        { key: 'smuggle', value: { topic: 'knowledge.read', labels: { approval_granted: 'true' } }, headers: pipeline },
+        { key: 'denied-k', value: { topic: 'data.delete' }, headers: pipeline },
       ]);
       await eventually(() => seen.filter((m) => m.topic.endsWith('.dlq')).length >= 3 && seen.some((m) => m.topic.endsWith('evaluated') && m.key === good), 'DLQ entries and the evaluated notice', 30_000);
       const dlq = seen.filter((m) => m.topic.endsWith('.dlq'));
       expect(Object.fromEntries(dlq.map((m) => [m.key, m.headers['error-code']]))).toEqual({
         'bad-json': 'invalid_request',
-        'no-submitter': 'invalid_request',
+        'no-credential': 'unauthenticated',
         smuggle: 'reserved_label',
       });
       for (const m of dlq) expect(m.headers['error-detail']).toBeTruthy();
-      const stored = await svc.app.get(EventStore).readStream(toJobStreamId(good));
+      // A producer's credential never reaches the dead-letter topic.
+      for (const m of dlq) expect(m.headers.authorization).toBeUndefined();
+      const stored = await svc.app.get(EventStore).readStream(toJobStreamId({ tenant: 'default', jobId: good }));
       expect(stored.map((e) => e.type)).toEqual(['JobSubmitted', 'PolicyEvaluated']);
       expect((stored[0].data as { request: { submitted_by: string } }).request.submitted_by).toBe('pipeline-1');
       await eventually(() => seen.some((m) => m.key === 'denied-k' && m.topic.endsWith('evaluated')), 'the denied job announced', 10_000);
@@ -276,10 +336,76 @@ describe('policy service on real PostgreSQL and Kafka', () => {
       await consumer.disconnect();
     }
   });
+  it('Kafka ingress takes the submitter from a verified credential (DESIGN section 12): forged identities and tenants are dead-lettered, counted, never stored', async () => {
+    const bus = svc.app.get(MessageBus);
+    const store = svc.app.get(EventStore);
+    const kafka = new Kafka({ brokers: testKafkaBrokers(), logLevel: logLevel.NOTHING });
+    const consumer = kafka.consumer({ groupId: `probe-${randomUUID()}` });
+    const dlq = new Map<string, string>();
+    await consumer.connect();
+    await consumer.subscribe({ topics: [`${prefix}jobs.requested.dlq`], fromBeginning: true });
+    await consumer.run({ eachMessage: async ({ message }) => void dlq.set(message.key!.toString(), String(message.headers!['error-code'])) });
+    const bearer = async (sub: string, roles: Parameters<typeof tokenFor>[1], extra: { tenants?: string[] } = {}) => ({ authorization: `Bearer ${await tokenFor(sub, roles, extra)}` });
+    const refused = async (code: string) => {
+      const line = (await (await fetch(`${svc.url}/metrics`)).text()).split('\n').find((l) => l.startsWith(`signoff_messages_dead_lettered_total{topic="${prefix}jobs.requested",code="${code}"} `));
+      return line ? Number(line.split(' ')[1]) : 0;
+    };
+    const before = { unauthenticated: await refused('unauthenticated'), forbidden: await refused('forbidden') };
+    const id = (name: string) => `${name}-${randomUUID().slice(0, 8)}`;
+    const ids = { own: id('own'), mallory: id('mallory'), reviewer: id('reviewer'), tenant: id('tenant'), forged: id('forged'), none: id('none') };
+    const payment = { topic: 'finance.payment.execute', labels: { env: 'production' }, payload: { amount: 5 } };
+    try {
+      await bus.publish(`${prefix}jobs.requested`, [
+        // The identity is the credential's: a producer cannot name another submitter (and so cannot
+        // get around the self-approval rule by submitting as somebody else).
+        { key: ids.own, value: payment, headers: await bearer('agent-7', ['submitter']) },
+        { key: ids.mallory, value: { ...payment, submitted_by: 'rita' }, headers: await bearer('agent-7', ['submitter']) },
+        { key: ids.reviewer, value: payment, headers: await bearer('rita', ['reviewer']) },
+        { key: ids.tenant, value: { ...payment, tenant: 'globex' }, headers: await bearer('agent-7', ['submitter'], { tenants: ['acme'] }) },
+        { key: ids.forged, value: payment, headers: { authorization: `Bearer ${await mintToken('not-the-secret-not-the-secret-0123456789', { sub: 'agent-7', roles: ['submitter'] })}` } },
+        { key: ids.none, value: { ...payment, submitted_by: 'agent-7', tenant: 'globex' } },
+      ]);
+      await eventually(() => [ids.mallory, ids.reviewer, ids.tenant, ids.forged, ids.none].every((k) => dlq.has(k)), 'every forgery dead-lettered', 30_000);
+      expect(Object.fromEntries([ids.mallory, ids.reviewer, ids.tenant, ids.forged, ids.none].map((k) => [k.split('-')[0], dlq.get(k)]))).toEqual({
+        mallory: 'invalid_request',
+        reviewer: 'forbidden',
+        tenant: 'forbidden',
+        forged: 'unauthenticated',
+        none: 'unauthenticated',
+      });
+      await eventually(async () => (await store.readStream(toJobStreamId({ tenant: 'default', jobId: ids.own }))).length > 0, 'the authenticated request stored', 10_000);
+      const [submitted] = await store.readStream(toJobStreamId({ tenant: 'default', jobId: ids.own }));
+      expect(submitted.data).toMatchObject({ request: { submitted_by: 'agent-7' } });
+      expect(submitted.metadata).toMatchObject({ actor: 'agent-7' });
+      for (const k of [ids.mallory, ids.reviewer, ids.tenant, ids.forged, ids.none]) expect(await store.readStream(toJobStreamId({ tenant: 'default', jobId: k }))).toEqual([]);
+      expect(await refused('unauthenticated')).toBe(before.unauthenticated + 2);
+      expect(await refused('forbidden')).toBe(before.forbidden + 2);
+    } finally {
+      await consumer.disconnect();
+    }
+  });
+
+  it('KAFKA_INGRESS_TRUSTED=true (a trusted network): a request without a credential is taken with the submitted_by of its body', async () => {
+    const trustedPrefix = `t${randomUUID().slice(0, 8)}.`;
+    const config = testConfig({ EVENT_STORE_URL: db.url, KAFKA_BROKERS: testKafkaBrokers().join(','), KAFKA_TOPIC_PREFIX: trustedPrefix, POLICY_PATH: 'policies/default.yaml', KAFKA_INGRESS_TRUSTED: 'true' });
+    const trusted = await startTestApp(PolicyServiceModule.forRoot(config));
+    try {
+      await connectMessageBus(trusted.app, config, `${trustedPrefix}policy-service`);
+      await trusted.app.startAllMicroservices();
+      const key = `trusted-${randomUUID().slice(0, 8)}`;
+      await trusted.app.get(MessageBus).publish(`${trustedPrefix}jobs.requested`, [{ key, value: { topic: 'knowledge.read', submitted_by: 'pipeline-9' } }]);
+      const store = trusted.app.get(EventStore);
+      await eventually(async () => (await store.readStream(toJobStreamId({ tenant: 'default', jobId: key }))).length > 0, 'the trusted request stored', 20_000);
+      expect((await store.readStream(toJobStreamId({ tenant: 'default', jobId: key })))[0].data).toMatchObject({ request: { submitted_by: 'pipeline-9' } });
+    } finally {
+      await trusted.close();
+    }
+  });
+
   it('every stored event reaches signoff.audit once, as a CloudEvent 1.0 with subject = job id', async () => {
     const res = await post('/jobs', { topic: 'finance.payment.execute', labels: { env: 'production' }, payload: { card_number: '4111' } });
     const { job_id } = (await res.json()) as { job_id: string };
-    const stored = await svc.app.get(EventStore).readStream(toJobStreamId(job_id));
+    const stored = await svc.app.get(EventStore).readStream(toJobStreamId({ tenant: 'default', jobId: job_id }));
     const consumer = new Kafka({ brokers: testKafkaBrokers(), logLevel: logLevel.NOTHING }).consumer({ groupId: `audit-${randomUUID()}` });
     const seen: Record<string, unknown>[] = [];
     await consumer.connect();
@@ -319,7 +445,7 @@ describe('policy service failure modes', () => {
       const res = await fetch(`${svc.url}/api/v1/jobs`, { method: 'POST', headers, body: JSON.stringify({ job_id: 'slow-1', topic: 'customer.notify' }) });
       expect(res.status).toBe(503);
       expect(await res.json()).toMatchObject({ code: 'policy_unavailable' });
-      expect(await svc.app.get(EventStore).readStream(toJobStreamId('slow-1'))).toEqual([]);
+      expect(await svc.app.get(EventStore).readStream(toJobStreamId({ tenant: 'default', jobId: 'slow-1' }))).toEqual([]);
     } finally {
       await svc.close();
       await db.drop();
@@ -335,7 +461,10 @@ describe('policy service failure modes', () => {
       await db.drop();
       const res = await fetch(`${svc.url}/api/v1/jobs`, { method: 'POST', headers, body: JSON.stringify({ topic: 'knowledge.read' }) });
       expect(res.status).toBe(503);
-      expect(await res.json()).toMatchObject({ code: 'store_unavailable' });
+      const problem = (await res.json()) as { code: string; detail: string };
+      expect(problem).toMatchObject({ code: 'store_unavailable', detail: 'the event store is unavailable; retry shortly' });
+      // The driver's text (server messages, SQL states) goes to the log, never into an answer.
+      expect(JSON.stringify(problem)).not.toMatch(/SQLSTATE|database|terminat|ECONN|does not exist/i);
       const ready = await fetch(`${svc.url}/health/ready`);
       expect(ready.status).toBe(503);
     } finally {

@@ -1,6 +1,7 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { AuditRelay, CoreModule } from '@signoff/core';
-import { AuthModule, SignoffConfig } from '@signoff/runtime';
+import { SigningKeySet } from '@signoff/keys';
+import { AuthModule, authOptionsFrom, SignoffConfig } from '@signoff/runtime';
 import { ApprovalModule } from '../../approval-service/src/approval.module';
 import { DispatchModule } from '../../dispatch-service/src/dispatch.module';
 import { PolicyModule } from '../../policy-service/src/policy.module';
@@ -11,15 +12,15 @@ import { PolicyModule } from '../../policy-service/src/policy.module';
  */
 @Module({})
 export class StandaloneModule {
-  static forRoot(config: SignoffConfig, jwtSecret: string): DynamicModule {
+  static forRoot(config: SignoffConfig, jwtSecret: string, signingKeys: SigningKeySet): DynamicModule {
     return {
       module: StandaloneModule,
       imports: [
         CoreModule.forRoot({ config, serviceName: 'signoff-standalone' }),
-        AuthModule.forRoot({ jwtSecret: config.authJwksUrl ? null : jwtSecret, jwksUrl: config.authJwksUrl }),
+        AuthModule.forRoot(authOptionsFrom(config, { jwtSecret: config.authJwksUrl ? null : jwtSecret })),
         PolicyModule,
         ApprovalModule,
-        DispatchModule.forRoot({ instanceId: 'standalone' }),
+        DispatchModule.forRoot({ instanceId: 'standalone', signing: { keys: signingKeys, grantTtlMs: config.grantTtlMs } }),
       ],
       providers: [AuditRelay],
     };

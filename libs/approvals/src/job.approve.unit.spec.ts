@@ -90,6 +90,21 @@ describe('ApproveJob', () => {
         .thenRefused('self_approval_forbidden');
     });
 
+    it('reviewers are counted by normalised identity: Rita, RITA and ｒｉｔａ are the vote rita cast, no second vote event', () => {
+      for (const spelling of ['Rita', 'RITA', 'ｒｉｔａ', 'ri\u200bta']) {
+        given(history.awaiting({ required: 2 }), ev.vote(RITA, 1, 2))
+          .when(cmd.approve({ reviewer: spelling, commandId: 'cmd-2' }))
+          .thenNoEvents()
+          .thenOutcome({ job_id: JOB_ID, status: 'approval_recorded', approvals: 1, required: 2 });
+      }
+    });
+
+    it('a distinct identity still completes the quorum; approved_by keeps each spelling as it voted', () => {
+      given(history.awaiting({ required: 2 }), ev.vote('Rita', 1, 2))
+        .when(cmd.approve({ reviewer: SAM }))
+        .thenEvents([vote(SAM, 2, 2), grant(['Rita', SAM])]);
+    });
+
     it('a null reason is recorded as null', () => {
       given(history.awaiting())
         .when(cmd.approve({ reason: null }))
@@ -164,6 +179,31 @@ describe('ApproveJob', () => {
   describe('reviewer checks', () => {
     it('the submitter: 403 self_approval_forbidden', () => {
       given(history.awaiting()).when(cmd.approve({ reviewer: SUBMITTER })).thenRefused('self_approval_forbidden');
+    });
+
+    it.each([
+      ['upper case', 'AGENT-7'],
+      ['mixed case', 'Agent-7'],
+      ['fullwidth forms', 'ａｇｅｎｔ－７'],
+      ['a zero-width space', 'agent\u200b-7'],
+      ['a soft hyphen', 'agent-\u00ad7'],
+    ])('the submitter spelled with %s: 403 self_approval_forbidden, nothing recorded', (_name, spelling) => {
+      given(history.awaiting()).when(cmd.approve({ reviewer: spelling })).thenRefused('self_approval_forbidden');
+      given(history.awaiting({ required: 2 }), ev.vote(SAM, 1, 2)).when(cmd.approve({ reviewer: spelling })).thenRefused('self_approval_forbidden');
+    });
+
+    it('a submitter id in another case is caught the other way round too (stored Agent-X, reviewer agent-x)', () => {
+      const submittedByUpper = history.awaiting().map((e) =>
+        e.type === 'JobSubmitted' ? { ...e, data: { ...e.data, request: { ...e.data.request, submitted_by: 'Agent-X' } } } : e,
+      );
+      given(submittedByUpper).when(cmd.approve({ reviewer: 'agent-x' })).thenRefused('self_approval_forbidden');
+      given(submittedByUpper).when(cmd.approve({ reviewer: 'agent-y' })).thenEventTypes('ApprovalVoteRecorded', 'ApprovalGranted');
+    });
+
+    it('an approved job: the submitter gets 403 self_approval_forbidden and a reviewer without the rule role 403 forbidden, never already_approved', () => {
+      given(history.approved()).when(cmd.approve({ reviewer: 'Agent-7' })).thenRefused('self_approval_forbidden');
+      given(history.approved()).when(cmd.approve({ reviewer: SAM, reviewer_roles: ['reviewer'] })).thenRefused('forbidden', { required_roles: ['finance-approver'] });
+      given(history.approved()).when(cmd.approve({ reviewer: SAM })).thenNoEvents().thenOutcome({ job_id: JOB_ID, status: 'already_approved', approval_id: APPROVAL_ID });
     });
 
     it('without one of the rule reviewer roles: 403 forbidden, with the roles needed', () => {
@@ -250,10 +290,15 @@ describe('ApproveJob', () => {
       ['invalid command before not_found', [], { reviewer: '' }, 'invalid_request'],
       ['not_found before anything about the job', [], { reviewer: SUBMITTER, active_policy_snapshot: SNAP_B }, 'not_found'],
       ['not_awaiting_approval before self approval', history.allowed(), { reviewer: SUBMITTER }, 'not_awaiting_approval'],
-      ['already_approved before self approval, roles and integrity', history.approved(), { reviewer: SUBMITTER, reviewer_roles: [], active_policy_snapshot: SNAP_B, current_job_hash: HASH_2 }, null],
-      ['already_rejected before self approval', history.rejected(), { reviewer: SUBMITTER }, 'already_rejected'],
-      ['expired (due) before self approval and roles', awaiting(), { reviewer: SUBMITTER, reviewer_roles: [], now: EXPIRES_AT }, 'expired'],
-      ['invalidated before self approval', history.invalidated(), { reviewer: SUBMITTER }, 'invalidated'],
+      ['self approval before already_approved', history.approved(), { reviewer: SUBMITTER, active_policy_snapshot: SNAP_B, current_job_hash: HASH_2 }, 'self_approval_forbidden'],
+      ['roles before already_approved', history.approved(), { reviewer_roles: [] }, 'forbidden'],
+      ['already_approved before integrity', history.approved(), { active_policy_snapshot: SNAP_B, current_job_hash: HASH_2 }, null],
+      ['self approval before already_rejected', history.rejected(), { reviewer: SUBMITTER }, 'self_approval_forbidden'],
+      ['roles before already_rejected', history.rejected(), { reviewer_roles: [] }, 'forbidden'],
+      ['already_rejected for an eligible reviewer', history.rejected(), {}, 'already_rejected'],
+      ['self approval before expired (due)', awaiting(), { reviewer: SUBMITTER, reviewer_roles: [], now: EXPIRES_AT }, 'self_approval_forbidden'],
+      ['expired (due) before stale_review', awaiting(), { now: EXPIRES_AT, reviewed_snapshot: SNAP_B }, 'expired'],
+      ['self approval before invalidated', history.invalidated(), { reviewer: SUBMITTER }, 'self_approval_forbidden'],
       ['self approval before roles', awaiting(), { reviewer: SUBMITTER, reviewer_roles: [] }, 'self_approval_forbidden'],
       ['roles before stale_review', awaiting(), { reviewer_roles: [], reviewed_snapshot: SNAP_B }, 'forbidden'],
       ['stale_review before snapshot_changed', awaiting(), { reviewed_job_hash: HASH_2, active_policy_snapshot: SNAP_B }, 'stale_review'],

@@ -141,17 +141,30 @@ export interface ReplayDispatchData {
 /** Open a new dispatch attempt for a job stuck before the worker acknowledged it. */
 export type ReplayDispatch = Command<'ReplayDispatch', ReplayDispatchData>;
 
-export interface RecordJobStartedData {
+/** Who may report on a job: the authenticated worker's tenant scope (DESIGN section 12). */
+export interface WorkerReportScope {
+  /**
+   * The tenants the reporting worker's credential covers; null or absent = all. A report on a job
+   * of another tenant is refused `forbidden`.
+   */
+  readonly reporter_tenants?: readonly string[] | null;
+}
+
+export interface RecordJobStartedData extends WorkerReportScope {
   readonly job_id: string;
   readonly idempotency_key: string;
+  /** The dispatch attempt the worker received: it must have been claimed in the job's stream. */
+  readonly attempt: number;
   readonly worker: string;
 }
 /** Record a worker's `started` report. */
 export type RecordJobStarted = Command<'RecordJobStarted', RecordJobStartedData>;
 
-export interface RecordJobCompletedData {
+export interface RecordJobCompletedData extends WorkerReportScope {
   readonly job_id: string;
   readonly idempotency_key: string;
+  /** The dispatch attempt the worker received: it must have been claimed in the job's stream. */
+  readonly attempt: number;
   readonly status: JobCompletedData['status'];
   readonly result?: unknown;
   readonly error?: string;

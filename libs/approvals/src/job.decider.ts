@@ -1,4 +1,4 @@
-import type { ErrorCode, JobEvent, JobState, SignoffEvent, SignoffEventMap } from '@signoff/contracts';
+import { sameIdentity, type ErrorCode, type JobEvent, type JobState, type SignoffEvent, type SignoffEventMap } from '@signoff/contracts';
 import type {
   ApproveJob,
   ClaimDispatch,
@@ -8,7 +8,9 @@ import type {
   JobCommand,
   RecordDispatch,
   RecordJobCompleted,
+  RecordJobCompletedData,
   RecordJobStarted,
+  RecordJobStartedData,
   RejectJob,
   ReplayDispatch,
   SubmitJob,
@@ -40,7 +42,7 @@ import {
   type JobAggregateState,
   type ReleasedJobState,
 } from './job.state';
-import { submitAnswerOf } from './job.view';
+import { approvalOf, submitAnswerOf } from './job.view';
 
 /*
  * The job aggregate's decisions. Pure: no clock, no randomness, no I/O; `metadata.now` and every
@@ -159,14 +161,22 @@ const expiredRefusal = (jobId: string, state: JobAggregateState): DecideRefused 
 const invalidatedRefusal = (jobId: string): DecideRefused =>
   refuse('invalidated', `the approval of job ${jobId} was invalidated`);
 
-/** Self-approval, then the rule's reviewer roles (DESIGN section 4 order). */
-function checkReviewer(state: ApprovalRequiredJob, reviewer: string, roles: readonly string[]): DecideRefused | null {
-  if (reviewer === state.job.request.submitted_by) {
-    return refuse('self_approval_forbidden', `${reviewer} submitted job ${state.job.job_id} and cannot review it`);
+/**
+ * Whether the caller may review the approval at all: self-approval (the normalised identity of
+ * `normalizeIdentity`, so `Agent-X` is `agent-x`), then the rule's reviewer roles (DESIGN section
+ * 4 order). Checked before anything about where the approval stands is answered, so an ineligible
+ * caller learns nothing about it (not even `already_approved`).
+ */
+function checkReviewer(state: JobAggregateState, reviewer: string, roles: readonly string[]): DecideRefused | null {
+  const approval = approvalOf(state);
+  if (approval === null || state.status === 'initial' || state.status === 'submitted') return null;
+  const { job } = state;
+  if (sameIdentity(reviewer, job.request.submitted_by)) {
+    return refuse('self_approval_forbidden', `${reviewer} submitted job ${job.job_id} and cannot review it`);
   }
-  const allowed = state.approval.requirement.reviewers;
+  const allowed = approval.requirement.reviewers;
   if (allowed.length > 0 && !roles.some((role) => allowed.includes(role))) {
-    return refuse('forbidden', `reviewing job ${state.job.job_id} needs one of the roles ${allowed.join(', ')}`, {
+    return refuse('forbidden', `reviewing job ${job.job_id} needs one of the roles ${allowed.join(', ')}`, {
       required_roles: allowed,
     });
   }
@@ -284,16 +294,19 @@ function recordSubmission(
 /**
  * Approve, in this order (each refusal with its stable code):
  * 1. `not_found`; 2. `not_awaiting_approval` (allowed or denied job);
- * 3. already granted -> accepted `already_approved`, no events, whatever happened since (even
+ * 3. eligibility: `self_approval_forbidden` (the submitter, compared as normalised identities),
+ *    then `forbidden` (none of the rule's `reviewers` roles), before anything about where the
+ *    approval stands, so an ineligible caller is never told `already_approved`;
+ * 4. already granted -> accepted `already_approved`, no events, whatever happened since (even
  *    after dispatch), so repeated and concurrent approves are idempotent;
- * 4. `already_rejected`, `expired` (recorded, or `now >= expires_at` before the sweeper ran),
+ * 5. `already_rejected`, `expired` (recorded, or `now >= expires_at` before the sweeper ran),
  *    `invalidated`;
- * 5. `self_approval_forbidden`, then `forbidden` (none of the rule's `reviewers` roles);
  * 6. `stale_review` (what the reviewer looked at differs from what the approval is bound to);
  * 7. `snapshot_changed` (active snapshot differs, unless the caller judged it equivalent in
  *    `SNAPSHOT_MODE=decision`), then `job_request_changed`;
- * 8. the vote: a reviewer who already voted gets `approval_recorded` again with no event; a new
- *    vote is recorded, and the one reaching `requirement.required` distinct reviewers also grants.
+ * 8. the vote: a reviewer who already voted (the same normalised identity: `Alice` is `alice`)
+ *    gets `approval_recorded` again with no event; a new vote is recorded, and the one reaching
+ *    `requirement.required` distinct reviewers also grants.
  *
  * A changed snapshot is refused WITHOUT recording ApprovalInvalidated: the policy may be rolled
  * back (or a decision-mode re-evaluation may come out equivalent), and an approval invalidated by
@@ -313,11 +326,11 @@ function approveJob(command: ApproveJob, state: JobAggregateState, nowMs: number
   if (!isNonEmptyString(data.current_job_hash)) return invalid('current_job_hash is required', 'current_job_hash');
 
   const phase = approvalPhase(state, nowMs);
+  if (phase.phase === 'none') return notFound(data.job_id);
+  if (phase.phase === 'not_required') return notAwaiting(data.job_id);
+  const reviewerError = checkReviewer(state, data.reviewer, data.reviewer_roles);
+  if (reviewerError) return reviewerError;
   switch (phase.phase) {
-    case 'none':
-      return notFound(data.job_id);
-    case 'not_required':
-      return notAwaiting(data.job_id);
     case 'granted':
       return accept([], { job_id: data.job_id, status: 'already_approved', approval_id: phase.approval.grant.approval_id });
     case 'rejected':
@@ -336,9 +349,6 @@ function approveJob(command: ApproveJob, state: JobAggregateState, nowMs: number
   const awaiting = phase.state;
   if (phase.due) return expiredRefusal(data.job_id, awaiting);
   const approval = awaiting.approval;
-
-  const reviewerError = checkReviewer(awaiting, data.reviewer, data.reviewer_roles);
-  if (reviewerError) return reviewerError;
 
   if (data.reviewed_snapshot !== undefined && data.reviewed_snapshot !== approval.policy_snapshot) {
     return refuse('stale_review', 'the policy snapshot you reviewed is not the one this approval is bound to', {
@@ -373,7 +383,8 @@ function approveJob(command: ApproveJob, state: JobAggregateState, nowMs: number
   }
 
   const required = approval.requirement.required;
-  if (approval.votes.some((v) => v.reviewer === data.reviewer)) {
+  // Distinct reviewers by normalised identity: `Alice` and `alice` are one vote.
+  if (approval.votes.some((v) => sameIdentity(v.reviewer, data.reviewer))) {
     return accept([], { job_id: data.job_id, status: 'approval_recorded', approvals: approval.votes.length, required });
   }
   const approvals = approval.votes.length + 1;
@@ -420,8 +431,8 @@ function approveJob(command: ApproveJob, state: JobAggregateState, nowMs: number
 
 /**
  * Reject: `reason` is required (`invalid_request` first, it reveals nothing); then the approve
- * order of checks, with a granted approval refused `already_approved` and a rejected one answered
- * `already_rejected`. One eligible reviewer's rejection is a veto, whatever votes were counted.
+ * order of checks (eligibility before the approval's state), with a granted approval refused
+ * `already_approved` and a rejected one answered `already_rejected`. One eligible reviewer's rejection is a veto, whatever votes were counted.
  * Snapshot and hash are not checked: refusing a job is safe under any policy.
  */
 function rejectJob(command: RejectJob, state: JobAggregateState, nowMs: number): DecideResult<RejectJobOutcome> {
@@ -431,11 +442,11 @@ function rejectJob(command: RejectJob, state: JobAggregateState, nowMs: number):
   if (fieldError) return fieldError;
 
   const phase = approvalPhase(state, nowMs);
+  if (phase.phase === 'none') return notFound(data.job_id);
+  if (phase.phase === 'not_required') return notAwaiting(data.job_id);
+  const reviewerError = checkReviewer(state, data.reviewer, data.reviewer_roles);
+  if (reviewerError) return reviewerError;
   switch (phase.phase) {
-    case 'none':
-      return notFound(data.job_id);
-    case 'not_required':
-      return notAwaiting(data.job_id);
     case 'granted':
       return alreadyApproved(data.job_id, phase.approval);
     case 'rejected':
@@ -452,8 +463,6 @@ function rejectJob(command: RejectJob, state: JobAggregateState, nowMs: number):
     }
   }
   if (phase.due) return expiredRefusal(data.job_id, phase.state);
-  const reviewerError = checkReviewer(phase.state, data.reviewer, data.reviewer_roles);
-  if (reviewerError) return reviewerError;
   const event = eventOf(
     'ApprovalRejected',
     {
@@ -787,12 +796,30 @@ function replayDispatch(command: ReplayDispatch, state: JobAggregateState): Deci
   return accept([event], { job_id: data.job_id, status: 'replayed', attempt: data.attempt });
 }
 
-/** A worker report must carry the job's idempotency key: one exists only once a claim was made. */
-function checkReportKey(job: ReleasedJobState, given: string, jobId: string): DecideRefused | null {
-  if (job.dispatch.idempotency_key === null) {
-    return invalid(`job ${jobId} was never claimed for dispatch`, 'idempotency_key');
+/**
+ * Who may report on a job, and on what (DESIGN section 12): a worker whose tenant scope covers the
+ * job (`forbidden` otherwise), about an attempt the stream recorded a claim for, under the key the
+ * first claim fixed. A report about anything else describes a dispatch that never happened (a
+ * forged or misdirected report): `not_dispatched`, and nothing is recorded.
+ */
+function checkReport(job: ReleasedJobState, data: RecordJobStartedData | RecordJobCompletedData): DecideRefused | null {
+  const scope = data.reporter_tenants;
+  if (scope !== undefined && scope !== null && !scope.includes(job.job.request.tenant)) {
+    return refuse('forbidden', `this worker may not report on jobs of tenant ${job.job.request.tenant}`);
   }
-  return checkKey(job.dispatch.idempotency_key, given, jobId);
+  const { idempotency_key: key, claimed_attempts } = job.dispatch;
+  if (key === null) return refuse('not_dispatched', `job ${data.job_id} was never dispatched`);
+  if (data.idempotency_key !== key) {
+    return refuse('not_dispatched', `job ${data.job_id} was never dispatched under this idempotency key`, {
+      errors: [{ field: 'idempotency_key', message: 'does not match the key fixed by the first claim' }],
+    });
+  }
+  if (!claimed_attempts.includes(data.attempt)) {
+    return refuse('not_dispatched', `attempt ${data.attempt} of job ${data.job_id} was never dispatched`, {
+      errors: [{ field: 'attempt', message: `dispatched attempts: ${claimed_attempts.join(', ') || 'none'}` }],
+    });
+  }
+  return null;
 }
 
 /**
@@ -802,11 +829,12 @@ function checkReportKey(job: ReleasedJobState, given: string, jobId: string): De
 function recordJobStarted(command: RecordJobStarted, state: JobAggregateState): DecideResult<RecordJobStartedOutcome> {
   const { data, metadata } = command;
   if (!isNonEmptyString(data.idempotency_key)) return invalid('idempotency_key is required', 'idempotency_key');
+  if (!isPositiveInteger(data.attempt)) return invalid('attempt must be an integer >= 1', 'attempt');
   if (!isNonEmptyString(data.worker)) return invalid('worker is required', 'worker');
   const job = releasedOrRefusal(state, data.job_id);
   if (isRefusal(job)) return job;
-  const keyError = checkReportKey(job, data.idempotency_key, data.job_id);
-  if (keyError) return keyError;
+  const reportError = checkReport(job, data);
+  if (reportError) return reportError;
   switch (job.status) {
     case 'PENDING':
     case 'DISPATCHED':
@@ -838,10 +866,11 @@ function recordJobCompleted(
   const { data, metadata } = command;
   if (!isNonEmptyString(data.idempotency_key)) return invalid('idempotency_key is required', 'idempotency_key');
   if (data.status !== 'succeeded' && data.status !== 'failed') return invalid('status must be succeeded or failed', 'status');
+  if (!isPositiveInteger(data.attempt)) return invalid('attempt must be an integer >= 1', 'attempt');
   const job = releasedOrRefusal(state, data.job_id);
   if (isRefusal(job)) return job;
-  const keyError = checkReportKey(job, data.idempotency_key, data.job_id);
-  if (keyError) return keyError;
+  const reportError = checkReport(job, data);
+  if (reportError) return reportError;
   switch (job.status) {
     case 'PENDING':
     case 'DISPATCHED':

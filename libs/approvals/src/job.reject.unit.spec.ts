@@ -90,8 +90,19 @@ describe('RejectJob', () => {
     given(history.awaiting()).when(cmd.reject({ reviewer_roles: ['reviewer'] })).thenRefused('forbidden');
   });
 
-  it('already_rejected is answered before reviewer checks (idempotent for everyone)', () => {
-    given(history.rejected()).when(cmd.reject({ reviewer: SUBMITTER })).thenNoEvents();
+  it('eligibility before already_rejected: the submitter (any spelling) and a reviewer without the rule role get their 403', () => {
+    given(history.rejected()).when(cmd.reject({ reviewer: SUBMITTER })).thenRefused('self_approval_forbidden');
+    given(history.rejected()).when(cmd.reject({ reviewer: 'AGENT-7' })).thenRefused('self_approval_forbidden');
+    given(history.rejected()).when(cmd.reject({ reviewer: SAM, reviewer_roles: ['reviewer'] })).thenRefused('forbidden');
+  });
+
+  it('eligibility before already_approved: the submitter of an approved job gets self_approval_forbidden', () => {
+    given(history.approved()).when(cmd.reject({ reviewer: 'Agent-7' })).thenRefused('self_approval_forbidden');
+    given(history.approved()).when(cmd.reject({ reviewer: SAM, reviewer_roles: [] })).thenRefused('forbidden');
+  });
+
+  it('the submitter spelled in another case or width: self_approval_forbidden', () => {
+    for (const spelling of ['Agent-7', 'ＡＧＥＮＴ－７']) given(history.awaiting()).when(cmd.reject({ reviewer: spelling })).thenRefused('self_approval_forbidden');
   });
 
   it('no reviewer: invalid_request', () => {

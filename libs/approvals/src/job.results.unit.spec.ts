@@ -1,5 +1,7 @@
 import { describe, it } from 'vitest';
-import { HISTORY_BY_STATUS, JOB_ID, KEY, cmd, ev, given, history } from './job.test-kit';
+import { HISTORY_BY_STATUS, JOB_ID, KEY, REQUEST, cmd, ev, given, history } from './job.test-kit';
+
+const TENANT = REQUEST.tenant;
 
 const NEVER_DISPATCHABLE = [
   ['initial', 'not_found'],
@@ -42,12 +44,35 @@ describe('RecordJobStarted', () => {
       .thenStatus(status);
   });
 
-  it('never claimed: invalid_request', () => {
-    given(history.approved()).when(cmd.started()).thenRefused('invalid_request');
+  it('never claimed: not_dispatched, nothing recorded (a forged start cannot take a job out of replay)', () => {
+    given(history.approved()).when(cmd.started()).thenRefused('not_dispatched').thenStatus('PENDING');
   });
 
-  it('another key: invalid_request', () => {
-    given(history.dispatched()).when(cmd.started({ idempotency_key: 'forged' })).thenRefused('invalid_request');
+  it('another key: not_dispatched, the job stays DISPATCHED', () => {
+    given(history.dispatched()).when(cmd.started({ idempotency_key: 'forged' })).thenRefused('not_dispatched').thenStatus('DISPATCHED');
+  });
+
+  it('an attempt that was never claimed (the right key, attempt 2 while only attempt 1 was dispatched): not_dispatched', () => {
+    given(history.dispatched()).when(cmd.started({ attempt: 2 })).thenRefused('not_dispatched').thenStatus('DISPATCHED');
+    // Attempt 2 opened by a replay but not claimed yet: still nothing to report on.
+    given(history.dispatched(), ev.replayed(2)).when(cmd.started({ attempt: 2 })).thenRefused('not_dispatched');
+  });
+
+  it('an attempt claimed after a replay: accepted, and so is a late report of attempt 1', () => {
+    given(history.dispatched(), ev.replayed(2), ev.claimed(2)).when(cmd.started({ attempt: 2 })).thenEventTypes('JobStarted');
+    given(history.dispatched(), ev.replayed(2), ev.claimed(2)).when(cmd.started({ attempt: 1 })).thenEventTypes('JobStarted');
+  });
+
+  it('a worker whose credential covers other tenants only: forbidden; one covering the job tenant: accepted', () => {
+    given(history.dispatched()).when(cmd.started({ reporter_tenants: ['other'] })).thenRefused('forbidden').thenStatus('DISPATCHED');
+    given(history.dispatched()).when(cmd.started({ reporter_tenants: [] })).thenRefused('forbidden');
+    given(history.dispatched()).when(cmd.started({ reporter_tenants: ['other', TENANT] })).thenEventTypes('JobStarted');
+    given(history.dispatched()).when(cmd.started({ reporter_tenants: null })).thenEventTypes('JobStarted');
+  });
+
+  it('no attempt or a bad one: invalid_request', () => {
+    given(history.dispatched()).when(cmd.started({ attempt: 0 })).thenRefused('invalid_request');
+    given(history.dispatched()).when(cmd.started({ attempt: undefined as unknown as number })).thenRefused('invalid_request');
   });
 
   it('no worker: invalid_request', () => {
@@ -99,12 +124,17 @@ describe('RecordJobCompleted', () => {
     given(history.succeeded()).when(cmd.completed({ status: 'failed' })).thenRefused('invalid_request').thenStatus('SUCCEEDED');
   });
 
-  it('never claimed: invalid_request', () => {
-    given(history.allowed()).when(cmd.completed()).thenRefused('invalid_request');
+  it('never claimed: not_dispatched, nothing recorded', () => {
+    given(history.allowed()).when(cmd.completed()).thenRefused('not_dispatched').thenStatus('PENDING');
   });
 
-  it('another key: invalid_request', () => {
-    given(history.running()).when(cmd.completed({ idempotency_key: 'forged' })).thenRefused('invalid_request');
+  it('another key: not_dispatched', () => {
+    given(history.running()).when(cmd.completed({ idempotency_key: 'forged' })).thenRefused('not_dispatched').thenStatus('RUNNING');
+  });
+
+  it('an attempt that was never claimed: not_dispatched; a worker of another tenant: forbidden', () => {
+    given(history.dispatched()).when(cmd.completed({ attempt: 3 })).thenRefused('not_dispatched').thenStatus('DISPATCHED');
+    given(history.dispatched()).when(cmd.completed({ reporter_tenants: ['other'] })).thenRefused('forbidden').thenStatus('DISPATCHED');
   });
 
   it('an unknown status: invalid_request', () => {

@@ -104,6 +104,11 @@ export interface Replay {
 export interface Dispatch {
   readonly attempt: number;
   readonly idempotency_key: string | null;
+  /**
+   * Every attempt a DispatchClaimed was recorded for, in order: the only attempts a worker can
+   * have received, so the only ones it may report on.
+   */
+  readonly claimed_attempts: readonly number[];
   readonly claim: DispatchClaim | null;
   readonly published: Publication | null;
   readonly replays: readonly Replay[];
@@ -270,7 +275,7 @@ function released(state: ReleasedJobState): ReleasedJob {
 }
 
 function firstDispatch(): Dispatch {
-  return { attempt: 1, idempotency_key: null, claim: null, published: null, replays: [] };
+  return { attempt: 1, idempotency_key: null, claimed_attempts: [], claim: null, published: null, replays: [] };
 }
 
 /**
@@ -376,9 +381,11 @@ export function evolve(state: JobAggregateState, event: JobEvent): JobAggregateS
     case 'DispatchClaimed': {
       if (state.status !== 'PENDING') return state;
       const { attempt, idempotency_key, claimed_by } = event.data;
+      const known = state.dispatch.claimed_attempts;
+      const claimed_attempts = known.includes(attempt) ? known : [...known, attempt];
       return {
         ...state,
-        dispatch: { ...state.dispatch, attempt, idempotency_key, claim: { claimed_by, at }, published: null },
+        dispatch: { ...state.dispatch, attempt, idempotency_key, claimed_attempts, claim: { claimed_by, at }, published: null },
       };
     }
     case 'JobDispatched': {

@@ -219,7 +219,7 @@ export const cmd = {
     const { data, metadata } = split(over);
     return {
       type: 'RecordJobStarted',
-      data: { job_id: JOB_ID, idempotency_key: KEY, worker: 'worker-1', ...data },
+      data: { job_id: JOB_ID, idempotency_key: KEY, attempt: 1, worker: 'worker-1', ...data },
       metadata,
     };
   },
@@ -227,7 +227,7 @@ export const cmd = {
     const { data, metadata } = split(over);
     return {
       type: 'RecordJobCompleted',
-      data: { job_id: JOB_ID, idempotency_key: KEY, status: 'succeeded', result: { paid: true }, ...data },
+      data: { job_id: JOB_ID, idempotency_key: KEY, attempt: 1, status: 'succeeded', result: { paid: true }, ...data },
       metadata,
     };
   },

@@ -3,6 +3,7 @@ import { loadSync } from '@grpc/proto-loader';
 import { describe, expect, it } from 'vitest';
 import { ERROR_CODES, grpcStatusFor, GRPC_STATUS, SignoffError } from './errors';
 import { fromJobStreamId, JOB_EVENT_TYPES, toJobStreamId } from './events';
+import { isValidJobRef, normalizeIdentity, sameIdentity } from './ids';
 import { ApproveDto, RejectDto, SubmitJobDto, validateMessage } from './messages';
 import { PROTO_PATH } from './proto-path';
 import { dlqOf, signoffTopics } from './topics';
@@ -26,11 +27,68 @@ describe('contracts', () => {
     expect(dlqOf('acme.jobs.results')).toBe('acme.jobs.results.dlq');
   });
 
-  it('makes job stream ids in one place and reads them back', () => {
-    expect(toJobStreamId('abc')).toBe('job-abc');
-    expect(fromJobStreamId('job-abc')).toBe('abc');
+  it('makes job stream ids in one place and reads them back: job-<id> for the default tenant, job-<tenant>|<id> otherwise', () => {
+    expect(toJobStreamId({ tenant: 'default', jobId: 'abc' })).toBe('job-abc');
+    expect(toJobStreamId({ tenant: 'acme', jobId: 'abc' })).toBe('job-acme|abc');
+    expect(fromJobStreamId('job-abc')).toEqual({ tenant: 'default', jobId: 'abc' });
+    expect(fromJobStreamId('job-acme|abc')).toEqual({ tenant: 'acme', jobId: 'abc' });
     expect(fromJobStreamId('policy')).toBeNull();
     expect(JOB_EVENT_TYPES).toContain('ApprovalGranted');
+  });
+
+  it('job stream ids round-trip for every valid ref, and two refs never share a stream', () => {
+    const ids = ['a', 'job-1', 'default', 'acme', 'x:y@z/w', 'a.b-c_d', '0'.repeat(200), 'job-acme', 'default-x'];
+    const seen = new Map<string, string>();
+    for (const tenant of ids) {
+      for (const jobId of ids) {
+        const stream = toJobStreamId({ tenant, jobId });
+        expect(fromJobStreamId(stream)).toEqual({ tenant, jobId });
+        const key = `${tenant} ${jobId}`;
+        expect(seen.get(stream) ?? key).toBe(key);
+        seen.set(stream, key);
+      }
+    }
+    expect(isValidJobRef({ tenant: 'a|b', jobId: 'c' })).toBe(false);
+  });
+
+  it('refuses hostile and non-canonical stream ids instead of guessing a job', () => {
+    for (const hostile of [
+      'job-',
+      'job-|x',
+      'job-acme|',
+      'job-acme|x|y',
+      'job-default|x', // the default tenant is always spelled job-<id>
+      'job-a b',
+      'job-acme|a\u0000b',
+      'job-acme|\ud800',
+      'job-\n',
+      'job-acme|../x',
+      `job-${'a'.repeat(201)}`,
+      'JOB-x',
+      'jobs-x',
+      '',
+    ]) {
+      const parsed = fromJobStreamId(hostile);
+      if (parsed !== null) expect(toJobStreamId(parsed)).toBe(hostile);
+    }
+    expect(fromJobStreamId('job-default|x')).toBeNull();
+    expect(fromJobStreamId('job-acme|x|y')).toBeNull();
+    expect(fromJobStreamId('job-acme|')).toBeNull();
+    expect(fromJobStreamId('job-|x')).toBeNull();
+    expect(fromJobStreamId('job-a\u0000b')).toBeNull();
+  });
+
+  it('normalises identities: NFKC, default-ignorables removed, case-folded', () => {
+    expect(normalizeIdentity('Agent-X')).toBe('agent-x');
+    expect(sameIdentity('Agent-X', 'agent-x')).toBe(true);
+    expect(sameIdentity('ａｇｅｎｔ－ｘ', 'agent-x')).toBe(true); // fullwidth forms (NFKC)
+    expect(sameIdentity('agent\u200b-x', 'agent-x')).toBe(true); // zero-width space
+    expect(sameIdentity('Stra\u00dfe', 'STRASSE')).toBe(true); // sharp s folds to ss
+    expect(sameIdentity('\u212bngstr\u00f6m', '\u00c5NGSTR\u00d6M')).toBe(true); // Angstrom sign, precomposed letters
+    expect(sameIdentity('o\u0308', '\u00f6')).toBe(true); // combining vs precomposed
+    expect(sameIdentity('ΟΔΟΣ', 'οδος')).toBe(true);
+    expect(sameIdentity('alice', 'bob')).toBe(false);
+    expect(sameIdentity('alice', 'alice2')).toBe(false);
   });
 
   it('maps error codes to the HTTP and gRPC statuses of DESIGN sections 4 and 5', () => {
@@ -42,6 +100,10 @@ describe('contracts', () => {
     expect(grpcStatusFor('unauthenticated')).toBe(GRPC_STATUS.UNAUTHENTICATED);
     expect(grpcStatusFor('forbidden')).toBe(GRPC_STATUS.PERMISSION_DENIED);
     expect(grpcStatusFor('busy')).toBe(GRPC_STATUS.UNAVAILABLE);
+    expect(grpcStatusFor('invalid_request')).toBe(GRPC_STATUS.INVALID_ARGUMENT);
+    // Framework refusals keep their HTTP status and have a code of their own.
+    expect([ERROR_CODES.headers_too_large, ERROR_CODES.uri_too_long, ERROR_CODES.unsupported_media_type, ERROR_CODES.request_timeout]).toEqual([431, 414, 415, 408]);
+    expect(grpcStatusFor('headers_too_large')).toBe(GRPC_STATUS.INVALID_ARGUMENT);
     const problem = new SignoffError('snapshot_changed', 'policy changed', { expected: 'a', current: 'b' }).toProblem('/api/v1/approvals/j/approve');
     expect(problem).toMatchObject({ status: 409, code: 'snapshot_changed', expected: 'a', current: 'b', instance: '/api/v1/approvals/j/approve' });
   });

@@ -10,6 +10,11 @@ export const ERROR_CODES = {
   reserved_label: 400,
   invalid_policy: 400,
   payload_too_large: 413,
+  /** Framework refusals before any route runs (HTTP parser, router, body parser). */
+  request_timeout: 408,
+  uri_too_long: 414,
+  unsupported_media_type: 415,
+  headers_too_large: 431,
   policy_denied: 403,
   throttled: 429,
   policy_unavailable: 503,
@@ -23,7 +28,11 @@ export const ERROR_CODES = {
   invalidated: 409,
   not_awaiting_approval: 409,
   self_approval_forbidden: 403,
+  /** A worker report for an attempt (or idempotency key) the job's stream never recorded as dispatched. */
+  not_dispatched: 409,
   busy: 503,
+  /** The identity provider's key set (AUTH_JWKS_URL) cannot be fetched: retry; says nothing about the token. */
+  auth_unavailable: 503,
   internal: 500,
 } as const;
 
@@ -48,8 +57,8 @@ export function grpcStatusFor(code: ErrorCode): number {
   if (http === 403) return GRPC_STATUS.PERMISSION_DENIED;
   if (http === 404) return GRPC_STATUS.NOT_FOUND;
   if (http === 409) return GRPC_STATUS.FAILED_PRECONDITION;
-  if (http === 400 || http === 413) return GRPC_STATUS.INVALID_ARGUMENT;
   if (http === 503 || http === 429) return GRPC_STATUS.UNAVAILABLE;
+  if (http >= 400 && http < 500) return GRPC_STATUS.INVALID_ARGUMENT;
   return GRPC_STATUS.INTERNAL;
 }
 

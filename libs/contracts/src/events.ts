@@ -1,3 +1,5 @@
+import { DEFAULT_TENANT, isValidJobRef, JobRef } from './ids';
+
 /**
  * The domain events of Signoff (DESIGN section 2). Every event is plain JSON
  * `{type, data, metadata}` so it survives the event store and Kafka unchanged.
@@ -203,15 +205,31 @@ export const JOB_EVENT_TYPES = [
 
 export const JOB_STREAM_PREFIX = 'job-';
 export const POLICY_STREAM = 'policy';
+/** Separates the tenant from the job id in the stream id of a job of a non-default tenant. */
+const TENANT_SEPARATOR = '|';
 
-/** The one place job stream ids are made. */
-export function toJobStreamId(jobId: string): string {
-  return JOB_STREAM_PREFIX + jobId;
+/**
+ * The one place job stream ids are made: `job-<jobId>` for the tenant `default` (so logs written
+ * before tenants scoped job ids, and DESIGN's example, stay valid), `job-<tenant>|<jobId>` for any
+ * other tenant. `|` occurs in neither a tenant nor a job id (ID_PATTERN), so the id is unambiguous.
+ */
+export function toJobStreamId(ref: JobRef): string {
+  return ref.tenant === DEFAULT_TENANT ? JOB_STREAM_PREFIX + ref.jobId : JOB_STREAM_PREFIX + ref.tenant + TENANT_SEPARATOR + ref.jobId;
 }
 
-/** The job id of a job stream id, or null when the stream is not a job stream. */
-export function fromJobStreamId(streamId: string): string | null {
-  return streamId.startsWith(JOB_STREAM_PREFIX) ? streamId.slice(JOB_STREAM_PREFIX.length) : null;
+/**
+ * The job a job stream id names, or null when the stream is not a job stream made by
+ * {@link toJobStreamId} (another prefix, ids outside ID_PATTERN, or a spelling it never makes,
+ * such as `job-default|x`): `fromJobStreamId(toJobStreamId(ref))` is `ref` for every valid ref,
+ * and no two stream ids name one job.
+ */
+export function fromJobStreamId(streamId: string): JobRef | null {
+  if (!streamId.startsWith(JOB_STREAM_PREFIX)) return null;
+  const rest = streamId.slice(JOB_STREAM_PREFIX.length);
+  const separator = rest.indexOf(TENANT_SEPARATOR);
+  const ref = separator === -1 ? { tenant: DEFAULT_TENANT, jobId: rest } : { tenant: rest.slice(0, separator), jobId: rest.slice(separator + 1) };
+  if (separator !== -1 && ref.tenant === DEFAULT_TENANT) return null;
+  return isValidJobRef(ref) ? ref : null;
 }
 
 /** Job states exposed as `state` in the API (DESIGN section 2). */

@@ -11,15 +11,33 @@ import {
   MaxLength,
   Min,
   ValidateNested,
+  ValidateBy,
+  ValidationOptions,
   validateSync,
   ValidationError,
 } from 'class-validator';
 import { Type } from 'class-transformer';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { escapeUnsafeText, findUnsafeValues, isSafeIdentity } from './text-safety';
 
-/** Job ids, topics and tenants: printable, no whitespace, bounded. */
-export const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._:@\-/]{0,199}$/;
+import { ID_PATTERN } from './ids';
+
+export { ID_PATTERN };
 export const TOPIC_PATTERN = /^[a-z0-9][a-z0-9._\-]{0,199}$/i;
+
+/** An identity (submitter, worker): `isSafeIdentity`, no control, bidi or lone surrogate characters. */
+export function IsSafeIdentity(options?: ValidationOptions): PropertyDecorator {
+  return ValidateBy(
+    {
+      name: 'isSafeIdentity',
+      validator: {
+        validate: (value: unknown) => isSafeIdentity(value),
+        defaultMessage: (args) => `${args?.property ?? 'identity'} must be a non-empty name without control characters, line separators, bidi controls or unpaired surrogates`,
+      },
+    },
+    options,
+  );
+}
 
 /** Body of `POST /jobs` and value of `signoff.jobs.requested` (DESIGN sections 4 and 6). */
 export class SubmitJobDto {
@@ -50,7 +68,7 @@ export class SubmitJobDto {
 
   /** Only on Kafka ingress: who submitted (HTTP takes the token's subject). */
   @ApiPropertyOptional({ description: 'Kafka ingress only; over HTTP the token subject is the submitter' })
-  @IsOptional() @IsString() @MaxLength(200)
+  @IsOptional() @IsString() @MaxLength(200) @IsSafeIdentity()
   submitted_by?: string;
 }
 
@@ -101,14 +119,23 @@ export class DispatchMessageDto {
   @IsOptional() @IsBoolean() approval_granted?: boolean;
 }
 
-/** Value of `signoff.jobs.results` (DESIGN section 6). */
+/**
+ * Value of `signoff.jobs.results` (DESIGN section 6), plus `attempt`: the dispatch attempt the
+ * worker received (a report for an attempt the job's stream never recorded is refused), and
+ * `tenant`: the tenant of the dispatch the worker ran (job ids are scoped by tenant; absent =
+ * `default`, as in reports of older workers). The worker's credential travels in the
+ * `authorization` header, never in the value.
+ */
 export class JobResultMessageDto {
   @IsString() @IsNotEmpty() job_id!: string;
+  @IsOptional() @IsString() @Matches(ID_PATTERN, { message: 'tenant must be 1-200 characters of A-Z a-z 0-9 . _ : @ - /' })
+  tenant?: string;
   @IsString() @IsNotEmpty() idempotency_key!: string;
+  @IsInt() @Min(1) attempt!: number;
   @IsIn(['started', 'succeeded', 'failed']) status!: 'started' | 'succeeded' | 'failed';
   @IsOptional() result?: unknown;
   @IsOptional() @IsString() error?: string;
-  @IsOptional() @IsString() worker?: string;
+  @IsOptional() @IsString() @MaxLength(200) @IsSafeIdentity() worker?: string;
 }
 
 /** The RFC 9457 problem document every error is answered with (for OpenAPI). */
@@ -171,7 +198,10 @@ export function nestsDeeperThan(value: unknown, max: number): boolean {
 
 /**
  * Validates an untrusted plain value against a DTO class. Unknown members are refused
- * (`forbidNonWhitelisted`), so a typo is an error, not a silently ignored field.
+ * (`forbidNonWhitelisted`), so a typo is an error, not a silently ignored field. Every string and
+ * object key at any depth, free-form members (`payload`, `labels`, `result`) included, must be
+ * storable text, and every number finite (`findUnsafeValues`): a NUL character, a lone surrogate
+ * or `1e400` is the sender's error, named by its path (`payload.a.b`), never a store failure.
  */
 export function validateMessage<T extends object>(
   cls: Ctor<T>,
@@ -184,7 +214,8 @@ export function validateMessage<T extends object>(
     return { ok: false, errors: [{ field: '', message: `the message nests deeper than ${MAX_MESSAGE_DEPTH} levels` }] };
   }
   const instance = toInstance(cls, value as Record<string, unknown>);
-  const errors = flattenErrors(validateSync(instance, { whitelist: true, forbidNonWhitelisted: true, forbidUnknownValues: true }));
+  const errors: FieldError[] = findUnsafeValues(value);
+  errors.push(...flattenErrors(validateSync(instance, { whitelist: true, forbidNonWhitelisted: true, forbidUnknownValues: true })));
   // class-validator's whitelist does not see an own `__proto__` member (JSON.parse makes one).
   if (Object.prototype.hasOwnProperty.call(value, '__proto__')) errors.push({ field: '__proto__', message: 'property __proto__ should not exist' });
   return errors.length === 0 ? { ok: true, value: instance } : { ok: false, errors };
@@ -193,7 +224,8 @@ export function validateMessage<T extends object>(
 function flattenErrors(errors: ValidationError[], parent = ''): FieldError[] {
   const out: FieldError[] = [];
   for (const error of errors) {
-    const field = parent ? `${parent}.${error.property}` : error.property;
+    const property = escapeUnsafeText(error.property);
+    const field = parent ? `${parent}.${property}` : property;
     for (const message of Object.values(error.constraints ?? {})) out.push({ field, message });
     if (error.children?.length) out.push(...flattenErrors(error.children, field));
   }

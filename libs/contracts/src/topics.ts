@@ -11,8 +11,10 @@ export interface SignoffTopics {
   readonly approved: string;
   readonly approvedDlq: string;
   readonly dispatch: string;
+  /** Dispatch messages a worker refused (unsigned, bad signature, expired, not matching the body). */
   readonly dispatchDlq: string;
   readonly results: string;
+  /** Results the dispatcher refused (no worker credential, an attempt that was never dispatched). */
   readonly resultsDlq: string;
   readonly audit: string;
 }
@@ -49,11 +51,15 @@ export function signoffTopics(prefix: string = DEFAULT_TOPIC_PREFIX): SignoffTop
 /** Partitions per topic the services create; key = job_id keeps one job on one partition. */
 export const DEFAULT_PARTITIONS = 6;
 
-/** Header names on `signoff.jobs.dispatch` and the dead-letter topics. */
+/** Header names on `signoff.jobs.dispatch`, `signoff.jobs.requested`, `signoff.jobs.results` and the dead-letter topics. */
 export const HEADERS = {
   approvalGranted: 'approval_granted',
   idempotencyKey: 'idempotency-key',
   jobHash: 'job-hash',
+  /** The dispatch grant: a compact JWS signed by the control plane (see `dispatch-grant.ts`). */
+  grant: 'signoff-grant',
+  /** `Bearer <JWT>` of the producer: a submitter on `jobs.requested`, a worker on `jobs.results`. Never copied into a dead letter. */
+  authorization: 'authorization',
   /** DLQ: why the message was dead-lettered (an ErrorCode such as `invalid_request`). */
   errorCode: 'error-code',
   /** DLQ: a human-readable reason (at most 4,000 characters). */

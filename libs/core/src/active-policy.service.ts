@@ -4,6 +4,7 @@ import { POLICY_STREAM, PolicyActivatedData, SignoffError } from '@signoff/contr
 import { deterministicUuid, EventStore, EventStoreError, WrongExpectedVersionError } from '@signoff/event-store';
 import { HealthRegistry } from '@signoff/observability';
 import { CompiledPolicy, compilePolicy, formatPolicyError, parsePolicy, PolicyBundle, policySnapshot } from '@signoff/policy-engine';
+import { storeErrorToSignoffError } from './store-errors';
 
 /** The policy in force: compiled once, with its snapshot hash. */
 export interface ActivePolicyView {
@@ -120,7 +121,7 @@ export class ActivePolicy implements OnModuleInit, OnApplicationShutdown {
         return this.get();
       } catch (error) {
         if (error instanceof WrongExpectedVersionError) continue;
-        if (error instanceof EventStoreError) throw new SignoffError('store_unavailable', error.message, {}, { 'Retry-After': '1' });
+        if (error instanceof EventStoreError) throw storeErrorToSignoffError(error, 'activating a policy');
         throw error;
       }
     }

@@ -12,7 +12,7 @@ import { JobCommandHandler } from './job-command.handler';
 import { PostgresThrottleCounter } from './postgres-throttle.counter';
 
 import { SIGNOFF_CONFIG, SIGNOFF_TOPICS } from './core.tokens';
-import { AUDIT_REDACT } from './audit/audit.relay';
+import { AUDIT_REDACT, HistoryRedaction } from './audit/history-redaction';
 
 export interface CoreModuleOptions {
   readonly config: SignoffConfig;
@@ -85,9 +85,14 @@ export class CoreModule {
           useFactory: (store: EventStore, health: HealthRegistry) => new ActivePolicy(store, { bootstrapPath: config.policyPath }, health),
           inject: [EventStore, HealthRegistry],
         },
+        {
+          provide: HistoryRedaction,
+          useFactory: (policy: ActivePolicy) => new HistoryRedaction(policy, config.auditRedactFields),
+          inject: [ActivePolicy],
+        },
         CoreLifecycle,
       ],
-      exports: [SIGNOFF_CONFIG, SIGNOFF_TOPICS, AUDIT_REDACT, Clock, ThrottleCounter, JobCommandHandler, ActivePolicy],
+      exports: [SIGNOFF_CONFIG, SIGNOFF_TOPICS, AUDIT_REDACT, Clock, ThrottleCounter, JobCommandHandler, ActivePolicy, HistoryRedaction],
     };
   }
 }

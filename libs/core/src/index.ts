@@ -4,11 +4,23 @@
  * from the event log, shared throttle counters, the event relay to Kafka, the clock.
  */
 export { Clock, SystemClock, FixedClock } from './clock';
+export { storeErrorToSignoffError } from './store-errors';
 export { JobCommandHandler, MAX_COMMAND_ATTEMPTS, NEW_JOB, type LoadedJob, type ExecuteResult } from './job-command.handler';
 export { ActivePolicy, type ActivePolicyView, type ActivePolicyOptions } from './active-policy.service';
 export { PostgresThrottleCounter } from './postgres-throttle.counter';
 export { EventRelay, type EventRelayOptions } from './event-relay';
 export { CoreModule, SIGNOFF_CONFIG, SIGNOFF_TOPICS, type CoreModuleOptions } from './core.module';
-export { AuditRelay, AUDIT_REDACT } from './audit/audit.relay';
-export { toCloudEvent, cloudEventType, redactEventData } from './audit/cloud-event.mapper';
+export { AuditRelay } from './audit/audit.relay';
+export { toCloudEvent, cloudEventType } from './audit/cloud-event.mapper';
+export {
+  AUDIT_REDACT,
+  HistoryRedaction,
+  redactEventData,
+  redactRequest,
+  redactResult,
+  redactionPathsFor,
+  UNKNOWN_POLICY_REDACTION,
+  type DecidingRule,
+} from './audit/history-redaction';
 export { RuleRedactions } from './audit/rule-redactions';
+export { existingJob, jobNotFound, requestedJobRef, visibleJob, type ExistingJob } from './access/job-access';

@@ -8,9 +8,10 @@ import {
   JobCommand,
   JobOutcomeMap,
 } from '@signoff/approvals';
-import { ID_PATTERN, JobEvent, SignoffError, toJobStreamId } from '@signoff/contracts';
-import { DuplicateEventIdError, EventStore, EventStoreArgumentError, EventStoreError, RecordedEvent, WrongExpectedVersionError } from '@signoff/event-store';
+import { describeJobRef, isValidJobRef, JobEvent, JobRef, SignoffError, toJobStreamId } from '@signoff/contracts';
+import { DuplicateEventIdError, EventStore, EventStoreError, RecordedEvent, WrongExpectedVersionError } from '@signoff/event-store';
 import { SignoffMetrics } from '@signoff/observability';
+import { storeErrorToSignoffError } from './store-errors';
 
 /** A job's folded state and the revision it was read at. */
 export interface LoadedJob {
@@ -18,6 +19,12 @@ export interface LoadedJob {
   /** Revision of the stream's last event, or 'no_stream'. */
   readonly revision: bigint | 'no_stream';
   readonly events: readonly RecordedEvent<JobEvent>[];
+  /**
+   * The stream holds a job of another tenant than the one it was read for (a stream written
+   * before job ids were scoped by tenant, when every tenant's job was `job-<id>`): no job of this
+   * reference. Its state is `initial` and commands on it are refused `not_found`, never appended.
+   */
+  readonly foreign?: true;
 }
 
 export interface ExecuteResult<C extends JobCommand> {
@@ -50,34 +57,42 @@ export class JobCommandHandler {
     private readonly metrics: SignoffMetrics,
   ) {}
 
-  async load(jobId: string): Promise<LoadedJob> {
+  /** Reads and folds the job's stream (its tenant and job id name it, DESIGN section 12). */
+  async load(ref: JobRef): Promise<LoadedJob> {
     // An id no submission could have used (ID_PATTERN, the rule of POST /jobs and the Kafka
     // ingress) names no job: answer "no such job" without asking the store, which would refuse
     // some of them (a NUL byte) as a failure rather than as an absence.
-    if (!ID_PATTERN.test(jobId)) return NEW_JOB;
-    const events = await this.guard(() => this.store.readStream<JobEvent>(toJobStreamId(jobId)));
+    if (!isValidJobRef(ref)) return NEW_JOB;
+    const events = await this.guard(`reading job ${describeJobRef(ref)}`, () => this.store.readStream<JobEvent>(toJobStreamId(ref)));
     const revision = events.length === 0 ? 'no_stream' : events[events.length - 1].revision;
-    return { state: foldJob(events), revision, events };
+    const state = foldJob(events);
+    if (state.status !== 'initial' && state.job.request.tenant !== ref.tenant) return { state: foldJob([]), revision, events: [], foreign: true };
+    return { state, revision, events };
   }
 
   /**
-   * Runs a command. `options.loaded` lets the first attempt decide on a state the caller just read
-   * (or on the empty state of a job id it just made up), saving a round trip; a conflict reloads.
+   * Runs a command on the job `ref` names. `options.loaded` lets the first attempt decide on a
+   * state the caller just read (or on the empty state of a job id it just made up), saving a
+   * round trip; a conflict reloads.
    */
   async execute<C extends JobCommand>(
-    jobId: string,
+    ref: JobRef,
     build: (state: JobAggregateState) => C,
     options: { loaded?: LoadedJob } = {},
   ): Promise<ExecuteResult<C>> {
-    const stream = toJobStreamId(jobId);
+    const stream = toJobStreamId(ref);
     for (let attempt = 1; ; attempt++) {
       // 1. read and fold; 2. decide on that state; 3. append expecting that revision.
-      const loaded = attempt === 1 && options.loaded ? options.loaded : await this.load(jobId);
+      const loaded = attempt === 1 && options.loaded ? options.loaded : await this.load(ref);
+      if (loaded.foreign) {
+        const result = { ok: false, code: 'not_found', message: `job ${describeJobRef(ref)} not found` } as const;
+        return { result, state: loaded.state, appended: [], revision: loaded.revision };
+      }
       const command = build(loaded.state);
       const result = decide(command, loaded.state) as DecideResult<JobOutcomeMap[C['type']]>;
       if (!result.ok || result.events.length === 0) return { result, state: loaded.state, appended: [], revision: loaded.revision };
       try {
-        const { nextRevision } = await this.guard(() =>
+        const { nextRevision } = await this.guard(`appending to job ${describeJobRef(ref)}`, () =>
           this.store.appendToStream(stream, identifyEvents(command.metadata.commandId, result.events), {
             expectedRevision: loaded.revision,
           }),
@@ -97,21 +112,16 @@ export class JobCommandHandler {
   }
 
   /**
-   * Store failures reach clients as 503 `store_unavailable`, never as a 500 or a false success; a
-   * value the store refuses (EventStoreArgumentError: a NUL byte, SQLSTATE 22P05 / 22021) is the
-   * request's fault: 400 `invalid_request`, without the store's text.
+   * Store errors reach clients as `storeErrorToSignoffError` says: an argument the store refuses
+   * is 400 `invalid_request`, an outage 503 `store_unavailable` (never a 500 or a false success),
+   * and neither answer carries the driver's text.
    */
-  private async guard<T>(op: () => Promise<T>): Promise<T> {
+  private async guard<T>(doing: string, op: () => Promise<T>): Promise<T> {
     try {
       return await op();
     } catch (error) {
       if (error instanceof WrongExpectedVersionError || error instanceof DuplicateEventIdError) throw error;
-      if (error instanceof EventStoreArgumentError) {
-        throw new SignoffError('invalid_request', 'the request holds a value that cannot be stored (e.g. a NUL character or an unpaired surrogate)');
-      }
-      if (error instanceof EventStoreError) {
-        throw new SignoffError('store_unavailable', `the event store is unavailable: ${error.message}`, {}, { 'Retry-After': '1' });
-      }
+      if (error instanceof EventStoreError) throw storeErrorToSignoffError(error, doing);
       throw error;
     }
   }

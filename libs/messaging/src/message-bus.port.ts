@@ -60,6 +60,12 @@ export interface DeadLetterOptions {
   readonly classify?: (error: unknown) => MessageFailure;
   /** Told after a message was dead-lettered (metrics, logs). */
   readonly onDeadLettered?: (event: DeadLetteredMessage) => void;
+  /**
+   * Headers added to every dead letter of this subscription (e.g. the worker SDK's `refused-by`);
+   * they override the message's own headers of the same name, never `error-code`, `error-detail`
+   * or `original-*`. Credentials (`authorization`) are never written, from the message or here.
+   */
+  readonly headers?: Readonly<Record<string, string>>;
 }
 
 /** A message whose handling is being retried after a transient failure (readiness reports these). */
@@ -89,7 +95,8 @@ export interface SubscribeOptions {
    * - with `deadLetter` set, the failure is classified ({@link classifyFailure}): a permanent one
    *   (the message is bad: invalid, refused, unauthenticated, too large, a value the store refuses,
    *   a bug) moves the message to its dead-letter topic with `error-code` / `error-detail` headers
-   *   and the partition moves on; a transient one (store, broker or policy unavailable, contention)
+   *   (and its own headers except `authorization`: credentials never reach a DLQ) and the
+   *   partition moves on; a transient one (store, broker or policy unavailable, contention)
    *   is retried with capped, jittered exponential back-off, never skipped, until it succeeds. A
    *   dead-letter publish that fails is transient too: the message is never lost.
    * - without `deadLetter`, every failure is retried that way (there is nowhere to put it).

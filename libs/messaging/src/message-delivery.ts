@@ -1,4 +1,5 @@
-import { dlqOf, HEADERS } from '@signoff/contracts';
+import { dlqOf } from '@signoff/contracts';
+import { deadLetterRecord } from './dead-letter';
 import { InboundMessage, OutboundMessage, PublishedRecord, SubscribeOptions, WaitingMessage } from './message-bus.port';
 import { classifyFailure, MessageFailure } from './message-failure';
 
@@ -30,8 +31,6 @@ export interface DeliveryDeps {
   readonly backoff: Backoff;
   readonly log: (level: 'error' | 'warn' | 'info', message: string, extra?: Record<string, unknown>) => void;
 }
-
-const MAX_DETAIL_HEADER = 4000;
 
 /**
  * The failure policy of one subscription, shared by every MessageBus adapter (see
@@ -106,18 +105,8 @@ export class MessageDelivery {
     const dead = this.options.deadLetter!;
     const dlq = (dead.topicOf ?? dlqOf)(message.topic);
     const where = `${message.topic}[${message.partition}]@${message.offset}`;
-    const record: OutboundMessage = {
-      key: message.key ?? '',
-      value: message.value ?? Buffer.alloc(0),
-      headers: {
-        ...message.headers,
-        [HEADERS.errorCode]: failure.code,
-        [HEADERS.errorDetail]: failure.detail.slice(0, MAX_DETAIL_HEADER),
-        [HEADERS.originalTopic]: message.topic,
-        [HEADERS.originalPartition]: String(message.partition),
-        [HEADERS.originalOffset]: message.offset,
-      },
-    };
+    // The credential of the producer (authorization) is never copied: see deadLetterRecord.
+    const record = deadLetterRecord(message, failure, dead.headers);
     for (let attempt = 0; ; attempt++) {
       try {
         await this.deps.publish(dlq, [record]);

@@ -1,4 +1,4 @@
-import { ErrorCode, SignoffError } from '@signoff/contracts';
+import { ERROR_CODES, SignoffError } from '@signoff/contracts';
 import { EventStoreArgumentError, EventStoreError, WrongExpectedVersionError, DuplicateEventIdError } from '@signoff/event-store';
 
 /**
@@ -41,12 +41,28 @@ export class TransientMessageError extends Error {
 }
 
 /**
- * Signoff error codes that mean "not now" rather than "never": the store or the policy is
- * unavailable, or the job is contended. Every other code is a verdict on the message.
- * (`throttled` is a verdict too: on Kafka there is nobody to answer 429 to, and waiting out a
- * throttle window would block the partition; upstream re-drives the message from the DLQ.)
+ * Reasons (the `reason` extension of a SignoffError) that make an otherwise transient 5xx a
+ * verdict on the message: `evaluation_budget_exceeded` is the 503 `policy_unavailable` of an
+ * evaluation that overran its CPU budget; the same job under the same policy overruns again on
+ * every retry, so it is dead-lettered instead of blocking its partition.
  */
-const TRANSIENT_SIGNOFF_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>(['store_unavailable', 'policy_unavailable', 'busy']);
+const PERMANENT_REASONS: ReadonlySet<string> = new Set(['evaluation_budget_exceeded']);
+
+/**
+ * Whether a SignoffError means "not now" rather than "never": every 5xx code is an outage of
+ * something the message depends on (503 `store_unavailable`, `policy_unavailable`, `busy`,
+ * `auth_unavailable`, and any 503 code added later), except 500 `internal` (a bug: retrying the
+ * same message fails the same way) and a 5xx whose `reason` is in PERMANENT_REASONS. Every 4xx
+ * code is a verdict on the message. (`throttled`, 429, is a verdict too: on Kafka there is nobody
+ * to answer 429 to, and waiting out a throttle window would block the partition; upstream
+ * re-drives the message from the DLQ.)
+ */
+function isTransientSignoffError(error: SignoffError): boolean {
+  if (error.code === 'internal') return false;
+  const reason = error.extensions.reason;
+  if (typeof reason === 'string' && PERMANENT_REASONS.has(reason)) return false;
+  return (ERROR_CODES[error.code] ?? 500) >= 500;
+}
 
 /** kafkajs protocol errors about the record itself: sending it again cannot succeed. */
 const MESSAGE_REFUSED_BY_BROKER: ReadonlySet<string> = new Set(['MESSAGE_TOO_LARGE', 'RECORD_LIST_TOO_LARGE', 'INVALID_RECORD']);
@@ -118,8 +134,9 @@ export function brokerFailure(error: unknown): 'message' | 'transient' | 'fatal'
  * | failure | kind | code |
  * | --- | --- | --- |
  * | PermanentMessageError / TransientMessageError | as thrown | as thrown |
- * | SignoffError `store_unavailable`, `policy_unavailable`, `busy` | transient | its code |
- * | any other SignoffError (`invalid_request`, `reserved_label`, `payload_too_large`, `unauthenticated`, `forbidden`, `throttled`, `job_request_changed`, `not_found`, ...) | permanent | its code |
+ * | SignoffError with a 5xx status (`store_unavailable`, `policy_unavailable`, `busy`, `auth_unavailable`) | transient | its code |
+ * | ...but `internal` (500, a bug), or a 5xx with `reason: evaluation_budget_exceeded` (an evaluation over its CPU budget) | permanent | its code |
+ * | any 4xx SignoffError (`invalid_request`, `reserved_label`, `payload_too_large`, `unauthenticated`, `forbidden`, `throttled`, `job_request_changed`, `not_found`, `not_dispatched`, ...) | permanent | its code |
  * | EventStoreArgumentError (a value the store refuses, e.g. SQLSTATE 22P05 / 22021: a NUL byte) | permanent | `invalid_request` |
  * | WrongExpectedVersionError, DuplicateEventIdError | transient | `busy` |
  * | any other EventStoreError (unavailable, closed, failure) | transient | `store_unavailable` |
@@ -140,7 +157,7 @@ export function classifyFailure(error: unknown): MessageFailure {
   if (error instanceof PermanentMessageError) return permanent(error.code, error.detail);
   if (error instanceof TransientMessageError) return transient(error.code, error.message);
   if (error instanceof SignoffError) {
-    if (TRANSIENT_SIGNOFF_CODES.has(error.code)) return transient(error.code, error.message);
+    if (isTransientSignoffError(error)) return transient(error.code, error.message);
     const fields = error.extensions.errors;
     return permanent(error.code, fields ? `${error.message}: ${JSON.stringify(fields)}` : error.message);
   }

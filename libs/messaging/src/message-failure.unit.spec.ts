@@ -1,6 +1,6 @@
 import { KafkaJSAggregateError, KafkaJSConnectionError, KafkaJSNonRetriableError, KafkaJSNumberOfRetriesExceeded, KafkaJSProtocolError } from 'kafkajs';
 import { describe, expect, it } from 'vitest';
-import { SignoffError } from '@signoff/contracts';
+import { ERROR_CODES, ErrorCode, SignoffError } from '@signoff/contracts';
 import {
   DuplicateEventIdError,
   EventStoreArgumentError,
@@ -46,6 +46,15 @@ describe('classifyFailure: the one table of permanent and transient handler fail
     ['store outage (503)', new SignoffError('store_unavailable', 'the event store is unavailable'), 'transient', 'store_unavailable'],
     ['policy outage (503)', new SignoffError('policy_unavailable', 'evaluation timed out'), 'transient', 'policy_unavailable'],
     ['contention (503 busy)', new SignoffError('busy', 'too much contention'), 'transient', 'busy'],
+    ['the key set cannot be fetched (503 auth_unavailable: says nothing about the token)', new SignoffError('auth_unavailable', 'JWKS unreachable'), 'transient', 'auth_unavailable'],
+    [
+      'an evaluation over its CPU budget (503 policy_unavailable, reason evaluation_budget_exceeded: overruns again on every retry)',
+      new SignoffError('policy_unavailable', 'evaluation exceeded its budget of 100 ms', { reason: 'evaluation_budget_exceeded' }),
+      'permanent',
+      'policy_unavailable',
+    ],
+    ['a result for an attempt never dispatched (409)', new SignoffError('not_dispatched', 'attempt 7 was never dispatched'), 'permanent', 'not_dispatched'],
+    ['a SignoffError internal (500: a bug)', new SignoffError('internal', 'internal error'), 'permanent', 'internal'],
     ['a value the store refuses (SQLSTATE 22P05: NUL in jsonb)', new EventStoreArgumentError('append: unsupported Unicode escape sequence (SQLSTATE 22P05)'), 'permanent', 'invalid_request'],
     ['a store outage', new EventStoreUnavailableError('connect ECONNREFUSED (SQLSTATE 08006)'), 'transient', 'store_unavailable'],
     ['a closed store', new EventStoreClosedError(), 'transient', 'store_unavailable'],
@@ -79,6 +88,14 @@ describe('classifyFailure: the one table of permanent and transient handler fail
     expect(failure.kind).toBe(kind);
     expect(failure.code).toBe(code);
     expect(failure.detail.length).toBeGreaterThan(0);
+  });
+
+  it('classifies every SignoffError code by its status: 5xx (but internal) transient, the rest permanent', () => {
+    for (const [code, status] of Object.entries(ERROR_CODES) as [ErrorCode, number][]) {
+      const expected = status >= 500 && code !== 'internal' ? 'transient' : 'permanent';
+      expect({ code, kind: classifyFailure(new SignoffError(code, 'x')).kind }).toEqual({ code, kind: expected });
+    }
+    expect(classifyFailure(new SignoffError('auth_unavailable', 'JWKS unreachable')).kind).toBe('transient');
   });
 
   it('carries per-field errors of a validation failure in the detail, bounded to 4,000 characters', () => {

@@ -58,10 +58,15 @@ export class SignoffMetrics {
     registers: [this.registry],
   });
 
-  /** Not a DESIGN §9 name: added by issue 10 (permanent failures of consumed messages, DESIGN §12). */
+  /**
+   * Not a DESIGN §9 name: added by issue 10 (permanent failures of consumed messages, DESIGN §12),
+   * refusals of who produced a message among them (`unauthenticated`, `forbidden`,
+   * `not_dispatched`: the one family for every dead letter, counted by the shared MessageDelivery
+   * hook). `topic` is the consumed topic's full name (`signoff.jobs.results`).
+   */
   readonly messagesDeadLettered = new Counter({
     name: 'signoff_messages_dead_lettered_total',
-    help: 'Consumed messages moved to their dead-letter topic (<topic>.dlq), by consumed topic and error code.',
+    help: 'Consumed messages moved to their dead-letter topic (<topic>.dlq): invalid, refused or unauthenticated; by consumed topic and error code.',
     labelNames: ['topic', 'code'] as const,
     registers: [this.registry],
   });

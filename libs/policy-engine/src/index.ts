@@ -16,6 +16,7 @@ export {
   normalizeJobRequest,
   canonicalJson,
   canonicalSha256,
+  NotCanonicalJsonError,
   JOB_REQUEST_DEFAULTS,
   type JobRequestInput,
 } from './integrity.hash';

@@ -38,12 +38,30 @@ export function normalizeJobRequest(input: JobRequestInput): JobRequest {
 }
 
 /**
- * RFC 8785 (JCS) canonical JSON of a JSON value, by the `canonicalize` package. Throws on values
- * JSON cannot carry (undefined at the top, NaN, Infinity).
+ * A value has no RFC 8785 form (NaN, Infinity, undefined at the top): it cannot be hashed. Input
+ * validation (`validateMessage`) refuses such values first; this is the typed error when one gets
+ * here anyway.
+ */
+export class NotCanonicalJsonError extends Error {
+  readonly code = 'not_canonical_json';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'NotCanonicalJsonError';
+  }
+}
+
+/**
+ * RFC 8785 (JCS) canonical JSON of a JSON value, by the `canonicalize` package. Throws
+ * NotCanonicalJsonError on values JSON cannot carry (undefined at the top, NaN, Infinity).
  */
 export function canonicalJson(value: unknown): string {
-  const text = canonicalize(value);
-  if (text === undefined) throw new TypeError('value has no JSON representation');
+  let text: string | undefined;
+  try {
+    text = canonicalize(value);
+  } catch (error) {
+    throw new NotCanonicalJsonError(`value has no RFC 8785 representation: ${(error as Error).message}`, { cause: error });
+  }
+  if (text === undefined) throw new NotCanonicalJsonError('value has no JSON representation');
   return text;
 }
 

@@ -5,7 +5,7 @@ import type { JobRequest } from '@signoff/contracts';
 import fc from 'fast-check';
 import { stringify } from 'yaml';
 import { describe, expect, it } from 'vitest';
-import { canonicalJson, jobHash, normalizeJobRequest, policySnapshot } from './integrity.hash';
+import { canonicalJson, jobHash, normalizeJobRequest, NotCanonicalJsonError, policySnapshot } from './integrity.hash';
 import { parsePolicy } from './policy.parser';
 import type { PolicyBundle } from './policy.types';
 
@@ -326,5 +326,24 @@ version: v1`,
     if (!parsed.ok) throw new Error('default bundle must be valid');
     const fromEvent = JSON.parse(JSON.stringify(parsed.bundle)) as PolicyBundle;
     expect(policySnapshot(fromEvent)).toBe(reference);
+  });
+});
+
+describe('values without an RFC 8785 form', () => {
+  it('throw the typed NotCanonicalJsonError, not a generic Error', () => {
+    const request = normalizeJobRequest({ topic: 't', submitted_by: 'a', payload: { n: JSON.parse('1e400') as number } });
+    for (const value of [Infinity, -Infinity, NaN, { n: Infinity }, [1, NaN], undefined]) {
+      expect(() => canonicalJson(value)).toThrow(NotCanonicalJsonError);
+    }
+    expect(() => jobHash(request)).toThrow(NotCanonicalJsonError);
+    const error = (() => {
+      try {
+        jobHash(request);
+      } catch (e) {
+        return e as NotCanonicalJsonError;
+      }
+      return null;
+    })();
+    expect(error?.code).toBe('not_canonical_json');
   });
 });

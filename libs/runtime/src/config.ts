@@ -20,14 +20,37 @@ export interface SignoffConfig {
   readonly policyPath: string;
   readonly authJwtSecret: string | null;
   readonly authJwksUrl: string | null;
+  /** Longest token lifetime accepted (exp - iat, or exp - now without iat), AUTH_JWT_MAX_TTL_SECONDS (24 h). */
+  readonly authJwtMaxTtlSeconds: number;
+  /** Required `iss` when set (AUTH_JWT_ISSUER). */
+  readonly authJwtIssuer: string | null;
+  /** Required `aud` when set (AUTH_JWT_AUDIENCE). */
+  readonly authJwtAudience: string | null;
   readonly snapshotMode: SnapshotMode;
   readonly dispatchGraceMs: number;
   readonly workerAckTimeoutMs: number;
   readonly logLevel: 'debug' | 'info' | 'warn' | 'error';
   /** Submit-time evaluation timeout: past it, 503 policy_unavailable and nothing stored (DESIGN §4: 5 s). */
   readonly policyEvaluationTimeoutMs: number;
-  /** Request paths redacted in the audit stream and logs (AUDIT_REDACT_FIELDS, comma separated). */
+  /** Request and result paths redacted for every reader of history: the audit stream, the CLI export, the read API (AUDIT_REDACT_FIELDS, comma separated). */
   readonly auditRedactFields: readonly string[];
+  /**
+   * SIGNOFF_SIGNING_KEY_FILE: the control plane's Ed25519 private key (a private JWK with `kid`, a
+   * JWK Set of private keys, or a PKCS#8 PEM) that signs dispatch grants. Required by the dispatch
+   * service; the standalone generates one in its data directory when unset.
+   */
+  readonly signingKeyFile: string | null;
+  /** SIGNOFF_SIGNING_KEY_ID: the key id of a PEM key, or the current (signing) key of a JWK Set. */
+  readonly signingKeyId: string | null;
+  /** DISPATCH_GRANT_TTL_MS: how long a dispatch grant stays valid after it was signed (default 1 h). */
+  readonly grantTtlMs: number;
+  /**
+   * KAFKA_INGRESS_TRUSTED=true: `signoff.jobs.requested` takes `submitted_by` from the message body
+   * when a message carries no credential (a trusted network only; off by default).
+   */
+  readonly kafkaIngressTrusted: boolean;
+  /** SIGNOFF_WORKER_TOKEN: the in-process worker's credential (standalone with AUTH_JWKS_URL). */
+  readonly workerToken: string | null;
 }
 
 /** Start-up stops with every problem of the environment listed at once. */
@@ -45,6 +68,8 @@ export interface ConfigDefaults {
   readonly kafkaRequired?: boolean;
   /** Whether AUTH_JWT_SECRET or AUTH_JWKS_URL must be set (services with an authenticated API). */
   readonly authRequired?: boolean;
+  /** Whether SIGNOFF_SIGNING_KEY_FILE must be set (the dispatch service signs every dispatch). */
+  readonly signingKeyRequired?: boolean;
 }
 
 /**
@@ -85,7 +110,13 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>, d
   const authJwtSecret = str('AUTH_JWT_SECRET') ?? null;
   if (authJwtSecret !== null && authJwtSecret.length < 32) problems.push('AUTH_JWT_SECRET must be at least 32 characters');
   const authJwksUrl = str('AUTH_JWKS_URL') ?? null;
-  if (authJwksUrl !== null && !/^https?:\/\//.test(authJwksUrl)) problems.push('AUTH_JWKS_URL must be an http(s) URL');
+  if (authJwksUrl !== null) {
+    const problem = jwksUrlProblem(authJwksUrl);
+    if (problem) problems.push(problem);
+  }
+  const authJwtMaxTtlSeconds = int('AUTH_JWT_MAX_TTL_SECONDS', DEFAULT_AUTH_JWT_MAX_TTL_SECONDS, 60, 30 * 86_400);
+  const authJwtIssuer = str('AUTH_JWT_ISSUER') ?? null;
+  const authJwtAudience = str('AUTH_JWT_AUDIENCE') ?? null;
   if (defaults.authRequired && authJwtSecret === null && authJwksUrl === null) {
     problems.push('AUTH_JWT_SECRET (HS256, at least 32 characters) or AUTH_JWKS_URL is required for this service');
   }
@@ -98,6 +129,13 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>, d
   const levelRaw = str('LOG_LEVEL') ?? 'info';
   if (!['debug', 'info', 'warn', 'error'].includes(levelRaw)) problems.push(`LOG_LEVEL=${levelRaw} must be debug, info, warn or error`);
   const host = str('HOST') ?? '127.0.0.1';
+  const signingKeyFile = str('SIGNOFF_SIGNING_KEY_FILE') ?? null;
+  if (defaults.signingKeyRequired && signingKeyFile === null) {
+    problems.push('SIGNOFF_SIGNING_KEY_FILE is required for this service (an Ed25519 private JWK or PKCS#8 PEM; `npm run cli -- keys generate --out DIR` makes one)');
+  }
+  const grantTtlMs = int('DISPATCH_GRANT_TTL_MS', 3_600_000, 1000, 7 * 86_400_000);
+  const trustedRaw = (str('KAFKA_INGRESS_TRUSTED') ?? 'false').toLowerCase();
+  if (!['true', 'false', '1', '0'].includes(trustedRaw)) problems.push(`KAFKA_INGRESS_TRUSTED=${trustedRaw} must be true or false`);
 
   if (problems.length > 0) throw new ConfigError(problems);
   return {
@@ -111,13 +149,43 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>, d
     policyPath,
     authJwtSecret,
     authJwksUrl,
+    authJwtMaxTtlSeconds,
+    authJwtIssuer,
+    authJwtAudience,
     snapshotMode,
     dispatchGraceMs,
     workerAckTimeoutMs,
     logLevel: levelRaw as SignoffConfig['logLevel'],
     policyEvaluationTimeoutMs,
     auditRedactFields: (str('AUDIT_REDACT_FIELDS') ?? '').split(',').map((p) => p.trim()).filter(Boolean),
+    signingKeyFile,
+    signingKeyId: str('SIGNOFF_SIGNING_KEY_ID') ?? null,
+    grantTtlMs,
+    kafkaIngressTrusted: trustedRaw === 'true' || trustedRaw === '1',
+    workerToken: str('SIGNOFF_WORKER_TOKEN') ?? null,
   };
+}
+
+/** Default of AUTH_JWT_MAX_TTL_SECONDS: tokens live at most 24 hours. */
+export const DEFAULT_AUTH_JWT_MAX_TTL_SECONDS = 86_400;
+
+/** Hosts AUTH_JWKS_URL may reach over plain http (tests, development). */
+const LOOPBACK_HOSTS: ReadonlySet<string> = new Set(['127.0.0.1', '[::1]', 'localhost']);
+
+/**
+ * Keys fetched over plain http can be replaced by anyone on the path, and with them every token:
+ * AUTH_JWKS_URL must be https, except on a loopback host.
+ */
+function jwksUrlProblem(raw: string): string | null {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    return `AUTH_JWKS_URL=${raw} is not a URL`;
+  }
+  if (url.protocol === 'https:') return null;
+  if (url.protocol === 'http:' && LOOPBACK_HOSTS.has(url.hostname)) return null;
+  return `AUTH_JWKS_URL=${redactUrl(raw)} must be an https URL (plain http only on 127.0.0.1, ::1 or localhost)`;
 }
 
 /** Hides the password of a connection URL for logs and errors. */

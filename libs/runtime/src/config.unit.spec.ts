@@ -64,4 +64,46 @@ describe('parseConfig', () => {
     expect(() => parseConfig({ EVENT_STORE_URL: 'postgres://a/b', KAFKA_BROKERS: 'k:9092' }, { authRequired: true })).toThrow(/AUTH_JWT_SECRET .* or AUTH_JWKS_URL is required/);
     expect(redactUrl('postgres://user:secret@host/db')).toBe('postgres://user:***@host/db');
   });
+
+  it('bounds token lifetimes (AUTH_JWT_MAX_TTL_SECONDS, 24 h by default) and reads the optional issuer and audience', () => {
+    const d = parseConfig({}, { eventStoreUrl: 'pglite://x' });
+    expect(d).toMatchObject({ authJwtMaxTtlSeconds: 86_400, authJwtIssuer: null, authJwtAudience: null });
+    const c = parseConfig({ EVENT_STORE_URL: 'pglite://x', AUTH_JWT_MAX_TTL_SECONDS: '3600', AUTH_JWT_ISSUER: 'https://idp.acme', AUTH_JWT_AUDIENCE: 'signoff' });
+    expect(c).toMatchObject({ authJwtMaxTtlSeconds: 3600, authJwtIssuer: 'https://idp.acme', authJwtAudience: 'signoff' });
+    expect(() => parseConfig({ EVENT_STORE_URL: 'pglite://x', AUTH_JWT_MAX_TTL_SECONDS: '0' })).toThrow(/AUTH_JWT_MAX_TTL_SECONDS=0/);
+    expect(() => parseConfig({ EVENT_STORE_URL: 'pglite://x', AUTH_JWT_MAX_TTL_SECONDS: 'forever' })).toThrow(/AUTH_JWT_MAX_TTL_SECONDS/);
+  });
+
+  it('takes AUTH_JWKS_URL over https only, plain http on a loopback host only', () => {
+    const jwks = (url: string) => () => parseConfig({ EVENT_STORE_URL: 'pglite://x', AUTH_JWKS_URL: url });
+    expect(jwks('https://idp.acme/.well-known/jwks.json')()).toMatchObject({ authJwksUrl: 'https://idp.acme/.well-known/jwks.json' });
+    for (const loopback of ['http://127.0.0.1:8000/jwks', 'http://[::1]:8000/jwks', 'http://localhost/jwks']) expect(jwks(loopback)).not.toThrow();
+    for (const bad of ['http://idp.acme/jwks', 'http://10.0.0.1/jwks', 'http://localhost.evil.com/jwks', 'http://127.0.0.1.nip.io/jwks', 'ftp://idp/jwks', 'not a url']) {
+      expect(jwks(bad), bad).toThrow(ConfigError);
+    }
+    expect(jwks('http://idp.acme/jwks')).toThrow(/AUTH_JWKS_URL.*must be an https URL/);
+  });
+});
+
+describe('parseConfig: trust between components (DESIGN section 12)', () => {
+  const base = { EVENT_STORE_URL: 'postgres://a/b', KAFKA_BROKERS: 'k:9092' };
+  it('defaults: no signing key, grants valid 1 h, Kafka ingress authenticated', () => {
+    expect(parseConfig(base)).toMatchObject({ signingKeyFile: null, signingKeyId: null, grantTtlMs: 3_600_000, kafkaIngressTrusted: false, workerToken: null });
+  });
+  it('reads the signing key, its id, the grant lifetime, the trusted-network opt-out and the worker token', () => {
+    const c = parseConfig({
+      ...base,
+      SIGNOFF_SIGNING_KEY_FILE: '/etc/signoff/signing-key.json',
+      SIGNOFF_SIGNING_KEY_ID: 'k-2026',
+      DISPATCH_GRANT_TTL_MS: '60000',
+      KAFKA_INGRESS_TRUSTED: 'true',
+      SIGNOFF_WORKER_TOKEN: 'eyJ…',
+    });
+    expect(c).toMatchObject({ signingKeyFile: '/etc/signoff/signing-key.json', signingKeyId: 'k-2026', grantTtlMs: 60_000, kafkaIngressTrusted: true, workerToken: 'eyJ…' });
+  });
+  it('a service that signs refuses to start without a key; bad values are listed', () => {
+    expect(() => parseConfig(base, { signingKeyRequired: true })).toThrow(/SIGNOFF_SIGNING_KEY_FILE is required/);
+    expect(() => parseConfig({ ...base, KAFKA_INGRESS_TRUSTED: 'yes' })).toThrow(/KAFKA_INGRESS_TRUSTED=yes must be true or false/);
+    expect(() => parseConfig({ ...base, DISPATCH_GRANT_TTL_MS: '10' })).toThrow(/DISPATCH_GRANT_TTL_MS/);
+  });
 });

@@ -2,6 +2,7 @@ import { DynamicModule, INestApplication, Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { JsonLogger } from '@signoff/observability';
+import { onClientError, onFrameworkError } from './framework-errors';
 import { ProblemJsonFilter } from './problem.filter';
 
 export interface HttpAppOptions {
@@ -11,7 +12,7 @@ export interface HttpAppOptions {
   readonly logger?: JsonLogger;
 }
 
-/** The API prefix; ops endpoints (/metrics, /health/*, /docs) stay at the root. */
+/** The API prefix; ops endpoints (/metrics, /health/*, /docs, /.well-known/jwks.json) stay at the root. */
 export const API_PREFIX = 'api/v1';
 
 /**
@@ -20,7 +21,15 @@ export const API_PREFIX = 'api/v1';
  */
 export async function createHttpApp(module: Type<unknown> | DynamicModule, options: HttpAppOptions): Promise<NestFastifyApplication> {
   // maxParamLength: job ids may be 200 characters (ID_PATTERN); Fastify's default of 100 answered 414.
-  const adapter = new FastifyAdapter({ bodyLimit: options.bodyLimit ?? 1024 * 1024, trustProxy: false, maxParamLength: 2048 });
+  // clientErrorHandler / frameworkErrors: refusals of the HTTP parser and the router (431, 414, a
+  // malformed URL) happen before Nest's filter can see them; they are problem+json all the same.
+  const adapter = new FastifyAdapter({
+    bodyLimit: options.bodyLimit ?? 1024 * 1024,
+    trustProxy: false,
+    routerOptions: { maxParamLength: 2048 },
+    clientErrorHandler: onClientError,
+    frameworkErrors: onFrameworkError,
+  });
   const app = await NestFactory.create<NestFastifyApplication>(module, adapter, {
     logger: options.logger ?? new JsonLogger(options.service),
     bufferLogs: false,
@@ -32,7 +41,7 @@ export async function createHttpApp(module: Type<unknown> | DynamicModule, optio
     .getHttpAdapter()
     .getInstance()
     .addContentTypeParser(['application/yaml', 'application/x-yaml', 'text/yaml', 'text/plain'], { parseAs: 'string', bodyLimit: options.bodyLimit ?? 1024 * 1024 }, (_req, body, done) => done(null, body));
-  app.setGlobalPrefix(API_PREFIX, { exclude: ['metrics', 'health/live', 'health/ready', 'docs', 'docs/{*path}'] });
+  app.setGlobalPrefix(API_PREFIX, { exclude: ['metrics', 'health/live', 'health/ready', 'docs', 'docs/{*path}', '.well-known/jwks.json'] });
   app.useGlobalFilters(new ProblemJsonFilter());
   return app;
 }

@@ -53,10 +53,16 @@ export function toSignoffError(exception: unknown): SignoffError {
       return new SignoffError('forbidden', message);
     case 404:
       return new SignoffError('not_found', 'no such resource');
+    case 408:
+      return new SignoffError('request_timeout', 'the request was not received in time');
     case 413:
       return new SignoffError('payload_too_large', 'request body exceeds the limit');
+    case 414:
+      return new SignoffError('uri_too_long', 'the request URI is too long');
     case 415:
-      return new SignoffError('invalid_request', message);
+      return new SignoffError('unsupported_media_type', message);
+    case 431:
+      return new SignoffError('headers_too_large', 'the request header fields are too large');
     default:
       // Any other client error the framework raises is still the client's: never a 500.
       return status >= 400 && status < 500 ? new SignoffError('invalid_request', message) : new SignoffError('internal', 'internal error');

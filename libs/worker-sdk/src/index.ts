@@ -1,7 +1,8 @@
 /**
- * @signoff/worker-sdk: consume dispatched jobs, verify their integrity (job hash recomputed from
- * what was received), run each side effect exactly once (idempotency key claimed in a SQL table
- * before the side effect, with a lease), report started/succeeded/failed to the results topic.
+ * @signoff/worker-sdk: consume dispatched jobs, verify them (the control plane's signed grant
+ * first, then the job hash recomputed from what was received), run each side effect exactly once
+ * (idempotency key claimed in a SQL table before the side effect, with a lease), report
+ * started/succeeded/failed to the results topic with the worker's credential.
  */
 export {
   createWorker,
@@ -12,8 +13,18 @@ export {
   type JobContext,
   type ProcessOutcome,
   type WorkerLogLevel,
+  type WorkerToken,
 } from './worker';
-export { verifyDispatch, type DispatchedJob, type DispatchVerification, type RefusalCode } from './dispatch-verification';
+export {
+  verifyDispatch,
+  REFUSAL_CODES,
+  type DispatchedJob,
+  type DispatchEnvelope,
+  type DispatchVerification,
+  type RefusalCode,
+  type VerifiedGrant,
+  type VerifyDispatchOptions,
+} from './dispatch-verification';
 export {
   ClaimStore,
   type ClaimRecord,

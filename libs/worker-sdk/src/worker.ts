@@ -1,10 +1,12 @@
 import { hostname } from 'node:os';
 import { DEFAULT_PARTITIONS, DEFAULT_TOPIC_PREFIX, HEADERS, signoffTopics } from '@signoff/contracts';
+import { KeySetSource, VerificationKeySet } from '@signoff/keys';
 import { classifyFailure, InboundMessage, KafkaMessageBus, MessageBus, PermanentMessageError, Subscription, TransientMessageError } from '@signoff/messaging';
 import { JsonLogger } from '@signoff/observability';
+import { Counter, Registry } from 'prom-client';
 import { openClaimStore } from './claim-store.factory';
 import { ClaimStore, Lease, StoredOutcome } from './claim-store.port';
-import { DispatchedJob, verifyDispatch } from './dispatch-verification';
+import { DispatchedJob, REFUSAL_CODES, RefusalCode, verifyDispatch } from './dispatch-verification';
 import { SqlQueryable } from './sql-claim.store';
 
 /** What a handler gets besides the job. */
@@ -25,9 +27,29 @@ export type JobHandler = (job: DispatchedJob, context: JobContext) => unknown;
 
 export type WorkerLogLevel = 'debug' | 'info' | 'warn' | 'error';
 
+/** The worker's credential: a JWT with the role `worker`, or a function that returns a current one. */
+export type WorkerToken = string | (() => string | Promise<string>);
+
 export interface WorkerOptions {
   /** The side effect. */
   readonly handler: JobHandler;
+  /**
+   * The control plane's public keys, which every dispatch grant must verify against: a JWK Set,
+   * a file holding one, an https URL serving one (the dispatch service's
+   * `/.well-known/jwks.json`), or a VerificationKeySet you hold. Any key of the set is accepted,
+   * so the control plane can rotate keys without stopping workers.
+   */
+  readonly grantKeys: KeySetSource | VerificationKeySet;
+  /**
+   * This worker's credential, sent as `authorization: Bearer <JWT>` with every report on
+   * `signoff.jobs.results`; the dispatcher refuses reports without a valid one. Pass a function
+   * to renew tokens before they expire.
+   */
+  readonly workerToken: WorkerToken;
+  /** Where the worker's metrics are registered (default: a registry of its own, `worker.registry`). */
+  readonly registry?: Registry;
+  /** The worker's clock for grant lifetimes (default: the system clock). */
+  readonly clock?: () => Date;
   /** A message bus you hold (the standalone's in-process bus, a shared Kafka bus)... */
   readonly bus?: MessageBus;
   /** ...or Kafka bootstrap brokers: the worker opens (and closes) its own Kafka bus. */
@@ -59,7 +81,7 @@ export type ProcessOutcome =
   | 'ran'
   /** The key was completed before: the stored outcome was reported again, nothing ran. */
   | 'duplicate'
-  /** Refused before running (invalid message, job hash mismatch, key conflict). */
+  /** Refused before running (see RefusalCode; dead-lettered), or an idempotency key conflict. */
   | 'refused'
   /** Not for this worker (`accepts`). */
   | 'skipped'
@@ -69,11 +91,16 @@ export type ProcessOutcome =
 /** A running worker. */
 export interface Worker {
   readonly workerId: string;
+  /** The worker's metrics (`signoff_worker_dispatch_refused_total{code}`): serve them on /metrics. */
+  readonly registry: Registry;
   /** Subscribes to `signoff.jobs.dispatch` (creating the topics when missing). */
   start(): Promise<void>;
   /** Stops consuming and closes what the worker opened itself. */
   stop(): Promise<void>;
-  /** Handles one dispatch message (what the subscription calls; exposed for in-process use and tests). */
+  /**
+   * Handles one dispatch message (what the subscription calls; exposed for in-process use and
+   * tests). A refused message resolves `refused`; only the subscription dead-letters it.
+   */
   process(message: InboundMessage): Promise<ProcessOutcome>;
 }
 
@@ -91,17 +118,41 @@ export class ClaimBusyError extends TransientMessageError {
 
 const MAX_ERROR_LENGTH = 2000;
 
+const REFUSED_METRIC = 'signoff_worker_dispatch_refused_total';
+
+function isRefusalCode(code: string): code is RefusalCode {
+  return (REFUSAL_CODES as readonly string[]).includes(code);
+}
+
+/** The refusal counter of a registry (one per registry, however many workers share it). */
+function refusalCounter(registry: Registry): Counter<'code'> {
+  const existing = registry.getSingleMetric(REFUSED_METRIC);
+  if (existing) return existing as Counter<'code'>;
+  const counter = new Counter({
+    name: REFUSED_METRIC,
+    help: 'Dispatch messages a worker refused to run (unsigned, bad signature, expired, not matching the grant), dead-lettered.',
+    labelNames: ['code'] as const,
+    registers: [registry],
+  });
+  for (const code of REFUSAL_CODES) counter.inc({ code }, 0);
+  return counter;
+}
+
 /**
  * Creates a Signoff worker (DESIGN sections 3 and 6): it consumes `signoff.jobs.dispatch` and,
  * for each message,
- * 1. verifies it (valid message, key = job_id, job hash recomputed from what was received equal
- *    to the hashes it claims); a mismatch is reported `failed` with error `job_hash_mismatch` and
- *    never run;
+ * 1. verifies it, the signature first (`verifyDispatch`: a grant signed by a key of `grantKeys`,
+ *    unexpired, whose every covered field equals the body's, and a job hash recomputed from what
+ *    was received equal to the granted one); a refused message never runs, claims nothing, is
+ *    reported nowhere but on `signoff.jobs.dispatch.dlq` (with `error-code`, `error-detail` and
+ *    `refused-by`: this worker's id; dead-lettered by the subscription, as every Signoff
+ *    consumer's dead letters are) and in `signoff_worker_dispatch_refused_total{code}`;
  * 2. claims the idempotency key in the claim table BEFORE running anything (an atomic
  *    insert-or-take-over-an-expired-lease); a completed key reports its stored outcome again
  *    without running; a key another live worker holds is retried later;
  * 3. reports `started`, runs the handler while renewing the lease, stores the outcome under the
- *    lease, and reports `succeeded` / `failed` on `signoff.jobs.results`.
+ *    lease, and reports `succeeded` / `failed` on `signoff.jobs.results`, every report with the
+ *    attempt it received and the worker's credential (`authorization: Bearer <workerToken>`).
  * A report that cannot be published throws, so the bus redelivers the message, which then finds
  * the stored outcome and reports it again: reports are at least once, side effects once.
  *
@@ -135,15 +186,22 @@ export async function createWorker(options: WorkerOptions): Promise<Worker> {
   }
   const theBus: MessageBus = bus;
   const store: ClaimStore = claims;
+  const keys = options.grantKeys instanceof VerificationKeySet ? options.grantKeys : VerificationKeySet.from(options.grantKeys);
+  const registry = options.registry ?? new Registry();
+  const refused = refusalCounter(registry);
+  const token = options.workerToken;
+  const clock = options.clock ?? (() => new Date());
   const stopping = new AbortController();
   let subscription: Subscription | null = null;
 
-  async function report(jobId: string, key: string, outcome: { status: 'started' } | StoredOutcome): Promise<void> {
+  /** Reports on `signoff.jobs.results`, naming the job as its dispatch did (job id and tenant), the attempt, and this worker's credential. */
+  async function report(job: DispatchedJob, outcome: { status: 'started' } | StoredOutcome): Promise<void> {
+    const credential = typeof token === 'function' ? await token() : token;
     await theBus.publish(topics.results, [
       {
-        key: jobId,
-        value: { job_id: jobId, idempotency_key: key, worker: workerId, ...outcome },
-        headers: { [HEADERS.idempotencyKey]: key },
+        key: job.job_id,
+        value: { job_id: job.job_id, tenant: job.tenant, idempotency_key: job.idempotency_key, attempt: job.attempt, worker: workerId, ...outcome },
+        headers: { [HEADERS.idempotencyKey]: job.idempotency_key, [HEADERS.authorization]: `Bearer ${credential}` },
       },
     ]);
   }
@@ -178,7 +236,7 @@ export async function createWorker(options: WorkerOptions): Promise<Worker> {
       });
       const current = stored.current;
       if (current && (current.status === 'succeeded' || current.status === 'failed')) {
-        await report(job.job_id, job.idempotency_key, {
+        await report(job, {
           status: current.status,
           ...(current.result !== undefined ? { result: current.result } : {}),
           ...(current.error !== undefined ? { error: current.error } : {}),
@@ -186,7 +244,7 @@ export async function createWorker(options: WorkerOptions): Promise<Worker> {
       }
       return 'lease_lost';
     }
-    await report(job.job_id, job.idempotency_key, outcome);
+    await report(job, outcome);
     log(outcome.status === 'succeeded' ? 'info' : 'warn', `job ${outcome.status}`, {
       job_id: job.job_id,
       idempotency_key: job.idempotency_key,
@@ -206,21 +264,17 @@ export async function createWorker(options: WorkerOptions): Promise<Worker> {
     } catch {
       value = null;
     }
-    const verified = verifyDispatch(value, message.headers, message.key);
+    const verified = await verifyDispatch({ value, headers: message.headers, key: message.key }, keys, { now: clock() });
     if (!verified.ok) {
-      const where = `${message.topic}[${message.partition}]@${message.offset}`;
-      if (verified.code === 'job_hash_mismatch' && verified.job_id !== null && verified.idempotency_key !== null) {
-        log('error', 'refusing a dispatched job whose content does not match its job hash', {
-          job_id: verified.job_id,
-          idempotency_key: verified.idempotency_key,
-          detail: verified.detail,
-          at: where,
-        });
-        // Not claimed: a genuine delivery of this key is still free to run.
-        await report(verified.job_id, verified.idempotency_key, { status: 'failed', error: 'job_hash_mismatch' });
-      } else {
-        log('warn', 'refusing an invalid dispatch message', { code: verified.code, detail: verified.detail, at: where });
-      }
+      // Nothing runs and nothing is claimed or reported: an unverified message says nothing about
+      // the job it names (a forged one must not be able to fail a real job), and a genuine
+      // delivery of the key is still free to run. The subscription dead-letters it.
+      log('error', 'refusing a dispatch message', {
+        code: verified.code,
+        detail: verified.detail,
+        job_id: verified.job_id,
+        at: `${message.topic}[${message.partition}]@${message.offset}`,
+      });
       refusals.set(message, { code: verified.code, detail: verified.detail });
       return 'refused';
     }
@@ -235,7 +289,7 @@ export async function createWorker(options: WorkerOptions): Promise<Worker> {
           idempotency_key: job.idempotency_key,
           attempt: job.attempt,
         });
-        await report(job.job_id, job.idempotency_key, claim.outcome);
+        await report(job, claim.outcome);
         return 'duplicate';
       case 'busy':
         throw new ClaimBusyError(job.idempotency_key, claim.owner, claim.leaseExpiresAt);
@@ -245,7 +299,7 @@ export async function createWorker(options: WorkerOptions): Promise<Worker> {
           idempotency_key: job.idempotency_key,
           claimed_for: claim.jobId,
         });
-        await report(job.job_id, job.idempotency_key, { status: 'failed', error: 'idempotency_key_conflict' });
+        await report(job, { status: 'failed', error: 'idempotency_key_conflict' });
         refusals.set(message, { code: 'idempotency_key_conflict', detail: `idempotency key ${job.idempotency_key} was claimed for job ${claim.jobId}` });
         return 'refused';
       case 'claimed':
@@ -257,7 +311,7 @@ export async function createWorker(options: WorkerOptions): Promise<Worker> {
     }
     if (claim.takeover) log('warn', 'took over an expired claim (its worker stopped renewing it)', { idempotency_key: job.idempotency_key, runs: claim.runs });
     try {
-      await report(job.job_id, job.idempotency_key, { status: 'started' });
+      await report(job, { status: 'started' });
     } catch (error) {
       // Nothing ran yet: give the key back so the redelivery can claim it at once.
       await store.release(claim.lease).catch(() => undefined);
@@ -268,6 +322,7 @@ export async function createWorker(options: WorkerOptions): Promise<Worker> {
 
   return {
     workerId,
+    registry,
     process: handleMessage,
     async start() {
       await theBus.ensureTopics([
@@ -283,8 +338,12 @@ export async function createWorker(options: WorkerOptions): Promise<Worker> {
         // topic, even a bug) is retried: a dispatch must not be parked while its job may still run.
         deadLetter: {
           classify: (error) => (error instanceof PermanentMessageError ? classifyFailure(error) : { ...classifyFailure(error), kind: 'transient' }),
-          onDeadLettered: ({ message, failure, dlq }) =>
-            log('warn', 'dispatch message dead-lettered', { code: failure.code, detail: failure.detail, dlq, at: `${message.topic}[${message.partition}]@${message.offset}` }),
+          // Every consumer group refuses for itself: say which worker did.
+          headers: { 'refused-by': workerId },
+          onDeadLettered: ({ message, failure, dlq }) => {
+            if (isRefusalCode(failure.code)) refused.inc({ code: failure.code });
+            log('warn', 'dispatch message dead-lettered', { code: failure.code, detail: failure.detail, dlq, at: `${message.topic}[${message.partition}]@${message.offset}` });
+          },
         },
         handler: async (message) => {
           const outcome = await handleMessage(message);
@@ -292,7 +351,7 @@ export async function createWorker(options: WorkerOptions): Promise<Worker> {
           if (outcome === 'refused' && refusal) throw new PermanentMessageError(refusal.code, refusal.detail);
         },
       });
-      log('info', 'worker consuming', { topic: topics.dispatch, group: options.groupId ?? 'signoff-workers' });
+      log('info', 'worker consuming', { topic: topics.dispatch, group: options.groupId ?? 'signoff-workers', grant_keys: keys.description });
     },
     async stop() {
       stopping.abort(new Error('worker stopping'));

@@ -2,6 +2,7 @@ import { Controller, UseFilters } from '@nestjs/common';
 import { GrpcMethod } from '@nestjs/microservices';
 import type { Metadata } from '@grpc/grpc-js';
 import { ApproveDto } from '@signoff/contracts';
+import { requestedJobRef } from '@signoff/core';
 import { GrpcAuth } from '../grpc/grpc-auth';
 import { GrpcErrorFilter } from '../grpc/grpc-errors';
 import { validateBody } from '../shared/validate-body';
@@ -12,6 +13,7 @@ interface ApproveRequest {
   reason: string;
   policy_snapshot: string;
   job_hash: string;
+  tenant: string;
 }
 
 /** `signoff.v1.Approvals/Approve`: as `POST /approvals/:job_id/approve`; already_approved is OK with its status. */
@@ -30,7 +32,8 @@ export class ApproveGrpcController {
     const body = Object.fromEntries(
       Object.entries({ reason: request.reason, policy_snapshot: request.policy_snapshot, job_hash: request.job_hash }).filter(([, v]) => v !== ''),
     );
-    const outcome = await this.handler.approve(principal, request.job_id, validateBody(ApproveDto, body, 'approval'));
+    const input = validateBody(ApproveDto, body, 'approval');
+    const outcome = await this.handler.approve(principal, requestedJobRef(principal, request.job_id, request.tenant), input);
     return { ...outcome };
   }
 }

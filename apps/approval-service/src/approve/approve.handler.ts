@@ -1,15 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { ApproveJob, ApproveJobOutcome, JobAggregateState, toSignoffError } from '@signoff/approvals';
-import { ApproveDto } from '@signoff/contracts';
-import { ActivePolicy, Clock, JobCommandHandler } from '@signoff/core';
+import { ApproveDto, JobRef } from '@signoff/contracts';
+import { ActivePolicy, Clock, existingJob, JobCommandHandler } from '@signoff/core';
 import { SignoffMetrics } from '@signoff/observability';
 import { jobHash } from '@signoff/policy-engine';
 import { Principal } from '@signoff/runtime';
 import { PendingApprovalsProjection } from '../projections/pending-approvals.projection';
 import { ApprovalIntegrity } from '../shared/approval-integrity';
 import { commandMetadata } from '../shared/command-metadata';
-import { checkedJobId, assertMayDecide, awaitingApproval, reviewerRoles, visibleJob } from '../shared/job-access';
+import { assertMayDecide, awaitingApproval, reviewerRoles } from '../shared/job-access';
 
 /** Refusals counted by `signoff_approvals_snapshot_mismatch_total`. */
 const INTEGRITY_REFUSALS = new Set(['snapshot_changed', 'job_request_changed']);
@@ -36,15 +36,15 @@ export class ApproveHandler {
     private readonly projection: PendingApprovalsProjection,
   ) {}
 
-  async approve(principal: Principal, jobId: string, input: ApproveDto): Promise<ApproveJobOutcome> {
-    checkedJobId(jobId);
+  async approve(principal: Principal, ref: JobRef, input: ApproveDto): Promise<ApproveJobOutcome> {
+    const jobId = ref.jobId;
     const commandId = randomUUID();
     const approvalId = randomUUID();
     // The first attempt decides on this instance's fold of the stream when it has one (one round
     // trip instead of two); the expected revision makes that as safe as reading it.
-    const cached = this.projection.cached(jobId);
-    const { result } = await this.commands.execute(jobId, (state: JobAggregateState): ApproveJob => {
-      const job = visibleJob(principal, state, jobId);
+    const cached = this.projection.cached(ref);
+    const { result } = await this.commands.execute(ref, (state: JobAggregateState): ApproveJob => {
+      const job = existingJob(principal, state, ref);
       assertMayDecide(principal, job);
       const active = this.policy.get();
       const approval = awaitingApproval(job);

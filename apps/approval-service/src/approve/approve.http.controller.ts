@@ -1,7 +1,8 @@
-import { Body, Controller, HttpCode, Param, Post } from '@nestjs/common';
-import { ApiBearerAuth, ApiBody, ApiOkResponse, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { Body, Controller, HttpCode, Param, Post, Query } from '@nestjs/common';
+import { ApiBearerAuth, ApiBody, ApiOkResponse, ApiOperation, ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { ApproveJobOutcome } from '@signoff/approvals';
 import { ApproveDto, ProblemDto } from '@signoff/contracts';
+import { requestedJobRef } from '@signoff/core';
 import { CurrentPrincipal, Principal, Roles } from '@signoff/runtime';
 import { ApproveAnswerDoc } from '../shared/approvals.openapi';
 import { validateBody } from '../shared/validate-body';
@@ -20,6 +21,7 @@ export class ApproveHttpController {
     summary: 'Approve a job (idempotent)',
     description: 'Checked against the active policy snapshot and the job hash in the same expected-revision append.',
   })
+  @ApiQuery({ name: 'tenant', required: false, description: "The job's tenant; default: the token's only tenant, else `default`." })
   @ApiBody({ type: ApproveDto, required: false })
   @ApiOkResponse({ type: ApproveAnswerDoc, description: 'approved, approval_recorded or already_approved' })
   @ApiResponse({ status: 400, type: ProblemDto, description: 'invalid_request (per-field `errors`)' })
@@ -31,7 +33,8 @@ export class ApproveHttpController {
     description: 'snapshot_changed (expected, current), job_request_changed, stale_review, already_rejected, expired, invalidated, not_awaiting_approval',
   })
   @ApiResponse({ status: 503, type: ProblemDto, description: 'busy (contention retries exhausted) or store_unavailable, with Retry-After' })
-  async approve(@Param('job_id') jobId: string, @Body() body: unknown, @CurrentPrincipal() principal: Principal): Promise<ApproveJobOutcome> {
-    return this.handler.approve(principal, jobId, validateBody(ApproveDto, body, 'approval'));
+  async approve(@Param('job_id') jobId: string, @Query('tenant') tenant: unknown, @Body() body: unknown, @CurrentPrincipal() principal: Principal): Promise<ApproveJobOutcome> {
+    const input = validateBody(ApproveDto, body, 'approval');
+    return this.handler.approve(principal, requestedJobRef(principal, jobId, tenant), input);
   }
 }

@@ -20,14 +20,14 @@ describe('approve and reject on real PostgreSQL', () => {
   let svc: ApprovalTestApp;
   let rita: string;
   let sam: string;
-  let events: (jobId: string) => Promise<JobEvent[]>;
+  let events: (jobId: string, tenant?: string) => Promise<JobEvent[]>;
 
   beforeAll(async () => {
     db = await createTestDatabase('approve');
     svc = await startApprovalApp({ databaseUrl: db.url, policyPath: writePolicyFile() });
     rita = await bearer('rita', ['reviewer']);
     sam = await bearer('sam', ['reviewer']);
-    events = async (jobId) => (await svc.app.get(EventStore).readStream<JobEvent>(toJobStreamId(jobId))).map(({ type, data, metadata }) => ({ type, data, metadata }) as JobEvent);
+    events = async (jobId, tenant = 'default') => (await svc.app.get(EventStore).readStream<JobEvent>(toJobStreamId({ tenant, jobId }))).map(({ type, data, metadata }) => ({ type, data, metadata }) as JobEvent);
   });
   afterAll(async () => {
     await svc?.close();
@@ -134,6 +134,35 @@ describe('approve and reject on real PostgreSQL', () => {
     expect((await events(job.job_id)).map((e) => e.type)).not.toContain('ApprovalVoteRecorded');
   });
 
+  it('self-approval and quorums compare normalised identities over HTTP; an ineligible caller never hears already_approved', async () => {
+    const job = await submitJob(svc.app, paymentJob({ submitted_by: 'agent-x' }));
+    for (const spelling of ['Agent-X', 'AGENT-X', 'ａｇｅｎｔ－ｘ']) {
+      const self = await call(svc.url, 'POST', `/approvals/${job.job_id}/approve`, await bearer(spelling, ['reviewer']));
+      expect(self.status, spelling).toBe(403);
+      expect(self.body.code).toBe('self_approval_forbidden');
+    }
+    expect((await events(job.job_id)).map((e) => e.type)).not.toContain('ApprovalVoteRecorded');
+
+    const quorum = await submitJob(svc.app, { topic: 'finance.transfer.large' });
+    expect((await call(svc.url, 'POST', `/approvals/${quorum.job_id}/approve`, await bearer('Alice', ['reviewer']))).body).toMatchObject({ status: 'approval_recorded', approvals: 1, required: 2 });
+    expect((await call(svc.url, 'POST', `/approvals/${quorum.job_id}/approve`, await bearer('alice', ['reviewer']))).body).toMatchObject({ status: 'approval_recorded', approvals: 1, required: 2 });
+    expect((await events(quorum.job_id)).filter((e) => e.type === 'ApprovalVoteRecorded')).toHaveLength(1);
+    expect((await call(svc.url, 'POST', `/approvals/${quorum.job_id}/approve`, sam)).body).toMatchObject({ status: 'approved' });
+
+    // Approved now: the submitter (any spelling) and a topic-less reviewer get their 403, not already_approved.
+    await call(svc.url, 'POST', `/approvals/${job.job_id}/approve`, rita);
+    const late = await call(svc.url, 'POST', `/approvals/${job.job_id}/approve`, await bearer('Agent-X', ['reviewer']));
+    expect(late.status).toBe(403);
+    expect(late.body.code).toBe('self_approval_forbidden');
+    const outsider = await call(svc.url, 'POST', `/approvals/${job.job_id}/approve`, await bearer('nora', ['reviewer'], { topics: ['customer.*'] }));
+    expect(outsider.status).toBe(403);
+    expect(outsider.body.code).toBe('forbidden');
+    expect(JSON.stringify(outsider.body)).not.toMatch(/already_approved|finance/);
+    const rejectLate = await call(svc.url, 'POST', `/approvals/${job.job_id}/reject`, await bearer('AGENT-X', ['reviewer']), { reason: 'mine' });
+    expect(rejectLate.body.code).toBe('self_approval_forbidden');
+    expect((await call(svc.url, 'POST', `/approvals/${job.job_id}/approve`, sam)).body).toMatchObject({ status: 'already_approved' });
+  });
+
   it('a job of another tenant is 404 not_found exactly like a missing job, for every route', async () => {
     const job = await submitJob(svc.app, paymentJob({ tenant: 'acme' }));
     const globex = await bearer('gina', ['reviewer', 'auditor'], { tenants: ['globex'] });
@@ -143,19 +172,23 @@ describe('approve and reject on real PostgreSQL', () => {
       ['get', 'GET', '', undefined],
     ];
     for (const [, method, suffix, body] of probes) {
-      const other = await call(svc.url, method, `/approvals/${job.job_id}${suffix}`, globex, body);
-      const missing = await call(svc.url, method, `/approvals/no-such-job${suffix}`, globex, body);
-      expect(other.status).toBe(404);
-      expect(missing.status).toBe(404);
-      const strip = (b: Record<string, unknown>) => ({ ...b, detail: undefined, instance: undefined });
-      expect(strip(other.body)).toEqual(strip(missing.body));
-      expect(Object.keys(other.body).sort()).toEqual(['code', 'detail', 'instance', 'status', 'title', 'type']);
-      expect(JSON.stringify(other.body)).not.toMatch(/acme|finance|sha256|rule/);
+      for (const tenant of ['', '?tenant=acme']) {
+        const other = await call(svc.url, method, `/approvals/${job.job_id}${suffix}${tenant}`, globex, body);
+        const missing = await call(svc.url, method, `/approvals/no-such-job${suffix}${tenant}`, globex, body);
+        expect(other.status).toBe(404);
+        expect(missing.status).toBe(404);
+        const strip = (b: Record<string, unknown>) => ({ ...b, detail: undefined, instance: undefined });
+        expect(strip(other.body)).toEqual(strip(missing.body));
+        expect(Object.keys(other.body).sort()).toEqual(['code', 'detail', 'instance', 'status', 'title', 'type']);
+        expect(JSON.stringify(other.body)).not.toMatch(/finance|sha256|rule/);
+      }
     }
-    const history = await call(svc.url, 'GET', `/jobs/${job.job_id}/events`, globex);
-    expect(history.status).toBe(404);
-    expect(history.body.code).toBe('not_found');
-    // The right tenant still decides.
+    for (const tenant of ['', '?tenant=acme']) {
+      const history = await call(svc.url, 'GET', `/jobs/${job.job_id}/events${tenant}`, globex);
+      expect(history.status).toBe(404);
+      expect(history.body.code).toBe('not_found');
+    }
+    // The right tenant still decides (its token's only tenant is the default of the call).
     const acme = await call(svc.url, 'POST', `/approvals/${job.job_id}/approve`, await bearer('amy', ['reviewer'], { tenants: ['acme'] }));
     expect(acme.body.status).toBe('approved');
   });
@@ -220,7 +253,7 @@ describe('approve and reject on real PostgreSQL', () => {
     const at = new Date().toISOString();
     const meta = { correlationId: 'c', causationId: 'c', actor: 'agent-7', at };
     await svc.app.get(EventStore).appendToStream(
-      toJobStreamId(jobId),
+      toJobStreamId({ tenant: 'acme', jobId }),
       [
         { id: randomUUID(), type: 'JobSubmitted', data: { job_id: jobId, request: tampered, job_hash: bound }, metadata: meta },
         {
@@ -248,11 +281,11 @@ describe('approve and reject on real PostgreSQL', () => {
       { expectedRevision: 'no_stream' },
     );
     const before = await metric(svc, 'approvalsSnapshotMismatch');
-    const refused = await call(svc.url, 'POST', `/approvals/${jobId}/approve`, rita);
+    const refused = await call(svc.url, 'POST', `/approvals/${jobId}/approve?tenant=acme`, rita);
     expect(refused.status).toBe(409);
     expect(refused.body).toMatchObject({ code: 'job_request_changed', expected: bound, current: jobHash(tampered) });
     expect(await metric(svc, 'approvalsSnapshotMismatch')).toBe(before + 1);
-    expect((await events(jobId)).map((e) => e.type)).not.toContain('ApprovalVoteRecorded');
+    expect((await events(jobId, 'acme')).map((e) => e.type)).not.toContain('ApprovalVoteRecorded');
   });
 
   it('409 not_awaiting_approval for an allowed job; 404 for a job that does not exist', async () => {

@@ -37,7 +37,7 @@ describe('SNAPSHOT_MODE=decision on real PostgreSQL', () => {
     const approved = await call(svc.url, 'POST', `/approvals/${job.job_id}/approve`, rita);
     expect(approved.status).toBe(200);
     expect(approved.body.status).toBe('approved');
-    const events = await svc.app.get(EventStore).readStream<JobEvent>(toJobStreamId(job.job_id));
+    const events = await svc.app.get(EventStore).readStream<JobEvent>(toJobStreamId({ tenant: 'default', jobId: job.job_id }));
     const grant = events.find((e) => e.type === 'ApprovalGranted')!.data as ApprovalGrantedData;
     // Bound to what was requested; the equivalent snapshot it was checked against is on record.
     expect(grant).toMatchObject({ policy_snapshot: job.policy_snapshot, job_hash: job.job_hash, equivalent_snapshot: v2.snapshot });

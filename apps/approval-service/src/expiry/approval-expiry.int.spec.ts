@@ -23,7 +23,7 @@ describe('approval expiry derived from the event log, on real PostgreSQL', () =>
     apps.splice(apps.indexOf(svc), 1);
     await svc.close();
   };
-  const history = async (svc: ApprovalTestApp, jobId: string) => svc.app.get(EventStore).readStream<JobEvent>(toJobStreamId(jobId));
+  const history = async (svc: ApprovalTestApp, jobId: string) => svc.app.get(EventStore).readStream<JobEvent>(toJobStreamId({ tenant: 'default', jobId }));
 
   beforeAll(async () => {
     db = await createTestDatabase('expiry');

@@ -1,7 +1,8 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy, Optional } from '@nestjs/common';
 import { ExpireApproval, toSignoffError } from '@signoff/approvals';
+import { describeJobRef } from '@signoff/contracts';
 import { Clock, JobCommandHandler } from '@signoff/core';
-import { PendingApprovalsProjection } from '../projections/pending-approvals.projection';
+import { DueApproval, PendingApprovalsProjection } from '../projections/pending-approvals.projection';
 import { APPROVAL_MODULE_OPTIONS, ApprovalModuleOptions, DEFAULT_EXPIRY_SWEEP_INTERVAL_MS } from '../shared/approval-options';
 
 /** Who the expiry events name as their actor. */
@@ -70,20 +71,21 @@ export class ApprovalExpiryScheduler implements OnApplicationBootstrap, OnModule
     return expired;
   }
 
-  private async expire(approval: { job_id: string; approval_ref: string }): Promise<boolean> {
-    const commandId = `expire/${approval.job_id}/${approval.approval_ref}`;
+  private async expire(approval: DueApproval): Promise<boolean> {
+    const job = describeJobRef(approval.ref);
+    const commandId = `expire/${job}/${approval.approval_ref}`;
     try {
-      const { result } = await this.commands.execute(approval.job_id, (): ExpireApproval => ({
+      const { result } = await this.commands.execute(approval.ref, (): ExpireApproval => ({
         type: 'ExpireApproval',
-        data: { job_id: approval.job_id },
+        data: { job_id: approval.ref.jobId },
         metadata: { commandId, correlationId: commandId, actor: EXPIRY_ACTOR, now: this.clock.now().toISOString() },
       }));
       if (result.ok) return result.outcome.status === 'expired';
       // Approved, rejected or invalidated in the meantime: nothing to expire.
-      this.logger.debug(`approval of job ${approval.job_id} not expired: ${toSignoffError(result).message}`);
+      this.logger.debug(`approval of job ${job} not expired: ${toSignoffError(result).message}`);
       return false;
     } catch (error) {
-      this.logger.warn(`expiring the approval of job ${approval.job_id} failed, retrying next sweep: ${(error as Error).message}`);
+      this.logger.warn(`expiring the approval of job ${job} failed, retrying next sweep: ${(error as Error).message}`);
       return false;
     }
   }

@@ -1,12 +1,13 @@
 import { Controller, UseFilters } from '@nestjs/common';
 import { GrpcMethod } from '@nestjs/microservices';
 import type { Metadata } from '@grpc/grpc-js';
+import { requestedJobRef } from '@signoff/core';
 import { approvalMessage, ApprovalMessage } from '../grpc/approval.messages';
 import { GrpcAuth } from '../grpc/grpc-auth';
 import { GrpcErrorFilter } from '../grpc/grpc-errors';
 import { GetApprovalQuery } from './get-approval.query';
 
-/** `signoff.v1.Approvals/GetApproval`: as `GET /approvals/:job_id`; the request is in `request_json`. */
+/** `signoff.v1.Approvals/GetApproval`: as `GET /approvals/:job_id` (`tenant` '' = not sent); the request is in `request_json`. */
 @Controller()
 @UseFilters(GrpcErrorFilter)
 export class GetApprovalGrpcController {
@@ -16,8 +17,8 @@ export class GetApprovalGrpcController {
   ) {}
 
   @GrpcMethod('Approvals', 'GetApproval')
-  async get(request: { job_id: string }, metadata: Metadata): Promise<ApprovalMessage> {
+  async get(request: { job_id: string; tenant: string }, metadata: Metadata): Promise<ApprovalMessage> {
     const principal = await this.auth.principal(metadata, ['reviewer', 'admin', 'auditor']);
-    return approvalMessage(await this.query.get(principal, request.job_id));
+    return approvalMessage(await this.query.get(principal, requestedJobRef(principal, request.job_id, request.tenant)));
   }
 }

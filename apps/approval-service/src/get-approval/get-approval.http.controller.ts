@@ -1,6 +1,7 @@
-import { Controller, Get, Param } from '@nestjs/common';
-import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { Controller, Get, Param, Query } from '@nestjs/common';
+import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { ProblemDto } from '@signoff/contracts';
+import { requestedJobRef } from '@signoff/core';
 import { CurrentPrincipal, Principal, Roles } from '@signoff/runtime';
 import { ApprovalDetailDoc } from '../shared/approvals.openapi';
 import { ApprovalDetail, GetApprovalQuery } from './get-approval.query';
@@ -14,9 +15,10 @@ export class GetApprovalHttpController {
   @Get(':job_id')
   @Roles('reviewer', 'admin', 'auditor')
   @ApiOperation({ summary: 'An approval with the job request it is bound to (evidence for the reviewer)' })
+  @ApiQuery({ name: 'tenant', required: false, description: "The job's tenant; default: the token's only tenant, else `default`." })
   @ApiOkResponse({ type: ApprovalDetailDoc })
-  @ApiResponse({ status: 404, type: ProblemDto, description: "not_found (missing, another tenant's, or a job that needed no approval)" })
-  get(@Param('job_id') jobId: string, @CurrentPrincipal() principal: Principal): Promise<ApprovalDetail> {
-    return this.query.get(principal, jobId);
+  @ApiResponse({ status: 404, type: ProblemDto, description: "not_found (missing, another tenant's, outside a reviewer's topics, or a job that needed no approval)" })
+  get(@Param('job_id') jobId: string, @Query('tenant') tenant: unknown, @CurrentPrincipal() principal: Principal): Promise<ApprovalDetail> {
+    return this.query.get(principal, requestedJobRef(principal, jobId, tenant));
   }
 }

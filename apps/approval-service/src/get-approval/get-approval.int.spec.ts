@@ -20,8 +20,8 @@ describe('reading approvals and job histories on real PostgreSQL', () => {
   });
 
   it('GET /approvals/:job_id: the approval with the job request it is bound to, read from the log', async () => {
-    const job = await submitJob(svc.app, paymentJob({ payload: { amount: 1250, currency: 'EUR', iban: 'DE00 0000' } }));
-    const res = await call(svc.url, 'GET', `/approvals/${job.job_id}`, await bearer('audra', ['auditor']));
+    const job = await submitJob(svc.app, paymentJob({ tenant: 'acme', payload: { amount: 1250, currency: 'EUR', iban: 'DE00 0000' } }));
+    const res = await call(svc.url, 'GET', `/approvals/${job.job_id}?tenant=acme`, await bearer('audra', ['auditor']));
     expect(res.status).toBe(200);
     expect(res.body).toMatchObject({
       job_id: job.job_id,
@@ -47,13 +47,13 @@ describe('reading approvals and job histories on real PostgreSQL', () => {
         payload: { amount: 1250, currency: 'EUR', iban: 'DE00 0000' },
       },
     });
-    await call(svc.url, 'POST', `/approvals/${job.job_id}/approve`, rita, { reason: 'ok' });
-    const after = await call(svc.url, 'GET', `/approvals/${job.job_id}`, rita);
+    await call(svc.url, 'POST', `/approvals/${job.job_id}/approve?tenant=acme`, rita, { reason: 'ok' });
+    const after = await call(svc.url, 'GET', `/approvals/${job.job_id}?tenant=acme`, rita);
     expect(after.body).toMatchObject({ state: 'approved', job_state: 'PENDING', approved_by: ['rita'], voters: ['rita'], approvals: 1 });
 
     const allowed = await submitJob(svc.app, { topic: 'knowledge.read' });
     expect((await call(svc.url, 'GET', `/approvals/${allowed.job_id}`, rita)).status).toBe(404);
-    expect((await call(svc.url, 'GET', `/approvals/${job.job_id}`, await bearer('agent-7', ['submitter']))).status).toBe(403);
+    expect((await call(svc.url, 'GET', `/approvals/${job.job_id}?tenant=acme`, await bearer('agent-7', ['submitter']))).status).toBe(403);
   });
 
   it("GET /jobs/:id/events: the job's events in order with who and when, for auditors, admins and reviewers only", async () => {

@@ -26,7 +26,7 @@ describe('gRPC signoff.v1.Approvals with a real @grpc/grpc-js client, on real Po
   let client: ApprovalsClient;
   let rita: string;
   let sam: string;
-  const history = async (jobId: string) => (await svc.app.get(EventStore).readStream<JobEvent>(toJobStreamId(jobId))).map((e) => e.type);
+  const history = async (jobId: string) => (await svc.app.get(EventStore).readStream<JobEvent>(toJobStreamId({ tenant: 'default', jobId }))).map((e) => e.type);
 
   beforeAll(async () => {
     db = await createTestDatabase('grpc');
@@ -83,8 +83,12 @@ describe('gRPC signoff.v1.Approvals with a real @grpc/grpc-js client, on real Po
     const missing = await failure(client.call('Approve', { job_id: `nope-${randomUUID()}` }, rita));
     expect(missing.code).toBe(GrpcStatus.NOT_FOUND);
     expect(missing.details).toBe('not_found');
-    const otherTenant = await failure(client.call('GetApproval', { job_id: job.job_id }, await bearer('gina', ['reviewer'], { tenants: ['globex'] })));
+    const gina = await bearer('gina', ['reviewer'], { tenants: ['globex'] });
+    const otherTenant = await failure(client.call('GetApproval', { job_id: job.job_id }, gina));
     expect(otherTenant.code).toBe(GrpcStatus.NOT_FOUND);
+    const namedTenant = await failure(client.call('GetApproval', { job_id: job.job_id, tenant: 'default' }, gina));
+    expect(namedTenant.code).toBe(GrpcStatus.NOT_FOUND);
+    expect(namedTenant.details).toBe(missing.details);
 
     const stale = await failure(client.call('Approve', { job_id: job.job_id, policy_snapshot: `sha256:${'0'.repeat(64)}` }, rita));
     expect(stale.code).toBe(GrpcStatus.FAILED_PRECONDITION);
@@ -146,7 +150,7 @@ describe('gRPC signoff.v1.Approvals with a real @grpc/grpc-js client, on real Po
     await submitJob(svc.app, { topic: 'customer.notify', tenant });
     const job = await submitJob(svc.app, paymentJob({ tenant }));
     await eventually(() => seen.some((c) => c.kind === 'requested' && c.approval.job_id === job.job_id), 'a requested change');
-    await client.call('Approve', { job_id: job.job_id }, rita);
+    await client.call('Approve', { job_id: job.job_id, tenant }, rita);
     await eventually(() => seen.some((c) => c.kind === 'granted'), 'a granted change');
     expect(seen.map((c) => [c.kind, c.approval.job_id])).toEqual([
       ['requested', job.job_id],

@@ -1,6 +1,7 @@
-import { Controller, Get, Param } from '@nestjs/common';
-import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { Controller, Get, Param, Query } from '@nestjs/common';
+import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { ProblemDto } from '@signoff/contracts';
+import { requestedJobRef } from '@signoff/core';
 import { CurrentPrincipal, Principal, Roles } from '@signoff/runtime';
 import { JobEventsDoc } from '../shared/approvals.openapi';
 import { JobEventsQuery, JobEventsView } from './job-events.query';
@@ -14,9 +15,10 @@ export class JobEventsHttpController {
   @Get(':id/events')
   @Roles('auditor', 'admin', 'reviewer')
   @ApiOperation({ summary: "A job's events in order: who decided what, when, under which policy" })
+  @ApiQuery({ name: 'tenant', required: false, description: "The job's tenant; default: the token's only tenant, else `default`." })
   @ApiOkResponse({ type: JobEventsDoc })
-  @ApiResponse({ status: 404, type: ProblemDto, description: "not_found (missing or another tenant's job)" })
-  events(@Param('id') jobId: string, @CurrentPrincipal() principal: Principal): Promise<JobEventsView> {
-    return this.query.events(principal, jobId);
+  @ApiResponse({ status: 404, type: ProblemDto, description: "not_found (missing, another tenant's, or outside a reviewer's topics)" })
+  events(@Param('id') jobId: string, @Query('tenant') tenant: unknown, @CurrentPrincipal() principal: Principal): Promise<JobEventsView> {
+    return this.query.events(principal, requestedJobRef(principal, jobId, tenant));
   }
 }

@@ -1,8 +1,7 @@
 import { Injectable } from '@nestjs/common';
-import type { EventMetadata, JobEvent } from '@signoff/contracts';
-import { JobCommandHandler } from '@signoff/core';
+import type { EventMetadata, JobEvent, JobRef } from '@signoff/contracts';
+import { HistoryRedaction, JobCommandHandler, visibleJob } from '@signoff/core';
 import { Principal } from '@signoff/runtime';
-import { checkedJobId, visibleJob } from '../shared/job-access';
 
 /** One stored event of a job, as `GET /jobs/:id/events` shows it. */
 export interface JobEventView {
@@ -19,21 +18,28 @@ export interface JobEventView {
 
 export interface JobEventsView {
   readonly job_id: string;
+  readonly tenant: string;
   readonly events: JobEventView[];
 }
 
-/** The history of a job, in stream order: who decided what, when, under which policy (invariant 7). */
+/**
+ * The history of a job, in stream order: who decided what, when, under which policy (invariant 7),
+ * for callers that may read the job, with the request and the worker's result redacted.
+ */
 @Injectable()
 export class JobEventsQuery {
-  constructor(private readonly commands: JobCommandHandler) {}
+  constructor(
+    private readonly commands: JobCommandHandler,
+    private readonly redaction: HistoryRedaction,
+  ) {}
 
-  async events(principal: Principal, jobId: string): Promise<JobEventsView> {
-    checkedJobId(jobId);
-    const { state, events } = await this.commands.load(jobId);
-    visibleJob(principal, state, jobId);
+  async events(principal: Principal, ref: JobRef): Promise<JobEventsView> {
+    const { state, events } = await this.commands.load(ref);
+    const job = visibleJob(principal, state, ref);
     return {
-      job_id: jobId,
-      events: events.map((event) => ({
+      job_id: ref.jobId,
+      tenant: ref.tenant,
+      events: this.redaction.events(events, job).map((event) => ({
         revision: Number(event.revision),
         id: event.id,
         type: event.type,

@@ -9,6 +9,7 @@ import { ListApprovalsQuery } from './list-approvals.query';
 interface ListApprovalsRequest {
   state: string;
   topic: string;
+  tenant: string;
   cursor: string;
   limit: number;
 }

@@ -14,9 +14,10 @@ export class ListApprovalsHttpController {
 
   @Get()
   @Roles('reviewer', 'admin', 'auditor')
-  @ApiOperation({ summary: 'Open approvals, oldest first', description: 'Only the tenants and topics of the caller\'s token are listed.' })
+  @ApiOperation({ summary: 'Open approvals, oldest first', description: 'Only what the caller may read: its tenants; for a reviewer its topics (admins and auditors see every topic). Items name their `tenant`.' })
   @ApiQuery({ name: 'state', required: false, enum: ['pending'] })
   @ApiQuery({ name: 'topic', required: false, description: 'A topic or a glob (`finance.*`).' })
+  @ApiQuery({ name: 'tenant', required: false, description: 'Only this tenant (default: every tenant of the token).' })
   @ApiQuery({ name: 'cursor', required: false, description: 'The `next_cursor` of the previous page.' })
   @ApiQuery({ name: 'limit', required: false, description: `Page size, 1 to ${MAX_PAGE_SIZE} (default 50).` })
   @ApiOkResponse({ type: ApprovalPageDoc })
@@ -26,7 +27,7 @@ export class ListApprovalsHttpController {
       const value = query[name];
       return typeof value === 'string' ? value : Array.isArray(value) && typeof value[0] === 'string' ? value[0] : undefined;
     };
-    const page = this.query.list(principal, { state: one('state'), topic: one('topic'), cursor: one('cursor'), limit: one('limit') });
+    const page = this.query.list(principal, { state: one('state'), topic: one('topic'), tenant: one('tenant'), cursor: one('cursor'), limit: one('limit') });
     return { items: page.items.map(toListItem), next_cursor: page.next_cursor };
   }
 }

@@ -1,5 +1,6 @@
 import type { ApprovalRequiredJob } from '@signoff/approvals';
 import type { JobRequest } from '@signoff/contracts';
+import type { ReadableJob } from '@signoff/runtime';
 
 /** Where an approval stands, as the reviewer API names it. */
 export type ApprovalState = 'pending' | 'approved' | 'rejected' | 'expired' | 'invalidated';
@@ -21,7 +22,7 @@ export interface ApprovalSummary {
   readonly approvals: number;
   readonly required: number;
   readonly state: ApprovalState;
-  /** The job request the approval is bound to (evidence for the reviewer). */
+  /** The job request the approval is bound to (evidence for the reviewer), redacted for readers. */
   readonly request: JobRequest;
 }
 
@@ -33,6 +34,8 @@ export interface ApprovalChange {
   readonly approval: ApprovalSummary;
   /** When it happened (the event's `at`; for drift, when this instance noticed). */
   readonly at: string;
+  /** Who may see the change is decided on the stored request, never on its redacted copy (not sent). */
+  readonly readable: ReadableJob;
 }
 
 /** The summary of an awaiting approval. */
@@ -56,9 +59,13 @@ export function summaryOf(job: ApprovalRequiredJob, drifted: boolean, state: App
   };
 }
 
-/** A list item of `GET /approvals`: exactly the members of DESIGN section 4. */
+/**
+ * A list item of `GET /approvals`: the members of DESIGN section 4 and `tenant` (job ids are
+ * scoped by tenant: pass it back as `?tenant=` to read or decide the approval).
+ */
 export interface ApprovalListItem {
   readonly job_id: string;
+  readonly tenant: string;
   readonly approval_ref: string;
   readonly topic: string;
   readonly rule_id: string | null;
@@ -74,6 +81,7 @@ export interface ApprovalListItem {
 export function toListItem(s: ApprovalSummary): ApprovalListItem {
   return {
     job_id: s.job_id,
+    tenant: s.tenant,
     approval_ref: s.approval_ref,
     topic: s.topic,
     rule_id: s.rule_id,

@@ -39,7 +39,7 @@ describe('signoff.jobs.approved relay on the real Kafka broker', () => {
     await db?.drop();
   });
 
-  it('publishes {job_id, approval_id, approved_by, policy_snapshot, job_hash} keyed by job_id once the grant is stored', async () => {
+  it('publishes {job_id, tenant, approval_id, approved_by, policy_snapshot, job_hash} keyed by job_id once the grant is stored', async () => {
     const job = await submitJob(svc.app, paymentJob());
     const approved = await call(svc.url, 'POST', `/approvals/${job.job_id}/approve`, await bearer('rita', ['reviewer']));
     expect(approved.body.status).toBe('approved');
@@ -47,10 +47,23 @@ describe('signoff.jobs.approved relay on the real Kafka broker', () => {
     const message = received.find((m) => m.key === job.job_id)!;
     expect(JSON.parse(message.value!.toString('utf8'))).toEqual({
       job_id: job.job_id,
+      tenant: 'default',
       approval_id: approved.body.approval_id,
       approved_by: ['rita'],
       policy_snapshot: job.policy_snapshot,
       job_hash: job.job_hash,
+    });
+    // The same job id in another tenant is another job: its grant names its tenant.
+    const twin = await submitJob(svc.app, paymentJob({ job_id: job.job_id, tenant: 'acme', payload: { amount: 1 } }));
+    expect(twin.job_hash).not.toBe(job.job_hash);
+    const twinApproved = await call(svc.url, 'POST', `/approvals/${job.job_id}/approve?tenant=acme`, await bearer('rita', ['reviewer']));
+    expect(twinApproved.body.status).toBe('approved');
+    await eventually(() => received.filter((m) => m.key === job.job_id).length === 2, 'the acme grant', 30_000);
+    expect(JSON.parse(received.filter((m) => m.key === job.job_id)[1]!.value!.toString('utf8'))).toMatchObject({
+      job_id: job.job_id,
+      tenant: 'acme',
+      approval_id: twinApproved.body.approval_id,
+      job_hash: twin.job_hash,
     });
     // Votes that do not complete a quorum announce nothing.
     const quorum = await submitJob(svc.app, { topic: 'finance.transfer.large' });

@@ -1,5 +1,5 @@
 import { Inject, Injectable, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
-import { ApprovalGrantedData, JOB_STREAM_PREFIX, SignoffTopics } from '@signoff/contracts';
+import { ApprovalGrantedData, fromJobStreamId, JOB_STREAM_PREFIX, SignoffTopics } from '@signoff/contracts';
 import { EventRelay, SIGNOFF_TOPICS } from '@signoff/core';
 import { EventStore } from '@signoff/event-store';
 import { MessageBus } from '@signoff/messaging';
@@ -7,6 +7,8 @@ import { MessageBus } from '@signoff/messaging';
 /** The value of a `signoff.jobs.approved` message (key: job_id). */
 export interface JobApprovedMessage {
   readonly job_id: string;
+  /** The job's tenant (from its stream id): job ids are scoped by tenant. */
+  readonly tenant: string;
   readonly approval_id: string;
   readonly approved_by: readonly string[];
   readonly policy_snapshot: string;
@@ -34,8 +36,11 @@ export class ApprovedRelay implements OnApplicationBootstrap, OnModuleDestroy {
       topic: topics.approved,
       toMessage: (event) => {
         const data = event.data as ApprovalGrantedData;
+        const ref = fromJobStreamId(event.streamId);
+        if (ref === null || ref.jobId !== data.job_id) return null;
         const value: JobApprovedMessage = {
           job_id: data.job_id,
+          tenant: ref.tenant,
           approval_id: data.approval_id,
           approved_by: data.approved_by,
           policy_snapshot: data.policy_snapshot,

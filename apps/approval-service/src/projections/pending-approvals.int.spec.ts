@@ -40,14 +40,14 @@ describe('pending approvals and drift (SNAPSHOT_MODE=strict) on real PostgreSQL'
     await db?.drop();
   });
 
-  it('lists open approvals with exactly the members of DESIGN section 4, counts votes and drops closed ones', async () => {
+  it('lists open approvals with exactly the members of DESIGN section 4 and the tenant, counts votes and drops closed ones', async () => {
     const job = await submitJob(svc.app, { topic: 'finance.transfer.large', payload: { amount: 50_000 } });
     await eventually(async () => (await listed(job.job_id)) !== undefined, 'the approval to be listed');
     const item = (await listed(job.job_id))!;
     expect(Object.keys(item).sort()).toEqual(
-      ['approval_ref', 'approvals', 'drifted', 'expires_at', 'job_hash', 'job_id', 'policy_snapshot', 'requested_at', 'required', 'rule_id', 'topic'].sort(),
+      ['approval_ref', 'approvals', 'drifted', 'expires_at', 'job_hash', 'job_id', 'policy_snapshot', 'requested_at', 'required', 'rule_id', 'tenant', 'topic'].sort(),
     );
-    expect(item).toMatchObject({ topic: 'finance.transfer.large', rule_id: 'large-transfer-two-reviewers', approvals: 0, required: 2, drifted: false });
+    expect(item).toMatchObject({ tenant: 'default', topic: 'finance.transfer.large', rule_id: 'large-transfer-two-reviewers', approvals: 0, required: 2, drifted: false });
     expect(item.policy_snapshot).toBe(job.policy_snapshot);
     expect(item.job_hash).toBe(job.job_hash);
     expect(Date.parse(item.expires_at as string) - Date.parse(item.requested_at as string)).toBe(3_600_000);
@@ -108,7 +108,7 @@ describe('pending approvals and drift (SNAPSHOT_MODE=strict) on real PostgreSQL'
     expect(refused.status).toBe(409);
     expect(refused.body).toMatchObject({ code: 'snapshot_changed', expected: job.policy_snapshot, current: v2.snapshot });
     expect(await mismatches()).toBe(before + 1);
-    const types = (await svc.app.get(EventStore).readStream<JobEvent>(toJobStreamId(job.job_id))).map((e) => e.type);
+    const types = (await svc.app.get(EventStore).readStream<JobEvent>(toJobStreamId({ tenant: 'default', jobId: job.job_id }))).map((e) => e.type);
     expect(types).toEqual(['JobSubmitted', 'PolicyEvaluated', 'ApprovalRequested']);
 
     await otherPolicy.activate(POLICY_V1, 'admin');

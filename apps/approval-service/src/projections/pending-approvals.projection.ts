@@ -1,15 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import { Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
 import { ApprovalRequiredJob, evolve, initialState, JobAggregateState, SubmittedJob } from '@signoff/approvals';
-import { JOB_STREAM_PREFIX, JobEvent } from '@signoff/contracts';
-import { ActivePolicy, ActivePolicyView, Clock, LoadedJob } from '@signoff/core';
+import { fromJobStreamId, JOB_STREAM_PREFIX, JobEvent, JobRef, toJobStreamId } from '@signoff/contracts';
+import { ActivePolicy, ActivePolicyView, Clock, HistoryRedaction, LoadedJob } from '@signoff/core';
 import { EventStore, RecordedEvent, SubscriptionHandle } from '@signoff/event-store';
 import { SignoffMetrics } from '@signoff/observability';
 import { globToRegExp, Principal } from '@signoff/runtime';
 import { Observable, Subject } from 'rxjs';
 import { ApprovalIntegrity } from '../shared/approval-integrity';
 import { maySeeApproval } from '../shared/job-access';
-import { ApprovalCursor, compareCursor, decodeCursor, encodeCursor } from './approval-cursor';
+import { ApprovalCursor, compareCursor, cursorOf, decodeCursor, encodeCursor } from './approval-cursor';
 import { ApprovalChange, ApprovalChangeKind, ApprovalState, ApprovalSummary, summaryOf } from './approval-summary';
 
 /** The job events that open, count, close or describe an approval. */
@@ -53,6 +53,7 @@ function closedAs(state: JobAggregateState): { kind: ApprovalChangeKind; state: 
 }
 
 interface OpenApproval {
+  readonly ref: JobRef;
   readonly job: ApprovalRequiredJob;
   readonly drifted: boolean;
   /** Revision of the last event folded into `job`. */
@@ -65,8 +66,17 @@ export interface PendingQuery {
   readonly principal: Principal;
   /** A topic glob (`finance.*`); absent = every topic. */
   readonly topic?: string;
+  /** One tenant; absent = every tenant the caller may see. */
+  readonly tenant?: string;
   readonly cursor?: string;
   readonly limit: number;
+}
+
+/** An open approval whose `expires_at` has passed. */
+export interface DueApproval {
+  readonly ref: JobRef;
+  readonly approval_ref: string;
+  readonly expires_at: string;
 }
 
 export interface PendingPage {
@@ -84,6 +94,9 @@ export interface PendingPage {
  * jobs that await reviewers (plus a submission whose policy outcome is in the same append) are
  * kept, so memory is proportional to the open approvals.
  *
+ * Jobs are keyed by their stream, i.e. by (tenant, job id): the same job id in two tenants is two
+ * approvals. Summaries carry the request redacted for readers (HistoryRedaction).
+ *
  * Drift: an approval is `drifted` when the active policy would not honour it (strict: another
  * snapshot; decision mode: the re-evaluated outcome differs). It is recomputed for every open
  * approval as soon as ActivePolicy reports an activation (its poll is 250 ms, so well within 1 s)
@@ -92,8 +105,9 @@ export interface PendingPage {
 @Injectable()
 export class PendingApprovalsProjection implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly logger = new Logger('PendingApprovalsProjection');
-  /** Submissions whose policy outcome has not been folded yet (same append: transient). */
+  /** Submissions whose policy outcome has not been folded yet (same append: transient), by stream id. */
   private readonly submitted = new Map<string, { job: SubmittedJob; revision: bigint }>();
+  /** Open approvals by stream id (one per tenant and job id). */
   private readonly pending = new Map<string, OpenApproval>();
   private readonly changes$ = new Subject<ApprovalChange>();
   private handle: SubscriptionHandle | null = null;
@@ -107,6 +121,7 @@ export class PendingApprovalsProjection implements OnApplicationBootstrap, OnMod
     private readonly integrity: ApprovalIntegrity,
     private readonly metrics: SignoffMetrics,
     private readonly clock: Clock,
+    private readonly redaction: HistoryRedaction,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -137,21 +152,21 @@ export class PendingApprovalsProjection implements OnApplicationBootstrap, OnMod
     const visible: ApprovalSummary[] = [];
     for (const { job, drifted } of this.pending.values()) {
       const { topic, tenant } = job.job.request;
-      if (!topicMatches(topic) || !maySeeApproval(query.principal, tenant, topic)) continue;
+      if ((query.tenant !== undefined && tenant !== query.tenant) || !topicMatches(topic) || !maySeeApproval(query.principal, job.job.request)) continue;
       if (after && compareCursor(cursorOf(job), after) <= 0) continue;
-      visible.push(summaryOf(job, drifted));
+      visible.push(this.summary(job, drifted));
     }
-    visible.sort((a, b) => compareCursor({ requestedAt: a.requested_at, jobId: a.job_id }, { requestedAt: b.requested_at, jobId: b.job_id }));
+    visible.sort((a, b) => compareCursor(cursorOf(a), cursorOf(b)));
     const items = visible.slice(0, query.limit);
     const last = items[items.length - 1];
-    const next_cursor = visible.length > query.limit && last ? encodeCursor({ requestedAt: last.requested_at, jobId: last.job_id }) : null;
+    const next_cursor = visible.length > query.limit && last ? encodeCursor(cursorOf(last)) : null;
     return { items, next_cursor };
   }
 
   /** The open approval of a job as this instance knows it (null when none is open). */
-  get(jobId: string): ApprovalSummary | null {
-    const entry = this.pending.get(jobId);
-    return entry ? summaryOf(entry.job, entry.drifted) : null;
+  get(ref: JobRef): ApprovalSummary | null {
+    const entry = this.pending.get(toJobStreamId(ref));
+    return entry ? this.summary(entry.job, entry.drifted) : null;
   }
 
   /**
@@ -161,19 +176,19 @@ export class PendingApprovalsProjection implements OnApplicationBootstrap, OnMod
    * append fails and the command handler reloads from the store. Only events the projection folds
    * can precede a grant, so the state is the aggregate's fold of the stream up to that revision.
    */
-  cached(jobId: string): LoadedJob | null {
-    const entry = this.pending.get(jobId);
+  cached(ref: JobRef): LoadedJob | null {
+    const entry = this.pending.get(toJobStreamId(ref));
     // `events` is not needed to decide (JobCommandHandler.execute uses the state and the revision).
     return entry ? { state: entry.job, revision: entry.revision, events: [] } : null;
   }
 
   /** Open approvals whose `expires_at` is at or before `now` (the expiry scheduler's work). */
-  due(now: Date): { job_id: string; approval_ref: string; expires_at: string }[] {
+  due(now: Date): DueApproval[] {
     const nowMs = now.getTime();
-    const out: { job_id: string; approval_ref: string; expires_at: string }[] = [];
-    for (const { job, expiresMs } of this.pending.values()) {
+    const out: DueApproval[] = [];
+    for (const { ref, job, expiresMs } of this.pending.values()) {
       // An unreadable expiry is due: the decider fails it closed as expired too.
-      if (!(expiresMs > nowMs)) out.push({ job_id: job.job.job_id, approval_ref: job.approval.approval_ref, expires_at: job.approval.expires_at });
+      if (!(expiresMs > nowMs)) out.push({ ref, approval_ref: job.approval.approval_ref, expires_at: job.approval.expires_at });
     }
     return out;
   }
@@ -187,27 +202,34 @@ export class PendingApprovalsProjection implements OnApplicationBootstrap, OnMod
     return this.pending.size;
   }
 
-  /** Folds one event; an event at or below the revision already folded for its job is skipped. */
+  /**
+   * Folds one event; an event at or below the revision already folded for its job is skipped, and
+   * so is one that is not its stream's job (another job id, a stream whose request names another
+   * tenant than its id: written before job ids were scoped by tenant, no job of that reference).
+   */
   apply(event: RecordedEvent<JobEvent>): void {
-    const jobId = event.data.job_id;
-    const open = this.pending.get(jobId);
-    const partial = this.submitted.get(jobId);
+    const ref = fromJobStreamId(event.streamId);
+    if (ref === null || ref.jobId !== event.data.job_id) return;
+    const key = event.streamId;
+    const open = this.pending.get(key);
+    const partial = this.submitted.get(key);
     const known = open ?? partial;
     if (known && event.revision <= known.revision) return;
     const before: JobAggregateState = known?.job ?? initialState();
     const after = evolve(before, event);
     if (after === before) return;
-    this.submitted.delete(jobId);
+    if (after.status !== 'initial' && after.job.request.tenant !== ref.tenant) return;
+    this.submitted.delete(key);
     if (after.status === 'submitted') {
-      this.submitted.set(jobId, { job: after, revision: event.revision });
+      this.submitted.set(key, { job: after, revision: event.revision });
     } else if (after.status === 'APPROVAL_REQUIRED') {
       const drifted = open ? open.drifted : this.driftOf(after);
-      this.pending.set(jobId, { job: after, drifted, revision: event.revision, expiresMs: Date.parse(after.approval.expires_at) });
-      this.emit(open ? 'vote_recorded' : 'requested', summaryOf(after, drifted), event.metadata.at);
+      this.pending.set(key, { ref, job: after, drifted, revision: event.revision, expiresMs: Date.parse(after.approval.expires_at) });
+      this.emit(open ? 'vote_recorded' : 'requested', after, this.summary(after, drifted), event.metadata.at);
     } else if (open) {
-      this.pending.delete(jobId);
+      this.pending.delete(key);
       const closed = closedAs(after);
-      if (closed) this.emit(closed.kind, summaryOf(open.job, open.drifted, closed.state), event.metadata.at);
+      if (closed) this.emit(closed.kind, open.job, this.summary(open.job, open.drifted, closed.state), event.metadata.at);
     }
     this.metrics.approvalsPending.set(this.pending.size);
   }
@@ -226,19 +248,22 @@ export class PendingApprovalsProjection implements OnApplicationBootstrap, OnMod
 
   private recomputeDrift(active: ActivePolicyView): void {
     const at = this.clock.now().toISOString();
-    for (const [jobId, entry] of this.pending) {
+    for (const [key, entry] of this.pending) {
       const drifted = this.driftOf(entry.job, active);
       if (drifted === entry.drifted) continue;
-      this.pending.set(jobId, { ...entry, drifted });
-      this.emit('drifted', summaryOf(entry.job, drifted), at);
+      this.pending.set(key, { ...entry, drifted });
+      this.emit('drifted', entry.job, this.summary(entry.job, drifted), at);
     }
   }
 
-  private emit(kind: ApprovalChangeKind, approval: ApprovalSummary, at: string): void {
-    if (this.changes$.observed) this.changes$.next({ kind, approval, at });
+  /** What readers are shown of an approval: its summary with the request redacted. */
+  private summary(job: ApprovalRequiredJob, drifted: boolean, state?: ApprovalState): ApprovalSummary {
+    return { ...summaryOf(job, drifted, state), request: this.redaction.request(job) };
+  }
+
+  private emit(kind: ApprovalChangeKind, job: ApprovalRequiredJob, approval: ApprovalSummary, at: string): void {
+    const { tenant, topic, submitted_by } = job.job.request;
+    if (this.changes$.observed) this.changes$.next({ kind, approval, at, readable: { tenant, topic, submitted_by } });
   }
 }
 
-function cursorOf(job: ApprovalRequiredJob): ApprovalCursor {
-  return { requestedAt: job.approval.requested_at, jobId: job.job.job_id };
-}

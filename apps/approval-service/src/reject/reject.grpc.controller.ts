@@ -2,6 +2,7 @@ import { Controller, UseFilters } from '@nestjs/common';
 import { GrpcMethod } from '@nestjs/microservices';
 import type { Metadata } from '@grpc/grpc-js';
 import { RejectDto } from '@signoff/contracts';
+import { requestedJobRef } from '@signoff/core';
 import { GrpcAuth } from '../grpc/grpc-auth';
 import { GrpcErrorFilter } from '../grpc/grpc-errors';
 import { validateBody } from '../shared/validate-body';
@@ -10,6 +11,7 @@ import { RejectHandler } from './reject.handler';
 interface RejectRequest {
   job_id: string;
   reason: string;
+  tenant: string;
 }
 
 /** `signoff.v1.Approvals/Reject`: as `POST /approvals/:job_id/reject` (a reason is required: INVALID_ARGUMENT). */
@@ -25,7 +27,8 @@ export class RejectGrpcController {
   async reject(request: RejectRequest, metadata: Metadata): Promise<Record<string, unknown>> {
     const principal = await this.auth.principal(metadata, ['reviewer']);
     const body = request.reason === '' ? {} : { reason: request.reason };
-    const outcome = await this.handler.reject(principal, request.job_id, validateBody(RejectDto, body, 'rejection'));
+    const input = validateBody(RejectDto, body, 'rejection');
+    const outcome = await this.handler.reject(principal, requestedJobRef(principal, request.job_id, request.tenant), input);
     return { ...outcome };
   }
 }

@@ -1,12 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { JobAggregateState, RejectJob, RejectJobOutcome, toSignoffError } from '@signoff/approvals';
-import { RejectDto } from '@signoff/contracts';
-import { Clock, JobCommandHandler } from '@signoff/core';
+import { JobRef, RejectDto } from '@signoff/contracts';
+import { Clock, existingJob, JobCommandHandler } from '@signoff/core';
 import { Principal } from '@signoff/runtime';
 import { PendingApprovalsProjection } from '../projections/pending-approvals.projection';
 import { commandMetadata } from '../shared/command-metadata';
-import { checkedJobId, assertMayDecide, reviewerRoles, visibleJob } from '../shared/job-access';
+import { assertMayDecide, reviewerRoles } from '../shared/job-access';
 
 /**
  * Reject (DESIGN section 4), shared by HTTP and gRPC: tenant (404) and topic (403) first, then the
@@ -23,12 +23,12 @@ export class RejectHandler {
     private readonly projection: PendingApprovalsProjection,
   ) {}
 
-  async reject(principal: Principal, jobId: string, input: RejectDto): Promise<RejectJobOutcome> {
-    checkedJobId(jobId);
+  async reject(principal: Principal, ref: JobRef, input: RejectDto): Promise<RejectJobOutcome> {
+    const jobId = ref.jobId;
     const commandId = randomUUID();
-    const cached = this.projection.cached(jobId);
-    const { result } = await this.commands.execute(jobId, (state: JobAggregateState): RejectJob => {
-      const job = visibleJob(principal, state, jobId);
+    const cached = this.projection.cached(ref);
+    const { result } = await this.commands.execute(ref, (state: JobAggregateState): RejectJob => {
+      const job = existingJob(principal, state, ref);
       assertMayDecide(principal, job);
       return {
         type: 'RejectJob',

@@ -1,7 +1,8 @@
-import { Body, Controller, HttpCode, Param, Post } from '@nestjs/common';
-import { ApiBearerAuth, ApiBody, ApiOkResponse, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { Body, Controller, HttpCode, Param, Post, Query } from '@nestjs/common';
+import { ApiBearerAuth, ApiBody, ApiOkResponse, ApiOperation, ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { RejectJobOutcome } from '@signoff/approvals';
 import { ProblemDto, RejectDto } from '@signoff/contracts';
+import { requestedJobRef } from '@signoff/core';
 import { CurrentPrincipal, Principal, Roles } from '@signoff/runtime';
 import { RejectAnswerDoc } from '../shared/approvals.openapi';
 import { validateBody } from '../shared/validate-body';
@@ -19,6 +20,7 @@ export class RejectHttpController {
   @ApiOperation({
     summary: 'Reject a job (idempotent; one eligible reviewer is a veto)',
   })
+  @ApiQuery({ name: 'tenant', required: false, description: "The job's tenant; default: the token's only tenant, else `default`." })
   @ApiBody({ type: RejectDto })
   @ApiOkResponse({ type: RejectAnswerDoc, description: 'rejected or already_rejected' })
   @ApiResponse({ status: 400, type: ProblemDto, description: 'invalid_request: a reason is required' })
@@ -26,7 +28,8 @@ export class RejectHttpController {
   @ApiResponse({ status: 404, type: ProblemDto, description: 'not_found' })
   @ApiResponse({ status: 409, type: ProblemDto, description: 'already_approved, expired, invalidated, not_awaiting_approval' })
   @ApiResponse({ status: 503, type: ProblemDto, description: 'busy or store_unavailable, with Retry-After' })
-  async reject(@Param('job_id') jobId: string, @Body() body: unknown, @CurrentPrincipal() principal: Principal): Promise<RejectJobOutcome> {
-    return this.handler.reject(principal, jobId, validateBody(RejectDto, body, 'rejection'));
+  async reject(@Param('job_id') jobId: string, @Query('tenant') tenant: unknown, @Body() body: unknown, @CurrentPrincipal() principal: Principal): Promise<RejectJobOutcome> {
+    const input = validateBody(RejectDto, body, 'rejection');
+    return this.handler.reject(principal, requestedJobRef(principal, jobId, tenant), input);
   }
 }

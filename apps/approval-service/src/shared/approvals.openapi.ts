@@ -32,6 +32,7 @@ export class RejectAnswerDoc {
 
 export class ApprovalItemDoc {
   @ApiProperty() job_id!: string;
+  @ApiProperty({ description: "The job's tenant: job ids are scoped by tenant (pass it as `?tenant=`)." }) tenant!: string;
   @ApiProperty() approval_ref!: string;
   @ApiProperty() topic!: string;
   @ApiProperty({ nullable: true, type: String }) rule_id!: string | null;
@@ -53,11 +54,10 @@ export class ApprovalPageDoc {
 export class ApprovalDetailDoc extends ApprovalItemDoc {
   @ApiProperty({ enum: ['pending', 'approved', 'rejected', 'expired', 'invalidated'] }) state!: string;
   @ApiProperty({ description: 'The job state (DESIGN section 2).' }) job_state!: string;
-  @ApiProperty() tenant!: string;
   @ApiProperty({ type: [String], description: 'Roles allowed to approve; empty = any reviewer.' }) reviewers!: string[];
   @ApiProperty({ type: [String], description: 'Reviewers who voted so far.' }) voters!: string[];
   @ApiProperty({ pattern: SHA256 }) active_policy_snapshot!: string;
-  @ApiProperty({ description: 'The job request {topic, priority, tenant, submitted_by, labels, payload}.' }) request!: object;
+  @ApiProperty({ description: 'The job request {topic, priority, tenant, submitted_by, labels, payload}, with AUDIT_REDACT_FIELDS and the rule\'s `redact` paths redacted.' }) request!: object;
   @ApiPropertyOptional() approval_id?: string;
   @ApiPropertyOptional({ type: [String] }) approved_by?: string[];
 }
@@ -66,12 +66,13 @@ export class JobEventDoc {
   @ApiProperty() revision!: number;
   @ApiProperty() id!: string;
   @ApiProperty({ description: 'JobSubmitted, PolicyEvaluated, ApprovalRequested, ApprovalVoteRecorded, ApprovalGranted, ...' }) type!: string;
-  @ApiProperty() data!: object;
+  @ApiProperty({ description: 'The event data; the job request and the worker\'s result with AUDIT_REDACT_FIELDS and the rule\'s `redact` paths redacted.' }) data!: object;
   @ApiProperty({ description: '{correlationId, causationId, actor, at}' }) metadata!: object;
   @ApiProperty({ format: 'date-time' }) recorded_at!: string;
 }
 
 export class JobEventsDoc {
   @ApiProperty() job_id!: string;
+  @ApiProperty() tenant!: string;
   @ApiProperty({ type: [JobEventDoc] }) events!: JobEventDoc[];
 }

@@ -10,7 +10,8 @@ export interface FixtureJob extends Partial<JobRequestInput> {
 }
 
 /**
- * Records a job as the policy service would (test fixture): evaluate it under the active policy,
+ * Records a job as the policy service would (test fixture; tenant `default` unless `job.tenant`
+ * says otherwise, submitter `agent-7`): evaluate it under the active policy,
  * then execute SubmitJob through the JobCommandHandler (JobSubmitted, PolicyEvaluated and, for
  * require_human, ApprovalRequested in one append). Throws the decider's refusal (e.g. 409
  * job_request_changed for the same id with other content).
@@ -18,12 +19,12 @@ export interface FixtureJob extends Partial<JobRequestInput> {
 export async function submitJob(app: INestApplicationContext, job: FixtureJob): Promise<SubmitAnswer> {
   const policy = app.get(ActivePolicy).get();
   const clock = app.get(Clock);
-  const request = normalizeJobRequest({ submitted_by: 'agent-7', priority: 'high', tenant: 'acme', ...job });
+  const request = normalizeJobRequest({ submitted_by: 'agent-7', priority: 'high', ...job });
   const evaluation = await evaluate(policy.compiled, request, { counter: app.get(ThrottleCounter), now: clock.now().getTime() });
   if (evaluation.decision === 'throttle') throw new Error(`fixture job ${job.topic} was throttled`);
   const jobId = job.job_id ?? `job-${randomUUID()}`;
   const commandId = randomUUID();
-  const { result } = await app.get(JobCommandHandler).execute(jobId, (): SubmitJob => ({
+  const { result } = await app.get(JobCommandHandler).execute({ tenant: request.tenant, jobId }, (): SubmitJob => ({
     type: 'SubmitJob',
     data: {
       job_id: jobId,

@@ -34,7 +34,7 @@ export class WatchApprovalsGrpcController {
     }
     const topic = request.topic === '' ? null : globToRegExp(request.topic);
     return this.projection.changes().pipe(
-      filter(({ approval }) => (topic === null || topic.test(approval.topic)) && maySeeApproval(principal, approval.tenant, approval.topic)),
+      filter(({ approval, readable }) => (topic === null || topic.test(approval.topic)) && maySeeApproval(principal, readable)),
       map(approvalChangeMessage),
     );
   }

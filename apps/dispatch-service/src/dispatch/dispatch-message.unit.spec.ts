@@ -1,10 +1,15 @@
 import { decide, evolve, initialState, isReleased, JobAggregateState, JobCommand, ReleasedJobState } from '@signoff/approvals';
-import { JobRequest } from '@signoff/contracts';
+import { DISPATCH_GRANT_TYP, JobRequest } from '@signoff/contracts';
+import { FixedClock } from '@signoff/core';
+import { SigningKeySet, VerificationKeySet } from '@signoff/keys';
 import { jobHash } from '@signoff/policy-engine';
 import { verifyDispatch } from '@signoff/worker-sdk';
+import { decodeJwt, decodeProtectedHeader } from 'jose';
 import { describe, expect, it } from 'vitest';
-import { idempotencyKeyFor, toDispatchMessage } from './dispatch-message';
-import { notifiedJobId } from './job-released.message.controller';
+import { resolveDispatchOptions } from '../dispatch.options';
+import { DispatchGrantSigner } from './dispatch-grant.signer';
+import { newIdempotencyKey, toDispatchMessage } from './dispatch-message';
+import { notifiedJobRef } from './job-released.message.controller';
 
 const SNAP = `sha256:${'a'.repeat(64)}`;
 const REQUEST: JobRequest = {
@@ -63,11 +68,20 @@ const approve: JobCommand = {
   },
   metadata: meta('rita'),
 };
+const KEY = newIdempotencyKey({ tenant: 'default', jobId: 'job-1' });
 const claim = (attempt = 1): JobCommand => ({
   type: 'ClaimDispatch',
-  data: { job_id: 'job-1', attempt, idempotency_key: idempotencyKeyFor('job-1'), claimed_by: 'dispatch-a' },
+  data: { job_id: 'job-1', attempt, idempotency_key: KEY, claimed_by: 'dispatch-a' },
   metadata: meta(),
 });
+const KEYS = SigningKeySet.generate();
+const T = new Date('2025-03-01T10:00:05.000Z');
+const signer = new DispatchGrantSigner(new FixedClock(T), resolveDispatchOptions({ signing: { keys: KEYS, grantTtlMs: 600_000 } }));
+const workerKeys = VerificationKeySet.from(KEYS.publicJwks());
+/** The message the dispatcher publishes: built and signed. */
+async function published(state: ReleasedJobState) {
+  return toDispatchMessage(state, await signer.sign(state));
+}
 
 function released(commands: JobCommand[]): ReleasedJobState {
   const state = run(commands);
@@ -75,9 +89,18 @@ function released(commands: JobCommand[]): ReleasedJobState {
   return state;
 }
 
+describe('the idempotency key', () => {
+  it('is unpredictable: 128 random bits after the job id, a new one for every first claim', () => {
+    const keys = new Set(Array.from({ length: 1000 }, () => newIdempotencyKey({ tenant: 'default', jobId: 'job-1' })));
+    expect(keys.size).toBe(1000);
+    for (const key of keys) expect(key).toMatch(/^job-1:[A-Za-z0-9_-]{22}$/);
+    expect(keys.has('job-1:dispatch')).toBe(false);
+  });
+});
+
 describe('the dispatch message (DESIGN §6)', () => {
-  it('of an approved job: key job_id, exactly the §6 value plus submitted_by, approval_granted/idempotency-key/job-hash headers', () => {
-    const message = toDispatchMessage(released([submit('require_human'), approve, claim()]));
+  it('of an approved job: key job_id, exactly the §6 value plus submitted_by, job_hash, policy_snapshot; approval_granted/idempotency-key/job-hash/signoff-grant headers', async () => {
+    const message = await published(released([submit('require_human'), approve, claim()]));
     expect(message.key).toBe('job-1');
     expect(message.value).toStrictEqual({
       job_id: 'job-1',
@@ -88,51 +111,97 @@ describe('the dispatch message (DESIGN §6)', () => {
       payload: { amount: 1200, currency: 'EUR', lines: [{ sku: 'x', qty: 2 }] },
       approval: { approval_id: 'approval-9', approved_by: ['rita'], policy_snapshot: SNAP, job_hash: HASH },
       attempt: 1,
-      idempotency_key: 'job-1:dispatch',
+      idempotency_key: KEY,
       submitted_by: 'agent-7',
+      job_hash: HASH,
+      policy_snapshot: SNAP,
     });
-    expect(message.headers).toStrictEqual({ approval_granted: 'true', 'idempotency-key': 'job-1:dispatch', 'job-hash': HASH });
+    expect(message.headers).toStrictEqual({ approval_granted: 'true', 'idempotency-key': KEY, 'job-hash': HASH, 'signoff-grant': expect.any(String) });
   });
 
-  it('of an allowed job: no approval block and no approval_granted header', () => {
-    const message = toDispatchMessage(released([submit('allow'), claim()]));
+  it('of an allowed job: no approval block and no approval_granted header; the grant says allow', async () => {
+    const message = await published(released([submit('allow'), claim()]));
     expect(message.value).not.toHaveProperty('approval');
-    expect(message.headers).toStrictEqual({ 'idempotency-key': 'job-1:dispatch', 'job-hash': HASH });
+    expect(message.value).toMatchObject({ job_hash: HASH, policy_snapshot: SNAP });
+    expect(message.headers).toStrictEqual({ 'idempotency-key': KEY, 'job-hash': HASH, 'signoff-grant': expect.any(String) });
+    expect(decodeJwt(message.headers!['signoff-grant'])).toMatchObject({ decision: 'allow', approval_id: null, approved_by: [] });
   });
 
-  it('refuses to build a message for an attempt nobody claimed', () => {
-    expect(() => toDispatchMessage(released([submit('allow')]))).toThrow(/no claimed dispatch/);
+  it('refuses to build or sign a message for an attempt nobody claimed', async () => {
+    expect(() => toDispatchMessage(released([submit('allow')]), 'grant')).toThrow(/no claimed dispatch/);
+    await expect(signer.sign(released([submit('allow')]))).rejects.toThrow(/no claimed dispatch/);
   });
 
-  it('is what the worker SDK verifies: its recomputed hash matches, and any tampering is refused as job_hash_mismatch', () => {
-    const message = toDispatchMessage(released([submit('require_human'), approve, claim()]));
-    const verified = verifyDispatch(message.value, message.headers!, message.key);
+  it('carries a grant signed with the current key that covers every field of DESIGN section 12, valid for the grant lifetime', async () => {
+    const message = await published(released([submit('require_human'), approve, claim(), { type: 'ReplayDispatch', data: { job_id: 'job-1', attempt: 2, reason: 'not_recorded', max_attempts: 5 }, metadata: meta() }, claim(2)]));
+    const grant = message.headers!['signoff-grant'];
+    expect(decodeProtectedHeader(grant)).toEqual({ alg: 'EdDSA', kid: KEYS.currentKid, typ: DISPATCH_GRANT_TYP });
+    expect(decodeJwt(grant)).toEqual({
+      job_id: 'job-1',
+      tenant: 'acme',
+      job_hash: HASH,
+      policy_snapshot: SNAP,
+      decision: 'approved',
+      approval_id: 'approval-9',
+      approved_by: ['rita'],
+      attempt: 2,
+      idempotency_key: KEY,
+      iat: T.getTime() / 1000,
+      exp: T.getTime() / 1000 + 600,
+    });
+  });
+
+  it('is what the worker SDK verifies: grant and recomputed hash match, and any tampering is refused', async () => {
+    const message = await published(released([submit('require_human'), approve, claim()]));
+    const verified = await verifyDispatch({ value: message.value, headers: message.headers!, key: message.key }, workerKeys, { now: T });
     expect(verified.ok).toBe(true);
-    if (verified.ok) expect(verified.job).toMatchObject({ job_hash: HASH, approval_granted: true, attempt: 1, idempotency_key: 'job-1:dispatch' });
+    if (verified.ok) expect(verified.job).toMatchObject({ job_hash: HASH, approval_granted: true, attempt: 1, idempotency_key: KEY, grant: { key_id: KEYS.currentKid, decision: 'approved' } });
 
     const value = message.value as Record<string, unknown>;
     for (const tampered of [
       { ...value, payload: { amount: 99_999, currency: 'EUR', lines: [{ sku: 'x', qty: 2 }] } },
       { ...value, labels: { env: 'staging' } },
-      { ...value, tenant: 'other' },
       { ...value, submitted_by: 'mallory' },
       { ...value, priority: 'low' },
       { ...value, topic: 'finance.payment.refund' },
     ]) {
-      const refused = verifyDispatch(tampered, message.headers!, message.key);
-      expect(refused).toMatchObject({ ok: false, code: 'job_hash_mismatch', job_id: 'job-1', idempotency_key: 'job-1:dispatch' });
+      const refused = await verifyDispatch({ value: tampered, headers: message.headers!, key: message.key }, workerKeys, { now: T });
+      expect(refused).toMatchObject({ ok: false, code: 'job_hash_mismatch', job_id: 'job-1', idempotency_key: KEY });
     }
+    // The tenant is covered by the grant itself.
+    expect(await verifyDispatch({ value: { ...value, tenant: 'other' }, headers: message.headers!, key: message.key }, workerKeys, { now: T })).toMatchObject({ ok: false, code: 'grant_mismatch' });
+    const { 'signoff-grant': _grant, ...unsigned } = message.headers!;
+    expect(await verifyDispatch({ value: message.value, headers: unsigned, key: message.key }, workerKeys, { now: T })).toMatchObject({ ok: false, code: 'unsigned' });
+    const other = await toDispatchMessage(released([submit('allow'), claim()]), await signer.sign(released([submit('allow'), claim()])));
+    // An allowed job's genuine grant does not make an approval of it.
+    const smuggled = { ...message.headers!, 'signoff-grant': other.headers!['signoff-grant'] };
+    expect(await verifyDispatch({ value: message.value, headers: smuggled, key: message.key }, workerKeys, { now: T })).toMatchObject({ ok: false, code: 'grant_mismatch' });
   });
 });
 
 describe('release notifications', () => {
+  const job1 = { tenant: 'default', jobId: 'job-1' };
   it('take the job id from the value or the key, and refuse disagreement or a malformed id', () => {
-    expect(notifiedJobId({ job_id: 'job-1', decision: 'allow' }, 'job-1')).toBe('job-1');
-    expect(notifiedJobId({ decision: 'allow' }, 'job-2')).toBe('job-2');
-    expect(notifiedJobId({ job_id: 'job-1' }, null)).toBe('job-1');
-    expect(notifiedJobId({ job_id: 'job-1' }, 'job-2')).toBeNull();
-    expect(notifiedJobId({ job_id: 42 }, 'job-1')).toBeNull();
-    expect(notifiedJobId(null, null)).toBeNull();
-    expect(notifiedJobId({ job_id: ' spaced id' }, null)).toBeNull();
+    expect(notifiedJobRef({ job_id: 'job-1', decision: 'allow' }, 'job-1')).toEqual(job1);
+    expect(notifiedJobRef({ decision: 'allow' }, 'job-2')).toEqual({ tenant: 'default', jobId: 'job-2' });
+    expect(notifiedJobRef({ job_id: 'job-1' }, null)).toEqual(job1);
+    expect(notifiedJobRef({ job_id: 'job-1' }, 'job-2')).toBeNull();
+    expect(notifiedJobRef({ job_id: 42 }, 'job-1')).toBeNull();
+    expect(notifiedJobRef(null, null)).toBeNull();
+    expect(notifiedJobRef({ job_id: ' spaced id' }, null)).toBeNull();
+  });
+
+  it('name the tenant the relays put in the value (absent: default, as in older messages); a malformed tenant is refused', () => {
+    expect(notifiedJobRef({ job_id: 'job-1', tenant: 'acme' }, 'job-1')).toEqual({ tenant: 'acme', jobId: 'job-1' });
+    expect(notifiedJobRef({ job_id: 'job-1' }, 'job-1')).toEqual(job1);
+    for (const tenant of [42, '', 'a|b', 'a b']) expect(notifiedJobRef({ job_id: 'job-1', tenant }, 'job-1')).toBeNull();
+  });
+});
+
+describe('idempotency keys', () => {
+  it('never repeat across tenants: the same job id in two tenants gets two keys, the tenant named outside the default', () => {
+    expect(newIdempotencyKey({ tenant: 'default', jobId: 'j' })).toMatch(/^j:[A-Za-z0-9_-]{22}$/);
+    expect(newIdempotencyKey({ tenant: 'acme', jobId: 'j' })).toMatch(/^acme\|j:[A-Za-z0-9_-]{22}$/);
+    expect(newIdempotencyKey({ tenant: 'acme', jobId: 'j' })).not.toBe(newIdempotencyKey({ tenant: 'globex', jobId: 'j' }));
   });
 });

@@ -1,13 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { ClaimDispatch, CommandMetadata, isReleased, RecordDispatch, ReleasedJobState } from '@signoff/approvals';
-import { ErrorCode, SignoffTopics } from '@signoff/contracts';
+import { describeJobRef, ErrorCode, JobRef, SignoffTopics, toJobStreamId } from '@signoff/contracts';
 import { Clock, JobCommandHandler, LoadedJob, SIGNOFF_TOPICS } from '@signoff/core';
 import { encodeValue, MessageBus, PublishedRecord } from '@signoff/messaging';
 import { SignoffMetrics } from '@signoff/observability';
 import { DISPATCH_OPTIONS, FaultPoint, ResolvedDispatchOptions } from '../dispatch.options';
 import { BatchingPublisher, isPermanentPublishError, PermanentPublishError } from './batching.publisher';
-import { idempotencyKeyFor, releasedAt, toDispatchMessage } from './dispatch-message';
+import { DispatchGrantSigner } from './dispatch-grant.signer';
+import { newIdempotencyKey, releasedAt, toDispatchMessage } from './dispatch-message';
 import { KeyedLock } from './keyed-lock';
 
 /** What one dispatch call did. */
@@ -27,8 +28,9 @@ export const MAX_DISPATCH_VALUE_BYTES = 1024 * 1024 - 2048;
 /**
  * Publishes a released job's current attempt once:
  * 1. claim it in the job's stream (DispatchClaimed, expected revision: one instance wins; the
- *    idempotency key is fixed by the first claim and reused by every later attempt);
- * 2. publish to `signoff.jobs.dispatch` (idempotent producer, acks from all in-sync replicas);
+ *    idempotency key, random, is fixed by the first claim and reused by every later attempt);
+ * 2. sign its grant (the control plane's Ed25519 key, DESIGN section 12) and publish to
+ *    `signoff.jobs.dispatch` (idempotent producer, acks from all in-sync replicas);
  * 3. record JobDispatched with the partition and offset.
  * A crash between 1 and 2 leaves a claim without a publish, a crash between 2 and 3 a publish
  * without a record: the replay consumer finds both after the grace period and opens the next
@@ -39,7 +41,7 @@ export class JobDispatcher {
   private readonly logger = new Logger('JobDispatcher');
   private readonly lock = new KeyedLock();
   private readonly publisher: BatchingPublisher;
-  /** `${jobId}#${attempt}` of attempts claimed here whose publish the broker refused for good. */
+  /** `${streamId}#${attempt}` of attempts claimed here whose publish the broker refused for good. */
   private readonly undeliverable = new Set<string>();
 
   constructor(
@@ -49,6 +51,7 @@ export class JobDispatcher {
     private readonly metrics: SignoffMetrics,
     @Inject(SIGNOFF_TOPICS) private readonly topics: SignoffTopics,
     @Inject(DISPATCH_OPTIONS) private readonly options: ResolvedDispatchOptions,
+    private readonly grants: DispatchGrantSigner,
   ) {
     this.publisher = new BatchingPublisher(bus, topics.dispatch);
   }
@@ -59,13 +62,13 @@ export class JobDispatcher {
   }
 
   /** True while this instance is dispatching the job (the replay scanner leaves it alone). */
-  inFlight(jobId: string): boolean {
-    return this.lock.busy(jobId);
+  inFlight(ref: JobRef): boolean {
+    return this.lock.busy(toJobStreamId(ref));
   }
 
   /** True when this instance claimed the attempt and the broker refused its message for good. */
-  isUndeliverable(jobId: string, attempt: number): boolean {
-    return this.undeliverable.has(`${jobId}#${attempt}`);
+  isUndeliverable(ref: JobRef, attempt: number): boolean {
+    return this.undeliverable.has(`${toJobStreamId(ref)}#${attempt}`);
   }
 
   /**
@@ -75,8 +78,8 @@ export class JobDispatcher {
    * without opening a new one. `known`: the job as the caller just read or wrote it (saves a read;
    * a stale one only costs a reload).
    */
-  dispatch(jobId: string, correlationId: string = randomUUID(), known?: LoadedJob): Promise<DispatchResult> {
-    return this.lock.run(jobId, () => this.claimPublishRecord(jobId, correlationId, known));
+  dispatch(ref: JobRef, correlationId: string = randomUUID(), known?: LoadedJob): Promise<DispatchResult> {
+    return this.lock.run(toJobStreamId(ref), () => this.claimPublishRecord(ref, correlationId, known));
   }
 
   private metadata(correlationId: string, causationId?: string): CommandMetadata {
@@ -89,17 +92,18 @@ export class JobDispatcher {
     };
   }
 
-  private async claimPublishRecord(jobId: string, correlationId: string, known: LoadedJob | undefined): Promise<DispatchResult> {
+  private async claimPublishRecord(ref: JobRef, correlationId: string, known: LoadedJob | undefined): Promise<DispatchResult> {
+    const jobId = ref.jobId;
     // 1. claim the current attempt
     const claimMeta = this.metadata(correlationId);
-    const claim = await this.commands.execute(jobId, (state): ClaimDispatch => {
+    const claim = await this.commands.execute(ref, (state): ClaimDispatch => {
       const released = isReleased(state) ? state : null;
       return {
         type: 'ClaimDispatch',
         data: {
           job_id: jobId,
           attempt: released?.dispatch.attempt ?? 1,
-          idempotency_key: released?.dispatch.idempotency_key ?? idempotencyKeyFor(jobId),
+          idempotency_key: released?.dispatch.idempotency_key ?? newIdempotencyKey(ref),
           claimed_by: this.options.instanceId,
         },
         metadata: { ...claimMeta, now: this.clock.now().toISOString() },
@@ -112,18 +116,18 @@ export class JobDispatcher {
     if (outcome.status === 'claim_lost') {
       return { status: 'claim_lost', job_id: jobId, attempt: outcome.attempt, claimed_by: outcome.claimed_by };
     }
-    if (!isReleased(claim.state)) throw new Error(`job ${jobId} was claimed but is not released`);
+    if (!isReleased(claim.state)) throw new Error(`job ${describeJobRef(ref)} was claimed but is not released`);
     const state: ReleasedJobState = claim.state;
     this.fault('crash-after-claim', jobId);
 
-    // 2. publish the claimed attempt
-    const record = await this.publish(state);
+    // 2. sign and publish the claimed attempt
+    const record = await this.publish(ref, state);
     this.fault('crash-after-publish', jobId);
     this.metrics.jobsDispatched.inc();
 
     // 3. record the publish, deciding on the state the claim left (no read; a conflict reloads)
     const afterClaim: LoadedJob = { state, revision: claim.revision, events: [] };
-    const recorded = await this.commands.execute(jobId, (): RecordDispatch => ({
+    const recorded = await this.commands.execute(ref, (): RecordDispatch => ({
       type: 'RecordDispatch',
       data: {
         job_id: jobId,
@@ -139,7 +143,7 @@ export class JobDispatcher {
       // A replay by another instance opened a later attempt meanwhile, or the publish of this
       // attempt was recorded already: the message just sent is a duplicate the worker absorbs.
       this.logger.warn(
-        `job ${jobId} attempt ${outcome.attempt} was published to ${record.topic}[${record.partition}]@${record.offset} but not recorded: ` +
+        `job ${describeJobRef(ref)} attempt ${outcome.attempt} was published to ${record.topic}[${record.partition}]@${record.offset} but not recorded: ` +
           (recorded.result.ok ? recorded.result.outcome.status : recorded.result.message),
       );
       return { status: 'published_late', job_id: jobId, attempt: outcome.attempt };
@@ -148,13 +152,13 @@ export class JobDispatcher {
     return { status: 'dispatched', job_id: jobId, attempt: outcome.attempt, partition: record.partition, offset: record.offset };
   }
 
-  private async publish(state: ReleasedJobState): Promise<PublishedRecord> {
-    const key = `${state.job.job_id}#${state.dispatch.attempt}`;
+  private async publish(ref: JobRef, state: ReleasedJobState): Promise<PublishedRecord> {
+    const key = `${toJobStreamId(ref)}#${state.dispatch.attempt}`;
     try {
-      const message = toDispatchMessage(state);
+      const message = toDispatchMessage(state, await this.grants.sign(state));
       const size = encodeValue(message.value).length;
       if (size > MAX_DISPATCH_VALUE_BYTES) {
-        throw new PermanentPublishError(`the dispatch message of job ${state.job.job_id} is ${size} bytes; the limit is ${MAX_DISPATCH_VALUE_BYTES}`);
+        throw new PermanentPublishError(`the dispatch message of job ${describeJobRef(ref)} is ${size} bytes; the limit is ${MAX_DISPATCH_VALUE_BYTES}`);
       }
       const record = await this.publisher.publish(message);
       this.undeliverable.delete(key);
@@ -162,15 +166,15 @@ export class JobDispatcher {
     } catch (error) {
       if (isPermanentPublishError(error)) {
         this.undeliverable.add(key);
-        this.logger.error(`job ${state.job.job_id} attempt ${state.dispatch.attempt} cannot be published: ${(error as Error).message}`);
+        this.logger.error(`job ${describeJobRef(ref)} attempt ${state.dispatch.attempt} cannot be published: ${(error as Error).message}`);
       }
       throw error;
     }
   }
 
   /** Forgets what this instance knew about a job that left the dispatch path. */
-  forget(jobId: string, attempt: number): void {
-    this.undeliverable.delete(`${jobId}#${attempt}`);
+  forget(ref: JobRef, attempt: number): void {
+    this.undeliverable.delete(`${toJobStreamId(ref)}#${attempt}`);
   }
 
   /**

@@ -1,23 +1,26 @@
 import { Controller, Logger } from '@nestjs/common';
 import { Ctx, EventPattern, Payload } from '@nestjs/microservices';
-import { ID_PATTERN, SignoffError } from '@signoff/contracts';
+import { DEFAULT_TENANT, describeJobRef, ID_PATTERN, JobRef, SignoffError } from '@signoff/contracts';
 import { busMessage, InboundMessage } from '@signoff/messaging';
 import { isPermanentPublishError } from './batching.publisher';
 import { DispatchResult, JobDispatcher } from './job-dispatcher';
 
 /**
- * The job id a release notification is about: the value's `job_id` (the relays publish the event
+ * The job a release notification is about: the value's `job_id` (the relays publish the event
  * data, e.g. PolicyEvaluated or ApprovalGranted), else the message key (key = job_id on every
- * topic). Null when neither is a valid job id, or when they disagree.
+ * topic), in the value's `tenant` (absent: `default`, as in messages relayed before job ids were
+ * scoped by tenant). Null when the job id or the tenant is not a valid id, or key and value disagree.
  */
-export function notifiedJobId(value: unknown, key: string | null): string | null {
-  const fromValue =
-    value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as { job_id?: unknown }).job_id : undefined;
+export function notifiedJobRef(value: unknown, key: string | null): JobRef | null {
+  const object = value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as { job_id?: unknown; tenant?: unknown }) : {};
+  const fromValue = object.job_id;
   if (fromValue !== undefined && typeof fromValue !== 'string') return null;
   const jobId = fromValue ?? key;
   if (typeof jobId !== 'string' || !ID_PATTERN.test(jobId)) return null;
   if (key !== null && key !== jobId) return null;
-  return jobId;
+  const tenant = object.tenant ?? DEFAULT_TENANT;
+  if (typeof tenant !== 'string' || !ID_PATTERN.test(tenant)) return null;
+  return { tenant, jobId };
 }
 
 /**
@@ -50,20 +53,20 @@ export class JobReleasedMessageController {
   }
 
   private async release(value: unknown, message: InboundMessage): Promise<void> {
-    const jobId = notifiedJobId(value, message.key);
+    const ref = notifiedJobRef(value, message.key);
     const where = `${message.topic}[${message.partition}]@${message.offset}`;
-    if (jobId === null) {
-      throw new SignoffError('invalid_request', 'no usable job_id: the value\'s job_id and the key must agree and match the job id pattern');
+    if (ref === null) {
+      throw new SignoffError('invalid_request', 'no usable job: the value\'s job_id and the key must agree; job_id and tenant must match the id pattern');
     }
     let result: DispatchResult;
     try {
-      result = await this.dispatcher.dispatch(jobId, message.headers['event-id'] ?? where);
+      result = await this.dispatcher.dispatch(ref, message.headers['event-id'] ?? where);
     } catch (error) {
       // A message the broker refuses for good would be refused on every redelivery: let the
       // partition move on; the replay consumer retries it and, past the max attempts, abandons it.
       if (isPermanentPublishError(error)) return;
       throw error;
     }
-    if (result.status === 'refused') this.logger.warn(`not dispatching job ${jobId} notified on ${where}: ${result.code}: ${result.message}`);
+    if (result.status === 'refused') this.logger.warn(`not dispatching job ${describeJobRef(ref)} notified on ${where}: ${result.code}: ${result.message}`);
   }
 }

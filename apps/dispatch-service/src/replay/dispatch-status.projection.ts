@@ -1,5 +1,5 @@
-import type { DispatchReplayedData, JobEvent } from '@signoff/contracts';
-import { fromJobStreamId } from '@signoff/contracts';
+import type { DispatchReplayedData, JobEvent, JobRef } from '@signoff/contracts';
+import { fromJobStreamId, toJobStreamId } from '@signoff/contracts';
 
 /** Where a released job's current attempt stands. */
 export type DispatchStage = 'pending' | 'claimed' | 'dispatched';
@@ -9,6 +9,7 @@ const STAGE_RANK: Record<DispatchStage, number> = { pending: 0, claimed: 1, disp
 /** One released job that no worker has acknowledged yet. */
 export interface DispatchStatus {
   readonly job_id: string;
+  readonly tenant: string;
   readonly attempt: number;
   readonly stage: DispatchStage;
   /** When the current stage began (ms since the epoch, from the event's `at`). */
@@ -32,6 +33,7 @@ export const DISPATCH_STATUS_EVENT_TYPES = [
 /** A stuck job and what the replay consumer would do about it. */
 export interface ReplayCandidate {
   readonly job_id: string;
+  readonly tenant: string;
   readonly attempt: number;
   readonly stage: DispatchStage;
   readonly reason: DispatchReplayedData['reason'];
@@ -68,16 +70,18 @@ const REASON: Record<DispatchStage, DispatchReplayedData['reason']> = {
  * Events are applied in log order; an event that would move a job's (attempt, stage) backwards is
  * ignored, so the replay consumer may also apply the events it appended itself before the log
  * reader delivers them. A job leaves the index once a worker reported on it or it was abandoned.
+ * Jobs are keyed by their stream, i.e. by (tenant, job id): the same id in two tenants is two jobs.
  */
 export class DispatchStatusProjection {
+  /** By stream id. */
   private readonly jobs = new Map<string, DispatchStatus>();
 
   get size(): number {
     return this.jobs.size;
   }
 
-  get(jobId: string): DispatchStatus | undefined {
-    return this.jobs.get(jobId);
+  get(ref: JobRef): DispatchStatus | undefined {
+    return this.jobs.get(toJobStreamId(ref));
   }
 
   all(): IterableIterator<DispatchStatus> {
@@ -88,20 +92,20 @@ export class DispatchStatusProjection {
     this.jobs.clear();
   }
 
-  /** Applies one job event (other streams and types are ignored). */
-  apply(event: JobEvent & { readonly streamId?: string }): void {
-    const jobId = (event.data as { job_id?: unknown }).job_id;
-    if (typeof jobId !== 'string') return;
-    if (event.streamId !== undefined && fromJobStreamId(event.streamId) !== jobId) return;
+  /** Applies one event of a job stream (other streams, other jobs' events and other types are ignored). */
+  apply(event: JobEvent & { readonly streamId: string }): void {
+    const ref = fromJobStreamId(event.streamId);
+    if (ref === null || (event.data as { job_id?: unknown }).job_id !== ref.jobId) return;
+    const key = event.streamId;
     const at = Date.parse(event.metadata?.at ?? '');
     const since = Number.isFinite(at) ? at : 0;
-    const current = this.jobs.get(jobId);
+    const current = this.jobs.get(key);
     switch (event.type) {
       case 'PolicyEvaluated':
-        if (event.data.decision === 'allow' && !current) this.set(jobId, 1, 'pending', since, null, null);
+        if (event.data.decision === 'allow' && !current) this.set(ref, 1, 'pending', since, null, null);
         return;
       case 'ApprovalGranted':
-        if (!current) this.set(jobId, 1, 'pending', since, null, null);
+        if (!current) this.set(ref, 1, 'pending', since, null, null);
         return;
       case 'DispatchClaimed':
         if (current) this.advance(current, event.data.attempt, 'claimed', since, event.data.claimed_by, event.data.idempotency_key);
@@ -115,7 +119,7 @@ export class DispatchStatusProjection {
       case 'DispatchAbandoned':
       case 'JobStarted':
       case 'JobCompleted':
-        this.jobs.delete(jobId);
+        this.jobs.delete(key);
         return;
       default:
         return;
@@ -123,9 +127,10 @@ export class DispatchStatusProjection {
   }
 
   /** Restarts the clock of a job's current stage (a failed replay is looked at again after the grace). */
-  touch(jobId: string, since: number): void {
-    const current = this.jobs.get(jobId);
-    if (current) this.jobs.set(jobId, { ...current, since });
+  touch(ref: JobRef, since: number): void {
+    const key = toJobStreamId(ref);
+    const current = this.jobs.get(key);
+    if (current) this.jobs.set(key, { ...current, since });
   }
 
   /** The stuck jobs, the longest overdue first. */
@@ -137,6 +142,7 @@ export class DispatchStatusProjection {
       if (overdue < 0) continue;
       out.push({
         job_id: status.job_id,
+        tenant: status.tenant,
         attempt: status.attempt,
         stage: status.stage,
         reason: REASON[status.stage],
@@ -160,10 +166,10 @@ export class DispatchStatusProjection {
   ): void {
     if (attempt < current.attempt) return;
     if (attempt === current.attempt && STAGE_RANK[stage] <= STAGE_RANK[current.stage]) return;
-    this.set(current.job_id, attempt, stage, since, claimedBy, key);
+    this.set({ tenant: current.tenant, jobId: current.job_id }, attempt, stage, since, claimedBy, key);
   }
 
-  private set(jobId: string, attempt: number, stage: DispatchStage, since: number, claimedBy: string | null, key: string | null): void {
-    this.jobs.set(jobId, { job_id: jobId, attempt, stage, since, claimed_by: claimedBy, idempotency_key: key });
+  private set(ref: JobRef, attempt: number, stage: DispatchStage, since: number, claimedBy: string | null, key: string | null): void {
+    this.jobs.set(toJobStreamId(ref), { job_id: ref.jobId, tenant: ref.tenant, attempt, stage, since, claimed_by: claimedBy, idempotency_key: key });
   }
 }

@@ -1,4 +1,4 @@
-import { JobEvent, SignoffEventMap } from '@signoff/contracts';
+import { JobEvent, JobRef, SignoffEventMap, toJobStreamId } from '@signoff/contracts';
 import { describe, expect, it } from 'vitest';
 import { DispatchStatusProjection, StuckJobCriteria } from './dispatch-status.projection';
 
@@ -6,13 +6,20 @@ const T0 = Date.parse('2025-03-01T10:00:00.000Z');
 const GRACE = 2_000;
 const ACK = 30_000;
 
-function ev<T extends JobEvent['type']>(type: T, data: SignoffEventMap[T], atMs: number): JobEvent {
+type StreamEvent = JobEvent & { readonly streamId: string };
+const ref = (jobId: string, tenant = 'default'): JobRef => ({ tenant, jobId });
+
+/** An event of the job's stream (tenant `default`). */
+function ev<T extends JobEvent['type']>(type: T, data: SignoffEventMap[T], atMs: number): StreamEvent {
   return {
     type,
     data,
     metadata: { correlationId: 'c', causationId: 'c', actor: 'a', at: new Date(T0 + atMs).toISOString() },
-  } as unknown as JobEvent;
+    streamId: toJobStreamId(ref((data as { job_id: string }).job_id)),
+  } as unknown as StreamEvent;
 }
+/** The same event filed in another tenant's stream of the same job id. */
+const inTenant = (event: StreamEvent, tenant: string): StreamEvent => ({ ...event, streamId: toJobStreamId(ref((event.data as { job_id: string }).job_id, tenant)) });
 
 const allowed = (job: string, at = 0) =>
   ev('PolicyEvaluated', { job_id: job, decision: 'allow', rule_id: 'r', reason: '', policy_snapshot: 's', policy_version: 'v1' }, at);
@@ -32,7 +39,7 @@ const started = (job: string, at: number) => ev('JobStarted', { job_id: job, ide
 
 const criteria = (nowMs: number, maxAttempts = 5): StuckJobCriteria => ({ graceMs: GRACE, workerAckTimeoutMs: ACK, maxAttempts, now: T0 + nowMs });
 
-function projectionOf(events: JobEvent[]): DispatchStatusProjection {
+function projectionOf(events: StreamEvent[]): DispatchStatusProjection {
   const p = new DispatchStatusProjection();
   for (const e of events) p.apply(e);
   return p;
@@ -75,7 +82,7 @@ describe('dispatch-status projection and stuck jobs', () => {
 
   it('a replay opens the next attempt as pending; the last allowed attempt is offered for abandonment', () => {
     const p = projectionOf([allowed('a'), claimed('a', 1, 0), dispatched('a', 1, 0), replayed('a', 2, 40_000)]);
-    expect(p.get('a')).toMatchObject({ attempt: 2, stage: 'pending', claimed_by: null, idempotency_key: 'a:dispatch' });
+    expect(p.get(ref('a'))).toMatchObject({ attempt: 2, stage: 'pending', claimed_by: null, idempotency_key: 'a:dispatch' });
     p.apply(claimed('a', 2, 40_001));
     p.apply(dispatched('a', 2, 40_002));
     expect(p.stuck(criteria(40_002 + ACK, 2))).toMatchObject([{ job_id: 'a', attempt: 2, action: 'abandon' }]);
@@ -85,15 +92,15 @@ describe('dispatch-status projection and stuck jobs', () => {
   it('never moves a job backwards: an event already applied ahead of the log reader is ignored when the reader delivers it', () => {
     const p = projectionOf([allowed('a'), replayed('a', 2, 100, 'not_published'), claimed('a', 2, 110)]);
     p.apply(replayed('a', 2, 100, 'not_published'));
-    expect(p.get('a')).toMatchObject({ attempt: 2, stage: 'claimed' });
+    expect(p.get(ref('a'))).toMatchObject({ attempt: 2, stage: 'claimed' });
     p.apply(dispatched('a', 1, 120));
-    expect(p.get('a')).toMatchObject({ attempt: 2, stage: 'claimed' });
+    expect(p.get(ref('a'))).toMatchObject({ attempt: 2, stage: 'claimed' });
   });
 
   it('lists the longest overdue first, and touch() restarts a job’s clock', () => {
     const p = projectionOf([allowed('new', 1000), allowed('old', 0), allowed('mid', 500)]);
     expect(p.stuck(criteria(GRACE + 1000)).map((c) => c.job_id)).toEqual(['old', 'mid', 'new']);
-    p.touch('old', T0 + 1500);
+    p.touch(ref('old'), T0 + 1500);
     expect(p.stuck(criteria(GRACE + 1000)).map((c) => c.job_id)).toEqual(['mid', 'new']);
   });
 
@@ -101,5 +108,19 @@ describe('dispatch-status projection and stuck jobs', () => {
     const p = new DispatchStatusProjection();
     p.apply({ ...allowed('a'), streamId: 'job-b' });
     expect(p.size).toBe(0);
+  });
+
+  it('keys jobs by tenant and id: the same job id in two tenants is two jobs, each replayed in its own tenant', () => {
+    const p = projectionOf([allowed('same', 0), inTenant(allowed('same', 10), 'acme'), inTenant(claimed('same', 1, 20), 'acme')]);
+    expect(p.size).toBe(2);
+    expect(p.get(ref('same'))).toMatchObject({ tenant: 'default', stage: 'pending' });
+    expect(p.get(ref('same', 'acme'))).toMatchObject({ tenant: 'acme', stage: 'claimed' });
+    expect(p.stuck(criteria(GRACE + 100)).map((c) => [c.tenant, c.job_id, c.reason])).toEqual([
+      ['default', 'same', 'not_published'],
+      ['acme', 'same', 'not_recorded'],
+    ]);
+    p.apply(inTenant(started('same', 30), 'acme'));
+    expect(p.get(ref('same', 'acme'))).toBeUndefined();
+    expect(p.get(ref('same'))).toBeDefined();
   });
 });

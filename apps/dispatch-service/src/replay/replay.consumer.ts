@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
 import { ReplayDispatch } from '@signoff/approvals';
+import { describeJobRef, JobRef, toJobStreamId } from '@signoff/contracts';
 import { Clock, JobCommandHandler, SIGNOFF_CONFIG } from '@signoff/core';
 import { EventStore } from '@signoff/event-store';
 import { HealthRegistry, SignoffMetrics } from '@signoff/observability';
@@ -130,9 +131,9 @@ export class ReplayConsumer implements OnApplicationBootstrap, OnModuleDestroy {
     for (;;) {
       await this.catchUp();
       const round = this.candidates()
-        .filter((c) => !attempted.has(c.job_id) && !this.dispatcher.inFlight(c.job_id))
+        .filter((c) => !attempted.has(toJobStreamId(refOf(c))) && !this.dispatcher.inFlight(refOf(c)))
         .slice(0, MAX_PER_ROUND);
-      for (const c of round) attempted.add(c.job_id);
+      for (const c of round) attempted.add(toJobStreamId(refOf(c)));
       if (round.length === 0 || this.stopping) return report;
       report.candidates += round.length;
       await forEachConcurrently(round, this.options.replayConcurrency, async (candidate) => {
@@ -142,8 +143,8 @@ export class ReplayConsumer implements OnApplicationBootstrap, OnModuleDestroy {
         } catch (error) {
           report.failed += 1;
           // Seen again after the grace period, not at the next tick: a failing store or broker is not hammered.
-          this.projection.touch(candidate.job_id, this.clock.now().getTime());
-          this.logger.warn(`replay of job ${candidate.job_id} failed, will retry: ${(error as Error).message}`);
+          this.projection.touch(refOf(candidate), this.clock.now().getTime());
+          this.logger.warn(`replay of job ${describeJobRef(refOf(candidate))} failed, will retry: ${(error as Error).message}`);
         }
       });
       if (round.length < MAX_PER_ROUND) return report;
@@ -151,40 +152,42 @@ export class ReplayConsumer implements OnApplicationBootstrap, OnModuleDestroy {
   }
 
   private async handle(candidate: ReplayCandidate): Promise<HandleOutcome> {
+    const ref = refOf(candidate);
     const jobId = candidate.job_id;
+    const job = describeJobRef(ref);
     if (
       candidate.stage === 'claimed' &&
       candidate.claimed_by === this.dispatcher.instanceId &&
-      !this.dispatcher.isUndeliverable(jobId, candidate.attempt)
+      !this.dispatcher.isUndeliverable(ref, candidate.attempt)
     ) {
       // Our own claim whose publish failed on a transient broker error: same attempt again.
-      await this.dispatcher.dispatch(jobId);
+      await this.dispatcher.dispatch(ref);
       return 'redispatched';
     }
     const commandId = randomUUID();
-    const { result, appended, state, revision } = await this.commands.execute(jobId, (): ReplayDispatch => ({
+    const { result, appended, state, revision } = await this.commands.execute(ref, (): ReplayDispatch => ({
       type: 'ReplayDispatch',
       data: { job_id: jobId, attempt: candidate.attempt + 1, reason: candidate.reason, max_attempts: this.options.maxAttempts },
       metadata: { commandId, correlationId: commandId, actor: this.dispatcher.instanceId, now: this.clock.now().toISOString() },
     }));
-    for (const event of appended) this.projection.apply(event);
-    this.dispatcher.forget(jobId, candidate.attempt);
+    for (const event of appended) this.projection.apply({ ...event, streamId: toJobStreamId(ref) });
+    this.dispatcher.forget(ref, candidate.attempt);
     if (!result.ok) {
-      this.logger.warn(`job ${jobId} cannot be replayed: ${result.code}: ${result.message}`);
-      this.projection.touch(jobId, this.clock.now().getTime());
+      this.logger.warn(`job ${job} cannot be replayed: ${result.code}: ${result.message}`);
+      this.projection.touch(ref, this.clock.now().getTime());
       return 'skipped';
     }
     const outcome = result.outcome;
     switch (outcome.status) {
       case 'replayed':
         this.metrics.jobsReplayed.inc();
-        this.logger.log(`replaying job ${jobId} as attempt ${outcome.attempt} (${candidate.reason}, ${candidate.overdue_ms} ms overdue)`);
-        await this.dispatcher.dispatch(jobId, commandId, { state, revision, events: [] });
+        this.logger.log(`replaying job ${job} as attempt ${outcome.attempt} (${candidate.reason}, ${candidate.overdue_ms} ms overdue)`);
+        await this.dispatcher.dispatch(ref, commandId, { state, revision, events: [] });
         return 'replayed';
       case 'abandoned':
         this.abandonedTotal.inc();
         this.logger.error(
-          `job ${jobId} abandoned after ${outcome.attempts} dispatch attempts (max ${outcome.max_attempts}, last stuck ${candidate.reason}): ` +
+          `job ${job} abandoned after ${outcome.attempts} dispatch attempts (max ${outcome.max_attempts}, last stuck ${candidate.reason}): ` +
             'check worker capacity and the dispatch topic',
         );
         return 'abandoned';
@@ -230,6 +233,11 @@ export class ReplayConsumer implements OnApplicationBootstrap, OnModuleDestroy {
       this.wake = done;
     });
   }
+}
+
+/** The job a replay candidate names. */
+function refOf(candidate: ReplayCandidate): JobRef {
+  return { tenant: candidate.tenant, jobId: candidate.job_id };
 }
 
 /** Runs `work` over `items` with at most `limit` at a time. */

@@ -1,54 +1,82 @@
 import { randomUUID } from 'node:crypto';
 import { Controller } from '@nestjs/common';
 import { Ctx, EventPattern, Payload } from '@nestjs/microservices';
-import { CommandMetadata, RecordJobCompleted, RecordJobStarted, toSignoffError } from '@signoff/approvals';
-import { JobResultMessageDto, SignoffError, validateMessage } from '@signoff/contracts';
+import { CommandMetadata, RecordJobCompleted, RecordJobStarted } from '@signoff/approvals';
+import { DEFAULT_TENANT, describeJobRef, HEADERS, JobRef, JobResultMessageDto, SignoffError, validateMessage } from '@signoff/contracts';
 import { Clock, JobCommandHandler } from '@signoff/core';
 import { busMessage } from '@signoff/messaging';
+import { hasAnyRole, JwtVerifier, Principal } from '@signoff/runtime';
 
-/** The worker name recorded when a `started` report does not name one. */
-export const UNKNOWN_WORKER = 'unknown';
+/** The role a result's credential must carry (DESIGN section 12). */
+export const WORKER_ROLE = 'worker';
 
 /**
- * Records the workers' reports from `signoff.jobs.results` as JobStarted / JobCompleted. A report
- * that is not a valid result message, names another job than its key, holds a value the store
- * refuses (a NUL byte in `result` or `error`), or that the decider refuses (unknown job, wrong
- * idempotency key, a second result contradicting the first) throws a SignoffError with its code:
- * the bus dead-letters it to `signoff.jobs.results.dlq` and the partition moves on; it changes no
- * job. Store outages and contention are transient: the bus retries the report until they pass.
- * Repeated reports (redeliveries, duplicates) are idempotent.
+ * Records the workers' reports from `signoff.jobs.results` as JobStarted / JobCompleted, and only
+ * reports a worker can prove it sent about a dispatch that happened (DESIGN section 12):
+ * 1. the `authorization: Bearer <JWT>` header is a worker's credential, verified as HTTP tokens are
+ *    (`unauthenticated`), with the role `worker` (`forbidden`);
+ * 2. the value is a valid result message whose `job_id` is its key (`invalid_request`);
+ * 3. the decider accepts it: the credential's tenants cover the job (`forbidden`), the attempt and
+ *    idempotency key are the ones the job's stream recorded as dispatched (`not_dispatched`), a
+ *    second result does not contradict the first (`invalid_request`), the store takes its values
+ *    (a NUL byte in `result` or `error`: `invalid_request`).
+ * A refused report throws a SignoffError with its code; the bus classifies it as permanent
+ * (`classifyFailure`, @signoff/messaging) and dead-letters it to `signoff.jobs.results.dlq` with
+ * `error-code` and `error-detail` (the credential is never copied), counts it in
+ * `signoff_messages_dead_lettered_total{topic,code}`, and the partition moves on; it changes no
+ * job. Store outages, contention and an unreachable key set (`auth_unavailable`) are transient:
+ * the bus retries the report until they pass. Repeated reports (redeliveries, duplicates) are
+ * idempotent. The recorded actor is the credential's subject; `worker` in the value only names the
+ * instance.
  */
 @Controller()
 export class JobResultsMessageController {
   constructor(
     private readonly commands: JobCommandHandler,
     private readonly clock: Clock,
+    private readonly verifier: JwtVerifier,
   ) {}
 
   @EventPattern('jobs.results')
   async onResult(@Payload() value: unknown, @Ctx() context: unknown): Promise<void> {
     const message = busMessage(context);
+    // 1. who sent it
+    let principal: Principal;
+    try {
+      principal = await this.verifier.verifyHeader(message.headers[HEADERS.authorization]);
+    } catch (error) {
+      if (error instanceof SignoffError && error.code === 'unauthenticated') throw new SignoffError('unauthenticated', `no valid worker credential: ${error.message}`);
+      throw error; // auth_unavailable: transient, retried
+    }
+    if (!hasAnyRole(principal, [WORKER_ROLE])) throw new SignoffError('forbidden', `${principal.sub} does not have the role ${WORKER_ROLE}`);
+
+    // 2. what it says
     const parsed = validateMessage(JobResultMessageDto, value);
     if (!parsed.ok) throw new SignoffError('invalid_request', 'not a valid result message', { errors: parsed.errors });
     const report = parsed.value;
     if (message.key !== null && message.key !== report.job_id) {
       throw new SignoffError('invalid_request', `job_id ${report.job_id} differs from the message key ${message.key}`);
     }
+    // The tenant of the dispatch the worker ran; reports of older workers name none (default).
+    const ref: JobRef = { tenant: report.tenant ?? DEFAULT_TENANT, jobId: report.job_id };
+
+    // 3. whether it describes a dispatch of this job's stream
     const commandId = randomUUID();
     const metadata = (): CommandMetadata => ({
       commandId,
       correlationId: report.idempotency_key,
-      actor: report.worker ?? UNKNOWN_WORKER,
+      actor: principal.sub,
       now: this.clock.now().toISOString(),
     });
+    const scope = { attempt: report.attempt, reporter_tenants: principal.tenants };
     const { result } =
       report.status === 'started'
-        ? await this.commands.execute(report.job_id, (): RecordJobStarted => ({
+        ? await this.commands.execute(ref, (): RecordJobStarted => ({
             type: 'RecordJobStarted',
-            data: { job_id: report.job_id, idempotency_key: report.idempotency_key, worker: report.worker ?? UNKNOWN_WORKER },
+            data: { job_id: report.job_id, idempotency_key: report.idempotency_key, worker: report.worker ?? principal.sub, ...scope },
             metadata: metadata(),
           }))
-        : await this.commands.execute(report.job_id, (): RecordJobCompleted => ({
+        : await this.commands.execute(ref, (): RecordJobCompleted => ({
             type: 'RecordJobCompleted',
             data: {
               job_id: report.job_id,
@@ -56,9 +84,10 @@ export class JobResultsMessageController {
               status: report.status as 'succeeded' | 'failed',
               ...(report.result !== undefined ? { result: report.result } : {}),
               ...(report.error !== undefined ? { error: report.error } : {}),
+              ...scope,
             },
             metadata: metadata(),
           }));
-    if (!result.ok) throw toSignoffError(result);
+    if (!result.ok) throw new SignoffError(result.code, `job ${describeJobRef(ref)}: ${result.message}`, result.details ?? {});
   }
 }

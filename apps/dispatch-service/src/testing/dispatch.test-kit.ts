@@ -5,7 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { ApproveJob, RejectJob, SubmitJob } from '@signoff/approvals';
-import { JobEvent, JobRequest, SignoffEventMap, toJobStreamId } from '@signoff/contracts';
+import { DEFAULT_TENANT, JobEvent, JobRef, JobRequest, SignoffEventMap, toJobStreamId } from '@signoff/contracts';
 import { JobCommandHandler } from '@signoff/core';
 import { EventStore } from '@signoff/event-store';
 import { InboundMessage, MessageBus, Subscription } from '@signoff/messaging';
@@ -19,6 +19,8 @@ export type TestDecision = 'allow' | 'deny' | 'require_human';
 
 export interface SubmittedTestJob {
   readonly jobId: string;
+  /** The job's tenant and id (tenant `default` unless the request overrides it). */
+  readonly ref: JobRef;
   readonly request: JobRequest;
   readonly jobHash: string;
 }
@@ -45,13 +47,14 @@ export async function submitTestJob(
     topic: decision === 'require_human' ? 'finance.payment.execute' : 'knowledge.read',
     submitted_by: 'agent-7',
     priority: 'high',
-    tenant: 'acme',
+    tenant: DEFAULT_TENANT,
     labels: decision === 'require_human' ? { env: 'production' } : { env: 'dev' },
     payload: { amount: 1200, currency: 'EUR', note: 'ünïcødé ✓' },
     ...overrides,
   });
   const hash = jobHash(request);
-  const { result } = await commands.execute(jobId, (): SubmitJob => ({
+  const ref: JobRef = { tenant: request.tenant, jobId };
+  const { result } = await commands.execute(ref, (): SubmitJob => ({
     type: 'SubmitJob',
     data: {
       job_id: jobId,
@@ -70,13 +73,13 @@ export async function submitTestJob(
     metadata: meta('agent-7', now),
   }));
   if (!result.ok) throw new Error(`submit ${jobId}: ${result.code} ${result.message}`);
-  return { jobId, request, jobHash: hash };
+  return { jobId, ref, request, jobHash: hash };
 }
 
 /** One reviewer approves (quorum 1): ApprovalVoteRecorded + ApprovalGranted. Returns the approval id. */
 export async function approveTestJob(commands: JobCommandHandler, job: SubmittedTestJob, now?: Date): Promise<string> {
   const approvalId = `approval-${job.jobId}`;
-  const { result } = await commands.execute(job.jobId, (): ApproveJob => ({
+  const { result } = await commands.execute(job.ref, (): ApproveJob => ({
     type: 'ApproveJob',
     data: {
       job_id: job.jobId,
@@ -94,7 +97,7 @@ export async function approveTestJob(commands: JobCommandHandler, job: Submitted
 }
 
 export async function rejectTestJob(commands: JobCommandHandler, job: SubmittedTestJob): Promise<void> {
-  const { result } = await commands.execute(job.jobId, (): RejectJob => ({
+  const { result } = await commands.execute(job.ref, (): RejectJob => ({
     type: 'RejectJob',
     data: { job_id: job.jobId, reviewer: 'rita', reviewer_roles: ['reviewer'], reason: 'no' },
     metadata: meta('rita'),
@@ -102,14 +105,19 @@ export async function rejectTestJob(commands: JobCommandHandler, job: SubmittedT
   if (!result.ok) throw new Error(`reject ${job.jobId}: ${result.code}`);
 }
 
-/** The event types of a job's stream, in order. */
-export async function eventTypes(store: EventStore, jobId: string): Promise<string[]> {
-  return (await store.readStream<JobEvent>(toJobStreamId(jobId))).map((e) => e.type);
+/** A job of the tenant `default` by id, or the job a ref names. */
+function refOf(job: string | JobRef): JobRef {
+  return typeof job === 'string' ? { tenant: DEFAULT_TENANT, jobId: job } : job;
 }
 
-/** The data of the job's events of one type. */
-export async function eventsOf<T extends JobEvent['type']>(store: EventStore, jobId: string, type: T): Promise<SignoffEventMap[T][]> {
-  return (await store.readStream<JobEvent>(toJobStreamId(jobId))).filter((e) => e.type === type).map((e) => e.data as SignoffEventMap[T]);
+/** The event types of a job's stream, in order (a bare id: a job of the tenant `default`). */
+export async function eventTypes(store: EventStore, job: string | JobRef): Promise<string[]> {
+  return (await store.readStream<JobEvent>(toJobStreamId(refOf(job)))).map((e) => e.type);
+}
+
+/** The data of the job's events of one type (a bare id: a job of the tenant `default`). */
+export async function eventsOf<T extends JobEvent['type']>(store: EventStore, job: string | JobRef, type: T): Promise<SignoffEventMap[T][]> {
+  return (await store.readStream<JobEvent>(toJobStreamId(refOf(job)))).filter((e) => e.type === type).map((e) => e.data as SignoffEventMap[T]);
 }
 
 /** A consumed message with its JSON value. */

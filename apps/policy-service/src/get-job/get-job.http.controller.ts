@@ -1,26 +1,34 @@
-import { Controller, Get, Param } from '@nestjs/common';
-import { ApiResponse, ApiTags } from '@nestjs/swagger';
+import { Controller, Get, Param, Query } from '@nestjs/common';
+import { ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { JobView, toJobView } from '@signoff/approvals';
-import { ProblemDto, SignoffError } from '@signoff/contracts';
-import { JobCommandHandler } from '@signoff/core';
-import { canSeeTenant, CurrentPrincipal, Principal, Roles } from '@signoff/runtime';
+import { ProblemDto } from '@signoff/contracts';
+import { HistoryRedaction, JobCommandHandler, jobNotFound, requestedJobRef, visibleJob } from '@signoff/core';
+import { CurrentPrincipal, Principal, Roles } from '@signoff/runtime';
 
-/** `GET /api/v1/jobs/:id`: the job's state; another tenant's job is 404 like a missing one. */
+/**
+ * `GET /api/v1/jobs/:id[?tenant=]`: the job's state. A job of a tenant the caller may not see, or
+ * one it may not read (a submitter reads only its own jobs, a reviewer only those of its topics),
+ * is 404 like a missing one.
+ */
 @ApiTags('jobs')
 @Controller('jobs')
 export class GetJobHttpController {
-  constructor(private readonly commands: JobCommandHandler) {}
+  constructor(
+    private readonly commands: JobCommandHandler,
+    private readonly redaction: HistoryRedaction,
+  ) {}
 
   @Get(':id')
+  @ApiQuery({ name: 'tenant', required: false, description: "The job's tenant; default: the token's only tenant, else `default`." })
   @ApiResponse({ status: 200, description: '{job_id, topic, state, decision, rule_id, policy_snapshot, job_hash, approval?, dispatch?, result?}' })
-  @ApiResponse({ status: 404, type: ProblemDto, description: 'not_found (also for a job of a tenant the caller may not see)' })
+  @ApiResponse({ status: 404, type: ProblemDto, description: 'not_found (also for a job of a tenant the caller may not see, or one it may not read)' })
   @Roles('submitter', 'reviewer', 'admin', 'auditor')
-  async get(@Param('id') id: string, @CurrentPrincipal() principal: Principal): Promise<JobView> {
-    const { state } = await this.commands.load(id);
-    const view = toJobView(state);
-    if (!view || state.status === 'initial' || state.status === 'submitted' || !canSeeTenant(principal, state.job.request.tenant)) {
-      throw new SignoffError('not_found', 'no such job');
-    }
-    return view;
+  async get(@Param('id') id: string, @Query('tenant') tenant: unknown, @CurrentPrincipal() principal: Principal): Promise<JobView> {
+    const ref = requestedJobRef(principal, id, tenant);
+    const { state } = await this.commands.load(ref);
+    const job = visibleJob(principal, state, ref);
+    const view = toJobView(job);
+    if (!view) throw jobNotFound(ref.jobId);
+    return this.redaction.jobView(view, job);
   }
 }

@@ -1,13 +1,17 @@
 import { Inject, Injectable, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
-import { JOB_STREAM_PREFIX, PolicyEvaluatedData, SignoffTopics } from '@signoff/contracts';
+import { fromJobStreamId, JOB_STREAM_PREFIX, PolicyEvaluatedData, SignoffTopics } from '@signoff/contracts';
 import { EventRelay, SIGNOFF_TOPICS } from '@signoff/core';
 import { EventStore } from '@signoff/event-store';
 import { MessageBus } from '@signoff/messaging';
 
+/** The value of a `signoff.jobs.evaluated` message (key: job_id): the event data and the job's tenant. */
+export type JobEvaluatedMessage = PolicyEvaluatedData & { readonly tenant: string };
+
 /**
  * Publishes every stored PolicyEvaluated to `signoff.jobs.evaluated` (key job_id, value the event
- * data) from a checkpointed subscription, so a job recorded just before a crash is still announced.
- * The dispatch service acts on `decision: "allow"`.
+ * data plus the `tenant` of the job's stream: job ids are scoped by tenant) from a checkpointed
+ * subscription, so a job recorded just before a crash is still announced. The dispatch service
+ * acts on `decision: "allow"`.
  */
 @Injectable()
 export class EvaluatedRelay implements OnApplicationBootstrap, OnApplicationShutdown {
@@ -21,7 +25,10 @@ export class EvaluatedRelay implements OnApplicationBootstrap, OnApplicationShut
       topic: topics.evaluated,
       toMessage: (event) => {
         const data = event.data as PolicyEvaluatedData;
-        return { key: data.job_id, value: data, headers: { 'event-id': event.id } };
+        const ref = fromJobStreamId(event.streamId);
+        if (ref === null || ref.jobId !== data.job_id) return null;
+        const value: JobEvaluatedMessage = { ...data, tenant: ref.tenant };
+        return { key: data.job_id, value, headers: { 'event-id': event.id } };
       },
     });
   }

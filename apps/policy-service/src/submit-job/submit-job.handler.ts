@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import { JobAggregateState, SubmitAnswer, SubmitJob, toSignoffError } from '@signoff/approvals';
-import { FieldError, nestsDeeperThan, SignoffError, SubmitJobDto, validateMessage } from '@signoff/contracts';
+import { escapeUnsafeText, FieldError, isReservedLabel, JobRef, nestsDeeperThan, SignoffError, SubmitJobDto, validateMessage } from '@signoff/contracts';
 import { ActivePolicy, Clock, JobCommandHandler, NEW_JOB, SIGNOFF_CONFIG } from '@signoff/core';
 import { SignoffMetrics } from '@signoff/observability';
 import { evaluate, Evaluation, jobHash, normalizeJobRequest, ThrottleCounter } from '@signoff/policy-engine';
@@ -10,7 +10,11 @@ import { SignoffConfig } from '@signoff/runtime';
 /** Where a submission came from: the HTTP API (submitter = token subject) or Kafka ingress. */
 export interface SubmissionSource {
   readonly kind: 'http' | 'kafka';
-  /** HTTP: the token's subject. Kafka: null (the message's `submitted_by` is required). */
+  /**
+   * The verified credential's subject (HTTP: the token; Kafka: the message's `authorization`
+   * header), or null on a trusted network only (Kafka with KAFKA_INGRESS_TRUSTED=true and no
+   * credential: the message's `submitted_by` is required and taken as it is).
+   */
   readonly subject: string | null;
   /** Tenants the caller may submit into (null = all). */
   readonly tenants: readonly string[] | null;
@@ -20,8 +24,6 @@ export interface SubmissionSource {
 /** A stored (or re-answered) submission: the 202 body, or a denial answered 403. */
 export type SubmitResult = { readonly status: 202; readonly body: SubmitAnswer } | { readonly status: 403; readonly error: SignoffError };
 
-/** Reserved label names: an approval can never be smuggled in with the request. */
-export const RESERVED_LABEL = /^(approval_|signoff\.)/;
 const LABEL_NAME = /^[A-Za-z0-9][A-Za-z0-9._\-/]{0,62}$/;
 const MAX_LABELS = 64;
 const MAX_LABEL_VALUE = 256;
@@ -31,8 +33,9 @@ export const MAX_PAYLOAD_DEPTH = 32;
 /**
  * Submit-time policy, shared by `POST /jobs` and the Kafka ingress:
  * 1. validate (400 invalid_request with per-field errors, 400 reserved_label);
- * 2. an existing job id is answered from the log (the original answer, or 409 job_request_changed)
- *    without evaluating or counting anything again;
+ * 2. an existing job id of the same tenant is answered from the log (the original answer, or 409
+ *    job_request_changed) without evaluating or counting anything again; the same id in another
+ *    tenant is another job;
  * 3. evaluate under the active policy within the timeout (503 policy_unavailable, nothing stored);
  *    throttled -> 429, nothing stored;
  * 4. store JobSubmitted + PolicyEvaluated (+ ApprovalRequested) with an expected-revision append;
@@ -41,6 +44,8 @@ export const MAX_PAYLOAD_DEPTH = 32;
  */
 @Injectable()
 export class SubmitJobHandler {
+  private readonly logger = new Logger('SubmitJob');
+
   constructor(
     private readonly commands: JobCommandHandler,
     private readonly policy: ActivePolicy,
@@ -59,9 +64,17 @@ export class SubmitJobHandler {
     }
     const hash = jobHash(request);
     const jobId = dto.job_id ?? randomUUID();
+    // Job ids are scoped by tenant (DESIGN section 12): another tenant's job of the same id is
+    // another job, never an answer, a conflict or a squatted id for this one.
+    const ref: JobRef = { tenant: request.tenant, jobId };
 
     // 2. A known job id is answered from the log, before any evaluation or throttle count.
-    const existing = dto.job_id ? await this.commands.load(jobId) : null;
+    const existing = dto.job_id ? await this.commands.load(ref) : null;
+    if (existing?.foreign) {
+      // Only in logs written before job ids were scoped by tenant: the default tenant's stream of
+      // this id holds another tenant's job. The id is taken; nothing about that job is said.
+      throw new SignoffError('job_request_changed', `job ${jobId} was recorded before job ids were scoped by tenant and cannot be submitted again`);
+    }
     const known = existing !== null && existing.state.status !== 'initial' && existing.state.status !== 'submitted';
 
     const policy = this.policy.get();
@@ -75,7 +88,7 @@ export class SubmitJobHandler {
     const now = this.clock.now().toISOString();
     const commandId = randomUUID();
     const approvalRef = `apr_${randomUUID()}`;
-    const { result } = await this.commands.execute(jobId, (state: JobAggregateState): SubmitJob => {
+    const { result } = await this.commands.execute(ref, (state: JobAggregateState): SubmitJob => {
       // On a retry after a conflict the job may exist now: the decider answers it as a duplicate;
       // the evaluation is only needed (and only made) for a new job.
       // (For a known job the placeholder below is never stored: the decider answers from the log.)
@@ -136,7 +149,9 @@ export class SubmitJobHandler {
         ]);
       } catch (error) {
         if (error instanceof SignoffError) throw error;
-        throw new SignoffError('policy_unavailable', `policy evaluation failed: ${(error as Error).message}`, {}, { 'Retry-After': '5' });
+        // The cause (a throttle counter's database error, say) is for the log, not the client.
+        this.logger.error(`policy evaluation failed: ${(error as Error).stack ?? String(error)}`);
+        throw new SignoffError('policy_unavailable', 'policy evaluation failed; retry shortly', {}, { 'Retry-After': '5' });
       } finally {
         clearTimeout(timer);
       }
@@ -155,18 +170,24 @@ export class SubmitJobHandler {
     if (source.kind === 'http' && raw.submitted_by !== undefined) {
       errors.push({ field: 'submitted_by', message: 'submitted_by is taken from the token over HTTP; do not send it' });
     }
-    if (source.kind === 'kafka' && (typeof raw.submitted_by !== 'string' || raw.submitted_by === '')) {
-      errors.push({ field: 'submitted_by', message: 'submitted_by is required on signoff.jobs.requested' });
+    // Kafka with a credential: the submitter is its subject; a body naming someone else is refused.
+    if (source.kind === 'kafka' && source.subject !== null && raw.submitted_by !== undefined && raw.submitted_by !== source.subject) {
+      errors.push({ field: 'submitted_by', message: 'submitted_by is taken from the credential in the authorization header and differs from it' });
+    }
+    if (source.kind === 'kafka' && source.subject === null && (typeof raw.submitted_by !== 'string' || raw.submitted_by === '')) {
+      errors.push({ field: 'submitted_by', message: 'submitted_by is required on signoff.jobs.requested without a credential (KAFKA_INGRESS_TRUSTED)' });
     }
     const reserved: string[] = [];
     if (raw.labels !== undefined && raw.labels !== null && typeof raw.labels === 'object' && !Array.isArray(raw.labels)) {
       const entries = Object.entries(raw.labels as Record<string, unknown>);
       if (entries.length > MAX_LABELS) errors.push({ field: 'labels', message: `at most ${MAX_LABELS} labels` });
       for (const [name, value] of entries) {
-        if (RESERVED_LABEL.test(name)) reserved.push(name);
-        else if (!LABEL_NAME.test(name)) errors.push({ field: `labels.${name}`, message: 'label names are 1-63 characters of letters, digits, . _ - /' });
-        if (typeof value !== 'string') errors.push({ field: `labels.${name}`, message: 'label values must be strings' });
-        else if (value.length > MAX_LABEL_VALUE) errors.push({ field: `labels.${name}`, message: `label values are at most ${MAX_LABEL_VALUE} characters` });
+        const shown = escapeUnsafeText(name);
+        // Reserved whatever the case or Unicode form (`Approval_granted`, full-width letters).
+        if (isReservedLabel(name)) reserved.push(shown);
+        else if (!LABEL_NAME.test(name)) errors.push({ field: `labels.${shown}`, message: 'label names are 1-63 characters of letters, digits, . _ - /' });
+        if (typeof value !== 'string') errors.push({ field: `labels.${shown}`, message: 'label values must be strings' });
+        else if (value.length > MAX_LABEL_VALUE) errors.push({ field: `labels.${shown}`, message: `label values are at most ${MAX_LABEL_VALUE} characters` });
       }
     }
     if (nestsDeeperThan(raw.payload, MAX_PAYLOAD_DEPTH)) errors.push({ field: 'payload', message: `payload nests deeper than ${MAX_PAYLOAD_DEPTH} levels` });

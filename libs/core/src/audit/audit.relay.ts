@@ -5,10 +5,8 @@ import { MessageBus } from '@signoff/messaging';
 import { EventRelay } from '../event-relay';
 import { SIGNOFF_TOPICS } from '../core.tokens';
 import { toCloudEvent } from './cloud-event.mapper';
+import { AUDIT_REDACT } from './history-redaction';
 import { RuleRedactions } from './rule-redactions';
-
-/** DI token: the redacted request paths of the audit stream (AUDIT_REDACT_FIELDS). */
-export const AUDIT_REDACT = Symbol('AUDIT_REDACT');
 
 /**
  * Publishes every domain event to `signoff.audit` as a structured CloudEvent 1.0 (key = job id),

@@ -1,7 +1,7 @@
 import { CloudEvent } from 'cloudevents';
-import { JobRequest, SignoffEvent, SignoffEventType } from '@signoff/contracts';
+import { escapeUnsafeText, fromJobStreamId, SignoffEvent, SignoffEventType } from '@signoff/contracts';
 import { RecordedEvent } from '@signoff/event-store';
-import { redactPaths } from '@signoff/observability';
+import { redactEventData } from './history-redaction';
 
 /** The CloudEvent `type` of each domain event (`signoff.<area>.<what happened>`). */
 export function cloudEventType(type: SignoffEventType): string {
@@ -44,39 +44,38 @@ export function cloudEventType(type: SignoffEventType): string {
 }
 
 /**
- * Redacts the configured request paths (`payload.card_number`, `labels.ssn`) wherever the job
- * request appears in an event, and the same paths under `result` of JobCompleted.
+ * A CloudEvents attribute value: CloudEvents 1.0 forbids control characters (U+0000-U+001F,
+ * U+007F-U+009F) and lone surrogates in String attributes, and a line break or a bidi override in
+ * `actor` would forge or disguise the line an auditor reads. Identities are refused with such
+ * characters where they enter; whatever gets here anyway (an old event, a field of a worker's
+ * report) is written with `\uXXXX` escapes, never raw.
  */
-export function redactEventData(event: SignoffEvent, paths: readonly string[]): unknown {
-  if (paths.length === 0) return event.data;
-  switch (event.type) {
-    case 'JobSubmitted':
-      return { ...event.data, request: redactPaths<JobRequest>(event.data.request, paths) };
-    case 'JobCompleted':
-      return { ...event.data, result: redactPaths(event.data.result, paths.filter((p) => p.startsWith('result.')).map((p) => p.slice('result.'.length))) };
-    default:
-      return event.data;
-  }
+function attribute(value: string): string {
+  return escapeUnsafeText(value);
 }
 
-/** A stored domain event as a structured-mode CloudEvent 1.0 (`subject` = job id). */
+/** A stored domain event as a structured-mode CloudEvent 1.0 (`subject` = job id, extension `tenant` = its tenant). */
 export function toCloudEvent(event: RecordedEvent<SignoffEvent>, redact: readonly string[]): CloudEvent<unknown> {
   const data = redactEventData(event, redact);
   const subject = event.type === 'PolicyActivated' ? event.data.snapshot : event.data.job_id;
-  const meta = event.metadata as Partial<{ correlationId: string; causationId: string; actor: string; at: string }>;
+  const tenant = event.type === 'PolicyActivated' ? null : (fromJobStreamId(event.streamId)?.tenant ?? null);
+  const meta = event.metadata as Partial<Record<'correlationId' | 'causationId' | 'actor' | 'at', unknown>>;
+  const text = (value: unknown): string => attribute(typeof value === 'string' ? value : '');
   return new CloudEvent<unknown>({
     specversion: '1.0',
-    id: event.id,
+    id: attribute(event.id),
     source: event.type === 'PolicyActivated' ? '/signoff/policy' : '/signoff/jobs',
     type: cloudEventType(event.type),
-    subject,
-    time: meta.at ?? event.createdAt.toISOString(),
+    subject: attribute(subject),
+    time: typeof meta.at === 'string' ? attribute(meta.at) : event.createdAt.toISOString(),
     datacontenttype: 'application/json',
     data,
-    correlationid: meta.correlationId ?? '',
-    causationid: meta.causationId ?? '',
-    actor: meta.actor ?? '',
+    correlationid: text(meta.correlationId),
+    causationid: text(meta.causationId),
+    actor: text(meta.actor),
     streamrevision: event.revision.toString(),
     logposition: event.position.toString(),
+    // Job ids are scoped by tenant: `subject` alone does not name the job.
+    ...(tenant !== null ? { tenant: attribute(tenant) } : {}),
   });
 }

@@ -36,3 +36,38 @@ describe('audit CloudEvents', () => {
     expect((submitted.data as { request: { payload: { card_number: string } } }).request.payload.card_number).toBe('4111111111111111');
   });
 });
+
+describe('CloudEvents attributes from untrusted sources', () => {
+  // CloudEvents 1.0 forbids U+0000-U+001F and U+007F-U+009F in String attributes; bidi overrides
+  // and lone surrogates would disguise what an auditor reads.
+  const CONTROL = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]|[\ud800-\udfff]/;
+
+  it('never carry a control character, whatever the actor, correlation or causation id held', () => {
+    const hostile = {
+      ...submitted,
+      metadata: { correlationId: 'c\u0000\u001b[31m', causationId: 'k\ud800', actor: 'mallory\nactor: admin\u000f\u202eevil', at: '2026-01-01T00:00:00.000Z' },
+    } as unknown as RecordedEvent<SignoffEvent>;
+    const ce = toCloudEvent(hostile, []);
+    expect(ce.validate()).toBe(true);
+    const attributes = JSON.parse(JSON.stringify(ce)) as Record<string, unknown>;
+    delete attributes.data;
+    for (const [name, value] of Object.entries(attributes)) {
+      expect(typeof value === 'string' && CONTROL.test(value), `attribute ${name}`).toBe(false);
+    }
+    expect(attributes.actor).toBe('mallory\\u000aactor: admin\\u000f\\u202eevil');
+    expect(attributes.correlationid).toBe('c\\u0000\\u001b[31m');
+    expect(attributes.causationid).toBe('k\\ud800');
+  });
+
+  it('a worker name from a results report is escaped too (JobStarted actor)', () => {
+    const started = {
+      ...submitted,
+      type: 'JobStarted',
+      data: { job_id: 'j1', idempotency_key: 'j1:dispatch', worker: 'w\r\n1' },
+      metadata: { correlationId: 'j1:dispatch\u0085', causationId: 'x', actor: 'w\r\n1', at: '2026-01-01T00:00:00.000Z' },
+    } as unknown as RecordedEvent<SignoffEvent>;
+    const ce = toCloudEvent(started, []);
+    expect(ce.actor).toBe('w\\u000d\\u000a1');
+    expect(ce.correlationid).toBe('j1:dispatch\\u0085');
+  });
+});

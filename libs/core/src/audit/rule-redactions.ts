@@ -1,11 +1,12 @@
 import { JobEvent, POLICY_STREAM, PolicyActivatedData, SignoffEvent } from '@signoff/contracts';
 import { EventStore } from '@signoff/event-store';
 import { PolicyBundle } from '@signoff/policy-engine';
+import { redactionPathsFor } from './history-redaction';
 
 /**
- * The request paths to redact for a job's events: the global list (AUDIT_REDACT_FIELDS) plus the
- * `redact` list of the rule that decided the job, under the policy snapshot it was decided by
- * (read from the job's PolicyEvaluated and the policy stream; cached per job and per snapshot).
+ * The request paths to redact for a job's events, for readers outside a service (the audit relay,
+ * the CLI's audit export): `redactionPathsFor` with the deciding rule read from the job's
+ * PolicyEvaluated and the bundle from the policy stream (cached per job and per snapshot).
  */
 export class RuleRedactions {
   private readonly bundles = new Map<string, PolicyBundle>();
@@ -25,12 +26,9 @@ export class RuleRedactions {
     if (cached) return cached;
     const head = await this.store.readStream<JobEvent>(event.streamId, { maxCount: 3 });
     const evaluated = head.find((e) => e.type === 'PolicyEvaluated');
-    let paths = this.global;
-    if (evaluated?.type === 'PolicyEvaluated' && evaluated.data.rule_id !== null) {
-      const bundle = await this.bundle(evaluated.data.policy_snapshot);
-      const rule = bundle?.rules.find((r) => r.id === evaluated.data.rule_id);
-      if (rule?.redact?.length) paths = [...new Set([...this.global, ...rule.redact])];
-    }
+    const decided = evaluated?.type === 'PolicyEvaluated' ? evaluated.data : null;
+    const bundle = decided && decided.rule_id !== null ? await this.bundle(decided.policy_snapshot) : undefined;
+    const paths = redactionPathsFor(this.global, decided, () => bundle);
     if (this.perJob.size >= this.maxCachedJobs) this.perJob.delete(this.perJob.keys().next().value as string);
     this.perJob.set(event.streamId, paths);
     return paths;

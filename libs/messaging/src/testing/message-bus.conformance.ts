@@ -107,7 +107,7 @@ export function describeMessageBusConformance(name: string, makeBus: () => Messa
       expect(seen).toEqual(['one', 'two']);
     });
 
-    it('with deadLetter: a permanent failure goes to <topic>.dlq with error headers at once and the partition moves on; a transient one is retried, never skipped', async () => {
+    it('with deadLetter: a permanent failure goes to <topic>.dlq with error headers (never the credential) at once and the partition moves on; a transient one is retried, never skipped', async () => {
       const t = topic('dlq');
       const dlq = `${t}.dlq`;
       await bus.ensureTopics([
@@ -116,7 +116,9 @@ export function describeMessageBusConformance(name: string, makeBus: () => Messa
       ]);
       const sent = await bus.publish(t, [
         { key: 'a', value: 'one' },
-        { key: 'b', value: 'poison', headers: { 'x-trace': 't-1' } },
+        // A producer's credential must never reach a DLQ reader; the message cannot pick its own
+        // error-code or refused-by either.
+        { key: 'b', value: 'poison', headers: { 'x-trace': 't-1', authorization: 'Bearer producer-secret', 'error-code': 'none', 'refused-by': 'forged' } },
         { key: 'a', value: 'three' },
       ]);
       const seen: string[] = [];
@@ -127,7 +129,10 @@ export function describeMessageBusConformance(name: string, makeBus: () => Messa
       const sub = await bus.subscribe({
         groupId: `g-${t}`,
         topics: [t],
-        deadLetter: { onDeadLettered: ({ message, failure, dlq: to }) => void deadLettered.push(`${message.value!.toString()}:${failure.code}:${to}`) },
+        deadLetter: {
+          headers: { 'refused-by': 'this-consumer' },
+          onDeadLettered: ({ message, failure, dlq: to }) => void deadLettered.push(`${message.value!.toString()}:${failure.code}:${to}`),
+        },
         handler: async (m) => {
           const v = m.value!.toString();
           if (v === 'poison') {
@@ -166,7 +171,10 @@ export function describeMessageBusConformance(name: string, makeBus: () => Messa
         'original-partition': String(sent[1].partition),
         'original-offset': sent[1].offset,
         'x-trace': 't-1',
+        'refused-by': 'this-consumer',
       });
+      expect(Object.keys(dead[0].headers).map((h) => h.toLowerCase())).not.toContain('authorization');
+      expect(Object.values(dead[0].headers).join('\n')).not.toContain('producer-secret');
       expect(waiting).toEqual([expect.objectContaining({ topic: t, partition: sent[2].partition, offset: sent[2].offset, code: 'store_unavailable', detail: 'the store is down' })]);
       expect(waiting[0].attempts).toBeGreaterThanOrEqual(1);
       expect(sub.waiting()).toEqual([]);
