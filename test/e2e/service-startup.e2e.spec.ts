@@ -3,8 +3,8 @@ import net from 'node:net';
 import { afterAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../deploy/local/ports';
 import { startKafka } from '../../deploy/local/kafka/kafka';
-import { TEST_JWT_SECRET } from '../support/app';
 import { createTestDatabase, testKafkaBrokers } from '../support/infra';
+import { testTrustEnv } from '../support/keys';
 import { ServiceProcess, startApp } from '../support/processes';
 import { eventually } from '../support/wait';
 
@@ -54,7 +54,8 @@ describe('service start-up against the broker', () => {
   const deployment = async (brokers: string) => {
     const db = await createTestDatabase('e2estart');
     dbs.push(db);
-    return { KAFKA_BROKERS: brokers, EVENT_STORE_URL: db.url, KAFKA_TOPIC_PREFIX: `start${randomBytes(4).toString('hex')}.`, AUTH_JWT_SECRET: TEST_JWT_SECRET };
+    // The signing key and the credentials' secret the services require (dispatch: both).
+    return { ...(await testTrustEnv()), KAFKA_BROKERS: brokers, EVENT_STORE_URL: db.url, KAFKA_TOPIC_PREFIX: `start${randomBytes(4).toString('hex')}.` };
   };
 
   it(`${TRIALS} fresh deployments of 2 policy + 2 dispatch instances started at the same moment: every instance becomes ready, none exits`, { timeout: 240_000 }, async () => {

@@ -86,7 +86,8 @@ describe('Kafka ingress failure policy (signoff.jobs.requested)', () => {
       'original-topic': topics.requested,
       'original-partition': '0',
     });
-    expect(letter.headers['error-detail']).toMatch(/cannot record/);
+    // Refused before the store (validateMessage finds NUL bytes), naming the field.
+    expect(letter.headers['error-detail']).toMatch(/payload\.q.*NUL/);
     // The submitter's credential is not copied into the dead letter.
     expect(letter.headers.authorization).toBeUndefined();
     expect(letter.headers['error-detail']).not.toMatch(/SQLSTATE|jsonb|unicode escape/i);
