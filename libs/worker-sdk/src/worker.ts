@@ -1,12 +1,12 @@
 import { hostname } from 'node:os';
 import { DEFAULT_PARTITIONS, DEFAULT_TOPIC_PREFIX, HEADERS, signoffTopics } from '@signoff/contracts';
 import { KeySetSource, VerificationKeySet } from '@signoff/keys';
-import { InboundMessage, KafkaMessageBus, MessageBus, Subscription, toDeadLetter } from '@signoff/messaging';
+import { classifyFailure, InboundMessage, KafkaMessageBus, MessageBus, PermanentMessageError, Subscription, TransientMessageError } from '@signoff/messaging';
 import { JsonLogger } from '@signoff/observability';
 import { Counter, Registry } from 'prom-client';
 import { openClaimStore } from './claim-store.factory';
 import { ClaimStore, Lease, StoredOutcome } from './claim-store.port';
-import { DispatchedJob, REFUSAL_CODES, verifyDispatch } from './dispatch-verification';
+import { DispatchedJob, REFUSAL_CODES, RefusalCode, verifyDispatch } from './dispatch-verification';
 import { SqlQueryable } from './sql-claim.store';
 
 /** What a handler gets besides the job. */
@@ -97,18 +97,21 @@ export interface Worker {
   start(): Promise<void>;
   /** Stops consuming and closes what the worker opened itself. */
   stop(): Promise<void>;
-  /** Handles one dispatch message (what the subscription calls; exposed for in-process use and tests). */
+  /**
+   * Handles one dispatch message (what the subscription calls; exposed for in-process use and
+   * tests). A refused message resolves `refused`; only the subscription dead-letters it.
+   */
   process(message: InboundMessage): Promise<ProcessOutcome>;
 }
 
-/** Another worker holds a live claim on the key: the message is retried by the bus later. */
-export class ClaimBusyError extends Error {
+/** Another worker holds a live claim on the key: the message is retried by the bus later (transient). */
+export class ClaimBusyError extends TransientMessageError {
   constructor(
     readonly key: string,
     readonly owner: string,
     readonly leaseExpiresAt: Date,
   ) {
-    super(`idempotency key ${key} is being run by ${owner} (lease until ${leaseExpiresAt.toISOString()})`);
+    super('busy', `idempotency key ${key} is being run by ${owner} (lease until ${leaseExpiresAt.toISOString()})`);
     this.name = 'ClaimBusyError';
   }
 }
@@ -116,6 +119,10 @@ export class ClaimBusyError extends Error {
 const MAX_ERROR_LENGTH = 2000;
 
 const REFUSED_METRIC = 'signoff_worker_dispatch_refused_total';
+
+function isRefusalCode(code: string): code is RefusalCode {
+  return (REFUSAL_CODES as readonly string[]).includes(code);
+}
 
 /** The refusal counter of a registry (one per registry, however many workers share it). */
 function refusalCounter(registry: Registry): Counter<'code'> {
@@ -137,8 +144,9 @@ function refusalCounter(registry: Registry): Counter<'code'> {
  * 1. verifies it, the signature first (`verifyDispatch`: a grant signed by a key of `grantKeys`,
  *    unexpired, whose every covered field equals the body's, and a job hash recomputed from what
  *    was received equal to the granted one); a refused message never runs, claims nothing, is
- *    reported nowhere but on `signoff.jobs.dispatch.dlq` (with `error-code` and `error-detail`)
- *    and in `signoff_worker_dispatch_refused_total{code}`;
+ *    reported nowhere but on `signoff.jobs.dispatch.dlq` (with `error-code`, `error-detail` and
+ *    `refused-by`: this worker's id; dead-lettered by the subscription, as every Signoff
+ *    consumer's dead letters are) and in `signoff_worker_dispatch_refused_total{code}`;
  * 2. claims the idempotency key in the claim table BEFORE running anything (an atomic
  *    insert-or-take-over-an-expired-lease); a completed key reports its stored outcome again
  *    without running; a key another live worker holds is retried later;
@@ -246,6 +254,9 @@ export async function createWorker(options: WorkerOptions): Promise<Worker> {
     return 'ran';
   }
 
+  /** Why the last refused message was refused (its DLQ code and detail), per message. */
+  const refusals = new WeakMap<InboundMessage, { code: string; detail: string }>();
+
   async function handleMessage(message: InboundMessage): Promise<ProcessOutcome> {
     let value: unknown = null;
     try {
@@ -257,17 +268,14 @@ export async function createWorker(options: WorkerOptions): Promise<Worker> {
     if (!verified.ok) {
       // Nothing runs and nothing is claimed or reported: an unverified message says nothing about
       // the job it names (a forged one must not be able to fail a real job), and a genuine
-      // delivery of the key is still free to run.
+      // delivery of the key is still free to run. The subscription dead-letters it.
       log('error', 'refusing a dispatch message', {
         code: verified.code,
         detail: verified.detail,
         job_id: verified.job_id,
         at: `${message.topic}[${message.partition}]@${message.offset}`,
       });
-      const letter = toDeadLetter(message, verified.code, verified.detail);
-      // Every consumer group refuses for itself: say which worker did.
-      await theBus.publish(topics.dispatchDlq, [{ ...letter, headers: { ...letter.headers, 'refused-by': workerId } }]);
-      refused.inc({ code: verified.code });
+      refusals.set(message, { code: verified.code, detail: verified.detail });
       return 'refused';
     }
     const job = verified.job;
@@ -292,6 +300,7 @@ export async function createWorker(options: WorkerOptions): Promise<Worker> {
           claimed_for: claim.jobId,
         });
         await report(job, { status: 'failed', error: 'idempotency_key_conflict' });
+        refusals.set(message, { code: 'idempotency_key_conflict', detail: `idempotency key ${job.idempotency_key} was claimed for job ${claim.jobId}` });
         return 'refused';
       case 'claimed':
         break;
@@ -324,8 +333,22 @@ export async function createWorker(options: WorkerOptions): Promise<Worker> {
       subscription = await theBus.subscribe({
         groupId: options.groupId ?? 'signoff-workers',
         topics: [topics.dispatch],
+        // Refused dispatch messages go to `signoff.jobs.dispatch.dlq` (error-code = the refusal).
+        // Anything else (a claim another worker holds, the claim store's database, the results
+        // topic, even a bug) is retried: a dispatch must not be parked while its job may still run.
+        deadLetter: {
+          classify: (error) => (error instanceof PermanentMessageError ? classifyFailure(error) : { ...classifyFailure(error), kind: 'transient' }),
+          // Every consumer group refuses for itself: say which worker did.
+          headers: { 'refused-by': workerId },
+          onDeadLettered: ({ message, failure, dlq }) => {
+            if (isRefusalCode(failure.code)) refused.inc({ code: failure.code });
+            log('warn', 'dispatch message dead-lettered', { code: failure.code, detail: failure.detail, dlq, at: `${message.topic}[${message.partition}]@${message.offset}` });
+          },
+        },
         handler: async (message) => {
-          await handleMessage(message);
+          const outcome = await handleMessage(message);
+          const refusal = refusals.get(message);
+          if (outcome === 'refused' && refusal) throw new PermanentMessageError(refusal.code, refusal.detail);
         },
       });
       log('info', 'worker consuming', { topic: topics.dispatch, group: options.groupId ?? 'signoff-workers', grant_keys: keys.description });
