@@ -188,10 +188,10 @@ describe('forged messages on the topics (DESIGN section 12)', () => {
     expect(metric(workerMetrics, 'signoff_worker_dispatch_refused_total{code="unknown_key"}')).toBe(1);
     expect(metric(workerMetrics, 'signoff_worker_dispatch_refused_total{code="grant_mismatch"}')).toBe(2);
     const dispatchMetrics = await (await fetch(`${dispatch.url}/metrics`)).text();
-    expect(metric(dispatchMetrics, 'signoff_messages_refused_total{topic="jobs.results",code="unauthenticated"}')).toBe(2);
-    expect(metric(dispatchMetrics, 'signoff_messages_refused_total{topic="jobs.results",code="not_dispatched"}')).toBe(2);
-    expect(metric(dispatchMetrics, 'signoff_messages_refused_total{topic="jobs.results",code="forbidden"}')).toBe(2);
+    expect(metric(dispatchMetrics, `signoff_messages_dead_lettered_total{topic="${topics.results}",code="unauthenticated"}`)).toBe(2);
+    expect(metric(dispatchMetrics, `signoff_messages_dead_lettered_total{topic="${topics.results}",code="not_dispatched"}`)).toBe(2);
+    expect(metric(dispatchMetrics, `signoff_messages_dead_lettered_total{topic="${topics.results}",code="forbidden"}`)).toBe(2);
     const policyMetrics = await (await fetch(`${policy.url}/metrics`)).text();
-    expect(metric(policyMetrics, 'signoff_messages_refused_total{topic="jobs.requested",code="unauthenticated"}')).toBe(1);
+    expect(metric(policyMetrics, `signoff_messages_dead_lettered_total{topic="${topics.requested}",code="unauthenticated"}`)).toBe(1);
   });
 });

@@ -16,9 +16,11 @@ export interface ServiceProcess {
 
 /**
  * Starts `apps/<app>/src/main.ts` as its own Node process with the given environment (PORT is
- * chosen free) and resolves once `GET /health/live` answers.
+ * chosen free) and resolves once `GET /health/ready` answers 200 (`until: 'live'`: once
+ * `/health/live` answers; services listen before they reach Kafka, and readiness says what they
+ * still wait for).
  */
-export async function startApp(app: string, env: Record<string, string>, timeoutMs = 60_000): Promise<ServiceProcess> {
+export async function startApp(app: string, env: Record<string, string>, timeoutMs = 60_000, until: 'live' | 'ready' = 'ready'): Promise<ServiceProcess> {
   const port = env.PORT ? Number(env.PORT) : await freePort();
   const child = spawn(process.execPath, ['--enable-source-maps', '-r', path.join(ROOT, 'tools/register.cjs'), path.join(ROOT, 'apps', app, 'src', 'main.ts')], {
     cwd: ROOT,
@@ -31,17 +33,20 @@ export async function startApp(app: string, env: Record<string, string>, timeout
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   const url = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + timeoutMs;
+  const probe = until === 'live' ? '/health/live' : '/health/ready';
+  let last = '';
   for (;;) {
     if (child.exitCode !== null) throw new Error(`${app} exited with ${child.exitCode}:\n${output}`);
     try {
-      const res = await fetch(`${url}/health/live`);
+      const res = await fetch(`${url}${probe}`);
       if (res.ok) break;
+      last = await res.text();
     } catch {
       /* not listening yet */
     }
     if (Date.now() > deadline) {
       child.kill('SIGKILL');
-      throw new Error(`${app} did not answer /health/live within ${timeoutMs} ms:\n${output}`);
+      throw new Error(`${app} did not answer ${probe} with 200 within ${timeoutMs} ms (last: ${last}):\n${output}`);
     }
     await new Promise((r) => setTimeout(r, 100));
   }

@@ -9,6 +9,7 @@ import { EventStore } from '@signoff/event-store';
 import { MessageBus } from '@signoff/messaging';
 import { JsonLogger, SignoffMetrics } from '@signoff/observability';
 import { connectMessageBus, createHttpApp, mintToken } from '@signoff/runtime';
+import { Kafka, logLevel } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testConfig, tokenFor } from '../../../test/support/app';
 import { testKeys, testWorkerToken } from '../../../test/support/keys';
@@ -50,6 +51,7 @@ describe('dispatch service module on PostgreSQL and the real broker', () => {
   let metrics: SignoffMetrics;
   let replay: ReplayConsumer;
   let recorder: TopicRecorder;
+  /** Everything dead-lettered from jobs.results by the dispatch service. */
   let refused: TopicRecorder;
   let workerToken: string;
 
@@ -195,6 +197,7 @@ describe('dispatch service module on PostgreSQL and the real broker', () => {
     const rejected = await submitTestJob(commands, 'rejected-1', 'require_human', {}, now());
     await rejectTestJob(commands, rejected);
     const before = recorder.messages.length;
+    const [deadEvaluated, deadApproved] = await Promise.all([TopicRecorder.start(bus, topics.evaluatedDlq), TopicRecorder.start(bus, topics.approvedDlq)]);
     for (const id of ['denied-1', 'waiting-1', 'rejected-1', 'never-recorded-throttled-1']) {
       // Forged and stale notifications on both topics: the stream is what counts.
       await notify(topics.evaluated, id, { job_id: id, decision: 'allow' });
@@ -204,6 +207,11 @@ describe('dispatch service module on PostgreSQL and the real broker', () => {
     await notify(topics.approved, 'not a valid id!', null);
     await settle();
     expect(recorder.messages.length).toBe(before);
+    // Unusable notifications are dead-lettered; stale or forged ones about real job ids are only hints.
+    await waitFor(() => deadEvaluated.messages.length >= 1 && deadApproved.messages.length >= 1, 'the unusable notifications on their DLQs');
+    await Promise.all([deadEvaluated.stop(), deadApproved.stop()]);
+    expect(deadEvaluated.messages.map((m) => [m.key, m.headers['error-code']])).toEqual([['x', 'invalid_request']]);
+    expect(deadApproved.messages.map((m) => [m.key, m.headers['error-code']])).toEqual([['not a valid id!', 'invalid_request']]);
     for (const id of ['denied-1', 'waiting-1', 'rejected-1']) {
       expect(await eventTypes(store, id)).not.toContain('DispatchClaimed');
     }
@@ -269,7 +277,7 @@ describe('dispatch service module on PostgreSQL and the real broker', () => {
     expect(await eventTypes(store, 'twin-1')).toEqual([]);
   });
 
-  it('records worker results; invalid reports are dead-lettered without blocking the partition', async () => {
+  it('records worker results; invalid or refused reports are dead-lettered with their code without blocking the partition, and change no job', async () => {
     await submitTestJob(commands, 'results-1', 'allow', {}, now());
     await notify(topics.evaluated, 'results-1');
     await settle();
@@ -303,6 +311,50 @@ describe('dispatch service module on PostgreSQL and the real broker', () => {
     const dead = (key: string) => refused.messages.filter((m) => m.key === key).map((m) => m.headers['error-code']);
     expect(dead('results-1')).toEqual(['invalid_request', 'invalid_request', 'invalid_request', 'invalid_request']);
     expect(dead('unknown-job')).toEqual(['not_found']);
+    for (const m of refused.messages.filter((l) => l.key === 'results-1' || l.key === 'unknown-job')) {
+      expect(m.headers['error-detail']).toBeTruthy();
+      expect(m.headers['original-topic']).toBe(topics.results);
+    }
+    expect(await eventTypes(store, 'unknown-job')).toEqual([]);
+  });
+
+  it('a result the store refuses (a NUL byte in `result`) between two good ones is dead-lettered at once; both good ones are recorded', async () => {
+    // Before: the append failed with SQLSTATE 22P05 on every redelivery and the partition was stuck.
+    for (const id of ['nul-good', 'nul-poison']) {
+      await submitTestJob(commands, id, 'allow', {}, now());
+      await notify(topics.evaluated, id);
+    }
+    await settle();
+    const keys = { good: await keyOf('nul-good'), poison: await keyOf('nul-poison') };
+    const producer = new Kafka({ brokers, logLevel: logLevel.NOTHING }).producer();
+    await producer.connect();
+    // One partition for all three, so the poison sits between the good ones in the same log.
+    const send = (key: string, value: unknown) => producer.send({ topic: topics.results, messages: [{ key, partition: 0, value: JSON.stringify(value), headers: { authorization: `Bearer ${workerToken}` } }] });
+    try {
+      await send('nul-good', { job_id: 'nul-good', idempotency_key: keys.good, attempt: 1, status: 'started', worker: 'w-1' });
+      await send('nul-poison', { job_id: 'nul-poison', idempotency_key: keys.poison, attempt: 1, status: 'succeeded', result: { note: 'a\u0000b' }, worker: 'w-1' });
+      await waitFor(async () => (await eventTypes(store, 'nul-good')).includes('JobStarted'), 'the first good report');
+      // The second good report comes in a later fetch: it is only consumed if the partition moved on.
+      await send('nul-good', { job_id: 'nul-good', idempotency_key: keys.good, attempt: 1, status: 'succeeded', result: { receipt: 'r-9' }, worker: 'w-1' });
+      await waitFor(async () => (await eventTypes(store, 'nul-good')).includes('JobCompleted'), 'the second good report', 20_000);
+      await waitFor(() => refused.forJob('nul-poison').length === 1, 'the poison report on the DLQ');
+    } finally {
+      await producer.disconnect();
+    }
+    const [letter] = refused.forJob('nul-poison');
+    expect(letter.headers).toMatchObject({ 'error-code': 'invalid_request', 'original-topic': topics.results, 'original-partition': '0' });
+    // Refused before the store (main's validateMessage finds NUL bytes), naming the field.
+    expect(letter.headers['error-detail']).toMatch(/result\.note.*NUL/);
+    expect(letter.headers.authorization).toBeUndefined();
+    expect(letter.headers['error-detail']).not.toMatch(/SQLSTATE|jsonb|unicode escape/i);
+    expect(JSON.parse(letter.value!.toString('utf8'))).toMatchObject({ job_id: 'nul-poison', result: { note: 'a\u0000b' } });
+    expect(await eventTypes(store, 'nul-poison')).not.toContain('JobCompleted');
+    expect(await eventsOf(store, 'nul-good', 'JobCompleted')).toEqual([{ job_id: 'nul-good', idempotency_key: keys.good, status: 'succeeded', result: { receipt: 'r-9' } }]);
+    // The poison changed nothing: the worker's valid report of that job is still recorded.
+    await workerReport('nul-poison', { status: 'succeeded', result: { note: 'ab' }, worker: 'w-1' });
+    await waitFor(async () => (await eventTypes(store, 'nul-poison')).includes('JobCompleted'), 'the valid report of the poisoned job');
+    expect(await eventsOf(store, 'nul-poison', 'JobCompleted')).toEqual([{ job_id: 'nul-poison', idempotency_key: keys.poison, status: 'succeeded', result: { note: 'ab' } }]);
+    expect(await metrics.text()).toMatch(new RegExp(`signoff_messages_dead_lettered_total\\{topic="${topics.results.replace(/\./g, '\\.')}",code="invalid_request"\\} [1-9]`));
   });
 
   it('refuses results nobody can prove a worker sent about a dispatch that happened: dead-lettered with a reason, counted, no job changed', async () => {
@@ -313,7 +365,7 @@ describe('dispatch service module on PostgreSQL and the real broker', () => {
     expect(await keyOf(forged)).not.toBe('forged-results:dispatch');
     const before = await eventTypes(store, forged);
     expect(before.at(-1)).toBe('JobDispatched');
-    const refusedCount = async (code: string) => (await metric(`signoff_messages_refused_total{topic="jobs.results",code="${code}"}`)) || 0;
+    const refusedCount = async (code: string) => (await metric(`signoff_messages_dead_lettered_total{topic="${topics.results}",code="${code}"}`)) || 0;
     const metricBefore = {
       unauthenticated: await refusedCount('unauthenticated'),
       forbidden: await refusedCount('forbidden'),

@@ -347,7 +347,7 @@ describe('policy service on real PostgreSQL and Kafka', () => {
     await consumer.run({ eachMessage: async ({ message }) => void dlq.set(message.key!.toString(), String(message.headers!['error-code'])) });
     const bearer = async (sub: string, roles: Parameters<typeof tokenFor>[1], extra: { tenants?: string[] } = {}) => ({ authorization: `Bearer ${await tokenFor(sub, roles, extra)}` });
     const refused = async (code: string) => {
-      const line = (await (await fetch(`${svc.url}/metrics`)).text()).split('\n').find((l) => l.startsWith(`signoff_messages_refused_total{topic="jobs.requested",code="${code}"} `));
+      const line = (await (await fetch(`${svc.url}/metrics`)).text()).split('\n').find((l) => l.startsWith(`signoff_messages_dead_lettered_total{topic="${prefix}jobs.requested",code="${code}"} `));
       return line ? Number(line.split(' ')[1]) : 0;
     };
     const before = { unauthenticated: await refused('unauthenticated'), forbidden: await refused('forbidden') };

@@ -6,7 +6,7 @@ import { fromJobStreamId, JOB_EVENT_TYPES, JOB_STATES, toJobStreamId } from './e
 import { isValidJobRef, normalizeIdentity, sameIdentity } from './ids';
 import { ApproveDto, JobResultMessageDto, RejectDto, ResolveJobDto, SubmitJobDto, validateMessage } from './messages';
 import { PROTO_PATH } from './proto-path';
-import { signoffTopics } from './topics';
+import { dlqOf, signoffTopics } from './topics';
 
 describe('contracts', () => {
   it('names the topics of DESIGN section 6 from one prefix', () => {
@@ -14,7 +14,9 @@ describe('contracts', () => {
       requested: 'signoff.jobs.requested',
       requestedDlq: 'signoff.jobs.requested.dlq',
       evaluated: 'signoff.jobs.evaluated',
+      evaluatedDlq: 'signoff.jobs.evaluated.dlq',
       approved: 'signoff.jobs.approved',
+      approvedDlq: 'signoff.jobs.approved.dlq',
       dispatch: 'signoff.jobs.dispatch',
       dispatchDlq: 'signoff.jobs.dispatch.dlq',
       results: 'signoff.jobs.results',
@@ -22,6 +24,7 @@ describe('contracts', () => {
       audit: 'signoff.audit',
     });
     expect(signoffTopics('acme.').dispatch).toBe('acme.jobs.dispatch');
+    expect(dlqOf('acme.jobs.results')).toBe('acme.jobs.results.dlq');
   });
 
   it('makes job stream ids in one place and reads them back: job-<id> for the default tenant, job-<tenant>|<id> otherwise', () => {

@@ -1,9 +1,15 @@
-/** Kafka topic names (DESIGN section 6); the prefix is `KAFKA_TOPIC_PREFIX`, default `signoff.`. */
+/**
+ * Kafka topic names (DESIGN section 6); the prefix is `KAFKA_TOPIC_PREFIX`, default `signoff.`.
+ * Every consumed topic has a dead-letter topic `<topic>.dlq` (DESIGN section 12): messages whose
+ * handling failed for good (see @signoff/messaging's classifyFailure) are moved there.
+ */
 export interface SignoffTopics {
   readonly requested: string;
   readonly requestedDlq: string;
   readonly evaluated: string;
+  readonly evaluatedDlq: string;
   readonly approved: string;
+  readonly approvedDlq: string;
   readonly dispatch: string;
   /** Dispatch messages a worker refused (unsigned, bad signature, expired, not matching the body). */
   readonly dispatchDlq: string;
@@ -15,17 +21,29 @@ export interface SignoffTopics {
 
 export const DEFAULT_TOPIC_PREFIX = 'signoff.';
 
+/** The dead-letter topic of a consumed topic: `<topic>.dlq` (e.g. `signoff.jobs.requested.dlq`). */
+export function dlqOf(topic: string): string {
+  return `${topic}.dlq`;
+}
+
 /** Builds every topic name from one prefix. */
 export function signoffTopics(prefix: string = DEFAULT_TOPIC_PREFIX): SignoffTopics {
+  const requested = `${prefix}jobs.requested`;
+  const evaluated = `${prefix}jobs.evaluated`;
+  const approved = `${prefix}jobs.approved`;
+  const dispatch = `${prefix}jobs.dispatch`;
+  const results = `${prefix}jobs.results`;
   return {
-    requested: `${prefix}jobs.requested`,
-    requestedDlq: `${prefix}jobs.requested.dlq`,
-    evaluated: `${prefix}jobs.evaluated`,
-    approved: `${prefix}jobs.approved`,
-    dispatch: `${prefix}jobs.dispatch`,
-    dispatchDlq: `${prefix}jobs.dispatch.dlq`,
-    results: `${prefix}jobs.results`,
-    resultsDlq: `${prefix}jobs.results.dlq`,
+    requested,
+    requestedDlq: dlqOf(requested),
+    evaluated,
+    evaluatedDlq: dlqOf(evaluated),
+    approved,
+    approvedDlq: dlqOf(approved),
+    dispatch,
+    dispatchDlq: dlqOf(dispatch),
+    results,
+    resultsDlq: dlqOf(results),
     audit: `${prefix}audit`,
   };
 }
@@ -33,15 +51,21 @@ export function signoffTopics(prefix: string = DEFAULT_TOPIC_PREFIX): SignoffTop
 /** Partitions per topic the services create; key = job_id keeps one job on one partition. */
 export const DEFAULT_PARTITIONS = 6;
 
-/** Header names on `signoff.jobs.dispatch`, `signoff.jobs.requested`, `signoff.jobs.results` and the DLQs. */
+/** Header names on `signoff.jobs.dispatch`, `signoff.jobs.requested`, `signoff.jobs.results` and the dead-letter topics. */
 export const HEADERS = {
   approvalGranted: 'approval_granted',
   idempotencyKey: 'idempotency-key',
   jobHash: 'job-hash',
   /** The dispatch grant: a compact JWS signed by the control plane (see `dispatch-grant.ts`). */
   grant: 'signoff-grant',
-  /** `Bearer <JWT>` of the producer: a submitter on `jobs.requested`, a worker on `jobs.results`. */
+  /** `Bearer <JWT>` of the producer: a submitter on `jobs.requested`, a worker on `jobs.results`. Never copied into a dead letter. */
   authorization: 'authorization',
+  /** DLQ: why the message was dead-lettered (an ErrorCode such as `invalid_request`). */
   errorCode: 'error-code',
+  /** DLQ: a human-readable reason (at most 4,000 characters). */
   errorDetail: 'error-detail',
+  /** DLQ: where the message was consumed from. */
+  originalTopic: 'original-topic',
+  originalPartition: 'original-partition',
+  originalOffset: 'original-offset',
 } as const;

@@ -63,7 +63,7 @@ export class CoreModule {
       imports: [
         ObservabilityModule,
         EventStoreModule.forRoot({ url: config.eventStoreUrl }),
-        MessagingModule.forRoot({ brokers: config.kafkaBrokers, clientId: options.serviceName }),
+        MessagingModule.forRoot({ brokers: config.kafkaBrokers, clientId: options.serviceName, startupTimeoutMs: config.kafkaStartupTimeoutMs }),
       ],
       providers: [
         { provide: SIGNOFF_CONFIG, useValue: config },

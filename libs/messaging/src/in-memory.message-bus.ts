@@ -9,6 +9,8 @@ import {
   Subscription,
   TopicSpec,
 } from './message-bus.port';
+import { MessageDelivery } from './message-delivery';
+import { TransientMessageError } from './message-failure';
 
 interface StoredRecord {
   readonly key: string;
@@ -23,16 +25,19 @@ interface Topic {
 
 interface GroupMember {
   readonly options: SubscribeOptions;
+  readonly delivery: MessageDelivery;
   stopped: boolean;
 }
 
-const RETRY_BACKOFF_MS = [10, 50, 100, 250, 500, 1000];
+/** Retries of a failing handler: 10 ms doubling to 1 s, jittered. */
+const HANDLER_BACKOFF = { baseMs: 10, maxMs: 1000 };
 
 /**
  * The messaging port inside one process, for the standalone mode and tests: topics are
  * partitioned logs (one key always maps to one partition), consumer groups keep committed
- * offsets, and a handler's offset is committed only after it resolves (at least once; a failing
- * handler is retried, never skipped). Partitions of a topic are shared by the members of a group.
+ * offsets, and a handler's offset is committed only after it resolves or its message was
+ * dead-lettered (at least once; failures follow SubscribeOptions.handler: transient ones are
+ * retried, never skipped). Partitions of a topic are shared by the members of a group.
  * Nothing survives the process: the event store is the source of truth and the replay consumer
  * republishes what was not delivered.
  */
@@ -43,7 +48,10 @@ export class InMemoryMessageBus extends MessageBus {
   private readonly wakers = new Set<() => void>();
   private closed = false;
 
-  constructor(private readonly defaultPartitions = 6) {
+  constructor(
+    private readonly defaultPartitions = 6,
+    private readonly log: (level: 'error' | 'warn' | 'info', message: string, extra?: Record<string, unknown>) => void = () => undefined,
+  ) {
     super();
   }
 
@@ -58,7 +66,8 @@ export class InMemoryMessageBus extends MessageBus {
   }
 
   async publish(topicName: string, messages: readonly OutboundMessage[]): Promise<PublishedRecord[]> {
-    if (this.closed) throw new Error('message bus is closed');
+    // Transient for a handler that publishes: its message is not committed and comes back later.
+    if (this.closed) throw new TransientMessageError('broker_unavailable', 'message bus is closed');
     const topic = this.topic(topicName);
     const timestamp = String(Date.now());
     const records = messages.map((m) => {
@@ -80,7 +89,11 @@ export class InMemoryMessageBus extends MessageBus {
   async subscribe(options: SubscribeOptions): Promise<Subscription> {
     if (this.closed) throw new Error('message bus is closed');
     for (const name of options.topics) this.topic(name);
-    const member: GroupMember = { options, stopped: false };
+    const member: GroupMember = {
+      options,
+      stopped: false,
+      delivery: new MessageDelivery(options, { publish: (topic, messages) => this.publish(topic, messages), backoff: HANDLER_BACKOFF, log: this.log }),
+    };
     const members = this.groups.get(options.groupId) ?? [];
     members.push(member);
     this.groups.set(options.groupId, members);
@@ -94,8 +107,10 @@ export class InMemoryMessageBus extends MessageBus {
     }
     const loop = this.consume(member);
     return {
+      waiting: () => member.delivery.waiting(),
       stop: async () => {
         member.stopped = true;
+        member.delivery.stop();
         for (const wake of [...this.wakers]) wake();
         await loop;
         const list = this.groups.get(options.groupId) ?? [];
@@ -112,7 +127,7 @@ export class InMemoryMessageBus extends MessageBus {
   }
 
   private async consume(member: GroupMember): Promise<void> {
-    const { groupId, topics, handler } = member.options;
+    const { groupId, topics } = member.options;
     while (!member.stopped && !this.closed) {
       let progressed = false;
       for (const name of topics) {
@@ -133,14 +148,10 @@ export class InMemoryMessageBus extends MessageBus {
             headers: record.headers,
             timestamp: record.timestamp,
           };
-          for (let attempt = 0; ; attempt++) {
-            try {
-              await handler(message);
-              break;
-            } catch {
-              if (member.stopped || this.closed) return;
-              await new Promise((r) => setTimeout(r, RETRY_BACKOFF_MS[Math.min(attempt, RETRY_BACKOFF_MS.length - 1)]));
-            }
+          try {
+            await member.delivery.deliver(message, { abandoned: () => member.stopped || this.closed });
+          } catch {
+            return; // stopped before the message was handled: it stays uncommitted
           }
           this.committed.set(key, next + 1);
           progressed = true;
@@ -167,6 +178,11 @@ export class InMemoryMessageBus extends MessageBus {
   async close(): Promise<void> {
     this.closed = true;
     for (const wake of [...this.wakers]) wake();
-    for (const members of this.groups.values()) for (const m of members) m.stopped = true;
+    for (const members of this.groups.values()) {
+      for (const m of members) {
+        m.stopped = true;
+        m.delivery.stop();
+      }
+    }
   }
 }

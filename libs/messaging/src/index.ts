@@ -1,6 +1,7 @@
 export * from './message-bus.port';
-export { KafkaMessageBus, type KafkaBusOptions } from './kafka.message-bus';
+export { KafkaMessageBus, DEFAULT_STARTUP_TIMEOUT_MS, type KafkaBusOptions } from './kafka.message-bus';
+export { classifyFailure, brokerFailure, PermanentMessageError, TransientMessageError, type MessageFailure } from './message-failure';
+export { backoffDelay, MessageDelivery, type Backoff, type DeliveryControl } from './message-delivery';
 export { InMemoryMessageBus } from './in-memory.message-bus';
 export { MessagingModule, createMessageBus, type MessagingOptions } from './messaging.module';
-export { toDeadLetter, MAX_ERROR_DETAIL } from './dead-letter';
-export { MessageBusServer, BusContext, busMessage, type MessageBusServerOptions } from './message-bus.server';
+export { MessageBusServer, MessageBusErrorFilter, BusContext, busMessage, type MessageBusServerOptions } from './message-bus.server';

@@ -1,6 +1,7 @@
 import { Consumer, Kafka, KafkaConfig, KafkaMessage, logLevel, Producer, CompressionTypes, IHeaders } from 'kafkajs';
 import {
   encodeValue,
+  EnsureTopicsOptions,
   InboundMessage,
   MessageBus,
   OutboundMessage,
@@ -9,6 +10,8 @@ import {
   Subscription,
   TopicSpec,
 } from './message-bus.port';
+import { backoffDelay, MessageDelivery } from './message-delivery';
+import { brokerFailure, TransientMessageError } from './message-failure';
 
 export interface KafkaBusOptions {
   readonly brokers: readonly string[];
@@ -16,9 +19,37 @@ export interface KafkaBusOptions {
   /** Log sink for client warnings and errors (default: stderr, warnings and errors only). */
   readonly log?: (level: 'error' | 'warn' | 'info', message: string, extra?: Record<string, unknown>) => void;
   readonly kafka?: Partial<KafkaConfig>;
+  /**
+   * How long ensureTopics and subscribe retry transient broker errors (unreachable, leader
+   * elections, topics another instance is still creating) before giving up (default 60 s).
+   */
+  readonly startupTimeoutMs?: number;
 }
 
-const RETRY_BACKOFF_MS = [100, 250, 500, 1000, 2000, 5000];
+/** Retries of a failing handler: 100 ms doubling to 5 s, jittered. */
+const HANDLER_BACKOFF = { baseMs: 100, maxMs: 5000 };
+/** Retries of start-up steps (topics, joining the group). */
+const STARTUP_BACKOFF = { baseMs: 200, maxMs: 3000 };
+export const DEFAULT_STARTUP_TIMEOUT_MS = 60_000;
+
+/** Topics that exist but are not usable yet (no partitions or no leader for some). */
+class TopicsNotReadyError extends Error {
+  constructor(readonly topics: readonly string[]) {
+    super(`waiting for the leaders of ${topics.join(', ')}`);
+    this.name = 'TopicsNotReadyError';
+  }
+}
+
+/** True for the "another instance created it first" refusal of CreateTopics. */
+function onlyAlreadyExists(error: unknown): boolean {
+  const e = error as { type?: unknown; errors?: unknown };
+  if (e?.type === 'TOPIC_ALREADY_EXISTS') return true;
+  return Array.isArray(e?.errors) && e.errors.length > 0 && e.errors.every((x) => (x as { type?: unknown })?.type === 'TOPIC_ALREADY_EXISTS');
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
 
 /**
  * The messaging port on Apache Kafka through kafkajs: an idempotent producer (acks from all
@@ -27,12 +58,17 @@ const RETRY_BACKOFF_MS = [100, 250, 500, 1000, 2000, 5000];
  */
 export class KafkaMessageBus extends MessageBus {
   private readonly kafka: Kafka;
+  /** The same cluster with short retries, for start-up steps and readiness probes. */
+  private readonly quick: Kafka;
   private producer: Producer | null = null;
   private producerReady: Promise<Producer> | null = null;
   private readonly consumers = new Set<Consumer>();
   /** Each consumer's stop: commits what was handled, then leaves the group. */
   private readonly stoppers = new Map<Consumer, () => Promise<void>>();
+  /** Consumer groups whose consumer crashed and will not restart (readiness reports them). */
+  private readonly crashed = new Map<string, string>();
   private closed = false;
+  private readonly startupTimeoutMs: number;
 
   constructor(private readonly options: KafkaBusOptions) {
     super();
@@ -51,10 +87,50 @@ export class KafkaMessageBus extends MessageBus {
       retry: { retries: 8, initialRetryTime: 100, maxRetryTime: 5000 },
       ...options.kafka,
     });
+    // Start-up steps and readiness probes fail fast (kafkajs would retry a connection for ~30 s
+    // first) so that untilReady owns the back-off and the deadline, and readiness shows the reason.
+    this.quick = new Kafka({
+      clientId: options.clientId,
+      brokers: [...options.brokers],
+      logLevel: logLevel.NOTHING,
+      ...options.kafka,
+      retry: { retries: 1, initialRetryTime: 100, maxRetryTime: 500 },
+    });
+    this.startupTimeoutMs = options.startupTimeoutMs ?? DEFAULT_STARTUP_TIMEOUT_MS;
+  }
+
+  private log(level: 'error' | 'warn' | 'info', message: string, extra?: Record<string, unknown>): void {
+    (this.options.log ?? (() => undefined))(level, message, extra);
+  }
+
+  /**
+   * Runs a start-up step until it succeeds, retrying transient broker errors with back-off until
+   * the deadline; a refusal retrying cannot fix, or the deadline, throws an error naming the step.
+   */
+  private async untilReady<T>(what: string, timeoutMs: number, step: () => Promise<T>, onRetry?: (reason: string) => void): Promise<T> {
+    const deadline = Date.now() + timeoutMs;
+    for (let attempt = 0; ; attempt++) {
+      if (this.closed) throw new Error(`message bus is closed (while ${what})`);
+      try {
+        return await step();
+      } catch (error) {
+        const transient = error instanceof TopicsNotReadyError || brokerFailure(error) === 'transient';
+        if (!transient) throw new Error(`Kafka refused ${what}: ${messageOf(error)}`, { cause: error });
+        const delay = backoffDelay(attempt, STARTUP_BACKOFF);
+        if (Date.now() + delay > deadline) {
+          throw new Error(`gave up ${what} after ${timeoutMs} ms (KAFKA_STARTUP_TIMEOUT_MS): ${messageOf(error)}`, { cause: error });
+        }
+        const reason = `${what}: ${messageOf(error)}`;
+        onRetry?.(reason);
+        this.log('warn', `${reason}; retrying in ${delay} ms`);
+        await new Promise((r) => setTimeout(r, delay));
+      }
+    }
   }
 
   private async getProducer(): Promise<Producer> {
-    if (this.closed) throw new Error('message bus is closed');
+    // Transient for a handler that publishes: its message is not committed and comes back later.
+    if (this.closed) throw new TransientMessageError('broker_unavailable', 'message bus is closed');
     if (this.producer) return this.producer;
     if (!this.producerReady) {
       this.producerReady = (async () => {
@@ -99,10 +175,12 @@ export class KafkaMessageBus extends MessageBus {
       await admin.connect();
       try {
         const meta = await admin.fetchTopicMetadata({ topics: [topic] });
-        count = meta.topics[0].partitions.length;
+        count = meta.topics[0]?.partitions.length ?? 0;
       } finally {
         await admin.disconnect();
       }
+      // A topic being created may report no partitions yet: never cache (or divide by) zero.
+      if (count === 0) throw new TransientMessageError('broker_unavailable', `topic ${topic} has no partitions yet`);
       this.partitionCounts.set(topic, count);
     }
     return messages.map((m) => (toPositive(murmur2(Buffer.from(m.key))) % count!));
@@ -110,18 +188,34 @@ export class KafkaMessageBus extends MessageBus {
 
   async subscribe(options: SubscribeOptions): Promise<Subscription> {
     if (this.closed) throw new Error('message bus is closed');
-    const consumer = this.kafka.consumer({
-      groupId: options.groupId,
-      allowAutoTopicCreation: false,
-      sessionTimeout: 10_000,
-      heartbeatInterval: 1_000,
-      // Short long-polls: lower latency when idle and a quick, clean leave on stop().
-      maxWaitTimeInMs: 500,
-      retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 200, maxRetryTime: 5000 },
+    // Connecting and subscribing fetch metadata, which fails while the broker is unreachable or
+    // a topic's leaders are still being elected (instances of a fresh deployment starting at once):
+    // retried with a fresh consumer until the start-up timeout.
+    const consumer = await this.untilReady(`joining consumer group ${options.groupId}`, this.startupTimeoutMs, async () => {
+      const candidate = this.kafka.consumer({
+        groupId: options.groupId,
+        allowAutoTopicCreation: false,
+        sessionTimeout: 10_000,
+        heartbeatInterval: 1_000,
+        // Short long-polls: lower latency when idle and a quick, clean leave on stop().
+        maxWaitTimeInMs: 500,
+        retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 200, maxRetryTime: 5000 },
+      });
+      try {
+        await candidate.connect();
+        await candidate.subscribe({ topics: [...options.topics], fromBeginning: options.fromBeginning ?? true });
+        return candidate;
+      } catch (error) {
+        await candidate.disconnect().catch(() => undefined);
+        throw error;
+      }
     });
     this.consumers.add(consumer);
-    await consumer.connect();
-    await consumer.subscribe({ topics: [...options.topics], fromBeginning: options.fromBeginning ?? true });
+    // kafkajs restarts a crashed consumer unless the error is not retriable: then the group has
+    // one member less for good, which readiness must show (ping).
+    consumer.on(consumer.events.CRASH, ({ payload }) => {
+      if (!payload.restart) this.crashed.set(options.groupId, payload.error.message);
+    });
     let stopping = false;
     // Offsets of handled messages are committed in the background, one commit request at a time
     // carrying the newest handled offset of each partition: a commit per message waits for a
@@ -154,9 +248,16 @@ export class KafkaMessageBus extends MessageBus {
         await committing;
       }
     };
-    const log = this.options.log ?? (() => undefined);
-    /** Runs the handler until it resolves (retry with back-off, never skip), unless stopping. */
-    const handle = async (topic: string, partition: number, message: KafkaMessage, heartbeat: () => Promise<void>): Promise<void> => {
+    const delivery = new MessageDelivery(options, {
+      publish: (topic, messages) => this.publish(topic, messages),
+      backoff: HANDLER_BACKOFF,
+      log: (level, message, extra) => this.log(level, message, extra),
+    });
+    /**
+     * Runs the handler until it resolves or its message is dead-lettered (transient failures are
+     * retried with back-off, never skipped), unless stopping or the batch went stale.
+     */
+    const handle = async (topic: string, partition: number, message: KafkaMessage, heartbeat: () => Promise<void>, stale: () => boolean = () => false): Promise<void> => {
       const inbound: InboundMessage = {
         topic,
         partition,
@@ -166,18 +267,7 @@ export class KafkaMessageBus extends MessageBus {
         headers: decodeHeaders(message.headers),
         timestamp: message.timestamp,
       };
-      for (let attempt = 0; ; attempt++) {
-        try {
-          await options.handler(inbound);
-          return;
-        } catch (error) {
-          if (stopping) throw error;
-          const delay = RETRY_BACKOFF_MS[Math.min(attempt, RETRY_BACKOFF_MS.length - 1)];
-          log('warn', `handler failed on ${topic}[${partition}]@${message.offset}, retrying in ${delay} ms`, { error: (error as Error).message });
-          await new Promise((r) => setTimeout(r, delay));
-          await heartbeat();
-        }
-      }
+      await delivery.deliver(inbound, { abandoned: () => stopping || stale(), keepAlive: heartbeat });
     };
     const markHandled = async (topic: string, partition: number, offset: string): Promise<void> => {
       handled.set(`${topic}\0${partition}`, { topic, partition, offset: (BigInt(offset) + 1n).toString() });
@@ -191,7 +281,13 @@ export class KafkaMessageBus extends MessageBus {
         autoCommit: false,
         partitionsConsumedConcurrently: 4,
         eachMessage: async ({ topic, partition, message, heartbeat }) => {
-          await handle(topic, partition, message, heartbeat);
+          // A slow or retried handler must not cost the consumer its group membership.
+          const beat = setInterval(() => void heartbeat().catch(() => undefined), 1000);
+          try {
+            await handle(topic, partition, message, heartbeat);
+          } finally {
+            clearInterval(beat);
+          }
           await markHandled(topic, partition, message.offset);
         },
       });
@@ -220,7 +316,7 @@ export class KafkaMessageBus extends MessageBus {
               for (let group = queue.shift(); group; group = queue.shift()) {
                 for (const message of group) {
                   if (!isRunning() || isStale()) return;
-                  await handle(batch.topic, batch.partition, message, heartbeat);
+                  await handle(batch.topic, batch.partition, message, heartbeat, () => !isRunning() || isStale());
                   done.add(message.offset);
                 }
               }
@@ -243,35 +339,64 @@ export class KafkaMessageBus extends MessageBus {
     }
     const stop = async () => {
       stopping = true;
+      delivery.stop();
       this.consumers.delete(consumer);
       this.stoppers.delete(consumer);
       await flush();
       await consumer.disconnect();
     };
     this.stoppers.set(consumer, stop);
-    return { stop };
+    return { stop, waiting: () => delivery.waiting() };
   }
 
-  async ensureTopics(topics: readonly TopicSpec[]): Promise<void> {
-    const admin = this.kafka.admin();
+  async ensureTopics(topics: readonly TopicSpec[], options: EnsureTopicsOptions = {}): Promise<void> {
+    if (topics.length === 0) return;
+    await this.untilReady('creating the Kafka topics', options.timeoutMs ?? this.startupTimeoutMs, () => this.ensureTopicsOnce(topics), options.onRetry);
+  }
+
+  /**
+   * One attempt: create what is missing, then check that every topic has all its partitions with
+   * a leader. Instances starting together race here: a topic another instance just created is
+   * refused as TOPIC_ALREADY_EXISTS (success), and its metadata may still say "does not host this
+   * topic-partition" or name no leader for a moment (TopicsNotReadyError / a retriable error: the
+   * caller retries). kafkajs's own waitForLeaders gives up on the first of those, so it is not used.
+   */
+  private async ensureTopicsOnce(topics: readonly TopicSpec[]): Promise<void> {
+    const admin = this.quick.admin();
     await admin.connect();
     try {
       const existing = new Set(await admin.listTopics());
       const missing = topics.filter((t) => !existing.has(t.name));
       if (missing.length > 0) {
-        await admin.createTopics({
-          waitForLeaders: true,
-          topics: missing.map((t) => ({ topic: t.name, numPartitions: t.partitions, replicationFactor: -1 })),
-        });
+        try {
+          await admin.createTopics({
+            waitForLeaders: false,
+            topics: missing.map((t) => ({ topic: t.name, numPartitions: t.partitions, replicationFactor: -1 })),
+          });
+        } catch (error) {
+          if (!onlyAlreadyExists(error)) throw error;
+        }
       }
-      for (const t of topics) this.partitionCounts.delete(t.name);
+      const names = topics.map((t) => t.name);
+      const meta = await admin.fetchTopicMetadata({ topics: names });
+      const usable = new Map(
+        meta.topics
+          .filter((t) => t.partitions.length > 0 && t.partitions.every((p) => p.partitionErrorCode === 0 && p.leader >= 0))
+          .map((t) => [t.name, t.partitions.length]),
+      );
+      const notReady = names.filter((name) => !usable.has(name));
+      if (notReady.length > 0) throw new TopicsNotReadyError(notReady);
+      for (const [name, count] of usable) this.partitionCounts.set(name, count);
     } finally {
-      await admin.disconnect();
+      await admin.disconnect().catch(() => undefined);
     }
   }
 
   async ping(): Promise<void> {
-    const admin = this.kafka.admin({ retry: { retries: 0 } });
+    if (this.crashed.size > 0) {
+      throw new Error([...this.crashed].map(([group, error]) => `the consumer of group ${group} crashed and will not restart: ${error}`).join('; '));
+    }
+    const admin = this.quick.admin({ retry: { retries: 0 } });
     await admin.connect();
     try {
       const cluster = await admin.describeCluster();

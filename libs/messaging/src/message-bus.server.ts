@@ -1,6 +1,8 @@
+import { ArgumentsHost, Catch, Logger, RpcExceptionFilter } from '@nestjs/common';
 import { BaseRpcContext, CustomTransportStrategy, Server } from '@nestjs/microservices';
-import { isObservable, lastValueFrom } from 'rxjs';
-import { InboundMessage, MessageBus, Subscription } from './message-bus.port';
+import { isObservable, lastValueFrom, Observable, throwError } from 'rxjs';
+import { DeadLetterOptions, InboundMessage, MessageBus, Subscription, WaitingMessage } from './message-bus.port';
+import { TransientMessageError } from './message-failure';
 
 /** The context of a bus message handler: the raw Kafka/in-process record. */
 export class BusContext extends BaseRpcContext<[InboundMessage]> {
@@ -21,6 +23,26 @@ export function busMessage(context: unknown): InboundMessage {
   return context.getMessage();
 }
 
+/**
+ * Hands a message handler's error to the MessageBusServer unchanged, so the bus can classify it.
+ * Nest's default RPC filter replaces every error by `{status: 'error', message: 'Internal server
+ * error'}`; register this one (`microservice.useGlobalFilters(new MessageBusErrorFilter())`) on a
+ * microservice of its own, or let the app's global filter rethrow non-HTTP errors (Signoff's
+ * ProblemJsonFilter does).
+ */
+@Catch()
+export class MessageBusErrorFilter implements RpcExceptionFilter<unknown> {
+  catch(exception: unknown, _host: ArgumentsHost): Observable<never> {
+    return throwError(() => exception);
+  }
+}
+
+/** What Nest's default RPC exception filter leaves of an error. */
+function isSwallowedError(error: unknown): boolean {
+  const e = error as { status?: unknown; message?: unknown } | null;
+  return !(error instanceof Error) && e?.status === 'error' && e.message === 'Internal server error';
+}
+
 /** Transport id of {@link MessageBusServer} (keeps gRPC and other transports' handlers off the bus). */
 export const MESSAGE_BUS_TRANSPORT = Symbol('signoff.message-bus');
 
@@ -31,17 +53,23 @@ export interface MessageBusServerOptions {
   readonly topicPrefix: string;
   /** Messages of different keys of one partition handled at once (see SubscribeOptions). */
   readonly keyConcurrency?: number;
+  /** Told after a message was moved to its dead-letter topic (metrics, logs). */
+  readonly onDeadLettered?: DeadLetterOptions['onDeadLettered'];
 }
 
 /**
  * A Nest microservice transport over the MessageBus port, so message controllers are plain
  * `@EventPattern('jobs.requested')` handlers whatever the bus is (Kafka or in-process). A handler
- * receives the parsed JSON value (or `null` when it is not JSON: the handler sends it to a DLQ) and
- * a BusContext. The offset is committed after the handler resolves; a handler that throws is
- * retried by the bus.
+ * receives the parsed JSON value (or `null` when it is not JSON) and a BusContext. The offset is
+ * committed after the handler resolves. A handler that throws has its failure classified
+ * (classifyFailure): a bad message (a SignoffError such as `invalid_request`, an argument the store
+ * refuses, a bug) is moved to `<topic>.dlq` with `error-code` / `error-detail` headers and the
+ * partition moves on; an outage (`store_unavailable`, `busy`, the broker) is retried with back-off
+ * until it passes. Handlers never publish dead letters themselves.
  */
 export class MessageBusServer extends Server implements CustomTransportStrategy {
   private readonly subscriptions: Subscription[] = [];
+  protected override readonly logger = new Logger('MessageBusServer');
 
   constructor(
     private readonly bus: MessageBus,
@@ -67,11 +95,20 @@ export class MessageBusServer extends Server implements CustomTransportStrategy 
           groupId: this.options.groupId,
           topics: [...routes.keys()],
           keyConcurrency: this.options.keyConcurrency,
+          deadLetter: { onDeadLettered: this.options.onDeadLettered },
           handler: async (message) => {
             const handler = routes.get(message.topic);
             if (!handler) return;
-            const result: unknown = await handler(parseValue(message), new BusContext(message));
-            if (isObservable(result)) await lastValueFrom(result, { defaultValue: undefined });
+            try {
+              const result: unknown = await handler(parseValue(message), new BusContext(message));
+              if (isObservable(result)) await lastValueFrom(result, { defaultValue: undefined });
+            } catch (error) {
+              if (!isSwallowedError(error)) throw error;
+              // Without MessageBusErrorFilter the real error is gone: retry (as safe as it gets)
+              // rather than dead-letter what may be an outage.
+              this.logger.error(`a handler of ${message.topic} failed, but Nest's RPC exception filter hid why: register MessageBusErrorFilter`);
+              throw new TransientMessageError('handler_failed', 'the handler failed (error hidden by the RPC exception filter)');
+            }
           },
         });
         this.subscriptions.push(subscription);
@@ -84,6 +121,11 @@ export class MessageBusServer extends Server implements CustomTransportStrategy 
 
   async close(): Promise<void> {
     await Promise.allSettled(this.subscriptions.splice(0).map((s) => s.stop()));
+  }
+
+  /** The messages being retried after a transient failure (readiness reports them). */
+  waiting(): WaitingMessage[] {
+    return this.subscriptions.flatMap((s) => s.waiting());
   }
 
   on(): never {

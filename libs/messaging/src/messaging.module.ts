@@ -1,4 +1,4 @@
-import { DynamicModule, Inject, Injectable, Module, OnApplicationShutdown } from '@nestjs/common';
+import { DynamicModule, Inject, Injectable, Logger, Module, OnApplicationShutdown } from '@nestjs/common';
 import { InMemoryMessageBus } from './in-memory.message-bus';
 import { KafkaMessageBus } from './kafka.message-bus';
 import { MessageBus } from './message-bus.port';
@@ -7,15 +7,20 @@ export interface MessagingOptions {
   /** Kafka bootstrap brokers; none = the in-process bus (standalone mode). */
   readonly brokers?: readonly string[];
   readonly clientId: string;
+  /** How long start-up steps retry transient broker errors (KAFKA_STARTUP_TIMEOUT_MS; default 60 s). */
+  readonly startupTimeoutMs?: number;
 }
 
 const MESSAGING_OPTIONS = Symbol('MESSAGING_OPTIONS');
 
-/** Builds the bus for the options: Kafka when brokers are given, else in-process. */
+/** Builds the bus for the options: Kafka when brokers are given, else in-process. Logs through Nest's logger. */
 export function createMessageBus(options: MessagingOptions): MessageBus {
+  const logger = new Logger('MessageBus');
+  const log = (level: 'error' | 'warn' | 'info', message: string, extra?: Record<string, unknown>) =>
+    logger[level === 'info' ? 'log' : level](extra ? `${message} ${JSON.stringify(extra)}` : message);
   return options.brokers && options.brokers.length > 0
-    ? new KafkaMessageBus({ brokers: options.brokers, clientId: options.clientId })
-    : new InMemoryMessageBus();
+    ? new KafkaMessageBus({ brokers: options.brokers, clientId: options.clientId, startupTimeoutMs: options.startupTimeoutMs, log })
+    : new InMemoryMessageBus(undefined, log);
 }
 
 @Injectable()

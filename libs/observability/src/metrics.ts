@@ -59,13 +59,14 @@ export class SignoffMetrics {
   });
 
   /**
-   * Not in DESIGN section 9: consumed messages refused for who produced them or what they claim
-   * (DESIGN section 12: no credential, a wrong role or tenant, an attempt never dispatched) and
-   * dead-lettered. `topic` is the logical name (`jobs.requested`, `jobs.results`).
+   * Not a DESIGN §9 name: added by issue 10 (permanent failures of consumed messages, DESIGN §12),
+   * refusals of who produced a message among them (`unauthenticated`, `forbidden`,
+   * `not_dispatched`: the one family for every dead letter, counted by the shared MessageDelivery
+   * hook). `topic` is the consumed topic's full name (`signoff.jobs.results`).
    */
-  readonly messagesRefused = new Counter({
-    name: 'signoff_messages_refused_total',
-    help: 'Consumed messages refused as unauthenticated, forbidden or not matching the log, and dead-lettered.',
+  readonly messagesDeadLettered = new Counter({
+    name: 'signoff_messages_dead_lettered_total',
+    help: 'Consumed messages moved to their dead-letter topic (<topic>.dlq): invalid, refused or unauthenticated; by consumed topic and error code.',
     labelNames: ['topic', 'code'] as const,
     registers: [this.registry],
   });

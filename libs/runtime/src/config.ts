@@ -12,6 +12,11 @@ export interface SignoffConfig {
   /** Empty = the in-process transport (standalone only). */
   readonly kafkaBrokers: readonly string[];
   readonly kafkaTopicPrefix: string;
+  /**
+   * How long start-up waits for the broker (reachable, topics created with leaders, the consumer
+   * group joined) before the service gives up and exits 1 (KAFKA_STARTUP_TIMEOUT_MS, default 60 s).
+   */
+  readonly kafkaStartupTimeoutMs: number;
   readonly policyPath: string;
   readonly authJwtSecret: string | null;
   readonly authJwksUrl: string | null;
@@ -111,6 +116,7 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>, d
   if (defaults.kafkaRequired && kafkaBrokers.length === 0) problems.push('KAFKA_BROKERS is required for this service (host:port[,host:port…])');
   const kafkaTopicPrefix = env.KAFKA_TOPIC_PREFIX ?? 'signoff.';
   if (!/^[A-Za-z0-9._-]*$/.test(kafkaTopicPrefix)) problems.push(`KAFKA_TOPIC_PREFIX=${kafkaTopicPrefix} may only hold letters, digits, . _ -`);
+  const kafkaStartupTimeoutMs = int('KAFKA_STARTUP_TIMEOUT_MS', 60_000, 1000, 3_600_000);
   const policyPath = str('POLICY_PATH') ?? 'policies/default.yaml';
   const authJwtSecret = str('AUTH_JWT_SECRET') ?? null;
   if (authJwtSecret !== null && authJwtSecret.length < 32) problems.push('AUTH_JWT_SECRET must be at least 32 characters');
@@ -155,6 +161,7 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>, d
     eventStoreUrl: eventStoreUrl!,
     kafkaBrokers,
     kafkaTopicPrefix,
+    kafkaStartupTimeoutMs,
     policyPath,
     authJwtSecret,
     authJwksUrl,

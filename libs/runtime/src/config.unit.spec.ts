@@ -10,6 +10,7 @@ describe('parseConfig', () => {
       eventStoreUrl: 'pglite://./.signoff/data',
       kafkaBrokers: [],
       kafkaTopicPrefix: 'signoff.',
+      kafkaStartupTimeoutMs: 60_000,
       policyPath: 'policies/default.yaml',
       snapshotMode: 'strict',
       dispatchGraceMs: 2000,
@@ -29,7 +30,9 @@ describe('parseConfig', () => {
       SNAPSHOT_MODE: 'decision',
       DISPATCH_GRACE_MS: '500',
       WORKER_ACK_TIMEOUT_MS: '1000',
+      KAFKA_STARTUP_TIMEOUT_MS: '5000',
     });
+    expect(c.kafkaStartupTimeoutMs).toBe(5000);
     expect(c.kafkaBrokers).toEqual(['a:9092', 'b:9093']);
     expect(c.snapshotMode).toBe('decision');
     expect(c.port).toBe(9000);
@@ -56,6 +59,10 @@ describe('parseConfig', () => {
       expect(problems).toMatch(/AUTH_JWT_SECRET/);
       expect((error as ConfigError).problems).toHaveLength(5);
     }
+  });
+
+  it('refuses a Kafka start-up timeout below one second', () => {
+    expect(() => parseConfig({ EVENT_STORE_URL: 'postgres://a/b', KAFKA_STARTUP_TIMEOUT_MS: '10' })).toThrow(/KAFKA_STARTUP_TIMEOUT_MS=10 must be an integer from 1000/);
   });
 
   it('requires Kafka for a distributed service and never prints a password', () => {

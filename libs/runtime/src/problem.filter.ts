@@ -1,5 +1,6 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
 import { SignoffError } from '@signoff/contracts';
+import { Observable, throwError } from 'rxjs';
 
 interface ReplyLike {
   status(code: number): ReplyLike;
@@ -13,13 +14,15 @@ interface RequestLike {
 /**
  * The one place errors become HTTP responses: RFC 9457 problem+json with Signoff's `code`.
  * SignoffError keeps its code and status; Nest/Fastify HTTP errors get the nearest code; anything
- * else is logged and answered 500 `internal` without internals.
+ * else is logged and answered 500 `internal` without internals. Errors of other transports that
+ * inherit the app's config (the message bus) are passed on unchanged: the bus classifies them.
  */
 @Catch()
 export class ProblemJsonFilter implements ExceptionFilter {
   private readonly logger = new Logger('ProblemJsonFilter');
 
-  catch(exception: unknown, host: ArgumentsHost): void {
+  catch(exception: unknown, host: ArgumentsHost): void | Observable<never> {
+    if (host.getType() !== 'http') return throwError(() => exception);
     const ctx = host.switchToHttp();
     const reply = ctx.getResponse<ReplyLike>();
     const request = ctx.getRequest<RequestLike>();

@@ -186,6 +186,9 @@ describe('createWorker on the real broker and PostgreSQL', () => {
     expect(runs.filter((r) => r.job.job_id === 'poison')).toHaveLength(1);
     await eventually(() => deadLettered('poison').length === 4, 'both poison messages dead-lettered by both workers', 30_000);
     expect(deadLettered('poison').sort()).toEqual(['invalid_message', 'invalid_message', 'unsigned', 'unsigned']);
+    const letters = dlq.filter((m) => m.key === 'poison');
+    expect(letters.map((m) => m.headers['original-topic'])).toEqual(Array(4).fill(topics.dispatch));
+    expect(letters.every((m) => (m.headers['error-detail'] ?? '').length > 0)).toBe(true);
   });
 
   it('a failing side effect is stored as failed and reported again, never retried', async () => {

@@ -2,12 +2,12 @@ import { hostname } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { DEFAULT_PARTITIONS, DEFAULT_TOPIC_PREFIX, HEADERS, signoffTopics } from '@signoff/contracts';
 import { KeySetSource, VerificationKeySet } from '@signoff/keys';
-import { InboundMessage, KafkaMessageBus, MessageBus, Subscription, toDeadLetter } from '@signoff/messaging';
+import { classifyFailure, InboundMessage, KafkaMessageBus, MessageBus, PermanentMessageError, Subscription, TransientMessageError } from '@signoff/messaging';
 import { JsonLogger } from '@signoff/observability';
 import { Counter, Registry } from 'prom-client';
 import { openClaimStore } from './claim-store.factory';
 import { ClaimMode, ClaimStore, CompleteResult, failedOutcome, Lease, SqlQueryable, StoredOutcome } from './claim-store.port';
-import { DispatchedJob, REFUSAL_CODES, verifyDispatch } from './dispatch-verification';
+import { DispatchedJob, REFUSAL_CODES, RefusalCode, verifyDispatch } from './dispatch-verification';
 import { LeaseKeeper } from './lease-keeper';
 
 /** What a handler gets besides the job. */
@@ -167,20 +167,23 @@ export interface Worker {
   start(): Promise<void>;
   /** Stops consuming and closes what the worker opened itself. */
   stop(): Promise<void>;
-  /** Handles one dispatch message (what the subscription calls; exposed for in-process use and tests). */
+  /**
+   * Handles one dispatch message (what the subscription calls; exposed for in-process use and
+   * tests). A refused message resolves `refused`; only the subscription dead-letters it.
+   */
   process(message: InboundMessage): Promise<ProcessOutcome>;
   /** The worker's metrics (`signoff_worker_dispatch_refused_total{code}`): serve them on /metrics. */
   readonly registry: Registry;
 }
 
-/** Another worker holds a live claim on the key: the message is retried by the bus later. */
-export class ClaimBusyError extends Error {
+/** Another worker holds a live claim on the key: the message is retried by the bus later (transient). */
+export class ClaimBusyError extends TransientMessageError {
   constructor(
     readonly key: string,
     readonly owner: string,
     readonly leaseExpiresAt: Date,
   ) {
-    super(`idempotency key ${key} is being run by ${owner} (lease until ${leaseExpiresAt.toISOString()})`);
+    super('busy', `idempotency key ${key} is being run by ${owner} (lease until ${leaseExpiresAt.toISOString()})`);
     this.name = 'ClaimBusyError';
   }
 }
@@ -197,6 +200,10 @@ export class LeaseLostError extends Error {
 }
 
 const REFUSED_METRIC = 'signoff_worker_dispatch_refused_total';
+
+function isRefusalCode(code: string): code is RefusalCode {
+  return (REFUSAL_CODES as readonly string[]).includes(code);
+}
 
 /** The refusal counter of a registry (one per registry, however many workers share it). */
 function refusalCounter(registry: Registry): Counter<'code'> {
@@ -230,8 +237,9 @@ function abandonedReason(workerId: string, lease: Lease, loss: unknown, gaveUp: 
  * 1. verifies it, the signature first (`verifyDispatch`: a grant signed by a key of `grantKeys`,
  *    unexpired, whose every covered field equals the body's, and a job hash recomputed from what
  *    was received equal to the granted one); a refused message never runs, claims nothing, is
- *    reported nowhere but on `signoff.jobs.dispatch.dlq` (with `error-code` and `error-detail`)
- *    and in `signoff_worker_dispatch_refused_total{code}`;
+ *    reported nowhere but on `signoff.jobs.dispatch.dlq` (with `error-code`, `error-detail` and
+ *    `refused-by`: this worker's id; dead-lettered by the subscription, as every Signoff
+ *    consumer's dead letters are) and in `signoff_worker_dispatch_refused_total{code}`;
  * 2. claims the idempotency key in the claim table BEFORE running anything (an atomic insert, or
  *    a takeover of an expired lease when that is safe); a completed key reports its stored outcome
  *    again without running; an expired claim whose external, non-idempotent effect may have begun
@@ -447,6 +455,9 @@ export async function createWorker(options: WorkerOptions): Promise<Worker> {
     return reportRan(job, result.outcome);
   }
 
+  /** Why the last refused message was refused (its DLQ code and detail), per message. */
+  const refusals = new WeakMap<InboundMessage, { code: string; detail: string }>();
+
   async function handleMessage(message: InboundMessage): Promise<ProcessOutcome> {
     let value: unknown = null;
     try {
@@ -458,17 +469,14 @@ export async function createWorker(options: WorkerOptions): Promise<Worker> {
     if (!verified.ok) {
       // Nothing runs and nothing is claimed or reported: an unverified message says nothing about
       // the job it names (a forged one must not be able to fail a real job), and a genuine
-      // delivery of the key is still free to run.
+      // delivery of the key is still free to run. The subscription dead-letters it.
       log('error', 'refusing a dispatch message', {
         code: verified.code,
         detail: verified.detail,
         job_id: verified.job_id,
         at: `${message.topic}[${message.partition}]@${message.offset}`,
       });
-      const letter = toDeadLetter(message, verified.code, verified.detail);
-      // Every consumer group refuses for itself: say which worker did.
-      await theBus.publish(topics.dispatchDlq, [{ ...letter, headers: { ...letter.headers, 'refused-by': workerId } }]);
-      refused.inc({ code: verified.code });
+      refusals.set(message, { code: verified.code, detail: verified.detail });
       return 'refused';
     }
     const job = verified.job;
@@ -504,6 +512,7 @@ export async function createWorker(options: WorkerOptions): Promise<Worker> {
           claimed_for: claim.jobId,
         });
         await report(job, { status: 'failed', error: 'idempotency_key_conflict' });
+        refusals.set(message, { code: 'idempotency_key_conflict', detail: `idempotency key ${job.idempotency_key} was claimed for job ${claim.jobId}` });
         return 'refused';
       case 'claimed':
         break;
@@ -558,8 +567,22 @@ export async function createWorker(options: WorkerOptions): Promise<Worker> {
       subscription = await theBus.subscribe({
         groupId: options.groupId ?? 'signoff-workers',
         topics: [topics.dispatch],
+        // Refused dispatch messages go to `signoff.jobs.dispatch.dlq` (error-code = the refusal).
+        // Anything else (a claim another worker holds, the claim store's database, the results
+        // topic, even a bug) is retried: a dispatch must not be parked while its job may still run.
+        deadLetter: {
+          classify: (error) => (error instanceof PermanentMessageError ? classifyFailure(error) : { ...classifyFailure(error), kind: 'transient' }),
+          // Every consumer group refuses for itself: say which worker did.
+          headers: { 'refused-by': workerId },
+          onDeadLettered: ({ message, failure, dlq }) => {
+            if (isRefusalCode(failure.code)) refused.inc({ code: failure.code });
+            log('warn', 'dispatch message dead-lettered', { code: failure.code, detail: failure.detail, dlq, at: `${message.topic}[${message.partition}]@${message.offset}` });
+          },
+        },
         handler: async (message) => {
-          await tracked(message);
+          const outcome = await tracked(message);
+          const refusal = refusals.get(message);
+          if (outcome === 'refused' && refusal) throw new PermanentMessageError(refusal.code, refusal.detail);
         },
       });
       log('info', 'worker consuming', { topic: topics.dispatch, group: options.groupId ?? 'signoff-workers', mode, grant_keys: keys.description });

@@ -1,6 +1,6 @@
 import { Controller, Logger } from '@nestjs/common';
 import { Ctx, EventPattern, Payload } from '@nestjs/microservices';
-import { DEFAULT_TENANT, describeJobRef, ID_PATTERN, JobRef } from '@signoff/contracts';
+import { DEFAULT_TENANT, describeJobRef, ID_PATTERN, JobRef, SignoffError } from '@signoff/contracts';
 import { busMessage, InboundMessage } from '@signoff/messaging';
 import { isPermanentPublishError } from './batching.publisher';
 import { DispatchResult, JobDispatcher } from './job-dispatcher';
@@ -28,8 +28,10 @@ export function notifiedJobRef(value: unknown, key: string | null): JobRef | nul
  * `decision: "allow"`) or approved (`signoff.jobs.approved`). A notification is only a hint: what
  * is published is read from the job's stream, and the decider refuses to claim a job that is not
  * allowed or approved, so a forged or stale notification can never put a denied, rejected or
- * unapproved job on `signoff.jobs.dispatch` (invariants 1 and 2). Unusable notifications are
- * logged and skipped; store and broker outages throw, so the bus redelivers the notification.
+ * unapproved job on `signoff.jobs.dispatch` (invariants 1 and 2). An unusable notification (no
+ * valid job id, or value and key disagree) throws `invalid_request`: the bus dead-letters it to
+ * `<topic>.dlq`; a notification the decider refuses (a job that is not released) is logged and
+ * dropped (it is only a hint). Store and broker outages are transient: the bus retries them.
  */
 @Controller()
 export class JobReleasedMessageController {
@@ -54,8 +56,7 @@ export class JobReleasedMessageController {
     const ref = notifiedJobRef(value, message.key);
     const where = `${message.topic}[${message.partition}]@${message.offset}`;
     if (ref === null) {
-      this.logger.warn(`skipping ${where}: no usable job (value job_id and key must agree; job_id and tenant must match the id pattern)`);
-      return;
+      throw new SignoffError('invalid_request', 'no usable job: the value\'s job_id and the key must agree; job_id and tenant must match the id pattern');
     }
     let result: DispatchResult;
     try {

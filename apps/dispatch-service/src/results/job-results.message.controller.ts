@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { Controller, Inject, Logger } from '@nestjs/common';
+import { Controller, Logger } from '@nestjs/common';
 import { Ctx, EventPattern, Payload } from '@nestjs/microservices';
 import { CommandMetadata, RecordJobCompleted, RecordJobOutcomeUnknown, RecordJobStarted } from '@signoff/approvals';
-import { DEFAULT_TENANT, describeJobRef, ErrorCode, HEADERS, JobRef, JobResultMessageDto, SignoffError, SignoffTopics, validateMessage } from '@signoff/contracts';
-import { Clock, JobCommandHandler, SIGNOFF_TOPICS } from '@signoff/core';
-import { busMessage, InboundMessage, MessageBus, toDeadLetter } from '@signoff/messaging';
+import { DEFAULT_TENANT, describeJobRef, HEADERS, JobRef, JobResultMessageDto, SignoffError, validateMessage } from '@signoff/contracts';
+import { Clock, JobCommandHandler } from '@signoff/core';
+import { busMessage } from '@signoff/messaging';
 import { SignoffMetrics } from '@signoff/observability';
 import { hasAnyRole, JwtVerifier, Principal } from '@signoff/runtime';
 import { Counter } from 'prom-client';
@@ -23,14 +23,17 @@ export const WORKER_ROLE = 'worker';
  * 2. the value is a valid result message whose `job_id` is its key (`invalid_request`);
  * 3. the decider accepts it: the credential's tenants cover the job (`forbidden`), the attempt and
  *    idempotency key are the ones the job's stream recorded as dispatched (`not_dispatched`), a
- *    second result does not contradict the first (`invalid_request`). An `unknown` report is
- *    checked exactly like `started`, `succeeded` and `failed`.
- * A refused report changes no job: it goes to `signoff.jobs.results.dlq` with `error-code` and
- * `error-detail` (its credential stripped), is counted in
- * `signoff_messages_refused_total{topic="jobs.results",code}`, and the partition moves on. Store
- * failures and contention throw, so the bus redelivers the report. Repeated reports (redeliveries,
- * duplicates) are idempotent. The recorded actor is the credential's subject; `worker` in the
- * value only names the instance.
+ *    second result does not contradict the first (`invalid_request`), the store takes its values
+ *    (a NUL byte in `result` or `error`: `invalid_request`). An `unknown` report is checked exactly
+ *    like `started`, `succeeded` and `failed`.
+ * A refused report throws a SignoffError with its code; the bus classifies it as permanent
+ * (`classifyFailure`, @signoff/messaging) and dead-letters it to `signoff.jobs.results.dlq` with
+ * `error-code` and `error-detail` (the credential is never copied), counts it in
+ * `signoff_messages_dead_lettered_total{topic,code}`, and the partition moves on; it changes no
+ * job. Store outages, contention and an unreachable key set (`auth_unavailable`) are transient:
+ * the bus retries the report until they pass. Repeated reports (redeliveries, duplicates) are
+ * idempotent. The recorded actor is the credential's subject; `worker` in the value only names the
+ * instance.
  */
 @Controller()
 export class JobResultsMessageController {
@@ -42,9 +45,7 @@ export class JobResultsMessageController {
     private readonly commands: JobCommandHandler,
     private readonly clock: Clock,
     private readonly verifier: JwtVerifier,
-    private readonly bus: MessageBus,
-    private readonly metrics: SignoffMetrics,
-    @Inject(SIGNOFF_TOPICS) private readonly topics: SignoffTopics,
+    metrics: SignoffMetrics,
   ) {
     this.unknownTotal = outcomeUnknownCounter(metrics);
   }
@@ -57,17 +58,17 @@ export class JobResultsMessageController {
     try {
       principal = await this.verifier.verifyHeader(message.headers[HEADERS.authorization]);
     } catch (error) {
-      if (error instanceof SignoffError && error.code === 'unauthenticated') return this.refuse(message, 'unauthenticated', `no valid worker credential: ${error.message}`);
-      throw error;
+      if (error instanceof SignoffError && error.code === 'unauthenticated') throw new SignoffError('unauthenticated', `no valid worker credential: ${error.message}`);
+      throw error; // auth_unavailable: transient, retried
     }
-    if (!hasAnyRole(principal, [WORKER_ROLE])) return this.refuse(message, 'forbidden', `${principal.sub} does not have the role ${WORKER_ROLE}`);
+    if (!hasAnyRole(principal, [WORKER_ROLE])) throw new SignoffError('forbidden', `${principal.sub} does not have the role ${WORKER_ROLE}`);
 
     // 2. what it says
     const parsed = validateMessage(JobResultMessageDto, value);
-    if (!parsed.ok) return this.refuse(message, 'invalid_request', parsed.errors.map((e) => `${e.field || 'value'}: ${e.message}`).join('; '));
+    if (!parsed.ok) throw new SignoffError('invalid_request', 'not a valid result message', { errors: parsed.errors });
     const report = parsed.value;
     if (message.key !== null && message.key !== report.job_id) {
-      return this.refuse(message, 'invalid_request', `job_id ${report.job_id} differs from the message key ${message.key}`);
+      throw new SignoffError('invalid_request', `job_id ${report.job_id} differs from the message key ${message.key}`);
     }
     // The tenant of the dispatch the worker ran; reports of older workers name none (default).
     const ref: JobRef = { tenant: report.tenant ?? DEFAULT_TENANT, jobId: report.job_id };
@@ -81,7 +82,7 @@ export class JobResultsMessageController {
       now: this.clock.now().toISOString(),
     });
     const { result, appended } = await this.record(ref, report, principal, metadata);
-    if (!result.ok) return this.refuse(message, result.code, `job ${describeJobRef(ref)}: ${result.message}`);
+    if (!result.ok) throw new SignoffError(result.code, `job ${describeJobRef(ref)}: ${result.message}`, result.details ?? {});
     if (appended.some((event) => event.type === 'JobOutcomeUnknown')) {
       this.unknownTotal.inc();
       this.logger.error(
@@ -137,11 +138,5 @@ export class JobResultsMessageController {
         throw new Error(`unknown result status ${String(_exhaustive)}`);
       }
     }
-  }
-
-  private async refuse(message: InboundMessage, code: ErrorCode, detail: string): Promise<void> {
-    this.logger.warn(`refusing result ${message.topic}[${message.partition}]@${message.offset}: ${code}: ${detail.slice(0, 500)}`);
-    await this.bus.publish(this.topics.resultsDlq, [toDeadLetter(message, code, detail)]);
-    this.metrics.messagesRefused.inc({ topic: 'jobs.results', code });
   }
 }

@@ -1,13 +1,15 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually } from '../../../../test/support/wait';
-import { InboundMessage, MessageBus } from '../message-bus.port';
+import { InboundMessage, MessageBus, WaitingMessage } from '../message-bus.port';
+import { PermanentMessageError, TransientMessageError } from '../message-failure';
 
 export { eventually };
 
 /**
  * The contract every MessageBus adapter keeps (at least once, order per key, committed offsets
- * per group, retry instead of skip). Run against Kafka (int tier) and the in-process bus (unit tier).
+ * per group, retry instead of skip, dead letters for permanent failures). Run against Kafka (int
+ * tier) and the in-process bus (unit tier).
  */
 export function describeMessageBusConformance(name: string, makeBus: () => MessageBus | Promise<MessageBus>): void {
   describe(`MessageBus conformance: ${name}`, () => {
@@ -103,6 +105,79 @@ export function describeMessageBusConformance(name: string, makeBus: () => Messa
       await sub.stop();
       expect(failures).toBe(2);
       expect(seen).toEqual(['one', 'two']);
+    });
+
+    it('with deadLetter: a permanent failure goes to <topic>.dlq with error headers (never the credential) at once and the partition moves on; a transient one is retried, never skipped', async () => {
+      const t = topic('dlq');
+      const dlq = `${t}.dlq`;
+      await bus.ensureTopics([
+        { name: t, partitions: 1 },
+        { name: dlq, partitions: 1 },
+      ]);
+      const sent = await bus.publish(t, [
+        { key: 'a', value: 'one' },
+        // A producer's credential must never reach a DLQ reader; the message cannot pick its own
+        // error-code or refused-by either.
+        { key: 'b', value: 'poison', headers: { 'x-trace': 't-1', authorization: 'Bearer producer-secret', 'error-code': 'none', 'refused-by': 'forged' } },
+        { key: 'a', value: 'three' },
+      ]);
+      const seen: string[] = [];
+      const deadLettered: string[] = [];
+      let poisonCalls = 0;
+      let failures = 0;
+      let storeBack = false;
+      const sub = await bus.subscribe({
+        groupId: `g-${t}`,
+        topics: [t],
+        deadLetter: {
+          headers: { 'refused-by': 'this-consumer' },
+          onDeadLettered: ({ message, failure, dlq: to }) => void deadLettered.push(`${message.value!.toString()}:${failure.code}:${to}`),
+        },
+        handler: async (m) => {
+          const v = m.value!.toString();
+          if (v === 'poison') {
+            poisonCalls += 1;
+            throw new PermanentMessageError('invalid_request', 'the value is poison');
+          }
+          if (v === 'three' && !storeBack) {
+            failures += 1;
+            throw new TransientMessageError('store_unavailable', 'the store is down');
+          }
+          seen.push(v);
+        },
+      });
+      const dead: InboundMessage[] = [];
+      const dlqSub = await bus.subscribe({ groupId: `g-${dlq}`, topics: [dlq], handler: async (m) => void dead.push(m) });
+      // While 'three' waits for its transient failure to pass, the subscription says so.
+      await eventually(() => sub.waiting().length > 0, 'the transient failure to be reported as waiting');
+      const waiting: readonly WaitingMessage[] = sub.waiting();
+      await new Promise((r) => setTimeout(r, 300));
+      expect(seen).toEqual(['one']);
+      storeBack = true;
+      await eventually(() => seen.length >= 2 && dead.length >= 1, 'the good messages handled and the poison dead-lettered');
+      await new Promise((r) => setTimeout(r, 200)); // would reveal a retry of the poison or a second dead letter
+      await Promise.all([sub.stop(), dlqSub.stop()]);
+      expect(seen).toEqual(['one', 'three']);
+      expect(poisonCalls).toBe(1);
+      expect(failures).toBeGreaterThanOrEqual(2);
+      expect(deadLettered).toEqual([`poison:invalid_request:${dlq}`]);
+      expect(dead).toHaveLength(1);
+      expect(dead[0].key).toBe('b');
+      expect(dead[0].value!.toString()).toBe('poison');
+      expect(dead[0].headers).toMatchObject({
+        'error-code': 'invalid_request',
+        'error-detail': 'the value is poison',
+        'original-topic': t,
+        'original-partition': String(sent[1].partition),
+        'original-offset': sent[1].offset,
+        'x-trace': 't-1',
+        'refused-by': 'this-consumer',
+      });
+      expect(Object.keys(dead[0].headers).map((h) => h.toLowerCase())).not.toContain('authorization');
+      expect(Object.values(dead[0].headers).join('\n')).not.toContain('producer-secret');
+      expect(waiting).toEqual([expect.objectContaining({ topic: t, partition: sent[2].partition, offset: sent[2].offset, code: 'store_unavailable', detail: 'the store is down' })]);
+      expect(waiting[0].attempts).toBeGreaterThanOrEqual(1);
+      expect(sub.waiting()).toEqual([]);
     });
 
     it('every consumer group receives every message', async () => {
