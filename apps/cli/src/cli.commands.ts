@@ -256,6 +256,40 @@ const approvals: Command = async (args, io) => {
   return 2;
 };
 
+/**
+ * `jobs unknown [--tenant T] [--json]` (admin or auditor token): the jobs whose outcome is UNKNOWN,
+ * oldest first (`GET /api/v1/jobs?state=UNKNOWN`); `jobs resolve JOB_ID --outcome succeeded|failed
+ * --reason TEXT [--tenant T]` (admin token): the operator's decision, recorded as
+ * JobOutcomeResolved with who and why. Job ids are scoped by tenant: without `--tenant` the API
+ * takes the token's only tenant, else `default`.
+ */
+const jobs: Command = async (args, io) => {
+  const outcome = flag(args, 'outcome');
+  const reason = flag(args, 'reason');
+  const tenant = flag(args, 'tenant');
+  const json = boolFlag(args, 'json');
+  const [sub, jobId] = args;
+  switch (sub) {
+    case 'unknown': {
+      const answer = await api(io, 'GET', `/jobs?state=UNKNOWN${tenant ? `&tenant=${encodeURIComponent(tenant)}` : ''}`);
+      if (json || answer.status !== 200) return printApi(io, answer);
+      const { items, truncated } = answer.json as { items: Array<Record<string, unknown>>; truncated: boolean };
+      for (const item of items) {
+        io.out(`${String(item.job_id)}\ttenant ${String(item.tenant)}\tunknown since ${String(item.unknown_since)}\ttopic ${String(item.topic)}\t${String(item.unknown_reason)}`);
+      }
+      io.err(`${items.length} job(s) with an unknown outcome${truncated ? ' (more not shown)' : ''}; resolve one with: jobs resolve JOB_ID --tenant T --outcome succeeded|failed --reason TEXT`);
+      return 0;
+    }
+    case 'resolve':
+      if (!jobId || (outcome !== 'succeeded' && outcome !== 'failed') || !reason) break;
+      return printApi(io, await api(io, 'POST', `/jobs/${encodeURIComponent(jobId)}/resolve${tenant ? `?tenant=${encodeURIComponent(tenant)}` : ''}`, { outcome, reason }));
+  }
+  io.err(
+    'usage: jobs unknown [--tenant T] [--json] | jobs resolve JOB_ID --outcome succeeded|failed --reason TEXT [--tenant T]\n(SIGNOFF_URL, SIGNOFF_TOKEN of an admin; an auditor may list)',
+  );
+  return 2;
+};
+
 /** The event store the CLI reads: --url, EVENT_STORE_URL, .signoff/infra.env, or the standalone's PGlite. */
 function storeUrl(args: string[], io: Io): string {
   return flag(args, 'url') ?? io.env.EVENT_STORE_URL ?? readEnvFile(path.join(io.cwd, '.signoff', 'infra.env')).EVENT_STORE_URL ?? 'pglite://./.signoff/data';
@@ -324,11 +358,19 @@ const replay: Command = async (args, io) => {
   const config = parseConfig({ ...io.env, EVENT_STORE_URL: url });
   const store = await createEventStore(url);
   try {
-    const candidates = await listReplayCandidates({ store, graceMs: config.dispatchGraceMs, workerAckTimeoutMs: config.workerAckTimeoutMs });
+    const candidates = await listReplayCandidates({
+      store,
+      graceMs: config.dispatchGraceMs,
+      workerAckTimeoutMs: config.workerAckTimeoutMs,
+      workerRunTimeoutMs: config.workerRunTimeoutMs,
+    });
     if (json) io.out(JSON.stringify(candidates, null, 2));
     else {
       for (const c of candidates) io.out(JSON.stringify(c));
-      io.err(`${candidates.length} job(s) would be replayed or abandoned (grace ${config.dispatchGraceMs} ms, worker ack timeout ${config.workerAckTimeoutMs} ms)`);
+      io.err(
+        `${candidates.length} job(s) would be replayed or abandoned (grace ${config.dispatchGraceMs} ms, ` +
+          `worker ack timeout ${config.workerAckTimeoutMs} ms, worker run timeout ${config.workerRunTimeoutMs} ms)`,
+      );
     }
     return 0;
   } finally {
@@ -392,6 +434,7 @@ export const COMMANDS: Record<string, Record<string, Command> | Command> = {
   policy: { validate: policyValidate, test: policyTest, diff: policyDiff, activate: policyActivate },
   token,
   approvals,
+  jobs,
 };
 
 /** Runs one CLI invocation; returns the exit code. */
@@ -410,6 +453,8 @@ export async function runCli(argv: string[], io: Io): Promise<number> {
         '  keys generate --out DIR            a new Ed25519 signing key (signing-key.json) and its public jwks.json',
         '  keys jwks --key FILE               the public JWK Set of a private key file',
         '  approvals list|show|approve|reject reviewer actions over HTTP (--tenant T; SIGNOFF_URL, SIGNOFF_TOKEN)',
+        '  jobs unknown [--tenant T]          jobs whose outcome is UNKNOWN (a lease lost mid-effect), for an operator',
+        '  jobs resolve ID --outcome O --reason TEXT [--tenant T]   the operator\'s decision (succeeded|failed) on an UNKNOWN job',
         '  audit export [--since ISO]         every decision as NDJSON CloudEvents from the event store',
         '  replay --dry-run                   jobs the replay consumer would republish now (writes nothing)',
       ].join('\n'),

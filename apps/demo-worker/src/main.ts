@@ -4,8 +4,8 @@ import { hostname } from 'node:os';
 import { keySetSourceProblem } from '@signoff/keys';
 import { JsonLogger, LogLevel } from '@signoff/observability';
 import { readEnvFile } from '@signoff/runtime';
-import { createWorker } from '@signoff/worker-sdk';
-import { demoHandler, sideEffectTable } from './demo-side-effect';
+import { createWorker, DispatchedJob, WorkerFaultPoint } from '@signoff/worker-sdk';
+import { DEMO_MODES, DemoMode, demoWorkerMode, sideEffectTable } from './demo-side-effect';
 import path from 'node:path';
 
 /**
@@ -21,8 +21,16 @@ import path from 'node:path';
  *   sent with every report;
  * - WORKER_ID (default `<host>:<pid>`), WORKER_GROUP_ID (default `signoff-demo-worker`),
  *   WORKER_LEASE_MS (default 30000), DEMO_WORK_MS (simulated work per job, default 0);
+ * - WORKER_MODE (default `transactional`): `transactional` (the row is written in the claim's
+ *   transaction), `idempotent` (a downstream table that dedupes by key and fences by token) or
+ *   `external` (the row is written on its own: a crash after it leaves the job UNKNOWN);
+ * - TEST ONLY `WORKER_FAULT=after-claim|after-effect|before-complete` (optionally
+ *   `WORKER_FAULT_JOB=<job id>`): the worker SIGKILLs itself at that point of a run;
  * - PORT (default 8083): `GET /health/live`, `GET /health/ready`, `GET /metrics`.
  */
+
+type DemoFault = WorkerFaultPoint | 'after-effect';
+const DEMO_FAULTS: readonly DemoFault[] = ['after-claim', 'after-effect', 'before-complete'];
 interface DemoConfig {
   readonly brokers: string[];
   readonly topicPrefix: string;
@@ -31,6 +39,8 @@ interface DemoConfig {
   readonly groupId: string;
   readonly leaseMs: number;
   readonly workMs: number;
+  readonly mode: DemoMode;
+  readonly fault: { readonly point: DemoFault; readonly jobId: string | null } | null;
   readonly port: number;
   readonly host: string;
   readonly logLevel: LogLevel;
@@ -64,6 +74,10 @@ function readConfig(env: Record<string, string | undefined>): DemoConfig {
   if (workerToken === '') problems.push('SIGNOFF_WORKER_TOKEN is required (a JWT with the role worker: `npm run cli -- token --sub NAME --roles worker`)');
   const leaseMs = int('WORKER_LEASE_MS', 30_000, 3_600_000);
   if (leaseMs < 100) problems.push('WORKER_LEASE_MS must be at least 100');
+  const mode = (env.WORKER_MODE?.trim() || 'transactional') as DemoMode;
+  if (!DEMO_MODES.includes(mode)) problems.push(`WORKER_MODE=${mode} must be one of ${DEMO_MODES.join(', ')}`);
+  const faultPoint = env.WORKER_FAULT?.trim() as DemoFault | undefined;
+  if (faultPoint && !DEMO_FAULTS.includes(faultPoint)) problems.push(`WORKER_FAULT=${faultPoint} must be one of ${DEMO_FAULTS.join(', ')} (test only)`);
   const config: DemoConfig = {
     brokers,
     topicPrefix: env.KAFKA_TOPIC_PREFIX ?? 'signoff.',
@@ -72,6 +86,8 @@ function readConfig(env: Record<string, string | undefined>): DemoConfig {
     groupId: env.WORKER_GROUP_ID?.trim() || 'signoff-demo-worker',
     leaseMs,
     workMs: int('DEMO_WORK_MS', 0, 600_000),
+    mode,
+    fault: faultPoint ? { point: faultPoint, jobId: env.WORKER_FAULT_JOB?.trim() || null } : null,
     port: int('PORT', 8083, 65535),
     host: env.HOST?.trim() || '127.0.0.1',
     logLevel: (['debug', 'info', 'warn', 'error'].includes(env.LOG_LEVEL ?? '') ? env.LOG_LEVEL : 'info') as LogLevel,
@@ -91,7 +107,12 @@ async function main(): Promise<void> {
   const logger = new JsonLogger('demo-worker', config.logLevel);
   const effects = await sideEffectTable(config.databaseUrl);
 
-  const handler = demoHandler(effects.db, logger, config.workMs);
+  // TEST ONLY (WORKER_FAULT): die at a point of a run as a crash would, with no shutdown hook running.
+  const fault = (point: DemoFault, job: DispatchedJob) => {
+    if (!config.fault || config.fault.point !== point || (config.fault.jobId !== null && config.fault.jobId !== job.job_id)) return;
+    process.stderr.write(`WORKER_FAULT=${point}: killing worker ${process.pid} while running job ${job.job_id}\n`);
+    process.kill(process.pid, 'SIGKILL');
+  };
 
   const worker = await createWorker({
     brokers: config.brokers,
@@ -104,7 +125,8 @@ async function main(): Promise<void> {
     leaseMs: config.leaseMs,
     grantKeys: config.grantJwks,
     workerToken: config.workerToken,
-    handler,
+    ...demoWorkerMode(config.mode, effects.db, logger, { workMs: config.workMs, afterEffect: (job) => fault('after-effect', job) }),
+    ...(config.fault ? { fault } : {}),
     log: (level, message, fields) => logger.emit(level, message, { worker: config.workerId, ...fields }),
   });
   await worker.start();
@@ -126,6 +148,7 @@ async function main(): Promise<void> {
   logger.emit('info', 'demo-worker listening', {
     url: `http://${config.host}:${typeof address === 'object' && address ? address.port : config.port}`,
     worker: worker.workerId,
+    mode: config.mode,
     kafka: config.brokers.join(','),
   });
 

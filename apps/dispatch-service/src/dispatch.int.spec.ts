@@ -34,6 +34,7 @@ import {
 
 const GRACE_MS = 2_000;
 const ACK_MS = 10_000;
+const RUN_MS = 60_000;
 const MAX_ATTEMPTS = 3;
 
 describe('dispatch service module on PostgreSQL and the real broker', () => {
@@ -97,6 +98,7 @@ describe('dispatch service module on PostgreSQL and the real broker', () => {
       KAFKA_TOPIC_PREFIX: prefix,
       DISPATCH_GRACE_MS: String(GRACE_MS),
       WORKER_ACK_TIMEOUT_MS: String(ACK_MS),
+      WORKER_RUN_TIMEOUT_MS: String(RUN_MS),
     });
     // The replay loop is off: each test runs a scan itself, with the fixed clock moved by hand.
     app = await createHttpApp(DispatchServiceModule.forRoot(config, { clock, replay: false, maxAttempts: MAX_ATTEMPTS, instanceId: 'dispatch-int', signingKeys: testKeys().keys }), {
@@ -490,6 +492,89 @@ describe('dispatch service module on PostgreSQL and the real broker', () => {
     expect(recorder.forJob('too-large')).toEqual([]);
   });
 
+  it('replays a RUNNING job whose worker went silent (it died mid-run, or its outcome was lost) after WORKER_RUN_TIMEOUT_MS: not_completed', async () => {
+    await submitTestJob(commands, 'silent-run', 'allow', {}, now());
+    await notify(topics.evaluated, 'silent-run');
+    await waitFor(async () => (await eventTypes(store, 'silent-run')).includes('JobDispatched'), 'first dispatch');
+    const key = await keyOf('silent-run');
+    await workerReport('silent-run', { status: 'started', worker: 'gone-silent' });
+    await waitFor(async () => (await eventTypes(store, 'silent-run')).includes('JobStarted'), 'JobStarted');
+    // The worker acknowledged it: the acknowledgement timeout no longer applies, the run timeout does.
+    clock.advance(ACK_MS * 2);
+    await replay.scanOnce();
+    expect(await eventsOf(store, 'silent-run', 'DispatchReplayed')).toEqual([]);
+    clock.advance(RUN_MS - ACK_MS * 2);
+    await replay.scanOnce();
+    expect(await eventsOf(store, 'silent-run', 'DispatchReplayed')).toEqual([{ job_id: 'silent-run', attempt: 2, reason: 'not_completed' }]);
+    await settle();
+    expect(recorder.forJob('silent-run').map((m) => [(m.json as { attempt: number }).attempt, m.headers['idempotency-key']])).toEqual([
+      [1, key],
+      [2, key],
+    ]);
+    await finish('silent-run');
+  });
+
+  it('records an unknown report as JobOutcomeUnknown (UNKNOWN), which is never replayed; a started job whose replays run out is UNKNOWN, not FAILED', async () => {
+    await submitTestJob(commands, 'reported-unknown', 'allow', {}, now());
+    await notify(topics.evaluated, 'reported-unknown');
+    await waitFor(async () => (await eventTypes(store, 'reported-unknown')).includes('JobDispatched'), 'first dispatch');
+    const before = await metric('signoff_jobs_outcome_unknown_total');
+    const key = await keyOf('reported-unknown');
+    const unknown = { status: 'unknown', error: 'the lease of w1 (run 1) expired after its side effect began', fencing_token: 1, worker: 'w2' };
+    // An `unknown` is checked like every report: no credential, a credential without the worker
+    // role, a worker of another tenant, the old guessable key, an attempt never dispatched.
+    const lettersBefore = refused.messages.filter((m) => m.key === 'reported-unknown').length;
+    await workerReport('reported-unknown', unknown, null);
+    await workerReport('reported-unknown', unknown, await tokenFor('agent-7', ['submitter']));
+    await workerReport('reported-unknown', unknown, await testWorkerToken('other-tenant-worker', { tenants: ['globex'] }));
+    await workerReport('reported-unknown', { ...unknown, idempotency_key: 'reported-unknown:dispatch' });
+    await workerReport('reported-unknown', { ...unknown, attempt: 2 });
+    await settle();
+    expect(await eventsOf(store, 'reported-unknown', 'JobOutcomeUnknown')).toEqual([]);
+    expect(refused.messages.filter((m) => m.key === 'reported-unknown').slice(lettersBefore).map((m) => m.headers['error-code'])).toEqual([
+      'unauthenticated',
+      'forbidden',
+      'forbidden',
+      'not_dispatched',
+      'not_dispatched',
+    ]);
+    expect(await metric('signoff_jobs_outcome_unknown_total')).toBe(before);
+    // The genuine one, twice (a redelivery): recorded once.
+    await workerReport('reported-unknown', unknown);
+    await workerReport('reported-unknown', unknown);
+    await settle();
+    expect(await eventsOf(store, 'reported-unknown', 'JobOutcomeUnknown')).toEqual([
+      { job_id: 'reported-unknown', idempotency_key: key, worker: 'w2', reason: unknown.error, fencing_token: 1 },
+    ]);
+    expect(apiStateOf(foldJob(await store.readStream<JobEvent>(toJobStreamId({ tenant: 'default', jobId: 'reported-unknown' }))))).toBe('UNKNOWN');
+    expect(await metric('signoff_jobs_outcome_unknown_total')).toBe(before + 1);
+    clock.advance(RUN_MS * 3);
+    await replay.scanOnce();
+    expect(await eventsOf(store, 'reported-unknown', 'DispatchReplayed')).toEqual([]);
+
+    await submitTestJob(commands, 'started-exhausted', 'allow', {}, now());
+    await notify(topics.evaluated, 'started-exhausted');
+    await waitFor(async () => (await eventTypes(store, 'started-exhausted')).includes('JobDispatched'), 'first dispatch');
+    await workerReport('started-exhausted', { status: 'started', worker: 'w-gone' });
+    await waitFor(async () => (await eventTypes(store, 'started-exhausted')).includes('JobStarted'), 'JobStarted');
+    clock.advance(RUN_MS);
+    await replay.scanOnce();
+    for (let attempt = 3; attempt <= MAX_ATTEMPTS + 1; attempt++) {
+      clock.advance(ACK_MS);
+      await replay.scanOnce();
+    }
+    expect((await eventsOf(store, 'started-exhausted', 'DispatchReplayed')).map((r) => [r.attempt, r.reason])).toEqual([
+      [2, 'not_completed'],
+      [3, 'not_acknowledged'],
+    ]);
+    expect(await eventsOf(store, 'started-exhausted', 'DispatchAbandoned')).toEqual([]);
+    expect(await eventsOf(store, 'started-exhausted', 'JobOutcomeUnknown')).toMatchObject([
+      { job_id: 'started-exhausted', idempotency_key: await keyOf('started-exhausted'), worker: 'w-gone', reason: expect.stringMatching(/no outcome after 3 dispatch attempts/) },
+    ]);
+    expect(apiStateOf(foldJob(await store.readStream<JobEvent>(toJobStreamId({ tenant: 'default', jobId: 'started-exhausted' }))))).toBe('UNKNOWN');
+    expect(await metric('signoff_jobs_outcome_unknown_total')).toBe(before + 2);
+  });
+
   it('lists what it would replay without changing anything (CLI dry run), and rebuilds its projection from position 0', async () => {
     await submitTestJob(commands, 'dry-1', 'allow', {}, now());
     const job = await submitTestJob(commands, 'dry-2', 'require_human', {}, now());
@@ -499,6 +584,7 @@ describe('dispatch service module on PostgreSQL and the real broker', () => {
       store,
       graceMs: GRACE_MS,
       workerAckTimeoutMs: ACK_MS,
+      workerRunTimeoutMs: RUN_MS,
       maxAttempts: MAX_ATTEMPTS,
       now: new Date(now().getTime() + GRACE_MS),
     });

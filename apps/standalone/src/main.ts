@@ -6,7 +6,7 @@ import { connectMessageBus, createHttpApp, installGracefulShutdown, listen, load
 import { connectApprovalsGrpc } from '../../approval-service/src/grpc/grpc.options';
 import { MessageBus } from '@signoff/messaging';
 import { createWorker } from '@signoff/worker-sdk';
-import { demoHandler, sideEffectTable } from '../../demo-worker/src/demo-side-effect';
+import { demoWorkerMode, sideEffectTable } from '../../demo-worker/src/demo-side-effect';
 import { StandaloneModule } from './app.module';
 import { DEV_TOKEN_TTL_SECONDS, devTokens, standaloneSecret, standaloneSigningKeys, standaloneWorkerToken } from './dev-auth';
 
@@ -43,7 +43,8 @@ async function main(): Promise<void> {
     grantKeys: signing.keys.publicJwks(),
     workerToken,
     registry: app.get(SignoffMetrics).registry,
-    handler: demoHandler(effects.db, logger),
+    // The demo's side effect is a row in the worker's database: written in the claim's transaction, exactly once.
+    ...demoWorkerMode('transactional', effects.db, logger),
     log: (level, message, fields) => logger.emit(level, message, { worker: 'standalone-demo-worker', ...fields }),
   });
   installGracefulShutdown(app, logger, async () => {

@@ -20,6 +20,8 @@ export interface StartPostgresOptions {
   readonly log?: (line: string) => void;
   /** Told the server's pid (its process group) as soon as it is spawned. */
   readonly onSpawn?: (pid: number) => void;
+  /** Listen on this port (a restart on the same data directory keeps its URL); default a free one. */
+  readonly port?: number;
 }
 
 /** Finds initdb/pg_ctl/postgres: PATH first, then /usr/lib/postgresql/<newest>/bin. */
@@ -84,7 +86,7 @@ export async function startPostgres(options: StartPostgresOptions = {}): Promise
   if (!fs.existsSync(path.join(dataDir, 'PG_VERSION'))) {
     run('initdb', ['-D', dataDir, '-U', 'postgres', '--auth=trust', '--encoding=UTF8', '--no-locale', '--no-sync']);
   }
-  const port = await freePort();
+  const port = options.port ?? (await freePort());
   const logFile = path.join(dataDir, 'server.log');
   const postgresArgs = [
     '-D', dataDir,

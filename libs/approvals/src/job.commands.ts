@@ -172,6 +172,11 @@ export interface ReplayDispatchData extends GrantCheck {
   readonly reason: DispatchReplayedData['reason'];
   /** Attempts allowed in total; a replay beyond it abandons the dispatch instead. */
   readonly max_attempts: number;
+  /**
+   * WORKER_RUN_TIMEOUT_MS; required with reason `not_completed`: a RUNNING job is replayed only once
+   * `now >= started.at + run_timeout_ms` (so a lagging index cannot replay a job that just started).
+   */
+  readonly run_timeout_ms?: number;
 }
 /** Open a new dispatch attempt for a job stuck before the worker acknowledged it. */
 export type ReplayDispatch = Command<'ReplayDispatch', ReplayDispatchData>;
@@ -207,6 +212,30 @@ export interface RecordJobCompletedData extends WorkerReportScope {
 /** Record a worker's `succeeded` / `failed` report. */
 export type RecordJobCompleted = Command<'RecordJobCompleted', RecordJobCompletedData>;
 
+export interface RecordJobOutcomeUnknownData extends WorkerReportScope {
+  readonly job_id: string;
+  readonly idempotency_key: string;
+  /** The dispatch attempt the worker received: it must have been claimed in the job's stream. */
+  readonly attempt: number;
+  /** The worker that found the claim's lease lost without a recorded outcome. */
+  readonly worker: string;
+  readonly reason: string;
+  readonly fencing_token?: number;
+}
+/** Record a worker's `unknown` report: the side effect may or may not have happened. */
+export type RecordJobOutcomeUnknown = Command<'RecordJobOutcomeUnknown', RecordJobOutcomeUnknownData>;
+
+export interface ResolveJobOutcomeData {
+  readonly job_id: string;
+  readonly outcome: 'succeeded' | 'failed';
+  /** Required: what the operator established, and how. */
+  readonly reason: string;
+  /** The operator's subject (`sub`). */
+  readonly resolved_by: string;
+}
+/** An operator decides the outcome of a job whose outcome is UNKNOWN. */
+export type ResolveJobOutcome = Command<'ResolveJobOutcome', ResolveJobOutcomeData>;
+
 /** Every command the job decider accepts. */
 export type JobCommand =
   | SubmitJob
@@ -218,6 +247,8 @@ export type JobCommand =
   | RecordDispatch
   | ReplayDispatch
   | RecordJobStarted
-  | RecordJobCompleted;
+  | RecordJobCompleted
+  | RecordJobOutcomeUnknown
+  | ResolveJobOutcome;
 
 export type JobCommandType = JobCommand['type'];

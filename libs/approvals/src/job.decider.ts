@@ -10,10 +10,13 @@ import type {
   RecordDispatch,
   RecordJobCompleted,
   RecordJobCompletedData,
+  RecordJobOutcomeUnknown,
+  RecordJobOutcomeUnknownData,
   RecordJobStarted,
   RecordJobStartedData,
   RejectJob,
   ReplayDispatch,
+  ResolveJobOutcome,
   SubmitJob,
 } from './job.commands';
 import type {
@@ -29,9 +32,11 @@ import type {
   JobOutcomeMap,
   RecordDispatchOutcome,
   RecordJobCompletedOutcome,
+  RecordJobOutcomeUnknownOutcome,
   RecordJobStartedOutcome,
   RejectJobOutcome,
   ReplayDispatchOutcome,
+  ResolveJobOutcomeOutcome,
   SubmitJobOutcome,
 } from './job.outcomes';
 import {
@@ -140,6 +145,7 @@ function approvalPhase(state: JobAggregateState, nowMs: number): ApprovalPhase {
     case 'RUNNING':
     case 'SUCCEEDED':
     case 'FAILED':
+    case 'UNKNOWN':
     case 'DISPATCH_ABANDONED':
       return state.approval === null ? { phase: 'not_required' } : { phase: 'granted', approval: state.approval };
     default: {
@@ -784,24 +790,31 @@ function recordDispatch(command: RecordDispatch, state: JobAggregateState): Deci
 }
 
 /** How far the current attempt got; a replay's reason names the stage it got stuck at. */
-const REASON_STAGE = { not_published: 0, not_recorded: 1, not_acknowledged: 2 } as const;
+const REASON_STAGE = { not_published: 0, not_recorded: 1, not_acknowledged: 2, not_completed: 3 } as const;
 
 /**
  * Replay: open attempt `current + 1` for a job stuck at the stage its `reason` names
  * (`not_published`: pending, unclaimed; `not_recorded`: claimed, no publish recorded;
- * `not_acknowledged`: published, no worker report). If the job got further since the caller
- * looked -> `not_needed`; if another replayer opened the attempt -> `already_replayed`; if the new
- * attempt would exceed `max_attempts` -> DispatchAbandoned, a terminal state. An approved job
- * never claimed has its grant judged first (see {@link judgeGrant}): a void one is invalidated.
+ * `not_acknowledged`: published, no worker report; `not_completed`: a worker reported `started`
+ * and no outcome came within `run_timeout_ms`). If the job got further since the caller looked
+ * -> `not_needed`; if another replayer opened the attempt -> `already_replayed`. If the new attempt
+ * would exceed `max_attempts`: DispatchAbandoned, a terminal state, for a job no worker ever
+ * started; for a job a worker did start (its effect may have happened) JobOutcomeUnknown instead,
+ * so the job is UNKNOWN and an operator resolves it, never silently FAILED.
+ * An approved job never claimed has its grant judged first (see {@link judgeGrant}): a void one is
+ * invalidated, neither replayed nor abandoned.
  */
-function replayDispatch(command: ReplayDispatch, state: JobAggregateState): DecideResult<ReplayDispatchOutcome> {
+function replayDispatch(command: ReplayDispatch, state: JobAggregateState, nowMs: number): DecideResult<ReplayDispatchOutcome> {
   const { data, metadata } = command;
   if (!isPositiveInteger(data.attempt) || data.attempt < 2) {
     return invalid('a replay opens attempt 2 or later', 'attempt');
   }
   if (!isPositiveInteger(data.max_attempts)) return invalid('max_attempts must be an integer >= 1', 'max_attempts');
-  if (!(data.reason in REASON_STAGE)) {
-    return invalid('reason must be not_published, not_recorded or not_acknowledged', 'reason');
+  if (!Object.hasOwn(REASON_STAGE, data.reason)) {
+    return invalid('reason must be not_published, not_recorded, not_acknowledged or not_completed', 'reason');
+  }
+  if (data.reason === 'not_completed' && !isPositiveInteger(data.run_timeout_ms)) {
+    return invalid('run_timeout_ms is required to replay a job that did not complete', 'run_timeout_ms');
   }
   const job = releasedOrRefusal(state, data.job_id);
   if (isRefusal(job)) return job;
@@ -809,10 +822,11 @@ function replayDispatch(command: ReplayDispatch, state: JobAggregateState): Deci
   switch (job.status) {
     case 'DISPATCH_ABANDONED':
       return accept([], { job_id: data.job_id, status: 'already_abandoned', attempts: job.abandonment.attempts });
-    case 'RUNNING':
     case 'SUCCEEDED':
     case 'FAILED':
+    case 'UNKNOWN':
       return accept([], { job_id: data.job_id, status: 'not_needed', state: apiState(job) });
+    case 'RUNNING':
     case 'PENDING':
     case 'DISPATCHED':
       break;
@@ -827,17 +841,42 @@ function replayDispatch(command: ReplayDispatch, state: JobAggregateState): Deci
   if (data.attempt > dispatch.attempt + 1) {
     return invalid(`the next attempt is ${dispatch.attempt + 1}, not ${data.attempt}`, 'attempt');
   }
-  const stage = job.status === 'DISPATCHED' ? 2 : dispatch.claim !== null ? 1 : 0;
+  const stage = job.status === 'RUNNING' ? 3 : job.status === 'DISPATCHED' ? 2 : dispatch.claim !== null ? 1 : 0;
   const reasonStage = REASON_STAGE[data.reason];
   if (stage > reasonStage) return accept([], { job_id: data.job_id, status: 'not_needed', state: apiState(job) });
   if (stage < reasonStage) {
     // The stages only move forward within an attempt, so this is not a race but a wrong reason.
     return invalid(`reason ${data.reason} does not describe attempt ${dispatch.attempt} of job ${data.job_id}`, 'reason');
   }
+  if (job.status === 'RUNNING' && data.run_timeout_ms !== undefined) {
+    // A lagging index may see an old start: the run timeout counts from the start recorded in the stream.
+    const startedMs = instantMs(job.started.at);
+    if (startedMs !== null && nowMs < startedMs + data.run_timeout_ms) {
+      return accept([], { job_id: data.job_id, status: 'not_needed', state: apiState(job) });
+    }
+  }
   // A grant the log voids is invalidated, not replayed (nor abandoned: it was never dispatchable).
   const voided = judgeGrant(job, data, metadata);
   if (voided) return voided;
   if (data.attempt > data.max_attempts) {
+    if (job.started !== null && dispatch.idempotency_key !== null) {
+      const event = eventOf(
+        'JobOutcomeUnknown',
+        {
+          job_id: data.job_id,
+          idempotency_key: dispatch.idempotency_key,
+          worker: job.started.worker,
+          reason: `no outcome after ${dispatch.attempt} dispatch attempts (max ${data.max_attempts}, last stuck ${data.reason}); the job was started by ${job.started.worker}`,
+        },
+        metadata,
+      );
+      return accept([event], {
+        job_id: data.job_id,
+        status: 'outcome_unknown',
+        attempts: dispatch.attempt,
+        max_attempts: data.max_attempts,
+      });
+    }
     const event = eventOf(
       'DispatchAbandoned',
       { job_id: data.job_id, attempts: dispatch.attempt, max_attempts: data.max_attempts, reason: data.reason },
@@ -860,7 +899,10 @@ function replayDispatch(command: ReplayDispatch, state: JobAggregateState): Deci
  * first claim fixed. A report about anything else describes a dispatch that never happened (a
  * forged or misdirected report): `not_dispatched`, and nothing is recorded.
  */
-function checkReport(job: ReleasedJobState, data: RecordJobStartedData | RecordJobCompletedData): DecideRefused | null {
+function checkReport(
+  job: ReleasedJobState,
+  data: RecordJobStartedData | RecordJobCompletedData | RecordJobOutcomeUnknownData,
+): DecideRefused | null {
   const scope = data.reporter_tenants;
   if (scope !== undefined && scope !== null && !scope.includes(job.job.request.tenant)) {
     return refuse('forbidden', `this worker may not report on jobs of tenant ${job.job.request.tenant}`);
@@ -905,6 +947,7 @@ function recordJobStarted(command: RecordJobStarted, state: JobAggregateState): 
       return accept([event], { job_id: data.job_id, status: 'started', state: 'RUNNING' });
     }
     case 'RUNNING':
+    case 'UNKNOWN':
       return accept([], { job_id: data.job_id, status: 'already_started' });
     case 'SUCCEEDED':
     case 'FAILED':
@@ -916,7 +959,12 @@ function recordJobStarted(command: RecordJobStarted, state: JobAggregateState): 
   }
 }
 
-/** A worker's `succeeded` / `failed`: the first result wins; a conflicting second one is refused. */
+/**
+ * A worker's `succeeded` / `failed`: the first result wins; a conflicting second one is refused.
+ * Accepted on an UNKNOWN job too: a genuine outcome that arrives late (a slow worker whose
+ * replays ran out) is better than the operator's guess, and no worker can report one for a claim
+ * another worker marked `unknown` (the claim table fences it out).
+ */
 function recordJobCompleted(
   command: RecordJobCompleted,
   state: JobAggregateState,
@@ -933,6 +981,7 @@ function recordJobCompleted(
     case 'PENDING':
     case 'DISPATCHED':
     case 'RUNNING':
+    case 'UNKNOWN':
     case 'DISPATCH_ABANDONED': {
       const event = eventOf(
         'JobCompleted',
@@ -962,6 +1011,117 @@ function recordJobCompleted(
       return accept([], { job_id: data.job_id, status: 'already_completed', result_status: job.completion.status });
     default: {
       const _exhaustive: never = job;
+      return notFound(data.job_id);
+    }
+  }
+}
+
+/**
+ * A worker's `unknown`: it found the job's claim with an expired lease after the side effect had
+ * begun and no outcome recorded, for a handler that is not idempotent, and marked the claim
+ * `unknown` instead of running the effect again. JobOutcomeUnknown; the job is UNKNOWN until an
+ * outcome is recorded (a late worker report, or an operator's ResolveJobOutcome). A recorded
+ * outcome stands (`already_completed`); a repeat is `already_unknown`. Checked like every other
+ * report (`checkReport`): tenant scope, the key of the first claim, a dispatched attempt.
+ */
+function recordJobOutcomeUnknown(
+  command: RecordJobOutcomeUnknown,
+  state: JobAggregateState,
+): DecideResult<RecordJobOutcomeUnknownOutcome> {
+  const { data, metadata } = command;
+  if (!isNonEmptyString(data.idempotency_key)) return invalid('idempotency_key is required', 'idempotency_key');
+  if (!isPositiveInteger(data.attempt)) return invalid('attempt must be an integer >= 1', 'attempt');
+  if (!isNonEmptyString(data.worker)) return invalid('worker is required', 'worker');
+  if (!isNonEmptyString(data.reason)) return invalid('reason is required', 'reason');
+  if (data.fencing_token !== undefined && !isPositiveInteger(data.fencing_token)) {
+    return invalid('fencing_token must be an integer >= 1', 'fencing_token');
+  }
+  const job = releasedOrRefusal(state, data.job_id);
+  if (isRefusal(job)) return job;
+  const reportError = checkReport(job, data);
+  if (reportError) return reportError;
+  switch (job.status) {
+    case 'PENDING':
+    case 'DISPATCHED':
+    case 'RUNNING':
+    case 'DISPATCH_ABANDONED': {
+      const event = eventOf(
+        'JobOutcomeUnknown',
+        {
+          job_id: data.job_id,
+          idempotency_key: data.idempotency_key,
+          worker: data.worker,
+          reason: data.reason,
+          ...(data.fencing_token !== undefined ? { fencing_token: data.fencing_token } : {}),
+        },
+        metadata,
+      );
+      return accept([event], { job_id: data.job_id, status: 'unknown', state: 'UNKNOWN' });
+    }
+    case 'UNKNOWN':
+      return accept([], { job_id: data.job_id, status: 'already_unknown' });
+    case 'SUCCEEDED':
+    case 'FAILED':
+      return accept([], { job_id: data.job_id, status: 'already_completed', result_status: job.completion.status });
+    default: {
+      const _exhaustive: never = job;
+      return notFound(data.job_id);
+    }
+  }
+}
+
+const notAmbiguous = (jobId: string, state: JobAggregateState, extra: Record<string, unknown> = {}): DecideRefused => {
+  const shown = isReleased(state) ? apiState(state) : state.status;
+  return refuse('not_ambiguous', `the outcome of job ${jobId} is not unknown (state ${shown}): there is nothing to resolve`, {
+    state: shown,
+    ...extra,
+  });
+};
+
+/**
+ * An operator resolves an UNKNOWN job: JobOutcomeResolved with who (`resolved_by`), what
+ * (`outcome`) and why (`reason`, required); the job becomes SUCCEEDED or FAILED. Only an UNKNOWN
+ * job can be resolved (`not_ambiguous` otherwise: its outcome is known, or not due yet); the same
+ * resolution again is `already_resolved`, another one `not_ambiguous` (the first one stands).
+ */
+function resolveJobOutcome(command: ResolveJobOutcome, state: JobAggregateState): DecideResult<ResolveJobOutcomeOutcome> {
+  const { data, metadata } = command;
+  if (data.outcome !== 'succeeded' && data.outcome !== 'failed') return invalid('outcome must be succeeded or failed', 'outcome');
+  if (!isNonEmptyString(data.reason)) return invalid('reason is required to resolve an outcome', 'reason');
+  if (!isNonEmptyString(data.resolved_by)) return invalid('resolved_by is required', 'resolved_by');
+  if (state.status === 'initial' || state.status === 'submitted') return notFound(data.job_id);
+  if (!isReleased(state)) return notAmbiguous(data.job_id, state);
+  switch (state.status) {
+    case 'UNKNOWN': {
+      const event = eventOf(
+        'JobOutcomeResolved',
+        { job_id: data.job_id, outcome: data.outcome, reason: data.reason, resolved_by: data.resolved_by },
+        metadata,
+      );
+      return accept([event], {
+        job_id: data.job_id,
+        status: 'resolved',
+        outcome: data.outcome,
+        resolved_by: data.resolved_by,
+        state: data.outcome === 'succeeded' ? 'SUCCEEDED' : 'FAILED',
+      });
+    }
+    case 'SUCCEEDED':
+    case 'FAILED': {
+      const resolution = state.completion.resolution;
+      if (resolution === undefined) return notAmbiguous(data.job_id, state);
+      if (state.completion.status !== data.outcome) {
+        return notAmbiguous(data.job_id, state, { resolved_outcome: state.completion.status, resolved_by: resolution.resolved_by });
+      }
+      return accept([], { job_id: data.job_id, status: 'already_resolved', outcome: state.completion.status, resolved_by: resolution.resolved_by });
+    }
+    case 'PENDING':
+    case 'DISPATCHED':
+    case 'RUNNING':
+    case 'DISPATCH_ABANDONED':
+      return notAmbiguous(data.job_id, state);
+    default: {
+      const _exhaustive: never = state;
       return notFound(data.job_id);
     }
   }
@@ -1011,11 +1171,15 @@ function decideAny(command: JobCommand, state: JobAggregateState): DecideResult 
     case 'RecordDispatch':
       return recordDispatch(command, state);
     case 'ReplayDispatch':
-      return replayDispatch(command, state);
+      return replayDispatch(command, state, nowMs);
     case 'RecordJobStarted':
       return recordJobStarted(command, state);
     case 'RecordJobCompleted':
       return recordJobCompleted(command, state);
+    case 'RecordJobOutcomeUnknown':
+      return recordJobOutcomeUnknown(command, state);
+    case 'ResolveJobOutcome':
+      return resolveJobOutcome(command, state);
     default: {
       const unknown: never = command;
       return invalid(`unknown command ${String((unknown as { type?: unknown }).type)}`, 'type');

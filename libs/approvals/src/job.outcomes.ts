@@ -102,6 +102,8 @@ export type ReplayDispatchOutcome =
   | { readonly job_id: string; readonly status: 'replayed'; readonly attempt: number }
   /** `max_attempts` reached: terminal, the job shows as FAILED. */
   | { readonly job_id: string; readonly status: 'abandoned'; readonly attempts: number; readonly max_attempts: number }
+  /** `max_attempts` reached for a job a worker had started: JobOutcomeUnknown, the job is UNKNOWN. */
+  | { readonly job_id: string; readonly status: 'outcome_unknown'; readonly attempts: number; readonly max_attempts: number }
   /** Another replayer opened this attempt already. */
   | { readonly job_id: string; readonly status: 'already_replayed'; readonly attempt: number }
   | { readonly job_id: string; readonly status: 'already_abandoned'; readonly attempts: number }
@@ -124,6 +126,23 @@ export type RecordJobCompletedOutcome =
     }
   | { readonly job_id: string; readonly status: 'already_completed'; readonly result_status: JobCompletedData['status'] };
 
+export type RecordJobOutcomeUnknownOutcome =
+  | { readonly job_id: string; readonly status: 'unknown'; readonly state: 'UNKNOWN' }
+  | { readonly job_id: string; readonly status: 'already_unknown' }
+  /** An outcome was recorded (or resolved) first: it stands. */
+  | { readonly job_id: string; readonly status: 'already_completed'; readonly result_status: JobCompletedData['status'] };
+
+export type ResolveJobOutcomeOutcome =
+  | {
+      readonly job_id: string;
+      readonly status: 'resolved';
+      readonly outcome: 'succeeded' | 'failed';
+      readonly resolved_by: string;
+      readonly state: 'SUCCEEDED' | 'FAILED';
+    }
+  /** The same resolution again (idempotent). */
+  | { readonly job_id: string; readonly status: 'already_resolved'; readonly outcome: 'succeeded' | 'failed'; readonly resolved_by: string };
+
 /** The outcome type of each command type. */
 export interface JobOutcomeMap {
   SubmitJob: SubmitJobOutcome;
@@ -136,6 +155,8 @@ export interface JobOutcomeMap {
   ReplayDispatch: ReplayDispatchOutcome;
   RecordJobStarted: RecordJobStartedOutcome;
   RecordJobCompleted: RecordJobCompletedOutcome;
+  RecordJobOutcomeUnknown: RecordJobOutcomeUnknownOutcome;
+  ResolveJobOutcome: ResolveJobOutcomeOutcome;
 }
 
 export type JobOutcome = JobOutcomeMap[keyof JobOutcomeMap];

@@ -37,7 +37,7 @@ const hash = mostly(HASH_1, HASH_2);
 const key = mostly(KEY, 'idem-other');
 /** Offset from the job's current attempt: mostly the right one. */
 const attemptOffset = mostly(0, -1, 1, 2);
-const reason = fc.constantFrom('not_published' as const, 'not_recorded' as const, 'not_acknowledged' as const);
+const reason = fc.constantFrom('not_published' as const, 'not_recorded' as const, 'not_acknowledged' as const, 'not_completed' as const);
 
 /** A command without its clock and id, which are applied when the sequence runs. */
 type Template = (now: string, commandId: string, state: JobAggregateState) => JobCommand;
@@ -119,10 +119,22 @@ const template: fc.Arbitrary<Template> = fc.oneof(
   {
     weight: 3,
     arbitrary: fc
-      .record({ offset: attemptOffset, reason, max_attempts: fc.integer({ min: 1, max: 4 }) })
+      .record({ offset: attemptOffset, reason, max_attempts: fc.integer({ min: 1, max: 4 }), run_timeout_ms: mostly(1_000, 60_000, 0) })
       .map(({ offset, ...p }): Template => (now, commandId, state) =>
         cmd.replay({ now, commandId, attempt: Math.max(1, currentAttempt(state) + 1 + offset), ...p }),
       ),
+  },
+  {
+    weight: 1,
+    arbitrary: fc
+      .record({ idempotency_key: key, worker: fc.constantFrom('worker-2', '') })
+      .map((p): Template => (now, commandId) => cmd.unknown({ now, commandId, ...p })),
+  },
+  {
+    weight: 1,
+    arbitrary: fc
+      .record({ outcome: fc.constantFrom('succeeded' as const, 'failed' as const), reason: mostly('checked downstream', '') })
+      .map((p): Template => (now, commandId) => cmd.resolve({ now, commandId, ...p })),
   },
   {
     weight: 2,
@@ -179,7 +191,16 @@ function run([first, steps]: [Template | undefined, Array<[Template, number]>]):
 }
 
 const TERMINAL_REFUSALS = new Set(['DENIED', 'REJECTED', 'EXPIRED', 'INVALIDATED']);
-const DISPATCH_EVENTS = new Set(['DispatchClaimed', 'JobDispatched', 'DispatchReplayed', 'DispatchAbandoned', 'JobStarted', 'JobCompleted']);
+const DISPATCH_EVENTS = new Set([
+  'DispatchClaimed',
+  'JobDispatched',
+  'DispatchReplayed',
+  'DispatchAbandoned',
+  'JobStarted',
+  'JobCompleted',
+  'JobOutcomeUnknown',
+  'JobOutcomeResolved',
+]);
 
 describe('properties of the job decider', () => {
   it('any command sequence: decide never throws, the stream folds to the same state, the view never throws', () => {
@@ -246,6 +267,15 @@ describe('properties of the job decider', () => {
           if (e.type === 'ApprovalGranted') granted = true;
           if (DISPATCH_EVENTS.has(e.type)) expect(released || granted, `${e.type} of an unreleased job`).toBe(true);
         }
+
+        // An UNKNOWN job is never dispatched again; only an unknown outcome is resolved, once.
+        const unknownAt = stream.findIndex((e) => e.type === 'JobOutcomeUnknown');
+        if (unknownAt >= 0) {
+          expect(stream.slice(unknownAt).filter((e) => e.type === 'DispatchClaimed' || e.type === 'DispatchReplayed')).toEqual([]);
+        }
+        const resolutions = stream.filter((e) => e.type === 'JobOutcomeResolved');
+        expect(resolutions.length).toBeLessThanOrEqual(1);
+        if (resolutions.length === 1) expect(unknownAt).toBeGreaterThanOrEqual(0);
 
         // Exactly-once at the worker: one idempotency key for the whole job.
         const keys = new Set(stream.flatMap((e) => ('idempotency_key' in e.data ? [e.data.idempotency_key] : [])));

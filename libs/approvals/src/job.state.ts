@@ -3,6 +3,7 @@ import type {
   DispatchReplayedData,
   JobCompletedData,
   JobEvent,
+  JobOutcomeResolvedData,
   JobRequest,
   OnTimeout,
   PolicyEvaluatedData,
@@ -119,11 +120,31 @@ export interface Started {
   readonly at: string;
 }
 
+/** What a worker reported when it found a lease lost without a recorded outcome (JobOutcomeUnknown). */
+export interface UnknownOutcome {
+  /** The worker that found the claim. */
+  readonly worker: string;
+  readonly reason: string;
+  readonly fencing_token?: number;
+  readonly at: string;
+}
+
+/** An operator's decision on a job whose outcome was unknown (JobOutcomeResolved). */
+export interface Resolution {
+  readonly resolved_by: string;
+  readonly reason: string;
+  readonly at: string;
+  /** What made the job ambiguous. */
+  readonly unknown: UnknownOutcome;
+}
+
 export interface Completion {
-  readonly status: JobCompletedData['status'];
+  readonly status: JobCompletedData['status'] | JobOutcomeResolvedData['outcome'];
   readonly result?: unknown;
   readonly error?: string;
   readonly at: string;
+  /** Set when an operator decided the outcome (the job was UNKNOWN before). */
+  readonly resolution?: Resolution;
 }
 
 export interface Abandonment {
@@ -203,6 +224,15 @@ export interface CompletedJob extends ReleasedJob {
   readonly completion: Completion;
 }
 /**
+ * A worker's lease was lost after the side effect had begun and before its outcome was recorded,
+ * for a handler that is not idempotent: the effect may or may not have happened. Nothing runs it
+ * again; only an operator's JobOutcomeResolved moves the job on (to SUCCEEDED or FAILED).
+ */
+export interface UnknownOutcomeJob extends ReleasedJob {
+  readonly status: 'UNKNOWN';
+  readonly unknown: UnknownOutcome;
+}
+/**
  * Replays exhausted: terminal for the dispatcher (no claim, no replay). A worker that still reports
  * is recorded, because its side effect did happen.
  */
@@ -227,12 +257,13 @@ export type JobAggregateState =
   | DispatchedJob
   | RunningJob
   | CompletedJob
+  | UnknownOutcomeJob
   | DispatchAbandonedJob;
 
 export type JobStatus = JobAggregateState['status'];
 
 /** States in which the job was released (allowed or approved) and has a dispatch. */
-export type ReleasedJobState = PendingJob | DispatchedJob | RunningJob | CompletedJob | DispatchAbandonedJob;
+export type ReleasedJobState = PendingJob | DispatchedJob | RunningJob | CompletedJob | UnknownOutcomeJob | DispatchAbandonedJob;
 
 /** The state before any event. */
 export function initialState(): JobAggregateState {
@@ -247,6 +278,7 @@ export function isReleased(state: JobAggregateState): state is ReleasedJobState 
     case 'RUNNING':
     case 'SUCCEEDED':
     case 'FAILED':
+    case 'UNKNOWN':
     case 'DISPATCH_ABANDONED':
       return true;
     case 'initial':
@@ -416,6 +448,7 @@ export function evolve(state: JobAggregateState, event: JobEvent): JobAggregateS
         (state.status === 'RUNNING' ||
           state.status === 'SUCCEEDED' ||
           state.status === 'FAILED' ||
+          state.status === 'UNKNOWN' ||
           state.status === 'DISPATCH_ABANDONED') &&
         state.dispatch.published === null
       ) {
@@ -424,7 +457,8 @@ export function evolve(state: JobAggregateState, event: JobEvent): JobAggregateS
       return state;
     }
     case 'DispatchReplayed': {
-      if (state.status !== 'PENDING' && state.status !== 'DISPATCHED') return state;
+      // From RUNNING: the worker reported `started` but no outcome within the run timeout.
+      if (state.status !== 'PENDING' && state.status !== 'DISPATCHED' && state.status !== 'RUNNING') return state;
       const { attempt, reason } = event.data;
       return {
         ...released(state),
@@ -451,10 +485,12 @@ export function evolve(state: JobAggregateState, event: JobEvent): JobAggregateS
       return { ...released(state), status: 'RUNNING', started: { worker: event.data.worker, at } };
     }
     case 'JobCompleted': {
+      // From UNKNOWN too: a genuine outcome that arrives late ends the ambiguity (the first recorded outcome wins).
       if (
         state.status !== 'PENDING' &&
         state.status !== 'DISPATCHED' &&
         state.status !== 'RUNNING' &&
+        state.status !== 'UNKNOWN' &&
         state.status !== 'DISPATCH_ABANDONED'
       ) {
         return state;
@@ -467,6 +503,25 @@ export function evolve(state: JobAggregateState, event: JobEvent): JobAggregateS
         at,
       };
       return { ...released(state), status: status === 'succeeded' ? 'SUCCEEDED' : 'FAILED', completion };
+    }
+    case 'JobOutcomeUnknown': {
+      if (
+        state.status !== 'PENDING' &&
+        state.status !== 'DISPATCHED' &&
+        state.status !== 'RUNNING' &&
+        state.status !== 'DISPATCH_ABANDONED'
+      ) {
+        return state;
+      }
+      const { worker, reason, fencing_token } = event.data;
+      const unknown: UnknownOutcome = { worker, reason, ...(fencing_token !== undefined ? { fencing_token } : {}), at };
+      return { ...released(state), status: 'UNKNOWN', unknown };
+    }
+    case 'JobOutcomeResolved': {
+      if (state.status !== 'UNKNOWN') return state;
+      const { outcome, reason, resolved_by } = event.data;
+      const completion: Completion = { status: outcome, at, resolution: { resolved_by, reason, at, unknown: state.unknown } };
+      return { ...released(state), status: outcome === 'succeeded' ? 'SUCCEEDED' : 'FAILED', completion };
     }
     default: {
       // Compile time: every job event is handled. Run time: an unknown type is skipped (see above).

@@ -30,12 +30,16 @@ import type {
   RecordDispatchData,
   RecordJobCompleted,
   RecordJobCompletedData,
+  RecordJobOutcomeUnknown,
+  RecordJobOutcomeUnknownData,
   RecordJobStarted,
   RecordJobStartedData,
   RejectJob,
   RejectJobData,
   ReplayDispatch,
   ReplayDispatchData,
+  ResolveJobOutcome,
+  ResolveJobOutcomeData,
   SubmitJob,
 } from './job.commands';
 import { decide } from './job.decider';
@@ -63,6 +67,9 @@ export const APPROVAL_REF = 'apr-ref-1';
 export const APPROVAL_ID = 'approval-1';
 export const KEY = 'idem-job-42';
 export const RULE = 'require-approval-prod-finance';
+export const OPERATOR = 'olga';
+export const UNKNOWN_REASON = 'lease of worker-1 expired after the side effect began; no outcome recorded';
+export const RESOLVE_REASON = 'the bank statement shows the payment';
 /**
  * What the dispatcher reads from the log for the grant of `history.approved()`: SNAP_A was active
  * at its position. The dispatch commands carry it by default (ignored for allowed jobs).
@@ -237,6 +244,22 @@ export const cmd = {
       metadata,
     };
   },
+  unknown(over: Over<RecordJobOutcomeUnknownData> = {}): RecordJobOutcomeUnknown {
+    const { data, metadata } = split(over);
+    return {
+      type: 'RecordJobOutcomeUnknown',
+      data: { job_id: JOB_ID, idempotency_key: KEY, attempt: 1, worker: 'worker-2', reason: UNKNOWN_REASON, fencing_token: 1, ...data },
+      metadata,
+    };
+  },
+  resolve(over: Over<ResolveJobOutcomeData> = {}): ResolveJobOutcome {
+    const { data, metadata } = split(over);
+    return {
+      type: 'ResolveJobOutcome',
+      data: { job_id: JOB_ID, outcome: 'succeeded', reason: RESOLVE_REASON, resolved_by: OPERATOR, ...data },
+      metadata: { ...metadata, actor: over.actor ?? data.resolved_by ?? OPERATOR },
+    };
+  },
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -300,9 +323,9 @@ export const ev = {
       { job_id: JOB_ID, attempt, idempotency_key: KEY, topic: 'signoff.jobs.dispatch', partition, offset },
       at(62_000),
     ),
-  replayed: (attempt: number, reason: 'not_published' | 'not_recorded' | 'not_acknowledged' = 'not_acknowledged') =>
+  replayed: (attempt: number, reason: 'not_published' | 'not_recorded' | 'not_acknowledged' | 'not_completed' = 'not_acknowledged') =>
     e('DispatchReplayed', { job_id: JOB_ID, attempt, reason }, at(70_000 * attempt)),
-  abandoned: (attempts: number, max_attempts = attempts, reason: 'not_published' | 'not_recorded' | 'not_acknowledged' = 'not_acknowledged') =>
+  abandoned: (attempts: number, max_attempts = attempts, reason: 'not_published' | 'not_recorded' | 'not_acknowledged' | 'not_completed' = 'not_acknowledged') =>
     e('DispatchAbandoned', { job_id: JOB_ID, attempts, max_attempts, reason }, at(900_000)),
   started: (worker = 'worker-1') => e('JobStarted', { job_id: JOB_ID, idempotency_key: KEY, worker }, at(63_000)),
   completed: (status: 'succeeded' | 'failed' = 'succeeded') =>
@@ -316,6 +339,10 @@ export const ev = {
       },
       at(64_000),
     ),
+  unknown: (worker = 'worker-2') =>
+    e('JobOutcomeUnknown', { job_id: JOB_ID, idempotency_key: KEY, worker, reason: UNKNOWN_REASON, fencing_token: 1 }, at(65_000), worker),
+  resolved: (outcome: 'succeeded' | 'failed' = 'succeeded') =>
+    e('JobOutcomeResolved', { job_id: JOB_ID, outcome, reason: RESOLVE_REASON, resolved_by: OPERATOR }, at(66_000), OPERATOR),
 };
 
 /** Histories that reach each state. */
@@ -336,6 +363,8 @@ export const history = {
   running: () => [...history.dispatched(), ev.started()],
   succeeded: () => [...history.running(), ev.completed('succeeded')],
   failed: () => [...history.running(), ev.completed('failed')],
+  unknown: () => [...history.running(), ev.unknown()],
+  resolved: (outcome: 'succeeded' | 'failed' = 'succeeded') => [...history.unknown(), ev.resolved(outcome)],
   abandoned: () => [
     ...history.dispatched(),
     ev.replayed(2),
@@ -344,6 +373,16 @@ export const history = {
     ev.abandoned(2, 2),
   ],
 };
+
+/** States in which a job may never be dispatched, with the code a dispatch or report command gets. */
+export const NEVER_DISPATCHABLE = [
+  ['initial', 'not_found'],
+  ['APPROVAL_REQUIRED', 'forbidden'],
+  ['DENIED', 'policy_denied'],
+  ['REJECTED', 'already_rejected'],
+  ['EXPIRED', 'expired'],
+  ['INVALIDATED', 'invalidated'],
+] as const;
 
 /** One history per state (approved flavours for the released states). */
 export const HISTORY_BY_STATUS: Readonly<Record<Exclude<JobStatus, 'submitted'>, () => JobEvent[]>> = {
@@ -358,6 +397,7 @@ export const HISTORY_BY_STATUS: Readonly<Record<Exclude<JobStatus, 'submitted'>,
   RUNNING: history.running,
   SUCCEEDED: history.succeeded,
   FAILED: history.failed,
+  UNKNOWN: history.unknown,
   DISPATCH_ABANDONED: history.abandoned,
 };
 

@@ -41,14 +41,29 @@ export interface JobDispatchView {
   readonly abandoned?: { readonly attempts: number; readonly max_attempts: number; readonly reason: string; readonly at: string };
 }
 
+/** `result.resolution`: an operator decided the outcome of a job that was UNKNOWN. */
+export interface JobResolutionView {
+  readonly resolved_by: string;
+  readonly reason: string;
+  readonly resolved_at: string;
+  /** Why the outcome had been unknown, and since when. */
+  readonly unknown_reason: string;
+  readonly unknown_since: string;
+}
+
 /** `result` member of `GET /jobs/:id`, from the worker's reports. */
 export interface JobResultView {
-  readonly status: 'running' | JobCompletedData['status'];
+  readonly status: 'running' | 'unknown' | JobCompletedData['status'];
   readonly worker?: string;
   readonly started_at?: string;
   readonly completed_at?: string;
   readonly result?: unknown;
   readonly error?: string;
+  /** UNKNOWN: why (the worker that found the lease lost says what it found), since when, who reported it. */
+  readonly unknown_reason?: string;
+  readonly unknown_since?: string;
+  readonly reported_by?: string;
+  readonly resolution?: JobResolutionView;
 }
 
 /** The body of `GET /jobs/:id` (DESIGN section 4). */
@@ -87,6 +102,7 @@ export function apiStateOf(state: JobAggregateState): JobState | null {
     case 'RUNNING':
     case 'SUCCEEDED':
     case 'FAILED':
+    case 'UNKNOWN':
       return state.status;
     default: {
       const _exhaustive: never = state;
@@ -111,6 +127,7 @@ export function approvalOf(state: JobAggregateState): Approval | GrantedApproval
     case 'RUNNING':
     case 'SUCCEEDED':
     case 'FAILED':
+    case 'UNKNOWN':
     case 'DISPATCH_ABANDONED':
       return state.approval;
     default: {
@@ -194,6 +211,7 @@ function approvalView(state: JobAggregateState): JobApprovalView | undefined {
     case 'RUNNING':
     case 'SUCCEEDED':
     case 'FAILED':
+    case 'UNKNOWN':
     case 'DISPATCH_ABANDONED': {
       if (state.approval === null) return undefined;
       const { grant } = state.approval;
@@ -221,6 +239,7 @@ function dispatchView(state: JobAggregateState): JobDispatchView | undefined {
     case 'RUNNING':
     case 'SUCCEEDED':
     case 'FAILED':
+    case 'UNKNOWN':
     case 'DISPATCH_ABANDONED': {
       const { dispatch, abandonment } = state;
       // Nothing to show before the first claim: an allowed or approved job waiting for its dispatcher.
@@ -260,15 +279,37 @@ function resultView(state: JobAggregateState): JobResultView | undefined {
       return undefined;
     case 'RUNNING':
       return { status: 'running', worker: state.started.worker, started_at: state.started.at };
+    case 'UNKNOWN': {
+      const { started, unknown } = state;
+      return {
+        status: 'unknown',
+        ...(started ? { worker: started.worker, started_at: started.at } : {}),
+        unknown_reason: unknown.reason,
+        unknown_since: unknown.at,
+        reported_by: unknown.worker,
+      };
+    }
     case 'SUCCEEDED':
     case 'FAILED': {
       const { completion, started } = state;
+      const resolution = completion.resolution;
       return {
         status: completion.status,
         ...(started ? { worker: started.worker, started_at: started.at } : {}),
         completed_at: completion.at,
         ...(completion.result !== undefined ? { result: completion.result } : {}),
         ...(completion.error !== undefined ? { error: completion.error } : {}),
+        ...(resolution
+          ? {
+              resolution: {
+                resolved_by: resolution.resolved_by,
+                reason: resolution.reason,
+                resolved_at: resolution.at,
+                unknown_reason: resolution.unknown.reason,
+                unknown_since: resolution.unknown.at,
+              },
+            }
+          : {}),
       };
     }
     default: {

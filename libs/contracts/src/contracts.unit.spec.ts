@@ -2,9 +2,9 @@ import fs from 'node:fs';
 import { loadSync } from '@grpc/proto-loader';
 import { describe, expect, it } from 'vitest';
 import { ERROR_CODES, grpcStatusFor, GRPC_STATUS, SignoffError } from './errors';
-import { fromJobStreamId, JOB_EVENT_TYPES, toJobStreamId } from './events';
+import { fromJobStreamId, JOB_EVENT_TYPES, JOB_STATES, toJobStreamId } from './events';
 import { isValidJobRef, normalizeIdentity, sameIdentity } from './ids';
-import { ApproveDto, RejectDto, SubmitJobDto, validateMessage } from './messages';
+import { ApproveDto, JobResultMessageDto, RejectDto, ResolveJobDto, SubmitJobDto, validateMessage } from './messages';
 import { PROTO_PATH } from './proto-path';
 import { dlqOf, signoffTopics } from './topics';
 
@@ -34,6 +34,18 @@ describe('contracts', () => {
     expect(fromJobStreamId('job-acme|abc')).toEqual({ tenant: 'acme', jobId: 'abc' });
     expect(fromJobStreamId('policy')).toBeNull();
     expect(JOB_EVENT_TYPES).toContain('ApprovalGranted');
+  });
+
+  it('an unknown outcome: state UNKNOWN, events JobOutcomeUnknown and JobOutcomeResolved, result status unknown, resolve body, 409 not_ambiguous', () => {
+    expect(JOB_STATES).toContain('UNKNOWN');
+    expect(JOB_EVENT_TYPES).toEqual(expect.arrayContaining(['JobOutcomeUnknown', 'JobOutcomeResolved']));
+    const report = { job_id: 'j', idempotency_key: 'j:dispatch', attempt: 1, status: 'unknown', error: 'lease lost after the effect began', fencing_token: 2, worker: 'w2' };
+    expect(validateMessage(JobResultMessageDto, report)).toMatchObject({ ok: true, value: report });
+    expect(validateMessage(JobResultMessageDto, { ...report, fencing_token: 0 }).ok).toBe(false);
+    expect(validateMessage(ResolveJobDto, { outcome: 'succeeded', reason: 'checked downstream' }).ok).toBe(true);
+    expect(validateMessage(ResolveJobDto, { outcome: 'unknown', reason: 'x' }).ok).toBe(false);
+    expect(validateMessage(ResolveJobDto, { outcome: 'failed' }).ok).toBe(false);
+    expect(ERROR_CODES.not_ambiguous).toBe(409);
   });
 
   it('job stream ids round-trip for every valid ref, and two refs never share a stream', () => {

@@ -28,6 +28,8 @@ export const ERROR_CODES = {
   invalidated: 409,
   not_awaiting_approval: 409,
   self_approval_forbidden: 403,
+  /** Resolving a job whose outcome is not UNKNOWN (or was resolved otherwise already). */
+  not_ambiguous: 409,
   /** A worker report for an attempt (or idempotency key) the job's stream never recorded as dispatched. */
   not_dispatched: 409,
   busy: 503,

@@ -122,7 +122,12 @@ export interface JobDispatchedData {
 export interface DispatchReplayedData {
   readonly job_id: string;
   readonly attempt: number;
-  readonly reason: 'not_published' | 'not_recorded' | 'not_acknowledged';
+  /**
+   * How far the replayed attempt got: `not_published` (pending, unclaimed), `not_recorded`
+   * (claimed, publish not recorded), `not_acknowledged` (published, no worker report),
+   * `not_completed` (a worker reported `started` but no outcome within WORKER_RUN_TIMEOUT_MS).
+   */
+  readonly reason: 'not_published' | 'not_recorded' | 'not_acknowledged' | 'not_completed';
 }
 /**
  * Replays are bounded: a replay that would exceed `max_attempts` records this instead, so a capacity
@@ -149,6 +154,27 @@ export interface JobCompletedData {
   readonly result?: unknown;
   readonly error?: string;
 }
+/**
+ * A worker found the job's claim with an expired lease, a side effect that had begun, and no
+ * recorded outcome, for a handler that did not declare itself idempotent: whether the effect
+ * happened is unknown, so it is not run again. Only an operator's JobOutcomeResolved ends it.
+ */
+export interface JobOutcomeUnknownData {
+  readonly job_id: string;
+  readonly idempotency_key: string;
+  /** The worker that found the claim (and marked it `unknown`). */
+  readonly worker: string;
+  readonly reason: string;
+  /** The fencing token (run counter) of the run whose outcome is unknown, when the worker reported it. */
+  readonly fencing_token?: number;
+}
+/** An operator decided the outcome of a job whose outcome was unknown (who, what and why). */
+export interface JobOutcomeResolvedData {
+  readonly job_id: string;
+  readonly outcome: 'succeeded' | 'failed';
+  readonly reason: string;
+  readonly resolved_by: string;
+}
 export interface PolicyActivatedData {
   readonly snapshot: string;
   readonly version: string;
@@ -173,6 +199,8 @@ export interface SignoffEventMap {
   DispatchAbandoned: DispatchAbandonedData;
   JobStarted: JobStartedData;
   JobCompleted: JobCompletedData;
+  JobOutcomeUnknown: JobOutcomeUnknownData;
+  JobOutcomeResolved: JobOutcomeResolvedData;
   PolicyActivated: PolicyActivatedData;
 }
 
@@ -201,6 +229,8 @@ export const JOB_EVENT_TYPES = [
   'DispatchAbandoned',
   'JobStarted',
   'JobCompleted',
+  'JobOutcomeUnknown',
+  'JobOutcomeResolved',
 ] as const satisfies readonly JobEvent['type'][];
 
 export const JOB_STREAM_PREFIX = 'job-';
@@ -244,5 +274,7 @@ export const JOB_STATES = [
   'REJECTED',
   'EXPIRED',
   'INVALIDATED',
+  /** A side effect may or may not have happened (a lease lost without a recorded outcome); an operator resolves it. */
+  'UNKNOWN',
 ] as const;
 export type JobState = (typeof JOB_STATES)[number];

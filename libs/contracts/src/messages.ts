@@ -94,6 +94,17 @@ export class RejectDto {
   reason!: string;
 }
 
+/** Body of `POST /jobs/:id/resolve` (admin): the operator's decision on a job whose outcome is UNKNOWN. */
+export class ResolveJobDto {
+  @ApiProperty({ enum: ['succeeded', 'failed'], description: 'What the operator established happened downstream' })
+  @IsIn(['succeeded', 'failed'])
+  outcome!: 'succeeded' | 'failed';
+
+  @ApiProperty({ example: 'payment provider shows the transfer under the idempotency key' })
+  @IsString() @IsNotEmpty() @MaxLength(2000)
+  reason!: string;
+}
+
 export class DispatchApprovalDto {
   @IsString() @IsNotEmpty() approval_id!: string;
   @IsString({ each: true }) approved_by!: string[];
@@ -119,6 +130,10 @@ export class DispatchMessageDto {
   @IsOptional() @IsBoolean() approval_granted?: boolean;
 }
 
+/** The `status` of a worker's report; `unknown`: the lease was lost without a recorded outcome (see the worker SDK). */
+export const JOB_RESULT_STATUSES = ['started', 'succeeded', 'failed', 'unknown'] as const;
+export type JobResultStatus = (typeof JOB_RESULT_STATUSES)[number];
+
 /**
  * Value of `signoff.jobs.results` (DESIGN section 6), plus `attempt`: the dispatch attempt the
  * worker received (a report for an attempt the job's stream never recorded is refused), and
@@ -132,7 +147,9 @@ export class JobResultMessageDto {
   tenant?: string;
   @IsString() @IsNotEmpty() idempotency_key!: string;
   @IsInt() @Min(1) attempt!: number;
-  @IsIn(['started', 'succeeded', 'failed']) status!: 'started' | 'succeeded' | 'failed';
+  @IsIn(JOB_RESULT_STATUSES) status!: JobResultStatus;
+  /** The run counter of the claim the report is about (grows with every takeover). */
+  @IsOptional() @IsInt() @Min(1) fencing_token?: number;
   @IsOptional() result?: unknown;
   @IsOptional() @IsString() error?: string;
   @IsOptional() @IsString() @MaxLength(200) @IsSafeIdentity() worker?: string;

@@ -9,6 +9,7 @@ export { JobCommandHandler, MAX_COMMAND_ATTEMPTS, NEW_JOB, type LoadedJob, type 
 export { ActivePolicy, type ActivePolicyView, type ActivePolicyOptions } from './active-policy.service';
 export { PostgresThrottleCounter } from './postgres-throttle.counter';
 export { EventRelay, type EventRelayOptions } from './event-relay';
+export { EventLogReader } from './event-log.reader';
 export { CoreModule, SIGNOFF_CONFIG, SIGNOFF_TOPICS, type CoreModuleOptions } from './core.module';
 export { AuditRelay } from './audit/audit.relay';
 export { toCloudEvent, cloudEventType } from './audit/cloud-event.mapper';

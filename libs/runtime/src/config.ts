@@ -29,6 +29,12 @@ export interface SignoffConfig {
   readonly snapshotMode: SnapshotMode;
   readonly dispatchGraceMs: number;
   readonly workerAckTimeoutMs: number;
+  /**
+   * WORKER_RUN_TIMEOUT_MS: how long a job may stay RUNNING (a worker reported `started`) without an
+   * outcome before the replay consumer replays it (the worker then reports the stored outcome,
+   * waits for a live claim, or applies the takeover rules of the worker SDK).
+   */
+  readonly workerRunTimeoutMs: number;
   readonly logLevel: 'debug' | 'info' | 'warn' | 'error';
   /** Submit-time evaluation timeout: past it, 503 policy_unavailable and nothing stored (DESIGN §4: 5 s). */
   readonly policyEvaluationTimeoutMs: number;
@@ -130,6 +136,7 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>, d
   const snapshotMode: SnapshotMode = modeRaw === 'decision' ? 'decision' : 'strict';
   const dispatchGraceMs = int('DISPATCH_GRACE_MS', 2000, 0, 86_400_000);
   const workerAckTimeoutMs = int('WORKER_ACK_TIMEOUT_MS', 30_000, 1, 86_400_000);
+  const workerRunTimeoutMs = int('WORKER_RUN_TIMEOUT_MS', 300_000, 1, 86_400_000);
   const policyEvaluationTimeoutMs = int('POLICY_EVALUATION_TIMEOUT_MS', 5000, 1, 600_000);
   const policyEvaluationBudgetMs = int('POLICY_EVALUATION_BUDGET_MS', Math.min(100, policyEvaluationTimeoutMs), 1, 60_000);
   if (policyEvaluationBudgetMs > policyEvaluationTimeoutMs) {
@@ -164,6 +171,7 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>, d
     snapshotMode,
     dispatchGraceMs,
     workerAckTimeoutMs,
+    workerRunTimeoutMs,
     logLevel: levelRaw as SignoffConfig['logLevel'],
     policyEvaluationTimeoutMs,
     policyEvaluationBudgetMs,

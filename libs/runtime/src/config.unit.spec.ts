@@ -39,6 +39,12 @@ describe('parseConfig', () => {
     expect(c.dispatchGraceMs).toBe(500);
   });
 
+  it('WORKER_RUN_TIMEOUT_MS: how long a job may stay RUNNING before it is replayed (default 5 minutes)', () => {
+    expect(parseConfig({ EVENT_STORE_URL: 'postgres://a/b' }).workerRunTimeoutMs).toBe(300_000);
+    expect(parseConfig({ EVENT_STORE_URL: 'postgres://a/b', WORKER_RUN_TIMEOUT_MS: '4000' }).workerRunTimeoutMs).toBe(4000);
+    expect(() => parseConfig({ EVENT_STORE_URL: 'postgres://a/b', WORKER_RUN_TIMEOUT_MS: '0' })).toThrow(/WORKER_RUN_TIMEOUT_MS=0 must be an integer from 1/);
+  });
+
   it('lists every bad value at once', () => {
     try {
       parseConfig({ PORT: 'eighty', EVENT_STORE_URL: 'mysql://x', SNAPSHOT_MODE: 'loose', KAFKA_BROKERS: 'nohost', AUTH_JWT_SECRET: 'short' });

@@ -1,17 +1,24 @@
 /**
  * @signoff/worker-sdk: consume dispatched jobs, verify them (the control plane's signed grant
- * first, then the job hash recomputed from what was received), run each side effect exactly once
- * (idempotency key claimed in a SQL table before the side effect, with a lease), report
- * started/succeeded/failed to the results topic with the worker's credential.
+ * first, then the job hash recomputed from what was received), claim each idempotency key in a
+ * SQL table before the side effect (with a lease), run the side effect under an explicit
+ * exactly-once contract (transactional, idempotent or external: see the README), report
+ * started/succeeded/failed/unknown to the results topic with the worker's credential.
  */
 export {
   createWorker,
   ClaimBusyError,
+  LeaseLostError,
   type Worker,
   type WorkerOptions,
+  type ExternalEffectWorkerOptions,
+  type TransactionalWorkerOptions,
   type JobHandler,
+  type TransactionalJobHandler,
   type JobContext,
+  type TransactionalJobContext,
   type ProcessOutcome,
+  type WorkerFaultPoint,
   type WorkerLogLevel,
   type WorkerToken,
 } from './worker';
@@ -27,12 +34,19 @@ export {
 } from './dispatch-verification';
 export {
   ClaimStore,
+  failedOutcome,
+  type ClaimMode,
   type ClaimRecord,
   type ClaimRequest,
   type ClaimResult,
   type CompleteResult,
   type Lease,
+  type SqlQueryable,
   type StoredOutcome,
+  type TransactionalEffect,
+  type TransactionalResult,
 } from './claim-store.port';
-export { SqlClaimStore, DEFAULT_CLAIM_TABLE, type SqlQueryable } from './sql-claim.store';
+export { SqlClaimStore, DEFAULT_CLAIM_TABLE } from './sql-claim.store';
+export { poolTransactions, pgliteTransactions, transactionsFor, type SqlTransactionRunner } from './sql-transactions';
+export { LeaseKeeper, leaseMargin } from './lease-keeper';
 export { openClaimStore, type OpenClaimStoreOptions } from './claim-store.factory';

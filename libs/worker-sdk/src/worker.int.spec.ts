@@ -198,10 +198,10 @@ describe('createWorker on the real broker and PostgreSQL', () => {
     expect(resultsOf('fails').filter((r) => r.status === 'failed').every((r) => r.error === 'the mail server said no')).toBe(true);
   });
 
-  it('waits for a live claim of a crashed worker to expire, then takes it over and runs once', async () => {
+  it('waits for the live claim of a worker that crashed before its side effect began, then takes it over and runs once', async () => {
     const message = await dispatchMessage('orphan', 1);
     const request = { topic: 'customer.notify', priority: 'normal', tenant: 't1', submitted_by: 'agent', labels: { channel: 'email' }, payload: { n: 'orphan' } };
-    const crashed = await claims.claim({ key: 'orphan:dispatch', jobId: 'orphan', jobHash: jobHash(request), owner: 'crashed-worker', leaseMs: 1500 });
+    const crashed = await claims.claim({ key: 'orphan:dispatch', jobId: 'orphan', jobHash: jobHash(request), owner: 'crashed-worker', leaseMs: 1500, mode: 'external' });
     expect(crashed.status).toBe('claimed');
     const published = Date.now();
     await bus.publish(topics.dispatch, [message]);

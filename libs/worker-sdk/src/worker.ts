@@ -1,38 +1,73 @@
 import { hostname } from 'node:os';
+import { performance } from 'node:perf_hooks';
 import { DEFAULT_PARTITIONS, DEFAULT_TOPIC_PREFIX, HEADERS, signoffTopics } from '@signoff/contracts';
 import { KeySetSource, VerificationKeySet } from '@signoff/keys';
 import { classifyFailure, InboundMessage, KafkaMessageBus, MessageBus, PermanentMessageError, Subscription, TransientMessageError } from '@signoff/messaging';
 import { JsonLogger } from '@signoff/observability';
 import { Counter, Registry } from 'prom-client';
 import { openClaimStore } from './claim-store.factory';
-import { ClaimStore, Lease, StoredOutcome } from './claim-store.port';
+import { ClaimMode, ClaimStore, CompleteResult, failedOutcome, Lease, SqlQueryable, StoredOutcome } from './claim-store.port';
 import { DispatchedJob, REFUSAL_CODES, RefusalCode, verifyDispatch } from './dispatch-verification';
-import { SqlQueryable } from './sql-claim.store';
+import { LeaseKeeper } from './lease-keeper';
 
 /** What a handler gets besides the job. */
 export interface JobContext {
   /** The job's idempotency key: pass it on to downstream APIs that take one (payments, mail). */
   readonly idempotencyKey: string;
+  /**
+   * The claim's run counter: 1 for the first run of the key, + 1 with every takeover, so a later
+   * run always carries a higher token. Pass it with the key to a downstream system that fences:
+   * it refuses a write whose token is lower than the highest it saw for the key, so a worker that
+   * was taken over (it stalled past its lease) cannot write after its successor.
+   */
+  readonly fencingToken: number;
   readonly attempt: number;
   readonly workerId: string;
-  /** Aborted when this worker lost its claim (lease taken over) or is stopping. */
+  /**
+   * Fires the moment this worker's claim is lost: a renewal found it taken over, or renewals could
+   * not reach the database and the lease's expiry (a local deadline from the last successful
+   * renewal, with a margin) passed. In the transactional mode: the transaction's connection was
+   * lost. Stop the side effect when it fires; its `reason` says why.
+   */
   readonly signal: AbortSignal;
+}
+
+/** What a transactional handler gets: the claim's database transaction besides the rest. */
+export interface TransactionalJobContext extends JobContext {
+  /**
+   * The claim's transaction: what the handler writes through it commits atomically with the
+   * claim's completion, or not at all. Do not commit, roll back or swallow errors on it.
+   */
+  readonly tx: SqlQueryable;
 }
 
 /**
  * Runs the side effect of one job and returns its result (JSON). A thrown error records the job
- * as `failed` with the error's message; the side effect is not run again for this job.
+ * as `failed` with the error's message; the side effect is not run again for this job. (A throw
+ * after `context.signal` fired is not a `failed`: see {@link WorkerOptions}.)
  */
 export type JobHandler = (job: DispatchedJob, context: JobContext) => unknown;
 
-export type WorkerLogLevel = 'debug' | 'info' | 'warn' | 'error';
+/** A transactional handler: writes its side effect through `context.tx` (see {@link TransactionalJobContext}). */
+export type TransactionalJobHandler = (job: DispatchedJob, context: TransactionalJobContext) => unknown;
 
 /** The worker's credential: a JWT with the role `worker`, or a function that returns a current one. */
 export type WorkerToken = string | (() => string | Promise<string>);
 
-export interface WorkerOptions {
-  /** The side effect. */
-  readonly handler: JobHandler;
+export type WorkerLogLevel = 'debug' | 'info' | 'warn' | 'error';
+
+/** TEST ONLY: where {@link WorkerOptions.fault} is called (the demo worker SIGKILLs itself there). */
+export type WorkerFaultPoint = 'after-claim' | 'before-complete';
+
+interface CommonWorkerOptions {
+  /** A message bus you hold (the standalone's in-process bus, a shared Kafka bus)... */
+  readonly bus?: MessageBus;
+  /** ...or Kafka bootstrap brokers: the worker opens (and closes) its own Kafka bus. */
+  readonly brokers?: readonly string[];
+  /** KAFKA_TOPIC_PREFIX (default `signoff.`). */
+  readonly topicPrefix?: string;
+  /** Consumer group: instances sharing it split the dispatched jobs (default `signoff-workers`). */
+  readonly groupId?: string;
   /**
    * The control plane's public keys, which every dispatch grant must verify against: a JWK Set,
    * a file holding one, an https URL serving one (the dispatch service's
@@ -50,30 +85,65 @@ export interface WorkerOptions {
   readonly registry?: Registry;
   /** The worker's clock for grant lifetimes (default: the system clock). */
   readonly clock?: () => Date;
-  /** A message bus you hold (the standalone's in-process bus, a shared Kafka bus)... */
-  readonly bus?: MessageBus;
-  /** ...or Kafka bootstrap brokers: the worker opens (and closes) its own Kafka bus. */
-  readonly brokers?: readonly string[];
-  /** KAFKA_TOPIC_PREFIX (default `signoff.`). */
-  readonly topicPrefix?: string;
-  /** Consumer group: instances sharing it split the dispatched jobs (default `signoff-workers`). */
-  readonly groupId?: string;
   /** A claim store you hold... */
   readonly claims?: ClaimStore;
   /** ...or where to keep the claims: `postgres://…`, `pglite://<dir>|memory`... */
   readonly databaseUrl?: string;
-  /** ...or a pg Pool / pg Client / PGlite you hold. */
+  /** ...or a pg Pool / pg Client / PGlite you hold (the transactional mode needs a Pool or a PGlite). */
   readonly db?: SqlQueryable;
   /** Claim table name (default `signoff_worker_claims`). */
   readonly tableName?: string;
   /** This worker's name in claims and reports (default `<host>:<pid>`). */
   readonly workerId?: string;
-  /** How long a claim holds without renewal; renewed every third of it while the handler runs (default 30 s). */
+  /**
+   * How long a claim holds without renewal (default 30 s); renewed every third of it while an
+   * external handler runs. In the transactional mode the claim transaction holds the claim row
+   * locked instead, and the server ends a transaction idle for longer than this.
+   */
   readonly leaseMs?: number;
+  /** How long `stop()` waits for handlers under way before closing (default: `leaseMs`). */
+  readonly stopTimeoutMs?: number;
   /** Jobs this worker takes; others are left alone (acknowledged without a claim or a report). */
   readonly accepts?: (job: DispatchedJob) => boolean;
   readonly log?: (level: WorkerLogLevel, message: string, fields?: Record<string, unknown>) => void;
+  /**
+   * TEST ONLY: called at points of a run (`after-claim`: claimed and `started` reported, nothing
+   * run yet; `before-complete`: the handler returned, its outcome not stored yet), so a test can
+   * kill the process there. Never set in a deployment.
+   */
+  readonly fault?: (point: WorkerFaultPoint, job: DispatchedJob) => void | Promise<void>;
 }
+
+/**
+ * External side effects (the default): the handler calls systems outside the claim's database.
+ * Exactly once holds for what the claim table can see: a handler is started at most once per
+ * lease, an outcome is stored once, and a lease lost after the effect began is never silently run
+ * again. The SDK cannot know whether an effect outside its database happened when its worker died
+ * mid-run: such a job's outcome is `unknown` (reported, the job becomes UNKNOWN, an operator
+ * resolves it), unless the handler declares itself `idempotent`.
+ */
+export interface ExternalEffectWorkerOptions extends CommonWorkerOptions {
+  readonly mode?: 'external';
+  /**
+   * The handler's downstream dedupes by `context.idempotencyKey` and fences by
+   * `context.fencingToken`: a lease lost without an outcome is then taken over and the handler
+   * run again, with a higher fencing token, instead of the job becoming UNKNOWN.
+   */
+  readonly idempotent?: boolean;
+  readonly handler: JobHandler;
+}
+
+/**
+ * Transactional side effects: the handler writes its effect through `context.tx`, the claim's
+ * transaction in the claim store's database (PostgreSQL or PGlite), which also marks the claim
+ * completed. The effect and its completion commit together or not at all: exactly once.
+ */
+export interface TransactionalWorkerOptions extends CommonWorkerOptions {
+  readonly mode: 'transactional';
+  readonly handler: TransactionalJobHandler;
+}
+
+export type WorkerOptions = ExternalEffectWorkerOptions | TransactionalWorkerOptions;
 
 /** What {@link Worker.process} did with one message. */
 export type ProcessOutcome =
@@ -81,6 +151,8 @@ export type ProcessOutcome =
   | 'ran'
   /** The key was completed before: the stored outcome was reported again, nothing ran. */
   | 'duplicate'
+  /** The key's outcome is unknown (found now, or before): `unknown` was reported, nothing ran. */
+  | 'unknown'
   /** Refused before running (see RefusalCode; dead-lettered), or an idempotency key conflict. */
   | 'refused'
   /** Not for this worker (`accepts`). */
@@ -91,8 +163,6 @@ export type ProcessOutcome =
 /** A running worker. */
 export interface Worker {
   readonly workerId: string;
-  /** The worker's metrics (`signoff_worker_dispatch_refused_total{code}`): serve them on /metrics. */
-  readonly registry: Registry;
   /** Subscribes to `signoff.jobs.dispatch` (creating the topics when missing). */
   start(): Promise<void>;
   /** Stops consuming and closes what the worker opened itself. */
@@ -102,6 +172,8 @@ export interface Worker {
    * tests). A refused message resolves `refused`; only the subscription dead-letters it.
    */
   process(message: InboundMessage): Promise<ProcessOutcome>;
+  /** The worker's metrics (`signoff_worker_dispatch_refused_total{code}`): serve them on /metrics. */
+  readonly registry: Registry;
 }
 
 /** Another worker holds a live claim on the key: the message is retried by the bus later (transient). */
@@ -116,7 +188,16 @@ export class ClaimBusyError extends TransientMessageError {
   }
 }
 
-const MAX_ERROR_LENGTH = 2000;
+/** The lease was lost before an outcome could be stored; the bus redelivers the message and the claim rules decide. */
+export class LeaseLostError extends Error {
+  constructor(
+    readonly key: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'LeaseLostError';
+  }
+}
 
 const REFUSED_METRIC = 'signoff_worker_dispatch_refused_total';
 
@@ -138,6 +219,18 @@ function refusalCounter(registry: Registry): Counter<'code'> {
   return counter;
 }
 
+/** Back-off of storing an outcome while the claim database is unreachable. */
+const STORE_RETRY_MS = [50, 100, 250, 500, 1000, 2000];
+
+/** Why a held claim's outcome is unknown when its handler gave up after the lease was lost. */
+function abandonedReason(workerId: string, lease: Lease, loss: unknown, gaveUp: unknown): string {
+  const text = (value: unknown) => (value instanceof Error ? value.message : String(value));
+  return `${workerId} (run ${lease.fencingToken}) lost its lease while the side effect was under way (${text(loss)}) and the handler gave up: ${text(gaveUp)}`.slice(
+    0,
+    2000,
+  );
+}
+
 /**
  * Creates a Signoff worker (DESIGN sections 3 and 6): it consumes `signoff.jobs.dispatch` and,
  * for each message,
@@ -147,35 +240,32 @@ function refusalCounter(registry: Registry): Counter<'code'> {
  *    reported nowhere but on `signoff.jobs.dispatch.dlq` (with `error-code`, `error-detail` and
  *    `refused-by`: this worker's id; dead-lettered by the subscription, as every Signoff
  *    consumer's dead letters are) and in `signoff_worker_dispatch_refused_total{code}`;
- * 2. claims the idempotency key in the claim table BEFORE running anything (an atomic
- *    insert-or-take-over-an-expired-lease); a completed key reports its stored outcome again
- *    without running; a key another live worker holds is retried later;
- * 3. reports `started`, runs the handler while renewing the lease, stores the outcome under the
- *    lease, and reports `succeeded` / `failed` on `signoff.jobs.results`, every report with the
- *    attempt it received and the worker's credential (`authorization: Bearer <workerToken>`).
+ * 2. claims the idempotency key in the claim table BEFORE running anything (an atomic insert, or
+ *    a takeover of an expired lease when that is safe); a completed key reports its stored outcome
+ *    again without running; an expired claim whose external, non-idempotent effect may have begun
+ *    is marked `unknown` and reported `unknown`; a key another live worker holds is retried later;
+ * 3. reports `started`, then runs the handler by its mode (see the README, "The contract"):
+ *    - external / idempotent: records under the lease that the effect begins, runs the handler
+ *      while renewing the lease (its `signal` fires the moment the lease is lost), stores the
+ *      outcome under the lease (retrying while the database is unreachable);
+ *    - transactional: in one transaction locks the claim row, runs the handler with that
+ *      transaction, marks the claim completed, commits;
+ *    and reports `succeeded` / `failed` on `signoff.jobs.results`. Every report (`unknown` too)
+ *    carries the job's tenant, the attempt it received and the worker's credential
+ *    (`authorization: Bearer <workerToken>`).
  * A report that cannot be published throws, so the bus redelivers the message, which then finds
  * the stored outcome and reports it again: reports are at least once, side effects once.
- *
- * The side effect runs at most once as long as a handler finishes within its lease, which the
- * worker renews every third of `leaseMs`; a worker that stalls longer than the lease (a frozen
- * process) may be taken over and is fenced out of storing its outcome (`lease_lost`, logged as an
- * error). Handlers that call external APIs should pass `context.idempotencyKey` on to them.
  */
 export async function createWorker(options: WorkerOptions): Promise<Worker> {
   const workerId = options.workerId ?? `${hostname()}:${process.pid}`;
   const leaseMs = options.leaseMs ?? 30_000;
+  const stopTimeoutMs = options.stopTimeoutMs ?? leaseMs;
+  const mode: ClaimMode = options.mode === 'transactional' ? 'transactional' : options.idempotent === true ? 'idempotent' : 'external';
   const topics = signoffTopics(options.topicPrefix ?? DEFAULT_TOPIC_PREFIX);
   const logger = new JsonLogger('worker');
   const log =
     options.log ?? ((level: WorkerLogLevel, message: string, fields?: Record<string, unknown>) => logger.emit(level, message, { worker: workerId, ...fields }));
 
-  let ownBus = false;
-  let bus = options.bus;
-  if (!bus) {
-    if (!options.brokers || options.brokers.length === 0) throw new Error('createWorker needs a bus or brokers');
-    bus = new KafkaMessageBus({ brokers: options.brokers, clientId: `signoff-worker-${workerId}` });
-    ownBus = true;
-  }
   let ownClaims = false;
   let claims = options.claims;
   if (!claims) {
@@ -184,6 +274,20 @@ export async function createWorker(options: WorkerOptions): Promise<Worker> {
     claims = await openClaimStore(target, { tableName: options.tableName });
     ownClaims = options.db === undefined;
   }
+  if (mode === 'transactional' && !claims.supportsTransactions) {
+    if (ownClaims) await claims.close();
+    throw new Error('the transactional mode needs a claim store that opens transactions: a postgres:// or pglite:// URL, a pg Pool or a PGlite (not a lone pg Client)');
+  }
+  let ownBus = false;
+  let bus = options.bus;
+  if (!bus) {
+    if (!options.brokers || options.brokers.length === 0) {
+      if (ownClaims) await claims.close();
+      throw new Error('createWorker needs a bus or brokers');
+    }
+    bus = new KafkaMessageBus({ brokers: options.brokers, clientId: `signoff-worker-${workerId}` });
+    ownBus = true;
+  }
   const theBus: MessageBus = bus;
   const store: ClaimStore = claims;
   const keys = options.grantKeys instanceof VerificationKeySet ? options.grantKeys : VerificationKeySet.from(options.grantKeys);
@@ -191,11 +295,14 @@ export async function createWorker(options: WorkerOptions): Promise<Worker> {
   const refused = refusalCounter(registry);
   const token = options.workerToken;
   const clock = options.clock ?? (() => new Date());
-  const stopping = new AbortController();
+  let stopping = false;
+  const inFlight = new Set<Promise<unknown>>();
   let subscription: Subscription | null = null;
 
+  type Report = { status: 'started' } | StoredOutcome | { status: 'unknown'; error: string; fencing_token: number };
+
   /** Reports on `signoff.jobs.results`, naming the job as its dispatch did (job id and tenant), the attempt, and this worker's credential. */
-  async function report(job: DispatchedJob, outcome: { status: 'started' } | StoredOutcome): Promise<void> {
+  async function report(job: DispatchedJob, outcome: Report): Promise<void> {
     const credential = typeof token === 'function' ? await token() : token;
     await theBus.publish(topics.results, [
       {
@@ -206,52 +313,146 @@ export async function createWorker(options: WorkerOptions): Promise<Worker> {
     ]);
   }
 
-  async function run(job: DispatchedJob, lease: Lease): Promise<ProcessOutcome> {
-    const lost = new AbortController();
-    const signal = AbortSignal.any([lost.signal, stopping.signal]);
-    const renewal = setInterval(() => {
-      store.renew(lease, leaseMs).then(
-        (held) => {
-          if (!held) lost.abort(new Error('lease lost'));
-        },
-        (error: unknown) => log('warn', 'lease renewal failed', { idempotency_key: lease.key, error: (error as Error).message }),
-      );
-    }, Math.max(10, Math.floor(leaseMs / 3)));
-    let outcome: StoredOutcome;
-    try {
-      const result: unknown = await options.handler(job, { idempotencyKey: job.idempotency_key, attempt: job.attempt, workerId, signal });
-      outcome = { status: 'succeeded', result: result === undefined ? null : result };
-    } catch (error) {
-      const message = error instanceof Error ? error.message : String(error);
-      outcome = { status: 'failed', error: message.slice(0, MAX_ERROR_LENGTH) || 'handler failed' };
-    } finally {
-      clearInterval(renewal);
-    }
-    const stored = await store.complete(lease, outcome);
-    if (stored.status === 'lease_lost') {
-      log('error', 'claim was taken over while the side effect ran: it may have run twice', {
-        job_id: job.job_id,
-        idempotency_key: job.idempotency_key,
-        now_held_by: stored.current?.owner ?? null,
+  /** Reports what the key's record says now (after this worker lost its lease). */
+  async function reportCurrent(job: DispatchedJob, current: CompleteResult & { status: 'lease_lost' }): Promise<void> {
+    const record = current.current;
+    if (!record) return;
+    if (record.status === 'succeeded' || record.status === 'failed') {
+      await report(job, {
+        status: record.status,
+        ...(record.result !== undefined ? { result: record.result } : {}),
+        ...(record.error !== undefined ? { error: record.error } : {}),
       });
-      const current = stored.current;
-      if (current && (current.status === 'succeeded' || current.status === 'failed')) {
-        await report(job, {
-          status: current.status,
-          ...(current.result !== undefined ? { result: current.result } : {}),
-          ...(current.error !== undefined ? { error: current.error } : {}),
-        });
-      }
-      return 'lease_lost';
+    } else if (record.status === 'unknown') {
+      await report(job, { status: 'unknown', error: record.error ?? 'outcome unknown', fencing_token: record.runs });
     }
+  }
+
+  /** A claim-store write that must land: retried while the database is unreachable, up to a bound. */
+  async function persistently<T>(what: string, op: () => Promise<T>): Promise<T> {
+    const deadline = performance.now() + Math.max(2 * leaseMs, 10_000);
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await op();
+      } catch (error) {
+        if (performance.now() >= deadline) throw error;
+        const delay = STORE_RETRY_MS[Math.min(attempt, STORE_RETRY_MS.length - 1)];
+        log('warn', `${what} failed, retrying in ${delay} ms`, { error: (error as Error).message });
+        await new Promise((r) => setTimeout(r, delay));
+      }
+    }
+  }
+
+  async function reportRan(job: DispatchedJob, outcome: StoredOutcome): Promise<ProcessOutcome> {
     await report(job, outcome);
     log(outcome.status === 'succeeded' ? 'info' : 'warn', `job ${outcome.status}`, {
       job_id: job.job_id,
       idempotency_key: job.idempotency_key,
       attempt: job.attempt,
+      mode,
       ...(outcome.error ? { error: outcome.error } : {}),
     });
     return 'ran';
+  }
+
+  async function lostAfterRun(job: DispatchedJob, lost: CompleteResult & { status: 'lease_lost' }, outcome: StoredOutcome | null): Promise<ProcessOutcome> {
+    log('error', 'the claim was taken over or marked unknown while the side effect ran: this outcome could not be stored', {
+      job_id: job.job_id,
+      idempotency_key: job.idempotency_key,
+      now_held_by: lost.current?.owner ?? null,
+      claim_status: lost.current?.status ?? null,
+      // What this worker saw, for the operator who resolves the job.
+      ...(outcome ? { outcome: outcome.status, ...(outcome.error ? { error: outcome.error } : {}) } : {}),
+    });
+    await reportCurrent(job, lost);
+    return 'lease_lost';
+  }
+
+  /** External and idempotent modes: mark, run with a kept lease, store under the lease. */
+  async function runExternal(job: DispatchedJob, lease: Lease, keeper: LeaseKeeper): Promise<ProcessOutcome> {
+    try {
+      // 1. from here a lost lease of an external claim is `unknown`, never a silent re-run
+      if (!(await store.markEffectStarted(lease))) {
+        log('warn', 'the claim was taken over before the side effect began: not running', { job_id: job.job_id, idempotency_key: job.idempotency_key });
+        return 'lease_lost';
+      }
+      // 2. the side effect
+      let outcome: StoredOutcome;
+      let gaveUp: unknown = null;
+      try {
+        const result: unknown = await (options.handler as JobHandler)(job, {
+          idempotencyKey: job.idempotency_key,
+          fencingToken: lease.fencingToken,
+          attempt: job.attempt,
+          workerId,
+          signal: keeper.signal,
+        });
+        outcome = { status: 'succeeded', result: result === undefined ? null : result };
+      } catch (error) {
+        // A throw after the lease was lost says nothing about what the effect did.
+        if (keeper.signal.aborted) gaveUp = error;
+        outcome = failedOutcome(error);
+      }
+      await options.fault?.('before-complete', job);
+      if (gaveUp !== null) {
+        const reason = abandonedReason(workerId, lease, keeper.signal.reason, gaveUp);
+        if (mode === 'idempotent') {
+          // Free the key for a takeover (higher fencing token) and let the bus redeliver.
+          await persistently('expiring the lease', () => store.expire(lease));
+          throw new LeaseLostError(job.idempotency_key, reason);
+        }
+        if (await persistently('marking the outcome unknown', () => store.markUnknown(lease, reason))) {
+          log('error', 'the lease was lost while the side effect was under way: outcome unknown, reported for an operator', {
+            job_id: job.job_id,
+            idempotency_key: job.idempotency_key,
+            reason,
+          });
+          await report(job, { status: 'unknown', error: reason, fencing_token: lease.fencingToken });
+          return 'unknown';
+        }
+        return lostAfterRun(job, { status: 'lease_lost', current: await store.get(lease.key) }, null);
+      }
+      // 3. the outcome, under the lease: a database that comes back finds the lease still ours
+      const stored = await persistently('storing the outcome', () => store.complete(lease, outcome));
+      if (stored.status === 'lease_lost') return lostAfterRun(job, stored, outcome);
+      return reportRan(job, outcome);
+    } finally {
+      keeper.stop();
+    }
+  }
+
+  /** Transactional mode: lock, run with the transaction, complete, commit: one transaction. */
+  async function runTransactional(job: DispatchedJob, lease: Lease, keeper: LeaseKeeper): Promise<ProcessOutcome> {
+    const handler = options.handler as TransactionalJobHandler;
+    let result;
+    try {
+      result = await store.runTransactionally(
+        lease,
+        async (tx, connectionLost) => {
+          // The row lock holds the claim from here: renewals from another connection would only wait on it.
+          keeper.stop();
+          const value: unknown = await handler(job, {
+            idempotencyKey: job.idempotency_key,
+            fencingToken: lease.fencingToken,
+            attempt: job.attempt,
+            workerId,
+            signal: connectionLost,
+            tx,
+          });
+          await options.fault?.('before-complete', job);
+          return value;
+        },
+        { leaseMs },
+      );
+    } finally {
+      keeper.stop();
+    }
+    if (result.status === 'lease_lost') {
+      log('warn', 'the claim was taken over before its transaction locked it: not running', { job_id: job.job_id, idempotency_key: job.idempotency_key });
+      await reportCurrent(job, result);
+      return 'lease_lost';
+    }
+    return reportRan(job, result.outcome);
   }
 
   /** Why the last refused message was refused (its DLQ code and detail), per message. */
@@ -281,7 +482,8 @@ export async function createWorker(options: WorkerOptions): Promise<Worker> {
     const job = verified.job;
     if (options.accepts && !options.accepts(job)) return 'skipped';
 
-    const claim = await store.claim({ key: job.idempotency_key, jobId: job.job_id, jobHash: job.job_hash, owner: workerId, leaseMs });
+    const claimSentAt = performance.now();
+    const claim = await store.claim({ key: job.idempotency_key, jobId: job.job_id, jobHash: job.job_hash, owner: workerId, leaseMs, mode });
     switch (claim.status) {
       case 'completed':
         log('info', 'duplicate delivery: reporting the stored outcome, not running again', {
@@ -291,6 +493,16 @@ export async function createWorker(options: WorkerOptions): Promise<Worker> {
         });
         await report(job, claim.outcome);
         return 'duplicate';
+      case 'unknown':
+        log(claim.marked ? 'error' : 'info', claim.marked ? 'found a lost lease whose side effect may have happened: outcome unknown, not running again' : 'the outcome of this key is unknown: reporting it again, not running', {
+          job_id: job.job_id,
+          idempotency_key: job.idempotency_key,
+          attempt: job.attempt,
+          ran_by: claim.owner,
+          run: claim.runs,
+        });
+        await report(job, { status: 'unknown', error: claim.reason, fencing_token: claim.runs });
+        return 'unknown';
       case 'busy':
         throw new ClaimBusyError(job.idempotency_key, claim.owner, claim.leaseExpiresAt);
       case 'conflict':
@@ -309,26 +521,48 @@ export async function createWorker(options: WorkerOptions): Promise<Worker> {
         throw new Error('unknown claim result');
       }
     }
-    if (claim.takeover) log('warn', 'took over an expired claim (its worker stopped renewing it)', { idempotency_key: job.idempotency_key, runs: claim.runs });
+    if (claim.takeover) {
+      log('warn', 'took over an expired claim (its worker stopped renewing it)', { idempotency_key: job.idempotency_key, runs: claim.runs, mode });
+    }
+    const keeper = new LeaseKeeper(store, claim.lease, leaseMs, claimSentAt, (error) =>
+      log('warn', 'lease renewal failed', { idempotency_key: claim.lease.key, error: error.message }),
+    );
     try {
       await report(job, { status: 'started' });
     } catch (error) {
       // Nothing ran yet: give the key back so the redelivery can claim it at once.
+      keeper.stop();
       await store.release(claim.lease).catch(() => undefined);
       throw error;
     }
-    return run(job, claim.lease);
+    try {
+      await options.fault?.('after-claim', job);
+    } catch (error) {
+      keeper.stop();
+      throw error;
+    }
+    return mode === 'transactional' ? runTransactional(job, claim.lease, keeper) : runExternal(job, claim.lease, keeper);
+  }
+
+  /** Tracks a message under way, so `stop()` can wait for it. */
+  function tracked(message: InboundMessage): Promise<ProcessOutcome> {
+    if (stopping) return Promise.reject(new Error('worker stopping'));
+    const run = handleMessage(message);
+    inFlight.add(run);
+    const forget = () => inFlight.delete(run);
+    run.then(forget, forget);
+    return run;
   }
 
   return {
     workerId,
     registry,
-    process: handleMessage,
+    process: tracked,
     async start() {
       await theBus.ensureTopics([
         { name: topics.dispatch, partitions: DEFAULT_PARTITIONS },
-        { name: topics.dispatchDlq, partitions: DEFAULT_PARTITIONS },
         { name: topics.results, partitions: DEFAULT_PARTITIONS },
+        { name: topics.dispatchDlq, partitions: DEFAULT_PARTITIONS },
       ]);
       subscription = await theBus.subscribe({
         groupId: options.groupId ?? 'signoff-workers',
@@ -346,15 +580,21 @@ export async function createWorker(options: WorkerOptions): Promise<Worker> {
           },
         },
         handler: async (message) => {
-          const outcome = await handleMessage(message);
+          const outcome = await tracked(message);
           const refusal = refusals.get(message);
           if (outcome === 'refused' && refusal) throw new PermanentMessageError(refusal.code, refusal.detail);
         },
       });
-      log('info', 'worker consuming', { topic: topics.dispatch, group: options.groupId ?? 'signoff-workers', grant_keys: keys.description });
+      log('info', 'worker consuming', { topic: topics.dispatch, group: options.groupId ?? 'signoff-workers', mode, grant_keys: keys.description });
     },
     async stop() {
-      stopping.abort(new Error('worker stopping'));
+      // Handlers under way finish (up to stopTimeoutMs) before the connections close: a stop is
+      // not a lost lease, and a handler aborted by it would leave an outcome nobody knows.
+      stopping = true;
+      const draining = Promise.allSettled([...inFlight]);
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([draining, new Promise((r) => (timer = setTimeout(r, stopTimeoutMs)))]);
+      clearTimeout(timer);
       await subscription?.stop();
       subscription = null;
       if (ownBus) await theBus.close();

@@ -38,6 +38,7 @@ function closedAs(state: JobAggregateState): { kind: ApprovalChangeKind; state: 
     case 'RUNNING':
     case 'SUCCEEDED':
     case 'FAILED':
+    case 'UNKNOWN':
     case 'DISPATCH_ABANDONED':
       return { kind: 'granted', state: 'approved' };
     case 'initial':

@@ -1,11 +1,10 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { GrantCheck, grantAwaitingLogCheck, GrantLogFact, JobAggregateState } from '@signoff/approvals';
 import { JobRef } from '@signoff/contracts';
-import { SIGNOFF_CONFIG } from '@signoff/core';
+import { EventLogReader, SIGNOFF_CONFIG } from '@signoff/core';
 import { EventStore } from '@signoff/event-store';
 import { SignoffConfig } from '@signoff/runtime';
 import { DISPATCH_LOG_EVENT_TYPES, DispatchStatusProjection } from './dispatch-status.projection';
-import { EventLogReader } from './event-log.reader';
 
 /** How long a dispatch waits for an approved job's grant to become readable in the global log. */
 export const GRANT_READ_WAIT_MS = 1000;

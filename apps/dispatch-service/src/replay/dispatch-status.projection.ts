@@ -2,12 +2,12 @@ import type { GrantLogFact } from '@signoff/approvals';
 import type { DispatchReplayedData, JobEvent, JobRef, SignoffEvent } from '@signoff/contracts';
 import { fromJobStreamId, POLICY_STREAM, toJobStreamId } from '@signoff/contracts';
 
-/** Where a released job's current attempt stands. */
-export type DispatchStage = 'pending' | 'claimed' | 'dispatched';
+/** Where a released job's current attempt stands (`running`: a worker reported `started`, no outcome yet). */
+export type DispatchStage = 'pending' | 'claimed' | 'dispatched' | 'running';
 
-const STAGE_RANK: Record<DispatchStage, number> = { pending: 0, claimed: 1, dispatched: 2 };
+const STAGE_RANK: Record<DispatchStage, number> = { pending: 0, claimed: 1, dispatched: 2, running: 3 };
 
-/** One released job that no worker has acknowledged yet. */
+/** One released job without a recorded outcome. */
 export interface DispatchStatus {
   readonly job_id: string;
   readonly tenant: string;
@@ -17,6 +17,8 @@ export interface DispatchStatus {
   readonly since: number;
   readonly claimed_by: string | null;
   readonly idempotency_key: string | null;
+  /** A worker reported `started` in some attempt: its side effect may have begun. */
+  readonly started: boolean;
   /**
    * Approved jobs: the policy that was active at the ApprovalGranted's place in the global log
    * (the last PolicyActivated the projection read before it), the fact the decider judges the
@@ -36,6 +38,7 @@ export const DISPATCH_STATUS_EVENT_TYPES = [
   'DispatchAbandoned',
   'JobStarted',
   'JobCompleted',
+  'JobOutcomeUnknown',
 ] as const satisfies readonly JobEvent['type'][];
 
 /** Everything the projection reads from the log (its filter): the job events and the policy activations. */
@@ -53,8 +56,12 @@ export interface ReplayCandidate {
   readonly since: string;
   /** How long past its deadline (grace or worker acknowledgement timeout) the job is. */
   readonly overdue_ms: number;
-  /** `replay`: open attempt + 1 and publish it; `abandon`: max attempts reached, record DispatchAbandoned. */
-  readonly action: 'replay' | 'abandon';
+  /**
+   * `replay`: open attempt + 1 and publish it; `abandon`: max attempts reached, record
+   * DispatchAbandoned; `mark_unknown`: max attempts reached for a job a worker had started (its
+   * effect may have happened), record JobOutcomeUnknown (the job becomes UNKNOWN).
+   */
+  readonly action: 'replay' | 'abandon' | 'mark_unknown';
 }
 
 export interface StuckJobCriteria {
@@ -62,6 +69,8 @@ export interface StuckJobCriteria {
   readonly graceMs: number;
   /** WORKER_ACK_TIMEOUT_MS: a published attempt without a worker report older than this is stuck. */
   readonly workerAckTimeoutMs: number;
+  /** WORKER_RUN_TIMEOUT_MS: a started job without an outcome older than this is stuck. */
+  readonly workerRunTimeoutMs: number;
   readonly maxAttempts: number;
   readonly now: number;
 }
@@ -70,6 +79,7 @@ const REASON: Record<DispatchStage, DispatchReplayedData['reason']> = {
   pending: 'not_published',
   claimed: 'not_recorded',
   dispatched: 'not_acknowledged',
+  running: 'not_completed',
 };
 
 /**
@@ -80,9 +90,11 @@ const REASON: Record<DispatchStage, DispatchReplayedData['reason']> = {
  *
  * Events are applied in log order; an event that would move a job's (attempt, stage) backwards is
  * ignored, so the replay consumer may also apply the events it appended itself before the log
- * reader delivers them. A job leaves the index once a worker reported on it, it was abandoned, or
- * its approval was invalidated. Jobs are keyed by their stream, i.e. by (tenant, job id): the same
- * id in two tenants is two jobs.
+ * reader delivers them. A job leaves the index only with a recorded outcome (JobCompleted,
+ * JobOutcomeUnknown), its abandonment, or the invalidation of its approval: a `started` report (a
+ * lost or stalled one, or one whose worker died) moves it to `running`, which is replayed after
+ * WORKER_RUN_TIMEOUT_MS like any other stuck stage. Jobs are keyed by their stream, i.e. by
+ * (tenant, job id): the same id in two tenants is two jobs.
  *
  * It also folds the policy activations (PolicyActivated of the `policy` stream), in the same
  * order: the global log's one order, of which the reader only ever sees a prefix that can no
@@ -135,11 +147,11 @@ export class DispatchStatusProjection {
     const current = this.jobs.get(key);
     switch (event.type) {
       case 'PolicyEvaluated':
-        if (event.data.decision === 'allow' && !current) this.set(ref, 1, 'pending', since, null, null);
+        if (event.data.decision === 'allow' && !current) this.set(ref, 1, 'pending', since, null, null, false);
         return;
       case 'ApprovalGranted':
         if (!current) {
-          this.set(ref, 1, 'pending', since, null, null, { approval_id: event.data.approval_id, active_policy_snapshot: this.activePolicy });
+          this.set(ref, 1, 'pending', since, null, null, false, { approval_id: event.data.approval_id, active_policy_snapshot: this.activePolicy });
         }
         return;
       case 'DispatchClaimed':
@@ -151,10 +163,14 @@ export class DispatchStatusProjection {
       case 'DispatchReplayed':
         if (current) this.advance(current, event.data.attempt, 'pending', since, null, current.idempotency_key);
         return;
+      case 'JobStarted':
+        // Not an outcome: the job stays replayable (a worker that dies now leaves it RUNNING).
+        if (current) this.advance(current, current.attempt, 'running', since, current.claimed_by, event.data.idempotency_key, true);
+        return;
       case 'ApprovalInvalidated':
       case 'DispatchAbandoned':
-      case 'JobStarted':
       case 'JobCompleted':
+      case 'JobOutcomeUnknown':
         this.jobs.delete(key);
         return;
       default:
@@ -173,7 +189,8 @@ export class DispatchStatusProjection {
   stuck(criteria: StuckJobCriteria): ReplayCandidate[] {
     const out: ReplayCandidate[] = [];
     for (const status of this.jobs.values()) {
-      const limit = status.stage === 'dispatched' ? criteria.workerAckTimeoutMs : criteria.graceMs;
+      const limit =
+        status.stage === 'running' ? criteria.workerRunTimeoutMs : status.stage === 'dispatched' ? criteria.workerAckTimeoutMs : criteria.graceMs;
       const overdue = criteria.now - (status.since + limit);
       if (overdue < 0) continue;
       out.push({
@@ -186,7 +203,7 @@ export class DispatchStatusProjection {
         idempotency_key: status.idempotency_key,
         since: new Date(status.since).toISOString(),
         overdue_ms: overdue,
-        action: status.attempt + 1 > criteria.maxAttempts ? 'abandon' : 'replay',
+        action: status.attempt + 1 <= criteria.maxAttempts ? 'replay' : status.started ? 'mark_unknown' : 'abandon',
       });
     }
     return out.sort((a, b) => b.overdue_ms - a.overdue_ms);
@@ -199,10 +216,11 @@ export class DispatchStatusProjection {
     since: number,
     claimedBy: string | null,
     key: string | null,
+    started = false,
   ): void {
     if (attempt < current.attempt) return;
     if (attempt === current.attempt && STAGE_RANK[stage] <= STAGE_RANK[current.stage]) return;
-    this.set({ tenant: current.tenant, jobId: current.job_id }, attempt, stage, since, claimedBy, key, current.grant);
+    this.set({ tenant: current.tenant, jobId: current.job_id }, attempt, stage, since, claimedBy, key, current.started || started, current.grant);
   }
 
   private set(
@@ -212,6 +230,7 @@ export class DispatchStatusProjection {
     since: number,
     claimedBy: string | null,
     key: string | null,
+    started: boolean,
     grant: GrantLogFact | null = null,
   ): void {
     this.jobs.set(toJobStreamId(ref), {
@@ -222,6 +241,7 @@ export class DispatchStatusProjection {
       since,
       claimed_by: claimedBy,
       idempotency_key: key,
+      started,
       grant,
     });
   }

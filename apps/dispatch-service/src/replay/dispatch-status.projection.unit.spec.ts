@@ -1,10 +1,11 @@
-import { JobEvent, JobRef, POLICY_STREAM, SignoffEvent, SignoffEventMap, toJobStreamId } from '@signoff/contracts';
+import { DispatchReplayedData, JobEvent, JobRef, POLICY_STREAM, SignoffEvent, SignoffEventMap, toJobStreamId } from '@signoff/contracts';
 import { describe, expect, it } from 'vitest';
 import { DispatchStatusProjection, StuckJobCriteria } from './dispatch-status.projection';
 
 const T0 = Date.parse('2025-03-01T10:00:00.000Z');
 const GRACE = 2_000;
 const ACK = 30_000;
+const RUN = 300_000;
 
 type StreamEvent = JobEvent & { readonly streamId: string };
 const ref = (jobId: string, tenant = 'default'): JobRef => ({ tenant, jobId });
@@ -33,9 +34,12 @@ const claimed = (job: string, attempt: number, at: number, by = 'dispatch-a') =>
   ev('DispatchClaimed', { job_id: job, attempt, idempotency_key: `${job}:dispatch`, claimed_by: by }, at);
 const dispatched = (job: string, attempt: number, at: number) =>
   ev('JobDispatched', { job_id: job, attempt, idempotency_key: `${job}:dispatch`, topic: 't', partition: 0, offset: '1' }, at);
-const replayed = (job: string, attempt: number, at: number, reason: 'not_published' | 'not_recorded' | 'not_acknowledged' = 'not_acknowledged') =>
+const replayed = (job: string, attempt: number, at: number, reason: DispatchReplayedData['reason'] = 'not_acknowledged') =>
   ev('DispatchReplayed', { job_id: job, attempt, reason }, at);
 const started = (job: string, at: number) => ev('JobStarted', { job_id: job, idempotency_key: `${job}:dispatch`, worker: 'w' }, at);
+const completed = (job: string, at: number) => ev('JobCompleted', { job_id: job, idempotency_key: `${job}:dispatch`, status: 'succeeded' }, at);
+const unknown = (job: string, at: number) =>
+  ev('JobOutcomeUnknown', { job_id: job, idempotency_key: `${job}:dispatch`, worker: 'w2', reason: 'lease lost' }, at);
 
 const activated = (snapshot: string, streamId = POLICY_STREAM) =>
   ({
@@ -45,7 +49,13 @@ const activated = (snapshot: string, streamId = POLICY_STREAM) =>
     streamId,
   }) as SignoffEvent & { streamId: string };
 
-const criteria = (nowMs: number, maxAttempts = 5): StuckJobCriteria => ({ graceMs: GRACE, workerAckTimeoutMs: ACK, maxAttempts, now: T0 + nowMs });
+const criteria = (nowMs: number, maxAttempts = 5): StuckJobCriteria => ({
+  graceMs: GRACE,
+  workerAckTimeoutMs: ACK,
+  workerRunTimeoutMs: RUN,
+  maxAttempts,
+  now: T0 + nowMs,
+});
 
 function projectionOf(events: StreamEvent[]): DispatchStatusProjection {
   const p = new DispatchStatusProjection();
@@ -80,12 +90,28 @@ describe('dispatch-status projection and stuck jobs', () => {
     expect(p.stuck(criteria(20 + ACK))).toMatchObject([{ job_id: 'a', stage: 'dispatched', reason: 'not_acknowledged' }]);
   });
 
-  it('a worker report or an abandonment removes the job; a late record never brings it back', () => {
-    const p = projectionOf([allowed('a'), claimed('a', 1, 10), started('a', 15), dispatched('a', 1, 20)]);
+  it('a recorded outcome (completed, unknown) or an abandonment removes the job; a late record never brings it back', () => {
+    const p = projectionOf([allowed('a'), claimed('a', 1, 10), started('a', 15), completed('a', 18), dispatched('a', 1, 20)]);
     expect(p.size).toBe(0);
     p.apply(allowed('b'));
     p.apply(ev('DispatchAbandoned', { job_id: 'b', attempts: 5, max_attempts: 5, reason: 'not_acknowledged' }, 50));
     expect(p.size).toBe(0);
+    p.apply(allowed('c'));
+    p.apply(started('c', 60));
+    p.apply(unknown('c', 70));
+    expect(p.size).toBe(0);
+  });
+
+  it('a started job stays in the index: without an outcome within WORKER_RUN_TIMEOUT_MS it is stuck, not_completed', () => {
+    // A lost or forged `started` (or a worker that died mid-run) must not take the job out of replay for good.
+    const p = projectionOf([allowed('a'), claimed('a', 1, 10), started('a', 15), dispatched('a', 1, 20)]);
+    expect(p.get(ref('a'))).toMatchObject({ attempt: 1, stage: 'running', since: T0 + 15, started: true });
+    expect(p.stuck(criteria(15 + ACK * 2))).toEqual([]);
+    expect(p.stuck(criteria(15 + RUN))).toMatchObject([{ job_id: 'a', stage: 'running', reason: 'not_completed', action: 'replay', overdue_ms: 0 }]);
+    // Its replay opens attempt 2 as pending; exhausted attempts of a started job are offered as mark_unknown, not abandon.
+    p.apply(replayed('a', 2, 15 + RUN, 'not_completed'));
+    expect(p.get(ref('a'))).toMatchObject({ attempt: 2, stage: 'pending', started: true });
+    expect(p.stuck(criteria(15 + RUN + GRACE, 2))).toMatchObject([{ job_id: 'a', attempt: 2, action: 'mark_unknown' }]);
   });
 
   it('a replay opens the next attempt as pending; the last allowed attempt is offered for abandonment', () => {
@@ -179,7 +205,7 @@ describe('dispatch-status projection and stuck jobs', () => {
       ['default', 'same', 'not_published'],
       ['acme', 'same', 'not_recorded'],
     ]);
-    p.apply(inTenant(started('same', 30), 'acme'));
+    p.apply(inTenant(completed('same', 30), 'acme'));
     expect(p.get(ref('same', 'acme'))).toBeUndefined();
     expect(p.get(ref('same'))).toBeDefined();
   });

@@ -1,7 +1,7 @@
+import { EventLogReader } from '@signoff/core';
 import type { EventStore } from '@signoff/event-store';
 import { DEFAULT_MAX_ATTEMPTS } from '../dispatch.options';
 import { DISPATCH_LOG_EVENT_TYPES, DispatchStatusProjection, ReplayCandidate } from './dispatch-status.projection';
-import { EventLogReader } from './event-log.reader';
 
 export interface ReplayDryRunOptions {
   readonly store: EventStore;
@@ -9,6 +9,8 @@ export interface ReplayDryRunOptions {
   readonly graceMs: number;
   /** WORKER_ACK_TIMEOUT_MS of the dispatch service. */
   readonly workerAckTimeoutMs: number;
+  /** WORKER_RUN_TIMEOUT_MS of the dispatch service. */
+  readonly workerRunTimeoutMs: number;
   readonly maxAttempts?: number;
   /** Default: now. */
   readonly now?: Date;
@@ -25,6 +27,7 @@ export async function listReplayCandidates(options: ReplayDryRunOptions): Promis
   return projection.stuck({
     graceMs: options.graceMs,
     workerAckTimeoutMs: options.workerAckTimeoutMs,
+    workerRunTimeoutMs: options.workerRunTimeoutMs,
     maxAttempts: options.maxAttempts ?? DEFAULT_MAX_ATTEMPTS,
     now: (options.now ?? new Date()).getTime(),
   });

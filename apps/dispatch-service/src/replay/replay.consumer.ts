@@ -20,6 +20,8 @@ export interface ScanReport {
   readonly replayed: number;
   readonly redispatched: number;
   readonly abandoned: number;
+  /** Attempts exhausted for a job a worker had started: recorded JobOutcomeUnknown. */
+  readonly unknown: number;
   /** Moved on by someone else since the projection saw them (nothing to do). */
   readonly skipped: number;
   /** Approved jobs never claimed whose grant the log voided (ApprovalInvalidated instead of a replay). */
@@ -27,7 +29,7 @@ export interface ScanReport {
   readonly failed: number;
 }
 
-type HandleOutcome = 'replayed' | 'redispatched' | 'abandoned' | 'skipped' | 'invalidated';
+type HandleOutcome = 'replayed' | 'redispatched' | 'abandoned' | 'unknown' | 'skipped' | 'invalidated';
 
 /**
  * The replay consumer (the article's recovery path, DESIGN invariant 4). It keeps the
@@ -38,11 +40,17 @@ type HandleOutcome = 'replayed' | 'redispatched' | 'abandoned' | 'skipped' | 'in
  * - claimed by another instance but not recorded as published for longer than the grace (that
  *   dispatcher died between claim and publish, or between publish and record) -> `not_recorded`;
  * - published with no JobStarted/JobCompleted within WORKER_ACK_TIMEOUT_MS (workers down) ->
- *   `not_acknowledged`.
+ *   `not_acknowledged`;
+ * - started (a worker reported `started`) with no outcome within WORKER_RUN_TIMEOUT_MS (the worker
+ *   died mid-run, or the `started` was lost or forged) -> `not_completed`. The worker that gets the
+ *   new attempt reports the stored outcome, waits for a live claim, or applies the takeover rules
+ *   of the worker SDK (run again when that is safe, else mark the outcome unknown).
  * Each gets ReplayDispatch (DispatchReplayed, attempt + 1, decided again on the job's stream) and
  * is then claimed and published again with the same idempotency key. Past `maxAttempts` the
  * decider records DispatchAbandoned instead: a terminal, visible state (API `FAILED`), an error
- * log and `signoff_jobs_dispatch_abandoned_total`, so replays cannot hide a capacity problem.
+ * log and `signoff_jobs_dispatch_abandoned_total`, so replays cannot hide a capacity problem; a job
+ * a worker had started gets JobOutcomeUnknown instead (API `UNKNOWN`, for an operator), because
+ * its side effect may have happened.
  * An attempt this instance claimed itself and could not publish because the broker was
  * unreachable is retried as the same attempt: a broker outage burns no attempts.
  * An approved job never claimed carries the log's fact about its grant (the policy active at the
@@ -53,6 +61,7 @@ type HandleOutcome = 'replayed' | 'redispatched' | 'abandoned' | 'skipped' | 'in
 export class ReplayConsumer implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly logger = new Logger('ReplayConsumer');
   private readonly abandonedTotal: Counter;
+  private readonly unknownTotal: Counter;
   private readonly intervalMs: number;
   private loop: Promise<void> | null = null;
   private stopping = false;
@@ -78,6 +87,7 @@ export class ReplayConsumer implements OnApplicationBootstrap, OnModuleDestroy {
         help: 'Dispatches given up after the maximum number of attempts (DispatchAbandoned): a capacity or delivery problem.',
         registers: [metrics.registry],
       });
+    this.unknownTotal = outcomeUnknownCounter(metrics);
   }
 
   onApplicationBootstrap(): void {
@@ -124,6 +134,7 @@ export class ReplayConsumer implements OnApplicationBootstrap, OnModuleDestroy {
     return this.projection.stuck({
       graceMs: this.config.dispatchGraceMs,
       workerAckTimeoutMs: this.config.workerAckTimeoutMs,
+      workerRunTimeoutMs: this.config.workerRunTimeoutMs,
       maxAttempts: this.options.maxAttempts,
       now: this.clock.now().getTime(),
     });
@@ -131,7 +142,7 @@ export class ReplayConsumer implements OnApplicationBootstrap, OnModuleDestroy {
 
   /** One scan: catch up with the log, then replay every stuck job (in rounds). */
   async scanOnce(): Promise<ScanReport> {
-    const report = { candidates: 0, replayed: 0, redispatched: 0, abandoned: 0, skipped: 0, invalidated: 0, failed: 0 };
+    const report = { candidates: 0, replayed: 0, redispatched: 0, abandoned: 0, unknown: 0, skipped: 0, invalidated: 0, failed: 0 };
     // Each job is handled at most once per scan, whatever the projection says after a round.
     const attempted = new Set<string>();
     for (;;) {
@@ -179,6 +190,7 @@ export class ReplayConsumer implements OnApplicationBootstrap, OnModuleDestroy {
         attempt: candidate.attempt + 1,
         reason: candidate.reason,
         max_attempts: this.options.maxAttempts,
+        run_timeout_ms: this.config.workerRunTimeoutMs,
         ...(grant ? { grant_fact: grant, snapshot_mode: this.config.snapshotMode } : {}),
       },
       metadata: { commandId, correlationId: commandId, actor: this.dispatcher.instanceId, now: this.clock.now().toISOString() },
@@ -204,6 +216,13 @@ export class ReplayConsumer implements OnApplicationBootstrap, OnModuleDestroy {
             'check worker capacity and the dispatch topic',
         );
         return 'abandoned';
+      case 'outcome_unknown':
+        this.unknownTotal.inc();
+        this.logger.error(
+          `job ${job}: no outcome after ${outcome.attempts} dispatch attempts (max ${outcome.max_attempts}) although a worker started it: ` +
+            'recorded JobOutcomeUnknown; an operator resolves it (POST /api/v1/jobs/:id/resolve?tenant=)',
+        );
+        return 'unknown';
       case 'invalidated':
         this.dispatcher.grantVoided(ref, outcome);
         return 'invalidated';
@@ -227,7 +246,7 @@ export class ReplayConsumer implements OnApplicationBootstrap, OnModuleDestroy {
         if (report.candidates > 0) {
           this.logger.log(
             `scan: ${report.replayed} replayed, ${report.redispatched} re-published, ${report.abandoned} abandoned, ` +
-              `${report.invalidated} invalidated (grant void in log order), ${report.failed} failed`,
+              `${report.unknown} outcome unknown, ${report.invalidated} invalidated (grant void in log order), ${report.failed} failed`,
           );
         }
         failures = 0;
@@ -250,6 +269,19 @@ export class ReplayConsumer implements OnApplicationBootstrap, OnModuleDestroy {
       this.wake = done;
     });
   }
+}
+
+/** `signoff_jobs_outcome_unknown_total`: jobs that became UNKNOWN (one registration per registry). */
+export function outcomeUnknownCounter(metrics: SignoffMetrics): Counter {
+  const name = 'signoff_jobs_outcome_unknown_total';
+  return (
+    (metrics.registry.getSingleMetric(name) as Counter | undefined) ??
+    new Counter({
+      name,
+      help: 'Jobs whose outcome became unknown (JobOutcomeUnknown): a lease lost after the side effect began, or replays exhausted after a start. An operator resolves them.',
+      registers: [metrics.registry],
+    })
+  );
 }
 
 /** The job a replay candidate names. */

@@ -1,17 +1,22 @@
 import { randomUUID } from 'node:crypto';
-import { Controller } from '@nestjs/common';
+import { Controller, Logger } from '@nestjs/common';
 import { Ctx, EventPattern, Payload } from '@nestjs/microservices';
-import { CommandMetadata, RecordJobCompleted, RecordJobStarted } from '@signoff/approvals';
+import { CommandMetadata, RecordJobCompleted, RecordJobOutcomeUnknown, RecordJobStarted } from '@signoff/approvals';
 import { DEFAULT_TENANT, describeJobRef, HEADERS, JobRef, JobResultMessageDto, SignoffError, validateMessage } from '@signoff/contracts';
 import { Clock, JobCommandHandler } from '@signoff/core';
 import { busMessage } from '@signoff/messaging';
+import { SignoffMetrics } from '@signoff/observability';
 import { hasAnyRole, JwtVerifier, Principal } from '@signoff/runtime';
+import { Counter } from 'prom-client';
+import { outcomeUnknownCounter } from '../replay/replay.consumer';
 
 /** The role a result's credential must carry (DESIGN section 12). */
 export const WORKER_ROLE = 'worker';
 
 /**
- * Records the workers' reports from `signoff.jobs.results` as JobStarted / JobCompleted, and only
+ * Records the workers' reports from `signoff.jobs.results` as JobStarted / JobCompleted /
+ * JobOutcomeUnknown (`unknown`: a worker found the claim's lease lost after the side effect began,
+ * with no outcome recorded, for a handler that is not idempotent; the job becomes UNKNOWN), and only
  * reports a worker can prove it sent about a dispatch that happened (DESIGN section 12):
  * 1. the `authorization: Bearer <JWT>` header is a worker's credential, verified as HTTP tokens are
  *    (`unauthenticated`), with the role `worker` (`forbidden`);
@@ -19,7 +24,8 @@ export const WORKER_ROLE = 'worker';
  * 3. the decider accepts it: the credential's tenants cover the job (`forbidden`), the attempt and
  *    idempotency key are the ones the job's stream recorded as dispatched (`not_dispatched`), a
  *    second result does not contradict the first (`invalid_request`), the store takes its values
- *    (a NUL byte in `result` or `error`: `invalid_request`).
+ *    (a NUL byte in `result` or `error`: `invalid_request`). An `unknown` report is checked exactly
+ *    like `started`, `succeeded` and `failed`.
  * A refused report throws a SignoffError with its code; the bus classifies it as permanent
  * (`classifyFailure`, @signoff/messaging) and dead-letters it to `signoff.jobs.results.dlq` with
  * `error-code` and `error-detail` (the credential is never copied), counts it in
@@ -31,11 +37,18 @@ export const WORKER_ROLE = 'worker';
  */
 @Controller()
 export class JobResultsMessageController {
+  private readonly logger = new Logger('JobResultsConsumer');
+
+  private readonly unknownTotal: Counter;
+
   constructor(
     private readonly commands: JobCommandHandler,
     private readonly clock: Clock,
     private readonly verifier: JwtVerifier,
-  ) {}
+    metrics: SignoffMetrics,
+  ) {
+    this.unknownTotal = outcomeUnknownCounter(metrics);
+  }
 
   @EventPattern('jobs.results')
   async onResult(@Payload() value: unknown, @Ctx() context: unknown): Promise<void> {
@@ -68,26 +81,62 @@ export class JobResultsMessageController {
       actor: principal.sub,
       now: this.clock.now().toISOString(),
     });
-    const scope = { attempt: report.attempt, reporter_tenants: principal.tenants };
-    const { result } =
-      report.status === 'started'
-        ? await this.commands.execute(ref, (): RecordJobStarted => ({
-            type: 'RecordJobStarted',
-            data: { job_id: report.job_id, idempotency_key: report.idempotency_key, worker: report.worker ?? principal.sub, ...scope },
-            metadata: metadata(),
-          }))
-        : await this.commands.execute(ref, (): RecordJobCompleted => ({
-            type: 'RecordJobCompleted',
-            data: {
-              job_id: report.job_id,
-              idempotency_key: report.idempotency_key,
-              status: report.status as 'succeeded' | 'failed',
-              ...(report.result !== undefined ? { result: report.result } : {}),
-              ...(report.error !== undefined ? { error: report.error } : {}),
-              ...scope,
-            },
-            metadata: metadata(),
-          }));
+    const { result, appended } = await this.record(ref, report, principal, metadata);
     if (!result.ok) throw new SignoffError(result.code, `job ${describeJobRef(ref)}: ${result.message}`, result.details ?? {});
+    if (appended.some((event) => event.type === 'JobOutcomeUnknown')) {
+      this.unknownTotal.inc();
+      this.logger.error(
+        `job ${describeJobRef(ref)} is UNKNOWN: ${report.worker ?? principal.sub} found its claim's lease lost after the side effect began, ` +
+          'with no outcome recorded; an operator resolves it (POST /api/v1/jobs/:id/resolve?tenant=)',
+      );
+    }
+  }
+
+  /** The report as the decider's command for its status, with the credential's scope and the attempt. */
+  private record(ref: JobRef, report: JobResultMessageDto, principal: Principal, metadata: () => CommandMetadata) {
+    const worker = report.worker ?? principal.sub;
+    const { job_id, idempotency_key } = report;
+    const scope = { attempt: report.attempt, reporter_tenants: principal.tenants };
+    switch (report.status) {
+      case 'started':
+        return this.commands.execute(ref, (): RecordJobStarted => ({
+          type: 'RecordJobStarted',
+          data: { job_id, idempotency_key, worker, ...scope },
+          metadata: metadata(),
+        }));
+      case 'succeeded':
+      case 'failed': {
+        const status = report.status;
+        return this.commands.execute(ref, (): RecordJobCompleted => ({
+          type: 'RecordJobCompleted',
+          data: {
+            job_id,
+            idempotency_key,
+            status,
+            ...(report.result !== undefined ? { result: report.result } : {}),
+            ...(report.error !== undefined ? { error: report.error } : {}),
+            ...scope,
+          },
+          metadata: metadata(),
+        }));
+      }
+      case 'unknown':
+        return this.commands.execute(ref, (): RecordJobOutcomeUnknown => ({
+          type: 'RecordJobOutcomeUnknown',
+          data: {
+            job_id,
+            idempotency_key,
+            worker,
+            reason: report.error ?? 'the worker lost its lease without a recorded outcome',
+            ...(report.fencing_token !== undefined ? { fencing_token: report.fencing_token } : {}),
+            ...scope,
+          },
+          metadata: metadata(),
+        }));
+      default: {
+        const _exhaustive: never = report.status;
+        throw new Error(`unknown result status ${String(_exhaustive)}`);
+      }
+    }
   }
 }

@@ -34,6 +34,10 @@ export function cloudEventType(type: SignoffEventType): string {
       return 'signoff.job.started';
     case 'JobCompleted':
       return 'signoff.job.completed';
+    case 'JobOutcomeUnknown':
+      return 'signoff.job.outcome_unknown';
+    case 'JobOutcomeResolved':
+      return 'signoff.job.outcome_resolved';
     case 'PolicyActivated':
       return 'signoff.policy.activated';
     default: {

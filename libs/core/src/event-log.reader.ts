@@ -3,11 +3,12 @@ import type { EventStore, RecordedEvent } from '@signoff/event-store';
 
 /**
  * Reads events of the given types from the global log page by page, from position 0, in log
- * order: a catch-up subscription without a stored checkpoint. The dispatch-status projection
- * lives in memory, so it must be rebuilt from the start of the log at every start;
- * `EventStore.subscribe` resumes after a durable checkpoint and would skip what the new process
- * never saw. No stream filter: the projection reads job streams and the policy stream in one
- * order, and checks each event's stream itself.
+ * order: a catch-up subscription without a stored checkpoint, for in-memory indexes (the dispatch
+ * service's dispatch log and dispatch-status projection, the policy service's list of UNKNOWN
+ * jobs) that must be rebuilt from the start of the log at every start; `EventStore.subscribe`
+ * resumes after a durable checkpoint and would skip what the new process never saw. No stream
+ * filter: the dispatch log reads job streams and the policy stream in one order, and every reader
+ * checks each event's stream itself.
  */
 export class EventLogReader {
   private last: { position: bigint; id: string } | null = null;

@@ -1,0 +1,37 @@
+import { Body, Controller, HttpCode, Param, Post, Query } from '@nestjs/common';
+import { ApiBearerAuth, ApiBody, ApiOperation, ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { ResolveJobOutcomeOutcome } from '@signoff/approvals';
+import { ProblemDto, ResolveJobDto, SignoffError, validateMessage } from '@signoff/contracts';
+import { requestedJobRef } from '@signoff/core';
+import { CurrentPrincipal, Principal, Roles } from '@signoff/runtime';
+import { ResolveJobHandler } from './resolve-job.handler';
+
+/** `POST /api/v1/jobs/:id/resolve[?tenant=]` (admin) body `{outcome: "succeeded"|"failed", reason}`. */
+@ApiTags('jobs')
+@ApiBearerAuth()
+@Controller('jobs')
+export class ResolveJobHttpController {
+  constructor(private readonly handler: ResolveJobHandler) {}
+
+  @Post(':id/resolve')
+  @HttpCode(200)
+  @Roles('admin')
+  @ApiOperation({ summary: 'Decide the outcome of a job whose outcome is UNKNOWN (recorded as JobOutcomeResolved: who, what, why)' })
+  @ApiQuery({ name: 'tenant', required: false, description: "The job's tenant; default: the token's only tenant, else `default`." })
+  @ApiBody({ type: ResolveJobDto })
+  @ApiResponse({ status: 200, description: '{job_id, status: "resolved", outcome, resolved_by, state} or {job_id, status: "already_resolved", outcome, resolved_by}' })
+  @ApiResponse({ status: 400, type: ProblemDto, description: 'invalid_request: outcome must be succeeded or failed, a reason is required' })
+  @ApiResponse({ status: 404, type: ProblemDto, description: 'not_found (also for a job of a tenant the caller may not see)' })
+  @ApiResponse({ status: 409, type: ProblemDto, description: 'not_ambiguous: the job is not UNKNOWN (its outcome is known, or not due yet), with its `state`' })
+  @ApiResponse({ status: 503, type: ProblemDto, description: 'busy or store_unavailable, with Retry-After' })
+  async resolve(
+    @Param('id') id: string,
+    @Query('tenant') tenant: unknown,
+    @Body() body: unknown,
+    @CurrentPrincipal() principal: Principal,
+  ): Promise<ResolveJobOutcomeOutcome> {
+    const input = validateMessage(ResolveJobDto, body ?? {});
+    if (!input.ok) throw new SignoffError('invalid_request', 'the resolution is invalid', { errors: input.errors });
+    return this.handler.resolve(principal, requestedJobRef(principal, id, tenant), input.value);
+  }
+}
