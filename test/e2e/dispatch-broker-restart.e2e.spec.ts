@@ -96,7 +96,15 @@ describe('dispatch across a broker restart', () => {
     kafka = await startKafka({ dataDir });
 
     const all = [...before, ...inFlight, ...whileDown];
-    await waitFor(() => allSucceeded(all), 'every job to succeed after the restart', 90_000);
+    try {
+      await waitFor(() => allSucceeded(all), 'every job to succeed after the restart', 90_000);
+    } catch (error) {
+      // Say where each job stopped and what the services said, so a failure can be diagnosed.
+      const states = await Promise.all(all.map(async (id) => `${id}: ${await stateOf(id)}`));
+      process.stderr.write(`job states: ${states.join(', ')}\n`);
+      for (const p of started) process.stderr.write(`--- ${p.url}\n${p.output().slice(-20_000)}\n`);
+      throw error;
+    }
     await new Promise((r) => setTimeout(r, 1000));
 
     const effects = (await pool.query('SELECT job_id, idempotency_key FROM demo_worker_side_effects ORDER BY id')).rows as Array<{ job_id: string; idempotency_key: string }>;
