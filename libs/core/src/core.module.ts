@@ -1,4 +1,5 @@
 import { DynamicModule, Global, Inject, Injectable, Module, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
+import { CqrsModule } from '@nestjs/cqrs';
 import { signoffTopics, SignoffTopics } from '@signoff/contracts';
 import { EventStore, EventStoreModule, parseEventStoreUrl } from '@signoff/event-store';
 import { MessagingModule } from '@signoff/messaging';
@@ -50,7 +51,7 @@ class CoreLifecycle implements OnModuleInit, OnApplicationShutdown {
 
 /**
  * What every Signoff service shares: configuration, the event store, the message bus, metrics and
- * health, the clock, the job command handler and the active policy.
+ * health, the clock, the job command handler, the active policy and the CQRS buses.
  */
 @Global()
 @Module({})
@@ -61,6 +62,9 @@ export class CoreModule {
     return {
       module: CoreModule,
       imports: [
+        // The CommandBus and QueryBus every transport dispatches on (global); the handlers are
+        // found among each feature module's providers when the application bootstraps.
+        CqrsModule.forRoot(),
         ObservabilityModule,
         EventStoreModule.forRoot({ url: config.eventStoreUrl }),
         MessagingModule.forRoot({ brokers: config.kafkaBrokers, clientId: options.serviceName, startupTimeoutMs: config.kafkaStartupTimeoutMs }),
