@@ -1,9 +1,11 @@
 import { Controller, Logger } from '@nestjs/common';
+import { CommandBus } from '@nestjs/cqrs';
 import { Ctx, EventPattern, Payload } from '@nestjs/microservices';
 import { DEFAULT_TENANT, describeJobRef, ID_PATTERN, JobRef, SignoffError } from '@signoff/contracts';
 import { busMessage, InboundMessage } from '@signoff/messaging';
 import { isPermanentPublishError } from './batching.publisher';
-import { DispatchResult, JobDispatcher } from './job-dispatcher';
+import { DispatchJobCommand } from './dispatch-job.command';
+import { DispatchResult } from './job-dispatcher';
 
 /**
  * The job a release notification is about: the value's `job_id` (the relays publish the event
@@ -37,7 +39,7 @@ export function notifiedJobRef(value: unknown, key: string | null): JobRef | nul
 export class JobReleasedMessageController {
   private readonly logger = new Logger('JobReleasedConsumer');
 
-  constructor(private readonly dispatcher: JobDispatcher) {}
+  constructor(private readonly commands: CommandBus) {}
 
   @EventPattern('jobs.evaluated')
   async onEvaluated(@Payload() value: unknown, @Ctx() context: unknown): Promise<void> {
@@ -60,7 +62,7 @@ export class JobReleasedMessageController {
     }
     let result: DispatchResult;
     try {
-      result = await this.dispatcher.dispatch(ref, message.headers['event-id'] ?? where);
+      result = await this.commands.execute(new DispatchJobCommand(ref, message.headers['event-id'] ?? where));
     } catch (error) {
       // A message the broker refuses for good would be refused on every redelivery: let the
       // partition move on; the replay consumer retries it and, past the max attempts, abandons it.
