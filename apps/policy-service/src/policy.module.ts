@@ -1,7 +1,7 @@
 import { Module } from '@nestjs/common';
 import { GetJobHttpController } from './get-job/get-job.http.controller';
 import { ListJobsHttpController } from './list-unknown-jobs/list-jobs.http.controller';
-import { UnknownJobsQuery } from './list-unknown-jobs/unknown-jobs.query';
+import { UnknownJobsHandler } from './list-unknown-jobs/unknown-jobs.handler';
 import { PolicyHttpController } from './policy/policy.http.controller';
 import { ResolveJobHandler } from './resolve-job/resolve-job.handler';
 import { ResolveJobHttpController } from './resolve-job/resolve-job.http.controller';
@@ -24,6 +24,7 @@ import { SubmitJobHttpController } from './submit-job/submit-job.http.controller
     ResolveJobHttpController,
     PolicyHttpController,
   ],
-  providers: [SubmitJobHandler, EvaluatedRelay, UnknownJobsQuery, ResolveJobHandler],
+  // SubmitJob, UnknownJobs and ResolveJob handlers are the CommandBus / QueryBus handlers (one per use case).
+  providers: [SubmitJobHandler, EvaluatedRelay, UnknownJobsHandler, ResolveJobHandler],
 })
 export class PolicyModule {}
