@@ -2,6 +2,10 @@ import { Module } from '@nestjs/common';
 import { GetJobHttpController } from './get-job/get-job.http.controller';
 import { ListJobsHttpController } from './list-unknown-jobs/list-jobs.http.controller';
 import { UnknownJobsHandler } from './list-unknown-jobs/unknown-jobs.handler';
+import { GetJobHandler } from './get-job/get-job.handler';
+import { ActivatePolicyHandler } from './policy/activate-policy.handler';
+import { EvaluatePolicyHandler } from './policy/evaluate-policy.handler';
+import { GetPolicyHandler } from './policy/get-policy.handler';
 import { PolicyHttpController } from './policy/policy.http.controller';
 import { ResolveJobHandler } from './resolve-job/resolve-job.handler';
 import { ResolveJobHttpController } from './resolve-job/resolve-job.http.controller';
@@ -24,7 +28,7 @@ import { SubmitJobHttpController } from './submit-job/submit-job.http.controller
     ResolveJobHttpController,
     PolicyHttpController,
   ],
-  // SubmitJob, UnknownJobs and ResolveJob handlers are the CommandBus / QueryBus handlers (one per use case).
-  providers: [SubmitJobHandler, EvaluatedRelay, UnknownJobsHandler, ResolveJobHandler],
+  // Every *Handler is the CommandBus / QueryBus handler of one use case.
+  providers: [SubmitJobHandler, EvaluatedRelay, UnknownJobsHandler, ResolveJobHandler, GetJobHandler, GetPolicyHandler, ActivatePolicyHandler, EvaluatePolicyHandler],
 })
 export class PolicyModule {}
