@@ -1,4 +1,5 @@
 import { DynamicModule, Module } from '@nestjs/common';
+import { cqrsHandlers } from '@signoff/core';
 import { ApproveGrpcController } from './approve/approve.grpc.controller';
 import { ApproveHandler } from './approve/approve.handler';
 import { ApproveHttpController } from './approve/approve.http.controller';
@@ -43,12 +44,11 @@ import { WatchApprovalsGrpcController } from './watch-approvals/watch-approvals.
   ],
   providers: [
     ApprovalIntegrity,
-    // CommandBus / QueryBus handlers: one per use case, whatever the transport.
-    ApproveHandler,
-    RejectHandler,
-    ListApprovalsHandler,
-    GetApprovalHandler,
-    JobEventsHandler,
+    // One handler per use case, whatever the transport, registered on the CommandBus / QueryBus.
+    ...cqrsHandlers('ApprovalModule', {
+      commands: [ApproveHandler, RejectHandler],
+      queries: [ListApprovalsHandler, GetApprovalHandler, JobEventsHandler],
+    }),
     GrpcAuth,
     PendingApprovalsProjection,
     ApprovalExpiryScheduler,

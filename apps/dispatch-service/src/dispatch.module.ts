@@ -1,4 +1,5 @@
 import { DynamicModule, Module } from '@nestjs/common';
+import { cqrsHandlers } from '@signoff/core';
 import { DISPATCH_OPTIONS, DispatchOptions, resolveDispatchOptions } from './dispatch.options';
 import { DispatchGrantSigner } from './dispatch/dispatch-grant.signer';
 import { DispatchJobHandler } from './dispatch/dispatch-job.handler';
@@ -31,9 +32,8 @@ export class DispatchModule {
         DispatchLog,
         JobDispatcher,
         ReplayConsumer,
-        // CommandBus handlers: one per use case the message controllers dispatch to.
-        DispatchJobHandler,
-        RecordJobResultHandler,
+        // One handler per use case the message controllers dispatch to, on the CommandBus.
+        ...cqrsHandlers('DispatchModule', { commands: [DispatchJobHandler, RecordJobResultHandler] }),
       ],
       exports: [DispatchLog, JobDispatcher, ReplayConsumer],
     };

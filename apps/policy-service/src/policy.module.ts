@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { cqrsHandlers } from '@signoff/core';
 import { GetJobHttpController } from './get-job/get-job.http.controller';
 import { ListJobsHttpController } from './list-unknown-jobs/list-jobs.http.controller';
 import { UnknownJobsHandler } from './list-unknown-jobs/unknown-jobs.handler';
@@ -28,7 +29,13 @@ import { SubmitJobHttpController } from './submit-job/submit-job.http.controller
     ResolveJobHttpController,
     PolicyHttpController,
   ],
-  // Every *Handler is the CommandBus / QueryBus handler of one use case.
-  providers: [SubmitJobHandler, EvaluatedRelay, UnknownJobsHandler, ResolveJobHandler, GetJobHandler, GetPolicyHandler, ActivatePolicyHandler, EvaluatePolicyHandler],
+  providers: [
+    // One handler per use case, whatever the transport, registered on the CommandBus / QueryBus.
+    ...cqrsHandlers('PolicyModule', {
+      commands: [SubmitJobHandler, ResolveJobHandler, ActivatePolicyHandler],
+      queries: [GetJobHandler, UnknownJobsHandler, GetPolicyHandler, EvaluatePolicyHandler],
+    }),
+    EvaluatedRelay,
+  ],
 })
 export class PolicyModule {}

@@ -1,5 +1,5 @@
 import { DynamicModule, Global, Inject, Injectable, Module, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
-import { CqrsModule } from '@nestjs/cqrs';
+import { CommandBus, QueryBus } from '@nestjs/cqrs';
 import { signoffTopics, SignoffTopics } from '@signoff/contracts';
 import { EventStore, EventStoreModule, parseEventStoreUrl } from '@signoff/event-store';
 import { MessagingModule } from '@signoff/messaging';
@@ -62,9 +62,6 @@ export class CoreModule {
     return {
       module: CoreModule,
       imports: [
-        // The CommandBus and QueryBus every transport dispatches on (global); the handlers are
-        // found among each feature module's providers when the application bootstraps.
-        CqrsModule.forRoot(),
         ObservabilityModule,
         EventStoreModule.forRoot({ url: config.eventStoreUrl }),
         MessagingModule.forRoot({ brokers: config.kafkaBrokers, clientId: options.serviceName, startupTimeoutMs: config.kafkaStartupTimeoutMs }),
@@ -105,8 +102,14 @@ export class CoreModule {
           inject: [ActivePolicy],
         },
         CoreLifecycle,
+        // The buses every transport dispatches on. Not through CqrsModule, whose discovery
+        // registers handlers only at onApplicationBootstrap: each feature module registers its own
+        // at instantiation (cqrsHandlers). Only the two buses are used: no EventBus, no sagas, no
+        // AggregateRoot (the decider holds event-sourced state).
+        CommandBus,
+        QueryBus,
       ],
-      exports: [SIGNOFF_CONFIG, SIGNOFF_TOPICS, AUDIT_REDACT, Clock, ThrottleCounter, JobCommandHandler, ActivePolicy, HistoryRedaction],
+      exports: [SIGNOFF_CONFIG, SIGNOFF_TOPICS, AUDIT_REDACT, Clock, ThrottleCounter, JobCommandHandler, ActivePolicy, HistoryRedaction, CommandBus, QueryBus],
     };
   }
 }
