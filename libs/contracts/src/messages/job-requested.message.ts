@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 import { IsNotEmpty, IsObject, IsOptional, IsString, Matches, MaxLength } from 'class-validator';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { SignoffError } from '../errors';
 import { HEADERS } from '../topics';
 import { ID_PATTERN, IsSafeIdentity, TOPIC_PATTERN } from '../validation';
 import type { MessageRecord } from './message-record';
@@ -72,4 +73,22 @@ export const JobRequestedMessageDto = SubmitJobDto;
  */
 export function jobRequestedMessage(request: JobRequestedMessage & { readonly job_id: string }, credential?: string): MessageRecord<JobRequestedMessage> {
   return { key: request.job_id, value: request, headers: credential === undefined ? {} : { [HEADERS.authorization]: `Bearer ${credential}` } };
+}
+
+/**
+ * The request a `signoff.jobs.requested` value makes, before {@link SubmitJobDto} validates it
+ * with the rest of the submission: the value's members, with the message key as `job_id` when the
+ * value names none (key = job_id, DESIGN section 6). Throws `invalid_request` when the value is
+ * not a JSON object or its `job_id` differs from the key.
+ */
+export function jobRequestOf(value: unknown, key: string | null): Record<string, unknown> {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    throw new SignoffError('invalid_request', 'the message value is not a JSON object');
+  }
+  const body = { ...(value as Record<string, unknown>) };
+  if (body.job_id === undefined && key) body.job_id = key;
+  else if (key && body.job_id !== key) {
+    throw new SignoffError('invalid_request', `job_id ${String(body.job_id)} differs from the message key ${key}`);
+  }
+  return body;
 }
