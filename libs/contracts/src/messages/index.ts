@@ -6,3 +6,4 @@ export * from './release-notice';
 export * from './job-dispatch.message';
 export * from './job-result.message';
 export * from './audit.message';
+export * from './dead-letter.message';

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { toJobStreamId } from '../events';
 import { validateMessage } from '../validation';
+import { DEAD_LETTER_MESSAGE_VERSION, deadLetterMessage, readDeadLetterHeaders } from './dead-letter.message';
 import { AUDIT_MESSAGE_VERSION, auditMessage, AuditMessage, AuditMessageDto } from './audit.message';
 import { DISPATCH_MESSAGE_VERSION, dispatchMessage, DispatchMessageDto } from './job-dispatch.message';
 import { JOB_APPROVED_MESSAGE_VERSION, JobApprovedMessageDto, toJobApprovedMessage } from './job-approved.message';
@@ -28,7 +29,7 @@ function expectRoundTrip(cls: new () => object, value: unknown): void {
 
 describe('one definition per topic: the builder output validates with its DTO and round-trips', () => {
   it('every message is at version 1', () => {
-    expect([JOB_REQUESTED_MESSAGE_VERSION, JOB_EVALUATED_MESSAGE_VERSION, JOB_APPROVED_MESSAGE_VERSION, DISPATCH_MESSAGE_VERSION, JOB_RESULT_MESSAGE_VERSION, AUDIT_MESSAGE_VERSION]).toEqual([1, 1, 1, 1, 1, 1]);
+    expect([JOB_REQUESTED_MESSAGE_VERSION, JOB_EVALUATED_MESSAGE_VERSION, JOB_APPROVED_MESSAGE_VERSION, DISPATCH_MESSAGE_VERSION, JOB_RESULT_MESSAGE_VERSION, AUDIT_MESSAGE_VERSION, DEAD_LETTER_MESSAGE_VERSION]).toEqual([1, 1, 1, 1, 1, 1, 1]);
   });
 
   it('signoff.jobs.requested: key job_id, the credential as authorization, and the ingress reads it back', () => {
@@ -126,5 +127,23 @@ describe('one definition per topic: the builder output validates with its DTO an
     expectRoundTrip(AuditMessageDto, record.value);
     const { subject: _s, ...unnamed } = event;
     expect(auditMessage(unnamed, 'policy').key).toBe('policy');
+  });
+
+  it('<topic>.dlq: the original bytes and headers without the credential, the dead-letter headers read back', () => {
+    const value = Buffer.from('{"job_id":"j1","x":1}');
+    const original = { topic: 'signoff.jobs.results', partition: 2, offset: '41', key: 'j1', value, headers: { authorization: 'Bearer secret', 'idempotency-key': 'k' } };
+    const record = deadLetterMessage(original, { code: 'invalid_request', detail: 'x'.repeat(5000) }, { 'refused-by': 'w1' });
+    expect(record.key).toBe('j1');
+    expect(record.value.equals(value)).toBe(true);
+    expect(Object.keys(record.headers)).toEqual(['idempotency-key', 'refused-by', 'error-code', 'error-detail', 'original-topic', 'original-partition', 'original-offset']);
+    expect(readDeadLetterHeaders(record.headers)).toStrictEqual({
+      'error-code': 'invalid_request',
+      'error-detail': 'x'.repeat(4000),
+      'original-topic': 'signoff.jobs.results',
+      'original-partition': '2',
+      'original-offset': '41',
+    });
+    expect(readDeadLetterHeaders({ 'idempotency-key': 'k' })).toBeNull();
+    expect(deadLetterMessage({ ...original, key: null, value: null }, { code: 'c', detail: 'd' }).value).toHaveLength(0);
   });
 });
