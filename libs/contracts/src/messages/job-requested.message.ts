@@ -25,7 +25,7 @@ export interface JobRequestedMessage {
   readonly tenant?: string;
   readonly labels?: Readonly<Record<string, string>>;
   readonly payload?: unknown;
-  /** Only on Kafka ingress, and only honoured on a trusted network without a credential. */
+  /** Kafka ingress only: with a credential it must be the credential's subject; without one (trusted network only) it names the submitter. */
   readonly submitted_by?: string;
 }
 

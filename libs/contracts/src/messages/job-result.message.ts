@@ -1,15 +1,16 @@
 import 'reflect-metadata';
 import { IsIn, IsInt, IsNotEmpty, IsOptional, IsString, Matches, MaxLength, Min } from 'class-validator';
 import { HEADERS } from '../topics';
-import { ID_PATTERN, IsSafeIdentity } from '../validation';
+import { SignoffError } from '../errors';
+import { ID_PATTERN, IsSafeIdentity, validateMessage } from '../validation';
 import type { MessageRecord } from './message-record';
 
 /**
  * `signoff.jobs.results` (DESIGN sections 6 and 12): workers' reports, key = job_id, the
  * worker's credential in the `authorization` header. Produced by @signoff/worker-sdk (through
  * {@link jobResultMessage}); consumed by the dispatch service (`JobResultsMessageController`,
- * which validates it with {@link JobResultMessageDto}). Refused reports go to
- * `signoff.jobs.results.dlq`.
+ * through {@link jobResultOf}, which validates it with {@link JobResultMessageDto}). Refused
+ * reports go to `signoff.jobs.results.dlq`.
  */
 
 /** Version of the `signoff.jobs.results` value described here (not on the wire). */
@@ -69,4 +70,18 @@ export function jobResultMessage(job: ReportedDispatch, worker: string, outcome:
     value: { job_id: job.job_id, tenant: job.tenant, idempotency_key: job.idempotency_key, attempt: job.attempt, worker, ...outcome },
     headers: { [HEADERS.idempotencyKey]: job.idempotency_key, [HEADERS.authorization]: `Bearer ${credential}` },
   };
+}
+
+/**
+ * A `signoff.jobs.results` value validated with {@link JobResultMessageDto}, whose `job_id` is
+ * the message key. Throws `invalid_request` (with the per-field `errors`) otherwise.
+ */
+export function jobResultOf(value: unknown, key: string | null): JobResultMessageDto {
+  const parsed = validateMessage(JobResultMessageDto, value);
+  if (!parsed.ok) throw new SignoffError('invalid_request', 'not a valid result message', { errors: parsed.errors });
+  const report = parsed.value;
+  if (key !== null && key !== report.job_id) {
+    throw new SignoffError('invalid_request', `job_id ${report.job_id} differs from the message key ${key}`);
+  }
+  return report;
 }

@@ -7,7 +7,7 @@ import { DISPATCH_MESSAGE_VERSION, dispatchMessage, DispatchMessageDto } from '.
 import { JOB_APPROVED_MESSAGE_VERSION, JobApprovedMessageDto, toJobApprovedMessage } from './job-approved.message';
 import { JOB_EVALUATED_MESSAGE_VERSION, JobEvaluatedMessageDto, releasedByEvaluation, toJobEvaluatedMessage } from './job-evaluated.message';
 import { JOB_REQUESTED_MESSAGE_VERSION, jobRequestedMessage, JobRequestedMessageDto, jobRequestOf } from './job-requested.message';
-import { JOB_RESULT_MESSAGE_VERSION, jobResultMessage, JobResultMessageDto } from './job-result.message';
+import { JOB_RESULT_MESSAGE_VERSION, jobResultMessage, JobResultMessageDto, jobResultOf } from './job-result.message';
 import { readReleaseNotice } from './release-notice';
 
 const SNAP = `sha256:${'a'.repeat(64)}`;
@@ -98,7 +98,11 @@ describe('one definition per topic: the builder output validates with its DTO an
       expect(record.value).toStrictEqual({ ...job, worker: 'worker-1', ...outcome });
       expect(record.headers).toStrictEqual({ 'idempotency-key': 'acme|j1:k', authorization: 'Bearer jwt' });
       expectRoundTrip(JobResultMessageDto, record.value);
+      expect(JSON.parse(JSON.stringify(jobResultOf(onTheWire(record.value), record.key)))).toStrictEqual(record.value);
     }
+    const value = jobResultMessage(job, 'worker-1', { status: 'started' }, 'jwt').value;
+    expect(() => jobResultOf(value, 'other')).toThrow(/differs from the message key other/);
+    expect(() => jobResultOf({ ...value, status: 'done' }, 'j1')).toThrow(/not a valid result message/);
   });
 
   it('signoff.audit: the structured CloudEvent as JSON text, key = subject (else the stream id), ce-* headers', () => {
