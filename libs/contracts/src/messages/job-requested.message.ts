@@ -65,6 +65,7 @@ export class SubmitJobDto {
 
 /** The DTO of a `signoff.jobs.requested` value: the body of `POST /jobs`. */
 export const JobRequestedMessageDto = SubmitJobDto;
+export type JobRequestedMessageDto = SubmitJobDto;
 
 /**
  * A `signoff.jobs.requested` record for an upstream producer: key = the job id (so one job stays
