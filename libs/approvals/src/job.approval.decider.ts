@@ -21,7 +21,7 @@ import type {
   JobOutcomeMap,
   RejectJobOutcome,
 } from './job.outcomes';
-import { approvalOf, type JobAggregateState } from './job.state';
+import { approvalOf, type Approval, type JobAggregateState } from './job.state';
 
 /*
  * The approval (DESIGN sections 3 and 4): reviewers approve or reject, the sweeper expires, an
@@ -76,6 +76,34 @@ function checkReviewer(state: JobAggregateState, reviewer: string, roles: readon
   return null;
 }
 
+/** The approval an approval command acts on: open, and maybe already due. */
+interface OpenApproval {
+  readonly approval: Approval;
+  readonly due: boolean;
+}
+
+/**
+ * The open approval a command acts on, or the command's answer when there is none, in the order
+ * every approval command shares: `not_found`, `not_awaiting_approval`, the reviewer's eligibility
+ * (for a reviewer's command: before anything about where the approval stands), then the answer
+ * of a settled approval (`answerSettled`).
+ */
+function openApproval<T extends ApprovalCommandType>(
+  type: T,
+  state: JobAggregateState,
+  nowMs: number,
+  jobId: string,
+  reviewer: { readonly reviewer: string; readonly reviewer_roles: readonly string[] } | null,
+): OpenApproval | { readonly answer: DecideResult<JobOutcomeMap[T]> } {
+  const phase = approvalPhase(state, nowMs);
+  if (phase.phase === 'none') return { answer: notFound(jobId) };
+  if (phase.phase === 'not_required') return { answer: notAwaiting(jobId) };
+  const reviewerError = reviewer && checkReviewer(state, reviewer.reviewer, reviewer.reviewer_roles);
+  if (reviewerError) return { answer: reviewerError };
+  if (phase.phase === 'settled') return { answer: answerSettled(type, jobId, phase.settled) };
+  return { approval: phase.state.approval, due: phase.due };
+}
+
 /**
  * Approve, in this order (each refusal with its stable code; fields checked by `checkCommandData`):
  * 1. `not_found`; 2. `not_awaiting_approval` (allowed or denied job);
@@ -102,14 +130,10 @@ function checkReviewer(state: JobAggregateState, reviewer: string, roles: readon
  */
 export function approveJob(command: ApproveJob, state: JobAggregateState, nowMs: number): DecideResult<ApproveJobOutcome> {
   const { data, metadata } = command;
-  const phase = approvalPhase(state, nowMs);
-  if (phase.phase === 'none') return notFound(data.job_id);
-  if (phase.phase === 'not_required') return notAwaiting(data.job_id);
-  const reviewerError = checkReviewer(state, data.reviewer, data.reviewer_roles);
-  if (reviewerError) return reviewerError;
-  if (phase.phase === 'settled') return answerSettled('ApproveJob', data.job_id, phase.settled);
-  const approval = phase.state.approval;
-  if (phase.due) return expiredRefusal(data.job_id, approval.expires_at);
+  const open = openApproval('ApproveJob', state, nowMs, data.job_id, data);
+  if ('answer' in open) return open.answer;
+  const { approval } = open;
+  if (open.due) return expiredRefusal(data.job_id, approval.expires_at);
 
   if (data.reviewed_snapshot !== undefined && data.reviewed_snapshot !== approval.policy_snapshot) {
     return refuse('stale_review', 'the policy snapshot you reviewed is not the one this approval is bound to', {
@@ -196,14 +220,10 @@ export function approveJob(command: ApproveJob, state: JobAggregateState, nowMs:
  */
 export function rejectJob(command: RejectJob, state: JobAggregateState, nowMs: number): DecideResult<RejectJobOutcome> {
   const { data, metadata } = command;
-  const phase = approvalPhase(state, nowMs);
-  if (phase.phase === 'none') return notFound(data.job_id);
-  if (phase.phase === 'not_required') return notAwaiting(data.job_id);
-  const reviewerError = checkReviewer(state, data.reviewer, data.reviewer_roles);
-  if (reviewerError) return reviewerError;
-  if (phase.phase === 'settled') return answerSettled('RejectJob', data.job_id, phase.settled);
-  const approval = phase.state.approval;
-  if (phase.due) return expiredRefusal(data.job_id, approval.expires_at);
+  const open = openApproval('RejectJob', state, nowMs, data.job_id, data);
+  if ('answer' in open) return open.answer;
+  const { approval } = open;
+  if (open.due) return expiredRefusal(data.job_id, approval.expires_at);
   const event = eventOf(
     'ApprovalRejected',
     { job_id: data.job_id, approval_ref: approval.approval_ref, rejected_by: data.reviewer, reason: data.reason },
@@ -215,12 +235,10 @@ export function rejectJob(command: RejectJob, state: JobAggregateState, nowMs: n
 /** Expire: only an awaiting approval with `now >= expires_at`; a recorded expiry is answered again. */
 export function expireApproval(command: ExpireApproval, state: JobAggregateState, nowMs: number): DecideResult<ExpireApprovalOutcome> {
   const { data, metadata } = command;
-  const phase = approvalPhase(state, nowMs);
-  if (phase.phase === 'none') return notFound(data.job_id);
-  if (phase.phase === 'not_required') return notAwaiting(data.job_id);
-  if (phase.phase === 'settled') return answerSettled('ExpireApproval', data.job_id, phase.settled);
-  const approval = phase.state.approval;
-  if (!phase.due) {
+  const open = openApproval('ExpireApproval', state, nowMs, data.job_id, null);
+  if ('answer' in open) return open.answer;
+  const { approval } = open;
+  if (!open.due) {
     return refuse('invalid_request', `the approval of job ${data.job_id} does not expire before ${approval.expires_at}`, {
       expires_at: approval.expires_at,
     });
@@ -248,12 +266,10 @@ export function invalidateApproval(
   nowMs: number,
 ): DecideResult<InvalidateApprovalOutcome> {
   const { data, metadata } = command;
-  const phase = approvalPhase(state, nowMs);
-  if (phase.phase === 'none') return notFound(data.job_id);
-  if (phase.phase === 'not_required') return notAwaiting(data.job_id);
-  if (phase.phase === 'settled') return answerSettled('InvalidateApproval', data.job_id, phase.settled);
-  const approval = phase.state.approval;
-  if (phase.due) return expiredRefusal(data.job_id, approval.expires_at);
+  const open = openApproval('InvalidateApproval', state, nowMs, data.job_id, null);
+  if ('answer' in open) return open.answer;
+  const { approval } = open;
+  if (open.due) return expiredRefusal(data.job_id, approval.expires_at);
   const bound = data.code === 'snapshot_changed' ? approval.policy_snapshot : approval.job_hash;
   if (data.expected !== bound) {
     return refuse('stale_review', `the approval of job ${data.job_id} is bound to another value`, {

@@ -11,6 +11,7 @@ import { accept, eventOf, isRefusal, notFound, refuse, releasedOrRefusal } from 
 import type {
   DecideRefused,
   DecideResult,
+  JobOutcomeMap,
   RecordJobCompletedOutcome,
   RecordJobOutcomeUnknownOutcome,
   RecordJobStartedOutcome,
@@ -83,9 +84,32 @@ function recordedReport(job: ReleasedJobState): RecordedReport {
   }
 }
 
-/** The answer of any report to a job whose outcome is recorded: it stands. */
-function alreadyCompleted(jobId: string, job: CompletedJob) {
-  return accept([], { job_id: jobId, status: 'already_completed', result_status: job.completion.status } as const);
+type ReportCommandType = (RecordJobStarted | RecordJobCompleted | RecordJobOutcomeUnknown)['type'];
+
+/**
+ * The idempotent answers of the worker reports: by the report a job already holds, whether a
+ * report is recorded (`record`) or answered again with no event. A recorded outcome stands
+ * against every report (a conflicting `succeeded` / `failed` is refused before this is read).
+ */
+const ALREADY_REPORTED = {
+  RecordJobStarted: { none: 'record', started: 'already_started', unknown: 'already_started', completed: 'already_completed' },
+  RecordJobCompleted: { none: 'record', started: 'record', unknown: 'record', completed: 'already_completed' },
+  RecordJobOutcomeUnknown: { none: 'record', started: 'record', unknown: 'already_unknown', completed: 'already_completed' },
+} as const satisfies {
+  readonly [T in ReportCommandType]: { readonly [R in RecordedReport['report']]: R extends 'completed' ? 'already_completed' : string };
+};
+
+/** The answer of a report that adds nothing to what the job holds, or null: record it. */
+function alreadyReported<T extends ReportCommandType>(type: T, job: ReleasedJobState, jobId: string): DecideResult<JobOutcomeMap[T]> | null {
+  const recorded = recordedReport(job);
+  const status = ALREADY_REPORTED[type][recorded.report];
+  if (status === 'record') return null;
+  const outcome =
+    recorded.report === 'completed'
+      ? { job_id: jobId, status, result_status: recorded.job.completion.status }
+      : { job_id: jobId, status };
+  // ALREADY_REPORTED pairs each report type with `already_*` statuses of its own outcome type.
+  return accept([], outcome as JobOutcomeMap[T]);
 }
 
 /** Checks common to every worker report: the job is released, and the report is about its dispatch. */
@@ -106,22 +130,10 @@ export function recordJobStarted(command: RecordJobStarted, state: JobAggregateS
   const { data, metadata } = command;
   const job = reportedJob(state, data);
   if (isRefusal(job)) return job;
-  const recorded = recordedReport(job);
-  switch (recorded.report) {
-    case 'none': {
-      const event = eventOf('JobStarted', { job_id: data.job_id, idempotency_key: data.idempotency_key, worker: data.worker }, metadata);
-      return accept([event], { job_id: data.job_id, status: 'started', state: 'RUNNING' });
-    }
-    case 'started':
-    case 'unknown':
-      return accept([], { job_id: data.job_id, status: 'already_started' });
-    case 'completed':
-      return alreadyCompleted(data.job_id, recorded.job);
-    default: {
-      const _exhaustive: never = recorded;
-      return notFound(data.job_id);
-    }
-  }
+  const already = alreadyReported('RecordJobStarted', job, data.job_id);
+  if (already) return already;
+  const event = eventOf('JobStarted', { job_id: data.job_id, idempotency_key: data.idempotency_key, worker: data.worker }, metadata);
+  return accept([event], { job_id: data.job_id, status: 'started', state: 'RUNNING' });
 }
 
 /**
@@ -134,43 +146,30 @@ export function recordJobCompleted(command: RecordJobCompleted, state: JobAggreg
   const { data, metadata } = command;
   const job = reportedJob(state, data);
   if (isRefusal(job)) return job;
-  const recorded = recordedReport(job);
-  switch (recorded.report) {
-    case 'none':
-    case 'started':
-    case 'unknown': {
-      const event = eventOf(
-        'JobCompleted',
-        {
-          job_id: data.job_id,
-          idempotency_key: data.idempotency_key,
-          status: data.status,
-          ...(data.result !== undefined ? { result: data.result } : {}),
-          ...(data.error !== undefined ? { error: data.error } : {}),
-        },
-        metadata,
-      );
-      return accept([event], {
-        job_id: data.job_id,
-        status: 'completed',
-        result_status: data.status,
-        state: data.status === 'succeeded' ? 'SUCCEEDED' : 'FAILED',
-      });
-    }
-    case 'completed': {
-      const { completion } = recorded.job;
-      if (completion.status !== data.status) {
-        return refuse('invalid_request', `job ${data.job_id} already ${completion.status}; the first result stands`, {
-          errors: [{ field: 'status', message: `conflicts with the recorded ${completion.status}` }],
-        });
-      }
-      return alreadyCompleted(data.job_id, recorded.job);
-    }
-    default: {
-      const _exhaustive: never = recorded;
-      return notFound(data.job_id);
-    }
+  if ((job.status === 'SUCCEEDED' || job.status === 'FAILED') && job.completion.status !== data.status) {
+    return refuse('invalid_request', `job ${data.job_id} already ${job.completion.status}; the first result stands`, {
+      errors: [{ field: 'status', message: `conflicts with the recorded ${job.completion.status}` }],
+    });
   }
+  const already = alreadyReported('RecordJobCompleted', job, data.job_id);
+  if (already) return already;
+  const event = eventOf(
+    'JobCompleted',
+    {
+      job_id: data.job_id,
+      idempotency_key: data.idempotency_key,
+      status: data.status,
+      ...(data.result !== undefined ? { result: data.result } : {}),
+      ...(data.error !== undefined ? { error: data.error } : {}),
+    },
+    metadata,
+  );
+  return accept([event], {
+    job_id: data.job_id,
+    status: 'completed',
+    result_status: data.status,
+    state: data.status === 'succeeded' ? 'SUCCEEDED' : 'FAILED',
+  });
 }
 
 /**
@@ -188,32 +187,20 @@ export function recordJobOutcomeUnknown(
   const { data, metadata } = command;
   const job = reportedJob(state, data);
   if (isRefusal(job)) return job;
-  const recorded = recordedReport(job);
-  switch (recorded.report) {
-    case 'none':
-    case 'started': {
-      const event = eventOf(
-        'JobOutcomeUnknown',
-        {
-          job_id: data.job_id,
-          idempotency_key: data.idempotency_key,
-          worker: data.worker,
-          reason: data.reason,
-          ...(data.fencing_token !== undefined ? { fencing_token: data.fencing_token } : {}),
-        },
-        metadata,
-      );
-      return accept([event], { job_id: data.job_id, status: 'unknown', state: 'UNKNOWN' });
-    }
-    case 'unknown':
-      return accept([], { job_id: data.job_id, status: 'already_unknown' });
-    case 'completed':
-      return alreadyCompleted(data.job_id, recorded.job);
-    default: {
-      const _exhaustive: never = recorded;
-      return notFound(data.job_id);
-    }
-  }
+  const already = alreadyReported('RecordJobOutcomeUnknown', job, data.job_id);
+  if (already) return already;
+  const event = eventOf(
+    'JobOutcomeUnknown',
+    {
+      job_id: data.job_id,
+      idempotency_key: data.idempotency_key,
+      worker: data.worker,
+      reason: data.reason,
+      ...(data.fencing_token !== undefined ? { fencing_token: data.fencing_token } : {}),
+    },
+    metadata,
+  );
+  return accept([event], { job_id: data.job_id, status: 'unknown', state: 'UNKNOWN' });
 }
 
 const notAmbiguous = (jobId: string, state: JobAggregateState, extra: Record<string, unknown> = {}): DecideRefused => {
