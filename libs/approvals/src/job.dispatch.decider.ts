@@ -12,7 +12,7 @@ import type {
 import { apiStateOf, grantAwaitingLogCheck, type JobAggregateState, type ReleasedJobState } from './job.state';
 
 /*
- * The dispatch of a released job (DESIGN sections 5 and 12): a dispatcher claims the current
+ * The dispatch of a released job (DESIGN sections 2, 8 and 12): a dispatcher claims the current
  * attempt, publishes it and records the publish; a replayer opens the next attempt of a job stuck
  * on the way, or gives up after `max_attempts`. An approved job's grant is judged against the log
  * before its first claim. Fields are checked by `checkCommandData` before these run.

@@ -20,7 +20,7 @@ import type {
 import { apiStateOf, isReleased, type CompletedJob, type JobAggregateState, type ReleasedJobState } from './job.state';
 
 /*
- * The outcome of a dispatched job (DESIGN sections 10 and 12): a worker reports `started`,
+ * The outcome of a dispatched job (DESIGN sections 2 and 12): a worker reports `started`,
  * `succeeded` / `failed`, or `unknown` (its lease was lost after the side effect began); an
  * operator resolves an UNKNOWN job. Fields are checked by `checkCommandData` before these run.
  */
