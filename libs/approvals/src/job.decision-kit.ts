@@ -77,7 +77,7 @@ export type ApprovalPhase =
   | { readonly phase: 'awaiting'; readonly state: ApprovalRequiredJob; readonly due: boolean }
   | { readonly phase: 'settled'; readonly settled: SettledApproval };
 
-function closedAs(state: ClosedApprovalJob): SettledApproval {
+function settledAs(state: ClosedApprovalJob): SettledApproval {
   switch (state.status) {
     case 'REJECTED':
       return { as: 'rejected' };
@@ -106,7 +106,7 @@ export function approvalPhase(state: JobAggregateState, nowMs: number): Approval
       return { phase: 'awaiting', state: phase.state, due: expiresMs === null || nowMs >= expiresMs };
     }
     case 'approval_closed':
-      return { phase: 'settled', settled: closedAs(phase.state) };
+      return { phase: 'settled', settled: settledAs(phase.state) };
     case 'released': {
       const { approval } = phase.state;
       return approval === null ? { phase: 'not_required' } : { phase: 'settled', settled: { as: 'approved', approval } };
@@ -153,7 +153,7 @@ export function releasedOrRefusal(state: JobAggregateState, jobId: string): Rele
     case 'denied':
       return refuse('policy_denied', `job ${jobId} was denied by policy`, { rule_id: phase.state.evaluation.rule_id });
     case 'approval_closed':
-      return settledRefusal(jobId, closedAs(phase.state));
+      return settledRefusal(jobId, settledAs(phase.state));
     default: {
       const _exhaustive: never = phase;
       return notFound(jobId);
