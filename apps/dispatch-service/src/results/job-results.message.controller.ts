@@ -1,7 +1,7 @@
 import { Controller } from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
 import { Ctx, EventPattern, Payload } from '@nestjs/microservices';
-import { DEFAULT_TENANT, HEADERS, JobRef, JobResultMessageDto, SignoffError, validateMessage } from '@signoff/contracts';
+import { DEFAULT_TENANT, HEADERS, JobRef, jobResultOf, SignoffError } from '@signoff/contracts';
 import { busMessage } from '@signoff/messaging';
 import { hasAnyRole, JwtVerifier, Principal } from '@signoff/runtime';
 import { RecordJobResultCommand } from './record-job-result.command';
@@ -52,12 +52,7 @@ export class JobResultsMessageController {
     if (!hasAnyRole(principal, [WORKER_ROLE])) throw new SignoffError('forbidden', `${principal.sub} does not have the role ${WORKER_ROLE}`);
 
     // 2. what it says
-    const parsed = validateMessage(JobResultMessageDto, value);
-    if (!parsed.ok) throw new SignoffError('invalid_request', 'not a valid result message', { errors: parsed.errors });
-    const report = parsed.value;
-    if (message.key !== null && message.key !== report.job_id) {
-      throw new SignoffError('invalid_request', `job_id ${report.job_id} differs from the message key ${message.key}`);
-    }
+    const report = jobResultOf(value, message.key);
     // The tenant of the dispatch the worker ran; reports of older workers name none (default).
     const ref: JobRef = { tenant: report.tenant ?? DEFAULT_TENANT, jobId: report.job_id };
 
