@@ -62,7 +62,27 @@ export interface SignoffConfig {
   readonly kafkaIngressTrusted: boolean;
   /** SIGNOFF_WORKER_TOKEN: the in-process worker's credential (standalone with AUTH_JWKS_URL). */
   readonly workerToken: string | null;
+  /** DISPATCH_MAX_ATTEMPTS: dispatch attempts (first dispatch + replays) before a job is abandoned (1..100, default 5). */
+  readonly dispatchMaxAttempts: number;
+  /**
+   * TEST ONLY (SIGNOFF_FAULT, SIGNOFF_FAULT_JOB): where the dispatch service kills itself, to prove
+   * a dispatcher dying between its steps loses nothing. Never set in a deployment.
+   */
+  readonly dispatchFault: DispatchFaultConfig | null;
 }
+
+/** Points of the dispatch path where the test-only fault hook (SIGNOFF_FAULT) kills the dispatcher. */
+export const DISPATCH_FAULT_POINTS = ['crash-after-claim', 'crash-after-publish'] as const;
+
+/** The test-only dispatch fault hook: `SIGNOFF_FAULT=<point>`, optionally scoped with `SIGNOFF_FAULT_JOB=<job id>`. */
+export interface DispatchFaultConfig {
+  readonly point: (typeof DISPATCH_FAULT_POINTS)[number];
+  /** Only the dispatch of this job id triggers it (default: the first dispatch of any job). */
+  readonly jobId?: string;
+}
+
+/** Default of DISPATCH_MAX_ATTEMPTS. */
+export const DEFAULT_DISPATCH_MAX_ATTEMPTS = 5;
 
 /** Start-up stops with every problem of the environment listed at once. */
 export class ConfigError extends Error {
@@ -81,6 +101,11 @@ export interface ConfigDefaults {
   readonly authRequired?: boolean;
   /** Whether SIGNOFF_SIGNING_KEY_FILE must be set (the dispatch service signs every dispatch). */
   readonly signingKeyRequired?: boolean;
+  /**
+   * Whether a worker runs in-process (the standalone): it reports with a worker credential, minted
+   * with the standalone's secret, so with AUTH_JWKS_URL (tokens from an external issuer) SIGNOFF_WORKER_TOKEN must be set.
+   */
+  readonly inProcessWorker?: boolean;
 }
 
 /**
@@ -152,6 +177,22 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>, d
   const grantTtlMs = int('DISPATCH_GRANT_TTL_MS', 3_600_000, 1000, 7 * 86_400_000);
   const trustedRaw = (str('KAFKA_INGRESS_TRUSTED') ?? 'false').toLowerCase();
   if (!['true', 'false', '1', '0'].includes(trustedRaw)) problems.push(`KAFKA_INGRESS_TRUSTED=${trustedRaw} must be true or false`);
+  const workerToken = str('SIGNOFF_WORKER_TOKEN') ?? null;
+  if (defaults.inProcessWorker && authJwksUrl !== null && workerToken === null) {
+    problems.push('with AUTH_JWKS_URL, set SIGNOFF_WORKER_TOKEN (a JWT with the role worker) for the in-process worker');
+  }
+  const dispatchMaxAttempts = int('DISPATCH_MAX_ATTEMPTS', DEFAULT_DISPATCH_MAX_ATTEMPTS, 1, 100);
+  const faultRaw = str('SIGNOFF_FAULT');
+  let dispatchFault: DispatchFaultConfig | null = null;
+  if (faultRaw !== undefined) {
+    if (!(DISPATCH_FAULT_POINTS as readonly string[]).includes(faultRaw)) {
+      problems.push(`SIGNOFF_FAULT=${faultRaw} must be crash-after-claim or crash-after-publish (test only)`);
+    } else {
+      const point = faultRaw as DispatchFaultConfig['point'];
+      const jobId = str('SIGNOFF_FAULT_JOB');
+      dispatchFault = jobId ? { point, jobId } : { point };
+    }
+  }
 
   if (problems.length > 0) throw new ConfigError(problems);
   return {
@@ -180,7 +221,9 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>, d
     signingKeyId: str('SIGNOFF_SIGNING_KEY_ID') ?? null,
     grantTtlMs,
     kafkaIngressTrusted: trustedRaw === 'true' || trustedRaw === '1',
-    workerToken: str('SIGNOFF_WORKER_TOKEN') ?? null,
+    workerToken,
+    dispatchMaxAttempts,
+    dispatchFault,
   };
 }
 
