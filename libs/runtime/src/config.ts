@@ -1,5 +1,7 @@
 import fs from 'node:fs';
+import { hostname } from 'node:os';
 import path from 'node:path';
+import { keySetSourceProblem } from '@signoff/keys';
 
 export type SnapshotMode = 'strict' | 'decision';
 
@@ -225,6 +227,97 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>, d
     dispatchMaxAttempts,
     dispatchFault,
   };
+}
+
+/** How a worker's side effect relates to its completion (the worker SDK's modes; WORKER_MODE). */
+export const WORKER_MODES = ['transactional', 'idempotent', 'external'] as const;
+
+/** Points of a run where the test-only worker fault hook (WORKER_FAULT) kills the worker. */
+export const WORKER_FAULT_POINTS = ['after-claim', 'after-effect', 'before-complete'] as const;
+
+/** The configuration of a worker process on the worker SDK (the demo worker, `npm run start:worker`). */
+export interface WorkerConfig {
+  /** KAFKA_BROKERS (required). */
+  readonly brokers: string[];
+  /** KAFKA_TOPIC_PREFIX (default `signoff.`). */
+  readonly topicPrefix: string;
+  /** WORKER_DATABASE_URL, else EVENT_STORE_URL: where claims and side effects are kept (`postgres://…`, `pglite://<dir>`). */
+  readonly databaseUrl: string;
+  /** WORKER_ID (default `<host>:<pid>`). */
+  readonly workerId: string;
+  /** WORKER_GROUP_ID (default `signoff-demo-worker`). */
+  readonly groupId: string;
+  /** WORKER_LEASE_MS (default 30000, at least 100). */
+  readonly leaseMs: number;
+  /** DEMO_WORK_MS: simulated work per job (default 0). */
+  readonly workMs: number;
+  /** WORKER_MODE (default `transactional`). */
+  readonly mode: (typeof WORKER_MODES)[number];
+  /** TEST ONLY: WORKER_FAULT, optionally scoped with WORKER_FAULT_JOB. */
+  readonly fault: { readonly point: (typeof WORKER_FAULT_POINTS)[number]; readonly jobId: string | null } | null;
+  /** PORT (default 8083): health and metrics. */
+  readonly port: number;
+  readonly host: string;
+  /** LOG_LEVEL (an unknown value means `info`). */
+  readonly logLevel: SignoffConfig['logLevel'];
+  /** SIGNOFF_GRANT_JWKS (required): the control plane's public keys, a JWK Set file or an https URL. */
+  readonly grantJwks: string;
+  /** SIGNOFF_WORKER_TOKEN (required): this worker's credential (a JWT with the role `worker`). */
+  readonly workerToken: string;
+}
+
+/**
+ * Parses and validates a worker's environment (see {@link WorkerConfig}). Pure, like
+ * {@link parseConfig}: throws ConfigError listing every bad value.
+ */
+export function parseWorkerConfig(env: Readonly<Record<string, string | undefined>>): WorkerConfig {
+  const problems: string[] = [];
+  const brokers = (env.KAFKA_BROKERS ?? '').split(',').map((b) => b.trim()).filter(Boolean);
+  if (brokers.length === 0) problems.push('KAFKA_BROKERS is required (host:port[,host:port…])');
+  for (const b of brokers) if (!/^[^\s:/]+:\d{1,5}$/.test(b)) problems.push(`KAFKA_BROKERS entry "${b}" must be host:port`);
+  const databaseUrl = env.WORKER_DATABASE_URL?.trim() || env.EVENT_STORE_URL?.trim() || '';
+  if (!/^(postgres|postgresql|pglite):\/\/./.test(databaseUrl)) problems.push('WORKER_DATABASE_URL (or EVENT_STORE_URL) must be postgres://… or pglite://<dir>');
+  const int = (name: string, fallback: number, max: number): number => {
+    const raw = env[name]?.trim();
+    if (!raw) return fallback;
+    if (!/^\d+$/.test(raw) || Number(raw) > max) {
+      problems.push(`${name}=${raw} must be an integer from 0 to ${max}`);
+      return fallback;
+    }
+    return Number(raw);
+  };
+  const grantJwks = env.SIGNOFF_GRANT_JWKS?.trim() ?? '';
+  if (grantJwks === '') problems.push('SIGNOFF_GRANT_JWKS is required (the control plane\'s public JWK Set: a file or an https URL such as <dispatch>/.well-known/jwks.json)');
+  else {
+    const problem = keySetSourceProblem(grantJwks);
+    if (problem) problems.push(`SIGNOFF_GRANT_JWKS ${problem}`);
+  }
+  const workerToken = env.SIGNOFF_WORKER_TOKEN?.trim() ?? '';
+  if (workerToken === '') problems.push('SIGNOFF_WORKER_TOKEN is required (a JWT with the role worker: `npm run cli -- token --sub NAME --roles worker`)');
+  const leaseMs = int('WORKER_LEASE_MS', 30_000, 3_600_000);
+  if (leaseMs < 100) problems.push('WORKER_LEASE_MS must be at least 100');
+  const mode = (env.WORKER_MODE?.trim() || 'transactional') as WorkerConfig['mode'];
+  if (!WORKER_MODES.includes(mode)) problems.push(`WORKER_MODE=${mode} must be one of ${WORKER_MODES.join(', ')}`);
+  const faultPoint = env.WORKER_FAULT?.trim() as NonNullable<WorkerConfig['fault']>['point'] | undefined;
+  if (faultPoint && !WORKER_FAULT_POINTS.includes(faultPoint)) problems.push(`WORKER_FAULT=${faultPoint} must be one of ${WORKER_FAULT_POINTS.join(', ')} (test only)`);
+  const config: WorkerConfig = {
+    brokers,
+    topicPrefix: env.KAFKA_TOPIC_PREFIX ?? 'signoff.',
+    databaseUrl,
+    workerId: env.WORKER_ID?.trim() || `${hostname()}:${process.pid}`,
+    groupId: env.WORKER_GROUP_ID?.trim() || 'signoff-demo-worker',
+    leaseMs,
+    workMs: int('DEMO_WORK_MS', 0, 600_000),
+    mode,
+    fault: faultPoint ? { point: faultPoint, jobId: env.WORKER_FAULT_JOB?.trim() || null } : null,
+    port: int('PORT', 8083, 65535),
+    host: env.HOST?.trim() || '127.0.0.1',
+    logLevel: (['debug', 'info', 'warn', 'error'].includes(env.LOG_LEVEL ?? '') ? env.LOG_LEVEL : 'info') as WorkerConfig['logLevel'],
+    grantJwks,
+    workerToken,
+  };
+  if (problems.length > 0) throw new ConfigError(problems);
+  return config;
 }
 
 /** Default of AUTH_JWT_MAX_TTL_SECONDS: tokens live at most 24 hours. */

@@ -5,6 +5,7 @@ export {
   runService,
   connectMessageBus,
   loadConfigOrExit,
+  loadOrExit,
   EMBEDDED_EVENT_STORE_URL,
   type RootModuleFactory,
   type RunServiceOptions,

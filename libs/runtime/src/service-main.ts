@@ -50,8 +50,16 @@ export interface RunServiceOptions extends ConfigDefaults {
 
 /** Reads and validates the environment; a bad one exits 78 (EX_CONFIG) with every problem listed. */
 export function loadConfigOrExit(service: string, env: Record<string, string | undefined>, defaults: ConfigDefaults): SignoffConfig {
+  return loadOrExit(service, () => parseConfig(env, defaults));
+}
+
+/**
+ * Runs a parse of the environment (`parseConfig`, `parseWorkerConfig`); a ConfigError exits 78
+ * (EX_CONFIG) with `<service>: invalid configuration:` and every problem listed.
+ */
+export function loadOrExit<T>(service: string, parse: () => T): T {
   try {
-    return parseConfig(env, defaults);
+    return parse();
   } catch (error) {
     if (error instanceof ConfigError) {
       process.stderr.write(`${service}: ${error.message}\n`);
