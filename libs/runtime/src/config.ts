@@ -365,3 +365,8 @@ export function readEnvFile(file: string): Record<string, string> {
 export function serviceEnvironment(cwd = process.cwd()): Record<string, string | undefined> {
   return { ...readEnvFile(path.join(cwd, '.signoff', 'infra.env')), ...process.env };
 }
+
+/** The environment of the standalone (`npm start`): the process env only (no `.signoff/infra.env`). */
+export function embeddedEnvironment(): Record<string, string | undefined> {
+  return { ...process.env };
+}

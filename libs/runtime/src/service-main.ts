@@ -3,7 +3,7 @@ import { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DEFAULT_PARTITIONS, signoffTopics } from '@signoff/contracts';
 import { MessageBus, MessageBusServer } from '@signoff/messaging';
 import { HealthRegistry, JsonLogger, SignoffMetrics } from '@signoff/observability';
-import { ConfigDefaults, ConfigError, parseConfig, redactUrl, serviceEnvironment, SignoffConfig } from './config';
+import { ConfigDefaults, ConfigError, embeddedEnvironment, parseConfig, redactUrl, serviceEnvironment, SignoffConfig } from './config';
 import { createHttpApp, installGracefulShutdown, listen } from './http-app';
 import { setupOpenApi } from './openapi';
 
@@ -139,7 +139,7 @@ export async function runService(
   const defaults: ConfigDefaults = embedded
     ? { eventStoreUrl: EMBEDDED_EVENT_STORE_URL, ...overrides }
     : { kafkaRequired: true, authRequired: true, ...overrides };
-  const config = loadConfigOrExit(displayName, environment ?? (embedded ? process.env : serviceEnvironment()), defaults);
+  const config = loadConfigOrExit(displayName, environment ?? (embedded ? embeddedEnvironment() : serviceEnvironment()), defaults);
   const logger = new JsonLogger(service, config.logLevel);
   const module = typeof rootModule === 'function' ? await rootModule(config, logger) : rootModule.forRoot(config);
   const app = await createHttpApp(module, { service, logger });
