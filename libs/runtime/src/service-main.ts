@@ -141,7 +141,8 @@ export async function runService(
     : { kafkaRequired: true, authRequired: true, ...overrides };
   const config = loadConfigOrExit(displayName, environment ?? (embedded ? embeddedEnvironment() : serviceEnvironment()), defaults);
   const logger = new JsonLogger(service, config.logLevel);
-  const module = typeof rootModule === 'function' ? await rootModule(config, logger) : rootModule.forRoot(config);
+  // A root module class is a function too: tell it from a factory by its forRoot.
+  const module = 'forRoot' in rootModule ? rootModule.forRoot(config) : await rootModule(config, logger);
   const app = await createHttpApp(module, { service, logger });
   const health = app.get(HealthRegistry);
   health.startingUp(config.kafkaBrokers.length > 0 ? 'the Kafka topics' : 'the in-process transport');
