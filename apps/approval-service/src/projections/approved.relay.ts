@@ -1,19 +1,8 @@
 import { Inject, Injectable, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
-import { ApprovalGrantedData, fromJobStreamId, JOB_STREAM_PREFIX, SignoffTopics } from '@signoff/contracts';
+import { ApprovalGrantedData, JOB_STREAM_PREFIX, SignoffTopics, toJobApprovedMessage } from '@signoff/contracts';
 import { EventRelay, SIGNOFF_TOPICS } from '@signoff/core';
 import { EventStore } from '@signoff/event-store';
 import { MessageBus } from '@signoff/messaging';
-
-/** The value of a `signoff.jobs.approved` message (key: job_id). */
-export interface JobApprovedMessage {
-  readonly job_id: string;
-  /** The job's tenant (from its stream id): job ids are scoped by tenant. */
-  readonly tenant: string;
-  readonly approval_id: string;
-  readonly approved_by: readonly string[];
-  readonly policy_snapshot: string;
-  readonly job_hash: string;
-}
 
 /** The relay's checkpoint name, shared by every instance of the service (one logical publisher). */
 export const APPROVED_RELAY_NAME = 'approval-service.approved-relay';
@@ -34,20 +23,7 @@ export class ApprovedRelay implements OnApplicationBootstrap, OnModuleDestroy {
       eventTypes: ['ApprovalGranted'],
       streamPrefix: JOB_STREAM_PREFIX,
       topic: topics.approved,
-      toMessage: (event) => {
-        const data = event.data as ApprovalGrantedData;
-        const ref = fromJobStreamId(event.streamId);
-        if (ref === null || ref.jobId !== data.job_id) return null;
-        const value: JobApprovedMessage = {
-          job_id: data.job_id,
-          tenant: ref.tenant,
-          approval_id: data.approval_id,
-          approved_by: data.approved_by,
-          policy_snapshot: data.policy_snapshot,
-          job_hash: data.job_hash,
-        };
-        return { key: data.job_id, value, headers: { 'event-id': event.id } };
-      },
+      toMessage: (event) => toJobApprovedMessage({ id: event.id, streamId: event.streamId, data: event.data as ApprovalGrantedData }),
     });
   }
 

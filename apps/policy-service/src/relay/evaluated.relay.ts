@@ -1,11 +1,8 @@
 import { Inject, Injectable, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
-import { fromJobStreamId, JOB_STREAM_PREFIX, PolicyEvaluatedData, SignoffTopics } from '@signoff/contracts';
+import { JOB_STREAM_PREFIX, PolicyEvaluatedData, SignoffTopics, toJobEvaluatedMessage } from '@signoff/contracts';
 import { EventRelay, SIGNOFF_TOPICS } from '@signoff/core';
 import { EventStore } from '@signoff/event-store';
 import { MessageBus } from '@signoff/messaging';
-
-/** The value of a `signoff.jobs.evaluated` message (key: job_id): the event data and the job's tenant. */
-export type JobEvaluatedMessage = PolicyEvaluatedData & { readonly tenant: string };
 
 /**
  * Publishes every stored PolicyEvaluated to `signoff.jobs.evaluated` (key job_id, value the event
@@ -23,13 +20,7 @@ export class EvaluatedRelay implements OnApplicationBootstrap, OnApplicationShut
       eventTypes: ['PolicyEvaluated'],
       streamPrefix: JOB_STREAM_PREFIX,
       topic: topics.evaluated,
-      toMessage: (event) => {
-        const data = event.data as PolicyEvaluatedData;
-        const ref = fromJobStreamId(event.streamId);
-        if (ref === null || ref.jobId !== data.job_id) return null;
-        const value: JobEvaluatedMessage = { ...data, tenant: ref.tenant };
-        return { key: data.job_id, value, headers: { 'event-id': event.id } };
-      },
+      toMessage: (event) => toJobEvaluatedMessage({ id: event.id, streamId: event.streamId, data: event.data as PolicyEvaluatedData }),
     });
   }
 

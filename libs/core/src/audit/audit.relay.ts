@@ -1,5 +1,5 @@
 import { Inject, Injectable, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
-import { JOB_EVENT_TYPES, SignoffEvent, SignoffTopics } from '@signoff/contracts';
+import { auditMessage, JOB_EVENT_TYPES, SignoffEvent, SignoffTopics } from '@signoff/contracts';
 import { EventStore } from '@signoff/event-store';
 import { MessageBus } from '@signoff/messaging';
 import { EventRelay } from '../event-relay';
@@ -24,14 +24,7 @@ export class AuditRelay implements OnApplicationBootstrap, OnApplicationShutdown
       name: 'audit-relay',
       eventTypes: [...JOB_EVENT_TYPES, 'PolicyActivated'],
       topic: topics.audit,
-      toMessage: async (event) => {
-        const cloudEvent = toCloudEvent(event as never, await redactions.pathsFor(event as never));
-        return {
-          key: cloudEvent.subject ?? event.streamId,
-          value: JSON.stringify(cloudEvent),
-          headers: { 'content-type': 'application/cloudevents+json; charset=UTF-8', 'ce-id': cloudEvent.id, 'ce-type': cloudEvent.type },
-        };
-      },
+      toMessage: async (event) => auditMessage(toCloudEvent(event as never, await redactions.pathsFor(event as never)), event.streamId),
     });
   }
 
