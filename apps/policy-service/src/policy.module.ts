@@ -1,4 +1,4 @@
-import { Module } from '@nestjs/common';
+import { DynamicModule, Module } from '@nestjs/common';
 import { cqrsHandlers } from '@signoff/core';
 import { GetJobHttpController } from './get-job/get-job.http.controller';
 import { ListJobsHttpController } from './list-unknown-jobs/list-jobs.http.controller';
@@ -38,4 +38,9 @@ import { SubmitJobHttpController } from './submit-job/submit-job.http.controller
     EvaluatedRelay,
   ],
 })
-export class PolicyModule {}
+export class PolicyModule {
+  /** The module as a composition root imports it (it has no tunables of its own yet). */
+  static forRoot(): DynamicModule {
+    return { module: PolicyModule };
+  }
+}
