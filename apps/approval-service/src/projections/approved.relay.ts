@@ -1,8 +1,5 @@
-import { Inject, Injectable, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
-import { ApprovalGrantedData, fromJobStreamId, JOB_STREAM_PREFIX, SignoffTopics } from '@signoff/contracts';
-import { EventRelay, SIGNOFF_TOPICS } from '@signoff/core';
-import { EventStore } from '@signoff/event-store';
-import { MessageBus } from '@signoff/messaging';
+import { ApprovalGrantedData, fromJobStreamId, JOB_STREAM_PREFIX } from '@signoff/contracts';
+import { eventRelayProvider } from '@signoff/core';
 
 /** The value of a `signoff.jobs.approved` message (key: job_id). */
 export interface JobApprovedMessage {
@@ -24,38 +21,23 @@ export const APPROVED_RELAY_NAME = 'approval-service.approved-relay';
  * in between. A notification only: the dispatcher's replay of approved-but-undispatched jobs reads
  * the log, so nothing depends on this message arriving.
  */
-@Injectable()
-export class ApprovedRelay implements OnApplicationBootstrap, OnModuleDestroy {
-  private readonly relay: EventRelay;
-
-  constructor(store: EventStore, bus: MessageBus, @Inject(SIGNOFF_TOPICS) topics: SignoffTopics) {
-    this.relay = new EventRelay(store, bus, {
-      name: APPROVED_RELAY_NAME,
-      eventTypes: ['ApprovalGranted'],
-      streamPrefix: JOB_STREAM_PREFIX,
-      topic: topics.approved,
-      toMessage: (event) => {
-        const data = event.data as ApprovalGrantedData;
-        const ref = fromJobStreamId(event.streamId);
-        if (ref === null || ref.jobId !== data.job_id) return null;
-        const value: JobApprovedMessage = {
-          job_id: data.job_id,
-          tenant: ref.tenant,
-          approval_id: data.approval_id,
-          approved_by: data.approved_by,
-          policy_snapshot: data.policy_snapshot,
-          job_hash: data.job_hash,
-        };
-        return { key: data.job_id, value, headers: { 'event-id': event.id } };
-      },
-    });
-  }
-
-  onApplicationBootstrap(): void {
-    this.relay.start();
-  }
-
-  async onModuleDestroy(): Promise<void> {
-    await this.relay.stop();
-  }
-}
+export const ApprovedRelay = eventRelayProvider({
+  name: APPROVED_RELAY_NAME,
+  eventTypes: ['ApprovalGranted'],
+  streamPrefix: JOB_STREAM_PREFIX,
+  topic: (topics) => topics.approved,
+  toMessage: (event) => {
+    const data = event.data as ApprovalGrantedData;
+    const ref = fromJobStreamId(event.streamId);
+    if (ref === null || ref.jobId !== data.job_id) return null;
+    const value: JobApprovedMessage = {
+      job_id: data.job_id,
+      tenant: ref.tenant,
+      approval_id: data.approval_id,
+      approved_by: data.approved_by,
+      policy_snapshot: data.policy_snapshot,
+      job_hash: data.job_hash,
+    };
+    return { key: data.job_id, value, headers: { 'event-id': event.id } };
+  },
+});
