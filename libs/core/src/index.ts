@@ -16,7 +16,6 @@ export {
   type EventRelayMapper,
   type EventRelayOptions,
 } from './event-relay';
-export { EventLogReader } from './event-log.reader';
 export { CoreModule, SIGNOFF_CONFIG, SIGNOFF_TOPICS, type CoreModuleOptions } from './core.module';
 export { AuditRelay } from './audit/audit.relay';
 export { toCloudEvent, cloudEventType } from './audit/cloud-event.mapper';
