@@ -25,7 +25,11 @@ export default defineConfig({
     }),
   ],
   resolve: {
-    alias: [{ find: /^@signoff\/(.*)$/, replacement: path.join(root, 'libs/$1/src/index.ts') }],
+    alias: [
+      // A lib's test kit first: `@signoff/<lib>/testing` is libs/<lib>/src/testing/index.ts.
+      { find: /^@signoff\/([^/]+)\/testing$/, replacement: path.join(root, 'libs/$1/src/testing/index.ts') },
+      { find: /^@signoff\/(.*)$/, replacement: path.join(root, 'libs/$1/src/index.ts') },
+    ],
   },
   test: {
     root,

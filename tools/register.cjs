@@ -1,7 +1,8 @@
 /*
  * Runs the TypeScript sources directly: compiles each .ts file with SWC (decorators and their
  * metadata included, which NestJS's dependency injection needs) and resolves the `@signoff/<lib>`
- * barrels to libs/<lib>/src/index.ts. The compiled output is cached by content hash.
+ * barrels to libs/<lib>/src/index.ts (and `@signoff/<lib>/testing`, its test kit, to
+ * libs/<lib>/src/testing/index.ts). The compiled output is cached by content hash.
  */
 'use strict';
 const fs = require('node:fs');
@@ -17,8 +18,8 @@ fs.mkdirSync(cacheDir, { recursive: true });
 const originalResolve = Module._resolveFilename;
 Module._resolveFilename = function resolve(request, parent, ...rest) {
   if (request.startsWith('@signoff/')) {
-    const name = request.slice('@signoff/'.length);
-    return path.join(root, 'libs', name, 'src', 'index.ts');
+    const [name, testing] = request.slice('@signoff/'.length).split('/');
+    return path.join(root, 'libs', name, 'src', ...(testing === 'testing' ? ['testing'] : []), 'index.ts');
   }
   return originalResolve.call(this, request, parent, ...rest);
 };
