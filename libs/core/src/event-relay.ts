@@ -9,6 +9,7 @@ export type EventRelayMapper<E = unknown> = (
   event: RecordedEvent<E & { type: string; data: unknown }>,
 ) => OutboundMessage | null | Promise<OutboundMessage | null>;
 
+/** One relay: which events it reads (under which checkpoint) and what it publishes where. */
 export interface EventRelayOptions<E> {
   /** Subscription (checkpoint) name; one per relay and service. */
   readonly name: string;
@@ -51,6 +52,7 @@ export class EventRelay<E = unknown> implements OnApplicationBootstrap, OnModule
     return this.options.name;
   }
 
+  /** Starts the checkpointed subscription (once). */
   start(): void {
     this.handle = this.store.subscribe<E & { type: string; data: unknown }>(this.options.name, {
       filter: { eventTypes: this.options.eventTypes, streamPrefix: this.options.streamPrefix },
@@ -64,6 +66,7 @@ export class EventRelay<E = unknown> implements OnApplicationBootstrap, OnModule
     });
   }
 
+  /** Lets the message in flight finish, stores the checkpoint and stops. Idempotent. */
   async stop(): Promise<void> {
     await this.handle?.stop();
     this.handle = null;
