@@ -52,7 +52,7 @@ export class EventRelay<E = unknown> implements OnApplicationBootstrap, OnModule
     return this.options.name;
   }
 
-  /** Starts the checkpointed subscription (once). */
+  /** Starts the checkpointed subscription; call it once (a second call would start a second one). */
   start(): void {
     this.handle = this.store.subscribe<E & { type: string; data: unknown }>(this.options.name, {
       filter: { eventTypes: this.options.eventTypes, streamPrefix: this.options.streamPrefix },
