@@ -5,6 +5,7 @@ import type {
   JobEvent,
   JobOutcomeResolvedData,
   JobRequest,
+  JobState,
   OnTimeout,
   PolicyEvaluatedData,
 } from '@signoff/contracts';
@@ -270,9 +271,45 @@ export function initialState(): JobAggregateState {
   return { status: 'initial' };
 }
 
-/** True for the states that carry a dispatch. */
-export function isReleased(state: JobAggregateState): state is ReleasedJobState {
+/** States whose approval was closed without a grant. */
+export type ClosedApprovalJob = RejectedJob | ExpiredJob | InvalidatedJob;
+
+/** States in which the job exists (everything but `initial` and the transient `submitted`). */
+export type ExistingJobState = Exclude<JobAggregateState, InitialJob | SubmittedJob>;
+
+/**
+ * Where a job stands, coarser than its status, with the state narrowed to match:
+ * - `absent`: no job yet (`initial`, or an incomplete `submitted`): answered as not found;
+ * - `denied`: the policy denied it; it never had an approval;
+ * - `awaiting_approval`: APPROVAL_REQUIRED, its approval open;
+ * - `approval_closed`: REJECTED, EXPIRED or INVALIDATED: its approval closed without a (confirmed) grant;
+ * - `released`: allowed, or approved: it has a dispatch (PENDING and everything after it).
+ */
+export type JobPhase =
+  | { readonly phase: 'absent'; readonly state: InitialJob | SubmittedJob }
+  | { readonly phase: 'denied'; readonly state: DeniedJob }
+  | { readonly phase: 'awaiting_approval'; readonly state: ApprovalRequiredJob }
+  | { readonly phase: 'approval_closed'; readonly state: ClosedApprovalJob }
+  | { readonly phase: 'released'; readonly state: ReleasedJobState };
+
+/**
+ * The phase of a job: the one switch that lists every status. Everything that asks "where does
+ * this job stand" (the decider, the view, the projections) switches on the phase instead, and
+ * on the few statuses of one phase where it needs them.
+ */
+export function phaseOf(state: JobAggregateState): JobPhase {
   switch (state.status) {
+    case 'initial':
+    case 'submitted':
+      return { phase: 'absent', state };
+    case 'DENIED':
+      return { phase: 'denied', state };
+    case 'APPROVAL_REQUIRED':
+      return { phase: 'awaiting_approval', state };
+    case 'REJECTED':
+    case 'EXPIRED':
+    case 'INVALIDATED':
+      return { phase: 'approval_closed', state };
     case 'PENDING':
     case 'DISPATCHED':
     case 'RUNNING':
@@ -280,18 +317,46 @@ export function isReleased(state: JobAggregateState): state is ReleasedJobState 
     case 'FAILED':
     case 'UNKNOWN':
     case 'DISPATCH_ABANDONED':
-      return true;
-    case 'initial':
-    case 'submitted':
-    case 'APPROVAL_REQUIRED':
-    case 'DENIED':
-    case 'REJECTED':
-    case 'EXPIRED':
-    case 'INVALIDATED':
-      return false;
+      return { phase: 'released', state };
     default: {
       const _exhaustive: never = state;
-      return false;
+      return { phase: 'absent', state: { status: 'initial' } };
+    }
+  }
+}
+
+/** True for the states that carry a dispatch. */
+export function isReleased(state: JobAggregateState): state is ReleasedJobState {
+  return phaseOf(state).phase === 'released';
+}
+
+/**
+ * The API state of an aggregate state, or null when the job does not exist (`initial`, or an
+ * incomplete `submitted`). `DISPATCH_ABANDONED` is shown as `FAILED`: the API's list of states is
+ * fixed by the contract, and to a client a job whose delivery was given up has failed.
+ */
+export function apiStateOf(state: ExistingJobState): JobState;
+export function apiStateOf(state: JobAggregateState): JobState | null;
+export function apiStateOf(state: JobAggregateState): JobState | null {
+  const { phase, state: job } = phaseOf(state);
+  if (phase === 'absent') return null;
+  return job.status === 'DISPATCH_ABANDONED' ? 'FAILED' : job.status;
+}
+
+/** The approval of a state, if the job has one. */
+export function approvalOf(state: JobAggregateState): Approval | GrantedApproval | null {
+  const phase = phaseOf(state);
+  switch (phase.phase) {
+    case 'absent':
+    case 'denied':
+      return null;
+    case 'awaiting_approval':
+    case 'approval_closed':
+    case 'released':
+      return phase.state.approval;
+    default: {
+      const _exhaustive: never = phase;
+      return null;
     }
   }
 }

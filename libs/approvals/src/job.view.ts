@@ -1,6 +1,9 @@
 import type { JobCompletedData, JobState, PolicyEvaluatedData } from '@signoff/contracts';
-import type { SubmitAnswer } from './job.outcomes';
-import type { Approval, GrantedApproval, JobAggregateState } from './job.state';
+import { apiStateOf, approvalOf, phaseOf, type JobAggregateState } from './job.state';
+
+// Read by the view's callers next to toJobView; they live with the state and the submission.
+export { apiStateOf } from './job.state';
+export { submitAnswerOf } from './job.submission.decider';
 
 /** `approval` member of `GET /jobs/:id`. */
 export interface JobApprovalView {
@@ -80,94 +83,6 @@ export interface JobView {
   readonly result?: JobResultView;
 }
 
-/**
- * The API state of an aggregate state, or null when the job does not exist (`initial`, or an
- * incomplete `submitted`). `DISPATCH_ABANDONED` is shown as `FAILED`: the API's list of states is
- * fixed by the contract, and to a client a job whose delivery was given up has failed.
- */
-export function apiStateOf(state: JobAggregateState): JobState | null {
-  switch (state.status) {
-    case 'initial':
-    case 'submitted':
-      return null;
-    case 'DISPATCH_ABANDONED':
-      return 'FAILED';
-    case 'APPROVAL_REQUIRED':
-    case 'DENIED':
-    case 'REJECTED':
-    case 'EXPIRED':
-    case 'INVALIDATED':
-    case 'PENDING':
-    case 'DISPATCHED':
-    case 'RUNNING':
-    case 'SUCCEEDED':
-    case 'FAILED':
-    case 'UNKNOWN':
-      return state.status;
-    default: {
-      const _exhaustive: never = state;
-      return null;
-    }
-  }
-}
-
-/** The approval of a state, if the job has one. */
-export function approvalOf(state: JobAggregateState): Approval | GrantedApproval | null {
-  switch (state.status) {
-    case 'initial':
-    case 'submitted':
-    case 'DENIED':
-      return null;
-    case 'APPROVAL_REQUIRED':
-    case 'REJECTED':
-    case 'EXPIRED':
-    case 'INVALIDATED':
-    case 'PENDING':
-    case 'DISPATCHED':
-    case 'RUNNING':
-    case 'SUCCEEDED':
-    case 'FAILED':
-    case 'UNKNOWN':
-    case 'DISPATCH_ABANDONED':
-      return state.approval;
-    default: {
-      const _exhaustive: never = state;
-      return null;
-    }
-  }
-}
-
-/**
- * The answer `POST /jobs` gave when the job was submitted (repeated as is for a duplicate
- * submission), or null when the job does not exist.
- */
-export function submitAnswerOf(state: JobAggregateState): SubmitAnswer | null {
-  if (state.status === 'initial' || state.status === 'submitted') return null;
-  const { job, evaluation } = state;
-  const common = {
-    job_id: job.job_id,
-    rule_id: evaluation.rule_id,
-    policy_snapshot: evaluation.policy_snapshot,
-    job_hash: job.job_hash,
-  };
-  switch (evaluation.decision) {
-    case 'allow':
-      return { ...common, status: 'accepted', decision: 'allow' };
-    case 'deny':
-      return { ...common, status: 'denied', decision: 'deny', reason: evaluation.reason };
-    case 'require_human': {
-      const approval = approvalOf(state);
-      // A require_human job always has its approval (ApprovalRequested is in the same append).
-      if (approval === null) return null;
-      return { ...common, status: 'approval_required', decision: 'require_human', approval_ref: approval.approval_ref };
-    }
-    default: {
-      const _exhaustive: never = evaluation.decision;
-      return null;
-    }
-  }
-}
-
 function approvalView(state: JobAggregateState): JobApprovalView | undefined {
   const approval = approvalOf(state);
   if (approval === null) return undefined;
@@ -183,96 +98,75 @@ function approvalView(state: JobAggregateState): JobApprovalView | undefined {
     requested_at: approval.requested_at,
     expires_at: approval.expires_at,
   };
-  switch (state.status) {
-    case 'initial':
-    case 'submitted':
-    case 'DENIED':
+  const phase = phaseOf(state);
+  switch (phase.phase) {
+    case 'absent':
+    case 'denied':
       return undefined;
-    case 'APPROVAL_REQUIRED':
+    case 'awaiting_approval':
       return { ...base, state: 'pending' };
-    case 'REJECTED':
-      return {
-        ...base,
-        state: 'rejected',
-        rejected_by: state.rejection.rejected_by,
-        rejection_reason: state.rejection.reason,
-        rejected_at: state.rejection.at,
-      };
-    case 'EXPIRED':
-      return { ...base, state: 'expired', expired_at: state.expiry.at };
-    case 'INVALIDATED': {
-      // A grant the log voided keeps who granted it, and when.
-      const grant = 'grant' in state.approval ? state.approval.grant : null;
-      const granted = grant ? { approval_id: grant.approval_id, approved_by: grant.approved_by, granted_at: grant.at } : {};
-      return { ...base, state: 'invalidated', ...granted, invalidated: state.invalidation };
+    case 'approval_closed': {
+      const closed = phase.state;
+      switch (closed.status) {
+        case 'REJECTED':
+          return {
+            ...base,
+            state: 'rejected',
+            rejected_by: closed.rejection.rejected_by,
+            rejection_reason: closed.rejection.reason,
+            rejected_at: closed.rejection.at,
+          };
+        case 'EXPIRED':
+          return { ...base, state: 'expired', expired_at: closed.expiry.at };
+        case 'INVALIDATED': {
+          // A grant the log voided keeps who granted it, and when.
+          const grant = 'grant' in closed.approval ? closed.approval.grant : null;
+          const granted = grant ? { approval_id: grant.approval_id, approved_by: grant.approved_by, granted_at: grant.at } : {};
+          return { ...base, state: 'invalidated', ...granted, invalidated: closed.invalidation };
+        }
+        default: {
+          const _exhaustive: never = closed;
+          return undefined;
+        }
+      }
     }
-    case 'PENDING':
-    case 'DISPATCHED':
-    case 'RUNNING':
-    case 'SUCCEEDED':
-    case 'FAILED':
-    case 'UNKNOWN':
-    case 'DISPATCH_ABANDONED': {
-      if (state.approval === null) return undefined;
-      const { grant } = state.approval;
+    case 'released': {
+      if (phase.state.approval === null) return undefined;
+      const { grant } = phase.state.approval;
       return { ...base, state: 'approved', approval_id: grant.approval_id, approved_by: grant.approved_by, granted_at: grant.at };
     }
     default: {
-      const _exhaustive: never = state;
+      const _exhaustive: never = phase;
       return undefined;
     }
   }
 }
 
 function dispatchView(state: JobAggregateState): JobDispatchView | undefined {
-  switch (state.status) {
-    case 'initial':
-    case 'submitted':
-    case 'APPROVAL_REQUIRED':
-    case 'DENIED':
-    case 'REJECTED':
-    case 'EXPIRED':
-    case 'INVALIDATED':
-      return undefined;
-    case 'PENDING':
-    case 'DISPATCHED':
-    case 'RUNNING':
-    case 'SUCCEEDED':
-    case 'FAILED':
-    case 'UNKNOWN':
-    case 'DISPATCH_ABANDONED': {
-      const { dispatch, abandonment } = state;
-      // Nothing to show before the first claim: an allowed or approved job waiting for its dispatcher.
-      if (dispatch.idempotency_key === null && dispatch.replays.length === 0 && abandonment === null) return undefined;
-      return {
-        attempt: dispatch.attempt,
-        idempotency_key: dispatch.idempotency_key,
-        claimed_by: dispatch.claim?.claimed_by ?? null,
-        claimed_at: dispatch.claim?.at ?? null,
-        topic: dispatch.published?.topic ?? null,
-        partition: dispatch.published?.partition ?? null,
-        offset: dispatch.published?.offset ?? null,
-        dispatched_at: dispatch.published?.at ?? null,
-        replays: dispatch.replays.length,
-        ...(abandonment ? { abandoned: abandonment } : {}),
-      };
-    }
-    default: {
-      const _exhaustive: never = state;
-      return undefined;
-    }
-  }
+  const phase = phaseOf(state);
+  if (phase.phase !== 'released') return undefined;
+  const { dispatch, abandonment } = phase.state;
+  // Nothing to show before the first claim: an allowed or approved job waiting for its dispatcher.
+  if (dispatch.idempotency_key === null && dispatch.replays.length === 0 && abandonment === null) return undefined;
+  return {
+    attempt: dispatch.attempt,
+    idempotency_key: dispatch.idempotency_key,
+    claimed_by: dispatch.claim?.claimed_by ?? null,
+    claimed_at: dispatch.claim?.at ?? null,
+    topic: dispatch.published?.topic ?? null,
+    partition: dispatch.published?.partition ?? null,
+    offset: dispatch.published?.offset ?? null,
+    dispatched_at: dispatch.published?.at ?? null,
+    replays: dispatch.replays.length,
+    ...(abandonment ? { abandoned: abandonment } : {}),
+  };
 }
 
-function resultView(state: JobAggregateState): JobResultView | undefined {
+function resultView(job: JobAggregateState): JobResultView | undefined {
+  const phase = phaseOf(job);
+  if (phase.phase !== 'released') return undefined;
+  const state = phase.state;
   switch (state.status) {
-    case 'initial':
-    case 'submitted':
-    case 'APPROVAL_REQUIRED':
-    case 'DENIED':
-    case 'REJECTED':
-    case 'EXPIRED':
-    case 'INVALIDATED':
     case 'PENDING':
     case 'DISPATCHED':
     case 'DISPATCH_ABANDONED':

@@ -4,7 +4,9 @@ import { describe, expect, it } from 'vitest';
 import { ERROR_CODES, grpcStatusFor, GRPC_STATUS, SignoffError } from './errors';
 import { fromJobStreamId, JOB_EVENT_TYPES, JOB_STATES, toJobStreamId } from './events';
 import { isValidJobRef, normalizeIdentity, sameIdentity } from './ids';
-import { ApproveDto, JobResultMessageDto, RejectDto, ResolveJobDto, SubmitJobDto, validateMessage } from './messages';
+import { ApproveDto, RejectDto, ResolveJobDto } from './http-bodies';
+import { JobResultMessageDto, SubmitJobDto } from './messages/index';
+import { validateMessage } from './validation';
 import { PROTO_PATH } from './proto-path';
 import { dlqOf, signoffTopics } from './topics';
 

@@ -1,7 +1,9 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { isReservedLabel, nameComparisonKey } from './labels';
-import { ApproveDto, JobResultMessageDto, RejectDto, SubmitJobDto, validateMessage } from './messages';
+import { ApproveDto, RejectDto } from './http-bodies';
+import { JobResultMessageDto, SubmitJobDto } from './messages/index';
+import { validateMessage } from './validation';
 import { escapeUnsafeText, findUnsafeValues, isSafeIdentity, isStorableText, MAX_REPORTED_UNSAFE_VALUES } from './text-safety';
 
 const fields = (result: ReturnType<typeof validateMessage>) => (result.ok ? [] : result.errors.map((e) => e.field));

@@ -51,7 +51,7 @@ export function signoffTopics(prefix: string = DEFAULT_TOPIC_PREFIX): SignoffTop
 /** Partitions per topic the services create; key = job_id keeps one job on one partition. */
 export const DEFAULT_PARTITIONS = 6;
 
-/** Header names on `signoff.jobs.dispatch`, `signoff.jobs.requested`, `signoff.jobs.results` and the dead-letter topics. */
+/** Header names on the job topics and the dead-letter topics. */
 export const HEADERS = {
   approvalGranted: 'approval_granted',
   idempotencyKey: 'idempotency-key',
@@ -60,6 +60,8 @@ export const HEADERS = {
   grant: 'signoff-grant',
   /** `Bearer <JWT>` of the producer: a submitter on `jobs.requested`, a worker on `jobs.results`. Never copied into a dead letter. */
   authorization: 'authorization',
+  /** On `signoff.jobs.evaluated` / `signoff.jobs.approved`: the id of the stored event the message announces. */
+  eventId: 'event-id',
   /** DLQ: why the message was dead-lettered (an ErrorCode such as `invalid_request`). */
   errorCode: 'error-code',
   /** DLQ: a human-readable reason (at most 4,000 characters). */

@@ -1,4 +1,4 @@
-import { DISPATCH_GRANT_CLAIMS, DISPATCH_GRANT_TYP, DispatchGrantClaims, DispatchMessageDto, GrantDecision, HEADERS, validateMessage } from '@signoff/contracts';
+import { DISPATCH_GRANT_CLAIMS, DISPATCH_GRANT_TYP, DispatchApproval, DispatchGrantClaims, DispatchMessageDto, GrantDecision, HEADERS, validateMessage } from '@signoff/contracts';
 import { TokenRefusalCode, TokenRefusedError, VerificationKeySet } from '@signoff/keys';
 import { jobHash } from '@signoff/policy-engine';
 
@@ -11,7 +11,10 @@ export interface VerifiedGrant {
   readonly expires_at: string;
 }
 
-/** A dispatched job whose grant and integrity were verified: what a handler receives. */
+/**
+ * A dispatched job whose grant and integrity were verified: what a handler receives (the
+ * `DispatchMessage` of @signoff/contracts, checked, with the verified grant).
+ */
 export interface DispatchedJob {
   readonly job_id: string;
   readonly topic: string;
@@ -21,12 +24,7 @@ export interface DispatchedJob {
   readonly labels: Readonly<Record<string, string>>;
   readonly payload: unknown;
   /** Present on approved jobs: who approved, under which policy snapshot, for which job hash. */
-  readonly approval?: {
-    readonly approval_id: string;
-    readonly approved_by: readonly string[];
-    readonly policy_snapshot: string;
-    readonly job_hash: string;
-  };
+  readonly approval?: DispatchApproval;
   readonly approval_granted: boolean;
   /** 1 for the first delivery, + 1 per replay; the idempotency key is the same for all. */
   readonly attempt: number;

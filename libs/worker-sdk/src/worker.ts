@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 import { performance } from 'node:perf_hooks';
-import { DEFAULT_PARTITIONS, DEFAULT_TOPIC_PREFIX, HEADERS, signoffTopics } from '@signoff/contracts';
+import { DEFAULT_PARTITIONS, DEFAULT_TOPIC_PREFIX, jobResultMessage, JobResultOutcome, signoffTopics } from '@signoff/contracts';
 import { KeySetSource, VerificationKeySet } from '@signoff/keys';
 import { classifyFailure, InboundMessage, KafkaMessageBus, MessageBus, PermanentMessageError, Subscription, TransientMessageError } from '@signoff/messaging';
 import { JsonLogger } from '@signoff/observability';
@@ -299,18 +299,11 @@ export async function createWorker(options: WorkerOptions): Promise<Worker> {
   const inFlight = new Set<Promise<unknown>>();
   let subscription: Subscription | null = null;
 
-  type Report = { status: 'started' } | StoredOutcome | { status: 'unknown'; error: string; fencing_token: number };
 
   /** Reports on `signoff.jobs.results`, naming the job as its dispatch did (job id and tenant), the attempt, and this worker's credential. */
-  async function report(job: DispatchedJob, outcome: Report): Promise<void> {
+  async function report(job: DispatchedJob, outcome: JobResultOutcome): Promise<void> {
     const credential = typeof token === 'function' ? await token() : token;
-    await theBus.publish(topics.results, [
-      {
-        key: job.job_id,
-        value: { job_id: job.job_id, tenant: job.tenant, idempotency_key: job.idempotency_key, attempt: job.attempt, worker: workerId, ...outcome },
-        headers: { [HEADERS.idempotencyKey]: job.idempotency_key, [HEADERS.authorization]: `Bearer ${credential}` },
-      },
-    ]);
+    await theBus.publish(topics.results, [jobResultMessage(job, workerId, outcome, credential)]);
   }
 
   /** Reports what the key's record says now (after this worker lost its lease). */

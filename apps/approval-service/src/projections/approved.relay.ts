@@ -1,16 +1,5 @@
-import { ApprovalGrantedData, fromJobStreamId, JOB_STREAM_PREFIX } from '@signoff/contracts';
+import { ApprovalGrantedData, JOB_STREAM_PREFIX, toJobApprovedMessage } from '@signoff/contracts';
 import { eventRelayProvider } from '@signoff/core';
-
-/** The value of a `signoff.jobs.approved` message (key: job_id). */
-export interface JobApprovedMessage {
-  readonly job_id: string;
-  /** The job's tenant (from its stream id): job ids are scoped by tenant. */
-  readonly tenant: string;
-  readonly approval_id: string;
-  readonly approved_by: readonly string[];
-  readonly policy_snapshot: string;
-  readonly job_hash: string;
-}
 
 /** The relay's checkpoint name, shared by every instance of the service (one logical publisher). */
 export const APPROVED_RELAY_NAME = 'approval-service.approved-relay';
@@ -26,18 +15,5 @@ export const ApprovedRelay = eventRelayProvider({
   eventTypes: ['ApprovalGranted'],
   streamPrefix: JOB_STREAM_PREFIX,
   topic: (topics) => topics.approved,
-  toMessage: (event) => {
-    const data = event.data as ApprovalGrantedData;
-    const ref = fromJobStreamId(event.streamId);
-    if (ref === null || ref.jobId !== data.job_id) return null;
-    const value: JobApprovedMessage = {
-      job_id: data.job_id,
-      tenant: ref.tenant,
-      approval_id: data.approval_id,
-      approved_by: data.approved_by,
-      policy_snapshot: data.policy_snapshot,
-      job_hash: data.job_hash,
-    };
-    return { key: data.job_id, value, headers: { 'event-id': event.id } };
-  },
+  toMessage: (event) => toJobApprovedMessage({ id: event.id, streamId: event.streamId, data: event.data as ApprovalGrantedData }),
 });

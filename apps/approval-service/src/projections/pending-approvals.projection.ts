@@ -1,5 +1,5 @@
 import { Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
-import { ApprovalRequiredJob, evolve, initialState, JobAggregateState, SubmittedJob } from '@signoff/approvals';
+import { ApprovalRequiredJob, evolve, initialState, JobAggregateState, phaseOf, SubmittedJob } from '@signoff/approvals';
 import { fromJobStreamId, JOB_STREAM_PREFIX, JobEvent, JobRef, toJobStreamId } from '@signoff/contracts';
 import { ActivePolicy, ActivePolicyView, Clock, HistoryRedaction, LoadedJob } from '@signoff/core';
 import { EventStore, RecordedEvent, SubscriptionHandle } from '@signoff/event-store';
@@ -25,28 +25,29 @@ const PROJECTED_EVENT_TYPES = [
 
 /** What a closed approval's state is called, by the job state that closed it. */
 function closedAs(state: JobAggregateState): { kind: ApprovalChangeKind; state: ApprovalState } | null {
-  switch (state.status) {
-    case 'REJECTED':
-      return { kind: 'rejected', state: 'rejected' };
-    case 'EXPIRED':
-      return { kind: 'expired', state: 'expired' };
-    case 'INVALIDATED':
-      return { kind: 'invalidated', state: 'invalidated' };
-    case 'PENDING':
-    case 'DISPATCHED':
-    case 'RUNNING':
-    case 'SUCCEEDED':
-    case 'FAILED':
-    case 'UNKNOWN':
-    case 'DISPATCH_ABANDONED':
+  const phase = phaseOf(state);
+  switch (phase.phase) {
+    case 'approval_closed':
+      switch (phase.state.status) {
+        case 'REJECTED':
+          return { kind: 'rejected', state: 'rejected' };
+        case 'EXPIRED':
+          return { kind: 'expired', state: 'expired' };
+        case 'INVALIDATED':
+          return { kind: 'invalidated', state: 'invalidated' };
+        default: {
+          const _exhaustive: never = phase.state;
+          return null;
+        }
+      }
+    case 'released':
       return { kind: 'granted', state: 'approved' };
-    case 'initial':
-    case 'submitted':
-    case 'APPROVAL_REQUIRED':
-    case 'DENIED':
+    case 'absent':
+    case 'awaiting_approval':
+    case 'denied':
       return null;
     default: {
-      const _exhaustive: never = state;
+      const _exhaustive: never = phase;
       return null;
     }
   }

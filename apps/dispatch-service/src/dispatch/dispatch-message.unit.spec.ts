@@ -9,7 +9,6 @@ import { describe, expect, it } from 'vitest';
 import { resolveDispatchOptions } from '../dispatch.options';
 import { DispatchGrantSigner } from './dispatch-grant.signer';
 import { newIdempotencyKey, toDispatchMessage } from './dispatch-message';
-import { notifiedJobRef } from './job-released.message.controller';
 
 const SNAP = `sha256:${'a'.repeat(64)}`;
 const REQUEST: JobRequest = {
@@ -183,25 +182,6 @@ describe('the dispatch message (DESIGN §6)', () => {
     // An allowed job's genuine grant does not make an approval of it.
     const smuggled = { ...message.headers!, 'signoff-grant': other.headers!['signoff-grant'] };
     expect(await verifyDispatch({ value: message.value, headers: smuggled, key: message.key }, workerKeys, { now: T })).toMatchObject({ ok: false, code: 'grant_mismatch' });
-  });
-});
-
-describe('release notifications', () => {
-  const job1 = { tenant: 'default', jobId: 'job-1' };
-  it('take the job id from the value or the key, and refuse disagreement or a malformed id', () => {
-    expect(notifiedJobRef({ job_id: 'job-1', decision: 'allow' }, 'job-1')).toEqual(job1);
-    expect(notifiedJobRef({ decision: 'allow' }, 'job-2')).toEqual({ tenant: 'default', jobId: 'job-2' });
-    expect(notifiedJobRef({ job_id: 'job-1' }, null)).toEqual(job1);
-    expect(notifiedJobRef({ job_id: 'job-1' }, 'job-2')).toBeNull();
-    expect(notifiedJobRef({ job_id: 42 }, 'job-1')).toBeNull();
-    expect(notifiedJobRef(null, null)).toBeNull();
-    expect(notifiedJobRef({ job_id: ' spaced id' }, null)).toBeNull();
-  });
-
-  it('name the tenant the relays put in the value (absent: default, as in older messages); a malformed tenant is refused', () => {
-    expect(notifiedJobRef({ job_id: 'job-1', tenant: 'acme' }, 'job-1')).toEqual({ tenant: 'acme', jobId: 'job-1' });
-    expect(notifiedJobRef({ job_id: 'job-1' }, 'job-1')).toEqual(job1);
-    for (const tenant of [42, '', 'a|b', 'a b']) expect(notifiedJobRef({ job_id: 'job-1', tenant }, 'job-1')).toBeNull();
   });
 });
 

@@ -1,27 +1,9 @@
 import { Controller, Logger } from '@nestjs/common';
 import { Ctx, EventPattern, Payload } from '@nestjs/microservices';
-import { DEFAULT_TENANT, describeJobRef, ID_PATTERN, JobRef, SignoffError } from '@signoff/contracts';
+import { describeJobRef, HEADERS, readReleaseNotice, releasedByEvaluation, SignoffError } from '@signoff/contracts';
 import { busMessage, InboundMessage } from '@signoff/messaging';
 import { isPermanentPublishError } from './batching.publisher';
 import { DispatchResult, JobDispatcher } from './job-dispatcher';
-
-/**
- * The job a release notification is about: the value's `job_id` (the relays publish the event
- * data, e.g. PolicyEvaluated or ApprovalGranted), else the message key (key = job_id on every
- * topic), in the value's `tenant` (absent: `default`, as in messages relayed before job ids were
- * scoped by tenant). Null when the job id or the tenant is not a valid id, or key and value disagree.
- */
-export function notifiedJobRef(value: unknown, key: string | null): JobRef | null {
-  const object = value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as { job_id?: unknown; tenant?: unknown }) : {};
-  const fromValue = object.job_id;
-  if (fromValue !== undefined && typeof fromValue !== 'string') return null;
-  const jobId = fromValue ?? key;
-  if (typeof jobId !== 'string' || !ID_PATTERN.test(jobId)) return null;
-  if (key !== null && key !== jobId) return null;
-  const tenant = object.tenant ?? DEFAULT_TENANT;
-  if (typeof tenant !== 'string' || !ID_PATTERN.test(tenant)) return null;
-  return { tenant, jobId };
-}
 
 /**
  * Dispatches jobs when they are released: allowed by policy (`signoff.jobs.evaluated` with
@@ -41,9 +23,8 @@ export class JobReleasedMessageController {
 
   @EventPattern('jobs.evaluated')
   async onEvaluated(@Payload() value: unknown, @Ctx() context: unknown): Promise<void> {
-    const decision = value !== null && typeof value === 'object' ? (value as { decision?: unknown }).decision : undefined;
     // Only allowed jobs are released by their evaluation; the rest wait for an approval or never run.
-    if (decision !== undefined && decision !== 'allow') return;
+    if (!releasedByEvaluation(value)) return;
     await this.release(value, busMessage(context));
   }
 
@@ -53,14 +34,14 @@ export class JobReleasedMessageController {
   }
 
   private async release(value: unknown, message: InboundMessage): Promise<void> {
-    const ref = notifiedJobRef(value, message.key);
+    const ref = readReleaseNotice(value, message.key);
     const where = `${message.topic}[${message.partition}]@${message.offset}`;
     if (ref === null) {
       throw new SignoffError('invalid_request', 'no usable job: the value\'s job_id and the key must agree; job_id and tenant must match the id pattern');
     }
     let result: DispatchResult;
     try {
-      result = await this.dispatcher.dispatch(ref, message.headers['event-id'] ?? where);
+      result = await this.dispatcher.dispatch(ref, message.headers[HEADERS.eventId] ?? where);
     } catch (error) {
       // A message the broker refuses for good would be refused on every redelivery: let the
       // partition move on; the replay consumer retries it and, past the max attempts, abandons it.

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Controller, Logger } from '@nestjs/common';
 import { Ctx, EventPattern, Payload } from '@nestjs/microservices';
 import { CommandMetadata, RecordJobCompleted, RecordJobOutcomeUnknown, RecordJobStarted } from '@signoff/approvals';
-import { DEFAULT_TENANT, describeJobRef, HEADERS, JobRef, JobResultMessageDto, SignoffError, validateMessage } from '@signoff/contracts';
+import { DEFAULT_TENANT, describeJobRef, HEADERS, JobRef, jobResultOf, JobResultMessageDto, SignoffError } from '@signoff/contracts';
 import { Clock, JobCommandHandler } from '@signoff/core';
 import { busMessage } from '@signoff/messaging';
 import { SignoffMetrics } from '@signoff/observability';
@@ -64,12 +64,7 @@ export class JobResultsMessageController {
     if (!hasAnyRole(principal, [WORKER_ROLE])) throw new SignoffError('forbidden', `${principal.sub} does not have the role ${WORKER_ROLE}`);
 
     // 2. what it says
-    const parsed = validateMessage(JobResultMessageDto, value);
-    if (!parsed.ok) throw new SignoffError('invalid_request', 'not a valid result message', { errors: parsed.errors });
-    const report = parsed.value;
-    if (message.key !== null && message.key !== report.job_id) {
-      throw new SignoffError('invalid_request', `job_id ${report.job_id} differs from the message key ${message.key}`);
-    }
+    const report = jobResultOf(value, message.key);
     // The tenant of the dispatch the worker ran; reports of older workers name none (default).
     const ref: JobRef = { tenant: report.tenant ?? DEFAULT_TENANT, jobId: report.job_id };
 

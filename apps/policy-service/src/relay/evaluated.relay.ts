@@ -1,8 +1,5 @@
-import { fromJobStreamId, JOB_STREAM_PREFIX, PolicyEvaluatedData } from '@signoff/contracts';
+import { JOB_STREAM_PREFIX, PolicyEvaluatedData, toJobEvaluatedMessage } from '@signoff/contracts';
 import { eventRelayProvider } from '@signoff/core';
-
-/** The value of a `signoff.jobs.evaluated` message (key: job_id): the event data and the job's tenant. */
-export type JobEvaluatedMessage = PolicyEvaluatedData & { readonly tenant: string };
 
 /**
  * Publishes every stored PolicyEvaluated to `signoff.jobs.evaluated` (key job_id, value the event
@@ -15,11 +12,5 @@ export const EvaluatedRelay = eventRelayProvider({
   eventTypes: ['PolicyEvaluated'],
   streamPrefix: JOB_STREAM_PREFIX,
   topic: (topics) => topics.evaluated,
-  toMessage: (event) => {
-    const data = event.data as PolicyEvaluatedData;
-    const ref = fromJobStreamId(event.streamId);
-    if (ref === null || ref.jobId !== data.job_id) return null;
-    const value: JobEvaluatedMessage = { ...data, tenant: ref.tenant };
-    return { key: data.job_id, value, headers: { 'event-id': event.id } };
-  },
+  toMessage: (event) => toJobEvaluatedMessage({ id: event.id, streamId: event.streamId, data: event.data as PolicyEvaluatedData }),
 });

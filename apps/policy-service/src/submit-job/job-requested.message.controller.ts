@@ -1,6 +1,6 @@
 import { Controller, Inject, Logger, OnModuleInit } from '@nestjs/common';
 import { Ctx, EventPattern, Payload } from '@nestjs/microservices';
-import { HEADERS, SignoffError } from '@signoff/contracts';
+import { HEADERS, jobRequestOf, SignoffError } from '@signoff/contracts';
 import { SIGNOFF_CONFIG } from '@signoff/core';
 import { busMessage, InboundMessage } from '@signoff/messaging';
 import { hasAnyRole, JwtVerifier, Principal, SignoffConfig } from '@signoff/runtime';
@@ -76,15 +76,8 @@ export class JobRequestedMessageController implements OnModuleInit {
     if (message.value !== null && message.value.length > MAX_REQUEST_BYTES) {
       throw new SignoffError('payload_too_large', `the message is ${message.value.length} bytes; the limit is ${MAX_REQUEST_BYTES}`);
     }
-    if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-      throw new SignoffError('invalid_request', 'the message value is not a JSON object');
-    }
-    const body = { ...(value as Record<string, unknown>) };
     // The key is the job id (DESIGN §6); a value without job_id takes it from the key.
-    if (body.job_id === undefined && message.key) body.job_id = message.key;
-    else if (message.key && body.job_id !== message.key) {
-      throw new SignoffError('invalid_request', `job_id ${String(body.job_id)} differs from the message key ${message.key}`);
-    }
+    const body = jobRequestOf(value, message.key);
     const result = await this.handler.submit(body, source);
     if (result.status === 403) this.logger.log(`job ${String(body.job_id)} denied by ${String(result.error.extensions.rule_id)}`);
   }

@@ -1,4 +1,4 @@
-import { JOB_EVENT_TYPES, SignoffEvent } from '@signoff/contracts';
+import { auditMessage, JOB_EVENT_TYPES, SignoffEvent } from '@signoff/contracts';
 import { EventStore } from '@signoff/event-store';
 import { eventRelayProvider } from '../event-relay';
 import { toCloudEvent } from './cloud-event.mapper';
@@ -18,14 +18,7 @@ export const AuditRelay = eventRelayProvider<SignoffEvent>(
       name: 'audit-relay',
       eventTypes: [...JOB_EVENT_TYPES, 'PolicyActivated'],
       topic: (topics) => topics.audit,
-      toMessage: async (event) => {
-        const cloudEvent = toCloudEvent(event as never, await redactions.pathsFor(event as never));
-        return {
-          key: cloudEvent.subject ?? event.streamId,
-          value: JSON.stringify(cloudEvent),
-          headers: { 'content-type': 'application/cloudevents+json; charset=UTF-8', 'ce-id': cloudEvent.id, 'ce-type': cloudEvent.type },
-        };
-      },
+      toMessage: async (event) => auditMessage(toCloudEvent(event as never, await redactions.pathsFor(event as never)), event.streamId),
     };
   },
   [AUDIT_REDACT],

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { JOB_EVENT_TYPES, SignoffEvent } from '@signoff/contracts';
+import { auditMessage, AuditMessageDto, JOB_EVENT_TYPES, SignoffEvent, validateMessage } from '@signoff/contracts';
 import { RecordedEvent } from '@signoff/event-store';
 import { REDACTED } from '@signoff/observability';
 import { cloudEventType, toCloudEvent } from './cloud-event.mapper';
@@ -69,5 +69,20 @@ describe('CloudEvents attributes from untrusted sources', () => {
     const ce = toCloudEvent(started, []);
     expect(ce.actor).toBe('w\\u000d\\u000a1');
     expect(ce.correlationid).toBe('j1:dispatch\\u0085');
+  });
+});
+
+describe('the signoff.audit message', () => {
+  it('of every CloudEvent the relay makes validates with AuditMessageDto of @signoff/contracts and round-trips', () => {
+    const policy = { ...submitted, streamId: 'policy', type: 'PolicyActivated', data: { snapshot: `sha256:${'c'.repeat(64)}`, version: 'v2', activatedBy: 'admin' } } as unknown as RecordedEvent<SignoffEvent>;
+    const tenanted = { ...submitted, streamId: 'job-acme|j1' } as unknown as RecordedEvent<SignoffEvent>;
+    for (const event of [submitted, tenanted, policy]) {
+      const ce = toCloudEvent(event, ['payload.card_number']);
+      const record = auditMessage(ce, event.streamId);
+      expect(record.value).toBe(JSON.stringify(ce));
+      expect(record.key).toBe(ce.subject);
+      const parsed = validateMessage(AuditMessageDto, JSON.parse(record.value));
+      expect(parsed.ok ? [] : parsed.errors).toEqual([]);
+    }
   });
 });
