@@ -1,9 +1,25 @@
+import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import swc from 'unplugin-swc';
 import { defineConfig } from 'vitest/config';
 
 const root = path.dirname(fileURLToPath(import.meta.url));
+
+/**
+ * `@signoff/<name>` is a lib's barrel (libs/<name>/src/index.ts) or an app's entry
+ * (apps/<name>/src/index.ts); `@signoff/<name>/testing` is its test kit (src/testing/index.ts).
+ * The same resolution as tsconfig.json's `paths` and tools/register.cjs.
+ */
+const entries = ['apps', 'libs'].flatMap((dir) =>
+  fs
+    .readdirSync(path.join(root, dir), { withFileTypes: true })
+    .filter((d) => d.isDirectory())
+    .flatMap((d) => [
+      { find: `@signoff/${d.name}/testing`, replacement: path.join(root, dir, d.name, 'src/testing/index.ts') },
+      { find: `@signoff/${d.name}`, replacement: path.join(root, dir, d.name, 'src/index.ts') },
+    ]),
+);
 
 /**
  * Three tiers (see README, "Tests"):
@@ -25,11 +41,7 @@ export default defineConfig({
     }),
   ],
   resolve: {
-    alias: [
-      // A lib's test kit first: `@signoff/<lib>/testing` is libs/<lib>/src/testing/index.ts.
-      { find: /^@signoff\/([^/]+)\/testing$/, replacement: path.join(root, 'libs/$1/src/testing/index.ts') },
-      { find: /^@signoff\/(.*)$/, replacement: path.join(root, 'libs/$1/src/index.ts') },
-    ],
+    alias: entries.map(({ find, replacement }) => ({ find: new RegExp(`^${find}$`), replacement })),
   },
   test: {
     root,

@@ -1,8 +1,9 @@
 /*
  * Runs the TypeScript sources directly: compiles each .ts file with SWC (decorators and their
- * metadata included, which NestJS's dependency injection needs) and resolves the `@signoff/<lib>`
- * barrels to libs/<lib>/src/index.ts (and `@signoff/<lib>/testing`, its test kit, to
- * libs/<lib>/src/testing/index.ts). The compiled output is cached by content hash.
+ * metadata included, which NestJS's dependency injection needs) and resolves the `@signoff/<name>`
+ * entries as tsconfig.json's `paths` and vitest.config.mts do: a lib's barrel
+ * (libs/<name>/src/index.ts), an app's entry (apps/<name>/src/index.ts), and either's test kit
+ * (`@signoff/<name>/testing` = <dir>/src/testing/index.ts). The compiled output is cached by content hash.
  */
 'use strict';
 const fs = require('node:fs');
@@ -17,9 +18,11 @@ fs.mkdirSync(cacheDir, { recursive: true });
 
 const originalResolve = Module._resolveFilename;
 Module._resolveFilename = function resolve(request, parent, ...rest) {
-  if (request.startsWith('@signoff/')) {
-    const [name, testing] = request.slice('@signoff/'.length).split('/');
-    return path.join(root, 'libs', name, 'src', ...(testing === 'testing' ? ['testing'] : []), 'index.ts');
+  const entry = /^@signoff\/([a-z0-9-]+)(\/testing)?$/.exec(request);
+  if (entry) {
+    const [, name, testing] = entry;
+    const dir = fs.existsSync(path.join(root, 'apps', name)) ? 'apps' : 'libs';
+    return path.join(root, dir, name, 'src', ...(testing ? ['testing'] : []), 'index.ts');
   }
   return originalResolve.call(this, request, parent, ...rest);
 };

@@ -28,9 +28,7 @@ import { Client, Pool } from 'pg';
 import { JobEvent, toJobStreamId } from '@signoff/contracts';
 import { EventStore } from '@signoff/event-store';
 import { Public } from '@signoff/runtime';
-import { bearer, startApprovalApp } from '../../apps/approval-service/src/testing/approval-test.app';
-import { paymentJob, submitJob } from '../../apps/approval-service/src/testing/job.fixture';
-import { writePolicyFile } from '../../apps/approval-service/src/testing/test-policies';
+import { bearer, startApprovalApp, paymentJob, submitJob, writePolicyFile } from '@signoff/approval-service/testing';
 import { startPostgres } from '../../deploy/local/postgres/postgres';
 import { startTestApp } from '../support/app';
 

@@ -33,7 +33,7 @@ import { KafkaMessageBus } from '@signoff/messaging';
 import { jobHash, normalizeJobRequest } from '@signoff/policy-engine';
 import { Kafka, logLevel } from 'kafkajs';
 import { Client, Pool } from 'pg';
-import { activateTestPolicy, approveTestJob, commandsFor, submitTestJob, TEST_SNAPSHOT } from '../../apps/dispatch-service/src/testing/dispatch.test-kit';
+import { activateTestPolicy, approveTestJob, commandsFor, submitTestJob, TEST_SNAPSHOT } from '@signoff/dispatch-service/testing';
 import { testTrustEnv } from '../support/keys';
 import { ServiceProcess, startApp } from '../support/processes';
 

@@ -13,7 +13,7 @@ import 'reflect-metadata';
 import { Body, Controller, HttpCode, Module, Post } from '@nestjs/common';
 import { Client } from 'pg';
 import { Public } from '@signoff/runtime';
-import { PolicyServiceModule } from '../../apps/policy-service/src/app.module';
+import { PolicyServiceModule } from '@signoff/policy-service';
 import { startPostgres } from '../../deploy/local/postgres/postgres';
 import { authHeader, startTestApp, testConfig } from '../support/app';
 import { autocannon, LoadResult } from './support/http-load';

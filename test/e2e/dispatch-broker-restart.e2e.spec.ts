@@ -19,7 +19,7 @@ import {
   topicMessageCount,
   TopicRecorder,
   waitFor,
-} from '../../apps/dispatch-service/src/testing/dispatch.test-kit';
+} from '@signoff/dispatch-service/testing';
 import { createTestDatabase } from '../support/infra';
 import { testTrustEnv } from '../support/keys';
 import { ServiceProcess, startApp } from '../support/processes';

@@ -5,7 +5,7 @@ import { createEventStore, EventStore } from '@signoff/event-store';
 import { KafkaMessageBus } from '@signoff/messaging';
 import { Pool } from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { eventsOf, eventTypes, TopicRecorder, waitFor } from '../../apps/dispatch-service/src/testing/dispatch.test-kit';
+import { eventsOf, eventTypes, TopicRecorder, waitFor } from '@signoff/dispatch-service/testing';
 import { TEST_JWT_SECRET } from '../support/app';
 import { createTestDatabase, testKafkaBrokers } from '../support/infra';
 import { testTrustEnv, testWorkerToken } from '../support/keys';

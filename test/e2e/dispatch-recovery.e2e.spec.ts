@@ -18,7 +18,7 @@ import {
   TopicRecorder,
   waitFor,
   waitForGroupMembers,
-} from '../../apps/dispatch-service/src/testing/dispatch.test-kit';
+} from '@signoff/dispatch-service/testing';
 import { createTestDatabase, testKafkaBrokers } from '../support/infra';
 import { testTrustEnv } from '../support/keys';
 import { ServiceProcess, startApp } from '../support/processes';

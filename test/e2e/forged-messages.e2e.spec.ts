@@ -6,7 +6,7 @@ import { KafkaMessageBus, OutboundMessage } from '@signoff/messaging';
 import { jobHash } from '@signoff/policy-engine';
 import { Client } from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TopicRecorder } from '../../apps/dispatch-service/src/testing/dispatch.test-kit';
+import { TopicRecorder } from '@signoff/dispatch-service/testing';
 import { tokenFor } from '../support/app';
 import { createTestDatabase, testKafkaBrokers } from '../support/infra';
 import { testTrustEnv, testWorkerToken, withGrant } from '../support/keys';

@@ -8,8 +8,8 @@ import { ClaimBusyError, createWorker, ProcessOutcome, Worker } from '@signoff/w
 import { Pool } from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PostgresHandle, startPostgres, stopPostgresProcess } from '../../deploy/local/postgres/postgres';
-import { demoWorkerMode, sideEffectTable } from '../../apps/demo-worker/src/demo-side-effect';
-import { TopicRecorder, waitFor } from '../../apps/dispatch-service/src/testing/dispatch.test-kit';
+import { demoWorkerMode, sideEffectTable } from '@signoff/demo-worker';
+import { TopicRecorder, waitFor } from '@signoff/dispatch-service/testing';
 import { createTestDatabase, testKafkaBrokers } from '../support/infra';
 import { testKeys, testTrustEnv, testWorkerToken, withGrant } from '../support/keys';
 import { ServiceProcess, startApp } from '../support/processes';

@@ -4,7 +4,7 @@ import { AuthModule, authOptionsFrom, SignoffConfig } from '@signoff/runtime';
 import { ApprovalModule } from './approval.module';
 import { ApprovalModuleOptions } from './shared/approval-options';
 
-export interface AppModuleOverrides extends ApprovalModuleOptions {
+export interface ApprovalServiceModuleOverrides extends ApprovalModuleOptions {
   /** Replace the clock (tests). */
   readonly clock?: Clock;
   /** How often the active policy is re-read (tests: a long interval keeps a stale policy in memory). */
@@ -16,11 +16,11 @@ export interface AppModuleOverrides extends ApprovalModuleOptions {
  * `connectApprovalsGrpc`), approval commands, projections, expiry.
  */
 @Module({})
-export class AppModule {
-  static forRoot(config: SignoffConfig, overrides: AppModuleOverrides = {}): DynamicModule {
+export class ApprovalServiceModule {
+  static forRoot(config: SignoffConfig, overrides: ApprovalServiceModuleOverrides = {}): DynamicModule {
     const { clock, policyPollIntervalMs, ...options } = overrides;
     return {
-      module: AppModule,
+      module: ApprovalServiceModule,
       imports: [
         CoreModule.forRoot({
           config,
@@ -29,7 +29,7 @@ export class AppModule {
           ...(policyPollIntervalMs !== undefined ? { policyPollIntervalMs } : {}),
         }),
         AuthModule.forRoot(authOptionsFrom(config)),
-        ApprovalModule.withOptions(options),
+        ApprovalModule.forRoot(options),
       ],
     };
   }

@@ -25,7 +25,7 @@ import { WatchApprovalsGrpcController } from './watch-approvals/watch-approvals.
  * The approval service's use cases: approve, reject, list and read approvals, a job's history,
  * the WatchApprovals stream, expiry, the pending-approvals projection with drift detection and the
  * `signoff.jobs.approved` relay. Needs the global CoreModule and AuthModule of its composition
- * root (this service's AppModule, or apps/standalone). The gRPC controllers only serve once the
+ * root (this service's ApprovalServiceModule, or apps/standalone). The gRPC controllers only serve once the
  * composition root connects the gRPC transport (`connectApprovalsGrpc`).
  */
 @Module({
@@ -56,8 +56,8 @@ import { WatchApprovalsGrpcController } from './watch-approvals/watch-approvals.
   exports: [PendingApprovalsProjection, ApprovalExpiryScheduler],
 })
 export class ApprovalModule {
-  /** The module with non-default tunables (tests: a faster expiry sweep). */
-  static withOptions(options: ApprovalModuleOptions): DynamicModule {
+  /** The module with its tunables (defaults suit production; tests: a faster expiry sweep). */
+  static forRoot(options: ApprovalModuleOptions = {}): DynamicModule {
     return { module: ApprovalModule, providers: [{ provide: APPROVAL_MODULE_OPTIONS, useValue: options }] };
   }
 }

@@ -1,12 +1,12 @@
 import 'reflect-metadata';
 import { runService } from '@signoff/runtime';
-import { AppModule } from './app.module';
+import { ApprovalServiceModule } from './app.module';
 import { connectApprovalsGrpc } from './grpc/grpc.options';
 
 // The reviewer API over HTTP (PORT) and gRPC (signoff.v1.Approvals on HOST:GRPC_PORT). runService
 // reads and validates the environment (an auth secret or JWKS URL is required), connects the
 // message bus and starts both transports; SIGTERM stops them.
-void runService('approval-service', AppModule, {
+void runService('approval-service', ApprovalServiceModule, {
   configure: (app, config, logger) => {
     connectApprovalsGrpc(app, config);
     logger.emit('info', 'gRPC reviewer gateway signoff.v1.Approvals', { address: `${config.host}:${config.grpcPort}` });

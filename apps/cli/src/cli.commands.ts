@@ -15,7 +15,7 @@ import { createEventStore } from '@signoff/event-store';
 import { generateSigningKey, KeyConfigError, SigningKeySet } from '@signoff/keys';
 import { parseRedactionList } from '@signoff/observability';
 import { DEFAULT_AUTH_JWT_MAX_TTL_SECONDS, mintToken, parseConfig, readEnvFile, Role, ROLES } from '@signoff/runtime';
-import { listReplayCandidates } from '../../dispatch-service/src/replay/replay-dry-run';
+import { listReplayCandidates } from '@signoff/dispatch-service';
 
 /** Where a command writes; exit code is its return value. */
 export interface Io {

@@ -1,11 +1,12 @@
 import path from 'node:path';
 import { JsonLogger } from '@signoff/observability';
+import { WORKER_MODES, type WorkerConfig } from '@signoff/runtime';
 import { DispatchedJob, JobContext, JobHandler, SqlQueryable, TransactionalJobContext, TransactionalJobHandler } from '@signoff/worker-sdk';
 import { Pool } from 'pg';
 
-/** How the demo's side effect relates to its completion (the worker SDK's modes; WORKER_MODE). */
-export type DemoMode = 'transactional' | 'idempotent' | 'external';
-export const DEMO_MODES: readonly DemoMode[] = ['transactional', 'idempotent', 'external'];
+/** How the demo's side effect relates to its completion (the worker SDK's modes; WORKER_MODE, parsed with the worker's configuration). */
+export type DemoMode = WorkerConfig['mode'];
+export const DEMO_MODES: readonly DemoMode[] = WORKER_MODES;
 
 /** The demo's side-effect log and its downstream, in the worker's own database. */
 export async function sideEffectTable(databaseUrl: string): Promise<{ db: SqlQueryable; close: () => Promise<void> }> {

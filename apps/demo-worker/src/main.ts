@@ -1,12 +1,9 @@
 import 'reflect-metadata';
 import http from 'node:http';
-import { hostname } from 'node:os';
-import { keySetSourceProblem } from '@signoff/keys';
-import { JsonLogger, LogLevel } from '@signoff/observability';
-import { readEnvFile } from '@signoff/runtime';
-import { createWorker, DispatchedJob, WorkerFaultPoint } from '@signoff/worker-sdk';
-import { DEMO_MODES, DemoMode, demoWorkerMode, sideEffectTable } from './demo-side-effect';
-import path from 'node:path';
+import { JsonLogger } from '@signoff/observability';
+import { loadOrExit, parseWorkerConfig, serviceEnvironment, WorkerConfig } from '@signoff/runtime';
+import { createWorker, DispatchedJob } from '@signoff/worker-sdk';
+import { demoWorkerMode, sideEffectTable } from './demo-side-effect';
 
 /**
  * The demo worker (`npm run start:worker`), built on @signoff/worker-sdk. Its side effect is a row
@@ -29,81 +26,11 @@ import path from 'node:path';
  * - PORT (default 8083): `GET /health/live`, `GET /health/ready`, `GET /metrics`.
  */
 
-type DemoFault = WorkerFaultPoint | 'after-effect';
-const DEMO_FAULTS: readonly DemoFault[] = ['after-claim', 'after-effect', 'before-complete'];
-interface DemoConfig {
-  readonly brokers: string[];
-  readonly topicPrefix: string;
-  readonly databaseUrl: string;
-  readonly workerId: string;
-  readonly groupId: string;
-  readonly leaseMs: number;
-  readonly workMs: number;
-  readonly mode: DemoMode;
-  readonly fault: { readonly point: DemoFault; readonly jobId: string | null } | null;
-  readonly port: number;
-  readonly host: string;
-  readonly logLevel: LogLevel;
-  readonly grantJwks: string;
-  readonly workerToken: string;
-}
-
-function readConfig(env: Record<string, string | undefined>): DemoConfig {
-  const problems: string[] = [];
-  const brokers = (env.KAFKA_BROKERS ?? '').split(',').map((b) => b.trim()).filter(Boolean);
-  if (brokers.length === 0) problems.push('KAFKA_BROKERS is required (host:port[,host:port…])');
-  for (const b of brokers) if (!/^[^\s:/]+:\d{1,5}$/.test(b)) problems.push(`KAFKA_BROKERS entry "${b}" must be host:port`);
-  const databaseUrl = env.WORKER_DATABASE_URL?.trim() || env.EVENT_STORE_URL?.trim() || '';
-  if (!/^(postgres|postgresql|pglite):\/\/./.test(databaseUrl)) problems.push('WORKER_DATABASE_URL (or EVENT_STORE_URL) must be postgres://… or pglite://<dir>');
-  const int = (name: string, fallback: number, max: number): number => {
-    const raw = env[name]?.trim();
-    if (!raw) return fallback;
-    if (!/^\d+$/.test(raw) || Number(raw) > max) {
-      problems.push(`${name}=${raw} must be an integer from 0 to ${max}`);
-      return fallback;
-    }
-    return Number(raw);
-  };
-  const grantJwks = env.SIGNOFF_GRANT_JWKS?.trim() ?? '';
-  if (grantJwks === '') problems.push('SIGNOFF_GRANT_JWKS is required (the control plane\'s public JWK Set: a file or an https URL such as <dispatch>/.well-known/jwks.json)');
-  else {
-    const problem = keySetSourceProblem(grantJwks);
-    if (problem) problems.push(`SIGNOFF_GRANT_JWKS ${problem}`);
-  }
-  const workerToken = env.SIGNOFF_WORKER_TOKEN?.trim() ?? '';
-  if (workerToken === '') problems.push('SIGNOFF_WORKER_TOKEN is required (a JWT with the role worker: `npm run cli -- token --sub NAME --roles worker`)');
-  const leaseMs = int('WORKER_LEASE_MS', 30_000, 3_600_000);
-  if (leaseMs < 100) problems.push('WORKER_LEASE_MS must be at least 100');
-  const mode = (env.WORKER_MODE?.trim() || 'transactional') as DemoMode;
-  if (!DEMO_MODES.includes(mode)) problems.push(`WORKER_MODE=${mode} must be one of ${DEMO_MODES.join(', ')}`);
-  const faultPoint = env.WORKER_FAULT?.trim() as DemoFault | undefined;
-  if (faultPoint && !DEMO_FAULTS.includes(faultPoint)) problems.push(`WORKER_FAULT=${faultPoint} must be one of ${DEMO_FAULTS.join(', ')} (test only)`);
-  const config: DemoConfig = {
-    brokers,
-    topicPrefix: env.KAFKA_TOPIC_PREFIX ?? 'signoff.',
-    databaseUrl,
-    workerId: env.WORKER_ID?.trim() || `${hostname()}:${process.pid}`,
-    groupId: env.WORKER_GROUP_ID?.trim() || 'signoff-demo-worker',
-    leaseMs,
-    workMs: int('DEMO_WORK_MS', 0, 600_000),
-    mode,
-    fault: faultPoint ? { point: faultPoint, jobId: env.WORKER_FAULT_JOB?.trim() || null } : null,
-    port: int('PORT', 8083, 65535),
-    host: env.HOST?.trim() || '127.0.0.1',
-    logLevel: (['debug', 'info', 'warn', 'error'].includes(env.LOG_LEVEL ?? '') ? env.LOG_LEVEL : 'info') as LogLevel,
-    grantJwks,
-    workerToken,
-  };
-  if (problems.length > 0) {
-    process.stderr.write(`demo-worker: invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}\n`);
-    process.exit(78);
-  }
-  return config;
-}
+type DemoFault = NonNullable<WorkerConfig['fault']>['point'];
 
 async function main(): Promise<void> {
-  const env = { ...readEnvFile(path.join(process.cwd(), '.signoff', 'infra.env')), ...process.env };
-  const config = readConfig(env);
+  // The one validated parse of the environment (`.signoff/infra.env` under the process env); a bad one exits 78.
+  const config = loadOrExit('demo-worker', () => parseWorkerConfig(serviceEnvironment()));
   const logger = new JsonLogger('demo-worker', config.logLevel);
   const effects = await sideEffectTable(config.databaseUrl);
 

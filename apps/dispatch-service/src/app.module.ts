@@ -2,7 +2,7 @@ import { DynamicModule, Module } from '@nestjs/common';
 import { Clock, CoreModule } from '@signoff/core';
 import { SigningKeySet } from '@signoff/keys';
 import { AuthModule, SignoffConfig } from '@signoff/runtime';
-import { DispatchOptions } from './dispatch.options';
+import { DispatchOptions, dispatchOptionsFromConfig } from './dispatch.options';
 import { DispatchModule } from './dispatch.module';
 
 /**
@@ -21,7 +21,9 @@ export function signingKeysFromConfig(config: SignoffConfig): SigningKeySet {
 @Module({})
 export class DispatchServiceModule {
   static forRoot(config: SignoffConfig, options: DispatchOptions & { readonly clock?: Clock; readonly signingKeys?: SigningKeySet } = {}): DynamicModule {
-    const { clock, signingKeys, ...dispatch } = options;
+    const { clock, signingKeys, ...explicit } = options;
+    // DISPATCH_MAX_ATTEMPTS and the test-only SIGNOFF_FAULT come from the configuration unless the caller sets them.
+    const dispatch: DispatchOptions = { ...dispatchOptionsFromConfig(config), ...explicit };
     const signing = dispatch.signing ?? { keys: signingKeys ?? signingKeysFromConfig(config), grantTtlMs: config.grantTtlMs };
     return {
       module: DispatchServiceModule,

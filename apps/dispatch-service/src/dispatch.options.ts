@@ -1,20 +1,17 @@
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import type { SigningKeySet } from '@signoff/keys';
+import { DEFAULT_DISPATCH_MAX_ATTEMPTS, type DispatchFaultConfig, type SignoffConfig } from '@signoff/runtime';
 
 /** Where the test-only fault hook kills the dispatcher (see {@link DispatchFault}). */
-export type FaultPoint = 'crash-after-claim' | 'crash-after-publish';
+export type FaultPoint = DispatchFaultConfig['point'];
 
 /**
  * TEST ONLY: kill this process with SIGKILL at a point of the dispatch path, to prove that a
  * dispatcher dying between its steps loses nothing and runs no side effect twice (the e2e tests
- * set `SIGNOFF_FAULT`). Never set in a deployment.
+ * set `SIGNOFF_FAULT`, parsed with the rest of the configuration). Never set in a deployment.
  */
-export interface DispatchFault {
-  readonly point: FaultPoint;
-  /** Only the dispatch of this job id triggers it (default: the first dispatch of any job). */
-  readonly jobId?: string;
-}
+export type DispatchFault = DispatchFaultConfig;
 
 /** How dispatches are signed (DESIGN section 12). */
 export interface DispatchSigning {
@@ -51,7 +48,7 @@ export type ResolvedDispatchOptions = Required<Omit<DispatchOptions, 'fault' | '
   readonly signing: DispatchSigning | null;
 };
 
-export const DEFAULT_MAX_ATTEMPTS = 5;
+export const DEFAULT_MAX_ATTEMPTS = DEFAULT_DISPATCH_MAX_ATTEMPTS;
 
 export function resolveDispatchOptions(options: DispatchOptions = {}): ResolvedDispatchOptions {
   return {
@@ -66,28 +63,9 @@ export function resolveDispatchOptions(options: DispatchOptions = {}): ResolvedD
 }
 
 /**
- * Reads the dispatch-specific environment at the composition root: `DISPATCH_MAX_ATTEMPTS`
- * (1..100, default 5) and the test-only `SIGNOFF_FAULT` (`crash-after-claim` |
- * `crash-after-publish`, optionally scoped with `SIGNOFF_FAULT_JOB=<job id>`). Returns the
- * options, or the list of problems.
+ * The dispatch settings of the validated configuration (`DISPATCH_MAX_ATTEMPTS`, the test-only
+ * `SIGNOFF_FAULT` / `SIGNOFF_FAULT_JOB`), as every composition root hosting the dispatcher passes them.
  */
-export function dispatchOptionsFromEnv(env: Readonly<Record<string, string | undefined>>): { options: DispatchOptions; problems: string[] } {
-  const problems: string[] = [];
-  const options: { maxAttempts?: number; fault?: DispatchFault } = {};
-  const attempts = env.DISPATCH_MAX_ATTEMPTS?.trim();
-  if (attempts) {
-    if (!/^\d+$/.test(attempts) || Number(attempts) < 1 || Number(attempts) > 100) {
-      problems.push(`DISPATCH_MAX_ATTEMPTS=${attempts} must be an integer from 1 to 100`);
-    } else options.maxAttempts = Number(attempts);
-  }
-  const fault = env.SIGNOFF_FAULT?.trim();
-  if (fault) {
-    if (fault !== 'crash-after-claim' && fault !== 'crash-after-publish') {
-      problems.push(`SIGNOFF_FAULT=${fault} must be crash-after-claim or crash-after-publish (test only)`);
-    } else {
-      const jobId = env.SIGNOFF_FAULT_JOB?.trim();
-      options.fault = jobId ? { point: fault, jobId } : { point: fault };
-    }
-  }
-  return { options, problems };
+export function dispatchOptionsFromConfig(config: SignoffConfig): Pick<DispatchOptions, 'maxAttempts' | 'fault'> {
+  return { maxAttempts: config.dispatchMaxAttempts, fault: config.dispatchFault };
 }

@@ -12,7 +12,7 @@ export class PolicyServiceModule {
       imports: [
         CoreModule.forRoot({ config, serviceName: 'signoff-policy-service', ...overrides }),
         AuthModule.forRoot(authOptionsFrom(config)),
-        PolicyModule,
+        PolicyModule.forRoot(),
       ],
       // The audit stream is relayed by the policy service (one logical relay per deployment).
       providers: [AuditRelay],

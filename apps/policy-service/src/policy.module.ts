@@ -1,4 +1,4 @@
-import { Module } from '@nestjs/common';
+import { DynamicModule, Module } from '@nestjs/common';
 import { GetJobHttpController } from './get-job/get-job.http.controller';
 import { ListJobsHttpController } from './list-unknown-jobs/list-jobs.http.controller';
 import { UnknownJobsQuery } from './list-unknown-jobs/unknown-jobs.query';
@@ -26,4 +26,9 @@ import { SubmitJobHttpController } from './submit-job/submit-job.http.controller
   ],
   providers: [SubmitJobHandler, EvaluatedRelay, UnknownJobsQuery, ResolveJobHandler],
 })
-export class PolicyModule {}
+export class PolicyModule {
+  /** The module as a composition root imports it (it has no tunables of its own yet). */
+  static forRoot(): DynamicModule {
+    return { module: PolicyModule };
+  }
+}

@@ -2,25 +2,31 @@ import { DynamicModule, Module } from '@nestjs/common';
 import { AuditRelay, CoreModule } from '@signoff/core';
 import { SigningKeySet } from '@signoff/keys';
 import { AuthModule, authOptionsFrom, SignoffConfig } from '@signoff/runtime';
-import { ApprovalModule } from '../../approval-service/src/approval.module';
-import { DispatchModule } from '../../dispatch-service/src/dispatch.module';
-import { PolicyModule } from '../../policy-service/src/policy.module';
+import { ApprovalModule } from '@signoff/approval-service';
+import { DispatchModule } from '@signoff/dispatch-service';
+import { PolicyModule } from '@signoff/policy-service';
 
 /**
  * All of Signoff in one process on embedded defaults: PGlite event store, in-process transport,
  * the policy, approval and dispatch modules and the demo worker.
  */
 @Module({})
-export class StandaloneModule {
+export class StandaloneServiceModule {
   static forRoot(config: SignoffConfig, jwtSecret: string, signingKeys: SigningKeySet): DynamicModule {
     return {
-      module: StandaloneModule,
+      module: StandaloneServiceModule,
       imports: [
         CoreModule.forRoot({ config, serviceName: 'signoff-standalone' }),
         AuthModule.forRoot(authOptionsFrom(config, { jwtSecret: config.authJwksUrl ? null : jwtSecret })),
-        PolicyModule,
-        ApprovalModule,
-        DispatchModule.forRoot({ instanceId: 'standalone', signing: { keys: signingKeys, grantTtlMs: config.grantTtlMs } }),
+        PolicyModule.forRoot(),
+        ApprovalModule.forRoot(),
+        // DISPATCH_MAX_ATTEMPTS as the dispatch service reads it; the test-only SIGNOFF_FAULT is the
+        // dispatch service's alone (it kills the process, here the whole control plane).
+        DispatchModule.forRoot({
+          instanceId: 'standalone',
+          maxAttempts: config.dispatchMaxAttempts,
+          signing: { keys: signingKeys, grantTtlMs: config.grantTtlMs },
+        }),
       ],
       providers: [AuditRelay],
     };

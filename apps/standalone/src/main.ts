@@ -1,37 +1,40 @@
 import 'reflect-metadata';
 import path from 'node:path';
+import { connectApprovalsGrpc } from '@signoff/approval-service';
+import { demoWorkerMode, sideEffectTable } from '@signoff/demo-worker';
 import { parseEventStoreUrl } from '@signoff/event-store';
-import { HealthRegistry, JsonLogger, SignoffMetrics } from '@signoff/observability';
-import { connectMessageBus, createHttpApp, installGracefulShutdown, listen, loadConfigOrExit, redactUrl, setupOpenApi } from '@signoff/runtime';
-import { connectApprovalsGrpc } from '../../approval-service/src/grpc/grpc.options';
 import { MessageBus } from '@signoff/messaging';
-import { createWorker } from '@signoff/worker-sdk';
-import { demoWorkerMode, sideEffectTable } from '../../demo-worker/src/demo-side-effect';
-import { StandaloneModule } from './app.module';
+import { SignoffMetrics } from '@signoff/observability';
+import { runService, ServiceContext, SignoffConfig } from '@signoff/runtime';
+import { createWorker, Worker } from '@signoff/worker-sdk';
+import { StandaloneServiceModule } from './app.module';
 import { DEV_TOKEN_TTL_SECONDS, devTokens, standaloneSecret, standaloneSigningKeys, standaloneWorkerToken } from './dev-auth';
 
-/** `npm start`: the standalone control plane on embedded defaults. */
-async function main(): Promise<void> {
-  const config = loadConfigOrExit('signoff', process.env, { eventStoreUrl: 'pglite://./.signoff/data' });
+/** What the standalone prepares from the configuration before its module is built. */
+interface Prepared {
+  readonly dataDir: string | null;
+  readonly auth: ReturnType<typeof standaloneSecret>;
+  readonly signing: ReturnType<typeof standaloneSigningKeys>;
+}
+
+/** The auth secret and signing keys: configured, or kept in the data directory (generated once). */
+function prepare(config: SignoffConfig): Prepared {
   const target = parseEventStoreUrl(config.eventStoreUrl);
   const dataDir = target.kind === 'pglite' && target.location.kind === 'directory' ? path.resolve(target.location.path) : null;
-  const auth = standaloneSecret(dataDir, config.authJwtSecret);
-  const signing = standaloneSigningKeys(dataDir, config.signingKeyFile, config.signingKeyId);
-  const logger = new JsonLogger('standalone', config.logLevel);
-  // The in-process worker reports with a worker credential like any other: minted with the
-  // standalone's secret, or SIGNOFF_WORKER_TOKEN when tokens come from an external issuer.
-  if (config.authJwksUrl && !config.workerToken) {
-    process.stderr.write('signoff: with AUTH_JWKS_URL, set SIGNOFF_WORKER_TOKEN (a JWT with the role worker) for the in-process worker\n');
-    process.exit(78);
-  }
+  return {
+    dataDir,
+    auth: standaloneSecret(dataDir, config.authJwtSecret),
+    signing: standaloneSigningKeys(dataDir, config.signingKeyFile, config.signingKeyId),
+  };
+}
+
+/** The demo worker, in-process, reporting with a worker credential like any other. */
+async function startDemoWorker({ app, config, logger }: ServiceContext, { dataDir, auth, signing }: Prepared): Promise<{ worker: Worker; close: () => Promise<void> }> {
+  // Minted with the standalone's secret, or SIGNOFF_WORKER_TOKEN when tokens come from an external
+  // issuer (the configuration requires it with AUTH_JWKS_URL).
   const workerToken = config.workerToken ?? standaloneWorkerToken(auth.secret, { issuer: config.authJwtIssuer, audience: config.authJwtAudience });
-  const app = await createHttpApp(StandaloneModule.forRoot(config, auth.secret, signing.keys), { service: 'standalone', logger });
-  const health = app.get(HealthRegistry);
-  await connectMessageBus(app, config, 'signoff-standalone');
-  connectApprovalsGrpc(app, config);
-  setupOpenApi(app, 'Signoff (standalone)');
-  // The demo worker, in-process: its claims and side effects live in their own PGlite database
-  // beside the event store's (PGlite is one database per process and directory).
+  // Its claims and side effects live in their own PGlite database beside the event store's (PGlite
+  // is one database per process and directory).
   const workerDb = dataDir ? `pglite://${path.join(dataDir, 'worker')}` : 'pglite://memory';
   const effects = await sideEffectTable(workerDb);
   const worker = await createWorker({
@@ -47,21 +50,12 @@ async function main(): Promise<void> {
     ...demoWorkerMode('transactional', effects.db, logger),
     log: (level, message, fields) => logger.emit(level, message, { worker: 'standalone-demo-worker', ...fields }),
   });
-  installGracefulShutdown(app, logger, async () => {
-    health.markShuttingDown();
-    await worker.stop();
-    await effects.close();
-  });
-  await app.startAllMicroservices();
   await worker.start();
-  const url = await listen(app, config.port, config.host);
-  logger.emit('info', 'signoff standalone listening', {
-    url,
-    eventStore: redactUrl(config.eventStoreUrl),
-    transport: config.kafkaBrokers.length > 0 ? `kafka ${config.kafkaBrokers.join(',')}` : 'in-process',
-    signingKey: signing.keys.currentKid,
-    ...(signing.file ? { signingKeyFile: signing.file } : {}),
-  });
+  return { worker, close: effects.close };
+}
+
+/** Prints where everything is and, with the standalone's own secret, ready-to-use development tokens. */
+async function printBanner({ config, url }: ServiceContext, { auth, signing }: Prepared): Promise<void> {
   const lines = [
     '',
     `  Signoff is running at ${url}`,
@@ -86,6 +80,43 @@ async function main(): Promise<void> {
   }
   lines.push('', '  Stop it with Ctrl-C.', '');
   process.stdout.write(lines.join('\n') + '\n');
+}
+
+/**
+ * `npm start`: the standalone control plane on embedded defaults, started by runService like every
+ * service (embedded: PGlite, in-process transport unless KAFKA_BROKERS is set, no auth secret
+ * required). Its extras are hooks: the auth secret and signing keys kept in the data directory,
+ * the in-process demo worker, and the development tokens it prints.
+ */
+async function main(): Promise<void> {
+  let prepared: Prepared | null = null;
+  let demoWorker: { worker: Worker; close: () => Promise<void> } | null = null;
+  await runService(
+    'standalone',
+    (config) => {
+      prepared = prepare(config);
+      return StandaloneServiceModule.forRoot(config, prepared.auth.secret, prepared.signing.keys);
+    },
+    {
+      embedded: true,
+      inProcessWorker: true,
+      displayName: 'signoff',
+      openApiTitle: 'Signoff (standalone)',
+      configure: (app, config) => connectApprovalsGrpc(app, config),
+      onStarted: async (context) => {
+        demoWorker = await startDemoWorker(context, prepared!);
+      },
+      onReady: (context) => printBanner(context, prepared!),
+      onStopping: async () => {
+        await demoWorker?.worker.stop();
+        await demoWorker?.close();
+      },
+      readyFields: () => ({
+        signingKey: prepared!.signing.keys.currentKid,
+        ...(prepared!.signing.file ? { signingKeyFile: prepared!.signing.file } : {}),
+      }),
+    },
+  );
 }
 
 main().catch((error: unknown) => {

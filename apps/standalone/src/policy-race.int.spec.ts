@@ -11,11 +11,10 @@ import { startTestApp, testConfig } from '../../../test/support/app';
 import { createTestDatabase, testKafkaBrokers } from '../../../test/support/infra';
 import { testKeys } from '../../../test/support/keys';
 import { eventually } from '../../../test/support/wait';
-import { ApprovalTestApp, bearer, call, startApprovalApp } from '../../approval-service/src/testing/approval-test.app';
-import { POLICY_V1, POLICY_V2_UNRELATED_CHANGE, writePolicyFile } from '../../approval-service/src/testing/test-policies';
-import { DispatchServiceModule } from '../../dispatch-service/src/app.module';
-import { TopicRecorder, waitForGroupCaughtUp } from '../../dispatch-service/src/testing/dispatch.test-kit';
-import { PolicyServiceModule } from '../../policy-service/src/app.module';
+import { ApprovalTestApp, bearer, call, startApprovalApp, POLICY_V1, POLICY_V2_UNRELATED_CHANGE, writePolicyFile } from '@signoff/approval-service/testing';
+import { DispatchServiceModule } from '@signoff/dispatch-service';
+import { TopicRecorder, waitForGroupCaughtUp } from '@signoff/dispatch-service/testing';
+import { PolicyServiceModule } from '@signoff/policy-service';
 
 /**
  * DESIGN section 12, "the log decides races between streams", on the real services sharing one

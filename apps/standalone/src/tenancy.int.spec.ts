@@ -14,10 +14,10 @@ import { freePort } from '../../../deploy/local/ports';
 import { testConfig, TEST_JWT_SECRET } from '../../../test/support/app';
 import { createTestDatabase } from '../../../test/support/infra';
 import { eventually } from '../../../test/support/wait';
-import { connectApprovalsGrpc } from '../../approval-service/src/grpc/grpc.options';
-import { approvalsClient, ApprovalsClient } from '../../approval-service/src/testing/grpc.client';
+import { connectApprovalsGrpc } from '@signoff/approval-service';
+import { approvalsClient, ApprovalsClient } from '@signoff/approval-service/testing';
 import { testKeys, testWorkerToken } from '../../../test/support/keys';
-import { StandaloneModule } from './app.module';
+import { StandaloneServiceModule } from './app.module';
 
 const POLICY = `
 version: v1
@@ -93,7 +93,7 @@ describe('tenants and reviewers see only what they may (standalone wiring, real 
       LOG_LEVEL: 'debug',
     });
     const logger = new JsonLogger('tenancy-test', 'debug', (line) => logs.push(line));
-    app = await createHttpApp(StandaloneModule.forRoot(config, TEST_JWT_SECRET, testKeys().keys), { service: 'tenancy-test', logger });
+    app = await createHttpApp(StandaloneServiceModule.forRoot(config, TEST_JWT_SECRET, testKeys().keys), { service: 'tenancy-test', logger });
     await connectMessageBus(app, config, 'signoff-standalone');
     const grpcPort = await freePort();
     connectApprovalsGrpc(app, config, grpcPort);

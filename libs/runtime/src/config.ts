@@ -1,5 +1,7 @@
 import fs from 'node:fs';
+import { hostname } from 'node:os';
 import path from 'node:path';
+import { keySetSourceProblem } from '@signoff/keys';
 
 export type SnapshotMode = 'strict' | 'decision';
 
@@ -62,7 +64,27 @@ export interface SignoffConfig {
   readonly kafkaIngressTrusted: boolean;
   /** SIGNOFF_WORKER_TOKEN: the in-process worker's credential (standalone with AUTH_JWKS_URL). */
   readonly workerToken: string | null;
+  /** DISPATCH_MAX_ATTEMPTS: dispatch attempts (first dispatch + replays) before a job is abandoned (1..100, default 5). */
+  readonly dispatchMaxAttempts: number;
+  /**
+   * TEST ONLY (SIGNOFF_FAULT, SIGNOFF_FAULT_JOB): where the dispatch service kills itself, to prove
+   * a dispatcher dying between its steps loses nothing. Never set in a deployment.
+   */
+  readonly dispatchFault: DispatchFaultConfig | null;
 }
+
+/** Points of the dispatch path where the test-only fault hook (SIGNOFF_FAULT) kills the dispatcher. */
+export const DISPATCH_FAULT_POINTS = ['crash-after-claim', 'crash-after-publish'] as const;
+
+/** The test-only dispatch fault hook: `SIGNOFF_FAULT=<point>`, optionally scoped with `SIGNOFF_FAULT_JOB=<job id>`. */
+export interface DispatchFaultConfig {
+  readonly point: (typeof DISPATCH_FAULT_POINTS)[number];
+  /** Only the dispatch of this job id triggers it (default: the first dispatch of any job). */
+  readonly jobId?: string;
+}
+
+/** Default of DISPATCH_MAX_ATTEMPTS. */
+export const DEFAULT_DISPATCH_MAX_ATTEMPTS = 5;
 
 /** Start-up stops with every problem of the environment listed at once. */
 export class ConfigError extends Error {
@@ -81,6 +103,11 @@ export interface ConfigDefaults {
   readonly authRequired?: boolean;
   /** Whether SIGNOFF_SIGNING_KEY_FILE must be set (the dispatch service signs every dispatch). */
   readonly signingKeyRequired?: boolean;
+  /**
+   * Whether a worker runs in-process (the standalone): it reports with a worker credential, minted
+   * with the standalone's secret, so with AUTH_JWKS_URL (tokens from an external issuer) SIGNOFF_WORKER_TOKEN must be set.
+   */
+  readonly inProcessWorker?: boolean;
 }
 
 /**
@@ -152,6 +179,22 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>, d
   const grantTtlMs = int('DISPATCH_GRANT_TTL_MS', 3_600_000, 1000, 7 * 86_400_000);
   const trustedRaw = (str('KAFKA_INGRESS_TRUSTED') ?? 'false').toLowerCase();
   if (!['true', 'false', '1', '0'].includes(trustedRaw)) problems.push(`KAFKA_INGRESS_TRUSTED=${trustedRaw} must be true or false`);
+  const workerToken = str('SIGNOFF_WORKER_TOKEN') ?? null;
+  if (defaults.inProcessWorker && authJwksUrl !== null && workerToken === null) {
+    problems.push('with AUTH_JWKS_URL, set SIGNOFF_WORKER_TOKEN (a JWT with the role worker) for the in-process worker');
+  }
+  const dispatchMaxAttempts = int('DISPATCH_MAX_ATTEMPTS', DEFAULT_DISPATCH_MAX_ATTEMPTS, 1, 100);
+  const faultRaw = str('SIGNOFF_FAULT');
+  let dispatchFault: DispatchFaultConfig | null = null;
+  if (faultRaw !== undefined) {
+    if (!(DISPATCH_FAULT_POINTS as readonly string[]).includes(faultRaw)) {
+      problems.push(`SIGNOFF_FAULT=${faultRaw} must be crash-after-claim or crash-after-publish (test only)`);
+    } else {
+      const point = faultRaw as DispatchFaultConfig['point'];
+      const jobId = str('SIGNOFF_FAULT_JOB');
+      dispatchFault = jobId ? { point, jobId } : { point };
+    }
+  }
 
   if (problems.length > 0) throw new ConfigError(problems);
   return {
@@ -180,8 +223,101 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>, d
     signingKeyId: str('SIGNOFF_SIGNING_KEY_ID') ?? null,
     grantTtlMs,
     kafkaIngressTrusted: trustedRaw === 'true' || trustedRaw === '1',
-    workerToken: str('SIGNOFF_WORKER_TOKEN') ?? null,
+    workerToken,
+    dispatchMaxAttempts,
+    dispatchFault,
   };
+}
+
+/** How a worker's side effect relates to its completion (the worker SDK's modes; WORKER_MODE). */
+export const WORKER_MODES = ['transactional', 'idempotent', 'external'] as const;
+
+/** Points of a run where the test-only worker fault hook (WORKER_FAULT) kills the worker. */
+export const WORKER_FAULT_POINTS = ['after-claim', 'after-effect', 'before-complete'] as const;
+
+/** The configuration of a worker process on the worker SDK (the demo worker, `npm run start:worker`). */
+export interface WorkerConfig {
+  /** KAFKA_BROKERS (required). */
+  readonly brokers: string[];
+  /** KAFKA_TOPIC_PREFIX (default `signoff.`). */
+  readonly topicPrefix: string;
+  /** WORKER_DATABASE_URL, else EVENT_STORE_URL: where claims and side effects are kept (`postgres://…`, `pglite://<dir>`). */
+  readonly databaseUrl: string;
+  /** WORKER_ID (default `<host>:<pid>`). */
+  readonly workerId: string;
+  /** WORKER_GROUP_ID (default `signoff-demo-worker`). */
+  readonly groupId: string;
+  /** WORKER_LEASE_MS (default 30000, at least 100). */
+  readonly leaseMs: number;
+  /** DEMO_WORK_MS: simulated work per job (default 0). */
+  readonly workMs: number;
+  /** WORKER_MODE (default `transactional`). */
+  readonly mode: (typeof WORKER_MODES)[number];
+  /** TEST ONLY: WORKER_FAULT, optionally scoped with WORKER_FAULT_JOB. */
+  readonly fault: { readonly point: (typeof WORKER_FAULT_POINTS)[number]; readonly jobId: string | null } | null;
+  /** PORT (default 8083): health and metrics. */
+  readonly port: number;
+  readonly host: string;
+  /** LOG_LEVEL (an unknown value means `info`). */
+  readonly logLevel: SignoffConfig['logLevel'];
+  /** SIGNOFF_GRANT_JWKS (required): the control plane's public keys, a JWK Set file or an https URL. */
+  readonly grantJwks: string;
+  /** SIGNOFF_WORKER_TOKEN (required): this worker's credential (a JWT with the role `worker`). */
+  readonly workerToken: string;
+}
+
+/**
+ * Parses and validates a worker's environment (see {@link WorkerConfig}). Pure, like
+ * {@link parseConfig}: throws ConfigError listing every bad value.
+ */
+export function parseWorkerConfig(env: Readonly<Record<string, string | undefined>>): WorkerConfig {
+  const problems: string[] = [];
+  const brokers = (env.KAFKA_BROKERS ?? '').split(',').map((b) => b.trim()).filter(Boolean);
+  if (brokers.length === 0) problems.push('KAFKA_BROKERS is required (host:port[,host:port…])');
+  for (const b of brokers) if (!/^[^\s:/]+:\d{1,5}$/.test(b)) problems.push(`KAFKA_BROKERS entry "${b}" must be host:port`);
+  const databaseUrl = env.WORKER_DATABASE_URL?.trim() || env.EVENT_STORE_URL?.trim() || '';
+  if (!/^(postgres|postgresql|pglite):\/\/./.test(databaseUrl)) problems.push('WORKER_DATABASE_URL (or EVENT_STORE_URL) must be postgres://… or pglite://<dir>');
+  const int = (name: string, fallback: number, max: number): number => {
+    const raw = env[name]?.trim();
+    if (!raw) return fallback;
+    if (!/^\d+$/.test(raw) || Number(raw) > max) {
+      problems.push(`${name}=${raw} must be an integer from 0 to ${max}`);
+      return fallback;
+    }
+    return Number(raw);
+  };
+  const grantJwks = env.SIGNOFF_GRANT_JWKS?.trim() ?? '';
+  if (grantJwks === '') problems.push('SIGNOFF_GRANT_JWKS is required (the control plane\'s public JWK Set: a file or an https URL such as <dispatch>/.well-known/jwks.json)');
+  else {
+    const problem = keySetSourceProblem(grantJwks);
+    if (problem) problems.push(`SIGNOFF_GRANT_JWKS ${problem}`);
+  }
+  const workerToken = env.SIGNOFF_WORKER_TOKEN?.trim() ?? '';
+  if (workerToken === '') problems.push('SIGNOFF_WORKER_TOKEN is required (a JWT with the role worker: `npm run cli -- token --sub NAME --roles worker`)');
+  const leaseMs = int('WORKER_LEASE_MS', 30_000, 3_600_000);
+  if (leaseMs < 100) problems.push('WORKER_LEASE_MS must be at least 100');
+  const mode = (env.WORKER_MODE?.trim() || 'transactional') as WorkerConfig['mode'];
+  if (!WORKER_MODES.includes(mode)) problems.push(`WORKER_MODE=${mode} must be one of ${WORKER_MODES.join(', ')}`);
+  const faultPoint = env.WORKER_FAULT?.trim() as NonNullable<WorkerConfig['fault']>['point'] | undefined;
+  if (faultPoint && !WORKER_FAULT_POINTS.includes(faultPoint)) problems.push(`WORKER_FAULT=${faultPoint} must be one of ${WORKER_FAULT_POINTS.join(', ')} (test only)`);
+  const config: WorkerConfig = {
+    brokers,
+    topicPrefix: env.KAFKA_TOPIC_PREFIX ?? 'signoff.',
+    databaseUrl,
+    workerId: env.WORKER_ID?.trim() || `${hostname()}:${process.pid}`,
+    groupId: env.WORKER_GROUP_ID?.trim() || 'signoff-demo-worker',
+    leaseMs,
+    workMs: int('DEMO_WORK_MS', 0, 600_000),
+    mode,
+    fault: faultPoint ? { point: faultPoint, jobId: env.WORKER_FAULT_JOB?.trim() || null } : null,
+    port: int('PORT', 8083, 65535),
+    host: env.HOST?.trim() || '127.0.0.1',
+    logLevel: (['debug', 'info', 'warn', 'error'].includes(env.LOG_LEVEL ?? '') ? env.LOG_LEVEL : 'info') as WorkerConfig['logLevel'],
+    grantJwks,
+    workerToken,
+  };
+  if (problems.length > 0) throw new ConfigError(problems);
+  return config;
 }
 
 /** Default of AUTH_JWT_MAX_TTL_SECONDS: tokens live at most 24 hours. */
@@ -228,4 +364,9 @@ export function readEnvFile(file: string): Record<string, string> {
 /** The environment of a distributed service: `.signoff/infra.env` under the process env. */
 export function serviceEnvironment(cwd = process.cwd()): Record<string, string | undefined> {
   return { ...readEnvFile(path.join(cwd, '.signoff', 'infra.env')), ...process.env };
+}
+
+/** The environment of the standalone (`npm start`): the process env only (no `.signoff/infra.env`). */
+export function embeddedEnvironment(): Record<string, string | undefined> {
+  return { ...process.env };
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, parseConfig, redactUrl } from './config';
+import { ConfigError, parseConfig, parseWorkerConfig, redactUrl } from './config';
 
 describe('parseConfig', () => {
   it('applies the documented defaults', () => {
@@ -120,5 +120,51 @@ describe('parseConfig: trust between components (DESIGN section 12)', () => {
     expect(() => parseConfig(base, { signingKeyRequired: true })).toThrow(/SIGNOFF_SIGNING_KEY_FILE is required/);
     expect(() => parseConfig({ ...base, KAFKA_INGRESS_TRUSTED: 'yes' })).toThrow(/KAFKA_INGRESS_TRUSTED=yes must be true or false/);
     expect(() => parseConfig({ ...base, DISPATCH_GRANT_TTL_MS: '10' })).toThrow(/DISPATCH_GRANT_TTL_MS/);
+  });
+});
+
+describe('parseConfig: the standalone and its in-process worker', () => {
+  it('with AUTH_JWKS_URL, an in-process worker needs SIGNOFF_WORKER_TOKEN', () => {
+    const env = { EVENT_STORE_URL: 'pglite://memory', AUTH_JWKS_URL: 'https://idp.acme/jwks' };
+    expect(() => parseConfig(env, { inProcessWorker: true })).toThrow(/with AUTH_JWKS_URL, set SIGNOFF_WORKER_TOKEN/);
+    expect(parseConfig({ ...env, SIGNOFF_WORKER_TOKEN: 'eyJ…' }, { inProcessWorker: true }).workerToken).toBe('eyJ…');
+    expect(() => parseConfig(env)).not.toThrow();
+  });
+});
+
+describe('parseWorkerConfig: a worker on the SDK (the demo worker)', () => {
+  const base = { KAFKA_BROKERS: 'k:9092', WORKER_DATABASE_URL: 'postgres://w/db', SIGNOFF_GRANT_JWKS: 'https://dispatch.acme/.well-known/jwks.json', SIGNOFF_WORKER_TOKEN: 'eyJ…' };
+  it('applies the defaults', () => {
+    expect(parseWorkerConfig(base)).toMatchObject({
+      brokers: ['k:9092'],
+      topicPrefix: 'signoff.',
+      databaseUrl: 'postgres://w/db',
+      groupId: 'signoff-demo-worker',
+      leaseMs: 30_000,
+      workMs: 0,
+      mode: 'transactional',
+      fault: null,
+      port: 8083,
+      host: '127.0.0.1',
+      logLevel: 'info',
+    });
+    expect(parseWorkerConfig({ ...base, WORKER_DATABASE_URL: undefined, EVENT_STORE_URL: 'pglite://./w' }).databaseUrl).toBe('pglite://./w');
+  });
+  it('reads the mode and the test-only fault hook', () => {
+    expect(parseWorkerConfig({ ...base, WORKER_MODE: 'external', WORKER_FAULT: 'after-effect', WORKER_FAULT_JOB: 'job-1' })).toMatchObject({
+      mode: 'external',
+      fault: { point: 'after-effect', jobId: 'job-1' },
+    });
+  });
+  it('names every bad value', () => {
+    let problems: readonly string[] = [];
+    try {
+      parseWorkerConfig({ WORKER_LEASE_MS: '10', WORKER_MODE: 'twice', WORKER_FAULT: 'explode' });
+    } catch (error) {
+      if (error instanceof ConfigError) problems = error.problems;
+    }
+    expect(problems.join('\n')).toMatch(
+      /KAFKA_BROKERS is required[\s\S]*WORKER_DATABASE_URL[\s\S]*SIGNOFF_GRANT_JWKS is required[\s\S]*SIGNOFF_WORKER_TOKEN is required[\s\S]*WORKER_LEASE_MS must be at least 100[\s\S]*WORKER_MODE=twice[\s\S]*WORKER_FAULT=explode/,
+    );
   });
 });

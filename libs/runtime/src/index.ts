@@ -1,6 +1,15 @@
 export * from './config';
 export { ProblemJsonFilter, toSignoffError } from './problem.filter';
 export { createHttpApp, installGracefulShutdown, listen, API_PREFIX, type HttpAppOptions } from './http-app';
-export { runService, connectMessageBus, loadConfigOrExit, type RunServiceOptions } from './service-main';
+export {
+  runService,
+  connectMessageBus,
+  loadConfigOrExit,
+  loadOrExit,
+  EMBEDDED_EVENT_STORE_URL,
+  type RootModuleFactory,
+  type RunServiceOptions,
+  type ServiceContext,
+} from './service-main';
 export * from './auth';
 export { setupOpenApi } from './openapi';

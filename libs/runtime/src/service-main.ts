@@ -3,9 +3,21 @@ import { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DEFAULT_PARTITIONS, signoffTopics } from '@signoff/contracts';
 import { MessageBus, MessageBusServer } from '@signoff/messaging';
 import { HealthRegistry, JsonLogger, SignoffMetrics } from '@signoff/observability';
-import { ConfigDefaults, ConfigError, parseConfig, redactUrl, serviceEnvironment, SignoffConfig } from './config';
+import { ConfigDefaults, ConfigError, embeddedEnvironment, parseConfig, redactUrl, serviceEnvironment, SignoffConfig } from './config';
 import { createHttpApp, installGracefulShutdown, listen } from './http-app';
 import { setupOpenApi } from './openapi';
+
+/** What a start-up hook of {@link runService} is given. */
+export interface ServiceContext {
+  readonly app: NestFastifyApplication;
+  readonly config: SignoffConfig;
+  readonly logger: JsonLogger;
+  /** The HTTP base URL (`http://host:port`). */
+  readonly url: string;
+}
+
+/** Builds the root module from the validated configuration (may prepare what the module needs first). */
+export type RootModuleFactory = (config: SignoffConfig, logger: JsonLogger) => DynamicModule | Promise<DynamicModule>;
 
 export interface RunServiceOptions extends ConfigDefaults {
   /**
@@ -13,14 +25,41 @@ export interface RunServiceOptions extends ConfigDefaults {
    * Runs after the app listens on HTTP and the message-bus transport is connected.
    */
   readonly configure?: (app: NestFastifyApplication, config: SignoffConfig, logger: JsonLogger) => void | Promise<void>;
-  /** Validates the environment (default: Kafka required). */
+  /** Validates the environment (default: `.signoff/infra.env` under the process env; embedded: the process env). */
   readonly environment?: Record<string, string | undefined>;
+  /**
+   * Everything in one process on embedded defaults (the standalone, `npm start`): KAFKA_BROKERS
+   * and an auth secret are optional (unset brokers = the in-process transport), EVENT_STORE_URL
+   * defaults to `pglite://./.signoff/data`, the environment is the process env only, and the
+   * consumer group is `signoff-<service>` (no topic prefix).
+   */
+  readonly embedded?: boolean;
+  /** Who configuration errors and the OpenAPI title name (default: the service name). */
+  readonly displayName?: string;
+  /** Title of the OpenAPI document (default `Signoff <service>`). */
+  readonly openApiTitle?: string;
+  /** Runs once the transports consume, before readiness turns green (e.g. start an in-process worker). */
+  readonly onStarted?: (context: ServiceContext) => void | Promise<void>;
+  /** Runs once the service is ready (e.g. print how to use it). */
+  readonly onReady?: (context: ServiceContext) => void | Promise<void>;
+  /** Runs on SIGTERM / SIGINT after readiness turns red, before the app closes (stop what onStarted started). */
+  readonly onStopping?: () => void | Promise<void>;
+  /** Extra fields of the `<service> ready` log line. */
+  readonly readyFields?: (config: SignoffConfig) => Record<string, unknown>;
 }
 
 /** Reads and validates the environment; a bad one exits 78 (EX_CONFIG) with every problem listed. */
 export function loadConfigOrExit(service: string, env: Record<string, string | undefined>, defaults: ConfigDefaults): SignoffConfig {
+  return loadOrExit(service, () => parseConfig(env, defaults));
+}
+
+/**
+ * Runs a parse of the environment (`parseConfig`, `parseWorkerConfig`); a ConfigError exits 78
+ * (EX_CONFIG) with `<service>: invalid configuration:` and every problem listed.
+ */
+export function loadOrExit<T>(service: string, parse: () => T): T {
   try {
-    return parseConfig(env, defaults);
+    return parse();
   } catch (error) {
     if (error instanceof ConfigError) {
       process.stderr.write(`${service}: ${error.message}\n`);
@@ -82,43 +121,62 @@ export async function connectMessageBus(app: NestFastifyApplication, config: Sig
 }
 
 /**
- * The composition root of a distributed service: read and validate the environment once
- * (`.signoff/infra.env` under the process env), build the module, listen (so `/health/live`
- * answers and `/health/ready` says what start-up waits for), then connect the message bus
- * (topics, consumer group; transient broker errors are retried until KAFKA_STARTUP_TIMEOUT_MS,
- * then start-up fails with a message naming what it waited for) and start consuming.
+ * The one way a Signoff app starts (every service's main.ts and the standalone's): read and
+ * validate the environment once (`.signoff/infra.env` under the process env; a bad one exits 78
+ * naming every problem), build the root module, listen (so `/health/live` answers and
+ * `/health/ready` says what start-up waits for), then connect the message bus (topics, consumer
+ * group; transient broker errors are retried until KAFKA_STARTUP_TIMEOUT_MS, then start-up fails
+ * with a message naming what it waited for), the extra transports of `configure` (gRPC), start
+ * consuming, run `onStarted`, and turn ready. SIGTERM / SIGINT drain readiness, run `onStopping`
+ * and close the app. `embedded` is the standalone: see {@link RunServiceOptions.embedded}.
  */
 export async function runService(
   service: string,
-  rootModule: { forRoot(config: SignoffConfig): DynamicModule },
+  rootModule: { forRoot(config: SignoffConfig): DynamicModule } | RootModuleFactory,
   options: RunServiceOptions = {},
 ): Promise<void> {
-  const config = loadConfigOrExit(service, options.environment ?? serviceEnvironment(), { kafkaRequired: true, authRequired: true, ...options });
+  const { configure, environment, embedded = false, displayName = service, openApiTitle, onStarted, onReady, onStopping, readyFields, ...overrides } = options;
+  const defaults: ConfigDefaults = embedded
+    ? { eventStoreUrl: EMBEDDED_EVENT_STORE_URL, ...overrides }
+    : { kafkaRequired: true, authRequired: true, ...overrides };
+  const config = loadConfigOrExit(displayName, environment ?? (embedded ? embeddedEnvironment() : serviceEnvironment()), defaults);
   const logger = new JsonLogger(service, config.logLevel);
-  const app = await createHttpApp(rootModule.forRoot(config), { service, logger });
+  // A root module class is a function too: tell it from a factory by its forRoot.
+  const module = 'forRoot' in rootModule ? rootModule.forRoot(config) : await rootModule(config, logger);
+  const app = await createHttpApp(module, { service, logger });
   const health = app.get(HealthRegistry);
-  health.startingUp('the Kafka topics');
-  setupOpenApi(app, `Signoff ${service}`);
-  installGracefulShutdown(app, logger, () => health.markShuttingDown());
+  health.startingUp(config.kafkaBrokers.length > 0 ? 'the Kafka topics' : 'the in-process transport');
+  setupOpenApi(app, openApiTitle ?? `Signoff ${displayName}`);
+  installGracefulShutdown(app, logger, async () => {
+    health.markShuttingDown();
+    await onStopping?.();
+  });
   const url = await listen(app, config.port, config.host);
-  logger.emit('info', `${service} listening; connecting to Kafka`, {
+  const transport = config.kafkaBrokers.length > 0 ? `kafka ${config.kafkaBrokers.join(',')}` : 'in-process';
+  logger.emit('info', `${service} listening; connecting to ${config.kafkaBrokers.length > 0 ? 'Kafka' : 'the in-process transport'}`, {
     url,
-    kafka: config.kafkaBrokers.join(','),
+    ...(embedded ? { transport } : { kafka: config.kafkaBrokers.join(',') }),
     eventStore: redactUrl(config.eventStoreUrl),
   });
   try {
     // The group includes the topic prefix: two deployments with different prefixes on one cluster
-    // must not share a consumer group (the group's assignment would drop partitions).
-    const groupId = `${config.kafkaTopicPrefix}${service}`;
+    // must not share a consumer group (the group's assignment would drop partitions). The
+    // standalone's group has always been `signoff-standalone`.
+    const groupId = embedded ? `signoff-${service}` : `${config.kafkaTopicPrefix}${service}`;
     await connectMessageBus(app, config, groupId, { onWaiting: (what) => health.startingUp(`the Kafka topics (${what})`) });
-    await options.configure?.(app, config, logger);
-    health.startingUp(`the Kafka consumer group ${groupId}`);
+    await configure?.(app, config, logger);
+    health.startingUp(config.kafkaBrokers.length > 0 ? `the Kafka consumer group ${groupId}` : 'the in-process consumers');
     await app.startAllMicroservices();
+    await onStarted?.({ app, config, logger, url });
     health.startupComplete();
   } catch (error) {
     // A SIGTERM during start-up closes the bus under the waiting steps: the shutdown exits 0.
     if (health.isShuttingDown) return new Promise<void>(() => undefined);
     throw error;
   }
-  logger.emit('info', `${service} ready`, { url });
+  logger.emit('info', `${service} ready`, { url, ...readyFields?.(config) });
+  await onReady?.({ app, config, logger, url });
 }
+
+/** The standalone's event store when EVENT_STORE_URL is unset (DESIGN §10). */
+export const EMBEDDED_EVENT_STORE_URL = 'pglite://./.signoff/data';

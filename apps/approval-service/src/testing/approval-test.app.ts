@@ -4,7 +4,7 @@ import { JsonLogger } from '@signoff/observability';
 import { createHttpApp, listen, mintToken, Role } from '@signoff/runtime';
 import { freePort } from '../../../../deploy/local/ports';
 import { testConfig, TEST_JWT_SECRET } from '../../../../test/support/app';
-import { AppModule } from '../app.module';
+import { ApprovalServiceModule } from '../app.module';
 import { connectApprovalsGrpc } from '../grpc/grpc.options';
 
 export interface ApprovalTestApp {
@@ -30,14 +30,14 @@ export interface ApprovalTestAppOptions {
 }
 
 /**
- * The approval service's real composition root (AppModule: CoreModule, AuthModule, ApprovalModule)
+ * The approval service's real composition root (ApprovalServiceModule: CoreModule, AuthModule, ApprovalModule)
  * on the production HTTP bootstrap, listening on free 127.0.0.1 ports, with a fixed clock.
  * Without KAFKA_BROKERS the message bus is the in-process one.
  */
 export async function startApprovalApp(options: ApprovalTestAppOptions): Promise<ApprovalTestApp> {
   const clock = options.clock ?? new FixedClock(new Date());
   const config = testConfig({ EVENT_STORE_URL: options.databaseUrl, POLICY_PATH: options.policyPath, ...options.env });
-  const module = AppModule.forRoot(config, {
+  const module = ApprovalServiceModule.forRoot(config, {
     clock,
     expirySweepIntervalMs: options.expirySweepIntervalMs ?? 100,
     ...(options.policyPollIntervalMs !== undefined ? { policyPollIntervalMs: options.policyPollIntervalMs } : {}),

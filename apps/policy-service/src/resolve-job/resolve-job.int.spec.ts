@@ -4,7 +4,7 @@ import { EventStore } from '@signoff/event-store';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { authHeader, startTestApp, testConfig } from '../../../../test/support/app';
 import { createTestDatabase } from '../../../../test/support/infra';
-import { runCli } from '../../../cli/src/cli.commands';
+import { runCli } from '@signoff/cli';
 import { PolicyServiceModule } from '../app.module';
 import { seedUnknownJob } from '../testing/unknown-job.fixture';
 

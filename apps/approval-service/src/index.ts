@@ -1,0 +1,9 @@
+/**
+ * What other apps may use of the approval service (`@signoff/approval-service`): its feature
+ * module and the gRPC transport its controllers need, for a composition root that hosts them
+ * (apps/standalone), and its own root module.
+ */
+export { ApprovalModule } from './approval.module';
+export { ApprovalServiceModule, type ApprovalServiceModuleOverrides } from './app.module';
+export { type ApprovalModuleOptions } from './shared/approval-options';
+export { approvalsGrpcOptions, connectApprovalsGrpc } from './grpc/grpc.options';

@@ -1,0 +1,5 @@
+/**
+ * What other apps may use of the demo worker (`@signoff/demo-worker`): its side effect and the
+ * worker-SDK mode around it, which the standalone runs in-process.
+ */
+export { DEMO_MODES, demoWorkerMode, sideEffectTable, type DemoHandlerOptions, type DemoMode, type DemoWorkerMode } from './demo-side-effect';
