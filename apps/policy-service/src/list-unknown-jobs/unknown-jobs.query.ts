@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
-import { fromJobStreamId, JobEvent, toJobStreamId } from '@signoff/contracts';
-import { EventLogReader, JobCommandHandler } from '@signoff/core';
-import { EventStore } from '@signoff/event-store';
+import { fromJobStreamId, JobEvent, SignoffEvent, toJobStreamId } from '@signoff/contracts';
+import { JobCommandHandler } from '@signoff/core';
+import { EventStore, LogReader } from '@signoff/event-store';
 import { canSeeTenant, mayReadJob, Principal } from '@signoff/runtime';
 
 /** One job whose outcome is unknown, as `GET /jobs?state=UNKNOWN` lists it. */
@@ -37,7 +37,7 @@ export const MAX_UNKNOWN_ITEMS = 500;
  */
 @Injectable()
 export class UnknownJobsQuery {
-  private readonly reader: EventLogReader;
+  private readonly reader: LogReader<SignoffEvent>;
   /** Stream ids of the jobs that ever got JobOutcomeUnknown. */
   private readonly candidates = new Set<string>();
   private reading: Promise<void> | null = null;
@@ -46,7 +46,7 @@ export class UnknownJobsQuery {
     store: EventStore,
     private readonly commands: JobCommandHandler,
   ) {
-    this.reader = new EventLogReader(store, ['JobOutcomeUnknown']);
+    this.reader = store.readFromStart<SignoffEvent>({ filter: { eventTypes: ['JobOutcomeUnknown'] }, batchSize: 5000 });
   }
 
   /** The UNKNOWN jobs the caller may read, oldest first; `tenant`: only that tenant's. */
