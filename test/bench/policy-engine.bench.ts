@@ -33,9 +33,8 @@ import {
   evaluateSync,
   type PolicyBundle,
   readPolicyFile,
-  syntheticJobs,
-  syntheticPolicy,
 } from '@signoff/policy-engine';
+import { syntheticJobs, syntheticPolicy } from '@signoff/policy-engine/testing';
 import { join } from 'node:path';
 
 /** One measured engine on one bundle. */

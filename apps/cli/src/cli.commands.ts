@@ -317,13 +317,10 @@ const auditExport: Command = async (args, io) => {
   const out = outFile ? fs.createWriteStream(path.resolve(io.cwd, outFile)) : null;
   let count = 0;
   try {
-    let from = 0n;
-    let first = true;
+    const reader = store.readFromStart<SignoffEvent>({ batchSize: 1000, filter: { eventTypes: [...JOB_EVENT_TYPES, 'PolicyActivated'] } });
     for (;;) {
-      const page = await store.readAll<SignoffEvent>({ fromPosition: from, maxCount: 1000, filter: { eventTypes: [...JOB_EVENT_TYPES, 'PolicyActivated'] } });
-      const fresh = first ? page : page.slice(1);
-      first = false;
-      for (const event of fresh) {
+      const page = await reader.next();
+      for (const event of page) {
         const at = Date.parse((event.metadata as { at?: string }).at ?? event.createdAt.toISOString());
         if (at < sinceMs || at > untilMs) continue;
         const line = JSON.stringify(toCloudEvent(event, await redactions.pathsFor(event)));
@@ -331,8 +328,7 @@ const auditExport: Command = async (args, io) => {
         else io.out(line);
         count += 1;
       }
-      if (fresh.length === 0 || page.length < 1000) break;
-      from = page[page.length - 1].position;
+      if (page.length < 1000) break;
     }
   } finally {
     await store.close();

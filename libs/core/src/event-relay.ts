@@ -1,7 +1,15 @@
-import { Logger } from '@nestjs/common';
+import { FactoryProvider, InjectionToken, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
+import type { SignoffTopics } from '@signoff/contracts';
 import { EventStore, RecordedEvent, SubscriptionHandle } from '@signoff/event-store';
 import { MessageBus, OutboundMessage } from '@signoff/messaging';
+import { SIGNOFF_TOPICS } from './core.tokens';
 
+/** The message for an event, or null to skip it. */
+export type EventRelayMapper<E = unknown> = (
+  event: RecordedEvent<E & { type: string; data: unknown }>,
+) => OutboundMessage | null | Promise<OutboundMessage | null>;
+
+/** One relay: which events it reads (under which checkpoint) and what it publishes where. */
 export interface EventRelayOptions<E> {
   /** Subscription (checkpoint) name; one per relay and service. */
   readonly name: string;
@@ -9,15 +17,25 @@ export interface EventRelayOptions<E> {
   readonly streamPrefix?: string;
   readonly topic: string;
   /** The message for an event, or null to skip it. */
-  readonly toMessage: (event: RecordedEvent<E & { type: string; data: unknown }>) => OutboundMessage | null | Promise<OutboundMessage | null>;
+  readonly toMessage: EventRelayMapper<E>;
+}
+
+/** What makes one relay: {@link EventRelayOptions} with the topic picked from the deployment's topic names. */
+export interface EventRelayDefinition<E = unknown> extends Omit<EventRelayOptions<E>, 'topic'> {
+  readonly topic: (topics: SignoffTopics) => string;
 }
 
 /**
  * Publishes stored events to Kafka from a checkpointed event-store subscription, never as
  * fire-and-forget after an append: a message is published at least once even if the process
  * dies between the append and the publish (the checkpoint only moves after the broker acked).
+ *
+ * As a Nest provider (see {@link eventRelayProvider}) it starts once the application has
+ * bootstrapped and stops in `onModuleDestroy`: every `onModuleDestroy` runs before any
+ * `onApplicationShutdown`, where the message bus and the event store close, so the relay's last
+ * publish and checkpoint happen while both are still open.
  */
-export class EventRelay<E = unknown> {
+export class EventRelay<E = unknown> implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly logger: Logger;
   private handle: SubscriptionHandle | null = null;
 
@@ -29,6 +47,12 @@ export class EventRelay<E = unknown> {
     this.logger = new Logger(`EventRelay:${options.name}`);
   }
 
+  /** The checkpoint name. */
+  get name(): string {
+    return this.options.name;
+  }
+
+  /** Starts the checkpointed subscription; call it once (a second call would start a second one). */
   start(): void {
     this.handle = this.store.subscribe<E & { type: string; data: unknown }>(this.options.name, {
       filter: { eventTypes: this.options.eventTypes, streamPrefix: this.options.streamPrefix },
@@ -42,8 +66,40 @@ export class EventRelay<E = unknown> {
     });
   }
 
+  /** Lets the message in flight finish, stores the checkpoint and stops. Idempotent. */
   async stop(): Promise<void> {
     await this.handle?.stop();
     this.handle = null;
   }
+
+  onApplicationBootstrap(): void {
+    this.start();
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    await this.stop();
+  }
+}
+
+/** Builds a relay's definition from the store and the `inject`ed values (a mapper that needs more than the event). */
+export type EventRelayDefinitionFactory<E = unknown> = (store: EventStore, ...injected: never[]) => EventRelayDefinition<E>;
+
+/**
+ * One relay as a Nest provider (list it in a module's `providers`): an {@link EventRelay} on the
+ * application's event store, message bus and topic names, from its definition, or from a factory
+ * of it that gets the store and the `inject`ed values. The token is a fresh symbol (nothing
+ * injects a relay).
+ */
+export function eventRelayProvider<E = unknown>(
+  define: EventRelayDefinition<E> | EventRelayDefinitionFactory<E>,
+  inject: readonly InjectionToken[] = [],
+): FactoryProvider<EventRelay<E>> {
+  return {
+    provide: Symbol(typeof define === 'function' ? 'EventRelay' : `EventRelay:${define.name}`),
+    useFactory: (store: EventStore, bus: MessageBus, topics: SignoffTopics, ...injected: unknown[]) => {
+      const definition = typeof define === 'function' ? define(store, ...(injected as never[])) : define;
+      return new EventRelay<E>(store, bus, { ...definition, topic: definition.topic(topics) });
+    },
+    inject: [EventStore, MessageBus, SIGNOFF_TOPICS, ...inject],
+  };
 }

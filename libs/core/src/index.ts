@@ -12,8 +12,14 @@ export { storeErrorToSignoffError } from './store-errors';
 export { JobCommandHandler, MAX_COMMAND_ATTEMPTS, NEW_JOB, type LoadedJob, type ExecuteResult } from './job-command.handler';
 export { ActivePolicy, type ActivePolicyView, type ActivePolicyOptions } from './active-policy.service';
 export { PostgresThrottleCounter } from './postgres-throttle.counter';
-export { EventRelay, type EventRelayOptions } from './event-relay';
-export { EventLogReader } from './event-log.reader';
+export {
+  EventRelay,
+  eventRelayProvider,
+  type EventRelayDefinition,
+  type EventRelayDefinitionFactory,
+  type EventRelayMapper,
+  type EventRelayOptions,
+} from './event-relay';
 export { CoreModule, SIGNOFF_CONFIG, SIGNOFF_TOPICS, type CoreModuleOptions } from './core.module';
 export { AuditRelay } from './audit/audit.relay';
 export { toCloudEvent, cloudEventType } from './audit/cloud-event.mapper';

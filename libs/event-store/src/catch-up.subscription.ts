@@ -4,7 +4,7 @@
  * when caught up, back off and retry the same event when something fails.
  */
 import { EventStoreClosedError, SubscriptionCheckpointConflictError } from './event-store.errors';
-import type { AllFilter, RecordedEvent, SubscribeOptions, SubscriptionHandle } from './event-store.port';
+import type { AllFilter, EventData, LogReader, RecordedEvent, SubscribeOptions, SubscriptionHandle } from './event-store.port';
 
 /** A checkpoint as stored, with whatever the adapter needs for its compare-and-set. */
 export interface StoredCheckpoint<C> {
@@ -33,6 +33,8 @@ export interface CatchUpSource<C> {
 }
 
 const DEFAULT_BATCH_SIZE = 500;
+/** Default batch of a {@link CatchUpReader}. */
+export const DEFAULT_READER_BATCH_SIZE = 500;
 const DEFAULT_POLL_INTERVAL_MS = 100;
 const DEFAULT_RETRY_DELAY_MS = 250;
 const MAX_RETRY_DELAY_MS = 30_000;
@@ -177,5 +179,55 @@ export class CatchUpSubscription<C> implements SubscriptionHandle {
       this.wake = done;
       this.wakeOnNotify = wakeOnNotify;
     });
+  }
+}
+
+/**
+ * `source` without durable checkpoints: every subscription on it starts at the start of the log
+ * and keeps its place in memory only (no checkpoint row, nothing to clean up).
+ */
+export function withoutCheckpoints<C>(source: CatchUpSource<C>): CatchUpSource<C> {
+  return {
+    readCheckpoint: async () => null,
+    writeCheckpoint: async (_name, _previous, cursor) => ({ cursor, token: null }),
+    readBatch: (after, filter, limit) => source.readBatch(after, filter, limit),
+    compare: (a, b) => source.compare(a, b),
+  };
+}
+
+/** The port's {@link LogReader} over an adapter's catch-up source: a cursor in memory, batch by batch. */
+export class CatchUpReader<C, E extends EventData = EventData> implements LogReader<E> {
+  /** Everything up to here was returned (or filtered out). */
+  private cursor: C | null = null;
+
+  constructor(
+    private readonly source: CatchUpSource<C>,
+    private readonly filter: AllFilter | undefined,
+    private readonly batchSize: number = DEFAULT_READER_BATCH_SIZE,
+  ) {}
+
+  async next(): Promise<RecordedEvent<E>[]> {
+    const batch = await this.source.readBatch(this.cursor, this.filter, this.batchSize);
+    const last = batch.events[batch.events.length - 1];
+    if (last) this.cursor = last.cursor;
+    // Skip past what the filter dropped, so the next read does not scan it again.
+    if (batch.scannedTo !== null && (this.cursor === null || this.source.compare(batch.scannedTo, this.cursor) > 0)) {
+      this.cursor = batch.scannedTo;
+    }
+    return batch.events.map((item) => item.event as RecordedEvent<E>);
+  }
+
+  async catchUp(apply: (event: RecordedEvent<E>) => void | Promise<void>): Promise<number> {
+    let total = 0;
+    for (;;) {
+      const events = await this.next();
+      for (const event of events) await apply(event);
+      total += events.length;
+      if (events.length < this.batchSize) return total;
+    }
+  }
+
+  reset(): void {
+    this.cursor = null;
   }
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { CatchUpSubscription, type CatchUpBatch, type CatchUpSource, type StoredCheckpoint } from './catch-up.subscription';
+import { CatchUpReader, CatchUpSubscription, withoutCheckpoints, type CatchUpBatch, type CatchUpSource, type StoredCheckpoint } from './catch-up.subscription';
 import { EventStoreClosedError, SubscriptionCheckpointConflictError } from './event-store.errors';
 import type { AllFilter, RecordedEvent, SubscribeOptions } from './event-store.port';
 import { matchesFilter } from './event-store.rules';
@@ -216,5 +216,49 @@ describe('CatchUpSubscription', () => {
     const stopped = Date.now();
     await sub.stop();
     expect(Date.now() - stopped).toBeLessThan(1_000);
+  });
+});
+
+describe('non-durable catch-up', () => {
+  it('a subscription without checkpoints starts at the start every time and stores nothing', async () => {
+    const source = new FakeSource();
+    source.stored.set('sub', 3);
+    source.append(5);
+    for (let run = 0; run < 2; run += 1) {
+      const seen: number[] = [];
+      const sub = new CatchUpSubscription<number>('sub', withoutCheckpoints(source), { pollIntervalMs: 5, batchSize: 2, handler: (e) => void seen.push((e.data as { n: number }).n) }, () => undefined);
+      await until(() => seen.length === 5);
+      await sub.stop();
+      expect(seen).toEqual([0, 1, 2, 3, 4]);
+    }
+    expect(source.writes).toEqual([]);
+    expect(source.stored.get('sub')).toBe(3);
+  });
+
+  it('a reader returns batches in order, moves past filtered events, returns later appends, and starts again after reset', async () => {
+    const source = new FakeSource();
+    source.append(3, 'A');
+    source.append(4, 'B');
+    const reads: Array<number | null> = [];
+    const counting: CatchUpSource<number> = {
+      readCheckpoint: (name) => source.readCheckpoint(name),
+      writeCheckpoint: (name, previous, cursor) => source.writeCheckpoint(name, previous, cursor),
+      readBatch: (after, filter, limit) => (reads.push(after), source.readBatch(after, filter, limit)),
+      compare: (a, b) => source.compare(a, b),
+    };
+    const reader = new CatchUpReader<number>(counting, { eventTypes: ['A'] }, 2);
+    expect((await reader.next()).map((e) => e.id)).toEqual(['id-0', 'id-1']);
+    expect((await reader.next()).map((e) => e.id)).toEqual(['id-2']);
+    // The B events were scanned by that read: the next one starts after them.
+    expect(await reader.next()).toEqual([]);
+    expect(reads).toEqual([null, 2, 7]);
+    source.append(1, 'A');
+    const applied: string[] = [];
+    expect(await reader.catchUp((e) => void applied.push(e.id))).toBe(1);
+    expect(applied).toEqual(['id-7']);
+    reader.reset();
+    applied.length = 0;
+    expect(await reader.catchUp((e) => void applied.push(e.id))).toBe(4);
+    expect(applied).toEqual(['id-0', 'id-1', 'id-2', 'id-7']);
   });
 });

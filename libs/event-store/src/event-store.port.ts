@@ -114,7 +114,7 @@ export interface SubscribeOptions<E extends EventData = EventData> {
   readonly onError?: (error: unknown, event?: RecordedEvent<E>) => void;
 }
 
-/** A running catch-up subscription. */
+/** A running catch-up subscription (durable or not). */
 export interface SubscriptionHandle {
   readonly name: string;
   /**
@@ -122,6 +122,31 @@ export interface SubscriptionHandle {
    * resolves once the subscription is idle. Idempotent.
    */
   stop(): Promise<void>;
+}
+
+/** What a {@link EventStore.readFromStart} reader reads. */
+export interface LogReaderOptions {
+  readonly filter?: AllFilter;
+  /** Events per read; default 500. */
+  readonly batchSize?: number;
+}
+
+/**
+ * Reads the global log from its start, in log order, one batch per call, holding its place in
+ * memory only (nothing is stored): for in-memory indexes rebuilt at every start of a process.
+ * Calls must not overlap (await one before the next).
+ */
+export interface LogReader<E extends EventData = EventData> {
+  /**
+   * The next matching events after everything returned so far, at most `batchSize`. Fewer (maybe
+   * none) once it has caught up with what is readable now; a later call returns what was
+   * appended since.
+   */
+  next(): Promise<RecordedEvent<E>[]>;
+  /** Calls `apply` for every matching event up to what is readable now; resolves with how many. */
+  catchUp(apply: (event: RecordedEvent<E>) => void | Promise<void>): Promise<number>;
+  /** Back to the start of the log. */
+  reset(): void;
 }
 
 /**
@@ -160,6 +185,22 @@ export abstract class EventStore {
    * per name). A handler that throws gets the same event again after a back-off.
    */
   abstract subscribe<E extends EventData = EventData>(name: string, options: SubscribeOptions<E>): SubscriptionHandle;
+
+  /**
+   * Starts a NON-durable catch-up subscription: every event matching the filter from the start of
+   * the log, in global log order, then the new ones as they are appended, as `subscribe` does,
+   * but its place is kept in memory only: nothing is stored under `name` (it only labels the
+   * handle), and every call starts from the start again. For in-memory read models that are
+   * rebuilt at every start of a process.
+   */
+  abstract subscribeFromStart<E extends EventData = EventData>(name: string, options: SubscribeOptions<E>): SubscriptionHandle;
+
+  /**
+   * A non-durable reader of the global log from its start (see {@link LogReader}): what
+   * `readAll` paged by hand would give, without positions to carry, and skipping past the events
+   * the filter drops. Nothing is stored.
+   */
+  abstract readFromStart<E extends EventData = EventData>(options?: LogReaderOptions): LogReader<E>;
 
   /** Stops every subscription of this instance and releases connections. Idempotent. */
   abstract close(): Promise<void>;

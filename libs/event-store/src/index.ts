@@ -10,6 +10,8 @@ export {
   type CurrentRevision,
   type EventData,
   type ExpectedRevision,
+  type LogReader,
+  type LogReaderOptions,
   type NewEvent,
   type ReadAllOptions,
   type ReadDirection,

@@ -62,4 +62,3 @@ export {
   type PolicyFileResult,
   type PolicyTestFileResult,
 } from './policy-file.loader';
-export { syntheticPolicy, syntheticJobs, type SyntheticPolicy } from './testing/synthetic-policy.fixture';

@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
 import { ApprovalRequiredJob, evolve, initialState, JobAggregateState, phaseOf, SubmittedJob } from '@signoff/approvals';
 import { fromJobStreamId, JOB_STREAM_PREFIX, JobEvent, JobRef, toJobStreamId } from '@signoff/contracts';
@@ -89,10 +88,9 @@ export interface PendingPage {
 /**
  * The pending-approvals read model and the drift detector of this instance.
  *
- * In memory, per instance: at every start it is rebuilt from position 0 of the event log by an
- * event-store subscription under a name of its own (`approval-service.pending-approvals.<uuid>`),
- * so it never resumes from another instance's (or an earlier run's) checkpoint; the store keeps one
- * small checkpoint row per start. Each job is folded with the aggregate's own `evolve`, and only
+ * In memory, per instance: at every start it is rebuilt from position 0 of the event log by a
+ * non-durable event-store subscription (`subscribeFromStart`): it never resumes from another
+ * instance's (or an earlier run's) checkpoint, and nothing is stored for it. Each job is folded with the aggregate's own `evolve`, and only
  * jobs that await reviewers (plus a submission whose policy outcome is in the same append) are
  * kept, so memory is proportional to the open approvals.
  *
@@ -114,8 +112,8 @@ export class PendingApprovalsProjection implements OnApplicationBootstrap, OnMod
   private readonly changes$ = new Subject<ApprovalChange>();
   private handle: SubscriptionHandle | null = null;
   private stopListening: (() => void) | null = null;
-  /** The subscription's name: unique per start, see the class comment. */
-  readonly subscriptionName = `approval-service.pending-approvals.${randomUUID()}`;
+  /** Labels the subscription (non-durable: nothing is stored under it, see the class comment). */
+  readonly subscriptionName = 'approval-service.pending-approvals';
 
   constructor(
     private readonly store: EventStore,
@@ -129,7 +127,7 @@ export class PendingApprovalsProjection implements OnApplicationBootstrap, OnMod
   onApplicationBootstrap(): void {
     this.stopListening = this.policy.onActivated((active) => this.recomputeDrift(active));
     this.metrics.approvalsPending.set(0);
-    this.handle = this.store.subscribe<JobEvent>(this.subscriptionName, {
+    this.handle = this.store.subscribeFromStart<JobEvent>(this.subscriptionName, {
       filter: { streamPrefix: JOB_STREAM_PREFIX, eventTypes: PROJECTED_EVENT_TYPES },
       batchSize: 1000,
       pollIntervalMs: 50,

@@ -28,7 +28,7 @@ function harness(mode: SnapshotMode = 'strict', redactFields: string[] = []) {
   } as unknown as ActivePolicy;
   const metrics = new SignoffMetrics();
   const projection = new PendingApprovalsProjection(
-    { subscribe: () => ({ name: 'x', stop: async () => undefined }) } as unknown as EventStore,
+    { subscribeFromStart: () => ({ name: 'x', stop: async () => undefined }) } as unknown as EventStore,
     policy,
     new ApprovalIntegrity({ snapshotMode: mode } as never),
     metrics,

@@ -1,8 +1,8 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { GrantCheck, grantAwaitingLogCheck, GrantLogFact, JobAggregateState } from '@signoff/approvals';
-import { JobRef } from '@signoff/contracts';
-import { EventLogReader, SIGNOFF_CONFIG } from '@signoff/core';
-import { EventStore } from '@signoff/event-store';
+import { JobRef, SignoffEvent } from '@signoff/contracts';
+import { SIGNOFF_CONFIG } from '@signoff/core';
+import { EventStore, LogReader } from '@signoff/event-store';
 import { SignoffConfig } from '@signoff/runtime';
 import { DISPATCH_LOG_EVENT_TYPES, DispatchStatusProjection } from './dispatch-status.projection';
 
@@ -10,6 +10,9 @@ import { DISPATCH_LOG_EVENT_TYPES, DispatchStatusProjection } from './dispatch-s
 export const GRANT_READ_WAIT_MS = 1000;
 
 const noop = (): void => undefined;
+
+/** Events per log read. */
+const DISPATCH_LOG_BATCH = 5000;
 
 /**
  * The dispatch service's one reader of the global log: the dispatch-status projection (rebuilt
@@ -24,7 +27,7 @@ const noop = (): void => undefined;
 @Injectable()
 export class DispatchLog {
   readonly projection = new DispatchStatusProjection();
-  private readonly reader: EventLogReader;
+  private readonly reader: LogReader<SignoffEvent>;
   private current: Promise<number> | null = null;
   private next: Promise<number> | null = null;
   private resetPending = false;
@@ -33,7 +36,7 @@ export class DispatchLog {
     store: EventStore,
     @Inject(SIGNOFF_CONFIG) private readonly config: SignoffConfig,
   ) {
-    this.reader = new EventLogReader(store, DISPATCH_LOG_EVENT_TYPES);
+    this.reader = store.readFromStart<SignoffEvent>({ filter: { eventTypes: DISPATCH_LOG_EVENT_TYPES }, batchSize: DISPATCH_LOG_BATCH });
   }
 
   /** Reads the log up to now into the projection; resolves with how many events were read. */

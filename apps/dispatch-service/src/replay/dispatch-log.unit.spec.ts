@@ -1,5 +1,5 @@
 import { ApprovalGrantedData, DEFAULT_TENANT, JobRef, POLICY_STREAM } from '@signoff/contracts';
-import { EventStore, ReadAllOptions, RecordedEvent } from '@signoff/event-store';
+import { EventStore, LogReader, LogReaderOptions, RecordedEvent } from '@signoff/event-store';
 import { describe, expect, it } from 'vitest';
 import { testConfig } from '../../../../test/support/app';
 import { DispatchLog } from './dispatch-log';
@@ -16,17 +16,38 @@ class SlowLog {
     this.events.push({ id: `e${position}`, streamId, type, data, metadata: {}, revision: 0n, position, createdAt: new Date(0) } as RecordedEvent);
   }
 
+  /** Its `readFromStart`: a reader whose every batch is one slow read. */
   asStore(): EventStore {
     return {
-      readAll: async (options: ReadAllOptions = {}) => {
-        this.reads += 1;
-        this.running += 1;
-        this.maxRunning = Math.max(this.maxRunning, this.running);
-        for (let i = 0; i < 3; i++) await new Promise((resolve) => setImmediate(resolve));
-        this.running -= 1;
-        const from = options.fromPosition ?? 0n;
-        const types = options.filter?.eventTypes;
-        return this.events.filter((e) => e.position >= from && (!types || types.includes(e.type))).slice(0, options.maxCount);
+      readFromStart: (options: LogReaderOptions = {}): LogReader => {
+        const batchSize = options.batchSize ?? 500;
+        let after = 0n;
+        const next = async (): Promise<RecordedEvent[]> => {
+          this.reads += 1;
+          this.running += 1;
+          this.maxRunning = Math.max(this.maxRunning, this.running);
+          for (let i = 0; i < 3; i++) await new Promise((resolve) => setImmediate(resolve));
+          this.running -= 1;
+          const types = options.filter?.eventTypes;
+          const batch = this.events.filter((e) => e.position > after && (!types || types.includes(e.type))).slice(0, batchSize);
+          if (batch.length > 0) after = batch[batch.length - 1]!.position;
+          return batch;
+        };
+        return {
+          next,
+          reset: () => {
+            after = 0n;
+          },
+          catchUp: async (apply) => {
+            let total = 0;
+            for (;;) {
+              const batch = await next();
+              for (const event of batch) await apply(event);
+              total += batch.length;
+              if (batch.length < batchSize) return total;
+            }
+          },
+        };
       },
     } as unknown as EventStore;
   }

@@ -1,4 +1,4 @@
-import { EventLogReader } from '@signoff/core';
+import type { SignoffEvent } from '@signoff/contracts';
 import type { EventStore } from '@signoff/event-store';
 import { DEFAULT_MAX_ATTEMPTS } from '../dispatch.options';
 import { DISPATCH_LOG_EVENT_TYPES, DispatchStatusProjection, ReplayCandidate } from './dispatch-status.projection';
@@ -23,7 +23,9 @@ export interface ReplayDryRunOptions {
  */
 export async function listReplayCandidates(options: ReplayDryRunOptions): Promise<ReplayCandidate[]> {
   const projection = new DispatchStatusProjection();
-  await new EventLogReader(options.store, DISPATCH_LOG_EVENT_TYPES).catchUp((event) => projection.apply(event));
+  await options.store
+    .readFromStart<SignoffEvent>({ filter: { eventTypes: DISPATCH_LOG_EVENT_TYPES }, batchSize: 5000 })
+    .catchUp((event) => projection.apply(event));
   return projection.stuck({
     graceMs: options.graceMs,
     workerAckTimeoutMs: options.workerAckTimeoutMs,

@@ -1,7 +1,7 @@
 import { IQueryHandler, QueryHandler } from '@nestjs/cqrs';
-import { fromJobStreamId, JobEvent, toJobStreamId } from '@signoff/contracts';
-import { EventLogReader, JobCommandHandler } from '@signoff/core';
-import { EventStore } from '@signoff/event-store';
+import { fromJobStreamId, JobEvent, SignoffEvent, toJobStreamId } from '@signoff/contracts';
+import { JobCommandHandler } from '@signoff/core';
+import { EventStore, LogReader } from '@signoff/event-store';
 import { canSeeTenant, mayReadJob } from '@signoff/runtime';
 import { MAX_UNKNOWN_ITEMS, UnknownJobItem, UnknownJobsPage, UnknownJobsQuery } from './unknown-jobs.query';
 
@@ -18,7 +18,7 @@ import { MAX_UNKNOWN_ITEMS, UnknownJobItem, UnknownJobsPage, UnknownJobsQuery } 
  */
 @QueryHandler(UnknownJobsQuery)
 export class UnknownJobsHandler implements IQueryHandler<UnknownJobsQuery> {
-  private readonly reader: EventLogReader;
+  private readonly reader: LogReader<SignoffEvent>;
   /** Stream ids of the jobs that ever got JobOutcomeUnknown. */
   private readonly candidates = new Set<string>();
   private reading: Promise<void> | null = null;
@@ -27,7 +27,7 @@ export class UnknownJobsHandler implements IQueryHandler<UnknownJobsQuery> {
     store: EventStore,
     private readonly commands: JobCommandHandler,
   ) {
-    this.reader = new EventLogReader(store, ['JobOutcomeUnknown']);
+    this.reader = store.readFromStart<SignoffEvent>({ filter: { eventTypes: ['JobOutcomeUnknown'] }, batchSize: 5000 });
   }
 
   /** The UNKNOWN jobs the caller may read, oldest first; `tenant`: only that tenant's. */

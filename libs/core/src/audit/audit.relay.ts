@@ -1,9 +1,6 @@
-import { Inject, Injectable, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
-import { auditMessage, JOB_EVENT_TYPES, SignoffEvent, SignoffTopics } from '@signoff/contracts';
+import { auditMessage, JOB_EVENT_TYPES, SignoffEvent } from '@signoff/contracts';
 import { EventStore } from '@signoff/event-store';
-import { MessageBus } from '@signoff/messaging';
-import { EventRelay } from '../event-relay';
-import { SIGNOFF_TOPICS } from '../core.tokens';
+import { eventRelayProvider } from '../event-relay';
 import { toCloudEvent } from './cloud-event.mapper';
 import { AUDIT_REDACT } from './history-redaction';
 import { RuleRedactions } from './rule-redactions';
@@ -14,25 +11,15 @@ import { RuleRedactions } from './rule-redactions';
  * event id, so an auditor's sink deduplicates redeliveries. AUDIT_REDACT_FIELDS and the deciding
  * rule's `redact` paths are redacted.
  */
-@Injectable()
-export class AuditRelay implements OnApplicationBootstrap, OnApplicationShutdown {
-  private readonly relay: EventRelay<SignoffEvent>;
-
-  constructor(store: EventStore, bus: MessageBus, @Inject(SIGNOFF_TOPICS) topics: SignoffTopics, @Inject(AUDIT_REDACT) redact: string[]) {
+export const AuditRelay = eventRelayProvider<SignoffEvent>(
+  (store: EventStore, redact: string[]) => {
     const redactions = new RuleRedactions(store, redact);
-    this.relay = new EventRelay<SignoffEvent>(store, bus, {
+    return {
       name: 'audit-relay',
       eventTypes: [...JOB_EVENT_TYPES, 'PolicyActivated'],
-      topic: topics.audit,
+      topic: (topics) => topics.audit,
       toMessage: async (event) => auditMessage(toCloudEvent(event as never, await redactions.pathsFor(event as never)), event.streamId),
-    });
-  }
-
-  onApplicationBootstrap(): void {
-    this.relay.start();
-  }
-
-  async onApplicationShutdown(): Promise<void> {
-    await this.relay.stop();
-  }
-}
+    };
+  },
+  [AUDIT_REDACT],
+);

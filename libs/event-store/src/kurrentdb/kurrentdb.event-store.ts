@@ -8,7 +8,8 @@ import type {
   ReadPosition,
   ResolvedEvent,
 } from '@kurrent/kurrentdb-client';
-import { CatchUpSubscription, type CatchUpBatch, type CatchUpSource, type StoredCheckpoint } from '../catch-up.subscription';
+import { CatchUpEventStore } from '../catch-up.event-store';
+import { type CatchUpBatch, type CatchUpSource, type StoredCheckpoint } from '../catch-up.subscription';
 import {
   EventStoreArgumentError,
   EventStoreClosedError,
@@ -17,7 +18,6 @@ import {
   WrongExpectedVersionError,
 } from '../event-store.errors';
 import {
-  EventStore,
   type AllFilter,
   type AppendOptions,
   type AppendResult,
@@ -28,8 +28,6 @@ import {
   type ReadAllOptions,
   type ReadStreamOptions,
   type RecordedEvent,
-  type SubscribeOptions,
-  type SubscriptionHandle,
 } from '../event-store.port';
 import {
   matchesFilter,
@@ -38,7 +36,6 @@ import {
   validateReadAllOptions,
   validateReadStreamOptions,
   validateStreamId,
-  validateSubscription,
   type ValidEvent,
 } from '../event-store.rules';
 
@@ -152,11 +149,8 @@ export function toKurrentConnectionString(url: string): string {
  * hidden from readAll and subscriptions. Unlike the SQL adapters, the server does not refuse an
  * event id that is already elsewhere in the stream.
  */
-export class KurrentDbEventStore extends EventStore {
-  private closing: Promise<void> | null = null;
-  private closed = false;
-  private readonly subscriptions = new Set<CatchUpSubscription<Position>>();
-  private readonly source: CatchUpSource<Position>;
+export class KurrentDbEventStore extends CatchUpEventStore<Position> {
+  protected readonly source: CatchUpSource<Position>;
 
   private readonly pageSize: number;
 
@@ -206,11 +200,6 @@ export class KurrentDbEventStore extends EventStore {
     return new KurrentDbEventStore(client, kurrent, options);
   }
 
-  /** Public calls are refused from the moment close() begins. */
-  private assertOpen(): void {
-    if (this.closing !== null) throw new EventStoreClosedError();
-  }
-
   /** Subscriptions still store their last checkpoint while close() stops them. */
   private async guard<T>(doing: string, work: () => Promise<T>): Promise<T> {
     if (this.closed) throw new EventStoreClosedError();
@@ -236,7 +225,7 @@ export class KurrentDbEventStore extends EventStore {
     } catch (error) {
       throw translateKurrentError(error, 'append', { stream, expected });
     }
-    for (const subscription of this.subscriptions) subscription.notify();
+    this.notifySubscriptions();
     return { nextRevision: result.nextExpectedRevision, position: result.position?.commit ?? -1n };
   }
 
@@ -378,23 +367,7 @@ export class KurrentDbEventStore extends EventStore {
     }
   }
 
-  subscribe<E extends EventData = EventData>(name: string, options: SubscribeOptions<E>): SubscriptionHandle {
-    this.assertOpen();
-    validateSubscription(name, options);
-    validateReadAllOptions({ filter: options.filter });
-    const subscription = new CatchUpSubscription<Position>(name, this.source, options as SubscribeOptions, (done) =>
-      this.subscriptions.delete(done),
-    );
-    this.subscriptions.add(subscription);
-    return subscription;
-  }
-
-  close(): Promise<void> {
-    this.closing ??= (async () => {
-      await Promise.all([...this.subscriptions].map((subscription) => subscription.stop()));
-      this.closed = true;
-      await this.client.dispose();
-    })();
-    return this.closing;
+  protected async dispose(): Promise<void> {
+    await this.client.dispose();
   }
 }

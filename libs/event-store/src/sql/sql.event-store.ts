@@ -8,11 +8,11 @@ import {
   validateReadAllOptions,
   validateReadStreamOptions,
   validateStreamId,
-  validateSubscription,
   type StoredEventRef,
   type ValidEvent,
 } from '../event-store.rules';
-import { CatchUpSubscription, type CatchUpBatch, type CatchUpSource, type StoredCheckpoint } from '../catch-up.subscription';
+import { CatchUpEventStore } from '../catch-up.event-store';
+import { type CatchUpBatch, type CatchUpSource, type StoredCheckpoint } from '../catch-up.subscription';
 import {
   DuplicateEventIdError,
   EventStoreArgumentError,
@@ -21,7 +21,6 @@ import {
   WrongExpectedVersionError,
 } from '../event-store.errors';
 import {
-  EventStore,
   type AllFilter,
   type AppendOptions,
   type AppendResult,
@@ -32,8 +31,6 @@ import {
   type ReadAllOptions,
   type ReadStreamOptions,
   type RecordedEvent,
-  type SubscribeOptions,
-  type SubscriptionHandle,
 } from '../event-store.port';
 import { MIGRATIONS, SCHEMA_VERSION, SQL } from './event-store.sql';
 import type { SqlDriver, SqlSession } from './sql.driver';
@@ -92,11 +89,8 @@ const READ_ALL_PAGE = 5_000;
  * The event store on PostgreSQL SQL, shared by the PostgreSQL and PGlite adapters: they differ
  * only in the driver (pool vs. one in-process connection behind a queue).
  */
-export class SqlEventStore extends EventStore {
-  private closed = false;
-  private closing: Promise<void> | null = null;
-  private readonly subscriptions = new Set<CatchUpSubscription<LogCursor>>();
-  private readonly source: CatchUpSource<LogCursor>;
+export class SqlEventStore extends CatchUpEventStore<LogCursor> {
+  protected readonly source: CatchUpSource<LogCursor>;
 
   protected constructor(private readonly driver: SqlDriver) {
     super();
@@ -134,11 +128,6 @@ export class SqlEventStore extends EventStore {
         await session.query(SQL.recordMigration, [migration.version, migration.name]);
       }
     });
-  }
-
-  /** Public calls are refused from the moment close() begins. */
-  private assertOpen(): void {
-    if (this.closing !== null) throw new EventStoreClosedError();
   }
 
   /**
@@ -190,7 +179,7 @@ export class SqlEventStore extends EventStore {
         }
       }
     });
-    for (const subscription of this.subscriptions) subscription.notify();
+    this.notifySubscriptions();
     return result;
   }
 
@@ -345,24 +334,7 @@ export class SqlEventStore extends EventStore {
     return result.rowCount === 1 ? { cursor, token: cursor } : null;
   }
 
-  subscribe<E extends EventData = EventData>(name: string, options: SubscribeOptions<E>): SubscriptionHandle {
-    this.assertOpen();
-    validateSubscription(name, options);
-    validateReadAllOptions({ filter: options.filter });
-    const subscription = new CatchUpSubscription<LogCursor>(name, this.source, options as SubscribeOptions, (done) =>
-      this.subscriptions.delete(done),
-    );
-    this.subscriptions.add(subscription);
-    return subscription;
-  }
-
-  close(): Promise<void> {
-    this.closing ??= (async () => {
-      // Subscriptions store their last checkpoint on the way out, so the driver closes after them.
-      await Promise.all([...this.subscriptions].map((subscription) => subscription.stop()));
-      this.closed = true;
-      await this.driver.close();
-    })();
-    return this.closing;
+  protected dispose(): Promise<void> {
+    return this.driver.close();
   }
 }

@@ -586,6 +586,103 @@ export function describeEventStoreConformance(
       });
     });
 
+    describe('non-durable reads from the start (no checkpoint)', () => {
+      it('subscribeFromStart delivers the log from its start and then live events, stores nothing under its name, and starts again after a reopen', async () => {
+        const prefix = unique('volatile');
+        await append(`${prefix}a`, [event('A'), event('B')], 'no_stream');
+        await append(`${prefix}b`, [event('A')], 'no_stream');
+        await readAllEventually(store, { streamPrefix: prefix }, 3);
+        const name = `${prefix}projection`;
+        const seen: RecordedEvent[] = [];
+        const first = store.subscribeFromStart(name, { filter: { streamPrefix: prefix }, batchSize: 2, pollIntervalMs: POLL_MS, handler: (e) => void seen.push(e) });
+        expect(first.name).toBe(name);
+        await eventually(() => seen.length >= 3, 'the existing events');
+        await append(`${prefix}a`, [event('C')], 1n);
+        await eventually(() => seen.length >= 4, 'the live event');
+        await first.stop();
+        const log = await readAllEventually(store, { streamPrefix: prefix }, 4);
+        expect(ids(seen)).toEqual(ids(log));
+
+        // The same name again starts from the start: nothing was stored under it.
+        const again: RecordedEvent[] = [];
+        const second = store.subscribeFromStart(name, { filter: { streamPrefix: prefix, eventTypes: ['A'] }, pollIntervalMs: POLL_MS, handler: (e) => void again.push(e) });
+        await eventually(() => again.length >= 2, 'the events again');
+        await second.stop();
+        expect(ids(again)).toEqual(ids(log.filter((e) => e.type === 'A')));
+        // Neither is a durable checkpoint under that name: a durable subscription of it starts at the start too.
+        const durable = collect(name, { streamPrefix: prefix });
+        await eventually(() => durable.seen.length >= 4, 'the durable subscription from the start');
+        await durable.handle.stop();
+        expect(ids(durable.seen)).toEqual(ids(log));
+
+        const afterRestart: RecordedEvent[] = [];
+        const reader = store.readFromStart({ filter: { streamPrefix: prefix } });
+        await store.close();
+        expect(() => store.subscribeFromStart(name, { handler: () => undefined })).toThrow(EventStoreClosedError);
+        expect(await rejection(reader.next())).toBeInstanceOf(EventStoreClosedError);
+        store = await target.open();
+        const third = store.subscribeFromStart(name, { filter: { streamPrefix: prefix }, pollIntervalMs: POLL_MS, handler: (e) => void afterRestart.push(e) });
+        await eventually(() => afterRestart.length >= 4, 'the log from the start after a reopen');
+        await third.stop();
+        expect(ids(afterRestart)).toEqual(ids(log));
+      });
+
+      it('a failing handler of subscribeFromStart gets the same event again; nothing is skipped', async () => {
+        const prefix = unique('volatile-fail');
+        const written = Array.from({ length: 4 }, (_, i) => event('Step', { i }));
+        await append(`${prefix}s`, written, 'no_stream');
+        const seen: RecordedEvent[] = [];
+        let failures = 0;
+        const handle = store.subscribeFromStart(`${prefix}sub`, {
+          filter: { streamPrefix: prefix },
+          pollIntervalMs: POLL_MS,
+          retryDelayMs: 5,
+          handler: (e) => {
+            if (e.id === written[1]!.id && failures < 2) {
+              failures += 1;
+              throw new Error('projection down');
+            }
+            seen.push(e);
+          },
+        });
+        await eventually(() => seen.length >= written.length, 'all events despite the failures');
+        await handle.stop();
+        expect(failures).toBe(2);
+        expect(ids(seen)).toEqual(ids(written));
+      });
+
+      it('readFromStart reads the log in batches in log order, past what the filter drops, then what was appended since, and again after reset', async () => {
+        const prefix = unique('reader');
+        await append(`${prefix}a`, [event('A'), event('B'), event('A')], 'no_stream');
+        await append(`${prefix}b`, [event('B'), event('A'), event('B')], 'no_stream');
+        await append(`${prefix}c`, [event('A')], 'no_stream');
+        const log = await readAllEventually(store, { streamPrefix: prefix }, 7);
+        const onlyA = log.filter((e) => e.type === 'A');
+        const reader = store.readFromStart({ filter: { streamPrefix: prefix, eventTypes: ['A'] }, batchSize: 2 });
+        const batches: RecordedEvent[][] = [];
+        for (let guard = 0; guard < 10; guard += 1) {
+          const batch = await reader.next();
+          batches.push(batch);
+          if (batch.length < 2) break;
+        }
+        expect(batches.map((batch) => batch.length)).toEqual([2, 2, 0]);
+        expect(ids(batches.flat())).toEqual(ids(onlyA));
+        expect(await reader.next()).toEqual([]);
+
+        await append(`${prefix}b`, [event('B'), event('A')], 2n);
+        const later = await readAllEventually(store, { streamPrefix: prefix, eventTypes: ['A'] }, 5);
+        const applied: RecordedEvent[] = [];
+        expect(await reader.catchUp((e) => void applied.push(e))).toBe(1);
+        expect(ids(applied)).toEqual(ids(later.slice(4)));
+
+        reader.reset();
+        const rebuilt: RecordedEvent[] = [];
+        expect(await reader.catchUp((e) => void rebuilt.push(e))).toBe(5);
+        expect(ids(rebuilt)).toEqual(ids(later));
+        expect(() => store.readFromStart({ batchSize: 0 })).toThrow(EventStoreArgumentError);
+      });
+    });
+
     describe('property: random interleavings of appends and subscription restarts', () => {
       type Step =
         | { readonly kind: 'append'; readonly stream: number; readonly count: number }
