@@ -1,17 +1,18 @@
 import { DynamicModule, Module } from '@nestjs/common';
+import { cqrsHandlers } from '@signoff/core';
 import { ApproveGrpcController } from './approve/approve.grpc.controller';
 import { ApproveHandler } from './approve/approve.handler';
 import { ApproveHttpController } from './approve/approve.http.controller';
 import { ApprovalExpiryScheduler } from './expiry/approval-expiry.scheduler';
 import { GetApprovalGrpcController } from './get-approval/get-approval.grpc.controller';
 import { GetApprovalHttpController } from './get-approval/get-approval.http.controller';
-import { GetApprovalQuery } from './get-approval/get-approval.query';
+import { GetApprovalHandler } from './get-approval/get-approval.handler';
 import { GrpcAuth } from './grpc/grpc-auth';
 import { JobEventsHttpController } from './job-events/job-events.http.controller';
-import { JobEventsQuery } from './job-events/job-events.query';
+import { JobEventsHandler } from './job-events/job-events.handler';
 import { ListApprovalsGrpcController } from './list-approvals/list-approvals.grpc.controller';
 import { ListApprovalsHttpController } from './list-approvals/list-approvals.http.controller';
-import { ListApprovalsQuery } from './list-approvals/list-approvals.query';
+import { ListApprovalsHandler } from './list-approvals/list-approvals.handler';
 import { ApprovedRelay } from './projections/approved.relay';
 import { PendingApprovalsProjection } from './projections/pending-approvals.projection';
 import { RejectGrpcController } from './reject/reject.grpc.controller';
@@ -43,11 +44,11 @@ import { WatchApprovalsGrpcController } from './watch-approvals/watch-approvals.
   ],
   providers: [
     ApprovalIntegrity,
-    ApproveHandler,
-    RejectHandler,
-    ListApprovalsQuery,
-    GetApprovalQuery,
-    JobEventsQuery,
+    // One handler per use case, whatever the transport, registered on the CommandBus / QueryBus.
+    ...cqrsHandlers('ApprovalModule', {
+      commands: [ApproveHandler, RejectHandler],
+      queries: [ListApprovalsHandler, GetApprovalHandler, JobEventsHandler],
+    }),
     GrpcAuth,
     PendingApprovalsProjection,
     ApprovalExpiryScheduler,

@@ -1,12 +1,15 @@
 import { DynamicModule, Module } from '@nestjs/common';
+import { cqrsHandlers } from '@signoff/core';
 import { DISPATCH_OPTIONS, DispatchOptions, resolveDispatchOptions } from './dispatch.options';
 import { DispatchGrantSigner } from './dispatch/dispatch-grant.signer';
+import { DispatchJobHandler } from './dispatch/dispatch-job.handler';
 import { JobDispatcher } from './dispatch/job-dispatcher';
 import { JwksHttpController } from './dispatch/jwks.http.controller';
 import { JobReleasedMessageController } from './dispatch/job-released.message.controller';
 import { DispatchLog } from './replay/dispatch-log';
 import { ReplayConsumer } from './replay/replay.consumer';
 import { JobResultsMessageController } from './results/job-results.message.controller';
+import { RecordJobResultHandler } from './results/record-job-result.handler';
 
 /**
  * The dispatch service's use cases: dispatch released jobs (`jobs.evaluated`, `jobs.approved`),
@@ -29,6 +32,8 @@ export class DispatchModule {
         DispatchLog,
         JobDispatcher,
         ReplayConsumer,
+        // One handler per use case the message controllers dispatch to, on the CommandBus.
+        ...cqrsHandlers('DispatchModule', { commands: [DispatchJobHandler, RecordJobResultHandler] }),
       ],
       exports: [DispatchLog, JobDispatcher, ReplayConsumer],
     };

@@ -1,7 +1,12 @@
 import { DynamicModule, Module } from '@nestjs/common';
+import { cqrsHandlers } from '@signoff/core';
 import { GetJobHttpController } from './get-job/get-job.http.controller';
 import { ListJobsHttpController } from './list-unknown-jobs/list-jobs.http.controller';
-import { UnknownJobsQuery } from './list-unknown-jobs/unknown-jobs.query';
+import { UnknownJobsHandler } from './list-unknown-jobs/unknown-jobs.handler';
+import { GetJobHandler } from './get-job/get-job.handler';
+import { ActivatePolicyHandler } from './policy/activate-policy.handler';
+import { EvaluatePolicyHandler } from './policy/evaluate-policy.handler';
+import { GetPolicyHandler } from './policy/get-policy.handler';
 import { PolicyHttpController } from './policy/policy.http.controller';
 import { ResolveJobHandler } from './resolve-job/resolve-job.handler';
 import { ResolveJobHttpController } from './resolve-job/resolve-job.http.controller';
@@ -24,7 +29,14 @@ import { SubmitJobHttpController } from './submit-job/submit-job.http.controller
     ResolveJobHttpController,
     PolicyHttpController,
   ],
-  providers: [SubmitJobHandler, EvaluatedRelay, UnknownJobsQuery, ResolveJobHandler],
+  providers: [
+    // One handler per use case, whatever the transport, registered on the CommandBus / QueryBus.
+    ...cqrsHandlers('PolicyModule', {
+      commands: [SubmitJobHandler, ResolveJobHandler, ActivatePolicyHandler],
+      queries: [GetJobHandler, UnknownJobsHandler, GetPolicyHandler, EvaluatePolicyHandler],
+    }),
+    EvaluatedRelay,
+  ],
 })
 export class PolicyModule {
   /** The module as a composition root imports it (it has no tunables of its own yet). */

@@ -1,4 +1,5 @@
 import { DynamicModule, Global, Inject, Injectable, Module, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
+import { CommandBus, QueryBus } from '@nestjs/cqrs';
 import { signoffTopics, SignoffTopics } from '@signoff/contracts';
 import { EventStore, EventStoreModule, parseEventStoreUrl } from '@signoff/event-store';
 import { MessagingModule } from '@signoff/messaging';
@@ -50,7 +51,7 @@ class CoreLifecycle implements OnModuleInit, OnApplicationShutdown {
 
 /**
  * What every Signoff service shares: configuration, the event store, the message bus, metrics and
- * health, the clock, the job command handler and the active policy.
+ * health, the clock, the job command handler, the active policy and the CQRS buses.
  */
 @Global()
 @Module({})
@@ -101,8 +102,14 @@ export class CoreModule {
           inject: [ActivePolicy],
         },
         CoreLifecycle,
+        // The buses every transport dispatches on. Not through CqrsModule, whose discovery
+        // registers handlers only at onApplicationBootstrap: each feature module registers its own
+        // at instantiation (cqrsHandlers). Only the two buses are used: no EventBus, no sagas, no
+        // AggregateRoot (the decider holds event-sourced state).
+        CommandBus,
+        QueryBus,
       ],
-      exports: [SIGNOFF_CONFIG, SIGNOFF_TOPICS, AUDIT_REDACT, Clock, ThrottleCounter, JobCommandHandler, ActivePolicy, HistoryRedaction],
+      exports: [SIGNOFF_CONFIG, SIGNOFF_TOPICS, AUDIT_REDACT, Clock, ThrottleCounter, JobCommandHandler, ActivePolicy, HistoryRedaction, CommandBus, QueryBus],
     };
   }
 }

@@ -1,9 +1,13 @@
 /**
  * @signoff/core: the application services every Signoff service shares: the job command handler
  * (read, fold, decide, append with the expected revision, retry on conflicts), the active policy
- * from the event log, shared throttle counters, the event relay to Kafka, the clock.
+ * from the event log, shared throttle counters, the event relay to Kafka, the clock,
+ * the one factory of command metadata, and the CommandBus/QueryBus with `cqrsHandlers`, which
+ * registers a feature module's use-case handlers on them.
  */
 export { Clock, SystemClock, FixedClock } from './clock';
+export { commandMetadata, newCommandId, type CommandOrigin } from './command-metadata';
+export { cqrsHandlers, type CqrsHandlerSet } from './cqrs-handlers';
 export { storeErrorToSignoffError } from './store-errors';
 export { JobCommandHandler, MAX_COMMAND_ATTEMPTS, NEW_JOB, type LoadedJob, type ExecuteResult } from './job-command.handler';
 export { ActivePolicy, type ActivePolicyView, type ActivePolicyOptions } from './active-policy.service';

@@ -1,4 +1,5 @@
 import { Controller, UseFilters } from '@nestjs/common';
+import { CommandBus } from '@nestjs/cqrs';
 import { GrpcMethod } from '@nestjs/microservices';
 import type { Metadata } from '@grpc/grpc-js';
 import { ApproveDto } from '@signoff/contracts';
@@ -6,7 +7,7 @@ import { requestedJobRef } from '@signoff/core';
 import { GrpcAuth } from '../grpc/grpc-auth';
 import { GrpcErrorFilter } from '../grpc/grpc-errors';
 import { validateBody } from '../shared/validate-body';
-import { ApproveHandler } from './approve.handler';
+import { ApproveCommand } from './approve.command';
 
 interface ApproveRequest {
   job_id: string;
@@ -22,7 +23,7 @@ interface ApproveRequest {
 export class ApproveGrpcController {
   constructor(
     private readonly auth: GrpcAuth,
-    private readonly handler: ApproveHandler,
+    private readonly commands: CommandBus,
   ) {}
 
   @GrpcMethod('Approvals', 'Approve')
@@ -33,7 +34,7 @@ export class ApproveGrpcController {
       Object.entries({ reason: request.reason, policy_snapshot: request.policy_snapshot, job_hash: request.job_hash }).filter(([, v]) => v !== ''),
     );
     const input = validateBody(ApproveDto, body, 'approval');
-    const outcome = await this.handler.approve(principal, requestedJobRef(principal, request.job_id, request.tenant), input);
+    const outcome = await this.commands.execute(new ApproveCommand(principal, requestedJobRef(principal, request.job_id, request.tenant), input));
     return { ...outcome };
   }
 }

@@ -1,4 +1,5 @@
 import { Body, Controller, HttpCode, Param, Post, Query } from '@nestjs/common';
+import { CommandBus } from '@nestjs/cqrs';
 import { ApiBearerAuth, ApiBody, ApiOkResponse, ApiOperation, ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { ApproveJobOutcome } from '@signoff/approvals';
 import { ApproveDto, ProblemDto } from '@signoff/contracts';
@@ -6,13 +7,13 @@ import { requestedJobRef } from '@signoff/core';
 import { CurrentPrincipal, Principal, Roles } from '@signoff/runtime';
 import { ApproveAnswerDoc } from '../shared/approvals.openapi';
 import { validateBody } from '../shared/validate-body';
-import { ApproveHandler } from './approve.handler';
+import { ApproveCommand } from './approve.command';
 
 @ApiTags('approvals')
 @ApiBearerAuth()
 @Controller('approvals')
 export class ApproveHttpController {
-  constructor(private readonly handler: ApproveHandler) {}
+  constructor(private readonly commands: CommandBus) {}
 
   @Post(':job_id/approve')
   @HttpCode(200)
@@ -35,6 +36,6 @@ export class ApproveHttpController {
   @ApiResponse({ status: 503, type: ProblemDto, description: 'busy (contention retries exhausted) or store_unavailable, with Retry-After' })
   async approve(@Param('job_id') jobId: string, @Query('tenant') tenant: unknown, @Body() body: unknown, @CurrentPrincipal() principal: Principal): Promise<ApproveJobOutcome> {
     const input = validateBody(ApproveDto, body, 'approval');
-    return this.handler.approve(principal, requestedJobRef(principal, jobId, tenant), input);
+    return this.commands.execute(new ApproveCommand(principal, requestedJobRef(principal, jobId, tenant), input));
   }
 }

@@ -1,12 +1,12 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy, Optional } from '@nestjs/common';
-import { ExpireApproval, toSignoffError } from '@signoff/approvals';
+import { toSignoffError } from '@signoff/approvals';
 import { describeJobRef } from '@signoff/contracts';
 import { Clock, JobCommandHandler } from '@signoff/core';
 import { DueApproval, PendingApprovalsProjection } from '../projections/pending-approvals.projection';
 import { APPROVAL_MODULE_OPTIONS, ApprovalModuleOptions, DEFAULT_EXPIRY_SWEEP_INTERVAL_MS } from '../shared/approval-options';
+import { expireApprovalCommand } from './expire-approval.builder';
 
-/** Who the expiry events name as their actor. */
-export const EXPIRY_ACTOR = 'system:approval-expiry';
+export { EXPIRY_ACTOR } from './expire-approval.builder';
 /** Expiries executed at once per sweep. */
 const SWEEP_CONCURRENCY = 8;
 
@@ -73,13 +73,8 @@ export class ApprovalExpiryScheduler implements OnApplicationBootstrap, OnModule
 
   private async expire(approval: DueApproval): Promise<boolean> {
     const job = describeJobRef(approval.ref);
-    const commandId = `expire/${job}/${approval.approval_ref}`;
     try {
-      const { result } = await this.commands.execute(approval.ref, (): ExpireApproval => ({
-        type: 'ExpireApproval',
-        data: { job_id: approval.ref.jobId },
-        metadata: { commandId, correlationId: commandId, actor: EXPIRY_ACTOR, now: this.clock.now().toISOString() },
-      }));
+      const { result } = await this.commands.execute(approval.ref, () => expireApprovalCommand(approval.ref, approval.approval_ref, this.clock));
       if (result.ok) return result.outcome.status === 'expired';
       // Approved, rejected or invalidated in the meantime: nothing to expire.
       this.logger.debug(`approval of job ${job} not expired: ${toSignoffError(result).message}`);

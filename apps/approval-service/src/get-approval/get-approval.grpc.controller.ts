@@ -1,4 +1,5 @@
 import { Controller, UseFilters } from '@nestjs/common';
+import { QueryBus } from '@nestjs/cqrs';
 import { GrpcMethod } from '@nestjs/microservices';
 import type { Metadata } from '@grpc/grpc-js';
 import { requestedJobRef } from '@signoff/core';
@@ -13,12 +14,12 @@ import { GetApprovalQuery } from './get-approval.query';
 export class GetApprovalGrpcController {
   constructor(
     private readonly auth: GrpcAuth,
-    private readonly query: GetApprovalQuery,
+    private readonly queries: QueryBus,
   ) {}
 
   @GrpcMethod('Approvals', 'GetApproval')
   async get(request: { job_id: string; tenant: string }, metadata: Metadata): Promise<ApprovalMessage> {
     const principal = await this.auth.principal(metadata, ['reviewer', 'admin', 'auditor']);
-    return approvalMessage(await this.query.get(principal, requestedJobRef(principal, request.job_id, request.tenant)));
+    return approvalMessage(await this.queries.execute(new GetApprovalQuery(principal, requestedJobRef(principal, request.job_id, request.tenant))));
   }
 }

@@ -1,4 +1,5 @@
 import { Controller, Get, Param, Query } from '@nestjs/common';
+import { QueryBus } from '@nestjs/cqrs';
 import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { ProblemDto } from '@signoff/contracts';
 import { requestedJobRef } from '@signoff/core';
@@ -10,7 +11,7 @@ import { ApprovalDetail, GetApprovalQuery } from './get-approval.query';
 @ApiBearerAuth()
 @Controller('approvals')
 export class GetApprovalHttpController {
-  constructor(private readonly query: GetApprovalQuery) {}
+  constructor(private readonly queries: QueryBus) {}
 
   @Get(':job_id')
   @Roles('reviewer', 'admin', 'auditor')
@@ -19,6 +20,6 @@ export class GetApprovalHttpController {
   @ApiOkResponse({ type: ApprovalDetailDoc })
   @ApiResponse({ status: 404, type: ProblemDto, description: "not_found (missing, another tenant's, outside a reviewer's topics, or a job that needed no approval)" })
   get(@Param('job_id') jobId: string, @Query('tenant') tenant: unknown, @CurrentPrincipal() principal: Principal): Promise<ApprovalDetail> {
-    return this.query.get(principal, requestedJobRef(principal, jobId, tenant));
+    return this.queries.execute(new GetApprovalQuery(principal, requestedJobRef(principal, jobId, tenant)));
   }
 }

@@ -1,10 +1,7 @@
-import { Injectable } from '@nestjs/common';
-import { JobApprovalView, toJobView } from '@signoff/approvals';
+import { Query } from '@nestjs/cqrs';
+import type { JobApprovalView } from '@signoff/approvals';
 import type { JobRef, JobRequest, JobState } from '@signoff/contracts';
-import { ActivePolicy, HistoryRedaction, JobCommandHandler, jobNotFound, visibleJob } from '@signoff/core';
-import { Principal } from '@signoff/runtime';
-import { ApprovalIntegrity } from '../shared/approval-integrity';
-import { awaitingApproval } from '../shared/job-access';
+import type { Principal } from '@signoff/runtime';
 
 /** `GET /approvals/:job_id`: the approval with the job request it is bound to (the reviewer's evidence). */
 export interface ApprovalDetail extends JobApprovalView {
@@ -20,37 +17,12 @@ export interface ApprovalDetail extends JobApprovalView {
   readonly request: JobRequest;
 }
 
-/**
- * Reads the approval from the job's stream (not from the read model), so a reviewer sees exactly
- * what an approve would be checked against. 404 for a missing job, a job the caller may not read
- * (another tenant's; for a reviewer, one its topics do not cover), and a job that never needed an
- * approval.
- */
-@Injectable()
-export class GetApprovalQuery {
+/** Read one approval (HTTP `GET /approvals/:job_id`, gRPC `Approvals/GetApproval`), on the QueryBus. */
+export class GetApprovalQuery extends Query<ApprovalDetail> {
   constructor(
-    private readonly commands: JobCommandHandler,
-    private readonly policy: ActivePolicy,
-    private readonly integrity: ApprovalIntegrity,
-    private readonly redaction: HistoryRedaction,
-  ) {}
-
-  async get(principal: Principal, ref: JobRef): Promise<ApprovalDetail> {
-    const { state } = await this.commands.load(ref);
-    const job = visibleJob(principal, state, ref);
-    const view = toJobView(job);
-    if (!view?.approval) throw jobNotFound(ref.jobId);
-    const active = this.policy.get();
-    const open = awaitingApproval(job);
-    return {
-      job_id: ref.jobId,
-      ...view.approval,
-      job_state: view.state,
-      topic: job.job.request.topic,
-      tenant: job.job.request.tenant,
-      drifted: open !== null && !this.integrity.honours(active, job.job.request, open),
-      active_policy_snapshot: active.snapshot,
-      request: this.redaction.request(job),
-    };
+    readonly principal: Principal,
+    readonly ref: JobRef,
+  ) {
+    super();
   }
 }

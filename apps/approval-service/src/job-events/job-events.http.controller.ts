@@ -1,4 +1,5 @@
 import { Controller, Get, Param, Query } from '@nestjs/common';
+import { QueryBus } from '@nestjs/cqrs';
 import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { ProblemDto } from '@signoff/contracts';
 import { requestedJobRef } from '@signoff/core';
@@ -10,7 +11,7 @@ import { JobEventsQuery, JobEventsView } from './job-events.query';
 @ApiBearerAuth()
 @Controller('jobs')
 export class JobEventsHttpController {
-  constructor(private readonly query: JobEventsQuery) {}
+  constructor(private readonly queries: QueryBus) {}
 
   @Get(':id/events')
   @Roles('auditor', 'admin', 'reviewer')
@@ -19,6 +20,6 @@ export class JobEventsHttpController {
   @ApiOkResponse({ type: JobEventsDoc })
   @ApiResponse({ status: 404, type: ProblemDto, description: "not_found (missing, another tenant's, or outside a reviewer's topics)" })
   events(@Param('id') jobId: string, @Query('tenant') tenant: unknown, @CurrentPrincipal() principal: Principal): Promise<JobEventsView> {
-    return this.query.events(principal, requestedJobRef(principal, jobId, tenant));
+    return this.queries.execute(new JobEventsQuery(principal, requestedJobRef(principal, jobId, tenant)));
   }
 }

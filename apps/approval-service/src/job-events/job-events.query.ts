@@ -1,7 +1,6 @@
-import { Injectable } from '@nestjs/common';
+import { Query } from '@nestjs/cqrs';
 import type { EventMetadata, JobEvent, JobRef } from '@signoff/contracts';
-import { HistoryRedaction, JobCommandHandler, visibleJob } from '@signoff/core';
-import { Principal } from '@signoff/runtime';
+import type { Principal } from '@signoff/runtime';
 
 /** One stored event of a job, as `GET /jobs/:id/events` shows it. */
 export interface JobEventView {
@@ -22,31 +21,12 @@ export interface JobEventsView {
   readonly events: JobEventView[];
 }
 
-/**
- * The history of a job, in stream order: who decided what, when, under which policy (invariant 7),
- * for callers that may read the job, with the request and the worker's result redacted.
- */
-@Injectable()
-export class JobEventsQuery {
+/** Read a job's history (`GET /jobs/:id/events`), on the QueryBus. */
+export class JobEventsQuery extends Query<JobEventsView> {
   constructor(
-    private readonly commands: JobCommandHandler,
-    private readonly redaction: HistoryRedaction,
-  ) {}
-
-  async events(principal: Principal, ref: JobRef): Promise<JobEventsView> {
-    const { state, events } = await this.commands.load(ref);
-    const job = visibleJob(principal, state, ref);
-    return {
-      job_id: ref.jobId,
-      tenant: ref.tenant,
-      events: this.redaction.events(events, job).map((event) => ({
-        revision: Number(event.revision),
-        id: event.id,
-        type: event.type,
-        data: event.data,
-        metadata: event.metadata,
-        recorded_at: event.createdAt.toISOString(),
-      })),
-    };
+    readonly principal: Principal,
+    readonly ref: JobRef,
+  ) {
+    super();
   }
 }

@@ -1,4 +1,5 @@
 import { Controller, UseFilters } from '@nestjs/common';
+import { QueryBus } from '@nestjs/cqrs';
 import { GrpcMethod } from '@nestjs/microservices';
 import type { Metadata } from '@grpc/grpc-js';
 import { approvalMessage, ApprovalMessage } from '../grpc/approval.messages';
@@ -20,13 +21,13 @@ interface ListApprovalsRequest {
 export class ListApprovalsGrpcController {
   constructor(
     private readonly auth: GrpcAuth,
-    private readonly query: ListApprovalsQuery,
+    private readonly queries: QueryBus,
   ) {}
 
   @GrpcMethod('Approvals', 'ListApprovals')
   async list(request: ListApprovalsRequest, metadata: Metadata): Promise<{ items: ApprovalMessage[]; next_cursor: string }> {
     const principal = await this.auth.principal(metadata, ['reviewer', 'admin', 'auditor']);
-    const page = this.query.list(principal, request);
+    const page = await this.queries.execute(new ListApprovalsQuery(principal, request));
     return { items: page.items.map(approvalMessage), next_cursor: page.next_cursor ?? '' };
   }
 }

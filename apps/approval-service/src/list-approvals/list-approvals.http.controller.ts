@@ -1,4 +1,5 @@
 import { Controller, Get, Query } from '@nestjs/common';
+import { QueryBus } from '@nestjs/cqrs';
 import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { ProblemDto } from '@signoff/contracts';
 import { CurrentPrincipal, Principal, Roles } from '@signoff/runtime';
@@ -10,7 +11,7 @@ import { ListApprovalsQuery, MAX_PAGE_SIZE } from './list-approvals.query';
 @ApiBearerAuth()
 @Controller('approvals')
 export class ListApprovalsHttpController {
-  constructor(private readonly query: ListApprovalsQuery) {}
+  constructor(private readonly queries: QueryBus) {}
 
   @Get()
   @Roles('reviewer', 'admin', 'auditor')
@@ -22,12 +23,14 @@ export class ListApprovalsHttpController {
   @ApiQuery({ name: 'limit', required: false, description: `Page size, 1 to ${MAX_PAGE_SIZE} (default 50).` })
   @ApiOkResponse({ type: ApprovalPageDoc })
   @ApiResponse({ status: 400, type: ProblemDto, description: 'invalid_request: unknown state, bad topic glob, limit or cursor' })
-  list(@Query() query: Record<string, unknown>, @CurrentPrincipal() principal: Principal): { items: ApprovalListItem[]; next_cursor: string | null } {
+  async list(@Query() query: Record<string, unknown>, @CurrentPrincipal() principal: Principal): Promise<{ items: ApprovalListItem[]; next_cursor: string | null }> {
     const one = (name: string): string | undefined => {
       const value = query[name];
       return typeof value === 'string' ? value : Array.isArray(value) && typeof value[0] === 'string' ? value[0] : undefined;
     };
-    const page = this.query.list(principal, { state: one('state'), topic: one('topic'), tenant: one('tenant'), cursor: one('cursor'), limit: one('limit') });
+    const page = await this.queries.execute(
+      new ListApprovalsQuery(principal, { state: one('state'), topic: one('topic'), tenant: one('tenant'), cursor: one('cursor'), limit: one('limit') }),
+    );
     return { items: page.items.map(toListItem), next_cursor: page.next_cursor };
   }
 }

@@ -1,4 +1,5 @@
 import { Controller, UseFilters } from '@nestjs/common';
+import { CommandBus } from '@nestjs/cqrs';
 import { GrpcMethod } from '@nestjs/microservices';
 import type { Metadata } from '@grpc/grpc-js';
 import { RejectDto } from '@signoff/contracts';
@@ -6,7 +7,7 @@ import { requestedJobRef } from '@signoff/core';
 import { GrpcAuth } from '../grpc/grpc-auth';
 import { GrpcErrorFilter } from '../grpc/grpc-errors';
 import { validateBody } from '../shared/validate-body';
-import { RejectHandler } from './reject.handler';
+import { RejectCommand } from './reject.command';
 
 interface RejectRequest {
   job_id: string;
@@ -20,7 +21,7 @@ interface RejectRequest {
 export class RejectGrpcController {
   constructor(
     private readonly auth: GrpcAuth,
-    private readonly handler: RejectHandler,
+    private readonly commands: CommandBus,
   ) {}
 
   @GrpcMethod('Approvals', 'Reject')
@@ -28,7 +29,7 @@ export class RejectGrpcController {
     const principal = await this.auth.principal(metadata, ['reviewer']);
     const body = request.reason === '' ? {} : { reason: request.reason };
     const input = validateBody(RejectDto, body, 'rejection');
-    const outcome = await this.handler.reject(principal, requestedJobRef(principal, request.job_id, request.tenant), input);
+    const outcome = await this.commands.execute(new RejectCommand(principal, requestedJobRef(principal, request.job_id, request.tenant), input));
     return { ...outcome };
   }
 }

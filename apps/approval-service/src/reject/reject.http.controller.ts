@@ -1,4 +1,5 @@
 import { Body, Controller, HttpCode, Param, Post, Query } from '@nestjs/common';
+import { CommandBus } from '@nestjs/cqrs';
 import { ApiBearerAuth, ApiBody, ApiOkResponse, ApiOperation, ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { RejectJobOutcome } from '@signoff/approvals';
 import { ProblemDto, RejectDto } from '@signoff/contracts';
@@ -6,13 +7,13 @@ import { requestedJobRef } from '@signoff/core';
 import { CurrentPrincipal, Principal, Roles } from '@signoff/runtime';
 import { RejectAnswerDoc } from '../shared/approvals.openapi';
 import { validateBody } from '../shared/validate-body';
-import { RejectHandler } from './reject.handler';
+import { RejectCommand } from './reject.command';
 
 @ApiTags('approvals')
 @ApiBearerAuth()
 @Controller('approvals')
 export class RejectHttpController {
-  constructor(private readonly handler: RejectHandler) {}
+  constructor(private readonly commands: CommandBus) {}
 
   @Post(':job_id/reject')
   @HttpCode(200)
@@ -30,6 +31,6 @@ export class RejectHttpController {
   @ApiResponse({ status: 503, type: ProblemDto, description: 'busy or store_unavailable, with Retry-After' })
   async reject(@Param('job_id') jobId: string, @Query('tenant') tenant: unknown, @Body() body: unknown, @CurrentPrincipal() principal: Principal): Promise<RejectJobOutcome> {
     const input = validateBody(RejectDto, body, 'rejection');
-    return this.handler.reject(principal, requestedJobRef(principal, jobId, tenant), input);
+    return this.commands.execute(new RejectCommand(principal, requestedJobRef(principal, jobId, tenant), input));
   }
 }

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { INestApplicationContext } from '@nestjs/common';
 import { SubmitAnswer, SubmitJob, toSignoffError } from '@signoff/approvals';
-import { ActivePolicy, Clock, JobCommandHandler } from '@signoff/core';
+import { ActivePolicy, Clock, commandMetadata, JobCommandHandler } from '@signoff/core';
 import { evaluate, jobHash, JobRequestInput, normalizeJobRequest, ThrottleCounter } from '@signoff/policy-engine';
 
 export interface FixtureJob extends Partial<JobRequestInput> {
@@ -23,7 +23,6 @@ export async function submitJob(app: INestApplicationContext, job: FixtureJob): 
   const evaluation = await evaluate(policy.compiled, request, { counter: app.get(ThrottleCounter), now: clock.now().getTime() });
   if (evaluation.decision === 'throttle') throw new Error(`fixture job ${job.topic} was throttled`);
   const jobId = job.job_id ?? `job-${randomUUID()}`;
-  const commandId = randomUUID();
   const { result } = await app.get(JobCommandHandler).execute({ tenant: request.tenant, jobId }, (): SubmitJob => ({
     type: 'SubmitJob',
     data: {
@@ -40,7 +39,7 @@ export async function submitJob(app: INestApplicationContext, job: FixtureJob): 
       },
       ...(evaluation.decision === 'require_human' ? { approval_ref: `apr_${randomUUID()}` } : {}),
     },
-    metadata: { commandId, correlationId: commandId, actor: request.submitted_by, now: clock.now().toISOString() },
+    metadata: commandMetadata(clock, { actor: request.submitted_by }),
   }));
   if (!result.ok) throw toSignoffError(result);
   return result.outcome.status === 'duplicate' ? result.outcome.answer : result.outcome;

@@ -1,15 +1,16 @@
 import { randomUUID } from 'node:crypto';
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { ClaimDispatch, CommandMetadata, GrantVoidedOutcome, isReleased, RecordDispatch, ReleasedJobState } from '@signoff/approvals';
+import { CommandMetadata, GrantVoidedOutcome, isReleased, ReleasedJobState } from '@signoff/approvals';
 import { describeJobRef, ErrorCode, JobRef, SignoffTopics, toJobStreamId } from '@signoff/contracts';
-import { Clock, JobCommandHandler, LoadedJob, SIGNOFF_TOPICS } from '@signoff/core';
+import { Clock, commandMetadata, JobCommandHandler, LoadedJob, newCommandId, SIGNOFF_TOPICS } from '@signoff/core';
 import { encodeValue, MessageBus, PublishedRecord } from '@signoff/messaging';
 import { SignoffMetrics } from '@signoff/observability';
 import { DISPATCH_OPTIONS, FaultPoint, ResolvedDispatchOptions } from '../dispatch.options';
 import { DispatchLog } from '../replay/dispatch-log';
 import { BatchingPublisher, isPermanentPublishError, PermanentPublishError } from './batching.publisher';
 import { DispatchGrantSigner } from './dispatch-grant.signer';
-import { newIdempotencyKey, releasedAt, toDispatchMessage } from './dispatch-message';
+import { claimDispatchCommand, recordDispatchCommand } from './dispatch-job.builders';
+import { releasedAt, toDispatchMessage } from './dispatch-message';
 import { KeyedLock } from './keyed-lock';
 
 /** What one dispatch call did. */
@@ -91,14 +92,9 @@ export class JobDispatcher {
     return this.lock.run(toJobStreamId(ref), () => this.claimPublishRecord(ref, correlationId, known));
   }
 
-  private metadata(correlationId: string, causationId?: string): CommandMetadata {
-    return {
-      commandId: randomUUID(),
-      correlationId,
-      ...(causationId ? { causationId } : {}),
-      actor: this.options.instanceId,
-      now: this.clock.now().toISOString(),
-    };
+  /** This dispatcher's command metadata in the dispatch `correlationId` serves (a fresh command id unless given). */
+  private metadata(correlationId: string, ids: { commandId?: string; causationId?: string }): CommandMetadata {
+    return commandMetadata(this.clock, { actor: this.options.instanceId, correlationId, ...ids });
   }
 
   private async claimPublishRecord(ref: JobRef, correlationId: string, known: LoadedJob | undefined): Promise<DispatchResult> {
@@ -112,21 +108,13 @@ export class JobDispatcher {
     }
 
     // 1. claim the current attempt
-    const claimMeta = this.metadata(correlationId);
-    const claim = await this.commands.execute(ref, (state): ClaimDispatch => {
-      const released = isReleased(state) ? state : null;
-      return {
-        type: 'ClaimDispatch',
-        data: {
-          job_id: jobId,
-          attempt: released?.dispatch.attempt ?? 1,
-          idempotency_key: released?.dispatch.idempotency_key ?? newIdempotencyKey(ref),
-          claimed_by: this.options.instanceId,
-          ...grantCheck,
-        },
-        metadata: { ...claimMeta, now: this.clock.now().toISOString() },
-      };
-    }, { loaded });
+    // One command id for every try of the claim (its events' ids derive from it).
+    const claimId = newCommandId();
+    const claim = await this.commands.execute(
+      ref,
+      (state) => claimDispatchCommand({ ref, grantCheck, claimedBy: this.options.instanceId, metadata: this.metadata(correlationId, { commandId: claimId }) }, state),
+      { loaded },
+    );
     if (!claim.result.ok) {
       return { status: 'refused', job_id: jobId, code: claim.result.code, message: claim.result.message };
     }
@@ -150,18 +138,11 @@ export class JobDispatcher {
 
     // 3. record the publish, deciding on the state the claim left (no read; a conflict reloads)
     const afterClaim: LoadedJob = { state, revision: claim.revision, events: [] };
-    const recorded = await this.commands.execute(ref, (): RecordDispatch => ({
-      type: 'RecordDispatch',
-      data: {
-        job_id: jobId,
-        attempt: outcome.attempt,
-        idempotency_key: outcome.idempotency_key,
-        topic: record.topic,
-        partition: record.partition,
-        offset: record.offset,
-      },
-      metadata: this.metadata(correlationId, claimMeta.commandId),
-    }), { loaded: afterClaim });
+    const recorded = await this.commands.execute(
+      ref,
+      () => recordDispatchCommand({ jobId, claimed: outcome, record, metadata: this.metadata(correlationId, { causationId: claimId }) }),
+      { loaded: afterClaim },
+    );
     if (!recorded.result.ok || recorded.result.outcome.status !== 'dispatched') {
       // A replay by another instance opened a later attempt meanwhile, or the publish of this
       // attempt was recorded already: the message just sent is a duplicate the worker absorbs.

@@ -1,9 +1,11 @@
 import { Controller, Logger } from '@nestjs/common';
+import { CommandBus } from '@nestjs/cqrs';
 import { Ctx, EventPattern, Payload } from '@nestjs/microservices';
 import { describeJobRef, HEADERS, readReleaseNotice, releasedByEvaluation, SignoffError } from '@signoff/contracts';
 import { busMessage, InboundMessage } from '@signoff/messaging';
 import { isPermanentPublishError } from './batching.publisher';
-import { DispatchResult, JobDispatcher } from './job-dispatcher';
+import { DispatchJobCommand } from './dispatch-job.command';
+import { DispatchResult } from './job-dispatcher';
 
 /**
  * Dispatches jobs when they are released: allowed by policy (`signoff.jobs.evaluated` with
@@ -19,7 +21,7 @@ import { DispatchResult, JobDispatcher } from './job-dispatcher';
 export class JobReleasedMessageController {
   private readonly logger = new Logger('JobReleasedConsumer');
 
-  constructor(private readonly dispatcher: JobDispatcher) {}
+  constructor(private readonly commands: CommandBus) {}
 
   @EventPattern('jobs.evaluated')
   async onEvaluated(@Payload() value: unknown, @Ctx() context: unknown): Promise<void> {
@@ -41,7 +43,7 @@ export class JobReleasedMessageController {
     }
     let result: DispatchResult;
     try {
-      result = await this.dispatcher.dispatch(ref, message.headers[HEADERS.eventId] ?? where);
+      result = await this.commands.execute(new DispatchJobCommand(ref, message.headers[HEADERS.eventId] ?? where));
     } catch (error) {
       // A message the broker refuses for good would be refused on every redelivery: let the
       // partition move on; the replay consumer retries it and, past the max attempts, abandons it.

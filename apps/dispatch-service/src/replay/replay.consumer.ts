@@ -1,8 +1,6 @@
-import { randomUUID } from 'node:crypto';
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
-import { ReplayDispatch } from '@signoff/approvals';
 import { describeJobRef, JobRef, toJobStreamId } from '@signoff/contracts';
-import { Clock, JobCommandHandler, SIGNOFF_CONFIG } from '@signoff/core';
+import { Clock, commandMetadata, JobCommandHandler, newCommandId, SIGNOFF_CONFIG } from '@signoff/core';
 import { HealthRegistry, SignoffMetrics } from '@signoff/observability';
 import { SignoffConfig } from '@signoff/runtime';
 import { Counter } from 'prom-client';
@@ -10,6 +8,7 @@ import { DISPATCH_OPTIONS, ResolvedDispatchOptions } from '../dispatch.options';
 import { JobDispatcher } from '../dispatch/job-dispatcher';
 import { DispatchLog } from './dispatch-log';
 import { DispatchStatusProjection, ReplayCandidate } from './dispatch-status.projection';
+import { replayDispatchCommand } from './replay-dispatch.builder';
 
 /** Candidates handled per scan round; the log is read between rounds so the index stays fresh. */
 const MAX_PER_ROUND = 2000;
@@ -170,7 +169,6 @@ export class ReplayConsumer implements OnApplicationBootstrap, OnModuleDestroy {
 
   private async handle(candidate: ReplayCandidate): Promise<HandleOutcome> {
     const ref = refOf(candidate);
-    const jobId = candidate.job_id;
     const job = describeJobRef(ref);
     if (
       candidate.stage === 'claimed' &&
@@ -181,20 +179,18 @@ export class ReplayConsumer implements OnApplicationBootstrap, OnModuleDestroy {
       await this.dispatcher.dispatch(ref);
       return 'redispatched';
     }
-    const commandId = randomUUID();
+    const commandId = newCommandId();
     const grant = this.projection.get(ref)?.grant;
-    const { result, appended, state, revision } = await this.commands.execute(ref, (): ReplayDispatch => ({
-      type: 'ReplayDispatch',
-      data: {
-        job_id: jobId,
-        attempt: candidate.attempt + 1,
-        reason: candidate.reason,
-        max_attempts: this.options.maxAttempts,
-        run_timeout_ms: this.config.workerRunTimeoutMs,
-        ...(grant ? { grant_fact: grant, snapshot_mode: this.config.snapshotMode } : {}),
-      },
-      metadata: { commandId, correlationId: commandId, actor: this.dispatcher.instanceId, now: this.clock.now().toISOString() },
-    }));
+    const { result, appended, state, revision } = await this.commands.execute(ref, () =>
+      replayDispatchCommand({
+        candidate,
+        maxAttempts: this.options.maxAttempts,
+        runTimeoutMs: this.config.workerRunTimeoutMs,
+        ...(grant ? { grant } : {}),
+        snapshotMode: this.config.snapshotMode,
+        metadata: commandMetadata(this.clock, { actor: this.dispatcher.instanceId, commandId }),
+      }),
+    );
     for (const event of appended) this.projection.apply({ ...event, streamId: toJobStreamId(ref) });
     this.dispatcher.forget(ref, candidate.attempt);
     if (!result.ok) {

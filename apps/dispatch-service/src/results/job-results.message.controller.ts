@@ -1,14 +1,10 @@
-import { randomUUID } from 'node:crypto';
-import { Controller, Logger } from '@nestjs/common';
+import { Controller } from '@nestjs/common';
+import { CommandBus } from '@nestjs/cqrs';
 import { Ctx, EventPattern, Payload } from '@nestjs/microservices';
-import { CommandMetadata, RecordJobCompleted, RecordJobOutcomeUnknown, RecordJobStarted } from '@signoff/approvals';
-import { DEFAULT_TENANT, describeJobRef, HEADERS, JobRef, jobResultOf, JobResultMessageDto, SignoffError } from '@signoff/contracts';
-import { Clock, JobCommandHandler } from '@signoff/core';
+import { DEFAULT_TENANT, HEADERS, JobRef, jobResultOf, SignoffError } from '@signoff/contracts';
 import { busMessage } from '@signoff/messaging';
-import { SignoffMetrics } from '@signoff/observability';
 import { hasAnyRole, JwtVerifier, Principal } from '@signoff/runtime';
-import { Counter } from 'prom-client';
-import { outcomeUnknownCounter } from '../replay/replay.consumer';
+import { RecordJobResultCommand } from './record-job-result.command';
 
 /** The role a result's credential must carry (DESIGN section 12). */
 export const WORKER_ROLE = 'worker';
@@ -21,7 +17,7 @@ export const WORKER_ROLE = 'worker';
  * 1. the `authorization: Bearer <JWT>` header is a worker's credential, verified as HTTP tokens are
  *    (`unauthenticated`), with the role `worker` (`forbidden`);
  * 2. the value is a valid result message whose `job_id` is its key (`invalid_request`);
- * 3. the decider accepts it: the credential's tenants cover the job (`forbidden`), the attempt and
+ * 3. the decider accepts it (RecordJobResultHandler, on the CommandBus): the credential's tenants cover the job (`forbidden`), the attempt and
  *    idempotency key are the ones the job's stream recorded as dispatched (`not_dispatched`), a
  *    second result does not contradict the first (`invalid_request`), the store takes its values
  *    (a NUL byte in `result` or `error`: `invalid_request`). An `unknown` report is checked exactly
@@ -37,18 +33,10 @@ export const WORKER_ROLE = 'worker';
  */
 @Controller()
 export class JobResultsMessageController {
-  private readonly logger = new Logger('JobResultsConsumer');
-
-  private readonly unknownTotal: Counter;
-
   constructor(
-    private readonly commands: JobCommandHandler,
-    private readonly clock: Clock,
+    private readonly commands: CommandBus,
     private readonly verifier: JwtVerifier,
-    metrics: SignoffMetrics,
-  ) {
-    this.unknownTotal = outcomeUnknownCounter(metrics);
-  }
+  ) {}
 
   @EventPattern('jobs.results')
   async onResult(@Payload() value: unknown, @Ctx() context: unknown): Promise<void> {
@@ -69,69 +57,6 @@ export class JobResultsMessageController {
     const ref: JobRef = { tenant: report.tenant ?? DEFAULT_TENANT, jobId: report.job_id };
 
     // 3. whether it describes a dispatch of this job's stream
-    const commandId = randomUUID();
-    const metadata = (): CommandMetadata => ({
-      commandId,
-      correlationId: report.idempotency_key,
-      actor: principal.sub,
-      now: this.clock.now().toISOString(),
-    });
-    const { result, appended } = await this.record(ref, report, principal, metadata);
-    if (!result.ok) throw new SignoffError(result.code, `job ${describeJobRef(ref)}: ${result.message}`, result.details ?? {});
-    if (appended.some((event) => event.type === 'JobOutcomeUnknown')) {
-      this.unknownTotal.inc();
-      this.logger.error(
-        `job ${describeJobRef(ref)} is UNKNOWN: ${report.worker ?? principal.sub} found its claim's lease lost after the side effect began, ` +
-          'with no outcome recorded; an operator resolves it (POST /api/v1/jobs/:id/resolve?tenant=)',
-      );
-    }
-  }
-
-  /** The report as the decider's command for its status, with the credential's scope and the attempt. */
-  private record(ref: JobRef, report: JobResultMessageDto, principal: Principal, metadata: () => CommandMetadata) {
-    const worker = report.worker ?? principal.sub;
-    const { job_id, idempotency_key } = report;
-    const scope = { attempt: report.attempt, reporter_tenants: principal.tenants };
-    switch (report.status) {
-      case 'started':
-        return this.commands.execute(ref, (): RecordJobStarted => ({
-          type: 'RecordJobStarted',
-          data: { job_id, idempotency_key, worker, ...scope },
-          metadata: metadata(),
-        }));
-      case 'succeeded':
-      case 'failed': {
-        const status = report.status;
-        return this.commands.execute(ref, (): RecordJobCompleted => ({
-          type: 'RecordJobCompleted',
-          data: {
-            job_id,
-            idempotency_key,
-            status,
-            ...(report.result !== undefined ? { result: report.result } : {}),
-            ...(report.error !== undefined ? { error: report.error } : {}),
-            ...scope,
-          },
-          metadata: metadata(),
-        }));
-      }
-      case 'unknown':
-        return this.commands.execute(ref, (): RecordJobOutcomeUnknown => ({
-          type: 'RecordJobOutcomeUnknown',
-          data: {
-            job_id,
-            idempotency_key,
-            worker,
-            reason: report.error ?? 'the worker lost its lease without a recorded outcome',
-            ...(report.fencing_token !== undefined ? { fencing_token: report.fencing_token } : {}),
-            ...scope,
-          },
-          metadata: metadata(),
-        }));
-      default: {
-        const _exhaustive: never = report.status;
-        throw new Error(`unknown result status ${String(_exhaustive)}`);
-      }
-    }
+    await this.commands.execute(new RecordJobResultCommand(principal, ref, report));
   }
 }

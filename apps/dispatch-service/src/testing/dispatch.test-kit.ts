@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { ApproveJob, RejectJob, SubmitJob } from '@signoff/approvals';
 import { DEFAULT_TENANT, JobEvent, JobRef, JobRequest, POLICY_STREAM, PolicyActivatedData, SignoffEventMap, toJobStreamId } from '@signoff/contracts';
-import { JobCommandHandler } from '@signoff/core';
+import { commandMetadata, FixedClock, JobCommandHandler } from '@signoff/core';
 import { EventStore } from '@signoff/event-store';
 import { InboundMessage, MessageBus, Subscription } from '@signoff/messaging';
 import { SignoffMetrics } from '@signoff/observability';
@@ -67,8 +67,7 @@ export function commandsFor(store: EventStore): JobCommandHandler {
 }
 
 function meta(actor: string, now: Date = new Date()) {
-  const commandId = randomUUID();
-  return { commandId, correlationId: commandId, actor, now: now.toISOString() };
+  return commandMetadata(new FixedClock(now), { actor });
 }
 
 /** Records a submitted job with the given policy outcome (JobSubmitted, PolicyEvaluated, ApprovalRequested). */

@@ -1,9 +1,11 @@
 import { Controller, Get, Param, Query } from '@nestjs/common';
+import { QueryBus } from '@nestjs/cqrs';
 import { ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
-import { JobView, toJobView } from '@signoff/approvals';
+import { JobView } from '@signoff/approvals';
 import { ProblemDto } from '@signoff/contracts';
-import { HistoryRedaction, JobCommandHandler, jobNotFound, requestedJobRef, visibleJob } from '@signoff/core';
+import { requestedJobRef } from '@signoff/core';
 import { CurrentPrincipal, Principal, Roles } from '@signoff/runtime';
+import { GetJobQuery } from './get-job.query';
 
 /**
  * `GET /api/v1/jobs/:id[?tenant=]`: the job's state. A job of a tenant the caller may not see, or
@@ -13,10 +15,7 @@ import { CurrentPrincipal, Principal, Roles } from '@signoff/runtime';
 @ApiTags('jobs')
 @Controller('jobs')
 export class GetJobHttpController {
-  constructor(
-    private readonly commands: JobCommandHandler,
-    private readonly redaction: HistoryRedaction,
-  ) {}
+  constructor(private readonly queries: QueryBus) {}
 
   @Get(':id')
   @ApiQuery({ name: 'tenant', required: false, description: "The job's tenant; default: the token's only tenant, else `default`." })
@@ -24,11 +23,6 @@ export class GetJobHttpController {
   @ApiResponse({ status: 404, type: ProblemDto, description: 'not_found (also for a job of a tenant the caller may not see, or one it may not read)' })
   @Roles('submitter', 'reviewer', 'admin', 'auditor')
   async get(@Param('id') id: string, @Query('tenant') tenant: unknown, @CurrentPrincipal() principal: Principal): Promise<JobView> {
-    const ref = requestedJobRef(principal, id, tenant);
-    const { state } = await this.commands.load(ref);
-    const job = visibleJob(principal, state, ref);
-    const view = toJobView(job);
-    if (!view) throw jobNotFound(ref.jobId);
-    return this.redaction.jobView(view, job);
+    return this.queries.execute(new GetJobQuery(principal, requestedJobRef(principal, id, tenant)));
   }
 }

@@ -1,8 +1,9 @@
 import { Controller, Get, Query } from '@nestjs/common';
+import { QueryBus } from '@nestjs/cqrs';
 import { ApiBearerAuth, ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { FieldError, ID_PATTERN, ProblemDto, SignoffError } from '@signoff/contracts';
 import { CurrentPrincipal, Principal, Roles } from '@signoff/runtime';
-import { UnknownJobItem, UnknownJobsQuery } from './unknown-jobs.query';
+import { UnknownJobsPage, UnknownJobsQuery } from './unknown-jobs.query';
 
 /**
  * `GET /api/v1/jobs?state=UNKNOWN` (admin, auditor): the jobs whose outcome is unknown (a worker
@@ -15,7 +16,7 @@ import { UnknownJobItem, UnknownJobsQuery } from './unknown-jobs.query';
 @ApiBearerAuth()
 @Controller('jobs')
 export class ListJobsHttpController {
-  constructor(private readonly unknownJobs: UnknownJobsQuery) {}
+  constructor(private readonly queries: QueryBus) {}
 
   @Get()
   @Roles('admin', 'auditor')
@@ -31,12 +32,12 @@ export class ListJobsHttpController {
     @Query('state') state: unknown,
     @Query('tenant') tenant: unknown,
     @CurrentPrincipal() principal: Principal,
-  ): Promise<{ items: UnknownJobItem[]; truncated: boolean }> {
+  ): Promise<UnknownJobsPage> {
     const errors: FieldError[] = [];
     if (state !== 'UNKNOWN') errors.push({ field: 'state', message: 'must be UNKNOWN' });
     const only = tenant === undefined || tenant === '' ? undefined : tenant;
     if (only !== undefined && (typeof only !== 'string' || !ID_PATTERN.test(only))) errors.push({ field: 'tenant', message: 'tenant must be a tenant id' });
     if (errors.length > 0) throw new SignoffError('invalid_request', 'the job query is invalid (only state=UNKNOWN can be listed)', { errors });
-    return this.unknownJobs.list(principal, only as string | undefined);
+    return this.queries.execute(new UnknownJobsQuery(principal, only as string | undefined));
   }
 }

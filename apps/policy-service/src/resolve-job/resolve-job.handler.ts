@@ -1,9 +1,8 @@
-import { randomUUID } from 'node:crypto';
-import { Injectable } from '@nestjs/common';
-import { JobAggregateState, ResolveJobOutcome, ResolveJobOutcomeOutcome, toSignoffError } from '@signoff/approvals';
-import { JobRef, ResolveJobDto } from '@signoff/contracts';
-import { Clock, existingJob, JobCommandHandler } from '@signoff/core';
-import { Principal } from '@signoff/runtime';
+import { CommandHandler, ICommandHandler } from '@nestjs/cqrs';
+import { ResolveJobOutcomeOutcome, toSignoffError } from '@signoff/approvals';
+import { Clock, commandMetadata, JobCommandHandler, newCommandId } from '@signoff/core';
+import { resolveJobCommand } from './resolve-job.builder';
+import { ResolveJobCommand } from './resolve-job.command';
 
 /**
  * An operator resolves a job whose outcome is UNKNOWN (`POST /jobs/:id/resolve[?tenant=]`, admin):
@@ -12,23 +11,18 @@ import { Principal } from '@signoff/runtime';
  * (`resolved_by`, the caller's `sub`), what and why. Only an UNKNOWN job can be resolved (409
  * `not_ambiguous` otherwise); the same resolution again is `already_resolved`.
  */
-@Injectable()
-export class ResolveJobHandler {
+@CommandHandler(ResolveJobCommand)
+export class ResolveJobHandler implements ICommandHandler<ResolveJobCommand> {
   constructor(
     private readonly commands: JobCommandHandler,
     private readonly clock: Clock,
   ) {}
 
-  async resolve(principal: Principal, ref: JobRef, input: ResolveJobDto): Promise<ResolveJobOutcomeOutcome> {
-    const commandId = randomUUID();
-    const { result } = await this.commands.execute(ref, (state: JobAggregateState): ResolveJobOutcome => {
-      existingJob(principal, state, ref);
-      return {
-        type: 'ResolveJobOutcome',
-        data: { job_id: ref.jobId, outcome: input.outcome, reason: input.reason, resolved_by: principal.sub },
-        metadata: { commandId, correlationId: commandId, actor: principal.sub, now: this.clock.now().toISOString() },
-      };
-    });
+  async execute({ principal, ref, input }: ResolveJobCommand): Promise<ResolveJobOutcomeOutcome> {
+    const commandId = newCommandId();
+    const { result } = await this.commands.execute(ref, (state) =>
+      resolveJobCommand({ principal, ref, input, metadata: commandMetadata(this.clock, { actor: principal.sub, commandId }) }, state),
+    );
     if (!result.ok) throw toSignoffError(result);
     return result.outcome;
   }

@@ -1,17 +1,18 @@
 import { Body, Controller, HttpCode, Param, Post, Query } from '@nestjs/common';
+import { CommandBus } from '@nestjs/cqrs';
 import { ApiBearerAuth, ApiBody, ApiOperation, ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { ResolveJobOutcomeOutcome } from '@signoff/approvals';
 import { ProblemDto, ResolveJobDto, SignoffError, validateMessage } from '@signoff/contracts';
 import { requestedJobRef } from '@signoff/core';
 import { CurrentPrincipal, Principal, Roles } from '@signoff/runtime';
-import { ResolveJobHandler } from './resolve-job.handler';
+import { ResolveJobCommand } from './resolve-job.command';
 
 /** `POST /api/v1/jobs/:id/resolve[?tenant=]` (admin) body `{outcome: "succeeded"|"failed", reason}`. */
 @ApiTags('jobs')
 @ApiBearerAuth()
 @Controller('jobs')
 export class ResolveJobHttpController {
-  constructor(private readonly handler: ResolveJobHandler) {}
+  constructor(private readonly commands: CommandBus) {}
 
   @Post(':id/resolve')
   @HttpCode(200)
@@ -32,6 +33,6 @@ export class ResolveJobHttpController {
   ): Promise<ResolveJobOutcomeOutcome> {
     const input = validateMessage(ResolveJobDto, body ?? {});
     if (!input.ok) throw new SignoffError('invalid_request', 'the resolution is invalid', { errors: input.errors });
-    return this.handler.resolve(principal, requestedJobRef(principal, id, tenant), input.value);
+    return this.commands.execute(new ResolveJobCommand(principal, requestedJobRef(principal, id, tenant), input.value));
   }
 }

@@ -1,10 +1,11 @@
 import { Controller, Inject, Logger, OnModuleInit } from '@nestjs/common';
+import { CommandBus } from '@nestjs/cqrs';
 import { Ctx, EventPattern, Payload } from '@nestjs/microservices';
 import { HEADERS, jobRequestOf, SignoffError } from '@signoff/contracts';
 import { SIGNOFF_CONFIG } from '@signoff/core';
 import { busMessage, InboundMessage } from '@signoff/messaging';
 import { hasAnyRole, JwtVerifier, Principal, SignoffConfig } from '@signoff/runtime';
-import { SubmissionSource, SubmitJobHandler } from './submit-job.handler';
+import { SubmissionSource, SubmitJobCommand } from './submit-job.command';
 
 /** Largest accepted value on `signoff.jobs.requested` (the HTTP body limit). */
 export const MAX_REQUEST_BYTES = 1024 * 1024;
@@ -36,7 +37,7 @@ export class JobRequestedMessageController implements OnModuleInit {
   private readonly logger = new Logger('JobRequestedIngress');
 
   constructor(
-    private readonly handler: SubmitJobHandler,
+    private readonly commands: CommandBus,
     private readonly verifier: JwtVerifier,
     @Inject(SIGNOFF_CONFIG) private readonly config: SignoffConfig,
   ) {}
@@ -78,7 +79,7 @@ export class JobRequestedMessageController implements OnModuleInit {
     }
     // The key is the job id (DESIGN §6); a value without job_id takes it from the key.
     const body = jobRequestOf(value, message.key);
-    const result = await this.handler.submit(body, source);
+    const result = await this.commands.execute(new SubmitJobCommand(body, source));
     if (result.status === 403) this.logger.log(`job ${String(body.job_id)} denied by ${String(result.error.extensions.rule_id)}`);
   }
 }

@@ -1,28 +1,14 @@
 import { randomUUID } from 'node:crypto';
-import { Inject, Injectable, Logger } from '@nestjs/common';
-import { JobAggregateState, SubmitAnswer, SubmitJob, toSignoffError } from '@signoff/approvals';
+import { Inject, Logger } from '@nestjs/common';
+import { CommandHandler, ICommandHandler } from '@nestjs/cqrs';
+import { toSignoffError } from '@signoff/approvals';
 import { escapeUnsafeText, FieldError, isReservedLabel, JobRef, nestsDeeperThan, SignoffError, SubmitJobDto, validateMessage } from '@signoff/contracts';
-import { ActivePolicy, Clock, JobCommandHandler, NEW_JOB, SIGNOFF_CONFIG } from '@signoff/core';
+import { ActivePolicy, Clock, commandMetadata, JobCommandHandler, NEW_JOB, newCommandId, SIGNOFF_CONFIG } from '@signoff/core';
 import { SignoffMetrics } from '@signoff/observability';
 import { evaluate, Evaluation, EvaluationBudgetExceededError, jobHash, normalizeJobRequest, ThrottleCounter } from '@signoff/policy-engine';
 import { SignoffConfig } from '@signoff/runtime';
-
-/** Where a submission came from: the HTTP API (submitter = token subject) or Kafka ingress. */
-export interface SubmissionSource {
-  readonly kind: 'http' | 'kafka';
-  /**
-   * The verified credential's subject (HTTP: the token; Kafka: the message's `authorization`
-   * header), or null on a trusted network only (Kafka with KAFKA_INGRESS_TRUSTED=true and no
-   * credential: the message's `submitted_by` is required and taken as it is).
-   */
-  readonly subject: string | null;
-  /** Tenants the caller may submit into (null = all). */
-  readonly tenants: readonly string[] | null;
-  readonly correlationId?: string;
-}
-
-/** A stored (or re-answered) submission: the 202 body, or a denial answered 403. */
-export type SubmitResult = { readonly status: 202; readonly body: SubmitAnswer } | { readonly status: 403; readonly error: SignoffError };
+import { submitJobCommand } from './submit-job.builder';
+import { SubmissionSource, SubmitJobCommand, SubmitResult } from './submit-job.command';
 
 const LABEL_NAME = /^[A-Za-z0-9][A-Za-z0-9._\-/]{0,62}$/;
 const MAX_LABELS = 64;
@@ -31,7 +17,7 @@ const MAX_LABEL_VALUE = 256;
 export const MAX_PAYLOAD_DEPTH = 32;
 
 /**
- * Submit-time policy, shared by `POST /jobs` and the Kafka ingress:
+ * Submit-time policy, the one entry of `POST /jobs` and the Kafka ingress alike:
  * 1. validate (400 invalid_request with per-field errors, 400 reserved_label);
  * 2. an existing job id of the same tenant is answered from the log (the original answer, or 409
  *    job_request_changed) without evaluating or counting anything again; the same id in another
@@ -42,8 +28,8 @@ export const MAX_PAYLOAD_DEPTH = 32;
  *    only then answer (503 store_unavailable if the store fails: never a success for a job that
  *    was not recorded). Denied jobs are recorded too (audit) and answered 403 policy_denied.
  */
-@Injectable()
-export class SubmitJobHandler {
+@CommandHandler(SubmitJobCommand)
+export class SubmitJobHandler implements ICommandHandler<SubmitJobCommand> {
   private readonly logger = new Logger('SubmitJob');
 
   constructor(
@@ -55,7 +41,7 @@ export class SubmitJobHandler {
     @Inject(SIGNOFF_CONFIG) private readonly config: SignoffConfig,
   ) {}
 
-  async submit(body: unknown, source: SubmissionSource): Promise<SubmitResult> {
+  async execute({ body, source }: SubmitJobCommand): Promise<SubmitResult> {
     const dto = this.validate(body, source);
     const submittedBy = source.subject ?? dto.submitted_by!;
     const request = normalizeJobRequest({ ...dto, submitted_by: submittedBy });
@@ -85,34 +71,12 @@ export class SubmitJobHandler {
       });
     }
 
-    const now = this.clock.now().toISOString();
-    const commandId = randomUUID();
+    // One time for every attempt: the submission is stamped when it was evaluated.
+    const commandId = newCommandId();
     const approvalRef = `apr_${randomUUID()}`;
-    const { result } = await this.commands.execute(ref, (state: JobAggregateState): SubmitJob => {
-      // On a retry after a conflict the job may exist now: the decider answers it as a duplicate;
-      // the evaluation is only needed (and only made) for a new job.
-      // (For a known job the placeholder below is never stored: the decider answers from the log.)
-      const outcome = evaluation ?? { decision: 'allow' as const, rule_id: null, reason: 'known job', approval: undefined };
-      if (state.status === 'initial' && evaluation === null) throw new SignoffError('busy', 'the job vanished while being read; retry');
-      return {
-        type: 'SubmitJob',
-        data: {
-          job_id: jobId,
-          request,
-          job_hash: hash,
-          policy: {
-            decision: outcome.decision,
-            rule_id: outcome.rule_id,
-            reason: outcome.reason,
-            policy_snapshot: policy.snapshot,
-            policy_version: policy.version,
-            ...(outcome.decision === 'require_human' ? { approval: outcome.approval } : {}),
-          },
-          ...(outcome.decision === 'require_human' ? { approval_ref: approvalRef } : {}),
-        },
-        metadata: { commandId, correlationId: source.correlationId ?? commandId, actor: submittedBy, now },
-      };
-    }, { loaded: existing ?? NEW_JOB });
+    const metadata = commandMetadata(this.clock, { actor: submittedBy, commandId, correlationId: source.correlationId });
+    const input = { jobId, request, jobHash: hash, policy, evaluation, approvalRef, metadata };
+    const { result } = await this.commands.execute(ref, (state) => submitJobCommand(input, state), { loaded: existing ?? NEW_JOB });
     if (!result.ok) throw toSignoffError(result);
     const answer = result.outcome.status === 'duplicate' ? result.outcome.answer : result.outcome;
     if (result.outcome.status !== 'duplicate' && evaluation) this.metrics.policyDecisions.inc({ decision: evaluation.decision });

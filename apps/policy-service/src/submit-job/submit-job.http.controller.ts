@@ -1,15 +1,16 @@
 import { Body, Controller, HttpCode, Post, Req } from '@nestjs/common';
+import { CommandBus } from '@nestjs/cqrs';
 import { ApiBody, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { SubmitAnswer } from '@signoff/approvals';
 import { ProblemDto, SubmitJobDto } from '@signoff/contracts';
 import { CurrentPrincipal, Principal, Roles } from '@signoff/runtime';
-import { SubmitJobHandler } from './submit-job.handler';
+import { SubmitJobCommand } from './submit-job.command';
 
 /** `POST /api/v1/jobs` (submitter): every outcome of DESIGN section 4. */
 @ApiTags('jobs')
 @Controller('jobs')
 export class SubmitJobHttpController {
-  constructor(private readonly handler: SubmitJobHandler) {}
+  constructor(private readonly commands: CommandBus) {}
 
   @Post()
   @HttpCode(202)
@@ -23,12 +24,14 @@ export class SubmitJobHttpController {
   @ApiResponse({ status: 503, type: ProblemDto, description: 'policy_unavailable (evaluation timeout) or store_unavailable; nothing stored' })
   @Roles('submitter')
   async submit(@Body() body: unknown, @CurrentPrincipal() principal: Principal, @Req() request: { id?: string }): Promise<SubmitAnswer> {
-    const result = await this.handler.submit(body, {
-      kind: 'http',
-      subject: principal.sub,
-      tenants: principal.tenants,
-      correlationId: request.id,
-    });
+    const result = await this.commands.execute(
+      new SubmitJobCommand(body, {
+        kind: 'http',
+        subject: principal.sub,
+        tenants: principal.tenants,
+        correlationId: request.id,
+      }),
+    );
     if (result.status === 403) throw result.error;
     return result.body;
   }

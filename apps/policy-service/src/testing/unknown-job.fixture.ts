@@ -3,16 +3,12 @@
  * dispatch service records it (claim, publish, a worker's `started`, another worker's `unknown`).
  * Not imported by production code.
  */
-import { randomUUID } from 'node:crypto';
 import { CommandMetadata, JobCommand } from '@signoff/approvals';
 import { describeJobRef, JobRef } from '@signoff/contracts';
-import { JobCommandHandler } from '@signoff/core';
+import { commandMetadata, JobCommandHandler, SystemClock } from '@signoff/core';
 import { jobHash, normalizeJobRequest } from '@signoff/policy-engine';
 
-const meta = (actor: string): CommandMetadata => {
-  const commandId = randomUUID();
-  return { commandId, correlationId: commandId, actor, now: new Date().toISOString() };
-};
+const meta = (actor: string): CommandMetadata => commandMetadata(new SystemClock(), { actor });
 
 async function run(commands: JobCommandHandler, ref: JobRef, command: JobCommand): Promise<void> {
   const { result } = await commands.execute(ref, () => command);

@@ -1,0 +1,51 @@
+import type { ApproveJob, CommandMetadata, JobAggregateState } from '@signoff/approvals';
+import type { ApproveDto, JobRef } from '@signoff/contracts';
+import { ActivePolicyView, existingJob } from '@signoff/core';
+import { jobHash } from '@signoff/policy-engine';
+import type { Principal, SnapshotMode } from '@signoff/runtime';
+import { honours } from '../shared/approval-integrity';
+import { assertMayDecide, awaitingApproval, reviewerRoles } from '../shared/job-access';
+
+/** What an approve decides on besides the job's state (read again on each conflict retry). */
+export interface ApproveJobInput {
+  readonly principal: Principal;
+  readonly ref: JobRef;
+  readonly input: ApproveDto;
+  /** The policy active now; asked only once the caller may decide (503 `policy_unavailable` before any is). */
+  readonly activePolicy: () => ActivePolicyView;
+  readonly snapshotMode: SnapshotMode;
+  /** Made once per request, so a retried vote keeps its id. */
+  readonly approvalId: string;
+  readonly metadata: CommandMetadata;
+}
+
+/**
+ * The ApproveJob command for the job in `state`: 404 unless the job exists in a tenant the caller
+ * sees, 403 unless the caller's topics cover it; then what the decider checks the vote against
+ * (the active snapshot, whether it honours the approval's own in decision mode, the hash of the
+ * stored request, what the reviewer looked at).
+ */
+export function approveJobCommand(request: ApproveJobInput, state: JobAggregateState): ApproveJob {
+  const { principal, ref, input } = request;
+  const job = existingJob(principal, state, ref);
+  assertMayDecide(principal, job);
+  const active = request.activePolicy();
+  const approval = awaitingApproval(job);
+  const equivalent = approval !== null && active.snapshot !== approval.policy_snapshot && honours(request.snapshotMode, active, job.job.request, approval);
+  return {
+    type: 'ApproveJob',
+    data: {
+      job_id: ref.jobId,
+      reviewer: principal.sub,
+      reviewer_roles: reviewerRoles(principal),
+      reason: input.reason ?? null,
+      active_policy_snapshot: active.snapshot,
+      snapshot_equivalent: equivalent,
+      current_job_hash: jobHash(job.job.request),
+      reviewed_snapshot: input.policy_snapshot,
+      reviewed_job_hash: input.job_hash,
+      approval_id: request.approvalId,
+    },
+    metadata: request.metadata,
+  };
+}

@@ -1,0 +1,41 @@
+import { QueryHandler, IQueryHandler } from '@nestjs/cqrs';
+import { toJobView } from '@signoff/approvals';
+import { ActivePolicy, HistoryRedaction, JobCommandHandler, jobNotFound, visibleJob } from '@signoff/core';
+import { ApprovalIntegrity } from '../shared/approval-integrity';
+import { awaitingApproval } from '../shared/job-access';
+import { ApprovalDetail, GetApprovalQuery } from './get-approval.query';
+
+/**
+ * Reads the approval from the job's stream (not from the read model), so a reviewer sees exactly
+ * what an approve would be checked against. 404 for a missing job, a job the caller may not read
+ * (another tenant's; for a reviewer, one its topics do not cover), and a job that never needed an
+ * approval.
+ */
+@QueryHandler(GetApprovalQuery)
+export class GetApprovalHandler implements IQueryHandler<GetApprovalQuery> {
+  constructor(
+    private readonly commands: JobCommandHandler,
+    private readonly policy: ActivePolicy,
+    private readonly integrity: ApprovalIntegrity,
+    private readonly redaction: HistoryRedaction,
+  ) {}
+
+  async execute({ principal, ref }: GetApprovalQuery): Promise<ApprovalDetail> {
+    const { state } = await this.commands.load(ref);
+    const job = visibleJob(principal, state, ref);
+    const view = toJobView(job);
+    if (!view?.approval) throw jobNotFound(ref.jobId);
+    const active = this.policy.get();
+    const open = awaitingApproval(job);
+    return {
+      job_id: ref.jobId,
+      ...view.approval,
+      job_state: view.state,
+      topic: job.job.request.topic,
+      tenant: job.job.request.tenant,
+      drifted: open !== null && !this.integrity.honours(active, job.job.request, open),
+      active_policy_snapshot: active.snapshot,
+      request: this.redaction.request(job),
+    };
+  }
+}

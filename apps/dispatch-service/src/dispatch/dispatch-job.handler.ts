@@ -1,0 +1,16 @@
+import { CommandHandler, ICommandHandler } from '@nestjs/cqrs';
+import { DispatchJobCommand } from './dispatch-job.command';
+import { DispatchResult, JobDispatcher } from './job-dispatcher';
+
+/**
+ * Dispatch (DESIGN sections 6 and 12): claim, sign and publish, record; see JobDispatcher, which
+ * the replay consumer also drives for the attempts it reopens.
+ */
+@CommandHandler(DispatchJobCommand)
+export class DispatchJobHandler implements ICommandHandler<DispatchJobCommand> {
+  constructor(private readonly dispatcher: JobDispatcher) {}
+
+  execute({ ref, correlationId }: DispatchJobCommand): Promise<DispatchResult> {
+    return this.dispatcher.dispatch(ref, correlationId);
+  }
+}

@@ -1,0 +1,14 @@
+import { Query } from '@nestjs/cqrs';
+
+/** `GET /policy`: the active policy. */
+export interface ActivePolicyAnswer {
+  readonly snapshot: string;
+  readonly version: string;
+  readonly rules: unknown;
+  readonly default: string;
+  readonly activated_at: string;
+  readonly activated_by: string;
+}
+
+/** Read the active policy (`GET /policy`), on the QueryBus. */
+export class GetPolicyQuery extends Query<ActivePolicyAnswer> {}
