@@ -204,7 +204,7 @@ const fmt = (n: number, digits = 0) => n.toLocaleString('en-US', { minimumFracti
 const verdict = (ok: boolean) => (ok ? 'met' : 'not met');
 
 export async function main(): Promise<void> {
-  const own = process.env.BENCH_DATABASE_URL ? null : await startPostgres();
+  const own = process.env.BENCH_DATABASE_URL ? null : await startPostgres({ durable: true });
   const baseUrl = process.env.BENCH_DATABASE_URL ?? own!.url;
   try {
     const databaseUrl = await freshDatabase(baseUrl);

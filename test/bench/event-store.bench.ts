@@ -110,7 +110,7 @@ export async function main(): Promise<BenchReport> {
   const durationMs = Number(process.env.BENCH_DURATION_MS ?? 4_000);
   const logEvents = Number(process.env.BENCH_LOG_EVENTS ?? 100_000);
   let server: PostgresHandle | null = null;
-  const serverUrl = process.env.BENCH_DATABASE_URL ?? (server = await startPostgres({ log })).url;
+  const serverUrl = process.env.BENCH_DATABASE_URL ?? (server = await startPostgres({ log, durable: true })).url;
   const dbName = `bench_${randomBytes(5).toString('hex')}`;
   const admin = new Client({ connectionString: serverUrl });
   await admin.connect();

@@ -47,7 +47,7 @@ function row(name: string, r: LoadResult, baseline?: LoadResult): string {
 }
 
 export async function main(): Promise<void> {
-  const own = process.env.BENCH_DATABASE_URL ? null : await startPostgres();
+  const own = process.env.BENCH_DATABASE_URL ? null : await startPostgres({ durable: true });
   const baseUrl = process.env.BENCH_DATABASE_URL ?? own!.url;
   try {
     const body = JSON.stringify({ topic: 'knowledge.read', priority: 'normal', labels: { env: 'production' }, payload: { q: 'refund policy', k: 5 } });

@@ -24,8 +24,8 @@ async function main(): Promise<void> {
     process.exit(2);
   }
   const log = (line: string) => process.stderr.write(`[bench] ${line}\n`);
-  const [pg, kafka] = await Promise.all([startPostgres({ log }), startKafka({ log })]);
-  process.stdout.write(`# Signoff benchmarks\n\n${os.cpus().length} cores (${os.cpus()[0]?.model ?? 'unknown'}), ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}, Kafka ${kafka.version}\n`);
+  const [pg, kafka] = await Promise.all([startPostgres({ log, durable: true }), startKafka({ log })]);
+  process.stdout.write(`# Signoff benchmarks\n\n${os.cpus().length} cores (${os.cpus()[0]?.model ?? 'unknown'}), ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}, Kafka ${kafka.version}; PostgreSQL ${process.env.DATABASE_URL ? 'from DATABASE_URL' : 'durable (fsync, synchronous_commit and full_page_writes on)'}\n`);
   let failed = 0;
   try {
     for (const file of files) {

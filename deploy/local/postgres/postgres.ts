@@ -22,6 +22,11 @@ export interface StartPostgresOptions {
   readonly onSpawn?: (pid: number) => void;
   /** Listen on this port (a restart on the same data directory keeps its URL); default a free one. */
   readonly port?: number;
+  /**
+   * Run with PostgreSQL's durable defaults (fsync, synchronous_commit, full_page_writes on), as
+   * production does: the benchmarks use it. Off by default: test clusters trade durability for speed.
+   */
+  readonly durable?: boolean;
 }
 
 /** Finds initdb/pg_ctl/postgres: PATH first, then /usr/lib/postgresql/<newest>/bin. */
@@ -50,7 +55,8 @@ export function findPostgresBin(): string | null {
 
 /**
  * Uses `DATABASE_URL` when set; otherwise creates a throwaway cluster with initdb on a free
- * 127.0.0.1 port (trust auth, fsync off: it is for tests and development only) and starts it.
+ * 127.0.0.1 port (trust auth; fsync off unless `durable`: a test cluster is for tests and
+ * development only) and starts it.
  */
 export async function startPostgres(options: StartPostgresOptions = {}): Promise<PostgresHandle> {
   const log = options.log ?? (() => undefined);
@@ -93,9 +99,7 @@ export async function startPostgres(options: StartPostgresOptions = {}): Promise
     '-p', String(port),
     '-c', 'listen_addresses=127.0.0.1',
     '-c', `unix_socket_directories=${dataDir}`,
-    '-c', 'fsync=off',
-    '-c', 'synchronous_commit=off',
-    '-c', 'full_page_writes=off',
+    ...(options.durable ? [] : ['-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off']),
     '-c', 'max_connections=300',
     '-c', 'shared_buffers=256MB',
   ];
@@ -114,7 +118,7 @@ export async function startPostgres(options: StartPostgresOptions = {}): Promise
     throw new Error(`PostgreSQL did not start: ${(error as Error).message}\n${tail}`);
   }
   const url = `postgres://postgres@127.0.0.1:${port}/postgres`;
-  log(`postgres: ${bin} on 127.0.0.1:${port} (data ${dataDir})`);
+  log(`postgres: ${bin} on 127.0.0.1:${port} (data ${dataDir}; ${options.durable ? 'durable: fsync, synchronous_commit and full_page_writes on' : 'fsync off'})`);
   return {
     url,
     dataDir,

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { EVENT_ID_NAMESPACE, eventIdFor, identifyEvents } from './event-id';
-import { cmd, given, history } from './job.test-kit';
+import { cmd, given, history } from './testing/job.test-kit';
 
 const UUID_V5 = /^[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 

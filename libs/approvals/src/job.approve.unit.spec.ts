@@ -19,7 +19,7 @@ import {
   ev,
   given,
   history,
-} from './job.test-kit';
+} from './testing/job.test-kit';
 
 const vote = (reviewer: string, approvals: number, required: number, extra: object = {}) => ({
   type: 'ApprovalVoteRecorded' as const,

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { JobEvent } from '@signoff/contracts';
 import { foldJob } from './job.state';
 import { toJobView } from './job.view';
-import { HISTORY_BY_STATUS, JOB_ID, KEY, cmd, ev, given, history } from './job.test-kit';
+import { HISTORY_BY_STATUS, JOB_ID, KEY, cmd, ev, given, history } from './testing/job.test-kit';
 
 /** States in which a job may never be dispatched, with the code a dispatch command gets. */
 const NEVER_DISPATCHABLE = [

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { JobEvent } from '@signoff/contracts';
 import { evolve, foldJob, initialState, isReleased } from './job.state';
-import { HISTORY_BY_STATUS, KEY, RITA, SAM, ev, history } from './job.test-kit';
+import { HISTORY_BY_STATUS, KEY, RITA, SAM, ev, history } from './testing/job.test-kit';
 
 describe('evolve / foldJob', () => {
   it('starts from initial; folding nothing stays there', () => {

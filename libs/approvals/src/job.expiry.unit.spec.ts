@@ -15,7 +15,7 @@ import {
   ev,
   given,
   history,
-} from './job.test-kit';
+} from './testing/job.test-kit';
 
 describe('ExpireApproval', () => {
   it('before expires_at: refused with the expiry, nothing recorded', () => {

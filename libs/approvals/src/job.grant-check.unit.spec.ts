@@ -3,7 +3,7 @@ import type { ApprovalGrantedData, JobEvent } from '@signoff/contracts';
 import { NO_ACTIVE_POLICY } from './job.decider';
 import { foldJob, grantAwaitingLogCheck } from './job.state';
 import { apiStateOf, toJobView } from './job.view';
-import { APPROVAL_ID, APPROVAL_REF, JOB_ID, KEY, RITA, SNAP_A, SNAP_B, cmd, ev, given, history } from './job.test-kit';
+import { APPROVAL_ID, APPROVAL_REF, JOB_ID, KEY, RITA, SNAP_A, SNAP_B, cmd, ev, given, history } from './testing/job.test-kit';
 
 /*
  * DESIGN section 12: the log decides races between streams. The dispatcher reads from the global

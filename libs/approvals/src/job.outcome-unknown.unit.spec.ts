@@ -15,7 +15,7 @@ import {
   given,
   history,
   NEVER_DISPATCHABLE,
-} from './job.test-kit';
+} from './testing/job.test-kit';
 
 /** JobStarted of the test kit is at +63 s; WORKER_RUN_TIMEOUT_MS of these tests is 5 minutes. */
 const RUN_TIMEOUT_MS = 300_000;

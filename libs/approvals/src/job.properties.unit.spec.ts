@@ -20,7 +20,7 @@ import {
   at,
   cmd,
   ev,
-} from './job.test-kit';
+} from './testing/job.test-kit';
 
 // ---------------------------------------------------------------------------------------------
 // arbitraries: commands from small pools, so collisions (same reviewer, same attempt) are common

@@ -14,7 +14,7 @@ import {
   ev,
   given,
   history,
-} from './job.test-kit';
+} from './testing/job.test-kit';
 
 describe('RejectJob', () => {
   it('rejects an awaiting approval: ApprovalRejected, state REJECTED', () => {

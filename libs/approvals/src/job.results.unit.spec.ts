@@ -1,5 +1,5 @@
 import { describe, it } from 'vitest';
-import { HISTORY_BY_STATUS, JOB_ID, KEY, REQUEST, cmd, ev, given, history } from './job.test-kit';
+import { HISTORY_BY_STATUS, JOB_ID, KEY, REQUEST, cmd, ev, given, history } from './testing/job.test-kit';
 
 const TENANT = REQUEST.tenant;
 

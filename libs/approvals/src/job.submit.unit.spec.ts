@@ -17,7 +17,7 @@ import {
   ev,
   given,
   history,
-} from './job.test-kit';
+} from './testing/job.test-kit';
 
 const policyData = (decision: 'allow' | 'deny' | 'require_human', rule_id: string) => ({
   job_id: JOB_ID,

@@ -18,7 +18,7 @@ import {
   at,
   ev,
   history,
-} from './job.test-kit';
+} from './testing/job.test-kit';
 
 describe('toJobView', () => {
   it('no job: null', () => {

@@ -9,19 +9,3 @@ export class SystemClock extends Clock {
     return new Date();
   }
 }
-
-/** A clock tests move by hand. */
-export class FixedClock extends Clock {
-  constructor(private current: Date) {
-    super();
-  }
-  now(): Date {
-    return new Date(this.current.getTime());
-  }
-  set(at: Date): void {
-    this.current = at;
-  }
-  advance(ms: number): void {
-    this.current = new Date(this.current.getTime() + ms);
-  }
-}

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { FixedClock } from './clock';
+import { FixedClock } from './testing';
 import { commandMetadata, newCommandId } from './command-metadata';
 
 const clock = new FixedClock(new Date('2025-03-01T10:00:00.000Z'));

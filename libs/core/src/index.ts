@@ -5,7 +5,7 @@
  * the one factory of command metadata, and the CommandBus/QueryBus with `cqrsHandlers`, which
  * registers a feature module's use-case handlers on them.
  */
-export { Clock, SystemClock, FixedClock } from './clock';
+export { Clock, SystemClock } from './clock';
 export { commandMetadata, newCommandId, type CommandOrigin } from './command-metadata';
 export { cqrsHandlers, type CqrsHandlerSet } from './cqrs-handlers';
 export { storeErrorToSignoffError } from './store-errors';

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApprovalExpiredData, JobEvent, toJobStreamId } from '@signoff/contracts';
-import { FixedClock } from '@signoff/core';
+import { FixedClock } from '@signoff/core/testing';
 import { EventStore } from '@signoff/event-store';
 import { createTestDatabase } from '../../../../test/support/infra';
 import { eventually } from '../../../../test/support/wait';

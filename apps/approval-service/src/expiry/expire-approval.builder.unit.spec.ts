@@ -1,4 +1,4 @@
-import { FixedClock } from '@signoff/core';
+import { FixedClock } from '@signoff/core/testing';
 import { describe, expect, it } from 'vitest';
 import { EXPIRY_ACTOR, expireApprovalCommand, expiryCommandId } from './expire-approval.builder';
 

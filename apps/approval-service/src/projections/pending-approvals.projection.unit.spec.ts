@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { JobEvent, toJobStreamId } from '@signoff/contracts';
-import { ActivePolicy, ActivePolicyView, FixedClock, HistoryRedaction } from '@signoff/core';
+import { ActivePolicy, ActivePolicyView, HistoryRedaction } from '@signoff/core';
+import { FixedClock } from '@signoff/core/testing';
 import { EventStore, RecordedEvent } from '@signoff/event-store';
 import { SignoffMetrics } from '@signoff/observability';
 import { jobHash, normalizeJobRequest } from '@signoff/policy-engine';

@@ -1,5 +1,5 @@
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
-import { FixedClock } from '@signoff/core';
+import { FixedClock } from '@signoff/core/testing';
 import { JsonLogger } from '@signoff/observability';
 import { createHttpApp, listen, mintToken, Role } from '@signoff/runtime';
 import { freePort } from '../../../../deploy/local/ports';

@@ -1,6 +1,6 @@
 import { decide, evolve, initialState, isReleased, JobAggregateState, JobCommand, ReleasedJobState } from '@signoff/approvals';
 import { DISPATCH_GRANT_TYP, JobRequest } from '@signoff/contracts';
-import { FixedClock } from '@signoff/core';
+import { FixedClock } from '@signoff/core/testing';
 import { SigningKeySet, VerificationKeySet } from '@signoff/keys';
 import { jobHash } from '@signoff/policy-engine';
 import { verifyDispatch } from '@signoff/worker-sdk';

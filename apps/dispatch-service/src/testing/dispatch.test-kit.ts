@@ -6,7 +6,8 @@
 import { randomUUID } from 'node:crypto';
 import { ApproveJob, RejectJob, SubmitJob } from '@signoff/approvals';
 import { DEFAULT_TENANT, JobEvent, JobRef, JobRequest, POLICY_STREAM, PolicyActivatedData, SignoffEventMap, toJobStreamId } from '@signoff/contracts';
-import { commandMetadata, FixedClock, JobCommandHandler } from '@signoff/core';
+import { commandMetadata, JobCommandHandler } from '@signoff/core';
+import { FixedClock } from '@signoff/core/testing';
 import { EventStore } from '@signoff/event-store';
 import { InboundMessage, MessageBus, Subscription } from '@signoff/messaging';
 import { SignoffMetrics } from '@signoff/observability';

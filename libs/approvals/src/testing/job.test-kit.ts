@@ -41,10 +41,10 @@ import type {
   ResolveJobOutcome,
   ResolveJobOutcomeData,
   SubmitJob,
-} from './job.commands';
-import { decide } from './job.decider';
-import type { DecideResult, JobOutcomeMap } from './job.outcomes';
-import { foldJob, type JobAggregateState, type JobStatus } from './job.state';
+} from '../job.commands';
+import { decide } from '../job.decider';
+import type { DecideResult, JobOutcomeMap } from '../job.outcomes';
+import { foldJob, type JobAggregateState, type JobStatus } from '../job.state';
 
 // ---------------------------------------------------------------------------------------------
 // constants
