@@ -99,6 +99,14 @@ const submitRules: Rule<DataOf<'SubmitJob'>>[] = [
   },
 ];
 
+/**
+ * The tenants the reporting worker may report on: absent or null (any), else a list of strings.
+ * Anything else is refused before the scope is read: a string would be matched by substring
+ * (`'acme-corp'.includes('acme')`), and an object would throw inside the decider.
+ */
+const reporterScope: Rule<{ readonly reporter_tenants?: unknown }> = ({ reporter_tenants: scope }) =>
+  scope === undefined || scope === null || isStringList(scope) ? null : invalid('reporter_tenants must be a list of tenants', 'reporter_tenants');
+
 /** The rules of each command type. */
 const RULES: { readonly [T in JobCommandType]: readonly Rule<DataOf<T>>[] } = {
   SubmitJob: submitRules,
@@ -134,11 +142,12 @@ const RULES: { readonly [T in JobCommandType]: readonly Rule<DataOf<T>>[] } = {
         ? invalid('run_timeout_ms is required to replay a job that did not complete', 'run_timeout_ms')
         : null,
   ],
-  RecordJobStarted: [required('idempotency_key'), positive('attempt'), required('worker')],
+  RecordJobStarted: [required('idempotency_key'), positive('attempt'), required('worker'), reporterScope],
   RecordJobCompleted: [
     required('idempotency_key'),
     oneOf('status', ['succeeded', 'failed'], 'status must be succeeded or failed'),
     positive('attempt'),
+    reporterScope,
   ],
   RecordJobOutcomeUnknown: [
     required('idempotency_key'),
@@ -147,6 +156,7 @@ const RULES: { readonly [T in JobCommandType]: readonly Rule<DataOf<T>>[] } = {
     required('reason'),
     ({ fencing_token }) =>
       fencing_token !== undefined && !isPositiveInteger(fencing_token) ? invalid('fencing_token must be an integer >= 1', 'fencing_token') : null,
+    reporterScope,
   ],
   ResolveJobOutcome: [
     oneOf('outcome', ['succeeded', 'failed'], 'outcome must be succeeded or failed'),

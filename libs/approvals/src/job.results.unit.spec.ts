@@ -68,6 +68,13 @@ describe('RecordJobStarted', () => {
     given(history.dispatched()).when(cmd.started({ reporter_tenants: [] })).thenRefused('forbidden');
     given(history.dispatched()).when(cmd.started({ reporter_tenants: ['other', TENANT] })).thenEventTypes('JobStarted');
     given(history.dispatched()).when(cmd.started({ reporter_tenants: null })).thenEventTypes('JobStarted');
+    // A scope that is not a list is refused, not matched by substring and not thrown on.
+    for (const scope of [{}, TENANT, `${TENANT}-and-more`, [TENANT, 7], 42]) {
+      const reporter_tenants = scope as unknown as string[];
+      given(history.dispatched()).when(cmd.started({ reporter_tenants })).thenRefused('invalid_request').thenStatus('DISPATCHED');
+      given(history.dispatched()).when(cmd.completed({ reporter_tenants })).thenRefused('invalid_request');
+      given(history.running()).when(cmd.unknown({ reporter_tenants })).thenRefused('invalid_request').thenStatus('RUNNING');
+    }
   });
 
   it('no attempt or a bad one: invalid_request', () => {
