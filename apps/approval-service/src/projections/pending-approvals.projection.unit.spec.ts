@@ -35,6 +35,7 @@ function harness(mode: SnapshotMode = 'strict', redactFields: string[] = []) {
     metrics,
     new FixedClock(new Date('2026-03-01T00:00:00.000Z')),
     new HistoryRedaction(policy, redactFields),
+    {},
   );
   projection.onApplicationBootstrap();
   const changes: ApprovalChange[] = [];

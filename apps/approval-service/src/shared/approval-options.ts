@@ -2,9 +2,19 @@
 export interface ApprovalModuleOptions {
   /** How often open approvals are checked for expiry (ms); default 500. */
   readonly expirySweepIntervalMs?: number;
+  /** How many approval changes are kept for clients resuming a stream (`Last-Event-ID`); default 10,000. */
+  readonly changeHistoryLimit?: number;
+  /** Heartbeat comment interval of `GET /approvals/stream` (ms); default 15,000. */
+  readonly sseHeartbeatMs?: number;
+  /** Bytes a stream client may leave unread before it is disconnected; default 1 MiB. */
+  readonly sseMaxBufferedBytes?: number;
 }
 
 /** DI token of {@link ApprovalModuleOptions}. */
 export const APPROVAL_MODULE_OPTIONS = Symbol('APPROVAL_MODULE_OPTIONS');
 
 export const DEFAULT_EXPIRY_SWEEP_INTERVAL_MS = 500;
+
+export const DEFAULT_SSE_HEARTBEAT_MS = 15_000;
+
+export const DEFAULT_SSE_MAX_BUFFERED_BYTES = 1024 * 1024;
