@@ -6,8 +6,10 @@ export interface ApprovalModuleOptions {
   readonly changeHistoryLimit?: number;
   /** Heartbeat comment interval of `GET /approvals/stream` (ms); default 15,000. */
   readonly sseHeartbeatMs?: number;
-  /** Bytes a stream client may leave unread before it is disconnected; default 1 MiB. */
+  /** Bytes a stream client may leave unread (for longer than the grace) before it is disconnected; default 1 MiB. */
   readonly sseMaxBufferedBytes?: number;
+  /** How long a stream client may stay past `sseMaxBufferedBytes` before it is disconnected (ms); default 2,000. */
+  readonly sseSlowClientGraceMs?: number;
 }
 
 /** DI token of {@link ApprovalModuleOptions}. */
@@ -18,3 +20,5 @@ export const DEFAULT_EXPIRY_SWEEP_INTERVAL_MS = 500;
 export const DEFAULT_SSE_HEARTBEAT_MS = 15_000;
 
 export const DEFAULT_SSE_MAX_BUFFERED_BYTES = 1024 * 1024;
+
+export const DEFAULT_SSE_SLOW_CLIENT_GRACE_MS = 2_000;

@@ -11,6 +11,7 @@ import {
   ApprovalModuleOptions,
   DEFAULT_SSE_HEARTBEAT_MS,
   DEFAULT_SSE_MAX_BUFFERED_BYTES,
+  DEFAULT_SSE_SLOW_CLIENT_GRACE_MS,
 } from '../shared/approval-options';
 import { WatchApprovalsQuery } from './watch-approvals.query';
 
@@ -30,8 +31,9 @@ function sseEvent(change: ApprovalChange): string {
  * the headers and then submits a job sees its `requested` change.
  *
  * A heartbeat comment every `sseHeartbeatMs` keeps proxies from cutting an idle stream. A client
- * that leaves more than `sseMaxBufferedBytes` unread is disconnected (it resumes with
- * `Last-Event-ID`); it never holds back the projection or other clients.
+ * that leaves more than `sseMaxBufferedBytes` unread for longer than `sseSlowClientGraceMs` is
+ * disconnected (it resumes with `Last-Event-ID`); writes never wait for a client, so it never
+ * holds back the projection or other clients.
  */
 @ApiTags('approvals')
 @ApiBearerAuth()
@@ -39,6 +41,7 @@ function sseEvent(change: ApprovalChange): string {
 export class WatchApprovalsHttpController {
   private readonly heartbeatMs: number;
   private readonly maxBufferedBytes: number;
+  private readonly slowClientGraceMs: number;
 
   constructor(
     private readonly queries: QueryBus,
@@ -46,6 +49,7 @@ export class WatchApprovalsHttpController {
   ) {
     this.heartbeatMs = options.sseHeartbeatMs ?? DEFAULT_SSE_HEARTBEAT_MS;
     this.maxBufferedBytes = options.sseMaxBufferedBytes ?? DEFAULT_SSE_MAX_BUFFERED_BYTES;
+    this.slowClientGraceMs = options.sseSlowClientGraceMs ?? DEFAULT_SSE_SLOW_CLIENT_GRACE_MS;
   }
 
   @Get('stream')
@@ -79,13 +83,24 @@ export class WatchApprovalsHttpController {
       connection: 'keep-alive',
       'x-accel-buffering': 'no',
     });
-    let heartbeat: NodeJS.Timeout | undefined;
+    let overBound: NodeJS.Timeout | undefined;
     const write = (chunk: string): void => {
       if (raw.destroyed || raw.writableEnded) return;
       raw.write(chunk);
-      // Bounded: what the client left unread stays in this response's buffer; past the bound it goes.
-      if (raw.writableLength > this.maxBufferedBytes) raw.destroy();
+      // Bounded: what the client leaves unread stays in this response's buffer. Past the bound it
+      // has the grace to drain (a replay is written in one go); still past it then, it is cut.
+
+      if (raw.writableLength > this.maxBufferedBytes && overBound === undefined) {
+        overBound = setTimeout(() => {
+          if (raw.writableLength > this.maxBufferedBytes) raw.destroy();
+          overBound = undefined;
+        }, this.slowClientGraceMs);
+      }
     };
+    raw.on('drain', () => {
+      clearTimeout(overBound);
+      overBound = undefined;
+    });
     // 2. subscribe (the replay is written synchronously here, behind the pending headers) ...
     const subscription = changes.subscribe({
       next: (change) => write(sseEvent(change)),
@@ -97,10 +112,10 @@ export class WatchApprovalsHttpController {
     // 3. ... then flush the headers: the stream is live from the moment the client sees them.
     raw.flushHeaders();
     write(': live\n\n');
-    heartbeat = setInterval(() => write(': heartbeat\n\n'), this.heartbeatMs);
+    const heartbeat = setInterval(() => write(': heartbeat\n\n'), this.heartbeatMs);
     raw.once('close', () => {
       clearInterval(heartbeat);
-      heartbeat = undefined;
+      clearTimeout(overBound);
       subscription.unsubscribe();
     });
   }
