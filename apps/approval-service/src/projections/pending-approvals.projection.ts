@@ -31,6 +31,9 @@ const CHANGE_ID = /^(0|[1-9][0-9]{0,18})(\.[1-9][0-9]{0,8})?$/;
 /** How many changes are kept for resuming clients unless configured. */
 export const DEFAULT_CHANGE_HISTORY_LIMIT = 10_000;
 
+/** The approximate size (requests as JSON) the retained changes may take unless configured. */
+export const DEFAULT_CHANGE_HISTORY_MAX_BYTES = 64 * 1024 * 1024;
+
 /** What a closed approval's state is called, by the job state that closed it. */
 function closedAs(state: JobAggregateState): { kind: ApprovalChangeKind; state: ApprovalState } | null {
   const phase = phaseOf(state);
@@ -119,7 +122,8 @@ export class PendingApprovalsProjection implements OnApplicationBootstrap, OnMod
   private readonly pending = new Map<string, OpenApproval>();
   private readonly changes$ = new Subject<ApprovalChange>();
   /** The last changes in feed order, for a client that resumes (`Last-Event-ID`); bounded. */
-  private readonly history: ApprovalChange[] = [];
+  private readonly history: { change: ApprovalChange; bytes: number }[] = [];
+  private historyBytes = 0;
   /** Feed sequence of `history[0]`; `seqById` maps a retained change id to its sequence. */
   private historyStart = 0;
   private readonly seqById = new Map<string, number>();
@@ -141,9 +145,11 @@ export class PendingApprovalsProjection implements OnApplicationBootstrap, OnMod
     @Inject(APPROVAL_MODULE_OPTIONS) options: ApprovalModuleOptions,
   ) {
     this.historyLimit = options.changeHistoryLimit ?? DEFAULT_CHANGE_HISTORY_LIMIT;
+    this.historyMaxBytes = options.changeHistoryMaxBytes ?? DEFAULT_CHANGE_HISTORY_MAX_BYTES;
   }
 
   private readonly historyLimit: number;
+  private readonly historyMaxBytes: number;
 
   onApplicationBootstrap(): void {
     this.stopListening = this.policy.onActivated((active) => this.recomputeDrift(active));
@@ -231,7 +237,7 @@ export class PendingApprovalsProjection implements OnApplicationBootstrap, OnMod
    * in one synchronous step on subscription (changes are emitted synchronously by `apply`), so
    * nothing is missed or sent twice. Throws `invalid_last_event_id` at once (not on subscription)
    * when `afterId` is not a change id this instance still retains: malformed, older than the last
-   * `historyLimit` changes, or not folded here yet.
+   * `changeHistoryLimit` changes (or `changeHistoryMaxBytes` of them), or not folded here yet.
    */
   changesAfter(afterId?: string): Observable<ApprovalChange> {
     if (afterId === undefined) return this.changes();
@@ -250,7 +256,7 @@ export class PendingApprovalsProjection implements OnApplicationBootstrap, OnMod
       const from = Math.max(seq + 1 - this.historyStart, 0);
       const replay = this.history.slice(from);
       // Live changes cannot interleave: apply() runs on another tick than this synchronous loop.
-      for (const change of replay) subscriber.next(change);
+      for (const { change } of replay) subscriber.next(change);
       return live;
     });
   }
@@ -324,10 +330,15 @@ export class PendingApprovalsProjection implements OnApplicationBootstrap, OnMod
   private emit(id: string, kind: ApprovalChangeKind, job: ApprovalRequiredJob, approval: ApprovalSummary, at: string): void {
     const { tenant, topic, submitted_by } = job.job.request;
     const change: ApprovalChange = { id, kind, approval, at, readable: { tenant, topic, submitted_by } };
+    // Bounded by count and by size (requests may be large): the oldest changes go first.
+    const bytes = JSON.stringify(approval.request).length + 1024;
     this.seqById.set(id, this.historyStart + this.history.length);
-    this.history.push(change);
-    while (this.history.length > this.historyLimit) {
-      this.seqById.delete(this.history.shift()!.id);
+    this.history.push({ change, bytes });
+    this.historyBytes += bytes;
+    while (this.history.length > this.historyLimit || (this.historyBytes > this.historyMaxBytes && this.history.length > 1)) {
+      const oldest = this.history.shift()!;
+      this.seqById.delete(oldest.change.id);
+      this.historyBytes -= oldest.bytes;
       this.historyStart += 1;
     }
     if (this.changes$.observed) this.changes$.next(change);

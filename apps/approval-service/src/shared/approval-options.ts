@@ -4,6 +4,8 @@ export interface ApprovalModuleOptions {
   readonly expirySweepIntervalMs?: number;
   /** How many approval changes are kept for clients resuming a stream (`Last-Event-ID`); default 10,000. */
   readonly changeHistoryLimit?: number;
+  /** Approximate bytes (requests as JSON) those changes may take, the oldest go first; default 64 MiB. */
+  readonly changeHistoryMaxBytes?: number;
   /** Heartbeat comment interval of `GET /approvals/stream` (ms); default 15,000. */
   readonly sseHeartbeatMs?: number;
   /** Bytes a stream client may leave unread (for longer than the grace) before it is disconnected; default 1 MiB. */

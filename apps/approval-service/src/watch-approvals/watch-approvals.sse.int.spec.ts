@@ -178,4 +178,37 @@ describe('GET /api/v1/approvals/stream (Server-Sent Events) with a real HTTP cli
     await eventually(() => slowClosed, 'the slow client disconnected', 10_000);
     expect(received).toBeLessThan(jobs * memo.length);
   });
+
+  it('app.close() ends the open streams (graceful shutdown does not hang on them)', async () => {
+    const other = await startApprovalApp({ databaseUrl: db.url, policyPath: writePolicyFile() });
+    const stream = await sse(other.url, await bearer('wes', ['reviewer']));
+    expect(stream.status).toBe(200);
+    const closed = other.close().then(() => 'closed');
+    expect(await Promise.race([closed, new Promise((r) => setTimeout(() => r('hung'), 10_000))])).toBe('closed');
+    await stream.ended;
+  });
+
+  it('resumes on another instance (one restarted, or behind a load balancer): the id names the same point of the log', async () => {
+    const tenant = `moved-${randomUUID().slice(0, 8)}`;
+    const token = await bearer('wes', ['reviewer'], { tenants: [tenant] });
+    const first = await sse(svc.url, token);
+    await submitJob(svc.app, paymentJob({ tenant }));
+    await eventually(() => first.events.length >= 1, 'the first change');
+    first.close();
+    const two = await submitJob(svc.app, paymentJob({ tenant }));
+
+    const other = await startApprovalApp({ databaseUrl: db.url, policyPath: writePolicyFile() });
+    try {
+      // The new instance folds the log from the start; once it has seen both, the id resumes there.
+      await eventually(async () => ((await call(other.url, 'GET', `/approvals?tenant=${tenant}`, token)).body.items as unknown[] | undefined)?.length === 2, 'the new instance caught up');
+      const again = await sse(other.url, token, { lastEventId: first.events[0]!.id });
+      expect(again.status).toBe(200);
+      await eventually(() => again.events.length >= 1, 'the missed change');
+      await new Promise((r) => setTimeout(r, 200));
+      expect(kinds(again)).toEqual([['requested', two.job_id]]);
+      again.close();
+    } finally {
+      await other.close();
+    }
+  });
 });
