@@ -340,7 +340,8 @@ const auditExport: Command = async (args, io) => {
 
 /**
  * `replay --dry-run [--url EVENT_STORE_URL]`: the jobs the dispatch service's replay consumer would
- * replay (or abandon) now, from the event log, with DISPATCH_GRACE_MS / WORKER_ACK_TIMEOUT_MS of
+ * replay (or abandon) now, from the event log, with DISPATCH_GRACE_MS, WORKER_ACK_TIMEOUT_MS,
+ * WORKER_RUN_TIMEOUT_MS and DISPATCH_MAX_ATTEMPTS of
  * the environment. Writes nothing.
  */
 const replay: Command = async (args, io) => {
@@ -359,13 +360,15 @@ const replay: Command = async (args, io) => {
       graceMs: config.dispatchGraceMs,
       workerAckTimeoutMs: config.workerAckTimeoutMs,
       workerRunTimeoutMs: config.workerRunTimeoutMs,
+      maxAttempts: config.dispatchMaxAttempts,
     });
     if (json) io.out(JSON.stringify(candidates, null, 2));
     else {
       for (const c of candidates) io.out(JSON.stringify(c));
       io.err(
         `${candidates.length} job(s) would be replayed or abandoned (grace ${config.dispatchGraceMs} ms, ` +
-          `worker ack timeout ${config.workerAckTimeoutMs} ms, worker run timeout ${config.workerRunTimeoutMs} ms)`,
+          `worker ack timeout ${config.workerAckTimeoutMs} ms, worker run timeout ${config.workerRunTimeoutMs} ms, ` +
+          `max attempts ${config.dispatchMaxAttempts})`,
       );
     }
     return 0;
