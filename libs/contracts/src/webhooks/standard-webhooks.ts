@@ -20,11 +20,11 @@ export interface WebhookPayload<D = Record<string, unknown>> {
 }
 
 /** The three Standard Webhooks headers. */
-export interface WebhookHeaders {
+export type WebhookHeaders = {
   readonly 'webhook-id': string;
   readonly 'webhook-timestamp': string;
   readonly 'webhook-signature': string;
-}
+};
 
 /** Why a webhook was refused by {@link verifyWebhook}; `code` is stable. */
 export class WebhookVerificationError extends Error {
