@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { Logger } from '@nestjs/common';
 import { fromJobStreamId, JOB_STREAM_PREFIX, JobSubmittedData, signWebhook } from '@signoff/contracts';
 import type { Clock } from '@signoff/core';
@@ -5,6 +6,7 @@ import { deterministicUuid, EventStore, RecordedEvent, SubscriptionHandle } from
 import type { SignoffMetrics } from '@signoff/observability';
 import type { WebhookEndpointConfig, WebhooksConfig } from '@signoff/runtime';
 import { webhookBackoffMs } from './webhook-backoff';
+import { abortableSleep, WebhookDeliveryClaims } from './webhook-delivery.claim';
 import { toWebhookPayload, WEBHOOK_SOURCE_EVENTS, WebhookSourceEvent } from './webhook-payload.mapper';
 
 /** The dead-letter record of a webhook, in the stream `webhook-<endpoint id>`. */
@@ -50,6 +52,7 @@ export class WebhookEndpointDelivery {
   private readonly logger: Logger;
   private handle: SubscriptionHandle | null = null;
   private readonly abort = new AbortController();
+  private readonly claims: WebhookDeliveryClaims;
 
   constructor(
     private readonly endpoint: WebhookEndpointConfig,
@@ -60,6 +63,7 @@ export class WebhookEndpointDelivery {
     private readonly random: () => number = Math.random,
   ) {
     this.logger = new Logger(`Webhook:${endpoint.id}`);
+    this.claims = new WebhookDeliveryClaims(store, clock, endpoint.id, randomUUID(), webhookLeaseMs(settings));
   }
 
   start(): void {
@@ -84,18 +88,34 @@ export class WebhookEndpointDelivery {
   private async deliver(event: RecordedEvent<WebhookSourceEvent>): Promise<void> {
     const payload = toWebhookPayload(event, await this.jobOf(event), event.createdAt);
     const body = JSON.stringify(payload);
+    // Another instance of this endpoint's subscription may read the same event: one sends it.
+    const claim = await this.claims.claim(event.id, this.abort.signal);
+    if (claim === 'stopped') throw new DeliveryStopped();
+    if (claim === 'settled') return;
+    try {
+      await this.attempts(event, payload.type, body);
+    } catch (error) {
+      if (error instanceof DeliveryStopped) await this.claims.release(event.id).catch(() => undefined);
+      throw error;
+    }
+  }
+
+  /** Sends until a 2xx or the last attempt (then dead-letters), and settles the claim. */
+  private async attempts(event: RecordedEvent<WebhookSourceEvent>, type: string, body: string): Promise<void> {
     for (let attempt = 1; ; attempt += 1) {
       if (this.abort.signal.aborted) throw new DeliveryStopped();
       const failure = await this.send(event.id, body);
       if (failure === null) {
         this.metrics.webhookDeliveries.inc({ endpoint: this.endpoint.id, outcome: 'delivered' });
+        await this.claims.settle(event.id);
         return;
       }
       if (this.abort.signal.aborted) throw new DeliveryStopped();
       if (attempt >= this.settings.maxAttempts) {
-        await this.deadLetter(event, payload.type, attempt, failure);
+        await this.deadLetter(event, type, attempt, failure);
+        await this.claims.settle(event.id);
         this.metrics.webhookDeliveries.inc({ endpoint: this.endpoint.id, outcome: 'dead_lettered' });
-        this.logger.warn(`webhook ${this.endpoint.id}: ${payload.type} ${event.id} dead-lettered after ${attempt} attempts (${failure})`);
+        this.logger.warn(`webhook ${this.endpoint.id}: ${type} ${event.id} dead-lettered after ${attempt} attempts (${failure})`);
         return;
       }
       this.metrics.webhookDeliveries.inc({ endpoint: this.endpoint.id, outcome: 'retried' });
@@ -146,13 +166,13 @@ export class WebhookEndpointDelivery {
   }
 
   private sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const timer = setTimeout(done, ms);
-      function done() {
-        clearTimeout(timer);
-        resolve();
-      }
-      this.abort.signal.addEventListener('abort', done, { once: true });
-    });
+    return abortableSleep(ms, this.abort.signal);
   }
+}
+
+/** How long one message may take, all attempts and waits included: the life of its claim. */
+export function webhookLeaseMs(settings: Omit<WebhooksConfig, 'endpoints'>): number {
+  let waits = 0;
+  for (let attempt = 1; attempt < settings.maxAttempts; attempt += 1) waits += Math.min(settings.backoffMaxMs, settings.backoffBaseMs * 2 ** (attempt - 1));
+  return settings.maxAttempts * settings.timeoutMs + waits + 30_000;
 }

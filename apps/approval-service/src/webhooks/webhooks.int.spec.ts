@@ -3,7 +3,7 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { JobEvent, toJobStreamId, verifyWebhook } from '@signoff/contracts';
+import { ApprovalRequestedData, JobEvent, toJobStreamId, verifyWebhook } from '@signoff/contracts';
 import { FixedClock } from '@signoff/core/testing';
 import { EventStore } from '@signoff/event-store';
 import { SignoffMetrics } from '@signoff/observability';
@@ -143,7 +143,7 @@ describe('outbound webhooks from the approval service, on real PostgreSQL and a 
         job_id: job.job_id,
         tenant: 'default',
         topic: 'finance.payment.execute',
-        approval_ref: job.approval_ref,
+        approval_ref: (requested.data as ApprovalRequestedData).approval_ref,
         rule_id: 'require-approval-prod-finance',
         policy_snapshot: expect.any(String),
         job_hash: expect.any(String),
@@ -204,5 +204,38 @@ describe('outbound webhooks from the approval service, on real PostgreSQL and a 
     await eventually(async () => (await deadLetters(again, 'refused')).length === 2, 'the new approval dead-lettered for the refused endpoint', 10_000);
     expect((await deadLetters(again, 'refused')).map((e) => e.data.job_id)).toEqual([job.job_id, next.job_id]);
     await stop(again);
+  }, 60_000);
+
+  it('two instances on the same log send each message once (the per-message claim), and both keep the checkpoint', async () => {
+    const file = webhooksFile([endpoint('shared', `${receiver.url}/shared`, ['approval.requested'])]);
+    const one = await start(file);
+    const two = await start(file);
+    const jobs = [];
+    for (let i = 0; i < 6; i += 1) jobs.push(await submitJob(i % 2 === 0 ? one.app : two.app, paymentJob()));
+    // A new endpoint starts at the start of the log: it also gets the approvals of the test above.
+    const jobIdOf = (r: Received) => (JSON.parse(r.body) as { data: { job_id: string } }).data.job_id;
+    const mine = new Set(jobs.map((j) => j.job_id));
+    await eventually(() => new Set(at('/shared').filter((r) => mine.has(jobIdOf(r))).map(jobIdOf)).size === jobs.length, 'every approval.requested at the shared endpoint', 10_000);
+    await new Promise((r) => setTimeout(r, 700));
+    const ids = at('/shared').map((r) => r.headers['webhook-id']);
+    expect(new Set(ids).size).toBe(ids.length);
+    expect(at('/shared').filter((r) => mine.has(jobIdOf(r)))).toHaveLength(jobs.length);
+    const sent = async (svc: ApprovalTestApp) => {
+      const m = /signoff_webhook_deliveries_total\{endpoint="shared",outcome="delivered"\} (\d+)/.exec(await svc.app.get(SignoffMetrics).text());
+      return m ? Number(m[1]) : 0;
+    };
+    expect((await sent(one)) + (await sent(two))).toBe(ids.length);
+    await stop(one);
+    await stop(two);
+
+    // Restarted, the endpoint sends nothing old again.
+    const total = at('/shared').length;
+    const three = await start(file);
+    const late = await submitJob(three.app, paymentJob());
+    await eventually(() => at('/shared').length === total + 1, 'the new approval after both restarts', 5000);
+    await new Promise((r) => setTimeout(r, 500));
+    expect(at('/shared')).toHaveLength(total + 1);
+    expect(jobIdOf(at('/shared')[total])).toBe(late.job_id);
+    await stop(three);
   }, 60_000);
 });
