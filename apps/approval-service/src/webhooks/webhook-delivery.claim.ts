@@ -7,7 +7,7 @@ export const WEBHOOK_DELIVERY_RELEASED = 'WebhookDeliveryReleased';
 
 /** The claim stream of one message to one endpoint. */
 export function webhookClaimStreamId(endpointId: string, eventId: string): string {
-  return `webhook-${endpointId}-claim-${eventId}`;
+  return `webhook-claim:${endpointId}:${eventId}`;
 }
 
 interface ClaimData {
