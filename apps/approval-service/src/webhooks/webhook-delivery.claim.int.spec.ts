@@ -33,6 +33,7 @@ describe('per-message webhook claims, on PGlite', () => {
   it('a released claim is taken over at once, an expired one after its lease, and a stop ends the wait', async () => {
     const a = claims('a');
     expect(await a.claim('e2', never)).toBe('mine');
+    // The same holder again (its handler retried after a store error): still its own.
     expect(await a.claim('e2', never)).toBe('mine');
     await a.release('e2');
     expect(await claims('b').claim('e2', never)).toBe('mine');
