@@ -21,11 +21,13 @@ import { RejectHttpController } from './reject/reject.http.controller';
 import { ApprovalIntegrity } from './shared/approval-integrity';
 import { APPROVAL_MODULE_OPTIONS, ApprovalModuleOptions } from './shared/approval-options';
 import { WatchApprovalsGrpcController } from './watch-approvals/watch-approvals.grpc.controller';
+import { WebhookDeliveries } from './webhooks/webhook-deliveries.service';
 
 /**
  * The approval service's use cases: approve, reject, list and read approvals, a job's history,
  * the WatchApprovals stream, expiry, the pending-approvals projection with drift detection and the
- * `signoff.jobs.approved` relay. Needs the global CoreModule and AuthModule of its composition
+ * `signoff.jobs.approved` relay, and the outbound webhooks (one checkpointed subscription per
+ * configured endpoint). Needs the global CoreModule and AuthModule of its composition
  * root (this service's ApprovalServiceModule, or apps/standalone). The gRPC controllers only serve once the
  * composition root connects the gRPC transport (`connectApprovalsGrpc`).
  */
@@ -53,6 +55,7 @@ import { WatchApprovalsGrpcController } from './watch-approvals/watch-approvals.
     PendingApprovalsProjection,
     ApprovalExpiryScheduler,
     ApprovedRelay,
+    WebhookDeliveries,
   ],
   exports: [PendingApprovalsProjection, ApprovalExpiryScheduler],
 })
