@@ -23,11 +23,13 @@ import { APPROVAL_MODULE_OPTIONS, ApprovalModuleOptions } from './shared/approva
 import { WatchApprovalsGrpcController } from './watch-approvals/watch-approvals.grpc.controller';
 import { WatchApprovalsHandler } from './watch-approvals/watch-approvals.handler';
 import { WatchApprovalsHttpController } from './watch-approvals/watch-approvals.http.controller';
+import { WebhookDeliveries } from './webhooks/webhook-deliveries.service';
 
 /**
  * The approval service's use cases: approve, reject, list and read approvals, a job's history,
- * the WatchApprovals stream (gRPC and SSE), expiry, the pending-approvals projection with drift detection and the
- * `signoff.jobs.approved` relay. Needs the global CoreModule and AuthModule of its composition
+ * the WatchApprovals stream (gRPC and SSE), expiry, the pending-approvals projection with drift
+ * detection and the `signoff.jobs.approved` relay, and the outbound webhooks (one checkpointed
+ * subscription per configured endpoint). Needs the global CoreModule and AuthModule of its composition
  * root (this service's ApprovalServiceModule, or apps/standalone). The gRPC controllers only serve once the
  * composition root connects the gRPC transport (`connectApprovalsGrpc`).
  */
@@ -56,6 +58,7 @@ import { WatchApprovalsHttpController } from './watch-approvals/watch-approvals.
     PendingApprovalsProjection,
     ApprovalExpiryScheduler,
     ApprovedRelay,
+    WebhookDeliveries,
   ],
   exports: [PendingApprovalsProjection, ApprovalExpiryScheduler],
 })

@@ -10,3 +10,4 @@ export * from './dispatch-grant';
 export { PROTO_PATH } from './proto-path';
 export * from './text-safety';
 export * from './labels';
+export * from './webhooks/standard-webhooks';

@@ -71,6 +71,26 @@ export class SignoffMetrics {
     registers: [this.registry],
   });
 
+  /**
+   * Not a DESIGN §9 name: added by issue 12 (outbound webhooks). One count per attempt:
+   * `delivered` (a 2xx), `retried` (a failed attempt that will be tried again), `dead_lettered`
+   * (the last failed attempt; recorded as WebhookDeliveryFailed in `webhook-<endpoint>`).
+   */
+  readonly webhookDeliveries = new Counter({
+    name: 'signoff_webhook_deliveries_total',
+    help: 'Outbound webhook delivery attempts by endpoint id and outcome (delivered, retried, dead_lettered).',
+    labelNames: ['endpoint', 'outcome'] as const,
+    registers: [this.registry],
+  });
+  /** Not a DESIGN §9 name: added by issue 12. Time of one webhook request, whatever its outcome. */
+  readonly webhookDeliverySeconds = new Histogram({
+    name: 'signoff_webhook_delivery_seconds',
+    help: 'Duration of one outbound webhook request (until the response status or the failure), by endpoint id.',
+    labelNames: ['endpoint'] as const,
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    registers: [this.registry],
+  });
+
   constructor() {
     for (const decision of ['allow', 'deny', 'throttle', 'require_human']) this.policyDecisions.inc({ decision }, 0);
     collectDefaultMetrics({ register: this.registry, prefix: 'signoff_process_' });

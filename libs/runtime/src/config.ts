@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import { hostname } from 'node:os';
 import path from 'node:path';
 import { keySetSourceProblem } from '@signoff/keys';
+import { readWebhooksConfig, WebhooksConfig } from './webhooks.config';
 
 export type SnapshotMode = 'strict' | 'decision';
 
@@ -71,6 +72,8 @@ export interface SignoffConfig {
    * a dispatcher dying between its steps loses nothing. Never set in a deployment.
    */
   readonly dispatchFault: DispatchFaultConfig | null;
+  /** Outbound webhooks (SIGNOFF_WEBHOOKS_FILE, WEBHOOK_*): no endpoints when the file is unset. */
+  readonly webhooks: WebhooksConfig;
 }
 
 /** Points of the dispatch path where the test-only fault hook (SIGNOFF_FAULT) kills the dispatcher. */
@@ -196,6 +199,8 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>, d
     }
   }
 
+  const webhooks = readWebhooksConfig(str('SIGNOFF_WEBHOOKS_FILE'), int, problems);
+
   if (problems.length > 0) throw new ConfigError(problems);
   return {
     host,
@@ -226,6 +231,7 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>, d
     workerToken,
     dispatchMaxAttempts,
     dispatchFault,
+    webhooks,
   };
 }
 

@@ -1,4 +1,5 @@
 export * from './config';
+export * from './webhooks.config';
 export { ProblemJsonFilter, toSignoffError } from './problem.filter';
 export { createHttpApp, installGracefulShutdown, listen, API_PREFIX, type HttpAppOptions } from './http-app';
 export {

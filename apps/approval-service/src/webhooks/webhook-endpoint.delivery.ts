@@ -1,0 +1,178 @@
+import { randomUUID } from 'node:crypto';
+import { Logger } from '@nestjs/common';
+import { fromJobStreamId, JOB_STREAM_PREFIX, JobSubmittedData, signWebhook } from '@signoff/contracts';
+import type { Clock } from '@signoff/core';
+import { deterministicUuid, EventStore, RecordedEvent, SubscriptionHandle } from '@signoff/event-store';
+import type { SignoffMetrics } from '@signoff/observability';
+import type { WebhookEndpointConfig, WebhooksConfig } from '@signoff/runtime';
+import { webhookBackoffMs } from './webhook-backoff';
+import { abortableSleep, WebhookDeliveryClaims } from './webhook-delivery.claim';
+import { toWebhookPayload, WEBHOOK_SOURCE_EVENTS, WebhookSourceEvent } from './webhook-payload.mapper';
+
+/** The dead-letter record of a webhook, in the stream `webhook-<endpoint id>`. */
+export interface WebhookDeliveryFailedData {
+  readonly endpoint_id: string;
+  /** The `webhook-id` sent (the event id). */
+  readonly webhook_id: string;
+  readonly type: string;
+  readonly job_id: string;
+  /** Global log position of the event that was not delivered. */
+  readonly position: string;
+  readonly attempts: number;
+  /** The last failure: `status 500`, `timeout after 10000 ms`, `ECONNREFUSED`, ... */
+  readonly reason: string;
+  readonly failed_at: string;
+}
+
+export const WEBHOOK_DELIVERY_FAILED = 'WebhookDeliveryFailed';
+
+/** The stream of an endpoint's dead letters. */
+export function webhookStreamId(endpointId: string): string {
+  return `webhook-${endpointId}`;
+}
+
+/** The checkpoint name of an endpoint's subscription. */
+export function webhookSubscriptionName(endpointId: string): string {
+  return `webhook-${endpointId}`;
+}
+
+class DeliveryStopped extends Error {
+  constructor() {
+    super('webhook delivery stopped');
+  }
+}
+
+/**
+ * Delivers approval events to ONE endpoint from its own checkpointed subscription (batch of one,
+ * so the checkpoint moves after each message): a slow or dead endpoint only holds its own
+ * checkpoint back. At least once: the checkpoint moves past an event only after a 2xx or after
+ * the event was dead-lettered (WebhookDeliveryFailed appended) once the attempts ran out.
+ */
+export class WebhookEndpointDelivery {
+  private readonly logger: Logger;
+  private handle: SubscriptionHandle | null = null;
+  private readonly abort = new AbortController();
+  private readonly claims: WebhookDeliveryClaims;
+
+  constructor(
+    private readonly endpoint: WebhookEndpointConfig,
+    private readonly settings: Omit<WebhooksConfig, 'endpoints'>,
+    private readonly store: EventStore,
+    private readonly metrics: SignoffMetrics,
+    private readonly clock: Clock,
+    private readonly random: () => number = Math.random,
+  ) {
+    this.logger = new Logger(`Webhook:${endpoint.id}`);
+    this.claims = new WebhookDeliveryClaims(store, clock, endpoint.id, randomUUID(), webhookLeaseMs(settings));
+  }
+
+  start(): void {
+    this.handle = this.store.subscribe<WebhookSourceEvent & { type: string; data: unknown }>(webhookSubscriptionName(this.endpoint.id), {
+      filter: { streamPrefix: JOB_STREAM_PREFIX, eventTypes: this.endpoint.events.map((t) => WEBHOOK_SOURCE_EVENTS[t]) },
+      batchSize: 1,
+      pollIntervalMs: 50,
+      handler: (event) => this.deliver(event as RecordedEvent<WebhookSourceEvent>),
+      onError: (error) => {
+        if (!(error instanceof DeliveryStopped)) this.logger.warn(`webhook ${this.endpoint.id}: ${(error as Error).message}`);
+      },
+    });
+  }
+
+  /** Ends the request or wait in flight (the event stays unacknowledged) and stops. */
+  async stop(): Promise<void> {
+    this.abort.abort();
+    await this.handle?.stop();
+    this.handle = null;
+  }
+
+  private async deliver(event: RecordedEvent<WebhookSourceEvent>): Promise<void> {
+    const payload = toWebhookPayload(event, await this.jobOf(event), event.createdAt);
+    const body = JSON.stringify(payload);
+    // Another instance of this endpoint's subscription may read the same event: one sends it.
+    const claim = await this.claims.claim(event.id, this.abort.signal);
+    if (claim === 'stopped') throw new DeliveryStopped();
+    if (claim === 'settled') return;
+    try {
+      await this.attempts(event, payload.type, body);
+    } catch (error) {
+      if (error instanceof DeliveryStopped) await this.claims.release(event.id).catch(() => undefined);
+      throw error;
+    }
+  }
+
+  /** Sends until a 2xx or the last attempt (then dead-letters), and settles the claim. */
+  private async attempts(event: RecordedEvent<WebhookSourceEvent>, type: string, body: string): Promise<void> {
+    for (let attempt = 1; ; attempt += 1) {
+      if (this.abort.signal.aborted) throw new DeliveryStopped();
+      const failure = await this.send(event.id, body);
+      if (failure === null) {
+        this.metrics.webhookDeliveries.inc({ endpoint: this.endpoint.id, outcome: 'delivered' });
+        await this.claims.settle(event.id);
+        return;
+      }
+      if (this.abort.signal.aborted) throw new DeliveryStopped();
+      if (attempt >= this.settings.maxAttempts) {
+        await this.deadLetter(event, type, attempt, failure);
+        await this.claims.settle(event.id);
+        this.metrics.webhookDeliveries.inc({ endpoint: this.endpoint.id, outcome: 'dead_lettered' });
+        this.logger.warn(`webhook ${this.endpoint.id}: ${type} ${event.id} dead-lettered after ${attempt} attempts (${failure})`);
+        return;
+      }
+      this.metrics.webhookDeliveries.inc({ endpoint: this.endpoint.id, outcome: 'retried' });
+      await this.sleep(webhookBackoffMs(attempt, { baseMs: this.settings.backoffBaseMs, maxMs: this.settings.backoffMaxMs }, this.random()));
+    }
+  }
+
+  /** One POST; null on a 2xx, else why it failed. Redirects are failures, never followed. */
+  private async send(id: string, body: string): Promise<string | null> {
+    const timestamp = Math.floor(this.clock.now().getTime() / 1000);
+    const headers = { ...signWebhook(this.endpoint.secrets, id, timestamp, body), 'content-type': 'application/json' };
+    const stopTimer = this.metrics.webhookDeliverySeconds.startTimer({ endpoint: this.endpoint.id });
+    const timeout = AbortSignal.timeout(this.settings.timeoutMs);
+    try {
+      const res = await fetch(this.endpoint.url, { method: 'POST', headers, body, redirect: 'manual', signal: AbortSignal.any([timeout, this.abort.signal]) });
+      await res.body?.cancel().catch(() => undefined);
+      return res.status >= 200 && res.status < 300 ? null : `status ${res.status}`;
+    } catch (error) {
+      if (timeout.aborted) return `timeout after ${this.settings.timeoutMs} ms`;
+      const cause = (error as { cause?: { code?: string; message?: string } }).cause;
+      return cause?.code ?? cause?.message ?? (error as Error).message;
+    } finally {
+      stopTimer();
+    }
+  }
+
+  private async deadLetter(event: RecordedEvent<WebhookSourceEvent>, type: string, attempts: number, reason: string): Promise<void> {
+    const data: WebhookDeliveryFailedData = {
+      endpoint_id: this.endpoint.id,
+      webhook_id: event.id,
+      type,
+      job_id: event.data.job_id,
+      position: event.position.toString(),
+      attempts,
+      reason,
+      failed_at: this.clock.now().toISOString(),
+    };
+    // A deterministic id: a restart that dead-letters the same event again appends nothing new.
+    const id = deterministicUuid(`webhook-dead-letter:${this.endpoint.id}:${event.id}`);
+    await this.store.appendToStream(webhookStreamId(this.endpoint.id), [{ id, type: WEBHOOK_DELIVERY_FAILED, data }], { expectedRevision: 'any' });
+  }
+
+  /** The job's tenant and topic, from its JobSubmitted (the first event of its stream). */
+  private async jobOf(event: RecordedEvent<WebhookSourceEvent>): Promise<{ tenant: string; topic: string }> {
+    const [first] = await this.store.readStream<{ type: string; data: JobSubmittedData }>(event.streamId, { maxCount: 1 });
+    const request = first?.type === 'JobSubmitted' ? first.data.request : null;
+    return { tenant: request?.tenant ?? fromJobStreamId(event.streamId)?.tenant ?? 'default', topic: request?.topic ?? '' };
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return abortableSleep(ms, this.abort.signal);
+  }
+}
+
+/** How long one message may take, all attempts and waits included: the life of its claim. */
+export function webhookLeaseMs(settings: Omit<WebhooksConfig, 'endpoints'>): number {
+  let waits = 0;
+  for (let attempt = 1; attempt < settings.maxAttempts; attempt += 1) waits += Math.min(settings.backoffMaxMs, settings.backoffBaseMs * 2 ** (attempt - 1));
+  return settings.maxAttempts * settings.timeoutMs + waits + 30_000;
+}
