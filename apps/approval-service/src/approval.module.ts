@@ -21,13 +21,15 @@ import { RejectHttpController } from './reject/reject.http.controller';
 import { ApprovalIntegrity } from './shared/approval-integrity';
 import { APPROVAL_MODULE_OPTIONS, ApprovalModuleOptions } from './shared/approval-options';
 import { WatchApprovalsGrpcController } from './watch-approvals/watch-approvals.grpc.controller';
+import { WatchApprovalsHandler } from './watch-approvals/watch-approvals.handler';
+import { WatchApprovalsHttpController } from './watch-approvals/watch-approvals.http.controller';
 import { WebhookDeliveries } from './webhooks/webhook-deliveries.service';
 
 /**
  * The approval service's use cases: approve, reject, list and read approvals, a job's history,
- * the WatchApprovals stream, expiry, the pending-approvals projection with drift detection and the
- * `signoff.jobs.approved` relay, and the outbound webhooks (one checkpointed subscription per
- * configured endpoint). Needs the global CoreModule and AuthModule of its composition
+ * the WatchApprovals stream (gRPC and SSE), expiry, the pending-approvals projection with drift
+ * detection and the `signoff.jobs.approved` relay, and the outbound webhooks (one checkpointed
+ * subscription per configured endpoint). Needs the global CoreModule and AuthModule of its composition
  * root (this service's ApprovalServiceModule, or apps/standalone). The gRPC controllers only serve once the
  * composition root connects the gRPC transport (`connectApprovalsGrpc`).
  */
@@ -38,6 +40,7 @@ import { WebhookDeliveries } from './webhooks/webhook-deliveries.service';
     ListApprovalsHttpController,
     GetApprovalHttpController,
     JobEventsHttpController,
+    WatchApprovalsHttpController,
     ApproveGrpcController,
     RejectGrpcController,
     ListApprovalsGrpcController,
@@ -49,7 +52,7 @@ import { WebhookDeliveries } from './webhooks/webhook-deliveries.service';
     // One handler per use case, whatever the transport, registered on the CommandBus / QueryBus.
     ...cqrsHandlers('ApprovalModule', {
       commands: [ApproveHandler, RejectHandler],
-      queries: [ListApprovalsHandler, GetApprovalHandler, JobEventsHandler],
+      queries: [ListApprovalsHandler, GetApprovalHandler, JobEventsHandler, WatchApprovalsHandler],
     }),
     GrpcAuth,
     PendingApprovalsProjection,

@@ -9,6 +9,8 @@ export const ERROR_CODES = {
   invalid_request: 400,
   reserved_label: 400,
   invalid_policy: 400,
+  /** `Last-Event-ID` of `GET /approvals/stream` is malformed or no longer retained: reload, reconnect without it. */
+  invalid_last_event_id: 400,
   payload_too_large: 413,
   /** Framework refusals before any route runs (HTTP parser, router, body parser). */
   request_timeout: 408,

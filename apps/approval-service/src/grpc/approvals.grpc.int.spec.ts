@@ -135,6 +135,29 @@ describe('gRPC signoff.v1.Approvals with a real @grpc/grpc-js client, on real Po
     expect(invalid.code).toBe(GrpcStatus.INVALID_ARGUMENT);
   });
 
+  it('WatchApprovals is live when the client is told: initial metadata first, then the first change (requested) is not lost', async () => {
+    // Issue 12 §2: a client that opened the stream and then submitted a job lost the `requested` change.
+    for (let run = 0; run < 4; run += 1) {
+      const tenant = `live-${randomUUID().slice(0, 8)}`;
+      const watcher = client.watch({}, await bearer('wes', ['reviewer'], { tenants: [tenant] }));
+      const seen: { kind: string; approval: { job_id: string } }[] = [];
+      watcher.on('data', (change) => seen.push(change as (typeof seen)[number]));
+      watcher.on('error', () => undefined);
+      // The client's signal that the stream is live: the server's initial metadata (no sleep).
+      await new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error('no initial metadata within 2 s')), 2000);
+        watcher.once('metadata', () => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+      const job = await submitJob(svc.app, paymentJob({ tenant }));
+      await eventually(() => seen.some((c) => c.kind === 'requested' && c.approval.job_id === job.job_id), `run ${run}: the requested change`);
+      expect(seen.map((c) => [c.kind, c.approval.job_id])).toEqual([['requested', job.job_id]]);
+      watcher.cancel();
+    }
+  });
+
   it('WatchApprovals streams the changes the caller may see', async () => {
     const tenant = `w-${randomUUID().slice(0, 8)}`;
     const watcher = client.watch({ topic: 'finance.*' }, await bearer('wes', ['reviewer'], { tenants: [tenant] }));

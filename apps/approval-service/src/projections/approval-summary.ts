@@ -30,6 +30,12 @@ export interface ApprovalSummary {
 export type ApprovalChangeKind = 'requested' | 'vote_recorded' | 'granted' | 'rejected' | 'expired' | 'invalidated' | 'drifted';
 
 export interface ApprovalChange {
+  /**
+   * Where the change sits in this instance's feed, resumable (SSE `id:`): the global log position
+   * of the event that made it (`"42"`), or for a drift (noticed on a policy activation, not an event
+   * of the job) the position of the last event folded before it and a counter (`"42.1"`).
+   */
+  readonly id: string;
   readonly kind: ApprovalChangeKind;
   readonly approval: ApprovalSummary;
   /** When it happened (the event's `at`; for drift, when this instance noticed). */

@@ -1,12 +1,14 @@
-import { Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
+import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
 import { ApprovalRequiredJob, evolve, initialState, JobAggregateState, phaseOf, SubmittedJob } from '@signoff/approvals';
 import { fromJobStreamId, JOB_STREAM_PREFIX, JobEvent, JobRef, toJobStreamId } from '@signoff/contracts';
 import { ActivePolicy, ActivePolicyView, Clock, HistoryRedaction, LoadedJob } from '@signoff/core';
 import { EventStore, RecordedEvent, SubscriptionHandle } from '@signoff/event-store';
 import { SignoffMetrics } from '@signoff/observability';
+import { SignoffError } from '@signoff/contracts';
 import { Principal, topicGlob } from '@signoff/runtime';
 import { Observable, Subject } from 'rxjs';
 import { ApprovalIntegrity } from '../shared/approval-integrity';
+import { APPROVAL_MODULE_OPTIONS, ApprovalModuleOptions } from '../shared/approval-options';
 import { maySeeApproval } from '../shared/job-access';
 import { ApprovalCursor, compareCursor, cursorOf, decodeCursor, encodeCursor } from './approval-cursor';
 import { ApprovalChange, ApprovalChangeKind, ApprovalState, ApprovalSummary, summaryOf } from './approval-summary';
@@ -22,6 +24,15 @@ const PROJECTED_EVENT_TYPES = [
   'ApprovalExpired',
   'ApprovalInvalidated',
 ] as const satisfies readonly JobEvent['type'][];
+
+/** A change id: a log position, optionally `.n` for the n-th drift noticed after it. */
+const CHANGE_ID = /^(0|[1-9][0-9]{0,18})(\.[1-9][0-9]{0,8})?$/;
+
+/** How many changes are kept for resuming clients unless configured. */
+export const DEFAULT_CHANGE_HISTORY_LIMIT = 10_000;
+
+/** The approximate size (requests as JSON) the retained changes may take unless configured. */
+export const DEFAULT_CHANGE_HISTORY_MAX_BYTES = 64 * 1024 * 1024;
 
 /** What a closed approval's state is called, by the job state that closed it. */
 function closedAs(state: JobAggregateState): { kind: ApprovalChangeKind; state: ApprovalState } | null {
@@ -110,6 +121,15 @@ export class PendingApprovalsProjection implements OnApplicationBootstrap, OnMod
   /** Open approvals by stream id (one per tenant and job id). */
   private readonly pending = new Map<string, OpenApproval>();
   private readonly changes$ = new Subject<ApprovalChange>();
+  /** The last changes in feed order, for a client that resumes (`Last-Event-ID`); bounded. */
+  private readonly history: { change: ApprovalChange; bytes: number }[] = [];
+  private historyBytes = 0;
+  /** Feed sequence of `history[0]`; `seqById` maps a retained change id to its sequence. */
+  private historyStart = 0;
+  private readonly seqById = new Map<string, number>();
+  /** Position of the last event folded, and how many drifts were noticed since (drift change ids). */
+  private lastPosition = -1n;
+  private driftsSincePosition = 0;
   private handle: SubscriptionHandle | null = null;
   private stopListening: (() => void) | null = null;
   /** Labels the subscription (non-durable: nothing is stored under it, see the class comment). */
@@ -122,7 +142,14 @@ export class PendingApprovalsProjection implements OnApplicationBootstrap, OnMod
     private readonly metrics: SignoffMetrics,
     private readonly clock: Clock,
     private readonly redaction: HistoryRedaction,
-  ) {}
+    @Inject(APPROVAL_MODULE_OPTIONS) options: ApprovalModuleOptions,
+  ) {
+    this.historyLimit = options.changeHistoryLimit ?? DEFAULT_CHANGE_HISTORY_LIMIT;
+    this.historyMaxBytes = options.changeHistoryMaxBytes ?? DEFAULT_CHANGE_HISTORY_MAX_BYTES;
+  }
+
+  private readonly historyLimit: number;
+  private readonly historyMaxBytes: number;
 
   onApplicationBootstrap(): void {
     this.stopListening = this.policy.onActivated((active) => this.recomputeDrift(active));
@@ -204,6 +231,36 @@ export class PendingApprovalsProjection implements OnApplicationBootstrap, OnMod
     return this.changes$.asObservable();
   }
 
+  /**
+   * Every change after the one whose id is `afterId` (from the retained history, then live), or
+   * from now on without it; completes when the instance stops. Replay and the live feed are joined
+   * in one synchronous step on subscription (changes are emitted synchronously by `apply`), so
+   * nothing is missed or sent twice. Throws `invalid_last_event_id` at once (not on subscription)
+   * when `afterId` is not a change id this instance still retains: malformed, older than the last
+   * `changeHistoryLimit` changes (or `changeHistoryMaxBytes` of them), or not folded here yet.
+   */
+  changesAfter(afterId?: string): Observable<ApprovalChange> {
+    if (afterId === undefined) return this.changes();
+    const seq = this.seqById.get(afterId);
+    if (seq === undefined) {
+      throw new SignoffError(
+        'invalid_last_event_id',
+        CHANGE_ID.test(afterId)
+          ? 'Last-Event-ID is not among the changes this instance retains: reload the list and reconnect without it'
+          : 'Last-Event-ID is not a change id of this stream',
+      );
+    }
+    return new Observable<ApprovalChange>((subscriber) => {
+      const live = this.changes$.subscribe(subscriber);
+      // Positions of the history from now: the changes after `seq`, as they were at the call.
+      const from = Math.max(seq + 1 - this.historyStart, 0);
+      const replay = this.history.slice(from);
+      // Live changes cannot interleave: apply() runs on another tick than this synchronous loop.
+      for (const { change } of replay) subscriber.next(change);
+      return live;
+    });
+  }
+
   get size(): number {
     return this.pending.size;
   }
@@ -221,6 +278,8 @@ export class PendingApprovalsProjection implements OnApplicationBootstrap, OnMod
     const partial = this.submitted.get(key);
     const known = open ?? partial;
     if (known && event.revision <= known.revision) return;
+    this.lastPosition = event.position;
+    this.driftsSincePosition = 0;
     const before: JobAggregateState = known?.job ?? initialState();
     const after = evolve(before, event);
     if (after === before) return;
@@ -231,11 +290,11 @@ export class PendingApprovalsProjection implements OnApplicationBootstrap, OnMod
     } else if (after.status === 'APPROVAL_REQUIRED') {
       const drifted = open ? open.drifted : this.driftOf(after);
       this.pending.set(key, { ref, job: after, drifted, revision: event.revision, expiresMs: Date.parse(after.approval.expires_at) });
-      this.emit(open ? 'vote_recorded' : 'requested', after, this.summary(after, drifted), event.metadata.at);
+      this.emit(String(event.position), open ? 'vote_recorded' : 'requested', after, this.summary(after, drifted), event.metadata.at);
     } else if (open) {
       this.pending.delete(key);
       const closed = closedAs(after);
-      if (closed) this.emit(closed.kind, open.job, this.summary(open.job, open.drifted, closed.state), event.metadata.at);
+      if (closed) this.emit(String(event.position), closed.kind, open.job, this.summary(open.job, open.drifted, closed.state), event.metadata.at);
     }
     this.metrics.approvalsPending.set(this.pending.size);
   }
@@ -258,7 +317,8 @@ export class PendingApprovalsProjection implements OnApplicationBootstrap, OnMod
       const drifted = this.driftOf(entry.job, active);
       if (drifted === entry.drifted) continue;
       this.pending.set(key, { ...entry, drifted });
-      this.emit('drifted', entry.job, this.summary(entry.job, drifted), at);
+      this.driftsSincePosition += 1;
+      this.emit(`${this.lastPosition}.${this.driftsSincePosition}`, 'drifted', entry.job, this.summary(entry.job, drifted), at);
     }
   }
 
@@ -267,9 +327,21 @@ export class PendingApprovalsProjection implements OnApplicationBootstrap, OnMod
     return { ...summaryOf(job, drifted, state), request: this.redaction.request(job) };
   }
 
-  private emit(kind: ApprovalChangeKind, job: ApprovalRequiredJob, approval: ApprovalSummary, at: string): void {
+  private emit(id: string, kind: ApprovalChangeKind, job: ApprovalRequiredJob, approval: ApprovalSummary, at: string): void {
     const { tenant, topic, submitted_by } = job.job.request;
-    if (this.changes$.observed) this.changes$.next({ kind, approval, at, readable: { tenant, topic, submitted_by } });
+    const change: ApprovalChange = { id, kind, approval, at, readable: { tenant, topic, submitted_by } };
+    // Bounded by count and by size (requests may be large): the oldest changes go first.
+    const bytes = JSON.stringify(approval.request).length + 1024;
+    this.seqById.set(id, this.historyStart + this.history.length);
+    this.history.push({ change, bytes });
+    this.historyBytes += bytes;
+    while (this.history.length > this.historyLimit || (this.historyBytes > this.historyMaxBytes && this.history.length > 1)) {
+      const oldest = this.history.shift()!;
+      this.seqById.delete(oldest.change.id);
+      this.historyBytes -= oldest.bytes;
+      this.historyStart += 1;
+    }
+    if (this.changes$.observed) this.changes$.next(change);
   }
 }
 

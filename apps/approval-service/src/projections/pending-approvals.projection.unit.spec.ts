@@ -7,6 +7,7 @@ import { SignoffMetrics } from '@signoff/observability';
 import { jobHash, normalizeJobRequest } from '@signoff/policy-engine';
 import { Principal, SnapshotMode } from '@signoff/runtime';
 import { ApprovalIntegrity } from '../shared/approval-integrity';
+import { ApprovalModuleOptions } from '../shared/approval-options';
 import { policyView } from '../testing/policy-view';
 import { POLICY_V1, POLICY_V2_UNRELATED_CHANGE } from '../testing/test-policies';
 import { ApprovalChange } from './approval-summary';
@@ -15,7 +16,7 @@ import { PendingApprovalsProjection } from './pending-approvals.projection';
 const V1 = policyView(POLICY_V1);
 const reviewer: Principal = { sub: 'rita', roles: new Set(['reviewer']), topics: null, tenants: null };
 
-function harness(mode: SnapshotMode = 'strict', redactFields: string[] = []) {
+function harness(mode: SnapshotMode = 'strict', redactFields: string[] = [], options: ApprovalModuleOptions = {}) {
   let active: ActivePolicyView = V1;
   const seen = new Map<string, ActivePolicyView>([[V1.snapshot, V1]]);
   const listeners = new Set<(p: ActivePolicyView) => void>();
@@ -35,6 +36,7 @@ function harness(mode: SnapshotMode = 'strict', redactFields: string[] = []) {
     metrics,
     new FixedClock(new Date('2026-03-01T00:00:00.000Z')),
     new HistoryRedaction(policy, redactFields),
+    options,
   );
   projection.onApplicationBootstrap();
   const changes: ApprovalChange[] = [];
@@ -216,5 +218,53 @@ describe('PendingApprovalsProjection', () => {
     expect(JSON.stringify(changes)).not.toContain('DE00 1234');
     const cached = projection.cached(A);
     expect(cached?.state.status === 'APPROVAL_REQUIRED' && cached.state.job.request.payload).toEqual({ iban: 'DE00 1234', amount: 5 });
+  });
+
+  it('gives each change a resumable id: the position of its event, or the last position and a counter for a drift', () => {
+    const { projection, changes, activate } = harness();
+    const events = requestedJob('a', { required: 2 });
+    for (const e of events) projection.apply(e);
+    const voted = vote('a', 'rita', 3, 1, 2);
+    projection.apply(voted);
+    activate(policyView(POLICY_V2_UNRELATED_CHANGE, 'v2'));
+    expect(changes.map((c) => [c.kind, c.id])).toEqual([
+      ['requested', String(events[2]!.position)],
+      ['vote_recorded', String(voted.position)],
+      ['drifted', `${voted.position}.1`],
+    ]);
+  });
+
+  it('replays the retained changes after a Last-Event-ID, then goes live, once each; refuses an id it does not retain', () => {
+    const { projection } = harness('strict', [], { changeHistoryLimit: 3 });
+    for (const id of ['a', 'b', 'c', 'd']) for (const e of requestedJob(id)) projection.apply(e);
+    const early: string[] = [];
+    projection.changes().subscribe((c) => early.push(c.id));
+    const seen: string[] = [];
+    const ids = projection['history'].map((h: { change: ApprovalChange }) => h.change.id);
+    expect(ids).toHaveLength(3); // b, c, d: a fell out of the retained history
+    projection.changesAfter(ids[0]).subscribe((c) => seen.push(c.approval.job_id));
+    expect(seen).toEqual(['c', 'd']);
+    for (const e of requestedJob('e')) projection.apply(e);
+    expect(seen).toEqual(['c', 'd', 'e']);
+
+    const refusal = (id: string) => {
+      try {
+        projection.changesAfter(id);
+        return null;
+      } catch (error) {
+        return (error as { code?: string }).code;
+      }
+    };
+    expect(refusal('garbage')).toBe('invalid_last_event_id');
+    expect(refusal('3')).toBe('invalid_last_event_id'); // the change of `a`, no longer retained
+    expect(refusal('999999')).toBe('invalid_last_event_id');
+  });
+
+  it('bounds the retained changes by size too: large requests push the oldest out', () => {
+    const { projection, changes } = harness('strict', [], { changeHistoryMaxBytes: 50_000 });
+    for (const id of ['a', 'b', 'c', 'd']) for (const e of requestedJob(id, { payload: { memo: 'x'.repeat(20_000) } })) projection.apply(e);
+    expect(changes).toHaveLength(4);
+    expect(projection['history'].map((h: { change: ApprovalChange }) => h.change.approval.job_id)).toEqual(['c', 'd']);
+    expect(() => projection.changesAfter(changes[1]!.id)).toThrow(expect.objectContaining({ code: 'invalid_last_event_id' }));
   });
 });

@@ -6,6 +6,7 @@ import { freePort } from '../../../../deploy/local/ports';
 import { testConfig, TEST_JWT_SECRET } from '../../../../test/support/app';
 import { ApprovalServiceModule } from '../app.module';
 import { connectApprovalsGrpc } from '../grpc/grpc.options';
+import type { ApprovalModuleOptions } from '../shared/approval-options';
 
 export interface ApprovalTestApp {
   readonly app: NestFastifyApplication;
@@ -27,6 +28,8 @@ export interface ApprovalTestAppOptions {
   readonly expirySweepIntervalMs?: number;
   /** How often the instance re-reads the active policy (default 250 ms; long = keeps a stale policy). */
   readonly policyPollIntervalMs?: number;
+  /** Approval module tunables (SSE heartbeat and buffer bound, change history). */
+  readonly approval?: Omit<ApprovalModuleOptions, 'expirySweepIntervalMs'>;
 }
 
 /**
@@ -38,6 +41,7 @@ export async function startApprovalApp(options: ApprovalTestAppOptions): Promise
   const clock = options.clock ?? new FixedClock(new Date());
   const config = testConfig({ EVENT_STORE_URL: options.databaseUrl, POLICY_PATH: options.policyPath, ...options.env });
   const module = ApprovalServiceModule.forRoot(config, {
+    ...options.approval,
     clock,
     expirySweepIntervalMs: options.expirySweepIntervalMs ?? 100,
     ...(options.policyPollIntervalMs !== undefined ? { policyPollIntervalMs: options.policyPollIntervalMs } : {}),

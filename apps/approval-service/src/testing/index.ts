@@ -3,4 +3,5 @@ export * from './approval-test.app';
 export * from './grpc.client';
 export * from './job.fixture';
 export * from './policy-view';
+export * from './sse.client';
 export * from './test-policies';
