@@ -3,7 +3,7 @@ import type { RawBodyRequest } from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
 import { ApiExcludeController } from '@nestjs/swagger';
 import { SignoffError } from '@signoff/contracts';
-import { Clock } from '@signoff/core';
+import { Clock, requestedJobRef } from '@signoff/core';
 import { Public, SlackConfig, slackUserKey } from '@signoff/runtime';
 import type { FastifyRequest } from 'fastify';
 import { ApproveCommand } from '../approve/approve.command';
@@ -67,7 +67,7 @@ export class SlackInteractionsHttpController {
     // 4. The vote binds to the snapshot and hash the message showed (a change underneath is the API's 409).
     try {
       const outcome = await this.commands.execute(
-        new ApproveCommand(principal, { tenant: button.tenant, jobId: button.jobId }, {
+        new ApproveCommand(principal, requestedJobRef(principal, button.jobId, button.tenant), {
           reason: `via Slack ${interaction.teamId}/${interaction.userId}`,
           policy_snapshot: button.policySnapshot,
           job_hash: button.jobHash,

@@ -1,0 +1,114 @@
+import { createHmac } from 'node:crypto';
+import { Module } from '@nestjs/common';
+import { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { JobEvent, toJobStreamId } from '@signoff/contracts';
+import { FixedClock } from '@signoff/core/testing';
+import { EventStore } from '@signoff/event-store';
+import { JsonLogger } from '@signoff/observability';
+import { createHttpApp, listen, parseSlackFile, SlackConfig } from '@signoff/runtime';
+import { createTestDatabase } from '../../../../test/support/infra';
+import { testConfig } from '../../../../test/support/app';
+import { ApprovalServiceModule } from '../app.module';
+import { paymentJob, submitJob } from '../testing/job.fixture';
+import { writePolicyFile } from '../testing/test-policies';
+import { SLACK_APPROVE_ACTION, SLACK_REJECT_ACTION } from './slack-message.blocks';
+import { SlackModule } from './slack.module';
+
+const SECRET = 'slack-signing-secret-0123456789abcdef';
+const slackFile = `
+signing_secret: ${SECRET}
+incoming_webhook_url: http://127.0.0.1:9/slack
+events: [approval.requested]
+users:
+  T0TEAM/UALICE: {sub: alice, roles: [reviewer]}
+  T0TEAM/UOTHER: {sub: olga, roles: [reviewer], tenants: [other]}
+`;
+
+/** Signed exactly as Slack signs (computed here, not with the service's helper). */
+function signed(body: string, ts: number, secret = SECRET): Record<string, string> {
+  const signature = 'v0=' + createHmac('sha256', secret).update(`v0:${ts}:${body}`).digest('hex');
+  return { 'content-type': 'application/x-www-form-urlencoded', 'x-slack-request-timestamp': String(ts), 'x-slack-signature': signature };
+}
+
+function interaction(user: string, actionId: string, value: unknown): string {
+  const payload = { type: 'block_actions', user: { id: user, team_id: 'T0TEAM' }, actions: [{ action_id: actionId, value: JSON.stringify(value) }], response_url: 'http://127.0.0.1:9/r' };
+  return new URLSearchParams({ payload: JSON.stringify(payload) }).toString();
+}
+
+describe('Slack interactions on the real approval service', () => {
+  let db: { url: string; drop: () => Promise<void> };
+  let app: NestFastifyApplication;
+  let url: string;
+  const clock = new FixedClock(new Date());
+  const nowS = () => Math.floor(clock.now().getTime() / 1000);
+  const post = async (body: string, headers: Record<string, string>) => {
+    const res = await fetch(`${url}/api/v1/integrations/slack/interactions`, { method: 'POST', headers, body });
+    return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+  };
+  const events = async (jobId: string) => (await app.get(EventStore).readStream<JobEvent>(toJobStreamId({ tenant: 'default', jobId }))).map((e) => ({ type: e.type, data: e.data, metadata: e.metadata }) as JobEvent);
+
+  beforeAll(async () => {
+    db = await createTestDatabase('slack');
+    const config = testConfig({ EVENT_STORE_URL: db.url, POLICY_PATH: writePolicyFile() });
+    const slack = parseSlackFile(slackFile, 'test').config as SlackConfig;
+    @Module({ imports: [ApprovalServiceModule.forRoot(config, { clock, expirySweepIntervalMs: 100 }), SlackModule.forRoot(slack)] })
+    class WithSlack {}
+    app = await createHttpApp(WithSlack, { service: 'slack-test', logger: new JsonLogger('slack-test', 'warn') });
+    url = await listen(app, 0, '127.0.0.1');
+  });
+  afterAll(async () => {
+    await app?.close();
+    await db?.drop();
+  });
+
+  it('a mapped reviewer approves: granted, recorded as the mapped identity with the Slack user as evidence', async () => {
+    const job = await submitJob(app, paymentJob());
+    const body = interaction('UALICE', SLACK_APPROVE_ACTION, { t: 'default', j: job.job_id, s: job.policy_snapshot, h: job.job_hash });
+    const res = await post(body, signed(body, nowS()));
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ response_type: 'ephemeral', text: `approved (default/${job.job_id}) as alice` });
+    const grant = (await events(job.job_id)).find((e) => e.type === 'ApprovalGranted');
+    expect(grant?.data).toMatchObject({ approved_by: ['alice'], policy_snapshot: job.policy_snapshot, job_hash: job.job_hash, reason: 'via Slack T0TEAM/UALICE' });
+  });
+
+  it('an unmapped user, a reject without reason, a reviewer of another tenant: refused, nothing recorded', async () => {
+    const job = await submitJob(app, paymentJob());
+    const value = { t: 'default', j: job.job_id, s: job.policy_snapshot, h: job.job_hash };
+    const before = (await events(job.job_id)).length;
+    const unmapped = interaction('USTRANGER', SLACK_APPROVE_ACTION, value);
+    expect((await post(unmapped, signed(unmapped, nowS()))).body.text).toMatch(/not mapped to a Signoff reviewer/);
+    const reject = interaction('UALICE', SLACK_REJECT_ACTION, value);
+    expect((await post(reject, signed(reject, nowS()))).body.text).toMatch(/Rejecting needs a reason/);
+    const other = interaction('UOTHER', SLACK_APPROVE_ACTION, value);
+    const refused = await post(other, signed(other, nowS()));
+    expect(refused.status).toBe(200);
+    expect(refused.body.text).toMatch(/^Refused \(not_found\)/);
+    expect((await events(job.job_id)).length).toBe(before);
+  });
+
+  it('a snapshot other than the current one: the API\'s 409 message is shown back', async () => {
+    const job = await submitJob(app, paymentJob());
+    const body = interaction('UALICE', SLACK_APPROVE_ACTION, { t: 'default', j: job.job_id, s: `sha256:${'c'.repeat(64)}`, h: job.job_hash });
+    const res = await post(body, signed(body, nowS()));
+    expect(res.status).toBe(200);
+    expect(res.body.text).toMatch(/^Refused \((stale_review|snapshot_changed)\)/);
+    expect((await events(job.job_id)).some((e) => e.type === 'ApprovalGranted')).toBe(false);
+  });
+
+  it('bad signature, missing signature, stale or future timestamp (replay): 401 with a code; hostile body: 400', async () => {
+    const job = await submitJob(app, paymentJob());
+    const body = interaction('UALICE', SLACK_APPROVE_ACTION, { t: 'default', j: job.job_id, s: job.policy_snapshot, h: job.job_hash });
+    expect(await post(body, signed(body, nowS(), 'another-secret-0123456789abcdef'))).toMatchObject({ status: 401, body: { code: 'slack_signature_invalid' } });
+    expect(await post(body, { 'content-type': 'application/x-www-form-urlencoded' })).toMatchObject({ status: 401, body: { code: 'slack_signature_missing' } });
+    expect(await post(body, signed(body, nowS() - 301))).toMatchObject({ status: 401, body: { code: 'slack_timestamp_stale' } });
+    expect(await post(body, signed(body, nowS() + 301))).toMatchObject({ status: 401, body: { code: 'slack_timestamp_stale' } });
+    const tampered = body.replace('UALICE', 'UOTHER');
+    expect(await post(tampered, signed(body, nowS()))).toMatchObject({ status: 401, body: { code: 'slack_signature_invalid' } });
+    const hostile = new URLSearchParams({ payload: '{"type":"block_actions","user":{"id":"U\\u0000"}}' }).toString();
+    expect(await post(hostile, signed(hostile, nowS()))).toMatchObject({ status: 400, body: { code: 'slack_payload_invalid' } });
+    const deep = new URLSearchParams({ payload: '{"a":'.repeat(2000) + '1' + '}'.repeat(2000) }).toString();
+    expect(await post(deep, signed(deep, nowS()))).toMatchObject({ status: 400, body: { code: 'slack_payload_invalid' } });
+    expect((await events(job.job_id)).some((e) => e.type === 'ApprovalGranted')).toBe(false);
+  });
+});
