@@ -1,4 +1,6 @@
 import { createHmac } from 'node:crypto';
+import { createServer, Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { Module } from '@nestjs/common';
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -12,13 +14,13 @@ import { testConfig } from '../../../../test/support/app';
 import { ApprovalServiceModule } from '../app.module';
 import { paymentJob, submitJob } from '../testing/job.fixture';
 import { writePolicyFile } from '../testing/test-policies';
-import { SLACK_APPROVE_ACTION, SLACK_REJECT_ACTION } from './slack-message.blocks';
+import { decodeButtonValue, SLACK_APPROVE_ACTION, SLACK_REJECT_ACTION } from './slack-message.blocks';
 import { SlackModule } from './slack.module';
 
 const SECRET = 'slack-signing-secret-0123456789abcdef';
-const slackFile = `
+const slackFile = (webhookUrl: string) => `
 signing_secret: ${SECRET}
-incoming_webhook_url: http://127.0.0.1:9/slack
+incoming_webhook_url: ${webhookUrl}
 events: [approval.requested]
 users:
   T0TEAM/UALICE: {sub: alice, roles: [reviewer]}
@@ -48,10 +50,24 @@ describe('Slack interactions on the real approval service', () => {
   };
   const events = async (jobId: string) => (await app.get(EventStore).readStream<JobEvent>(toJobStreamId({ tenant: 'default', jobId }))).map((e) => ({ type: e.type, data: e.data, metadata: e.metadata }) as JobEvent);
 
+  let receiver: Server;
+  const received: { headers: Record<string, unknown>; body: { text: string; blocks?: { type: string; elements?: { action_id: string; value: string }[] }[] } }[] = [];
+
   beforeAll(async () => {
+    // Stands in for Slack's incoming webhook.
+    receiver = createServer((req, res) => {
+      let raw = '';
+      req.on('data', (c: Buffer) => (raw += c.toString()));
+      req.on('end', () => {
+        received.push({ headers: req.headers, body: JSON.parse(raw) });
+        res.end('ok');
+      });
+    });
+    await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+    const webhookUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/services/T/B/X`;
     db = await createTestDatabase('slack');
     const config = testConfig({ EVENT_STORE_URL: db.url, POLICY_PATH: writePolicyFile() });
-    const slack = parseSlackFile(slackFile, 'test').config as SlackConfig;
+    const slack = parseSlackFile(slackFile(webhookUrl), 'test').config as SlackConfig;
     @Module({ imports: [ApprovalServiceModule.forRoot(config, { clock, expirySweepIntervalMs: 100 }), SlackModule.forRoot(slack)] })
     class WithSlack {}
     app = await createHttpApp(WithSlack, { service: 'slack-test', logger: new JsonLogger('slack-test', 'warn') });
@@ -60,6 +76,20 @@ describe('Slack interactions on the real approval service', () => {
   afterAll(async () => {
     await app?.close();
     await db?.drop();
+    await new Promise((resolve) => receiver?.close(resolve));
+  });
+
+  it('posts a requested approval to the incoming webhook from the log, buttons carrying the snapshot and hash shown', async () => {
+    const job = await submitJob(app, paymentJob());
+    const deadline = Date.now() + 10_000;
+    const mine = () => received.find((r) => r.body.text.includes(job.job_id));
+    while (!mine() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    const message = mine();
+    expect(message?.headers['content-type']).toBe('application/json');
+    const actions = message?.body.blocks?.find((b) => b.type === 'actions');
+    expect(actions?.elements?.map((e) => e.action_id)).toEqual([SLACK_APPROVE_ACTION, SLACK_REJECT_ACTION]);
+    for (const e of actions?.elements ?? []) expect(decodeButtonValue(e.value)).toEqual({ tenant: 'default', jobId: job.job_id, policySnapshot: job.policy_snapshot, jobHash: job.job_hash });
+    expect(JSON.stringify(message?.body)).not.toContain('1250');
   });
 
   it('a mapped reviewer approves: granted, recorded as the mapped identity with the Slack user as evidence', async () => {
