@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { Principal, Role, ROLES } from './auth/principal';
 import { WEBHOOK_EVENT_TYPES, WebhookEventType } from './webhooks.config';
@@ -91,4 +92,19 @@ export function parseSlackFile(text: string, source: string): { config: SlackCon
   }
   if (problems.length > 0) return { config: null, problems };
   return { config: { signingSecret, incomingWebhookUrl: url, events: [...new Set(events as WebhookEventType[])], users }, problems };
+}
+
+/** SIGNOFF_SLACK_FILE: null when unset; every problem of the file is added to `problems`. */
+export function readSlackConfig(file: string | undefined, problems: string[]): SlackConfig | null {
+  if (file === undefined) return null;
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (error) {
+    problems.push(`SIGNOFF_SLACK_FILE=${file} cannot be read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
+    return null;
+  }
+  const parsed = parseSlackFile(text, `SIGNOFF_SLACK_FILE=${file}`);
+  problems.push(...parsed.problems);
+  return parsed.config;
 }

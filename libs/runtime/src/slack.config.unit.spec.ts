@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseSlackFile, slackUserKey } from './slack.config';
+import { parseSlackFile, readSlackConfig, slackUserKey } from './slack.config';
 
 const valid = `
 signing_secret: 8f742231b10e8888abcd99yyyzzz85a5
@@ -43,5 +43,13 @@ describe('SIGNOFF_SLACK_FILE', () => {
   it('refuses what is not an object', () => {
     expect(parseSlackFile('[1]', 'f').problems).toEqual(['f: expected an object {signing_secret, incoming_webhook_url, events, users}']);
     expect(parseSlackFile('{', 'f').problems[0]).toMatch(/^f: not YAML or JSON/);
+  });
+
+  it('is off when SIGNOFF_SLACK_FILE is unset, a problem when unreadable', () => {
+    const problems: string[] = [];
+    expect(readSlackConfig(undefined, problems)).toBeNull();
+    expect(problems).toEqual([]);
+    expect(readSlackConfig('/nonexistent/slack.yaml', problems)).toBeNull();
+    expect(problems).toEqual(['SIGNOFF_SLACK_FILE=/nonexistent/slack.yaml cannot be read (ENOENT)']);
   });
 });

@@ -1,21 +1,19 @@
 import { createHmac } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { createServer, Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Module } from '@nestjs/common';
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { JobEvent, toJobStreamId } from '@signoff/contracts';
 import { FixedClock } from '@signoff/core/testing';
 import { EventStore } from '@signoff/event-store';
-import { JsonLogger } from '@signoff/observability';
-import { createHttpApp, listen, parseSlackFile, SlackConfig } from '@signoff/runtime';
 import { createTestDatabase } from '../../../../test/support/infra';
-import { testConfig } from '../../../../test/support/app';
-import { ApprovalServiceModule } from '../app.module';
+import { ApprovalTestApp, startApprovalApp } from '../testing/approval-test.app';
 import { paymentJob, submitJob } from '../testing/job.fixture';
 import { writePolicyFile } from '../testing/test-policies';
 import { decodeButtonValue, SLACK_APPROVE_ACTION, SLACK_REJECT_ACTION } from './slack-message.blocks';
-import { SlackModule } from './slack.module';
 
 const SECRET = 'slack-signing-secret-0123456789abcdef';
 const slackFile = (webhookUrl: string) => `
@@ -40,6 +38,7 @@ function interaction(user: string, actionId: string, value: unknown): string {
 
 describe('Slack interactions on the real approval service', () => {
   let db: { url: string; drop: () => Promise<void> };
+  let svc: ApprovalTestApp;
   let app: NestFastifyApplication;
   let url: string;
   const clock = new FixedClock(new Date());
@@ -66,15 +65,15 @@ describe('Slack interactions on the real approval service', () => {
     await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
     const webhookUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/services/T/B/X`;
     db = await createTestDatabase('slack');
-    const config = testConfig({ EVENT_STORE_URL: db.url, POLICY_PATH: writePolicyFile() });
-    const slack = parseSlackFile(slackFile(webhookUrl), 'test').config as SlackConfig;
-    @Module({ imports: [ApprovalServiceModule.forRoot(config, { clock, expirySweepIntervalMs: 100 }), SlackModule.forRoot(slack)] })
-    class WithSlack {}
-    app = await createHttpApp(WithSlack, { service: 'slack-test', logger: new JsonLogger('slack-test', 'warn') });
-    url = await listen(app, 0, '127.0.0.1');
+    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'signoff-slack-')), 'slack.yaml');
+    fs.writeFileSync(file, slackFile(webhookUrl));
+    // The production composition root: SIGNOFF_SLACK_FILE is what mounts the route and starts the delivery.
+    svc = await startApprovalApp({ databaseUrl: db.url, policyPath: writePolicyFile(), clock, env: { SIGNOFF_SLACK_FILE: file } });
+    app = svc.app;
+    url = svc.url;
   });
   afterAll(async () => {
-    await app?.close();
+    await svc?.close();
     await db?.drop();
     await new Promise((resolve) => receiver?.close(resolve));
   });
