@@ -62,7 +62,7 @@ export class SlackInteractionsHttpController {
     if (!principal) return ephemeral(`Your Slack user (${interaction.teamId}/${interaction.userId}) is not mapped to a Signoff reviewer; nothing was recorded.`);
     const button = decodeButtonValue(interaction.value);
     if (!button) return ephemeral('This button is not a Signoff approval button; nothing was recorded.');
-    if (interaction.actionId === SLACK_REJECT_ACTION) return ephemeral('Rejecting needs a reason: use the review console or `signoff reject --reason ...`; nothing was recorded.');
+    if (interaction.actionId === SLACK_REJECT_ACTION) return ephemeral('Rejecting needs a reason: use the review console or `signoff approvals reject JOB_ID --reason ...`; nothing was recorded.');
     if (interaction.actionId !== SLACK_APPROVE_ACTION) return ephemeral(`Unknown action ${interaction.actionId}; nothing was recorded.`);
     // 4. The vote binds to the snapshot and hash the message showed (a change underneath is the API's 409).
     try {
