@@ -3,6 +3,7 @@ import { Clock, CoreModule } from '@signoff/core';
 import { AuthModule, authOptionsFrom, SignoffConfig } from '@signoff/runtime';
 import { ApprovalModule } from './approval.module';
 import { ApprovalModuleOptions } from './shared/approval-options';
+import { SlackModule } from './slack/slack.module';
 
 export interface ApprovalServiceModuleOverrides extends ApprovalModuleOptions {
   /** Replace the clock (tests). */
@@ -30,6 +31,8 @@ export class ApprovalServiceModule {
         }),
         AuthModule.forRoot(authOptionsFrom(config)),
         ApprovalModule.forRoot(options),
+        // Slack approvals only when SIGNOFF_SLACK_FILE is set: no route, no subscription otherwise.
+        ...(config.slack ? [SlackModule.forRoot(config.slack)] : []),
       ],
     };
   }

@@ -37,6 +37,13 @@ export const ERROR_CODES = {
   busy: 503,
   /** The identity provider's key set (AUTH_JWKS_URL) cannot be fetched: retry; says nothing about the token. */
   auth_unavailable: 503,
+  /** Slack interactions (POST /integrations/slack/interactions): the request is not signed by Slack. */
+  slack_signature_missing: 401,
+  slack_signature_invalid: 401,
+  /** X-Slack-Request-Timestamp more than five minutes from now: a replay. */
+  slack_timestamp_stale: 401,
+  slack_payload_invalid: 400,
+  slack_payload_too_large: 413,
   internal: 500,
 } as const;
 

@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import { hostname } from 'node:os';
 import path from 'node:path';
 import { keySetSourceProblem } from '@signoff/keys';
+import { readSlackConfig, SlackConfig } from './slack.config';
 import { readWebhooksConfig, WebhooksConfig } from './webhooks.config';
 
 export type SnapshotMode = 'strict' | 'decision';
@@ -74,6 +75,8 @@ export interface SignoffConfig {
   readonly dispatchFault: DispatchFaultConfig | null;
   /** Outbound webhooks (SIGNOFF_WEBHOOKS_FILE, WEBHOOK_*): no endpoints when the file is unset. */
   readonly webhooks: WebhooksConfig;
+  /** Slack approvals (SIGNOFF_SLACK_FILE): null when unset. Outbound retries use the WEBHOOK_* tunables. */
+  readonly slack: SlackConfig | null;
 }
 
 /** Points of the dispatch path where the test-only fault hook (SIGNOFF_FAULT) kills the dispatcher. */
@@ -200,6 +203,7 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>, d
   }
 
   const webhooks = readWebhooksConfig(str('SIGNOFF_WEBHOOKS_FILE'), int, problems);
+  const slack = readSlackConfig(str('SIGNOFF_SLACK_FILE'), problems);
 
   if (problems.length > 0) throw new ConfigError(problems);
   return {
@@ -232,6 +236,7 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>, d
     dispatchMaxAttempts,
     dispatchFault,
     webhooks,
+    slack,
   };
 }
 

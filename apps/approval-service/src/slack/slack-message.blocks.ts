@@ -1,0 +1,84 @@
+/** The action ids of the two buttons of a Signoff message. */
+export const SLACK_APPROVE_ACTION = 'signoff_approve';
+export const SLACK_REJECT_ACTION = 'signoff_reject';
+
+/** What a button carries: the job, and the snapshot and hash the message showed. */
+export interface SlackButtonValue {
+  readonly tenant: string;
+  readonly jobId: string;
+  readonly policySnapshot: string;
+  readonly jobHash: string;
+}
+
+/** The evidence summary of a pending approval (redacted as the audit stream is: no payload, no labels). */
+export interface SlackApprovalSummary {
+  readonly tenant: string;
+  readonly jobId: string;
+  readonly topic: string;
+  readonly ruleId: string;
+  readonly reason: string | null;
+  readonly approvals: number;
+  readonly required: number;
+  readonly expiresAt: string | null;
+  readonly policySnapshot: string;
+  readonly jobHash: string;
+}
+
+const SHA256 = /^sha256:[0-9a-f]{64}$/;
+const ID = /^[A-Za-z0-9._:-]{1,200}$/;
+
+/** `sha256:` and the first 12 hex digits: what a reviewer compares by eye. */
+export function shortHash(hash: string): string {
+  return hash.startsWith('sha256:') ? hash.slice(0, 'sha256:'.length + 12) : hash.slice(0, 12);
+}
+
+export function encodeButtonValue(v: SlackButtonValue): string {
+  return JSON.stringify({ t: v.tenant, j: v.jobId, s: v.policySnapshot, h: v.jobHash });
+}
+
+/** The button value of a Signoff message, or null when it is not one (forged or foreign). */
+export function decodeButtonValue(value: string): SlackButtonValue | null {
+  let d: unknown;
+  try {
+    d = JSON.parse(value);
+  } catch {
+    return null;
+  }
+  const o = d as { t?: unknown; j?: unknown; s?: unknown; h?: unknown } | null;
+  if (typeof o !== 'object' || o === null) return null;
+  const { t, j, s, h } = o;
+  if (typeof t !== 'string' || !ID.test(t) || typeof j !== 'string' || !ID.test(j) || typeof s !== 'string' || !SHA256.test(s) || typeof h !== 'string' || !SHA256.test(h)) return null;
+  return { tenant: t, jobId: j, policySnapshot: s, jobHash: h };
+}
+
+/** Slack mrkdwn: `&`, `<` and `>` are the only characters Slack asks to escape. */
+function esc(text: string): string {
+  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}
+
+/** The Block Kit message of a pending approval, with Approve / Reject buttons bound to what it shows. */
+export function approvalRequestMessage(s: SlackApprovalSummary): { text: string; blocks: unknown[] } {
+  const value = encodeButtonValue({ tenant: s.tenant, jobId: s.jobId, policySnapshot: s.policySnapshot, jobHash: s.jobHash });
+  const fields = [
+    `*Topic*\n${esc(s.topic)}`,
+    `*Tenant*\n${esc(s.tenant)}`,
+    `*Rule*\n${esc(s.ruleId)}${s.reason ? ` (${esc(s.reason)})` : ''}`,
+    `*Quorum*\n${s.approvals} of ${s.required}`,
+    `*Expires*\n${s.expiresAt ?? 'never'}`,
+    `*Snapshot / job hash*\n\`${shortHash(s.policySnapshot)}\` / \`${shortHash(s.jobHash)}\``,
+  ];
+  return {
+    text: `Approval requested: ${s.topic} (${s.tenant}/${s.jobId})`,
+    blocks: [
+      { type: 'header', text: { type: 'plain_text', text: 'Approval requested' } },
+      { type: 'section', text: { type: 'mrkdwn', text: `Job \`${esc(s.jobId)}\`` }, fields: fields.map((text) => ({ type: 'mrkdwn', text })) },
+      {
+        type: 'actions',
+        elements: [
+          { type: 'button', action_id: SLACK_APPROVE_ACTION, style: 'primary', text: { type: 'plain_text', text: 'Approve' }, value },
+          { type: 'button', action_id: SLACK_REJECT_ACTION, style: 'danger', text: { type: 'plain_text', text: 'Reject' }, value },
+        ],
+      },
+    ],
+  };
+}
