@@ -3,7 +3,7 @@ import { Clock, SIGNOFF_CONFIG } from '@signoff/core';
 import { EventStore } from '@signoff/event-store';
 import { SignoffMetrics } from '@signoff/observability';
 import type { SignoffConfig } from '@signoff/runtime';
-import { WebhookEndpointDelivery } from './webhook-endpoint.delivery';
+import { WebhookEndpointDelivery, webhookTarget } from './webhook-endpoint.delivery';
 
 /**
  * Outbound webhooks (Standard Webhooks) of the configured endpoints (SIGNOFF_WEBHOOKS_FILE), one
@@ -16,7 +16,7 @@ export class WebhookDeliveries implements OnApplicationBootstrap, OnModuleDestro
 
   constructor(@Inject(SIGNOFF_CONFIG) config: SignoffConfig, store: EventStore, metrics: SignoffMetrics, clock: Clock) {
     const { endpoints, ...settings } = config.webhooks;
-    this.deliveries = endpoints.map((endpoint) => new WebhookEndpointDelivery(endpoint, settings, store, metrics, clock));
+    this.deliveries = endpoints.map((endpoint) => new WebhookEndpointDelivery(webhookTarget(endpoint), settings, store, metrics, clock));
   }
 
   onApplicationBootstrap(): void {

@@ -4,7 +4,7 @@ import { fromJobStreamId, JOB_STREAM_PREFIX, JobSubmittedData, signWebhook } fro
 import type { Clock } from '@signoff/core';
 import { deterministicUuid, EventStore, RecordedEvent, SubscriptionHandle } from '@signoff/event-store';
 import type { SignoffMetrics } from '@signoff/observability';
-import type { WebhookEndpointConfig, WebhooksConfig } from '@signoff/runtime';
+import type { WebhookEndpointConfig, WebhookEventType, WebhooksConfig } from '@signoff/runtime';
 import { webhookBackoffMs } from './webhook-backoff';
 import { abortableSleep, WebhookDeliveryClaims } from './webhook-delivery.claim';
 import { toWebhookPayload, WEBHOOK_SOURCE_EVENTS, WebhookSourceEvent } from './webhook-payload.mapper';
@@ -36,6 +36,50 @@ export function webhookSubscriptionName(endpointId: string): string {
   return `webhook-${endpointId}`;
 }
 
+/** A job's tenant and topic, read from its JobSubmitted. */
+export interface DeliveredJob {
+  readonly tenant: string;
+  readonly topic: string;
+}
+
+/**
+ * Where and how approval events are delivered: a webhook endpoint ({@link webhookTarget}) or
+ * Slack's incoming webhook. Everything else (the checkpointed subscription, the claim across
+ * instances, retries, the dead letter, the metrics) is the same for every target.
+ */
+export interface DeliveryTarget {
+  /** Metric label, claim streams, log context. */
+  readonly id: string;
+  /** The checkpoint name of the target's subscription. */
+  readonly subscription: string;
+  /** Where a message that ran out of attempts is recorded, and as which event type. */
+  readonly deadLetterStream: string;
+  readonly deadLetterType: string;
+  readonly events: readonly WebhookEventType[];
+  readonly url: string;
+  /** The request body of an event and the type named in its dead letter. */
+  render(event: RecordedEvent<WebhookSourceEvent>, job: DeliveredJob): { readonly type: string; readonly body: string };
+  /** The headers of one attempt (`id` is the event id; `timestamp` in unix seconds). */
+  headers(id: string, timestamp: number, body: string): Record<string, string>;
+}
+
+/** A Standard Webhooks endpoint of SIGNOFF_WEBHOOKS_FILE. */
+export function webhookTarget(endpoint: WebhookEndpointConfig): DeliveryTarget {
+  return {
+    id: endpoint.id,
+    subscription: webhookSubscriptionName(endpoint.id),
+    deadLetterStream: webhookStreamId(endpoint.id),
+    deadLetterType: WEBHOOK_DELIVERY_FAILED,
+    events: endpoint.events,
+    url: endpoint.url,
+    render: (event, job) => {
+      const payload = toWebhookPayload(event, job, event.createdAt);
+      return { type: payload.type, body: JSON.stringify(payload) };
+    },
+    headers: (id, timestamp, body) => ({ ...signWebhook(endpoint.secrets, id, timestamp, body), 'content-type': 'application/json' }),
+  };
+}
+
 class DeliveryStopped extends Error {
   constructor() {
     super('webhook delivery stopped');
@@ -43,7 +87,7 @@ class DeliveryStopped extends Error {
 }
 
 /**
- * Delivers approval events to ONE endpoint from its own checkpointed subscription (batch of one,
+ * Delivers approval events to ONE target from its own checkpointed subscription (batch of one,
  * so the checkpoint moves after each message): a slow or dead endpoint only holds its own
  * checkpoint back. At least once: the checkpoint moves past an event only after a 2xx or after
  * the event was dead-lettered (WebhookDeliveryFailed appended) once the attempts ran out.
@@ -55,25 +99,25 @@ export class WebhookEndpointDelivery {
   private readonly claims: WebhookDeliveryClaims;
 
   constructor(
-    private readonly endpoint: WebhookEndpointConfig,
+    private readonly target: DeliveryTarget,
     private readonly settings: Omit<WebhooksConfig, 'endpoints'>,
     private readonly store: EventStore,
     private readonly metrics: SignoffMetrics,
     private readonly clock: Clock,
     private readonly random: () => number = Math.random,
   ) {
-    this.logger = new Logger(`Webhook:${endpoint.id}`);
-    this.claims = new WebhookDeliveryClaims(store, clock, endpoint.id, randomUUID(), webhookLeaseMs(settings));
+    this.logger = new Logger(`Webhook:${target.id}`);
+    this.claims = new WebhookDeliveryClaims(store, clock, target.id, randomUUID(), webhookLeaseMs(settings));
   }
 
   start(): void {
-    this.handle = this.store.subscribe<WebhookSourceEvent & { type: string; data: unknown }>(webhookSubscriptionName(this.endpoint.id), {
-      filter: { streamPrefix: JOB_STREAM_PREFIX, eventTypes: this.endpoint.events.map((t) => WEBHOOK_SOURCE_EVENTS[t]) },
+    this.handle = this.store.subscribe<WebhookSourceEvent & { type: string; data: unknown }>(this.target.subscription, {
+      filter: { streamPrefix: JOB_STREAM_PREFIX, eventTypes: this.target.events.map((t) => WEBHOOK_SOURCE_EVENTS[t]) },
       batchSize: 1,
       pollIntervalMs: 50,
       handler: (event) => this.deliver(event as RecordedEvent<WebhookSourceEvent>),
       onError: (error) => {
-        if (!(error instanceof DeliveryStopped)) this.logger.warn(`webhook ${this.endpoint.id}: ${(error as Error).message}`);
+        if (!(error instanceof DeliveryStopped)) this.logger.warn(`webhook ${this.target.id}: ${(error as Error).message}`);
       },
     });
   }
@@ -86,14 +130,13 @@ export class WebhookEndpointDelivery {
   }
 
   private async deliver(event: RecordedEvent<WebhookSourceEvent>): Promise<void> {
-    const payload = toWebhookPayload(event, await this.jobOf(event), event.createdAt);
-    const body = JSON.stringify(payload);
+    const { type, body } = this.target.render(event, await this.jobOf(event));
     // Another instance of this endpoint's subscription may read the same event: one sends it.
     const claim = await this.claims.claim(event.id, this.abort.signal);
     if (claim === 'stopped') throw new DeliveryStopped();
     if (claim === 'settled') return;
     try {
-      await this.attempts(event, payload.type, body);
+      await this.attempts(event, type, body);
     } catch (error) {
       if (error instanceof DeliveryStopped) await this.claims.release(event.id).catch(() => undefined);
       throw error;
@@ -106,7 +149,7 @@ export class WebhookEndpointDelivery {
       if (this.abort.signal.aborted) throw new DeliveryStopped();
       const failure = await this.send(event.id, body);
       if (failure === null) {
-        this.metrics.webhookDeliveries.inc({ endpoint: this.endpoint.id, outcome: 'delivered' });
+        this.metrics.webhookDeliveries.inc({ endpoint: this.target.id, outcome: 'delivered' });
         await this.claims.settle(event.id);
         return;
       }
@@ -114,11 +157,11 @@ export class WebhookEndpointDelivery {
       if (attempt >= this.settings.maxAttempts) {
         await this.deadLetter(event, type, attempt, failure);
         await this.claims.settle(event.id);
-        this.metrics.webhookDeliveries.inc({ endpoint: this.endpoint.id, outcome: 'dead_lettered' });
-        this.logger.warn(`webhook ${this.endpoint.id}: ${type} ${event.id} dead-lettered after ${attempt} attempts (${failure})`);
+        this.metrics.webhookDeliveries.inc({ endpoint: this.target.id, outcome: 'dead_lettered' });
+        this.logger.warn(`webhook ${this.target.id}: ${type} ${event.id} dead-lettered after ${attempt} attempts (${failure})`);
         return;
       }
-      this.metrics.webhookDeliveries.inc({ endpoint: this.endpoint.id, outcome: 'retried' });
+      this.metrics.webhookDeliveries.inc({ endpoint: this.target.id, outcome: 'retried' });
       await this.sleep(webhookBackoffMs(attempt, { baseMs: this.settings.backoffBaseMs, maxMs: this.settings.backoffMaxMs }, this.random()));
     }
   }
@@ -126,11 +169,11 @@ export class WebhookEndpointDelivery {
   /** One POST; null on a 2xx, else why it failed. Redirects are failures, never followed. */
   private async send(id: string, body: string): Promise<string | null> {
     const timestamp = Math.floor(this.clock.now().getTime() / 1000);
-    const headers = { ...signWebhook(this.endpoint.secrets, id, timestamp, body), 'content-type': 'application/json' };
-    const stopTimer = this.metrics.webhookDeliverySeconds.startTimer({ endpoint: this.endpoint.id });
+    const headers = this.target.headers(id, timestamp, body);
+    const stopTimer = this.metrics.webhookDeliverySeconds.startTimer({ endpoint: this.target.id });
     const timeout = AbortSignal.timeout(this.settings.timeoutMs);
     try {
-      const res = await fetch(this.endpoint.url, { method: 'POST', headers, body, redirect: 'manual', signal: AbortSignal.any([timeout, this.abort.signal]) });
+      const res = await fetch(this.target.url, { method: 'POST', headers, body, redirect: 'manual', signal: AbortSignal.any([timeout, this.abort.signal]) });
       await res.body?.cancel().catch(() => undefined);
       return res.status >= 200 && res.status < 300 ? null : `status ${res.status}`;
     } catch (error) {
@@ -144,7 +187,7 @@ export class WebhookEndpointDelivery {
 
   private async deadLetter(event: RecordedEvent<WebhookSourceEvent>, type: string, attempts: number, reason: string): Promise<void> {
     const data: WebhookDeliveryFailedData = {
-      endpoint_id: this.endpoint.id,
+      endpoint_id: this.target.id,
       webhook_id: event.id,
       type,
       job_id: event.data.job_id,
@@ -154,12 +197,12 @@ export class WebhookEndpointDelivery {
       failed_at: this.clock.now().toISOString(),
     };
     // A deterministic id: a restart that dead-letters the same event again appends nothing new.
-    const id = deterministicUuid(`webhook-dead-letter:${this.endpoint.id}:${event.id}`);
-    await this.store.appendToStream(webhookStreamId(this.endpoint.id), [{ id, type: WEBHOOK_DELIVERY_FAILED, data }], { expectedRevision: 'any' });
+    const id = deterministicUuid(`webhook-dead-letter:${this.target.id}:${event.id}`);
+    await this.store.appendToStream(this.target.deadLetterStream, [{ id, type: this.target.deadLetterType, data }], { expectedRevision: 'any' });
   }
 
   /** The job's tenant and topic, from its JobSubmitted (the first event of its stream). */
-  private async jobOf(event: RecordedEvent<WebhookSourceEvent>): Promise<{ tenant: string; topic: string }> {
+  private async jobOf(event: RecordedEvent<WebhookSourceEvent>): Promise<DeliveredJob> {
     const [first] = await this.store.readStream<{ type: string; data: JobSubmittedData }>(event.streamId, { maxCount: 1 });
     const request = first?.type === 'JobSubmitted' ? first.data.request : null;
     return { tenant: request?.tenant ?? fromJobStreamId(event.streamId)?.tenant ?? 'default', topic: request?.topic ?? '' };
