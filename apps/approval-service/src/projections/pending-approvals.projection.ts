@@ -121,6 +121,8 @@ export class PendingApprovalsProjection implements OnApplicationBootstrap, OnMod
   /** Open approvals by stream id (one per tenant and job id). */
   private readonly pending = new Map<string, OpenApproval>();
   private readonly changes$ = new Subject<ApprovalChange>();
+  /** Redacted request sizes by request object (the same object for every change of a job). */
+  private readonly requestSizes = new WeakMap<object, number>();
   /** The last changes in feed order, for a client that resumes (`Last-Event-ID`); bounded. */
   private readonly history: { change: ApprovalChange; bytes: number }[] = [];
   private historyBytes = 0;
@@ -327,11 +329,21 @@ export class PendingApprovalsProjection implements OnApplicationBootstrap, OnMod
     return { ...summaryOf(job, drifted, state), request: this.redaction.request(job) };
   }
 
+  /** The size of a job's redacted request, measured once per job (a job emits several changes; requests may be ~1 MB). */
+  private requestBytes(job: ApprovalRequiredJob, approval: ApprovalSummary): number {
+    let bytes = this.requestSizes.get(job.job.request);
+    if (bytes === undefined) {
+      bytes = JSON.stringify(approval.request).length;
+      this.requestSizes.set(job.job.request, bytes);
+    }
+    return bytes;
+  }
+
   private emit(id: string, kind: ApprovalChangeKind, job: ApprovalRequiredJob, approval: ApprovalSummary, at: string): void {
     const { tenant, topic, submitted_by } = job.job.request;
     const change: ApprovalChange = { id, kind, approval, at, readable: { tenant, topic, submitted_by } };
     // Bounded by count and by size (requests may be large): the oldest changes go first.
-    const bytes = JSON.stringify(approval.request).length + 1024;
+    const bytes = this.requestBytes(job, approval) + 1024;
     this.seqById.set(id, this.historyStart + this.history.length);
     this.history.push({ change, bytes });
     this.historyBytes += bytes;
