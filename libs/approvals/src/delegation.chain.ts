@@ -70,7 +70,8 @@ export function resolveDelegationChain(
   return {
     ok: true,
     chain: {
-      voter: request.voter,
+      // As the delegator spelled it in their token (the request may spell it otherwise).
+      voter: followed[0]!.delegator,
       cast_by: request.caster,
       links: followed.map(({ delegation_id, delegator, delegate }) => ({ delegation_id, delegator, delegate })),
       roles,
