@@ -4,6 +4,7 @@ import { FixedClock } from '@signoff/core/testing';
 import { EventStore } from '@signoff/event-store';
 import { createTestDatabase } from '../../../../test/support/infra';
 import { ApprovalTestApp, bearer, call, startApprovalApp } from '../testing/approval-test.app';
+import { approvalsClient } from '../testing/grpc.client';
 import { paymentJob, submitJob } from '../testing/job.fixture';
 import { writePolicyFile } from '../testing/test-policies';
 
@@ -38,7 +39,7 @@ describe('delegations on a real app and PostgreSQL', () => {
   beforeAll(async () => {
     db = await createTestDatabase('delegation');
     policyPath = writePolicyFile();
-    svc = await startApprovalApp({ databaseUrl: db.url, policyPath, clock });
+    svc = await startApprovalApp({ databaseUrl: db.url, policyPath, clock, grpc: true });
     for (const who of ['alice', 'bob', 'carol', 'dave', 'erin', 'sam', 'mallory']) tokens[who] = await bearer(who, ['reviewer', 'finance-approver']);
     tokens.root = await bearer('root', ['admin']);
     tokens.audit = await bearer('audit', ['auditor'], { tenants: ['default'] });
@@ -142,6 +143,21 @@ describe('delegations on a real app and PostgreSQL', () => {
       expect(refused.body.code).toBe('forbidden');
     } finally {
       clock.advance(-(8 * DAY + 1000));
+    }
+  });
+
+  it('gRPC Approve and Reject take on_behalf_of too', async () => {
+    const client = approvalsClient(svc.grpcAddress!);
+    try {
+      const job = await submitJob(svc.app, paymentJob());
+      expect(await client.call('Approve', { job_id: job.job_id, on_behalf_of: 'alice' }, tokens.bob)).toMatchObject({ status: 'approved' });
+      expect((await jobEvents(job.job_id)).find((e) => e.type === 'ApprovalGranted')?.data).toMatchObject({ approved_by: ['alice'], cast_by: 'bob' });
+      const other = await submitJob(svc.app, paymentJob());
+      const refused = await client.call('Reject', { job_id: other.job_id, reason: 'no', on_behalf_of: 'alice' }, tokens.mallory).catch((e: unknown) => e);
+      expect(refused).toMatchObject({ code: 7 });
+      expect(String((refused as Error).message)).toMatch(/delegation/);
+    } finally {
+      client.close();
     }
   });
 
