@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { JobEvent, toDelegationStreamId, toJobStreamId } from '@signoff/contracts';
+import { SIGNOFF_TOPICS } from '@signoff/core';
 import { FixedClock } from '@signoff/core/testing';
+import { MessageBus } from '@signoff/messaging';
 import { EventStore } from '@signoff/event-store';
 import { createTestDatabase } from '../../../../test/support/infra';
 import { ApprovalTestApp, bearer, call, startApprovalApp } from '../testing/approval-test.app';
@@ -187,6 +189,23 @@ describe('delegations on a real app and PostgreSQL', () => {
     const viaDave = await call(svc.url, 'POST', `/approvals/${job.job_id}/reject`, tokens.dave!, { on_behalf_of: 'carol', reason: 'not this one' });
     expect(viaDave.body).toMatchObject({ status: 'rejected' });
     expect((await jobEvents(job.job_id)).find((e) => e.type === 'ApprovalRejected')?.data).toMatchObject({ rejected_by: 'carol', cast_by: 'dave' });
+  });
+
+  it('delegation events reach signoff.audit as CloudEvents (subject = delegation id)', async () => {
+    const seen: Record<string, unknown>[] = [];
+    const topic = svc.app.get<{ audit: string }>(SIGNOFF_TOPICS).audit;
+    const subscription = await svc.app.get(MessageBus).subscribe({ groupId: 'delegation-audit-test', topics: [topic], handler: async (m) => void seen.push(JSON.parse(m.value!.toString()) as Record<string, unknown>) });
+    try {
+      const granted = await call(svc.url, 'POST', '/delegations', tokens.sam!, { delegate: 'mallory', ends_at: until(1), reason: 'lunch' });
+      const id = granted.body.delegation_id as string;
+      await eventually(() => listAs('sam'), (r) => (r.body.items as { delegation_id: string }[]).some((d) => d.delegation_id === id));
+      expect((await send(svc.url, 'DELETE', `/delegations/${id}`, tokens.sam!)).status).toBe(200);
+      const mine = await eventually(async () => seen.filter((e) => e.subject === id), (events) => events.length >= 2);
+      expect(mine.map((e) => e.type)).toEqual(['signoff.delegation.granted', 'signoff.delegation.revoked']);
+      expect(mine[0]).toMatchObject({ specversion: '1.0', source: '/signoff/delegations', actor: 'sam', data: { delegator: 'sam', delegate: 'mallory' } });
+    } finally {
+      await subscription.stop();
+    }
   });
 
   it('hostile input: NUL and lone surrogates, bad instants, unknown fields, huge bodies', async () => {
