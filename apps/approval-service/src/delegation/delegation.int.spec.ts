@@ -191,6 +191,16 @@ describe('delegations on a real app and PostgreSQL', () => {
     expect((await jobEvents(job.job_id)).find((e) => e.type === 'ApprovalRejected')?.data).toMatchObject({ rejected_by: 'carol', cast_by: 'dave' });
   });
 
+  it('concurrent overlapping grants of one delegator: the expected revision lets exactly one through', async () => {
+    const fay = await bearer('fay', ['reviewer']);
+    const answers = await Promise.all(
+      ['g1', 'g2', 'g3', 'g4', 'g5', 'g6'].map((delegate) => call(svc.url, 'POST', '/delegations', fay, { delegate, ends_at: until(2), reason: 'race' })),
+    );
+    expect(answers.map((a) => a.status).sort()).toEqual([201, 409, 409, 409, 409, 409]);
+    expect(answers.filter((a) => a.status === 409).every((a) => a.body.code === 'delegation_overlaps')).toBe(true);
+    expect((await svc.app.get(EventStore).readStream(toDelegationStreamId('FAY'))).map((e) => e.type)).toEqual(['DelegationGranted']);
+  });
+
   it('delegation events reach signoff.audit as CloudEvents (subject = delegation id)', async () => {
     const seen: Record<string, unknown>[] = [];
     const topic = svc.app.get<{ audit: string }>(SIGNOFF_TOPICS).audit;
