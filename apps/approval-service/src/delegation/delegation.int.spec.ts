@@ -85,6 +85,9 @@ describe('delegations on a real app and PostgreSQL', () => {
     const onBehalf = [{ delegation_id: granted.body.delegation_id, delegator: 'alice', delegate: 'bob' }];
     expect(events.find((e) => e.type === 'ApprovalVoteRecorded')).toMatchObject({ data: { reviewer: 'alice', cast_by: 'bob', on_behalf_of: onBehalf }, metadata: { actor: 'bob' } });
     expect(events.find((e) => e.type === 'ApprovalGranted')?.data).toMatchObject({ approved_by: ['alice'], cast_by: 'bob', on_behalf_of: onBehalf });
+    // The approval's view says whose vote was cast by whom.
+    const view = await call(svc.url, 'GET', `/approvals/${job.job_id}`, tokens.bob!);
+    expect(view.body).toMatchObject({ voters: ['alice'], cast_for: [{ reviewer: 'alice', cast_by: 'bob' }] });
   });
 
   it('quorum 2: the delegator and her delegate count once; a third reviewer completes it', async () => {
