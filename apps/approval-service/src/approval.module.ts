@@ -4,6 +4,10 @@ import { ApproveGrpcController } from './approve/approve.grpc.controller';
 import { ApproveHandler } from './approve/approve.handler';
 import { ApproveHttpController } from './approve/approve.http.controller';
 import { ApprovalExpiryScheduler } from './expiry/approval-expiry.scheduler';
+import { ConsoleAuth } from './console/console-auth';
+import { ConsoleFormParser } from './console/console-form.parser';
+import { ConsoleIdentityProvider, PastedTokenIdentityProvider } from './console/console-identity';
+import { ConsoleHttpController } from './console/console.http.controller';
 import { GetApprovalGrpcController } from './get-approval/get-approval.grpc.controller';
 import { GetApprovalHttpController } from './get-approval/get-approval.http.controller';
 import { GetApprovalHandler } from './get-approval/get-approval.handler';
@@ -27,7 +31,7 @@ import { WebhookDeliveries } from './webhooks/webhook-deliveries.service';
 
 /**
  * The approval service's use cases: approve, reject, list and read approvals, a job's history,
- * the WatchApprovals stream (gRPC and SSE), expiry, the pending-approvals projection with drift
+ * the WatchApprovals stream (gRPC and SSE), the reviewer console (`/console`), expiry, the pending-approvals projection with drift
  * detection and the `signoff.jobs.approved` relay, and the outbound webhooks (one checkpointed
  * subscription per configured endpoint). Needs the global CoreModule and AuthModule of its composition
  * root (this service's ApprovalServiceModule, or apps/standalone). The gRPC controllers only serve once the
@@ -46,6 +50,8 @@ import { WebhookDeliveries } from './webhooks/webhook-deliveries.service';
     ListApprovalsGrpcController,
     GetApprovalGrpcController,
     WatchApprovalsGrpcController,
+    // The reviewer console (/console): pages over the same queries and commands.
+    ConsoleHttpController,
   ],
   providers: [
     ApprovalIntegrity,
@@ -59,6 +65,9 @@ import { WebhookDeliveries } from './webhooks/webhook-deliveries.service';
     ApprovalExpiryScheduler,
     ApprovedRelay,
     WebhookDeliveries,
+    { provide: ConsoleIdentityProvider, useClass: PastedTokenIdentityProvider },
+    ConsoleAuth,
+    ConsoleFormParser,
   ],
   exports: [PendingApprovalsProjection, ApprovalExpiryScheduler],
 })
