@@ -26,8 +26,10 @@ export function csrfValid(key: Buffer, session: string, token: unknown): boolean
 
 /**
  * Why a state-changing request is cross-site, or null: `Sec-Fetch-Site` other than `same-origin`,
- * or an `Origin` (including `null`) whose host is not the request's `Host`. Browsers send at least
- * one of them on a form POST; a request with neither still needs the CSRF token.
+ * or an `Origin` whose host is not the request's `Host`. `Origin: null` says nothing: browsers send
+ * it on same-origin form posts of a page served with `Referrer-Policy: no-referrer` (the console's),
+ * so such a request stands on `Sec-Fetch-Site` (when sent) and, always, the CSRF token and the
+ * SameSite=Strict cookie.
  */
 export function crossSiteReason(headers: Readonly<Record<string, string | string[] | undefined>>): string | null {
   const one = (name: string): string | undefined => {
@@ -37,10 +39,10 @@ export function crossSiteReason(headers: Readonly<Record<string, string | string
   const site = one('sec-fetch-site');
   if (site !== undefined && site !== 'same-origin') return `Sec-Fetch-Site: ${site}`;
   const origin = one('origin');
-  if (origin !== undefined) {
+  if (origin !== undefined && origin !== 'null') {
     let host: string | null = null;
     try {
-      host = origin === 'null' ? null : new URL(origin).host;
+      host = new URL(origin).host;
     } catch {
       host = null;
     }

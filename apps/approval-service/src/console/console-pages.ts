@@ -1,5 +1,5 @@
 import type { JobRequest } from '@signoff/contracts';
-import type { PolicyDiff } from '@signoff/policy-engine';
+import type { PolicyDiff, PolicyOutcome } from '@signoff/policy-engine';
 import type { Principal } from '@signoff/runtime';
 import type { ApprovalDetail } from '../get-approval/get-approval.query';
 import type { JobEventView } from '../job-events/job-events.query';
@@ -217,6 +217,18 @@ export function timeline(events: readonly JobEventView[]): SafeHtml {
   })}</ol>`;
 }
 
+/** `require_human (rule x; 2 reviewers: finance-approver; 1h)`. */
+export function outcomeText(o: PolicyOutcome): string {
+  const details: string[] = [];
+  if (o.rule_id) details.push(`rule ${o.rule_id}`);
+  if (o.approval) {
+    const a = o.approval;
+    details.push(`${a.required} reviewer${a.required === 1 ? '' : 's'}${a.reviewers.length ? `: ${a.reviewers.join(', ')}` : ''}`);
+    details.push(`timeout ${Math.round(a.timeout_ms / 60_000)} min`);
+  }
+  return details.length ? `${o.decision} (${details.join('; ')})` : o.decision;
+}
+
 function policyChange(diff: PolicyDiff | null | undefined): SafeHtml {
   if (!diff) return html`<p>The policy this approval is bound to is no longer active, and this instance cannot show the difference.</p>`;
   const list = (label: string, ids: readonly string[]) => (ids.length ? html`<li>${label}: ${ids.join(', ')}</li>` : '');
@@ -226,9 +238,7 @@ function policyChange(diff: PolicyDiff | null | undefined): SafeHtml {
   ${list('rules removed', diff.rules.removed)}
   ${diff.rules.changed.map((c) => html`<li>rule ${c.id} changed (${c.fields.join(', ')})</li>`)}
   ${list('rules moved', diff.rules.moved)}
-  ${diff.decisions.map(
-    (d) => html`<li><strong>this job</strong>: ${d.from.decision}${d.from.rule_id ? ` (${d.from.rule_id})` : ''} → ${d.to.decision}${d.to.rule_id ? ` (${d.to.rule_id})` : ''}</li>`,
-  )}
+  ${diff.decisions.map((d) => html`<li><strong>this job</strong>: ${outcomeText(d.from)} → ${outcomeText(d.to)}</li>`)}
   ${diff.decisions.length === 0 ? html`<li>this job's outcome is the same under both policies</li>` : ''}
 </ul>`;
 }

@@ -242,7 +242,8 @@ describe('the reviewer console (/console) on a real Nest app and real PostgreSQL
       [{ ...fields }, {}, 'csrf_token_invalid'],
       [{ ...fields, csrf: 'A'.repeat(43) }, {}, 'csrf_token_invalid'],
       [{ ...fields, csrf }, { origin: 'https://evil.example' }, 'cross_site_request'],
-      [{ ...fields, csrf }, { origin: 'null' }, 'cross_site_request'],
+      [{ ...fields, csrf }, { origin: 'null', 'sec-fetch-site': 'cross-site' }, 'cross_site_request'],
+      [{ ...fields }, { origin: 'null' }, 'csrf_token_invalid'],
       [{ ...fields, csrf }, { 'sec-fetch-site': 'cross-site' }, 'cross_site_request'],
       [{ ...fields, csrf }, { 'sec-fetch-site': 'same-site' }, 'cross_site_request'],
     ];

@@ -4,7 +4,7 @@ import { consoleKey, crossSiteReason, csrfToken, csrfValid } from './console-csr
 import { escapeHtml, html, queryString, SafeHtml } from './console-html';
 import { parseForm } from './console-form.parser';
 import { CONSOLE_CODES, OUTCOME_MESSAGES, REFUSAL_MESSAGES, refusalMessage, statusOf } from './console-messages';
-import { countdown, detailPage, eventSummary, inboxRow, signInPage, timeline } from './console-pages';
+import { countdown, detailPage, eventSummary, inboxRow, outcomeText, signInPage, timeline } from './console-pages';
 import { clearCookie, readCookie, setCookie } from './console-session';
 import type { ApprovalSummary } from '../projections/approval-summary';
 import type { ApprovalDetail } from '../get-approval/get-approval.query';
@@ -98,6 +98,13 @@ describe('console templates escape every value', () => {
     expect(eventSummary(null)).toBe('');
   });
 
+  it("names a policy outcome with its rule and approval requirement (this job's drift)", () => {
+    expect(outcomeText({ decision: 'deny', rule_id: null })).toBe('deny');
+    expect(outcomeText({ decision: 'require_human', rule_id: 'r', approval: { required: 2, reviewers: ['finance-approver'], timeout_ms: 3_600_000, on_timeout: 'reject' } })).toBe(
+      'require_human (rule r; 2 reviewers: finance-approver; timeout 60 min)',
+    );
+  });
+
   it('counts down to the expiry', () => {
     const now = new Date('2026-01-01T00:00:00Z');
     expect(countdown('2026-01-01T01:30:00Z', now)).toBe('in 1 h 30 min');
@@ -127,14 +134,16 @@ describe('console CSRF tokens and same-site checks', () => {
     expect(csrfToken(consoleKey(null), 's')).not.toBe(csrfToken(consoleKey(null), 's'));
   });
 
-  it('refuses cross-site Sec-Fetch-Site and foreign or opaque Origins; accepts same-origin and requests with neither', () => {
+  it('refuses cross-site Sec-Fetch-Site and foreign Origins; accepts same-origin, Origin null (no-referrer pages) and requests with neither', () => {
     expect(crossSiteReason({ host: 'a.example', origin: 'https://a.example', 'sec-fetch-site': 'same-origin' })).toBeNull();
     expect(crossSiteReason({ host: 'a.example' })).toBeNull();
     expect(crossSiteReason({ host: 'a.example', 'sec-fetch-site': 'cross-site' })).not.toBeNull();
     expect(crossSiteReason({ host: 'a.example', 'sec-fetch-site': 'same-site' })).not.toBeNull();
     expect(crossSiteReason({ host: 'a.example', 'sec-fetch-site': 'none' })).not.toBeNull();
     expect(crossSiteReason({ host: 'a.example', origin: 'https://evil.example' })).not.toBeNull();
-    expect(crossSiteReason({ host: 'a.example', origin: 'null' })).not.toBeNull();
+    expect(crossSiteReason({ host: 'a.example', origin: 'null', 'sec-fetch-site': 'same-origin' })).toBeNull();
+    expect(crossSiteReason({ host: 'a.example', origin: 'null' })).toBeNull();
+    expect(crossSiteReason({ host: 'a.example', origin: 'null', 'sec-fetch-site': 'cross-site' })).not.toBeNull();
     expect(crossSiteReason({ host: 'a.example', origin: '::garbage' })).not.toBeNull();
     expect(crossSiteReason({ host: 'a.example:8080', origin: 'http://a.example:8081' })).not.toBeNull();
   });
