@@ -5,7 +5,8 @@ import { eventually } from '../../../../test/support/wait';
 import { ApprovalTestApp, bearer, call, startApprovalApp } from '../testing/approval-test.app';
 import { paymentJob, submitJob } from '../testing/job.fixture';
 import { openSse } from '../testing/sse.client';
-import { writePolicyFile } from '../testing/test-policies';
+import { ActivePolicy } from '@signoff/core';
+import { POLICY_V3_STRICTER_PAYMENTS, writePolicyFile } from '../testing/test-policies';
 
 interface Page {
   readonly status: number;
@@ -327,5 +328,32 @@ describe('the reviewer console (/console) on a real Nest app and real PostgreSQL
     expect((await client.get('/console/assets/console.css')).headers.get('content-type')).toBe('text/css; charset=utf-8');
     expect((await client.get('/console/assets/..%2Fconsole.http.controller.ts')).status).toBe(404);
     expect((await client.get('/console/assets/x.js')).status).toBe(404);
+  });
+
+  // Last: it changes the active policy of this app.
+  it('shows a drifted approval with what changed in the policy and this job\'s outcome under both; the drifted filter finds it; approving is snapshot_changed', async () => {
+    const tenant = `drift-${randomUUID().slice(0, 8)}`;
+    const job = await submitJob(svc.app, paymentJob({ tenant }));
+    const wes = await ConsoleClient.signedIn(svc.url, await bearer('wes', ['reviewer'], { tenants: [tenant] }));
+    await eventually(async () => (await wes.get('/console')).text.includes(job.job_id), 'listed');
+    const before = await wes.get(`/console/approvals/${job.job_id}?tenant=${tenant}`);
+    expect(before.text).not.toContain('id="drift-h"');
+    await svc.app.get(ActivePolicy).activate(POLICY_V3_STRICTER_PAYMENTS, 'root');
+    await eventually(async () => (await wes.get('/console?drifted=true')).text.includes(job.job_id), 'listed as drifted');
+    const after = await wes.get(`/console/approvals/${job.job_id}?tenant=${tenant}`);
+    expect(after.text).toContain('id="drift-h"');
+    expect(after.text).toContain('rule require-approval-prod-finance changed (approval)');
+    expect(after.text).toMatch(/this job<\/strong>: require_human \(rule require-approval-prod-finance; 1 reviewer; timeout 60 min\) → require_human \(rule require-approval-prod-finance; 2 reviewers; timeout 60 min\)/);
+    const refused = await wes.post(`/console/approvals/${job.job_id}/approve?tenant=${tenant}`, {
+      csrf: csrfOf(before.text),
+      policy_snapshot: hidden(before.text, 'policy_snapshot'),
+      job_hash: hidden(before.text, 'job_hash'),
+    });
+    expect(refused.status).toBe(409);
+    expect(flashCode(refused.text)).toBe('snapshot_changed');
+    // The API's answer is unchanged: policy_change only when asked for.
+    const api = await call(svc.url, 'GET', `/approvals/${job.job_id}?tenant=${tenant}`, await bearer('wes', ['reviewer'], { tenants: [tenant] }));
+    expect(api.body.drifted).toBe(true);
+    expect(api.body).not.toHaveProperty('policy_change');
   });
 });
