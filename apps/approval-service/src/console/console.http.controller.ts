@@ -46,9 +46,10 @@ function formOf(body: unknown): Form {
   return body !== null && typeof body === 'object' && !Array.isArray(body) ? (body as Form) : {};
 }
 
-function one(value: unknown): string | undefined {
+/** The first string value of a query parameter or header, or undefined (also past `max` characters). */
+function one(value: unknown, max = 200): string | undefined {
   const v = Array.isArray(value) ? value[0] : value;
-  return typeof v === 'string' && v.length <= 200 ? v : undefined;
+  return typeof v === 'string' && v.length <= max ? v : undefined;
 }
 
 /** The flash of a refusal: its sentence, and for invalid input what was wrong with which field. */
@@ -138,9 +139,10 @@ export class ConsoleHttpController {
 
   @Post('sign-out')
   async signOut(@Req() request: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
-    const session = await this.auth.session(request);
     const secure = request.protocol === 'https';
+    let session: ConsoleSession | null = null;
     try {
+      session = await this.auth.session(request);
       if (session) this.auth.checkPost(request, formOf(request.body), session);
     } catch (error) {
       return this.page(reply, statusOfError(error), errorPage(this.ctx(session?.principal ?? null, session?.csrf), refusalFlash(error), false));
@@ -162,7 +164,7 @@ export class ConsoleHttpController {
     };
     const ctx = this.ctx(session.principal, session.csrf);
     try {
-      const page = await this.queries.execute(new ListApprovalsQuery(session.principal, { ...filters, cursor: one(query.cursor), limit: 50 }));
+      const page = await this.queries.execute(new ListApprovalsQuery(session.principal, { ...filters, cursor: one(query.cursor, 2048), limit: 50 }));
       this.page(reply, 200, inboxPage(ctx, filters, page.items, page.next_cursor));
     } catch (error) {
       this.page(reply, statusOfError(error), inboxPage(ctx, filters, [], null, refusalFlash(error)));
@@ -172,8 +174,14 @@ export class ConsoleHttpController {
   /** The WatchApprovalsQuery changes for the inbox's EventSource (which cannot send a bearer header). */
   @Get('stream')
   async stream(@Req() request: FastifyRequest, @Query('topic') topic: unknown, @Res() reply: FastifyReply): Promise<void> {
-    const session = await this.auth.session(request);
     reply.headers(CONSOLE_SECURITY_HEADERS);
+    let session: ConsoleSession | null;
+    try {
+      session = await this.auth.session(request);
+    } catch (error) {
+      reply.code(statusOfError(error)).type('text/plain; charset=utf-8').send(error instanceof SignoffError ? error.code : 'internal');
+      return;
+    }
     if (!session || !hasAnyRole(session.principal, [...CONSOLE_ROLES])) {
       reply.code(session ? 403 : 401).type('text/plain; charset=utf-8').send(session ? 'forbidden' : 'sign in first');
       return;
@@ -228,7 +236,12 @@ export class ConsoleHttpController {
     tenant: unknown,
     send: (principal: Principal, form: Form) => Promise<{ status: string }>,
   ): Promise<void> {
-    const session = await this.auth.session(request);
+    let session: ConsoleSession | null;
+    try {
+      session = await this.auth.session(request);
+    } catch (error) {
+      return this.page(reply, statusOfError(error), errorPage(this.ctx(null), refusalFlash(error), true));
+    }
     if (!session) return this.page(reply, 401, errorPage(this.ctx(null), refusalFlash(new ConsoleRefusal('session_expired')), true));
     const form = formOf(request.body);
     try {

@@ -104,7 +104,15 @@
       setStatus('live', 'Live updates: on');
     });
     source.addEventListener('error', function () {
-      setStatus('reconnecting', 'Live updates: reconnecting…');
+      if (source.readyState !== EventSource.CLOSED) {
+        setStatus('reconnecting', 'Live updates: reconnecting…');
+        return;
+      }
+      // Refused for good (session ended, or the stream lost its place): load the page again.
+      setStatus('off', 'Live updates: off. Reloading…');
+      setTimeout(function () {
+        location.reload();
+      }, 5000);
     });
     function onChange(event) {
       var change = JSON.parse(event.data);
