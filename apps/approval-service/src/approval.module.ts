@@ -5,7 +5,6 @@ import { ApproveHandler } from './approve/approve.handler';
 import { ApproveHttpController } from './approve/approve.http.controller';
 import { ApprovalExpiryScheduler } from './expiry/approval-expiry.scheduler';
 import { ConsoleAuth } from './console/console-auth';
-import { ConsoleFormParser } from './console/console-form.parser';
 import { ConsoleIdentityProvider, PastedTokenIdentityProvider } from './console/console-identity';
 import { ConsoleHttpController } from './console/console.http.controller';
 import { GetApprovalGrpcController } from './get-approval/get-approval.grpc.controller';
@@ -67,7 +66,6 @@ import { WebhookDeliveries } from './webhooks/webhook-deliveries.service';
     WebhookDeliveries,
     { provide: ConsoleIdentityProvider, useClass: PastedTokenIdentityProvider },
     ConsoleAuth,
-    ConsoleFormParser,
   ],
   exports: [PendingApprovalsProjection, ApprovalExpiryScheduler],
 })

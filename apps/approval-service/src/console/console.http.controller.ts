@@ -23,6 +23,7 @@ import { validateBody } from '../shared/validate-body';
 import { WatchApprovalsQuery } from '../watch-approvals/watch-approvals.query';
 import { CONSOLE_ASSETS } from './console-assets';
 import { ConsoleAuth, ConsoleRefusal, ConsoleSession } from './console-auth';
+import { formOf } from './console-form';
 import { SafeHtml } from './console-html';
 import { OUTCOME_MESSAGES, refusalMessage, statusOf } from './console-messages';
 import { approvalHref, detailPage, errorPage, Flash, inboxPage, InboxFilters, PageContext, signInPage } from './console-pages';
@@ -42,9 +43,6 @@ const CONSOLE_ROLES = ['reviewer', 'admin', 'auditor'] as const;
 
 type Form = Readonly<Record<string, string>>;
 
-function formOf(body: unknown): Form {
-  return body !== null && typeof body === 'object' && !Array.isArray(body) ? (body as Form) : {};
-}
 
 /** The first string value of a query parameter or header, or undefined (also past `max` characters). */
 function one(value: unknown, max = 200): string | undefined {

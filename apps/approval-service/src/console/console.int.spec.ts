@@ -296,6 +296,17 @@ describe('the reviewer console (/console) on a real Nest app and real PostgreSQL
     expect(flashCode(noReason.text)).toBe('invalid_request');
     expect(noReason.text).toContain('reason');
 
+    const tooLong = await rita.post(act(other.job_id, 'reject'), { csrf: fields.csrf, reason: 'x'.repeat(2001) });
+    expect(tooLong.status).toBe(400);
+    expect(flashCode(tooLong.text)).toBe('invalid_request');
+    // A body that is not a form reads as empty: no CSRF token, refused before anything is decided.
+    const asJson = await fetch(`${svc.url}${act(other.job_id, 'reject')}`, {
+      method: 'POST',
+      headers: { cookie: `signoff_console=${rita.cookies.get('signoff_console')}`, 'content-type': 'text/plain' },
+      body: `csrf=${fields.csrf}&reason=x`,
+    });
+    expect(asJson.status).toBe(403);
+
     const self = await wes.get(pagePath(job.job_id));
     const selfRes = await wes.post(act(job.job_id, 'approve'), { policy_snapshot: hidden(self.text, 'policy_snapshot'), job_hash: hidden(self.text, 'job_hash'), csrf: csrfOf(self.text) });
     expect(selfRes.status).toBe(403);
