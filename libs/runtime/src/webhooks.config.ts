@@ -35,6 +35,12 @@ export interface WebhooksConfig {
   readonly backoffBaseMs: number;
   /** WEBHOOK_BACKOFF_MAX_MS (1..3600000, default 300000): the longest wait between attempts. */
   readonly backoffMaxMs: number;
+  /**
+   * WEBHOOK_CLAIM_LEASE_MS (1000..600000, default 30000): how long an instance's claim on a message
+   * holds without renewal (renewed every third of it while the instance works on the message),
+   * so how soon another instance takes over the messages of one that died.
+   */
+  readonly claimLeaseMs: number;
 }
 
 const ENDPOINT_ID = /^[a-z0-9][a-z0-9-]{0,62}$/;
@@ -120,5 +126,6 @@ export function readWebhooksConfig(
     timeoutMs: int('WEBHOOK_TIMEOUT_MS', 10_000, 100, 120_000),
     backoffBaseMs: int('WEBHOOK_BACKOFF_BASE_MS', 1000, 1, 600_000),
     backoffMaxMs: int('WEBHOOK_BACKOFF_MAX_MS', 300_000, 1, 3_600_000),
+    claimLeaseMs: int('WEBHOOK_CLAIM_LEASE_MS', 30_000, 1_000, 600_000),
   };
 }

@@ -26,18 +26,19 @@ function problemsOf(env: Record<string, string>): string[] {
 
 describe('webhook configuration (SIGNOFF_WEBHOOKS_FILE, WEBHOOK_*)', () => {
   it('is empty with the defaults when the file is unset', () => {
-    expect(parseConfig(base).webhooks).toEqual({ endpoints: [], maxAttempts: 8, timeoutMs: 10_000, backoffBaseMs: 1000, backoffMaxMs: 300_000 });
+    expect(parseConfig(base).webhooks).toEqual({ endpoints: [], maxAttempts: 8, timeoutMs: 10_000, backoffBaseMs: 1000, backoffMaxMs: 300_000, claimLeaseMs: 30_000 });
   });
 
   it('reads YAML and JSON files, the tunables, and dedups events', () => {
     const yaml = file(`endpoints:\n  - id: ops-hook\n    url: https://hooks.example.com/signoff\n    secrets: [${SECRET}]\n    events: [approval.requested, approval.granted, approval.granted]\n`);
-    const config = parseConfig({ ...base, SIGNOFF_WEBHOOKS_FILE: yaml, WEBHOOK_MAX_ATTEMPTS: '3', WEBHOOK_TIMEOUT_MS: '500', WEBHOOK_BACKOFF_BASE_MS: '10', WEBHOOK_BACKOFF_MAX_MS: '40' });
+    const config = parseConfig({ ...base, SIGNOFF_WEBHOOKS_FILE: yaml, WEBHOOK_MAX_ATTEMPTS: '3', WEBHOOK_TIMEOUT_MS: '500', WEBHOOK_BACKOFF_BASE_MS: '10', WEBHOOK_BACKOFF_MAX_MS: '40', WEBHOOK_CLAIM_LEASE_MS: '2000' });
     expect(config.webhooks).toEqual({
       endpoints: [{ id: 'ops-hook', url: 'https://hooks.example.com/signoff', secrets: [SECRET], events: ['approval.requested', 'approval.granted'] }],
       maxAttempts: 3,
       timeoutMs: 500,
       backoffBaseMs: 10,
       backoffMaxMs: 40,
+      claimLeaseMs: 2000,
     });
     const json = file(JSON.stringify([{ id: 'a', url: 'http://127.0.0.1:9/x', secrets: [SECRET, SECRET], events: ['approval.rejected'] }]), 'json');
     expect(parseConfig({ ...base, SIGNOFF_WEBHOOKS_FILE: json }).webhooks.endpoints[0].secrets).toHaveLength(2);

@@ -52,4 +52,40 @@ describe('per-message webhook claims, on PGlite', () => {
       ['WebhookDeliveryClaimed', 'b'],
     ]);
   });
+
+  it('a holder renews its claim while it works; one that stops renewing (died) is taken over within a lease', async () => {
+    const a = new WebhookDeliveryClaims(store, clock, 'ops', 'a', 300, 10);
+    expect(await a.claim('e4', never)).toBe('mine');
+    const hold = a.hold('e4');
+    // Three leases of work: every renewal moves `until`, so b keeps waiting.
+    const b = new WebhookDeliveryClaims(store, clock, 'ops', 'b', 300, 10);
+    const stop = new AbortController();
+    let answered: string | null = null;
+    const waiting = b.claim('e4', stop.signal).then((outcome) => (answered = outcome));
+    for (let i = 0; i < 9; i += 1) {
+      await new Promise((r) => setTimeout(r, 100));
+      clock.advance(100);
+    }
+    expect(answered).toBeNull();
+    expect(hold.lost.aborted).toBe(false);
+    // a dies: no more renewals; b takes over once the last `until` passed.
+    hold.stop();
+    clock.advance(301);
+    expect(await waiting).toBe('mine');
+    const types = (await store.readStream(webhookClaimStreamId('ops', 'e4'))).map((e) => (e.data as { holder: string }).holder);
+    expect(types.filter((h) => h === 'a').length).toBeGreaterThan(2);
+    expect(types[types.length - 1]).toBe('b');
+  });
+
+  it('a holder that stalled past its lease finds its renewal refused and learns it lost the message', async () => {
+    const a = new WebhookDeliveryClaims(store, clock, 'ops', 'a', 300, 10);
+    expect(await a.claim('e5', never)).toBe('mine');
+    clock.advance(301);
+    expect(await new WebhookDeliveryClaims(store, clock, 'ops', 'b', 300, 10).claim('e5', never)).toBe('mine');
+    expect(await a.renew('e5')).toBe(false);
+    const hold = a.hold('e5');
+    await new Promise((r) => setTimeout(r, 250));
+    expect(hold.lost.aborted).toBe(true);
+    hold.stop();
+  });
 });

@@ -16,6 +16,13 @@ interface ClaimData {
   readonly until: string;
 }
 
+/** A claim kept alive by renewals ({@link WebhookDeliveryClaims.hold}). */
+export interface ClaimHold {
+  /** Aborts when another instance took the message over. */
+  readonly lost: AbortSignal;
+  stop(): void;
+}
+
 /** What {@link WebhookDeliveryClaims.claim} found. */
 export type ClaimOutcome = 'mine' | 'settled' | 'stopped';
 
@@ -24,9 +31,13 @@ export type ClaimOutcome = 'mine' | 'settled' | 'stopped';
  * the same events under the same checkpoint). The first to append `WebhookDeliveryClaimed` to
  * the message's claim stream (expected revision: none) sends it and appends
  * `WebhookDeliverySettled` once delivered or dead-lettered; the others wait for that and skip
- * the message, so it is sent once per checkpoint position in the normal case. A claim whose
- * holder died is taken over after its `until` (compare-and-set on the stream revision), so no
- * message is lost: at least once still holds. A stopping holder releases its claim
+ * the message, so it is sent once per checkpoint position in the normal case. A claim is a
+ * lease: while the holder works on the message (attempts and back-off waits, which may last
+ * minutes) it renews the claim every third of the lease ({@link WebhookDeliveryClaims.hold});
+ * a holder that died stops renewing and its claim is taken over once `until` passed
+ * (compare-and-set on the stream revision), within one lease of the death, so no message is lost
+ * and at least once still holds. A holder that stalled past its lease finds its renewal refused
+ * (another instance took over) and stops sending. A stopping holder releases its claim
  * (`WebhookDeliveryReleased`) so the next instance need not wait for `until`.
  */
 export class WebhookDeliveryClaims {
@@ -36,7 +47,7 @@ export class WebhookDeliveryClaims {
     private readonly endpointId: string,
     /** This instance (random per process: it only tells live holders apart). */
     private readonly holder: string,
-    /** How long a claim holds: the whole retry schedule of one message. */
+    /** How long a claim holds without renewal (WEBHOOK_CLAIM_LEASE_MS): the takeover delay after a holder's death. */
     private readonly leaseMs: number,
     private readonly pollMs = 100,
   ) {}
@@ -71,6 +82,44 @@ export class WebhookDeliveryClaims {
         await abortableSleep(this.pollMs, signal);
         if (signal.aborted) return 'stopped';
       }
+    }
+  }
+
+  /**
+   * Keeps this instance's claim alive while it works on the message: renews it every third of
+   * the lease; `lost` aborts when a renewal finds that another instance took the message over
+   * (this one stalled past its lease), and `stop()` ends the renewals.
+   */
+  hold(eventId: string): ClaimHold {
+    const lost = new AbortController();
+    let renewing: Promise<void> | null = null;
+    const timer = setInterval(() => {
+      renewing ??= this.renew(eventId)
+        .then((held) => {
+          if (!held) lost.abort();
+        })
+        // A store error: try again at the next tick; the lease leaves two more chances.
+        .catch(() => undefined)
+        .finally(() => {
+          renewing = null;
+        });
+    }, Math.max(1, Math.floor(this.leaseMs / 3)));
+    timer.unref();
+    return { lost: lost.signal, stop: () => clearInterval(timer) };
+  }
+
+  /** Extends this instance's claim by a lease; false when the claim is no longer its own. */
+  async renew(eventId: string): Promise<boolean> {
+    const stream = webhookClaimStreamId(this.endpointId, eventId);
+    const events = await this.store.readStream<{ type: string; data: ClaimData }>(stream);
+    const last = events[events.length - 1];
+    if (!last || last.type !== WEBHOOK_DELIVERY_CLAIMED || last.data.holder !== this.holder) return false;
+    try {
+      await this.store.appendToStream(stream, [this.claimEvent(eventId, last.revision)], { expectedRevision: last.revision });
+      return true;
+    } catch (error) {
+      if (error instanceof WrongExpectedVersionError) return false;
+      throw error;
     }
   }
 

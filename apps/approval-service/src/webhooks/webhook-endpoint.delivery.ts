@@ -86,6 +86,13 @@ class DeliveryStopped extends Error {
   }
 }
 
+/** Another instance took the message's claim over (this one stalled past its lease). */
+class ClaimLost extends Error {
+  constructor() {
+    super('webhook claim taken over');
+  }
+}
+
 /**
  * Delivers approval events to ONE target from its own checkpointed subscription (batch of one,
  * so the checkpoint moves after each message): a slow or dead endpoint only holds its own
@@ -107,7 +114,7 @@ export class WebhookEndpointDelivery {
     private readonly random: () => number = Math.random,
   ) {
     this.logger = new Logger(`Webhook:${target.id}`);
-    this.claims = new WebhookDeliveryClaims(store, clock, target.id, randomUUID(), webhookLeaseMs(settings));
+    this.claims = new WebhookDeliveryClaims(store, clock, target.id, randomUUID(), settings.claimLeaseMs);
   }
 
   start(): void {
@@ -132,28 +139,38 @@ export class WebhookEndpointDelivery {
   private async deliver(event: RecordedEvent<WebhookSourceEvent>): Promise<void> {
     const { type, body } = this.target.render(event, await this.jobOf(event));
     // Another instance of this endpoint's subscription may read the same event: one sends it.
-    const claim = await this.claims.claim(event.id, this.abort.signal);
-    if (claim === 'stopped') throw new DeliveryStopped();
-    if (claim === 'settled') return;
-    try {
-      await this.attempts(event, type, body);
-    } catch (error) {
-      if (error instanceof DeliveryStopped) await this.claims.release(event.id).catch(() => undefined);
-      throw error;
+    for (;;) {
+      const claim = await this.claims.claim(event.id, this.abort.signal);
+      if (claim === 'stopped') throw new DeliveryStopped();
+      if (claim === 'settled') return;
+      const hold = this.claims.hold(event.id);
+      try {
+        await this.attempts(event, type, body, hold.lost);
+        return;
+      } catch (error) {
+        if (error instanceof DeliveryStopped) await this.claims.release(event.id).catch(() => undefined);
+        if (!(error instanceof ClaimLost)) throw error;
+        // This instance stalled past its lease and another took the message over: wait for it to settle.
+        this.logger.warn(`webhook ${this.target.id}: ${event.id} was taken over by another instance`);
+      } finally {
+        hold.stop();
+      }
     }
   }
 
   /** Sends until a 2xx or the last attempt (then dead-letters), and settles the claim. */
-  private async attempts(event: RecordedEvent<WebhookSourceEvent>, type: string, body: string): Promise<void> {
+  private async attempts(event: RecordedEvent<WebhookSourceEvent>, type: string, body: string, lost: AbortSignal): Promise<void> {
     for (let attempt = 1; ; attempt += 1) {
       if (this.abort.signal.aborted) throw new DeliveryStopped();
-      const failure = await this.send(event.id, body);
+      if (lost.aborted) throw new ClaimLost();
+      const failure = await this.send(event.id, body, lost);
       if (failure === null) {
         this.metrics.webhookDeliveries.inc({ endpoint: this.target.id, outcome: 'delivered' });
         await this.claims.settle(event.id);
         return;
       }
       if (this.abort.signal.aborted) throw new DeliveryStopped();
+      if (lost.aborted) throw new ClaimLost();
       if (attempt >= this.settings.maxAttempts) {
         await this.deadLetter(event, type, attempt, failure);
         await this.claims.settle(event.id);
@@ -162,18 +179,18 @@ export class WebhookEndpointDelivery {
         return;
       }
       this.metrics.webhookDeliveries.inc({ endpoint: this.target.id, outcome: 'retried' });
-      await this.sleep(webhookBackoffMs(attempt, { baseMs: this.settings.backoffBaseMs, maxMs: this.settings.backoffMaxMs }, this.random()));
+      await abortableSleep(webhookBackoffMs(attempt, { baseMs: this.settings.backoffBaseMs, maxMs: this.settings.backoffMaxMs }, this.random()), AbortSignal.any([this.abort.signal, lost]));
     }
   }
 
   /** One POST; null on a 2xx, else why it failed. Redirects are failures, never followed. */
-  private async send(id: string, body: string): Promise<string | null> {
+  private async send(id: string, body: string, lost: AbortSignal): Promise<string | null> {
     const timestamp = Math.floor(this.clock.now().getTime() / 1000);
     const headers = this.target.headers(id, timestamp, body);
     const stopTimer = this.metrics.webhookDeliverySeconds.startTimer({ endpoint: this.target.id });
     const timeout = AbortSignal.timeout(this.settings.timeoutMs);
     try {
-      const res = await fetch(this.target.url, { method: 'POST', headers, body, redirect: 'manual', signal: AbortSignal.any([timeout, this.abort.signal]) });
+      const res = await fetch(this.target.url, { method: 'POST', headers, body, redirect: 'manual', signal: AbortSignal.any([timeout, this.abort.signal, lost]) });
       await res.body?.cancel().catch(() => undefined);
       return res.status >= 200 && res.status < 300 ? null : `status ${res.status}`;
     } catch (error) {
@@ -207,15 +224,4 @@ export class WebhookEndpointDelivery {
     const request = first?.type === 'JobSubmitted' ? first.data.request : null;
     return { tenant: request?.tenant ?? fromJobStreamId(event.streamId)?.tenant ?? 'default', topic: request?.topic ?? '' };
   }
-
-  private sleep(ms: number): Promise<void> {
-    return abortableSleep(ms, this.abort.signal);
-  }
-}
-
-/** How long one message may take, all attempts and waits included: the life of its claim. */
-export function webhookLeaseMs(settings: Omit<WebhooksConfig, 'endpoints'>): number {
-  let waits = 0;
-  for (let attempt = 1; attempt < settings.maxAttempts; attempt += 1) waits += Math.min(settings.backoffMaxMs, settings.backoffBaseMs * 2 ** (attempt - 1));
-  return settings.maxAttempts * settings.timeoutMs + waits + 30_000;
 }
