@@ -4,6 +4,7 @@
  * (apps/standalone), and its own root module.
  */
 export { ApprovalModule } from './approval.module';
+export { SlackModule } from './slack/slack.module';
 export { ApprovalServiceModule, type ApprovalServiceModuleOverrides } from './app.module';
 export { type ApprovalModuleOptions } from './shared/approval-options';
 export { approvalsGrpcOptions, connectApprovalsGrpc } from './grpc/grpc.options';
