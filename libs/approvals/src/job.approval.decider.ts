@@ -67,7 +67,9 @@ function checkReviewer(state: JobAggregateState, reviewer: string, roles: readon
   if (sameIdentity(reviewer, job.request.submitted_by)) {
     return refuse('self_approval_forbidden', `${reviewer} submitted job ${job.job_id} and cannot review it`);
   }
-  const allowed = approval.requirement.reviewers;
+  // The rule's roles, plus those an escalation step added (ApprovalEscalated) since.
+  const ruleRoles = approval.requirement.reviewers;
+  const allowed = ruleRoles.length > 0 ? [...ruleRoles, ...(approval.escalation?.added_reviewers ?? [])] : ruleRoles;
   if (allowed.length > 0 && !roles.some((role) => allowed.includes(role))) {
     return refuse('forbidden', `reviewing job ${job.job_id} needs one of the roles ${allowed.join(', ')}`, {
       required_roles: allowed,

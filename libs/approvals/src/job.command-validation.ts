@@ -114,6 +114,7 @@ const RULES: { readonly [T in JobCommandType]: readonly Rule<DataOf<T>>[] } = {
   // `reason` first: it reveals nothing about the reviewer.
   RejectJob: [required('reason', 'reason is required to reject'), ...reviewerRules],
   ExpireApproval: [],
+  EscalateApproval: [positive('step')],
   InvalidateApproval: [
     oneOf('code', ['snapshot_changed', 'job_request_changed'], 'code must be snapshot_changed or job_request_changed'),
     required('expected'),
