@@ -3,6 +3,8 @@ import { cqrsHandlers } from '@signoff/core';
 import { ApproveGrpcController } from './approve/approve.grpc.controller';
 import { ApproveHandler } from './approve/approve.handler';
 import { ApproveHttpController } from './approve/approve.http.controller';
+import { ApprovalEscalationScheduler } from './escalation/approval-escalation.scheduler';
+import { NotifyTargetsCheck } from './escalation/notify-targets.check';
 import { ApprovalExpiryScheduler } from './expiry/approval-expiry.scheduler';
 import { GetApprovalGrpcController } from './get-approval/get-approval.grpc.controller';
 import { GetApprovalHttpController } from './get-approval/get-approval.http.controller';
@@ -27,7 +29,7 @@ import { WebhookDeliveries } from './webhooks/webhook-deliveries.service';
 
 /**
  * The approval service's use cases: approve, reject, list and read approvals, a job's history,
- * the WatchApprovals stream (gRPC and SSE), expiry, the pending-approvals projection with drift
+ * the WatchApprovals stream (gRPC and SSE), expiry, reminders and escalations, the pending-approvals projection with drift
  * detection and the `signoff.jobs.approved` relay, and the outbound webhooks (one checkpointed
  * subscription per configured endpoint). Needs the global CoreModule and AuthModule of its composition
  * root (this service's ApprovalServiceModule, or apps/standalone). The gRPC controllers only serve once the
@@ -57,10 +59,12 @@ import { WebhookDeliveries } from './webhooks/webhook-deliveries.service';
     GrpcAuth,
     PendingApprovalsProjection,
     ApprovalExpiryScheduler,
+    ApprovalEscalationScheduler,
+    NotifyTargetsCheck,
     ApprovedRelay,
     WebhookDeliveries,
   ],
-  exports: [PendingApprovalsProjection, ApprovalExpiryScheduler],
+  exports: [PendingApprovalsProjection, ApprovalExpiryScheduler, ApprovalEscalationScheduler],
 })
 export class ApprovalModule {
   /** The module with its tunables (defaults suit production; tests: a faster expiry sweep). */

@@ -82,3 +82,14 @@ export function approvalRequestMessage(s: SlackApprovalSummary): { text: string;
     ],
   };
 }
+
+/**
+ * The one-line message of a reminder or an escalation: "Reminder: ... waits since ...", and for an
+ * escalation the roles that may now approve.
+ */
+export function escalationText(e: { tenant: string; jobId: string; topic: string; requestedAt: string | null; addedReviewers: readonly string[] }): string {
+  const since = e.requestedAt ? ` waits since ${e.requestedAt}` : ' still waits';
+  const subject = `approval of ${esc(e.topic)} (${esc(e.tenant)}/${esc(e.jobId)})${since}`;
+  if (e.addedReviewers.length === 0) return `Reminder: ${subject}`;
+  return `Escalated: ${subject}; ${e.addedReviewers.map(esc).join(', ')} may now approve`;
+}
