@@ -32,7 +32,7 @@ describe('SIGNOFF_SLACK_FILE', () => {
       'f: unknown field bot_token',
       'f: signing_secret must be a string of at least 16 characters',
       'f: incoming_webhook_url must be an http(s) URL',
-      'f: unknown event approval.nope (one of approval.requested, approval.vote_recorded, approval.granted, approval.rejected, approval.expired, approval.invalidated)',
+      'f: unknown event approval.nope (one of approval.requested, approval.vote_recorded, approval.granted, approval.rejected, approval.expired, approval.invalidated, approval.reminder, approval.escalated)',
       'f users.alice: key must be <team_id>/<user_id> (e.g. T0123ABC/U0456DEF)',
       'f users.T1AA/U1BB: sub must be a non-empty string',
       'f users.T1AA/U1BB: roles must list at least one role',
