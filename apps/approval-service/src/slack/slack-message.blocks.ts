@@ -93,3 +93,36 @@ export function escalationText(e: { tenant: string; jobId: string; topic: string
   if (e.addedReviewers.length === 0) return `Reminder: ${subject}`;
   return `Escalated: ${subject}; ${e.addedReviewers.map(esc).join(', ')} may now approve`;
 }
+
+/** The callback id of the reject modal, and the block / action ids of its reason input. */
+export const SLACK_REJECT_CALLBACK = 'signoff_reject_reason';
+export const SLACK_REASON_BLOCK = 'reason';
+export const SLACK_REASON_ACTION = 'reason';
+
+/**
+ * The modal a Reject button opens (Slack `views.open`): one required reason, and in
+ * `private_metadata` the job, tenant, snapshot and hash of the message that was clicked, so the
+ * rejection binds to what the reviewer saw, as the approve button's value does.
+ */
+export function rejectModal(button: SlackButtonValue, maxReasonLength: number): Record<string, unknown> {
+  return {
+    type: 'modal',
+    callback_id: SLACK_REJECT_CALLBACK,
+    private_metadata: encodeButtonValue(button),
+    title: { type: 'plain_text', text: 'Reject approval' },
+    submit: { type: 'plain_text', text: 'Reject' },
+    close: { type: 'plain_text', text: 'Cancel' },
+    blocks: [
+      {
+        type: 'section',
+        text: { type: 'mrkdwn', text: `Reject job \`${esc(button.jobId)}\` (${esc(button.tenant)}), snapshot \`${shortHash(button.policySnapshot)}\`, job hash \`${shortHash(button.jobHash)}\`` },
+      },
+      {
+        type: 'input',
+        block_id: SLACK_REASON_BLOCK,
+        label: { type: 'plain_text', text: 'Reason' },
+        element: { type: 'plain_text_input', action_id: SLACK_REASON_ACTION, multiline: true, min_length: 1, max_length: maxReasonLength },
+      },
+    ],
+  };
+}
