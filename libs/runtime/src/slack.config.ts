@@ -7,7 +7,7 @@ import { WEBHOOK_EVENT_TYPES, WebhookEventType } from './webhooks.config';
 export interface SlackConfig {
   /** Slack's app signing secret: verifies `X-Slack-Signature` on interactions. */
   readonly signingSecret: string;
-  /** Outbound messages are POSTed here (an incoming webhook; no bot token is held). */
+  /** Outbound messages are POSTed here (an incoming webhook). */
   readonly incomingWebhookUrl: string;
   /** Which approval changes post a message. */
   readonly events: readonly WebhookEventType[];
