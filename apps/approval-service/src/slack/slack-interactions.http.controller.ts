@@ -1,4 +1,4 @@
-import { Controller, HttpCode, Inject, Post, Req } from '@nestjs/common';
+import { Controller, HttpCode, Inject, Logger, Post, Req } from '@nestjs/common';
 import type { RawBodyRequest } from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
 import { ApiExcludeController } from '@nestjs/swagger';
@@ -10,7 +10,9 @@ import { ApproveCommand } from '../approve/approve.command';
 import { parseSlackRequest, SLACK_MAX_REASON_LENGTH, SlackInteraction, SlackInteractionRefused, SlackViewSubmission } from './slack-interaction.parser';
 import {
   decodeButtonValue,
+  escapeMrkdwn,
   rejectModal,
+  responseUrlOf,
   SLACK_APPROVE_ACTION,
   SLACK_REASON_ACTION,
   SLACK_REASON_BLOCK,
@@ -19,7 +21,7 @@ import {
 } from './slack-message.blocks';
 import { SlackRejectCommand } from './slack-reject.command';
 import { verifySlackSignature } from './slack-signature';
-import { SlackApiError, SlackWebApi } from './slack-web-api.client';
+import { allowedResponseUrl, replaceOriginalMessage, SlackApiError, SlackWebApi } from './slack-web-api.client';
 
 /** The DI token of the parsed Slack file. */
 export const SLACK_CONFIG = Symbol('SLACK_CONFIG');
@@ -56,6 +58,7 @@ export const SLACK_WEB_API = Symbol('SLACK_WEB_API');
 @ApiExcludeController()
 @Controller('integrations/slack')
 export class SlackInteractionsHttpController {
+  private readonly logger = new Logger('SlackInteractions');
   constructor(
     private readonly commands: CommandBus,
     private readonly clock: Clock,
@@ -101,6 +104,7 @@ export class SlackInteractionsHttpController {
           job_hash: button.jobHash,
         }),
       );
+      if (outcome.status === 'approved') this.replaceMessage(interaction.responseUrl, `Approved by ${principal.sub} (${button.tenant}/${button.jobId})`);
       return ephemeral(`${outcome.status} (${button.tenant}/${button.jobId}) as ${principal.sub}`);
     } catch (error) {
       if (error instanceof SignoffError && error.status < 500) return ephemeral(`Refused (${error.code}): ${error.message}`);
@@ -112,7 +116,8 @@ export class SlackInteractionsHttpController {
     const fallback = 'use the review console or `signoff approvals reject JOB_ID --reason ...`; nothing was recorded.';
     if (!this.api.enabled || !interaction.triggerId) return ephemeral(`Rejecting needs a reason: ${fallback}`);
     try {
-      await this.api.viewsOpen(interaction.triggerId, rejectModal(button, SLACK_MAX_REASON_LENGTH));
+      const responseUrl = interaction.responseUrl && allowedResponseUrl(interaction.responseUrl, this.slack.apiUrl) ? interaction.responseUrl : null;
+      await this.api.viewsOpen(interaction.triggerId, rejectModal(button, SLACK_MAX_REASON_LENGTH, responseUrl));
       return ephemeral(`Opening the reject dialog for ${button.tenant}/${button.jobId}.`);
     } catch (error) {
       if (error instanceof SlackApiError) return ephemeral(`Slack could not open the reject dialog (${error.error}): ${fallback}`);
@@ -132,11 +137,21 @@ export class SlackInteractionsHttpController {
     try {
       const ref = requestedJobRef(principal, button.jobId, button.tenant);
       // Evidence-bound like the approve button: stale_review when the approval is bound to other than the message showed.
-      await this.commands.execute(new SlackRejectCommand(principal, ref, reason, { policySnapshot: button.policySnapshot, jobHash: button.jobHash }));
+      const outcome = await this.commands.execute(new SlackRejectCommand(principal, ref, reason, { policySnapshot: button.policySnapshot, jobHash: button.jobHash }));
+      if (outcome.status === 'rejected') this.replaceMessage(responseUrlOf(submission.privateMetadata), `Rejected by ${principal.sub} (${button.tenant}/${button.jobId}): ${reason}`);
       return { response_action: 'clear' };
     } catch (error) {
       if (error instanceof SignoffError && error.status < 500) return modalError(`Refused (${error.code}): ${error.message}`);
       throw error;
     }
+  }
+
+  /** Best effort, not awaited: the answer to Slack must not wait for it, and the decision is recorded already. */
+  private replaceMessage(responseUrl: string | null, text: string): void {
+    const url = responseUrl ? allowedResponseUrl(responseUrl, this.slack.apiUrl) : null;
+    if (!url) return;
+    void replaceOriginalMessage(url, escapeMrkdwn(text.slice(0, 3000))).then((failure) => {
+      if (failure) this.logger.warn(`updating the Slack message failed: ${failure}`);
+    });
   }
 }

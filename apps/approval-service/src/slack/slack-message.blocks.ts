@@ -51,7 +51,11 @@ export function decodeButtonValue(value: string): SlackButtonValue | null {
   return { tenant: t, jobId: j, policySnapshot: s, jobHash: h };
 }
 
-/** Slack mrkdwn: `&`, `<` and `>` are the only characters Slack asks to escape. */
+/** Slack mrkdwn: `&`, `<` and `>` are the only characters Slack asks to escape (so `<!channel>` in a reason pings nobody). */
+export function escapeMrkdwn(text: string): string {
+  return esc(text);
+}
+
 function esc(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 }
@@ -104,11 +108,13 @@ export const SLACK_REASON_ACTION = 'reason';
  * `private_metadata` the job, tenant, snapshot and hash of the message that was clicked, so the
  * rejection binds to what the reviewer saw, as the approve button's value does.
  */
-export function rejectModal(button: SlackButtonValue, maxReasonLength: number): Record<string, unknown> {
+export function rejectModal(button: SlackButtonValue, maxReasonLength: number, responseUrl: string | null = null): Record<string, unknown> {
+  // The button's value plus `r`, the click's response_url (so the decision can update the message).
+  const metadata = responseUrl ? JSON.stringify({ ...(JSON.parse(encodeButtonValue(button)) as object), r: responseUrl }) : encodeButtonValue(button);
   return {
     type: 'modal',
     callback_id: SLACK_REJECT_CALLBACK,
-    private_metadata: encodeButtonValue(button),
+    private_metadata: metadata,
     title: { type: 'plain_text', text: 'Reject approval' },
     submit: { type: 'plain_text', text: 'Reject' },
     close: { type: 'plain_text', text: 'Cancel' },
@@ -125,4 +131,14 @@ export function rejectModal(button: SlackButtonValue, maxReasonLength: number): 
       },
     ],
   };
+}
+
+/** The response_url a reject modal's private_metadata carries (`r`), or null. */
+export function responseUrlOf(privateMetadata: string): string | null {
+  try {
+    const r = (JSON.parse(privateMetadata) as { r?: unknown } | null)?.r;
+    return typeof r === 'string' && r.length <= 2000 ? r : null;
+  } catch {
+    return null;
+  }
 }

@@ -23,12 +23,12 @@ function signed(body: string, ts: number): Record<string, string> {
 }
 const form = (payload: unknown) => new URLSearchParams({ payload: JSON.stringify(payload) }).toString();
 
-function click(user: string, value: unknown, triggerId: string | null): string {
+function click(user: string, value: unknown, triggerId: string | null, responseUrl = 'http://127.0.0.1:9/r', actionId = SLACK_REJECT_ACTION): string {
   return form({
     type: 'block_actions',
     user: { id: user, team_id: 'T0TEAM' },
-    actions: [{ action_id: SLACK_REJECT_ACTION, value: JSON.stringify(value) }],
-    response_url: 'http://127.0.0.1:9/r',
+    actions: [{ action_id: actionId, value: JSON.stringify(value) }],
+    response_url: responseUrl,
     ...(triggerId ? { trigger_id: triggerId } : {}),
   });
 }
@@ -45,6 +45,9 @@ describe('Slack reject: a modal asking for the reason (views.open on a fake Slac
   let db: { url: string; drop: () => Promise<void> };
   let svc: ApprovalTestApp;
   let fakeApi: Server;
+  let apiBase = '';
+  let incomingBase = '';
+  const incomingPaths: string[] = [];
   let incoming: Server;
   const opened: { path: string; headers: IncomingHttpHeaders; body: { trigger_id: string; view: { callback_id: string; private_metadata: string; blocks: unknown[] } } }[] = [];
   let apiAnswer: Record<string, unknown> = { ok: true };
@@ -71,11 +74,14 @@ describe('Slack reject: a modal asking for the reason (views.open on a fake Slac
       });
     });
     incoming = createServer((req, res) => {
+      incomingPaths.push(req.url ?? '');
       req.resume();
       req.on('end', () => res.end('ok'));
     });
-    const apiUrl = `${await listen(fakeApi)}/api`;
-    const webhookUrl = `${await listen(incoming)}/services/T/B/X`;
+    apiBase = await listen(fakeApi);
+    const apiUrl = `${apiBase}/api`;
+    incomingBase = await listen(incoming);
+    const webhookUrl = `${incomingBase}/services/T/B/X`;
     db = await createTestDatabase('slack-reject');
     const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'signoff-slack-reject-')), 'slack.yaml');
     fs.writeFileSync(
@@ -104,7 +110,8 @@ describe('Slack reject: a modal asking for the reason (views.open on a fake Slac
   it('Reject opens the modal with the bot token and the trigger id; the submission records the rejection with its reason', async () => {
     const job = await submitJob(svc.app, paymentJob());
     const value = { t: 'default', j: job.job_id, s: job.policy_snapshot, h: job.job_hash };
-    const res = await post(click('UALICE', value, 'trig-1'), signed(click('UALICE', value, 'trig-1'), nowS()));
+    const clicked = click('UALICE', value, 'trig-1', `${apiBase}/respond/1`);
+    const res = await post(clicked, signed(clicked, nowS()));
     expect(res).toMatchObject({ status: 200, body: { response_type: 'ephemeral' } });
     expect(String(res.body.text)).toMatch(/Opening the reject dialog/);
     const call = opened.find((o) => o.body.trigger_id === 'trig-1')!;
@@ -122,6 +129,29 @@ describe('Slack reject: a modal asking for the reason (views.open on a fake Slac
     // Submitted again (a double click): already_rejected, idempotent, one rejection recorded.
     expect(await post(body, signed(body, nowS()))).toEqual({ status: 200, body: { response_action: 'clear' } });
     expect((await events(job.job_id)).filter((e) => e.type === 'ApprovalRejected')).toHaveLength(1);
+    // The original message is replaced once, through the click's response_url (escaped mrkdwn).
+    const deadline = Date.now() + 5000;
+    while (!opened.some((o) => o.path === '/respond/1') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    expect(opened.filter((o) => o.path === '/respond/1').map((o) => o.body)).toEqual([
+      { replace_original: true, text: `Rejected by alice (default/${job.job_id}): invoice is a duplicate` },
+    ]);
+  });
+
+  it('an approve click replaces the message through response_url, only on the configured hosts', async () => {
+    const job = await submitJob(svc.app, paymentJob());
+    const value = { t: 'default', j: job.job_id, s: job.policy_snapshot, h: job.job_hash };
+    // A live server on another host:port than api_url's: it would receive the POST if it were allowed.
+    const foreign = click('UALICE', value, null, `${incomingBase}/respond/evil`, 'signoff_approve');
+    const other = await submitJob(svc.app, paymentJob());
+    const foreignOther = foreign.replace(encodeURIComponent(job.job_id), encodeURIComponent(other.job_id));
+    expect(String((await post(foreignOther, signed(foreignOther, nowS()))).body.text)).toMatch(/^approved/);
+    const approve = click('UALICE', value, null, `${apiBase}/respond/2`, 'signoff_approve');
+    expect(String((await post(approve, signed(approve, nowS()))).body.text)).toMatch(/^approved/);
+    const deadline = Date.now() + 5000;
+    while (!opened.some((o) => o.path === '/respond/2') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    expect(opened.filter((o) => o.path === '/respond/2').map((o) => o.body)).toEqual([{ replace_original: true, text: `Approved by alice (default/${job.job_id})` }]);
+    await new Promise((r) => setTimeout(r, 200));
+    expect(incomingPaths).not.toContain('/respond/evil');
   });
 
   it('a submission that is unsigned, stale, unmapped, reasonless, foreign or of another tenant records nothing', async () => {

@@ -58,3 +58,17 @@ describe('Slack reminder and escalation text', () => {
     );
   });
 });
+
+describe('response_url', () => {
+  it('is only called on hooks.slack.com (https) or the configured api host', async () => {
+    const { allowedResponseUrl } = await import('./slack-web-api.client');
+    expect(allowedResponseUrl('https://hooks.slack.com/actions/T/1/x', 'https://slack.com/api')?.host).toBe('hooks.slack.com');
+    expect(allowedResponseUrl('http://hooks.slack.com/actions/T/1/x', 'https://slack.com/api')).toBeNull();
+    expect(allowedResponseUrl('https://hooks.slack.com.evil.example/x', 'https://slack.com/api')).toBeNull();
+    expect(allowedResponseUrl('https://user:pw@hooks.slack.com/x', 'https://slack.com/api')).toBeNull();
+    expect(allowedResponseUrl('http://127.0.0.1:9/r', 'https://slack.com/api')).toBeNull();
+    expect(allowedResponseUrl('http://127.0.0.1:9/r', 'http://127.0.0.1:9/api')?.pathname).toBe('/r');
+    expect(allowedResponseUrl('http://127.0.0.1:10/r', 'http://127.0.0.1:9/api')).toBeNull();
+    expect(allowedResponseUrl('not a url', 'https://slack.com/api')).toBeNull();
+  });
+});

@@ -72,3 +72,43 @@ async function readCapped(res: Response, max: number): Promise<string> {
   }
   return Buffer.concat(chunks).toString('utf8');
 }
+
+/**
+ * Whether Signoff may POST to an interaction's `response_url`: https on hooks.slack.com, or the
+ * host of the configured `api_url` (a test's fake Slack). Anything else a forged or foreign
+ * interaction could name is never called.
+ */
+export function allowedResponseUrl(url: string, apiUrl: string): URL | null {
+  let target: URL;
+  let api: URL;
+  try {
+    target = new URL(url);
+    api = new URL(apiUrl);
+  } catch {
+    return null;
+  }
+  if (target.username || target.password) return null;
+  if (target.protocol === 'https:' && target.host === 'hooks.slack.com') return target;
+  return target.protocol === api.protocol && target.host === api.host ? target : null;
+}
+
+/**
+ * Replaces the original message through `response_url` once a decision closed it ("Approved by
+ * alice"): bounded and timed out, redirects not followed, the answer not read. Best effort: the
+ * decision is recorded whatever happens here; failures are returned for the log.
+ */
+export async function replaceOriginalMessage(url: URL, text: string): Promise<string | null> {
+  try {
+    const res = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ replace_original: true, text }),
+      redirect: 'manual',
+      signal: AbortSignal.timeout(SLACK_API_TIMEOUT_MS),
+    });
+    await res.body?.cancel().catch(() => undefined);
+    return res.status >= 200 && res.status < 300 ? null : `status ${res.status}`;
+  } catch (error) {
+    return (error as Error).name === 'TimeoutError' ? 'timeout' : ((error as { cause?: { code?: string } }).cause?.code ?? (error as Error).message);
+  }
+}
