@@ -84,6 +84,9 @@ export class ApprovalEscalationScheduler implements OnApplicationBootstrap, OnMo
         this.logger.debug(`step ${due.step} of the approval of job ${job} not fired: ${toSignoffError(result).message}`);
         return false;
       }
+      // Counts what this sweeper recorded. Two sweepers that decided on the same revision both see
+      // their append succeed (the same event ids: the store keeps one), so a raced step may be
+      // counted twice across instances; the log is the record, the metric a rate.
       for (const event of appended) {
         if (event.type === 'ApprovalReminderSent') this.metrics.approvalReminders.inc();
         if (event.type === 'ApprovalEscalated') this.metrics.approvalEscalations.inc();

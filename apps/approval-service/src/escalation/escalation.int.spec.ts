@@ -187,9 +187,13 @@ describe('who is notified, reminders and escalations, on real PostgreSQL', () =>
 
     const reminders = async (svc: ApprovalTestApp) => (await svc.app.get(SignoffMetrics).approvalReminders.get()).values[0]?.value ?? 0;
     const escalations = async (svc: ApprovalTestApp) => (await svc.app.get(SignoffMetrics).approvalEscalations.get()).values[0]?.value ?? 0;
-    // Counted by the instance that appended: b restarted after the reminder, so its count may be gone.
-    expect((await reminders(a)) + (await reminders(b))).toBeLessThanOrEqual(1);
-    expect((await escalations(a)) + (await escalations(b))).toBe(1);
+    // Counted by the sweeper that recorded the step. Two sweepers deciding on the same revision both
+    // see their (idempotent, same event ids) append succeed, so a raced step may be counted by both;
+    // the log holds it once (asserted above). b restarted after the reminder, so its count may be gone.
+    expect((await reminders(a)) + (await reminders(b))).toBeLessThanOrEqual(2);
+    const escalationCount = (await escalations(a)) + (await escalations(b));
+    expect(escalationCount).toBeGreaterThanOrEqual(1);
+    expect(escalationCount).toBeLessThanOrEqual(2);
 
     // The added role may approve now (through the other instance), and the view shows the steps.
     const approve = await call(b.url, 'POST', `/approvals/${job.job_id}/approve`, dana);
