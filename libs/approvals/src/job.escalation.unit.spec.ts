@@ -139,3 +139,20 @@ describe('reviewers added by an escalation', () => {
   });
 });
 
+
+describe('SubmitJob: the recorded notify and escalate are checked', () => {
+  it.each([
+    ['steps out of order', { escalate: [{ after_ms: 20 * 60_000 }, { after_ms: 10 * 60_000 }] }, 'policy.approval.escalate[1].after_ms'],
+    ['a step at the timeout', { escalate: [{ after_ms: TIMEOUT_MS }] }, 'policy.approval.escalate[0].after_ms'],
+    ['a notify that is not a list', { notify: 'slack' as unknown as string[] }, 'policy.approval.notify'],
+    ['roles that are not strings', { escalate: [{ after_ms: 1000, add_reviewers: [1] as unknown as string[] }] }, 'policy.approval.escalate[0].add_reviewers'],
+  ])('%s: invalid_request naming the field', (_name, approval, field) => {
+    const then = given().when(cmd.submit({ approval })).thenRefused('invalid_request');
+    expect(then.result.ok === false && (then.result.details?.errors as { field: string }[])[0]?.field).toBe(field);
+  });
+
+  it('a valid requirement with steps is recorded as given', () => {
+    const then = given().when(cmd.submit({ approval: STEPS }));
+    expect(then.events.find((e) => e.type === 'ApprovalRequested')?.data).toMatchObject({ requirement: { notify: ['webhook:ops'], escalate: STEPS.escalate } });
+  });
+});
