@@ -3,13 +3,18 @@ import { cqrsHandlers } from '@signoff/core';
 import { ApproveGrpcController } from './approve/approve.grpc.controller';
 import { ApproveHandler } from './approve/approve.handler';
 import { ApproveHttpController } from './approve/approve.http.controller';
+import { DELEGATION_CONTROLLERS, DELEGATION_HANDLERS, DELEGATION_PROVIDERS } from './delegation/delegation.wiring';
 import { ApprovalEscalationScheduler } from './escalation/approval-escalation.scheduler';
 import { NotifyTargetsCheck } from './escalation/notify-targets.check';
 import { ApprovalExpiryScheduler } from './expiry/approval-expiry.scheduler';
+import { ConsoleAuth } from './console/console-auth';
+import { ConsoleIdentityProvider, PastedTokenIdentityProvider } from './console/console-identity';
+import { ConsoleHttpController } from './console/console.http.controller';
 import { GetApprovalGrpcController } from './get-approval/get-approval.grpc.controller';
 import { GetApprovalHttpController } from './get-approval/get-approval.http.controller';
 import { GetApprovalHandler } from './get-approval/get-approval.handler';
 import { GrpcAuth } from './grpc/grpc-auth';
+import { GrpcHealthController } from './grpc-health/grpc-health.controller';
 import { JobEventsHttpController } from './job-events/job-events.http.controller';
 import { JobEventsHandler } from './job-events/job-events.handler';
 import { ListApprovalsGrpcController } from './list-approvals/list-approvals.grpc.controller';
@@ -29,7 +34,7 @@ import { WebhookDeliveries } from './webhooks/webhook-deliveries.service';
 
 /**
  * The approval service's use cases: approve, reject, list and read approvals, a job's history,
- * the WatchApprovals stream (gRPC and SSE), expiry, reminders and escalations, the pending-approvals projection with drift
+ * the WatchApprovals stream (gRPC and SSE), the reviewer console (`/console`), expiry, reminders and escalations, the pending-approvals projection with drift
  * detection and the `signoff.jobs.approved` relay, and the outbound webhooks (one checkpointed
  * subscription per configured endpoint). Needs the global CoreModule and AuthModule of its composition
  * root (this service's ApprovalServiceModule, or apps/standalone). The gRPC controllers only serve once the
@@ -48,13 +53,17 @@ import { WebhookDeliveries } from './webhooks/webhook-deliveries.service';
     ListApprovalsGrpcController,
     GetApprovalGrpcController,
     WatchApprovalsGrpcController,
+    GrpcHealthController,
+    ...DELEGATION_CONTROLLERS,
+    // The reviewer console (/console): pages over the same queries and commands.
+    ConsoleHttpController,
   ],
   providers: [
     ApprovalIntegrity,
     // One handler per use case, whatever the transport, registered on the CommandBus / QueryBus.
     ...cqrsHandlers('ApprovalModule', {
-      commands: [ApproveHandler, RejectHandler],
-      queries: [ListApprovalsHandler, GetApprovalHandler, JobEventsHandler, WatchApprovalsHandler],
+      commands: [ApproveHandler, RejectHandler, ...DELEGATION_HANDLERS.commands],
+      queries: [ListApprovalsHandler, GetApprovalHandler, JobEventsHandler, WatchApprovalsHandler, ...DELEGATION_HANDLERS.queries],
     }),
     GrpcAuth,
     PendingApprovalsProjection,
@@ -63,6 +72,9 @@ import { WebhookDeliveries } from './webhooks/webhook-deliveries.service';
     NotifyTargetsCheck,
     ApprovedRelay,
     WebhookDeliveries,
+    ...DELEGATION_PROVIDERS,
+    { provide: ConsoleIdentityProvider, useClass: PastedTokenIdentityProvider },
+    ConsoleAuth,
   ],
   exports: [PendingApprovalsProjection, ApprovalExpiryScheduler, ApprovalEscalationScheduler],
 })

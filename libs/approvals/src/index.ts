@@ -12,3 +12,5 @@ export * from './job.outcomes';
 export * from './job.decider';
 export * from './job.view';
 export * from './event-id';
+export * from './delegation.decider';
+export * from './delegation.chain';

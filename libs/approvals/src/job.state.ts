@@ -1,5 +1,6 @@
 import type {
   ApprovalRequirement,
+  DelegationLink,
   DispatchReplayedData,
   JobCompletedData,
   JobEvent,
@@ -29,6 +30,9 @@ export interface ApprovalVote {
   readonly reason: string | null;
   readonly at: string;
   readonly equivalent_snapshot?: string;
+  /** A vote cast under a delegation: who cast it, and the delegations followed (issue 12 section 4). */
+  readonly cast_by?: string;
+  readonly on_behalf_of?: readonly DelegationLink[];
 }
 
 /** An approval as requested (ApprovalRequested) with the votes counted so far. */
@@ -468,9 +472,10 @@ export function evolve(state: JobAggregateState, event: JobEvent): JobAggregateS
     }
     case 'ApprovalVoteRecorded': {
       if (state.status !== 'APPROVAL_REQUIRED') return state;
-      const { reviewer, reason, equivalent_snapshot } = event.data;
+      const { reviewer, reason, equivalent_snapshot, cast_by, on_behalf_of } = event.data;
       if (state.approval.votes.some((v) => v.reviewer === reviewer)) return state;
-      const vote: ApprovalVote = { reviewer, reason, at, ...(equivalent_snapshot ? { equivalent_snapshot } : {}) };
+      const delegated = cast_by !== undefined && on_behalf_of !== undefined ? { cast_by, on_behalf_of } : {};
+      const vote: ApprovalVote = { reviewer, reason, at, ...(equivalent_snapshot ? { equivalent_snapshot } : {}), ...delegated };
       return { ...state, approval: { ...state.approval, votes: [...state.approval.votes, vote] } };
     }
     case 'ApprovalReminderSent':

@@ -17,6 +17,8 @@ export interface JobApprovalView {
   /** Distinct reviewers counted so far. */
   readonly approvals: number;
   readonly voters: readonly string[];
+  /** Votes cast under a delegation: whose vote (`reviewer`, one of `voters`) was cast by whom. Absent when none. */
+  readonly cast_for?: readonly { readonly reviewer: string; readonly cast_by: string }[];
   readonly requested_at: string;
   readonly expires_at: string;
   readonly approval_id?: string;
@@ -87,6 +89,11 @@ export interface JobView {
   readonly result?: JobResultView;
 }
 
+function castFor(votes: readonly { readonly reviewer: string; readonly cast_by?: string }[]): Pick<JobApprovalView, 'cast_for'> {
+  const cast = votes.flatMap((v) => (v.cast_by === undefined ? [] : [{ reviewer: v.reviewer, cast_by: v.cast_by }]));
+  return cast.length === 0 ? {} : { cast_for: cast };
+}
+
 function approvalView(state: JobAggregateState): JobApprovalView | undefined {
   const approval = approvalOf(state);
   if (approval === null) return undefined;
@@ -99,6 +106,7 @@ function approvalView(state: JobAggregateState): JobApprovalView | undefined {
     reviewers: approval.requirement.reviewers,
     approvals: approval.votes.length,
     voters: approval.votes.map((v) => v.reviewer),
+    ...castFor(approval.votes),
     requested_at: approval.requested_at,
     expires_at: approval.expires_at,
     ...(approval.escalation

@@ -3,8 +3,10 @@ import type { ApproveDto, JobRef } from '@signoff/contracts';
 import { ActivePolicyView, existingJob } from '@signoff/core';
 import { jobHash } from '@signoff/policy-engine';
 import type { Principal, SnapshotMode } from '@signoff/runtime';
+import type { DelegatedVote } from '../delegation/shared/delegation-streams';
+import { voterOf } from '../delegation/shared/delegated-voter';
 import { honours } from '../shared/approval-integrity';
-import { assertMayDecide, awaitingApproval, reviewerRoles } from '../shared/job-access';
+import { assertMayDecide, awaitingApproval } from '../shared/job-access';
 
 /** What an approve decides on besides the job's state (read again on each conflict retry). */
 export interface ApproveJobInput {
@@ -17,6 +19,8 @@ export interface ApproveJobInput {
   /** Made once per request, so a retried vote keeps its id. */
   readonly approvalId: string;
   readonly metadata: CommandMetadata;
+  /** `on_behalf_of` resolved (the chain, or the refusal raised after the job's own checks). */
+  readonly delegated?: DelegatedVote;
 }
 
 /**
@@ -29,6 +33,7 @@ export function approveJobCommand(request: ApproveJobInput, state: JobAggregateS
   const { principal, ref, input } = request;
   const job = existingJob(principal, state, ref);
   assertMayDecide(principal, job);
+  const voter = voterOf(principal, job, request.delegated);
   const active = request.activePolicy();
   const approval = awaitingApproval(job);
   const equivalent = approval !== null && active.snapshot !== approval.policy_snapshot && honours(request.snapshotMode, active, job.job.request, approval);
@@ -36,8 +41,7 @@ export function approveJobCommand(request: ApproveJobInput, state: JobAggregateS
     type: 'ApproveJob',
     data: {
       job_id: ref.jobId,
-      reviewer: principal.sub,
-      reviewer_roles: reviewerRoles(principal),
+      ...voter,
       reason: input.reason ?? null,
       active_policy_snapshot: active.snapshot,
       snapshot_equivalent: equivalent,

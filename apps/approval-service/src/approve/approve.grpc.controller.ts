@@ -15,6 +15,7 @@ interface ApproveRequest {
   policy_snapshot: string;
   job_hash: string;
   tenant: string;
+  on_behalf_of?: string;
 }
 
 /** `signoff.v1.Approvals/Approve`: as `POST /approvals/:job_id/approve`; already_approved is OK with its status. */
@@ -31,7 +32,9 @@ export class ApproveGrpcController {
     const principal = await this.auth.principal(metadata, ['reviewer']);
     // proto3 strings are '' when not sent: '' means absent here.
     const body = Object.fromEntries(
-      Object.entries({ reason: request.reason, policy_snapshot: request.policy_snapshot, job_hash: request.job_hash }).filter(([, v]) => v !== ''),
+      Object.entries({ reason: request.reason, policy_snapshot: request.policy_snapshot, job_hash: request.job_hash, on_behalf_of: request.on_behalf_of }).filter(
+        ([, v]) => v !== '' && v !== undefined,
+      ),
     );
     const input = validateBody(ApproveDto, body, 'approval');
     const outcome = await this.commands.execute(new ApproveCommand(principal, requestedJobRef(principal, request.job_id, request.tenant), input));

@@ -1,6 +1,7 @@
 import { Query } from '@nestjs/cqrs';
 import type { JobApprovalView } from '@signoff/approvals';
 import type { JobRef, JobRequest, JobState } from '@signoff/contracts';
+import type { PolicyDiff } from '@signoff/policy-engine';
 import type { Principal } from '@signoff/runtime';
 
 /** `GET /approvals/:job_id`: the approval with the job request it is bound to (the reviewer's evidence). */
@@ -15,6 +16,18 @@ export interface ApprovalDetail extends JobApprovalView {
   readonly active_policy_snapshot: string;
   /** The job request, redacted for readers (AUDIT_REDACT_FIELDS and the deciding rule's `redact`). */
   readonly request: JobRequest;
+  /**
+   * Asked for with `{policyChange: true}` (the console): what changed from the policy the approval
+   * is bound to to the active one, with this job's outcome under both (`decisions`, empty when it
+   * is the same). Null when the approval is not drifted, or when this instance never saw the bound
+   * policy active.
+   */
+  readonly policy_change?: PolicyDiff | null;
+}
+
+export interface GetApprovalOptions {
+  /** Also answer `policy_change` (compiles both bundles: only for a reviewer's page, not the API). */
+  readonly policyChange?: boolean;
 }
 
 /** Read one approval (HTTP `GET /approvals/:job_id`, gRPC `Approvals/GetApproval`), on the QueryBus. */
@@ -22,6 +35,7 @@ export class GetApprovalQuery extends Query<ApprovalDetail> {
   constructor(
     readonly principal: Principal,
     readonly ref: JobRef,
+    readonly options: GetApprovalOptions = {},
   ) {
     super();
   }
