@@ -11,6 +11,7 @@ import { createTestDatabase } from '../../../../test/support/infra';
 import { eventually } from '../../../../test/support/wait';
 import { ApprovalTestApp, bearer, call, startApprovalApp } from '../testing/approval-test.app';
 import { submitJob } from '../testing/job.fixture';
+import { openSse } from '../testing/sse.client';
 import { writePolicyFile } from '../testing/test-policies';
 import { ESCALATION_ACTOR } from './approval-escalation.scheduler';
 
@@ -149,6 +150,7 @@ describe('who is notified, reminders and escalations, on real PostgreSQL', () =>
     const url = await database('escalation');
     const a = await start(url, clock);
     let b = await start(url, clock);
+    const stream = await openSse(a.url, await bearer('rita', ['reviewer']), { topic: 'finance.*' });
     const job = await submitJob(a.app, { topic: 'finance.pay', payload: { amount: 9000 } });
     const dana = await bearer('dana', ['reviewer', 'finance-director']);
     const count = async (type: JobEvent['type']) => (await history(a, job.job_id)).filter((e) => e.type === type).length;
@@ -198,6 +200,10 @@ describe('who is notified, reminders and escalations, on real PostgreSQL', () =>
     // The added role may approve now (through the other instance), and the view shows the steps.
     const approve = await call(b.url, 'POST', `/approvals/${job.job_id}/approve`, dana);
     expect(approve).toMatchObject({ status: 200, body: { status: 'approved' } });
+    // SSE (and WatchApprovals, the same feed) carried the two new kinds, in order.
+    await eventually(() => stream.events.some((e) => e.event === 'granted'), 'the granted change on the stream');
+    expect(stream.events.filter((e) => (e.data.approval as { job_id: string }).job_id === job.job_id).map((e) => e.event)).toEqual(['requested', 'reminded', 'escalated', 'vote_recorded', 'granted']);
+    stream.close();
     const detail = (await history(a, job.job_id)).map((e) => e.type);
     expect(detail).toEqual(['JobSubmitted', 'PolicyEvaluated', 'ApprovalRequested', 'ApprovalReminderSent', 'ApprovalEscalated', 'ApprovalVoteRecorded', 'ApprovalGranted']);
   });
