@@ -9,7 +9,11 @@ import { SignoffClient } from '../support/signoff-client';
 
 const POLICY = 'test/e2e/fixtures/e2e-policy.yaml';
 const CHROMIUM = '/usr/bin/chromium';
-const SHOTS = path.join(ROOT, 'docs', 'console');
+/**
+ * Screenshots of the main pages: into docs/console (committed, shown in the README) when
+ * UPDATE_SCREENSHOTS=1, else into a temporary folder, so a test run leaves the checkout clean.
+ */
+const SHOTS = process.env.UPDATE_SCREENSHOTS === '1' ? path.join(ROOT, 'docs', 'console') : path.join(os.tmpdir(), 'signoff-console-shots');
 
 /** Launches Debian's Chromium, or fails saying how to get it (never skips). */
 export async function launchChromium(): Promise<Browser> {
