@@ -4,6 +4,8 @@ import { ApproveGrpcController } from './approve/approve.grpc.controller';
 import { ApproveHandler } from './approve/approve.handler';
 import { ApproveHttpController } from './approve/approve.http.controller';
 import { DELEGATION_CONTROLLERS, DELEGATION_HANDLERS, DELEGATION_PROVIDERS } from './delegation/delegation.wiring';
+import { ApprovalEscalationScheduler } from './escalation/approval-escalation.scheduler';
+import { NotifyTargetsCheck } from './escalation/notify-targets.check';
 import { ApprovalExpiryScheduler } from './expiry/approval-expiry.scheduler';
 import { ConsoleAuth } from './console/console-auth';
 import { ConsoleIdentityProvider, PastedTokenIdentityProvider } from './console/console-identity';
@@ -32,7 +34,7 @@ import { WebhookDeliveries } from './webhooks/webhook-deliveries.service';
 
 /**
  * The approval service's use cases: approve, reject, list and read approvals, a job's history,
- * the WatchApprovals stream (gRPC and SSE), the reviewer console (`/console`), expiry, the pending-approvals projection with drift
+ * the WatchApprovals stream (gRPC and SSE), the reviewer console (`/console`), expiry, reminders and escalations, the pending-approvals projection with drift
  * detection and the `signoff.jobs.approved` relay, and the outbound webhooks (one checkpointed
  * subscription per configured endpoint). Needs the global CoreModule and AuthModule of its composition
  * root (this service's ApprovalServiceModule, or apps/standalone). The gRPC controllers only serve once the
@@ -66,13 +68,15 @@ import { WebhookDeliveries } from './webhooks/webhook-deliveries.service';
     GrpcAuth,
     PendingApprovalsProjection,
     ApprovalExpiryScheduler,
+    ApprovalEscalationScheduler,
+    NotifyTargetsCheck,
     ApprovedRelay,
     WebhookDeliveries,
     ...DELEGATION_PROVIDERS,
     { provide: ConsoleIdentityProvider, useClass: PastedTokenIdentityProvider },
     ConsoleAuth,
   ],
-  exports: [PendingApprovalsProjection, ApprovalExpiryScheduler],
+  exports: [PendingApprovalsProjection, ApprovalExpiryScheduler, ApprovalEscalationScheduler],
 })
 export class ApprovalModule {
   /** The module with its tunables (defaults suit production; tests: a faster expiry sweep). */

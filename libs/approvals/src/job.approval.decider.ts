@@ -73,7 +73,9 @@ function checkReviewer(state: JobAggregateState, reviewer: string, roles: readon
   if (involved !== undefined) {
     return refuse('self_approval_forbidden', `${involved} submitted job ${job.job_id}: no delegation lets them review it`);
   }
-  const allowed = approval.requirement.reviewers;
+  // The rule's roles, plus those an escalation step added (ApprovalEscalated) since.
+  const ruleRoles = approval.requirement.reviewers;
+  const allowed = ruleRoles.length > 0 ? [...ruleRoles, ...(approval.escalation?.added_reviewers ?? [])] : ruleRoles;
   if (allowed.length > 0 && !roles.some((role) => allowed.includes(role))) {
     return refuse('forbidden', `reviewing job ${job.job_id} needs one of the roles ${allowed.join(', ')}`, {
       required_roles: allowed,

@@ -104,9 +104,29 @@ const submitRules: Rule<DataOf<'SubmitJob'>>[] = [
     if (!isPositiveInteger(requirement.timeout_ms) || nowMs + requirement.timeout_ms > MAX_DATE_MS) {
       return invalid('approval.timeout_ms must be a positive integer of milliseconds', 'policy.approval.timeout_ms');
     }
-    return null;
+    return escalationRequirementError(requirement);
   },
 ];
+
+/** `notify` and `escalate` of a requirement, when present: what the escalation decider relies on. */
+function escalationRequirementError(requirement: { readonly timeout_ms: number; readonly notify?: unknown; readonly escalate?: unknown }): DecideRefused | null {
+  if (requirement.notify !== undefined && !isStringList(requirement.notify)) return invalid('approval.notify must be a list of targets', 'policy.approval.notify');
+  if (requirement.escalate === undefined) return null;
+  const steps = requirement.escalate;
+  if (!Array.isArray(steps) || steps.length > 10) return invalid('approval.escalate must be a list of at most 10 steps', 'policy.approval.escalate');
+  let previous = 0;
+  for (const [index, step] of steps.entries()) {
+    const at = `policy.approval.escalate[${index}]`;
+    const s = step as { after_ms?: unknown; notify?: unknown; add_reviewers?: unknown } | null;
+    if (typeof s !== 'object' || s === null || !isPositiveInteger(s.after_ms) || s.after_ms <= previous || s.after_ms >= requirement.timeout_ms) {
+      return invalid('escalation steps need after_ms, strictly increasing and below timeout_ms', `${at}.after_ms`);
+    }
+    if (s.notify !== undefined && !isStringList(s.notify)) return invalid('a step notify must be a list of targets', `${at}.notify`);
+    if (s.add_reviewers !== undefined && !isStringList(s.add_reviewers)) return invalid('add_reviewers must be a list of roles', `${at}.add_reviewers`);
+    previous = s.after_ms;
+  }
+  return null;
+}
 
 /**
  * The tenants the reporting worker may report on: absent or null (any), else a list of strings.
@@ -123,6 +143,7 @@ const RULES: { readonly [T in JobCommandType]: readonly Rule<DataOf<T>>[] } = {
   // `reason` first: it reveals nothing about the reviewer.
   RejectJob: [required('reason', 'reason is required to reject'), ...reviewerRules],
   ExpireApproval: [],
+  EscalateApproval: [positive('step')],
   InvalidateApproval: [
     oneOf('code', ['snapshot_changed', 'job_request_changed'], 'code must be snapshot_changed or job_request_changed'),
     required('expected'),

@@ -110,6 +110,14 @@ export interface ExpireApprovalData {
 /** Expire an approval whose `expires_at` has passed (`metadata.now >= expires_at`). */
 export type ExpireApproval = Command<'ExpireApproval', ExpireApprovalData>;
 
+export interface EscalateApprovalData {
+  readonly job_id: string;
+  /** 1-based position of the step in the requirement's `escalate`: the approval's next step. */
+  readonly step: number;
+}
+/** Fire an escalation step that is due (`metadata.now >= requested_at + after`): a reminder or an escalation. */
+export type EscalateApproval = Command<'EscalateApproval', EscalateApprovalData>;
+
 export interface InvalidateApprovalData {
   readonly job_id: string;
   readonly code: 'snapshot_changed' | 'job_request_changed';
@@ -257,6 +265,7 @@ export type JobCommand =
   | ApproveJob
   | RejectJob
   | ExpireApproval
+  | EscalateApproval
   | InvalidateApproval
   | ClaimDispatch
   | RecordDispatch

@@ -3,6 +3,7 @@ import { approveJob, expireApproval, invalidateApproval, rejectJob } from './job
 import type { JobCommand } from './job.commands';
 import { checkCommandData, checkEnvelope } from './job.command-validation';
 import { invalid } from './job.decision-kit';
+import { escalateApproval } from './job.escalation.decider';
 import { claimDispatch, recordDispatch, replayDispatch } from './job.dispatch.decider';
 import type { DecideResult, JobOutcomeMap } from './job.outcomes';
 import { recordJobCompleted, recordJobOutcomeUnknown, recordJobStarted, resolveJobOutcome } from './job.results.decider';
@@ -17,7 +18,7 @@ export { NO_ACTIVE_POLICY } from './job.dispatch.decider';
  * are accepted results; a refusal carries the stable API error code and appends nothing.
  *
  * This file routes; each concern decides in its own file (see the lib's README):
- * job.submission.decider.ts, job.approval.decider.ts, job.dispatch.decider.ts and
+ * job.submission.decider.ts, job.approval.decider.ts, job.escalation.decider.ts, job.dispatch.decider.ts and
  * job.results.decider.ts, after job.command-validation.ts has checked the command's shape.
  */
 
@@ -37,6 +38,8 @@ function decideAny(command: JobCommand, state: JobAggregateState): DecideResult 
       return rejectJob(command, state, nowMs);
     case 'ExpireApproval':
       return expireApproval(command, state, nowMs);
+    case 'EscalateApproval':
+      return escalateApproval(command, state, nowMs);
     case 'InvalidateApproval':
       return invalidateApproval(command, state, nowMs);
     case 'ClaimDispatch':

@@ -49,6 +49,12 @@ export type ExpireApprovalOutcome =
   | { readonly job_id: string; readonly status: 'expired'; readonly state: 'EXPIRED' }
   | { readonly job_id: string; readonly status: 'already_expired' };
 
+export type EscalateApprovalOutcome =
+  | { readonly job_id: string; readonly status: 'reminded'; readonly step: number }
+  | { readonly job_id: string; readonly status: 'escalated'; readonly step: number; readonly add_reviewers: readonly string[] }
+  /** The step fired before (another instance, a retried sweep): nothing recorded. */
+  | { readonly job_id: string; readonly status: 'already_escalated'; readonly step: number };
+
 export type InvalidateApprovalOutcome =
   | { readonly job_id: string; readonly status: 'invalidated'; readonly state: 'INVALIDATED' }
   | { readonly job_id: string; readonly status: 'already_invalidated' };
@@ -149,6 +155,7 @@ export interface JobOutcomeMap {
   ApproveJob: ApproveJobOutcome;
   RejectJob: RejectJobOutcome;
   ExpireApproval: ExpireApprovalOutcome;
+  EscalateApproval: EscalateApprovalOutcome;
   InvalidateApproval: InvalidateApprovalOutcome;
   ClaimDispatch: ClaimDispatchOutcome;
   RecordDispatch: RecordDispatchOutcome;

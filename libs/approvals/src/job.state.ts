@@ -48,6 +48,28 @@ export interface Approval {
   readonly expires_at: string;
   /** Distinct reviewers, in the order they voted. */
   readonly votes: readonly ApprovalVote[];
+  /** The escalation steps fired so far (absent until the first: approvals without steps read as before). */
+  readonly escalation?: ApprovalEscalation;
+}
+
+/** One fired step of the requirement's `escalate`. */
+export interface FiredEscalationStep {
+  /** 1-based position in `requirement.escalate`. */
+  readonly step: number;
+  readonly kind: 'reminder' | 'escalation';
+  readonly at: string;
+}
+
+/** What the approval's escalation steps did: which fired (in order), and the roles they added. */
+export interface ApprovalEscalation {
+  readonly fired: readonly FiredEscalationStep[];
+  /** Roles that may approve besides `requirement.reviewers` (from ApprovalEscalated). */
+  readonly added_reviewers: readonly string[];
+}
+
+/** The escalation steps fired so far on an approval (0 when none). */
+export function firedSteps(approval: Approval): number {
+  return approval.escalation?.fired.length ?? 0;
 }
 
 export interface Grant {
@@ -455,6 +477,18 @@ export function evolve(state: JobAggregateState, event: JobEvent): JobAggregateS
       const delegated = cast_by !== undefined && on_behalf_of !== undefined ? { cast_by, on_behalf_of } : {};
       const vote: ApprovalVote = { reviewer, reason, at, ...(equivalent_snapshot ? { equivalent_snapshot } : {}), ...delegated };
       return { ...state, approval: { ...state.approval, votes: [...state.approval.votes, vote] } };
+    }
+    case 'ApprovalReminderSent':
+    case 'ApprovalEscalated': {
+      // Steps fire in order, once each: any other step number is not this approval's next step.
+      if (state.status !== 'APPROVAL_REQUIRED' || event.data.step !== firedSteps(state.approval) + 1) return state;
+      const previous = state.approval.escalation ?? { fired: [], added_reviewers: [] };
+      const added = event.type === 'ApprovalEscalated' ? event.data.add_reviewers.filter((r) => !previous.added_reviewers.includes(r)) : [];
+      const escalation: ApprovalEscalation = {
+        fired: [...previous.fired, { step: event.data.step, kind: event.type === 'ApprovalEscalated' ? 'escalation' : 'reminder', at }],
+        added_reviewers: [...previous.added_reviewers, ...added],
+      };
+      return { ...state, approval: { ...state.approval, escalation } };
     }
     case 'ApprovalGranted': {
       if (state.status !== 'APPROVAL_REQUIRED') return state;

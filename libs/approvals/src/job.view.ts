@@ -29,6 +29,10 @@ export interface JobApprovalView {
   readonly rejected_at?: string;
   readonly expired_at?: string;
   readonly invalidated?: { readonly code: string; readonly expected: string; readonly current: string; readonly at: string };
+  /** The escalation steps fired (reminders and escalations), present once one fired. */
+  readonly escalations?: readonly { readonly step: number; readonly kind: 'reminder' | 'escalation'; readonly at: string }[];
+  /** Roles an escalation added to `reviewers`. */
+  readonly added_reviewers?: readonly string[];
 }
 
 /** `dispatch` member of `GET /jobs/:id`, present once a claim or a replay happened. */
@@ -105,6 +109,12 @@ function approvalView(state: JobAggregateState): JobApprovalView | undefined {
     ...castFor(approval.votes),
     requested_at: approval.requested_at,
     expires_at: approval.expires_at,
+    ...(approval.escalation
+      ? {
+          escalations: approval.escalation.fired,
+          ...(approval.escalation.added_reviewers.length > 0 ? { added_reviewers: approval.escalation.added_reviewers } : {}),
+        }
+      : {}),
   };
   const phase = phaseOf(state);
   switch (phase.phase) {

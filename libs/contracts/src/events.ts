@@ -37,6 +37,25 @@ export interface ApprovalRequirement {
   /** Timeout in milliseconds. */
   readonly timeout_ms: number;
   readonly on_timeout: OnTimeout;
+  /**
+   * The notification targets told about this approval's changes (`webhook:<endpoint id>`,
+   * `slack`), from the rule's `approval.notify`. Absent: every configured target whose own
+   * `events` filter matches. Recorded here so delivery decides from the log, not from whatever
+   * policy is active when it delivers.
+   */
+  readonly notify?: readonly string[];
+  /** The rule's `approval.escalate` steps, ordered by `after_ms` (strictly increasing, each < `timeout_ms`). */
+  readonly escalate?: readonly EscalationStep[];
+}
+
+/** One step of `approval.escalate`: a reminder (notify only) or an escalation (adds reviewer roles). */
+export interface EscalationStep {
+  /** Milliseconds after `requested_at` the step is due. */
+  readonly after_ms: number;
+  /** Targets told of this step; absent: the approval's own targets. */
+  readonly notify?: readonly string[];
+  /** Reviewer roles that may approve from this step on, besides the rule's `reviewers`. */
+  readonly add_reviewers?: readonly string[];
 }
 
 export interface JobSubmittedData {
@@ -108,6 +127,27 @@ export interface ApprovalInvalidatedData {
   readonly code: 'snapshot_changed' | 'job_request_changed';
   readonly expected: string;
   readonly current: string;
+}
+/** A notify-only escalation step fired: the step's targets are reminded the approval still waits. */
+export interface ApprovalReminderSentData {
+  readonly job_id: string;
+  readonly approval_ref: string;
+  /** 1-based position of the step in the requirement's `escalate`. */
+  readonly step: number;
+  /** Who is reminded; absent: the approval's own targets (the requirement's `notify`, or every target). */
+  readonly notify?: readonly string[];
+  /** The instant the step fired (the command's time: at or after `requested_at + after`). */
+  readonly at: string;
+}
+/** An escalation step with `add_reviewers` fired: those roles may approve from now on. */
+export interface ApprovalEscalatedData {
+  readonly job_id: string;
+  readonly approval_ref: string;
+  /** 1-based position of the step in the requirement's `escalate`. */
+  readonly step: number;
+  readonly add_reviewers: readonly string[];
+  /** Who is told; absent: the approval's own targets. */
+  readonly notify?: readonly string[];
 }
 export interface DispatchClaimedData {
   readonly job_id: string;
@@ -197,6 +237,8 @@ export interface SignoffEventMap {
   ApprovalRejected: ApprovalRejectedData;
   ApprovalExpired: ApprovalExpiredData;
   ApprovalInvalidated: ApprovalInvalidatedData;
+  ApprovalReminderSent: ApprovalReminderSentData;
+  ApprovalEscalated: ApprovalEscalatedData;
   DispatchClaimed: DispatchClaimedData;
   JobDispatched: JobDispatchedData;
   DispatchReplayed: DispatchReplayedData;
@@ -227,6 +269,8 @@ export const JOB_EVENT_TYPES = [
   'ApprovalRejected',
   'ApprovalExpired',
   'ApprovalInvalidated',
+  'ApprovalReminderSent',
+  'ApprovalEscalated',
   'DispatchClaimed',
   'JobDispatched',
   'DispatchReplayed',

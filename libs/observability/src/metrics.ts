@@ -90,6 +90,24 @@ export class SignoffMetrics {
     buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
     registers: [this.registry],
   });
+  /** Not a DESIGN §9 name: added by issue 12. Reminders recorded (ApprovalReminderSent), no labels. */
+  readonly approvalReminders = new Counter({
+    name: 'signoff_approval_reminders_total',
+    help: 'Approval reminders recorded by escalation steps (ApprovalReminderSent).',
+    registers: [this.registry],
+  });
+  /** Not a DESIGN §9 name: added by issue 12. Escalations recorded (ApprovalEscalated), no labels. */
+  readonly approvalEscalations = new Counter({
+    name: 'signoff_approval_escalations_total',
+    help: 'Approval escalations recorded by escalation steps (ApprovalEscalated: reviewer roles added).',
+    registers: [this.registry],
+  });
+  /** Not a DESIGN §9 name: added by issue 12. Names in the active policy's `notify` lists that match no configured target. */
+  readonly notifyUnknownTargets = new Gauge({
+    name: 'signoff_notify_unknown_targets',
+    help: 'Notification targets named by the active policy (approval.notify, escalate[].notify) that match no configured webhook endpoint or Slack.',
+    registers: [this.registry],
+  });
 
   constructor() {
     for (const decision of ['allow', 'deny', 'throttle', 'require_human']) this.policyDecisions.inc({ decision }, 0);

@@ -13,6 +13,10 @@ export {
   MAX_POLICY_JSON_BYTES,
   MAX_POLICY_RULES,
   MAX_REQUIRED_APPROVALS,
+  MAX_NOTIFY_TARGETS,
+  MAX_ESCALATION_STEPS,
+  MAX_ADDED_REVIEWERS,
+  NOTIFY_TARGET_PATTERN,
   isThrottleKey,
 } from './policy.parser';
 export { MAX_ALIAS_RESOLUTIONS, MAX_DOCUMENT_DEPTH, MAX_DOCUMENT_LENGTH, MAX_DOCUMENT_NODES, MAX_EXPANDED_SIZE } from './yaml-source.reader';
@@ -62,3 +66,4 @@ export {
   type PolicyFileResult,
   type PolicyTestFileResult,
 } from './policy-file.loader';
+export { notifyTargetsOf } from './notify-targets';

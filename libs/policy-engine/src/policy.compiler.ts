@@ -1,4 +1,4 @@
-import { type ApprovalRequirement, isGlob, type JobRequest } from '@signoff/contracts';
+import { type ApprovalRequirement, type EscalationStep, isGlob, type JobRequest } from '@signoff/contracts';
 import { type ConditionSubject, parseSubject, policyGlob } from './condition-subject.util';
 import { parseDuration } from './duration.util';
 import { EvaluationBudgetExceededError, meter } from './evaluation-budget';
@@ -459,11 +459,23 @@ function approvalRequirement(rule: PolicyRule): ApprovalRequirement {
   const spec = rule.approval ?? { required: 1, reviewers: [], timeout: '1d', on_timeout: 'reject' as const };
   const timeout = parseDuration(spec.timeout);
   if (timeout === null) throw new Error(`rule ${rule.id}: invalid approval timeout ${spec.timeout}`);
+  const escalate = spec.escalate?.map((step): EscalationStep => {
+    const after = parseDuration(step.after);
+    if (after === null) throw new Error(`rule ${rule.id}: invalid escalation delay ${step.after}`);
+    return Object.freeze({
+      after_ms: after,
+      ...(step.notify ? { notify: Object.freeze([...step.notify]) } : {}),
+      ...(step.add_reviewers ? { add_reviewers: Object.freeze([...step.add_reviewers]) } : {}),
+    });
+  });
+  // `notify` and `escalate` only when the rule states them: requirements without them read as before.
   return Object.freeze({
     required: spec.required,
     reviewers: Object.freeze([...spec.reviewers]),
     timeout_ms: timeout,
     on_timeout: spec.on_timeout,
+    ...(spec.notify ? { notify: Object.freeze([...spec.notify]) } : {}),
+    ...(escalate && escalate.length > 0 ? { escalate: Object.freeze(escalate) } : {}),
   });
 }
 

@@ -7,6 +7,7 @@ import { compilePolicyRegex } from './policy-regex';
 import {
   type ApprovalSpec,
   type Condition,
+  type EscalationStepSpec,
   CONDITION_OPERATORS,
   type ConditionOperator,
   type ConditionScalar,
@@ -27,7 +28,8 @@ const BUNDLE_KEYS: ReadonlySet<string> = new Set(['version', 'description', 'def
 const RULE_KEYS: ReadonlySet<string> = new Set(['id', 'description', 'when', 'decision', 'approval', 'throttle', 'redact']);
 /** `redact` paths: inside the job's payload or labels, dotted, `*` for one level. */
 const REDACT_PATH = /^(payload|labels)(\.([A-Za-z0-9_\-]+|\*))+$/;
-const APPROVAL_KEYS: ReadonlySet<string> = new Set(['required', 'reviewers', 'timeout', 'on_timeout']);
+const APPROVAL_KEYS: ReadonlySet<string> = new Set(['required', 'reviewers', 'timeout', 'on_timeout', 'notify', 'escalate']);
+const ESCALATION_STEP_KEYS: ReadonlySet<string> = new Set(['after', 'notify', 'add_reviewers']);
 const THROTTLE_KEYS: ReadonlySet<string> = new Set(['limit', 'per', 'key']);
 const OPERATORS: ReadonlySet<string> = new Set(CONDITION_OPERATORS);
 const DECISIONS: ReadonlySet<string> = new Set(POLICY_DECISIONS);
@@ -36,6 +38,18 @@ const DECISIONS: ReadonlySet<string> = new Set(POLICY_DECISIONS);
 export const RULE_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
 /** Approval timeout when a rule states none (DESIGN section 7). */
 export const DEFAULT_APPROVAL_TIMEOUT = '24h';
+/**
+ * A notification target of `approval.notify`: `slack`, or `webhook:<endpoint id>` (an endpoint id of
+ * SIGNOFF_WEBHOOKS_FILE). Whether the target is configured is checked at start and activation
+ * (a warning and a metric), not here: a bundle is valid whatever is configured.
+ */
+export const NOTIFY_TARGET_PATTERN = /^(slack|webhook:[a-z0-9][a-z0-9-]{0,62})$/;
+/** Targets one `notify` list may name. */
+export const MAX_NOTIFY_TARGETS = 16;
+/** Steps one `approval.escalate` may hold. */
+export const MAX_ESCALATION_STEPS = 10;
+/** Roles one step's `add_reviewers` may add. */
+export const MAX_ADDED_REVIEWERS = 32;
 /** Quorum sizes above this are refused as typos. */
 export const MAX_REQUIRED_APPROVALS = 100;
 /** A bundle with more rules than this is refused (it is compiled, stored and evaluated whole). */
@@ -452,7 +466,149 @@ function readApproval(src: YamlSource, entry: MapEntry | undefined, path: string
     }
   }
 
-  return ok ? { required, reviewers, timeout, on_timeout: 'reject' } : undefined;
+  let notify: string[] | undefined;
+  const notifyEntry = get('notify');
+  if (notifyEntry) {
+    notify = readNotify(src, notifyEntry.value, join(path, 'notify'), 'approval.notify');
+    if (notify === undefined) ok = false;
+  }
+
+  let escalate: EscalationStepSpec[] | undefined;
+  const escalateEntry = get('escalate');
+  if (escalateEntry) {
+    escalate = readEscalate(src, escalateEntry.value, join(path, 'escalate'), reviewers, parseDuration(timeout));
+    if (escalate === undefined) ok = false;
+  }
+
+  if (!ok) return undefined;
+  return {
+    required,
+    reviewers,
+    timeout,
+    on_timeout: 'reject',
+    ...(notify !== undefined ? { notify } : {}),
+    ...(escalate !== undefined && escalate.length > 0 ? { escalate } : {}),
+  };
+}
+
+/** A `notify` list: 1 to MAX_NOTIFY_TARGETS distinct targets of NOTIFY_TARGET_PATTERN. */
+function readNotify(src: YamlSource, node: Node, path: string, what: string): string[] | undefined {
+  const items = src.sequence(node, path, what);
+  if (items === null) return undefined;
+  if (items.length === 0 || items.length > MAX_NOTIFY_TARGETS) {
+    src.error('invalid_approval', `${what} must list 1 to ${MAX_NOTIFY_TARGETS} targets (slack or webhook:<endpoint id>)`, path, node);
+    return undefined;
+  }
+  let ok = true;
+  const targets: string[] = [];
+  items.forEach((item, index) => {
+    const itemPath = `${path}[${index}]`;
+    const target = src.scalar(item, itemPath, 'a notification target');
+    if (typeof target !== 'string' || !NOTIFY_TARGET_PATTERN.test(target)) {
+      if (target !== undefined) {
+        const shown = typeof target === 'string' ? JSON.stringify(target.slice(0, 80)) : JSON.stringify(target);
+        src.error('invalid_approval', `a notification target is slack or webhook:<endpoint id> (lowercase letters, digits, -), not ${shown}`, itemPath, item);
+      }
+      ok = false;
+    } else if (targets.includes(target)) {
+      src.error('invalid_approval', `notification target "${target}" is listed twice`, itemPath, item);
+      ok = false;
+    } else targets.push(target);
+  });
+  return ok ? targets : undefined;
+}
+
+/**
+ * `approval.escalate`: at most MAX_ESCALATION_STEPS steps, each `{after, notify?, add_reviewers?}`
+ * with at least one of the two, `after` strictly increasing and below the approval's timeout.
+ */
+function readEscalate(src: YamlSource, node: Node, path: string, reviewers: readonly string[], timeoutMs: number | null): EscalationStepSpec[] | undefined {
+  const items = src.sequence(node, path, 'approval.escalate');
+  if (items === null) return undefined;
+  if (items.length > MAX_ESCALATION_STEPS) {
+    src.error('invalid_approval', `approval.escalate may hold at most ${MAX_ESCALATION_STEPS} steps`, path, node);
+    return undefined;
+  }
+  let ok = true;
+  const steps: EscalationStepSpec[] = [];
+  let previousMs = 0;
+  items.forEach((item, index) => {
+    const stepPath = `${path}[${index}]`;
+    const entries = src.mapping(item, stepPath, 'an escalation step', ESCALATION_STEP_KEYS);
+    if (entries === null) {
+      ok = false;
+      return;
+    }
+    const get = entriesByKey(entries);
+    let stepOk = true;
+    let after: string | undefined;
+    const afterEntry = get('after');
+    if (!afterEntry) {
+      src.error('invalid_approval', 'an escalation step needs after (a duration such as 30m)', stepPath, item);
+      stepOk = false;
+    } else {
+      after = readDuration(src, afterEntry.value, join(stepPath, 'after'), 'escalate.after');
+      const afterMs = after === undefined ? null : parseDuration(after);
+      if (afterMs === null) stepOk = false;
+      else if (afterMs <= previousMs) {
+        src.error('invalid_approval', `escalate steps must be ordered by after, strictly increasing (${after} is not after the previous step)`, join(stepPath, 'after'), afterEntry.value);
+        stepOk = false;
+      } else if (timeoutMs !== null && afterMs >= timeoutMs) {
+        src.error('invalid_approval', `escalate.after (${after}) must be shorter than approval.timeout: the approval expires first`, join(stepPath, 'after'), afterEntry.value);
+        stepOk = false;
+      } else previousMs = afterMs;
+    }
+    let notify: string[] | undefined;
+    const notifyEntry = get('notify');
+    if (notifyEntry) {
+      notify = readNotify(src, notifyEntry.value, join(stepPath, 'notify'), 'escalate.notify');
+      if (notify === undefined) stepOk = false;
+    }
+    let added: string[] | undefined;
+    const addedEntry = get('add_reviewers');
+    if (addedEntry) {
+      added = readAddedReviewers(src, addedEntry.value, join(stepPath, 'add_reviewers'), reviewers);
+      if (added === undefined) stepOk = false;
+    }
+    if (!notifyEntry && !addedEntry) {
+      src.error('invalid_approval', 'an escalation step needs notify, add_reviewers or both', stepPath, item);
+      stepOk = false;
+    }
+    if (!stepOk || after === undefined) {
+      ok = false;
+      return;
+    }
+    steps.push({ after, ...(notify !== undefined ? { notify } : {}), ...(added !== undefined ? { add_reviewers: added } : {}) });
+  });
+  return ok ? steps : undefined;
+}
+
+/** `add_reviewers`: distinct roles that are not already the rule's, and only on a rule that names roles. */
+function readAddedReviewers(src: YamlSource, node: Node, path: string, reviewers: readonly string[]): string[] | undefined {
+  const items = src.sequence(node, path, 'escalate.add_reviewers');
+  if (items === null) return undefined;
+  if (reviewers.length === 0) {
+    src.error('invalid_approval', 'add_reviewers needs approval.reviewers: without reviewer roles every reviewer may approve already', path, node);
+    return undefined;
+  }
+  if (items.length === 0 || items.length > MAX_ADDED_REVIEWERS) {
+    src.error('invalid_approval', `add_reviewers must list 1 to ${MAX_ADDED_REVIEWERS} reviewer roles`, path, node);
+    return undefined;
+  }
+  let ok = true;
+  const roles: string[] = [];
+  items.forEach((item, index) => {
+    const itemPath = `${path}[${index}]`;
+    const role = src.scalar(item, itemPath, 'a reviewer role');
+    if (typeof role !== 'string' || role === '' || role.length > 128) {
+      if (role !== undefined) src.error('invalid_approval', 'add_reviewers must be non-empty strings of at most 128 characters (reviewer roles)', itemPath, item);
+      ok = false;
+    } else if (roles.includes(role) || reviewers.includes(role)) {
+      src.error('invalid_approval', `reviewer role "${role}" is listed twice (in reviewers or add_reviewers)`, itemPath, item);
+      ok = false;
+    } else roles.push(role);
+  });
+  return ok ? roles : undefined;
 }
 
 function readThrottle(src: YamlSource, node: Node, path: string): ThrottleSpec | undefined {

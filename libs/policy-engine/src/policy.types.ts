@@ -51,6 +51,24 @@ export interface ApprovalSpec {
   readonly timeout: string;
   /** Default `reject` (fail closed: the job ends `EXPIRED`). */
   readonly on_timeout: OnTimeout;
+  /**
+   * The notification targets told about the approval's changes: `slack` or `webhook:<endpoint id>`.
+   * Absent (the default): every configured target whose own `events` filter matches. Omitted from
+   * the normalized bundle when absent, so bundles without it keep their snapshot.
+   */
+  readonly notify?: readonly string[];
+  /** Reminders and escalations while the approval waits, ordered by `after`; absent when none. */
+  readonly escalate?: readonly EscalationStepSpec[];
+}
+
+/** One `approval.escalate` step: at least one of `notify` and `add_reviewers`. */
+export interface EscalationStepSpec {
+  /** A canonical duration after the request (strictly increasing along the steps, below `timeout`). */
+  readonly after: string;
+  /** Who is told of this step (same grammar as `approval.notify`); absent: the approval's targets. */
+  readonly notify?: readonly string[];
+  /** Reviewer roles that may approve from this step on (besides `reviewers`). */
+  readonly add_reviewers?: readonly string[];
 }
 
 /** The job fields a throttle counter may be keyed by (besides `labels.<name>`). */

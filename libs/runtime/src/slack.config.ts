@@ -7,13 +7,24 @@ import { WEBHOOK_EVENT_TYPES, WebhookEventType } from './webhooks.config';
 export interface SlackConfig {
   /** Slack's app signing secret: verifies `X-Slack-Signature` on interactions. */
   readonly signingSecret: string;
-  /** Outbound messages are POSTed here (an incoming webhook; no bot token is held). */
+  /** Outbound messages are POSTed here (an incoming webhook). */
   readonly incomingWebhookUrl: string;
   /** Which approval changes post a message. */
   readonly events: readonly WebhookEventType[];
   /** `<team_id>/<user_id>` -> the reviewer identity a vote is cast as; unmapped users cannot decide. */
   readonly users: ReadonlyMap<string, Principal>;
+  /**
+   * `bot_token` (`xoxb-...`): lets the Reject button open a modal asking for the reason (Slack Web
+   * API `views.open`). Null: Reject answers that a reason is needed in the console or the CLI.
+   */
+  readonly botToken: string | null;
+  /** `api_url`: Slack's Web API base (default https://slack.com/api; a test points it at a fake). */
+  readonly apiUrl: string;
 }
+
+/** Slack's Web API unless `api_url` says otherwise. */
+export const DEFAULT_SLACK_API_URL = 'https://slack.com/api';
+const BOT_TOKEN = /^xoxb-[A-Za-z0-9-]{10,250}$/;
 
 const SLACK_ID = /^[A-Z0-9]{2,32}$/;
 
@@ -40,7 +51,7 @@ export function parseSlackFile(text: string, source: string): { config: SlackCon
   }
   if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) return { config: null, problems: [`${source}: expected an object {signing_secret, incoming_webhook_url, events, users}`] };
   const d = doc as Record<string, unknown>;
-  for (const key of Object.keys(d)) if (!['signing_secret', 'incoming_webhook_url', 'events', 'users'].includes(key)) problems.push(`${source}: unknown field ${key}`);
+  for (const key of Object.keys(d)) if (!['signing_secret', 'incoming_webhook_url', 'events', 'users', 'bot_token', 'api_url'].includes(key)) problems.push(`${source}: unknown field ${key}`);
   const signingSecret = typeof d.signing_secret === 'string' ? d.signing_secret : '';
   if (signingSecret.length < 16) problems.push(`${source}: signing_secret must be a string of at least 16 characters`);
   const url = typeof d.incoming_webhook_url === 'string' ? d.incoming_webhook_url : '';
@@ -54,6 +65,16 @@ export function parseSlackFile(text: string, source: string): { config: SlackCon
   const events = stringList(d.events) ?? [];
   if (events.length === 0) problems.push(`${source}: events must list at least one of ${WEBHOOK_EVENT_TYPES.join(', ')}`);
   for (const ev of events) if (!(WEBHOOK_EVENT_TYPES as readonly string[]).includes(ev)) problems.push(`${source}: unknown event ${ev} (one of ${WEBHOOK_EVENT_TYPES.join(', ')})`);
+  const botToken = d.bot_token === undefined ? null : typeof d.bot_token === 'string' && BOT_TOKEN.test(d.bot_token) ? d.bot_token : undefined;
+  if (botToken === undefined) problems.push(`${source}: bot_token must be a Slack bot token (xoxb-...)`);
+  const apiUrl = d.api_url === undefined ? DEFAULT_SLACK_API_URL : typeof d.api_url === 'string' ? d.api_url.replace(/\/+$/, '') : '';
+  let api: URL | null = null;
+  try {
+    api = new URL(apiUrl);
+  } catch {
+    api = null;
+  }
+  if (!api || (api.protocol !== 'https:' && api.protocol !== 'http:') || api.username || api.password) problems.push(`${source}: api_url must be an http(s) URL without credentials`);
   const users = new Map<string, Principal>();
   const rawUsers = d.users;
   if (typeof rawUsers !== 'object' || rawUsers === null || Array.isArray(rawUsers)) problems.push(`${source}: users must map <team_id>/<user_id> to {sub, roles, tenants?, topics?}`);
@@ -91,7 +112,7 @@ export function parseSlackFile(text: string, source: string): { config: SlackCon
     }
   }
   if (problems.length > 0) return { config: null, problems };
-  return { config: { signingSecret, incomingWebhookUrl: url, events: [...new Set(events as WebhookEventType[])], users }, problems };
+  return { config: { signingSecret, incomingWebhookUrl: url, events: [...new Set(events as WebhookEventType[])], users, botToken: botToken ?? null, apiUrl }, problems };
 }
 
 /** SIGNOFF_SLACK_FILE: null when unset; every problem of the file is added to `problems`. */

@@ -24,15 +24,17 @@ describe('SIGNOFF_SLACK_FILE', () => {
 
   it('reports every problem together', () => {
     const { config, problems } = parseSlackFile(
-      `signing_secret: short\nincoming_webhook_url: ftp://x\nevents: [approval.nope]\nbot_token: x\nusers:\n  alice: {sub: a, roles: [reviewer]}\n  T1AA/U1BB: {sub: '', roles: [], tenants: acme}\n`,
+      `signing_secret: short\nincoming_webhook_url: ftp://x\nevents: [approval.nope]\nbot_tokn: x\nbot_token: x\napi_url: ftp://slack\nusers:\n  alice: {sub: a, roles: [reviewer]}\n  T1AA/U1BB: {sub: '', roles: [], tenants: acme}\n`,
       'f',
     );
     expect(config).toBeNull();
     expect(problems).toEqual([
-      'f: unknown field bot_token',
+      'f: unknown field bot_tokn',
       'f: signing_secret must be a string of at least 16 characters',
       'f: incoming_webhook_url must be an http(s) URL',
-      'f: unknown event approval.nope (one of approval.requested, approval.vote_recorded, approval.granted, approval.rejected, approval.expired, approval.invalidated)',
+      'f: unknown event approval.nope (one of approval.requested, approval.vote_recorded, approval.granted, approval.rejected, approval.expired, approval.invalidated, approval.reminder, approval.escalated)',
+      'f: bot_token must be a Slack bot token (xoxb-...)',
+      'f: api_url must be an http(s) URL without credentials',
       'f users.alice: key must be <team_id>/<user_id> (e.g. T0123ABC/U0456DEF)',
       'f users.T1AA/U1BB: sub must be a non-empty string',
       'f users.T1AA/U1BB: roles must list at least one role',

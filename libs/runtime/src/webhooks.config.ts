@@ -10,6 +10,10 @@ export const WEBHOOK_EVENT_TYPES = [
   'approval.rejected',
   'approval.expired',
   'approval.invalidated',
+  /** An escalation step reminded (ApprovalReminderSent); issue 12 section 4. */
+  'approval.reminder',
+  /** An escalation step added reviewer roles (ApprovalEscalated). */
+  'approval.escalated',
 ] as const;
 
 export type WebhookEventType = (typeof WEBHOOK_EVENT_TYPES)[number];

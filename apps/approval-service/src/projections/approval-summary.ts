@@ -27,7 +27,18 @@ export interface ApprovalSummary {
 }
 
 /** What a WatchApprovals subscriber is told. */
-export type ApprovalChangeKind = 'requested' | 'vote_recorded' | 'granted' | 'rejected' | 'expired' | 'invalidated' | 'drifted';
+export type ApprovalChangeKind =
+  | 'requested'
+  | 'vote_recorded'
+  | 'granted'
+  | 'rejected'
+  | 'expired'
+  | 'invalidated'
+  | 'drifted'
+  /** An escalation step reminded its targets (ApprovalReminderSent). */
+  | 'reminded'
+  /** An escalation step added reviewer roles (ApprovalEscalated). */
+  | 'escalated';
 
 export interface ApprovalChange {
   /**

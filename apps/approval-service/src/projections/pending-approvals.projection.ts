@@ -1,5 +1,5 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
-import { ApprovalRequiredJob, evolve, initialState, JobAggregateState, phaseOf, SubmittedJob } from '@signoff/approvals';
+import { ApprovalRequiredJob, evolve, firedSteps, initialState, JobAggregateState, phaseOf, SubmittedJob } from '@signoff/approvals';
 import { fromJobStreamId, JOB_STREAM_PREFIX, JobEvent, JobRef, toJobStreamId } from '@signoff/contracts';
 import { ActivePolicy, ActivePolicyView, Clock, HistoryRedaction, LoadedJob } from '@signoff/core';
 import { EventStore, RecordedEvent, SubscriptionHandle } from '@signoff/event-store';
@@ -23,6 +23,8 @@ const PROJECTED_EVENT_TYPES = [
   'ApprovalRejected',
   'ApprovalExpired',
   'ApprovalInvalidated',
+  'ApprovalReminderSent',
+  'ApprovalEscalated',
 ] as const satisfies readonly JobEvent['type'][];
 
 /** A change id: a log position, optionally `.n` for the n-th drift noticed after it. */
@@ -64,6 +66,14 @@ function closedAs(state: JobAggregateState): { kind: ApprovalChangeKind; state: 
   }
 }
 
+/** The change an event makes to an approval that stays open. */
+function openKind(type: JobEvent['type'], wasOpen: boolean): ApprovalChangeKind {
+  if (!wasOpen) return 'requested';
+  if (type === 'ApprovalReminderSent') return 'reminded';
+  if (type === 'ApprovalEscalated') return 'escalated';
+  return 'vote_recorded';
+}
+
 interface OpenApproval {
   readonly ref: JobRef;
   readonly job: ApprovalRequiredJob;
@@ -95,6 +105,14 @@ export interface DueApproval {
   readonly ref: JobRef;
   readonly approval_ref: string;
   readonly expires_at: string;
+}
+
+/** An open approval whose next escalation step is due (the escalation scheduler's work). */
+export interface DueEscalation {
+  readonly ref: JobRef;
+  readonly approval_ref: string;
+  /** 1-based: the approval's next step. */
+  readonly step: number;
 }
 
 export interface PendingPage {
@@ -238,6 +256,25 @@ export class PendingApprovalsProjection implements OnApplicationBootstrap, OnMod
     return out;
   }
 
+  /**
+   * Open approvals, not yet expired, whose next escalation step is due at `now` (`requested_at +
+   * after`). One step per approval: the next is returned once this one's event has been folded, so
+   * a step missed during downtime fires late, and the steps after it follow in order.
+   */
+  dueEscalations(now: Date): DueEscalation[] {
+    const nowMs = now.getTime();
+    const out: DueEscalation[] = [];
+    for (const { ref, job, expiresMs } of this.pending.values()) {
+      const steps = job.approval.requirement.escalate;
+      if (!steps || !(expiresMs > nowMs)) continue;
+      const next = firedSteps(job.approval) + 1;
+      const step = steps[next - 1];
+      const requestedMs = Date.parse(job.approval.requested_at);
+      if (step && Number.isFinite(requestedMs) && requestedMs + step.after_ms <= nowMs) out.push({ ref, approval_ref: job.approval.approval_ref, step: next });
+    }
+    return out;
+  }
+
   /** Every change from now on (WatchApprovals); completes when the instance stops. */
   changes(): Observable<ApprovalChange> {
     return this.changes$.asObservable();
@@ -302,7 +339,7 @@ export class PendingApprovalsProjection implements OnApplicationBootstrap, OnMod
     } else if (after.status === 'APPROVAL_REQUIRED') {
       const drifted = open ? open.drifted : this.driftOf(after);
       this.pending.set(key, { ref, job: after, drifted, revision: event.revision, expiresMs: Date.parse(after.approval.expires_at) });
-      this.emit(String(event.position), open ? 'vote_recorded' : 'requested', after, this.summary(after, drifted), event.metadata.at);
+      this.emit(String(event.position), openKind(event.type, open !== undefined), after, this.summary(after, drifted), event.metadata.at);
     } else if (open) {
       this.pending.delete(key);
       const closed = closedAs(after);

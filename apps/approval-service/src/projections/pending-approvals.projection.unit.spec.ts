@@ -286,3 +286,45 @@ describe('PendingApprovalsProjection', () => {
     expect(() => projection.changesAfter(changes[1]!.id)).toThrow(expect.objectContaining({ code: 'invalid_last_event_id' }));
   });
 });
+
+describe('PendingApprovalsProjection: escalation steps', () => {
+  const step = (jobId: string, type: 'ApprovalReminderSent' | 'ApprovalEscalated', n: number, revision: number, at: string): RecordedEvent<JobEvent> =>
+    recorded(
+      {
+        type,
+        data:
+          type === 'ApprovalReminderSent'
+            ? { job_id: jobId, approval_ref: `apr-${jobId}`, step: n, notify: ['slack'], at }
+            : { job_id: jobId, approval_ref: `apr-${jobId}`, step: n, add_reviewers: ['boss'] },
+        metadata: { correlationId: 'c', causationId: 'c', actor: 'system:approval-escalation', at },
+      } as JobEvent,
+      revision,
+    );
+
+  function escalatingJob(jobId: string): RecordedEvent<JobEvent>[] {
+    const events = requestedJob(jobId);
+    const requested = events[2] as RecordedEvent<Extract<JobEvent, { type: 'ApprovalRequested' }>>;
+    const requirement = { ...requested.data.requirement, reviewers: ['approver'], escalate: [{ after_ms: 600_000, notify: ['slack'] }, { after_ms: 1_200_000, add_reviewers: ['boss'] }] };
+    return [events[0]!, events[1]!, { ...requested, data: { ...requested.data, requirement } } as RecordedEvent<JobEvent>];
+  }
+
+  it('knows the next due step of each open approval, one at a time, never after expiry; announces reminded and escalated', () => {
+    const { projection, changes } = harness();
+    for (const e of escalatingJob('a')) projection.apply(e);
+    for (const e of requestedJob('b')) projection.apply(e);
+    const at = (ms: number) => new Date(Date.parse('2026-03-01T00:00:00.000Z') + ms);
+    expect(projection.dueEscalations(at(599_999))).toEqual([]);
+    // Both steps due after downtime: only the next one is offered.
+    expect(projection.dueEscalations(at(1_500_000))).toEqual([{ ref: A, approval_ref: 'apr-a', step: 1 }]);
+    projection.apply(step('a', 'ApprovalReminderSent', 1, 3, at(1_500_000).toISOString()));
+    expect(projection.dueEscalations(at(1_500_000))).toEqual([{ ref: A, approval_ref: 'apr-a', step: 2 }]);
+    projection.apply(step('a', 'ApprovalEscalated', 2, 4, at(1_500_000).toISOString()));
+    expect(projection.dueEscalations(at(1_500_000))).toEqual([]);
+    expect(changes.map((c) => c.kind)).toEqual(['requested', 'requested', 'reminded', 'escalated']);
+    expect(projection.cached(A)?.revision).toBe(4n);
+
+    const { projection: other } = harness();
+    for (const e of escalatingJob('a')) other.apply(e);
+    expect(other.dueEscalations(at(3_600_000))).toEqual([]);
+  });
+});

@@ -2,6 +2,8 @@
 export interface ApprovalModuleOptions {
   /** How often open approvals are checked for expiry (ms); default 500. */
   readonly expirySweepIntervalMs?: number;
+  /** How often open approvals are checked for due escalation steps (ms); default: the expiry sweep's interval. */
+  readonly escalationSweepIntervalMs?: number;
   /** How many approval changes are kept for clients resuming a stream (`Last-Event-ID`); default 10,000. */
   readonly changeHistoryLimit?: number;
   /** Approximate bytes (requests as JSON) those changes may take, the oldest go first; default 64 MiB. */

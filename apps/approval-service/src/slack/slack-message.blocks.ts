@@ -51,7 +51,11 @@ export function decodeButtonValue(value: string): SlackButtonValue | null {
   return { tenant: t, jobId: j, policySnapshot: s, jobHash: h };
 }
 
-/** Slack mrkdwn: `&`, `<` and `>` are the only characters Slack asks to escape. */
+/** Slack mrkdwn: `&`, `<` and `>` are the only characters Slack asks to escape (so `<!channel>` in a reason pings nobody). */
+export function escapeMrkdwn(text: string): string {
+  return esc(text);
+}
+
 function esc(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 }
@@ -81,4 +85,60 @@ export function approvalRequestMessage(s: SlackApprovalSummary): { text: string;
       },
     ],
   };
+}
+
+/**
+ * The one-line message of a reminder or an escalation: "Reminder: ... waits since ...", and for an
+ * escalation the roles that may now approve.
+ */
+export function escalationText(e: { tenant: string; jobId: string; topic: string; requestedAt: string | null; addedReviewers: readonly string[] }): string {
+  const since = e.requestedAt ? ` waits since ${e.requestedAt}` : ' still waits';
+  const subject = `approval of ${esc(e.topic)} (${esc(e.tenant)}/${esc(e.jobId)})${since}`;
+  if (e.addedReviewers.length === 0) return `Reminder: ${subject}`;
+  return `Escalated: ${subject}; ${e.addedReviewers.map(esc).join(', ')} may now approve`;
+}
+
+/** The callback id of the reject modal, and the block / action ids of its reason input. */
+export const SLACK_REJECT_CALLBACK = 'signoff_reject_reason';
+export const SLACK_REASON_BLOCK = 'reason';
+export const SLACK_REASON_ACTION = 'reason';
+
+/**
+ * The modal a Reject button opens (Slack `views.open`): one required reason, and in
+ * `private_metadata` the job, tenant, snapshot and hash of the message that was clicked, so the
+ * rejection binds to what the reviewer saw, as the approve button's value does.
+ */
+export function rejectModal(button: SlackButtonValue, maxReasonLength: number, responseUrl: string | null = null): Record<string, unknown> {
+  // The button's value plus `r`, the click's response_url (so the decision can update the message).
+  const metadata = responseUrl ? JSON.stringify({ ...(JSON.parse(encodeButtonValue(button)) as object), r: responseUrl }) : encodeButtonValue(button);
+  return {
+    type: 'modal',
+    callback_id: SLACK_REJECT_CALLBACK,
+    private_metadata: metadata,
+    title: { type: 'plain_text', text: 'Reject approval' },
+    submit: { type: 'plain_text', text: 'Reject' },
+    close: { type: 'plain_text', text: 'Cancel' },
+    blocks: [
+      {
+        type: 'section',
+        text: { type: 'mrkdwn', text: `Reject job \`${esc(button.jobId)}\` (${esc(button.tenant)}), snapshot \`${shortHash(button.policySnapshot)}\`, job hash \`${shortHash(button.jobHash)}\`` },
+      },
+      {
+        type: 'input',
+        block_id: SLACK_REASON_BLOCK,
+        label: { type: 'plain_text', text: 'Reason' },
+        element: { type: 'plain_text_input', action_id: SLACK_REASON_ACTION, multiline: true, min_length: 1, max_length: maxReasonLength },
+      },
+    ],
+  };
+}
+
+/** The response_url a reject modal's private_metadata carries (`r`), or null. */
+export function responseUrlOf(privateMetadata: string): string | null {
+  try {
+    const r = (JSON.parse(privateMetadata) as { r?: unknown } | null)?.r;
+    return typeof r === 'string' && r.length <= 2000 ? r : null;
+  } catch {
+    return null;
+  }
 }

@@ -1,7 +1,8 @@
 import type { SlackConfig } from '@signoff/runtime';
 import { DeliveryTarget } from '../webhooks/webhook-endpoint.delivery';
 import { toWebhookPayload } from '../webhooks/webhook-payload.mapper';
-import { approvalRequestMessage } from './slack-message.blocks';
+import { SLACK_NOTIFY_TARGET } from '../escalation/notify-targets';
+import { approvalRequestMessage, escalationText } from './slack-message.blocks';
 
 /** The checkpoint, dead-letter stream and metric label of the Slack delivery (`:` keeps it apart from any webhook endpoint id). */
 export const SLACK_DELIVERY_ID = 'slack:outbound';
@@ -17,6 +18,7 @@ export const SLACK_DELIVERY_FAILED = 'SlackDeliveryFailed';
 export function slackTarget(slack: SlackConfig): DeliveryTarget {
   return {
     id: SLACK_DELIVERY_ID,
+    notifyName: SLACK_NOTIFY_TARGET,
     subscription: SLACK_DELIVERY_ID,
     deadLetterStream: SLACK_DELIVERY_ID,
     deadLetterType: SLACK_DELIVERY_FAILED,
@@ -28,6 +30,11 @@ export function slackTarget(slack: SlackConfig): DeliveryTarget {
         const d = event.data;
         const message = approvalRequestMessage({ tenant: job.tenant, jobId: d.job_id, topic: job.topic, ruleId: d.rule_id ?? '(none)', reason: null, approvals: 0, required: d.requirement.required, expiresAt: d.expires_at, policySnapshot: d.policy_snapshot, jobHash: d.job_hash });
         return { type: payload.type, body: JSON.stringify(message) };
+      }
+      if (event.type === 'ApprovalReminderSent' || event.type === 'ApprovalEscalated') {
+        const added = event.type === 'ApprovalEscalated' ? event.data.add_reviewers : [];
+        const text = escalationText({ tenant: job.tenant, jobId: event.data.job_id, topic: job.topic, requestedAt: job.requested_at ?? null, addedReviewers: added });
+        return { type: payload.type, body: JSON.stringify({ text }) };
       }
       return { type: payload.type, body: JSON.stringify({ text: `${payload.type}: ${job.topic} (${job.tenant}/${event.data.job_id})` }) };
     },

@@ -11,7 +11,7 @@ import { WatchApprovalsQuery } from './watch-approvals.query';
 
 /**
  * `signoff.v1.Approvals/WatchApprovals`: a server stream of approval changes (requested,
- * vote_recorded, granted, rejected, expired, invalidated, drifted) from this instance's
+ * vote_recorded, granted, rejected, expired, invalidated, drifted, reminded, escalated) from this instance's
  * pending-approvals projection, limited to the caller's tenants and topics (and the optional topic
  * glob). Ends when the client cancels or the instance stops.
  *

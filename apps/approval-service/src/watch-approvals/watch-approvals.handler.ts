@@ -10,7 +10,7 @@ import { WatchApprovalsQuery } from './watch-approvals.query';
 const TOPIC_GLOB = /^[A-Za-z0-9._*-]{1,200}$/;
 
 /**
- * Approval changes (requested, vote_recorded, granted, rejected, expired, invalidated, drifted)
+ * Approval changes (requested, vote_recorded, granted, rejected, expired, invalidated, drifted, reminded, escalated)
  * from this instance's pending-approvals projection, from the moment of subscription on or after
  * a change id, limited to what the caller may read (its tenants first, then a reviewer's topics:
  * the rules of the list) and to the optional topic glob.

@@ -49,7 +49,7 @@ export class WatchApprovalsHttpController {
   @Get('stream')
   @Roles('reviewer', 'admin', 'auditor')
   @ApiOperation({
-    summary: 'Approval changes as Server-Sent Events (requested, vote_recorded, granted, rejected, expired, invalidated, drifted)',
+    summary: 'Approval changes as Server-Sent Events (requested, vote_recorded, granted, rejected, expired, invalidated, drifted, reminded, escalated)',
     description:
       'Only what the caller may read (the rules of the list). Each event has an `id:`; reconnect with `Last-Event-ID` to get every change after it, once. `: heartbeat` comments every 15 s.',
   })

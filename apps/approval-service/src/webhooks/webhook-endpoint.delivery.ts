@@ -1,13 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { Logger } from '@nestjs/common';
-import { fromJobStreamId, JOB_STREAM_PREFIX, JobSubmittedData, signWebhook } from '@signoff/contracts';
+import { ApprovalRequestedData, fromJobStreamId, JOB_STREAM_PREFIX, JobSubmittedData, signWebhook } from '@signoff/contracts';
 import type { Clock } from '@signoff/core';
 import { deterministicUuid, EventStore, RecordedEvent, SubscriptionHandle } from '@signoff/event-store';
 import type { SignoffMetrics } from '@signoff/observability';
 import type { WebhookEndpointConfig, WebhookEventType, WebhooksConfig } from '@signoff/runtime';
 import { webhookBackoffMs } from './webhook-backoff';
 import { abortableSleep, WebhookDeliveryClaims } from './webhook-delivery.claim';
-import { toWebhookPayload, WEBHOOK_SOURCE_EVENTS, WebhookSourceEvent } from './webhook-payload.mapper';
+import { targetReceives, webhookNotifyTarget } from '../escalation/notify-targets';
+import { ESCALATION_SOURCE_EVENTS, toWebhookPayload, WEBHOOK_SOURCE_EVENTS, WEBHOOK_TYPE_OF_EVENT, WebhookSourceEvent } from './webhook-payload.mapper';
 
 /** The dead-letter record of a webhook, in the stream `webhook-<endpoint id>`. */
 export interface WebhookDeliveryFailedData {
@@ -36,11 +37,18 @@ export function webhookSubscriptionName(endpointId: string): string {
   return `webhook-${endpointId}`;
 }
 
-/** A job's tenant and topic, read from its JobSubmitted. */
+/** A job's tenant and topic, read from its JobSubmitted, and what its ApprovalRequested recorded. */
 export interface DeliveredJob {
   readonly tenant: string;
   readonly topic: string;
+  /** When the approval was requested (absent when the stream holds no ApprovalRequested). */
+  readonly requested_at?: string;
+  /** The requirement's `notify`: the approval's audience (absent: every target whose filter matches). */
+  readonly notify?: readonly string[];
 }
+
+/** How many events from a job stream's start are read to find its JobSubmitted and ApprovalRequested. */
+const JOB_HEAD_EVENTS = 8;
 
 /**
  * Where and how approval events are delivered: a webhook endpoint ({@link webhookTarget}) or
@@ -50,6 +58,8 @@ export interface DeliveredJob {
 export interface DeliveryTarget {
   /** Metric label, claim streams, log context. */
   readonly id: string;
+  /** The name a policy's `notify` gives this target (`webhook:<id>`, `slack`). */
+  readonly notifyName: string;
   /** The checkpoint name of the target's subscription. */
   readonly subscription: string;
   /** Where a message that ran out of attempts is recorded, and as which event type. */
@@ -67,6 +77,7 @@ export interface DeliveryTarget {
 export function webhookTarget(endpoint: WebhookEndpointConfig): DeliveryTarget {
   return {
     id: endpoint.id,
+    notifyName: webhookNotifyTarget(endpoint.id),
     subscription: webhookSubscriptionName(endpoint.id),
     deadLetterStream: webhookStreamId(endpoint.id),
     deadLetterType: WEBHOOK_DELIVERY_FAILED,
@@ -119,7 +130,8 @@ export class WebhookEndpointDelivery {
 
   start(): void {
     this.handle = this.store.subscribe<WebhookSourceEvent & { type: string; data: unknown }>(this.target.subscription, {
-      filter: { streamPrefix: JOB_STREAM_PREFIX, eventTypes: this.target.events.map((t) => WEBHOOK_SOURCE_EVENTS[t]) },
+      // The target's own events, and the escalation steps' (delivered when a step names this target).
+      filter: { streamPrefix: JOB_STREAM_PREFIX, eventTypes: [...new Set([...this.target.events.map((t) => WEBHOOK_SOURCE_EVENTS[t]), ...ESCALATION_SOURCE_EVENTS])] },
       batchSize: 1,
       pollIntervalMs: 50,
       handler: (event) => this.deliver(event as RecordedEvent<WebhookSourceEvent>),
@@ -137,7 +149,10 @@ export class WebhookEndpointDelivery {
   }
 
   private async deliver(event: RecordedEvent<WebhookSourceEvent>): Promise<void> {
-    const { type, body } = this.target.render(event, await this.jobOf(event));
+    const job = await this.jobOf(event);
+    // Who is told is what the log recorded (the rule's or the step's `notify`), not today's policy.
+    if (!this.receives(event, job)) return;
+    const { type, body } = this.target.render(event, job);
     // Another instance of this endpoint's subscription may read the same event: one sends it.
     for (;;) {
       const claim = await this.claims.claim(event.id, this.abort.signal);
@@ -218,10 +233,27 @@ export class WebhookEndpointDelivery {
     await this.store.appendToStream(this.target.deadLetterStream, [{ id, type: this.target.deadLetterType, data }], { expectedRevision: 'any' });
   }
 
-  /** The job's tenant and topic, from its JobSubmitted (the first event of its stream). */
+  /** Whether this target is told of the event (see `targetReceives`). */
+  private receives(event: RecordedEvent<WebhookSourceEvent>, job: DeliveredJob): boolean {
+    const escalation = event.type === 'ApprovalReminderSent' || event.type === 'ApprovalEscalated';
+    const audience = escalation ? event.data.notify : job.notify;
+    const webhookType = WEBHOOK_TYPE_OF_EVENT[event.type];
+    const subscribed = webhookType !== undefined && this.target.events.includes(webhookType);
+    return targetReceives(this.target.notifyName, audience, subscribed, escalation);
+  }
+
+  /** The job's tenant and topic (its JobSubmitted, the first event of its stream) and its approval's request facts. */
   private async jobOf(event: RecordedEvent<WebhookSourceEvent>): Promise<DeliveredJob> {
-    const [first] = await this.store.readStream<{ type: string; data: JobSubmittedData }>(event.streamId, { maxCount: 1 });
-    const request = first?.type === 'JobSubmitted' ? first.data.request : null;
-    return { tenant: request?.tenant ?? fromJobStreamId(event.streamId)?.tenant ?? 'default', topic: request?.topic ?? '' };
+    type Head = { type: 'JobSubmitted'; data: JobSubmittedData } | { type: 'ApprovalRequested'; data: ApprovalRequestedData } | { type: string; data: unknown };
+    const head = await this.store.readStream<Head>(event.streamId, { maxCount: JOB_HEAD_EVENTS });
+    const first = head[0];
+    const request = first?.type === 'JobSubmitted' ? (first.data as JobSubmittedData).request : null;
+    const requested = event.type === 'ApprovalRequested' ? event.data : (head.find((e) => e.type === 'ApprovalRequested')?.data as ApprovalRequestedData | undefined);
+    return {
+      tenant: request?.tenant ?? fromJobStreamId(event.streamId)?.tenant ?? 'default',
+      topic: request?.topic ?? '',
+      ...(requested ? { requested_at: requested.requested_at } : {}),
+      ...(requested?.requirement.notify ? { notify: requested.requirement.notify } : {}),
+    };
   }
 }

@@ -1,5 +1,7 @@
 import {
+  ApprovalEscalatedData,
   ApprovalExpiredData,
+  ApprovalReminderSentData,
   ApprovalGrantedData,
   ApprovalInvalidatedData,
   ApprovalRejectedData,
@@ -20,7 +22,17 @@ export const WEBHOOK_SOURCE_EVENTS: Readonly<Record<WebhookEventType, string>> =
   'approval.rejected': 'ApprovalRejected',
   'approval.expired': 'ApprovalExpired',
   'approval.invalidated': 'ApprovalInvalidated',
+  'approval.reminder': 'ApprovalReminderSent',
+  'approval.escalated': 'ApprovalEscalated',
 };
+
+/** The webhook type of each stored event type (the inverse of {@link WEBHOOK_SOURCE_EVENTS}). */
+export const WEBHOOK_TYPE_OF_EVENT: Readonly<Record<string, WebhookEventType>> = Object.fromEntries(
+  Object.entries(WEBHOOK_SOURCE_EVENTS).map(([webhookType, eventType]) => [eventType, webhookType as WebhookEventType]),
+);
+
+/** The events of escalation steps: told to the targets the step names, whatever their `events` filter. */
+export const ESCALATION_SOURCE_EVENTS = ['ApprovalReminderSent', 'ApprovalEscalated'] as const;
 
 export type WebhookSourceEvent =
   | { readonly type: 'ApprovalRequested'; readonly data: ApprovalRequestedData }
@@ -28,7 +40,9 @@ export type WebhookSourceEvent =
   | { readonly type: 'ApprovalGranted'; readonly data: ApprovalGrantedData }
   | { readonly type: 'ApprovalRejected'; readonly data: ApprovalRejectedData }
   | { readonly type: 'ApprovalExpired'; readonly data: ApprovalExpiredData }
-  | { readonly type: 'ApprovalInvalidated'; readonly data: ApprovalInvalidatedData };
+  | { readonly type: 'ApprovalInvalidated'; readonly data: ApprovalInvalidatedData }
+  | { readonly type: 'ApprovalReminderSent'; readonly data: ApprovalReminderSentData }
+  | { readonly type: 'ApprovalEscalated'; readonly data: ApprovalEscalatedData };
 
 /**
  * The webhook body of an approval event. `job` is the job's request (from its JobSubmitted): only
@@ -69,6 +83,10 @@ export function toWebhookPayload(
       return { type: 'approval.expired', timestamp, data: { ...common, expires_at: event.data.expires_at, on_timeout: event.data.on_timeout } };
     case 'ApprovalInvalidated':
       return { type: 'approval.invalidated', timestamp, data: { ...common, code: event.data.code } };
+    case 'ApprovalReminderSent':
+      return { type: 'approval.reminder', timestamp, data: { ...common, step: event.data.step, at: event.data.at } };
+    case 'ApprovalEscalated':
+      return { type: 'approval.escalated', timestamp, data: { ...common, step: event.data.step, add_reviewers: event.data.add_reviewers } };
     default: {
       const never: never = event;
       throw new Error(`not a webhook event: ${(never as { type: string }).type}`);

@@ -22,6 +22,10 @@ export function cloudEventType(type: SignoffEventType): string {
       return 'signoff.approval.expired';
     case 'ApprovalInvalidated':
       return 'signoff.approval.invalidated';
+    case 'ApprovalReminderSent':
+      return 'signoff.approval.reminder_sent';
+    case 'ApprovalEscalated':
+      return 'signoff.approval.escalated';
     case 'DispatchClaimed':
       return 'signoff.dispatch.claimed';
     case 'JobDispatched':
