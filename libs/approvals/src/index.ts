@@ -12,3 +12,4 @@ export * from './job.outcomes';
 export * from './job.decider';
 export * from './job.view';
 export * from './event-id';
+export * from './job.amendment';

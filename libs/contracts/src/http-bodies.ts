@@ -1,5 +1,5 @@
 import 'reflect-metadata';
-import { IsIn, IsNotEmpty, IsOptional, IsString, Matches, MaxLength } from 'class-validator';
+import { IsIn, IsNotEmpty, IsObject, IsOptional, IsString, Matches, MaxLength } from 'class-validator';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 
 /*
@@ -20,6 +20,18 @@ export class ApproveDto {
   @ApiPropertyOptional({ description: 'The job hash the reviewer looked at; a difference is 409 stale_review' })
   @IsOptional() @IsString() @Matches(/^sha256:[0-9a-f]{64}$/, { message: 'job_hash must be sha256:<64 hex>' })
   job_hash?: string;
+
+  @ApiPropertyOptional({
+    type: 'object',
+    additionalProperties: true,
+    description:
+      'Edit before approve: approve this amended request instead of the original. Members `payload` and/or `labels` (labels replace the whole set); ' +
+      'topic, priority, tenant, submitted_by and job_id are fixed (400 amendment_field_fixed). Checked as POST /jobs checks a request ' +
+      '(400 invalid_request, reserved_label) and evaluated by the active policy (403 amendment_denied, 409 amendment_needs_new_approval).',
+    example: { payload: { invoice: 'INV-42', amount: 900 } },
+  })
+  @IsOptional() @IsObject()
+  amended_request?: Record<string, unknown>;
 }
 
 /** Body of `POST /approvals/:job_id/reject`. */

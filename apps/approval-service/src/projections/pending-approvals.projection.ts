@@ -19,6 +19,7 @@ const PROJECTED_EVENT_TYPES = [
   'PolicyEvaluated',
   'ApprovalRequested',
   'ApprovalVoteRecorded',
+  'JobAmendmentProposed',
   'ApprovalGranted',
   'ApprovalRejected',
   'ApprovalExpired',

@@ -52,14 +52,15 @@ export function redactResult(result: unknown, paths: readonly string[]): unknown
 }
 
 /**
- * The data of a job event with the paths redacted wherever the job request (JobSubmitted) or the
- * worker's result (JobCompleted) appears in it. The one redaction of stored events: the audit
+ * The data of a job event with the paths redacted wherever a job request (JobSubmitted, or an
+ * amended one in JobAmendmentProposed) or the worker's result (JobCompleted) appears in it. The one redaction of stored events: the audit
  * stream, the CLI's audit export and `GET /jobs/:id/events` all use it.
  */
 export function redactEventData(event: SignoffEvent, paths: readonly string[]): unknown {
   if (paths.length === 0) return event.data;
   switch (event.type) {
     case 'JobSubmitted':
+    case 'JobAmendmentProposed':
       return { ...event.data, request: redactRequest(event.data.request, paths) };
     case 'JobCompleted':
       return event.data.result === undefined ? event.data : { ...event.data, result: redactResult(event.data.result, paths) };

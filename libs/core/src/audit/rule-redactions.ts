@@ -21,7 +21,7 @@ export class RuleRedactions {
 
   /** The paths for one stored event (global only for events that are not about a job request). */
   async pathsFor(event: SignoffEvent & { streamId: string }): Promise<readonly string[]> {
-    if (event.type !== 'JobSubmitted' && event.type !== 'JobCompleted') return this.global;
+    if (event.type !== 'JobSubmitted' && event.type !== 'JobAmendmentProposed' && event.type !== 'JobCompleted') return this.global;
     const cached = this.perJob.get(event.streamId);
     if (cached) return cached;
     const head = await this.store.readStream<JobEvent>(event.streamId, { maxCount: 3 });
