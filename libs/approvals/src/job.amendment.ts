@@ -82,9 +82,10 @@ function pathOf(parent: string, key: string | number): string {
 export function changedPaths(original: JobRequest, amended: JobRequest): string[] {
   const paths: string[] = [];
   let more = 0;
+  // A stack pops last first: `payload` is walked before `labels`.
   const stack: [string, unknown, unknown][] = [
-    ['payload', original.payload, amended.payload],
     ['labels', original.labels, amended.labels],
+    ['payload', original.payload, amended.payload],
   ];
   while (stack.length > 0) {
     const [path, a, b] = stack.pop()!;
