@@ -1,6 +1,6 @@
 import { QueryHandler, IQueryHandler } from '@nestjs/cqrs';
-import { toJobView } from '@signoff/approvals';
-import { ActivePolicy, HistoryRedaction, JobCommandHandler, jobNotFound, visibleJob } from '@signoff/core';
+import { amendmentOf, approvalOf, toJobView } from '@signoff/approvals';
+import { ActivePolicy, HistoryRedaction, JobCommandHandler, jobNotFound, redactRequest, visibleJob } from '@signoff/core';
 import { ApprovalIntegrity } from '../shared/approval-integrity';
 import { awaitingApproval } from '../shared/job-access';
 import { ApprovalDetail, GetApprovalQuery } from './get-approval.query';
@@ -27,9 +27,18 @@ export class GetApprovalHandler implements IQueryHandler<GetApprovalQuery> {
     if (!view?.approval) throw jobNotFound(ref.jobId);
     const active = this.policy.get();
     const open = awaitingApproval(job);
+    const approval = approvalOf(job);
+    const paths = this.redaction.pathsFor(job);
+    // An amended request is shown as the original is: redacted by the same paths.
+    const { amendments: shown, ...approvalView } = view.approval;
+    const amendments = shown?.flatMap((a) => {
+      const amendment = approval && amendmentOf(approval, a.job_hash);
+      return amendment ? [{ ...a, request: redactRequest(amendment.request, paths) }] : [];
+    });
     return {
       job_id: ref.jobId,
-      ...view.approval,
+      ...approvalView,
+      ...(amendments ? { amendments } : {}),
       job_state: view.state,
       topic: job.job.request.topic,
       tenant: job.job.request.tenant,
