@@ -114,7 +114,7 @@ describe('edit before approve on real PostgreSQL', () => {
 
     const denied = await approve({ payload: { ...PAYMENT, beneficiary: { name: 'X', country: 'KP' } } });
     expect(denied.status).toBe(403);
-    expect(denied.body).toMatchObject({ code: 'amendment_denied', rule_id: 'deny-sanctioned', reason: 'no payments to sanctioned countries' });
+    expect(denied.body).toMatchObject({ code: 'amendment_denied', rule_id: 'deny-sanctioned', reason: 'no payments to sanctioned countries (rule deny-sanctioned)' });
 
     const stricter = await approve({ payload: { ...PAYMENT, amount: 250_000 } });
     expect(stricter.status).toBe(409);
