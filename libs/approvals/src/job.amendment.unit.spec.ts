@@ -190,6 +190,14 @@ describe('ApproveJob with an amended request (edit before approve)', () => {
       given(history.awaiting()).when(cmd.approve({ current_job_hash: HASH_3, amendment: amend() })).thenRefused('job_request_changed');
     });
 
+    it('a malformed amendment is invalid_request before anything is decided', () => {
+      for (const amendment of [null, { request: LOWER, evaluation: ALLOW }, { request: null, job_hash: HASH_2, evaluation: ALLOW }, { request: LOWER, job_hash: HASH_2, evaluation: { decision: 'throttle' } }, { request: LOWER, job_hash: HASH_2, evaluation: { decision: 'require_human', rule_id: 'r', reason: 'r' } }]) {
+        given(history.awaiting())
+          .when(cmd.approve({ amendment: amendment as unknown as ApproveAmendment }))
+          .thenRefused('invalid_request');
+      }
+    });
+
     it('on a granted approval an amended approve is answered already_approved (no event)', () => {
       given(history.approved())
         .when(cmd.approve({ amendment: amend() }))
