@@ -28,6 +28,11 @@ rules:
     when: {topic: finance.payment.execute, payload.amount: {gt: 100000}}
     decision: require_human
     approval: {required: 3, timeout: 1h}
+  - id: small-payments
+    when: {topic: finance.payment.execute, payload.amount: {lte: 500}}
+    decision: require_human
+    approval: {required: 1, timeout: 1h}
+    redact: [payload.beneficiary.name]
   - id: payments
     when: {topic: finance.payment.execute}
     decision: require_human
@@ -104,6 +109,20 @@ describe('edit before approve on real PostgreSQL', () => {
     });
     const history = await call(svc.url, 'GET', `/jobs/${job.job_id}/events`, sam);
     expect(history.status).toBe(200);
+    expect(JSON.stringify(history.body)).toContain('JobAmendmentProposed');
+  });
+
+  it('an amended request decided by a rule that redacts is redacted wherever the job is shown (the original too)', async () => {
+    const job = await payment();
+    const res = await call(svc.url, 'POST', `/approvals/${job.job_id}/approve`, rita, { amended_request: { payload: { ...PAYMENT, amount: 400 } } });
+    expect(res.status).toBe(200);
+    const detail = await call(svc.url, 'GET', `/approvals/${job.job_id}`, sam);
+    expect(detail.body).toMatchObject({ amendments: [{ rule_id: 'small-payments', request: { payload: { amount: 400 } } }] });
+    const history = await call(svc.url, 'GET', `/jobs/${job.job_id}/events`, sam);
+    expect(history.status).toBe(200);
+    for (const shown of [JSON.stringify(detail.body), JSON.stringify(history.body)]) {
+      expect(shown).not.toContain('ACME GmbH');
+    }
     expect(JSON.stringify(history.body)).toContain('JobAmendmentProposed');
   });
 
