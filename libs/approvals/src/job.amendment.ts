@@ -14,6 +14,12 @@ import type { Amendment, Approval, ApprovalVote, GrantedApproval, JobFacts } fro
 /** Fields of the request an amendment may not change (the job's identity and routing). */
 export const AMENDMENT_FIXED_FIELDS = ['topic', 'priority', 'tenant', 'submitted_by'] as const;
 
+/**
+ * Distinct amendments one approval records at most: each holds a whole request (up to 1 MiB), so
+ * the stream stays bounded whatever reviewers send. Voting for a recorded amendment is always possible.
+ */
+export const MAX_AMENDMENTS = 16;
+
 /** At most this many changed paths are recorded; the last entry then says how many more there were. */
 export const MAX_CHANGED_PATHS = 64;
 
@@ -140,8 +146,9 @@ export function noStricterThan(amended: ApprovalRequirement, open: ApprovalRequi
  * 1. `amendment_field_fixed`: topic, priority, tenant or submitter differ from the original's;
  * 2. `reserved_label`: a label name `approval_*` / `signoff.*` (any case or Unicode form): an
  *    approval is never smuggled in by an edit (the shell refuses it first; this is the domain's own check);
- * 3. `amendment_denied`: the active policy denies the amended request (with its rule and reason);
- * 4. `amendment_needs_new_approval`: it requires an approval stricter than the open one
+ * 3. `too_many_amendments`: a new amendment beyond {@link MAX_AMENDMENTS} (one already recorded may still be voted for);
+ * 4. `amendment_denied`: the active policy denies the amended request (with its rule and reason);
+ * 5. `amendment_needs_new_approval`: it requires an approval stricter than the open one
  *    ({@link noStricterThan}); submit it as a new job instead.
  */
 export function checkAmendment(original: JobRequest, approval: Approval, amendment: ApproveAmendment): DecideRefused | null {
@@ -154,6 +161,9 @@ export function checkAmendment(original: JobRequest, approval: Approval, amendme
   const reserved = Object.keys(request.labels).filter((name) => isReservedLabel(name));
   if (reserved.length > 0) {
     return refuse('reserved_label', `label names approval_* and signoff.* are reserved: ${reserved.join(', ')}`, { labels: reserved });
+  }
+  if (amendmentOf(approval, amendment.job_hash) === null && (approval.amendments?.length ?? 0) >= MAX_AMENDMENTS) {
+    return refuse('too_many_amendments', `the approval already records ${MAX_AMENDMENTS} amendments: approve one of them, or reject and submit anew`, { max: MAX_AMENDMENTS });
   }
   switch (evaluation.decision) {
     case 'deny':

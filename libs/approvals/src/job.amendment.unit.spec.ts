@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { ApprovalRequirement, JobRequest } from '@signoff/contracts';
-import { changedPaths, MAX_CHANGED_PATHS, noStricterThan, releasedRequestOf, type AmendmentEvaluation, type ApproveAmendment } from './job.amendment';
+import { changedPaths, MAX_AMENDMENTS, MAX_CHANGED_PATHS, noStricterThan, releasedRequestOf, type AmendmentEvaluation, type ApproveAmendment } from './job.amendment';
 import { isReleased } from './job.state';
 import { toJobView } from './job.view';
 import { APPROVAL_ID, APPROVAL_REF, HASH_1, HASH_2, JOB_ID, REQUEST, REQUIREMENT, RITA, RULE, SAM, SNAP_A, cmd, ev, given, history } from './testing/job.test-kit';
@@ -188,6 +188,18 @@ describe('ApproveJob with an amended request (edit before approve)', () => {
       given(history.awaiting()).when(cmd.approve({ reviewed_job_hash: HASH_2, amendment: amend() })).thenRefused('stale_review');
       given(history.awaiting()).when(cmd.approve({ reviewed_job_hash: HASH_1, amendment: amend() })).thenEventTypes('JobAmendmentProposed', 'ApprovalVoteRecorded', 'ApprovalGranted');
       given(history.awaiting()).when(cmd.approve({ current_job_hash: HASH_3, amendment: amend() })).thenRefused('job_request_changed');
+    });
+
+    it(`at most ${MAX_AMENDMENTS} amendments are recorded: a new one beyond is too_many_amendments, a recorded one may still be voted for`, () => {
+      const hashOf = (i: number) => `sha256:${i.toString(16).padStart(64, 'c')}`;
+      const requestOf = (i: number): JobRequest => ({ ...REQUEST, payload: { amount: 100 + i, currency: 'EUR' } });
+      const recorded = Array.from({ length: MAX_AMENDMENTS }, (_, i) => ev.amendedVote(`reviewer-${i}`, 1, 3, requestOf(i), hashOf(i)));
+      given(history.awaiting({ required: 3 }), ...recorded)
+        .when(cmd.approve({ amendment: amend(requestOf(99), hashOf(99)) }))
+        .thenRefused('too_many_amendments', { max: MAX_AMENDMENTS });
+      given(history.awaiting({ required: 3 }), ...recorded)
+        .when(cmd.approve({ amendment: amend(requestOf(0), hashOf(0)) }))
+        .thenEvents([vote(RITA, 2, 3, hashOf(0))]);
     });
 
     it('a malformed amendment is invalid_request before anything is decided', () => {

@@ -36,6 +36,8 @@ export const ERROR_CODES = {
   amendment_denied: 403,
   /** Edit before approve: the amended request needs a stricter approval than the open one: submit it as a new job. */
   amendment_needs_new_approval: 409,
+  /** Edit before approve: the approval already records the most amendments it keeps (MAX_AMENDMENTS). */
+  too_many_amendments: 409,
   /** Resolving a job whose outcome is not UNKNOWN (or was resolved otherwise already). */
   not_ambiguous: 409,
   /** A worker report for an attempt (or idempotency key) the job's stream never recorded as dispatched. */

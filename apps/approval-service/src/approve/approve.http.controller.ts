@@ -34,7 +34,7 @@ export class ApproveHttpController {
     status: 409,
     type: ProblemDto,
     description:
-      'snapshot_changed (expected, current), job_request_changed, stale_review, already_rejected, expired, invalidated, not_awaiting_approval, amendment_needs_new_approval',
+      'snapshot_changed (expected, current), job_request_changed, stale_review, already_rejected, expired, invalidated, not_awaiting_approval, amendment_needs_new_approval, too_many_amendments',
   })
   @ApiResponse({ status: 503, type: ProblemDto, description: 'busy (contention retries exhausted) or store_unavailable, with Retry-After' })
   async approve(@Param('job_id') jobId: string, @Query('tenant') tenant: unknown, @Body() body: unknown, @CurrentPrincipal() principal: Principal): Promise<ApproveJobOutcome> {
