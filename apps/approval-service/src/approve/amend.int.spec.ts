@@ -37,6 +37,14 @@ rules:
     when: {topic: finance.payment.execute}
     decision: require_human
     approval: {required: 1, timeout: 1h}
+  - id: refund-burst
+    when: {topic: finance.refund}
+    decision: throttle
+    throttle: {limit: 2, per: 1h, key: tenant}
+  - id: refunds
+    when: {topic: finance.refund}
+    decision: require_human
+    approval: {required: 1, timeout: 1h}
   - id: transfers
     when: {topic: finance.transfer.large}
     decision: require_human
@@ -160,10 +168,14 @@ describe('edit before approve on real PostgreSQL', () => {
   });
 
   it('the amendment consumes no throttle slot and a throttle rule does not refuse it', async () => {
-    const job = await payment();
-    const res = await call(svc.url, 'POST', `/approvals/${job.job_id}/approve`, rita, { amended_request: { payload: { ...PAYMENT, amount: 1000 } } });
+    // refund-burst allows 2 refunds per tenant and hour: the first submission takes one slot.
+    const first = await submitJob(svc.app, { topic: 'finance.refund', payload: { amount: 80 } });
+    const res = await call(svc.url, 'POST', `/approvals/${first.job_id}/approve`, rita, { amended_request: { payload: { amount: 60 } } });
     expect(res.status).toBe(200);
     expect(res.body.status).toBe('approved');
+    // Had the amendment taken a slot, this second submission would be throttled.
+    expect((await submitJob(svc.app, { topic: 'finance.refund', payload: { amount: 70 } })).status).toBe('approval_required');
+    await expect(submitJob(svc.app, { topic: 'finance.refund', payload: { amount: 75 } })).rejects.toThrow(/throttled/);
   });
 
   it('quorum 2: votes for two different amendments, or an amendment and the original, never add up; two votes for one amendment grant it', async () => {
