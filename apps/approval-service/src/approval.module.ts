@@ -8,6 +8,7 @@ import { GetApprovalGrpcController } from './get-approval/get-approval.grpc.cont
 import { GetApprovalHttpController } from './get-approval/get-approval.http.controller';
 import { GetApprovalHandler } from './get-approval/get-approval.handler';
 import { GrpcAuth } from './grpc/grpc-auth';
+import { GrpcHealthController } from './grpc-health/grpc-health.controller';
 import { JobEventsHttpController } from './job-events/job-events.http.controller';
 import { JobEventsHandler } from './job-events/job-events.handler';
 import { ListApprovalsGrpcController } from './list-approvals/list-approvals.grpc.controller';
@@ -46,6 +47,7 @@ import { WebhookDeliveries } from './webhooks/webhook-deliveries.service';
     ListApprovalsGrpcController,
     GetApprovalGrpcController,
     WatchApprovalsGrpcController,
+    GrpcHealthController,
   ],
   providers: [
     ApprovalIntegrity,
