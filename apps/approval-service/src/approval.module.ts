@@ -3,6 +3,7 @@ import { cqrsHandlers } from '@signoff/core';
 import { ApproveGrpcController } from './approve/approve.grpc.controller';
 import { ApproveHandler } from './approve/approve.handler';
 import { ApproveHttpController } from './approve/approve.http.controller';
+import { DELEGATION_CONTROLLERS, DELEGATION_HANDLERS, DELEGATION_PROVIDERS } from './delegation/delegation.wiring';
 import { ApprovalExpiryScheduler } from './expiry/approval-expiry.scheduler';
 import { GetApprovalGrpcController } from './get-approval/get-approval.grpc.controller';
 import { GetApprovalHttpController } from './get-approval/get-approval.http.controller';
@@ -48,19 +49,21 @@ import { WebhookDeliveries } from './webhooks/webhook-deliveries.service';
     GetApprovalGrpcController,
     WatchApprovalsGrpcController,
     GrpcHealthController,
+    ...DELEGATION_CONTROLLERS,
   ],
   providers: [
     ApprovalIntegrity,
     // One handler per use case, whatever the transport, registered on the CommandBus / QueryBus.
     ...cqrsHandlers('ApprovalModule', {
-      commands: [ApproveHandler, RejectHandler],
-      queries: [ListApprovalsHandler, GetApprovalHandler, JobEventsHandler, WatchApprovalsHandler],
+      commands: [ApproveHandler, RejectHandler, ...DELEGATION_HANDLERS.commands],
+      queries: [ListApprovalsHandler, GetApprovalHandler, JobEventsHandler, WatchApprovalsHandler, ...DELEGATION_HANDLERS.queries],
     }),
     GrpcAuth,
     PendingApprovalsProjection,
     ApprovalExpiryScheduler,
     ApprovedRelay,
     WebhookDeliveries,
+    ...DELEGATION_PROVIDERS,
   ],
   exports: [PendingApprovalsProjection, ApprovalExpiryScheduler],
 })

@@ -13,3 +13,5 @@ export * from './job.decider';
 export * from './job.view';
 export * from './event-id';
 export * from './job.amendment';
+export * from './delegation.decider';
+export * from './delegation.chain';

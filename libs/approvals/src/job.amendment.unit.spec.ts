@@ -137,6 +137,16 @@ describe('ApproveJob with an amended request (edit before approve)', () => {
       expect(view?.approval).toMatchObject({ approvals: 1, voters: [RITA], amendments: [{ job_hash: HASH_2, voters: [RITA] }] });
     });
 
+    it('under a delegation one person counts once per hash: bob voting for rita on an amendment, then rita on it, is a repeat', () => {
+      const delegation = { cast_by: 'bob', on_behalf_of: [{ delegation_id: 'd-rita-bob', delegator: RITA, delegate: 'bob' }] };
+      const g = given(history.awaiting({ required: 2 }));
+      const t = g.when(cmd.approve({ reviewer: RITA, delegation, actor: 'bob', amendment: amend() }));
+      t.thenEventTypes('JobAmendmentProposed', 'ApprovalVoteRecorded');
+      expect(t.events[1]!.data).toMatchObject({ reviewer: RITA, cast_by: 'bob', approved_job_hash: HASH_2 });
+      given(g.events, t.events).when(cmd.approve({ reviewer: 'bob', amendment: amend(), commandId: 'cmd-2' })).thenNoEvents();
+      given(g.events, t.events).when(cmd.approve({ amendment: amend(), commandId: 'cmd-3' })).thenNoEvents();
+    });
+
     it('votes recorded before amendments existed (no approved_job_hash) count for the original', () => {
       given(history.awaiting({ required: 2 }), ev.vote(SAM, 1, 2))
         .when(cmd.approve())

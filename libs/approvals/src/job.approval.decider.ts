@@ -1,6 +1,7 @@
 import { sameIdentity, type JobEvent, type JobRequest } from '@signoff/contracts';
+import { voteIdentities } from './delegation.chain';
 import { amendmentOf, changedPaths, checkAmendment, votesFor } from './job.amendment';
-import type { ApproveJob, ExpireApproval, InvalidateApproval, RejectJob } from './job.commands';
+import type { ApproveJob, ExpireApproval, InvalidateApproval, RejectJob, VoteDelegation } from './job.commands';
 import {
   accept,
   approvalPhase,
@@ -61,12 +62,17 @@ function answerSettled<T extends ApprovalCommandType>(type: T, jobId: string, se
  * 4 order). Checked before anything about where the approval stands is answered, so an ineligible
  * caller learns nothing about it (not even `already_approved`).
  */
-function checkReviewer(state: JobAggregateState, reviewer: string, roles: readonly string[]): DecideRefused | null {
+function checkReviewer(state: JobAggregateState, reviewer: string, roles: readonly string[], delegation?: VoteDelegation): DecideRefused | null {
   const approval = approvalOf(state);
   if (approval === null || state.status === 'initial' || state.status === 'submitted') return null;
   const { job } = state;
   if (sameIdentity(reviewer, job.request.submitted_by)) {
     return refuse('self_approval_forbidden', `${reviewer} submitted job ${job.job_id} and cannot review it`);
+  }
+  // Under a delegation: neither who casts the vote nor anyone on the chain may be the submitter.
+  const involved = voteIdentities(reviewer, delegation).find((who) => sameIdentity(who, job.request.submitted_by));
+  if (involved !== undefined) {
+    return refuse('self_approval_forbidden', `${involved} submitted job ${job.job_id}: no delegation lets them review it`);
   }
   const allowed = approval.requirement.reviewers;
   if (allowed.length > 0 && !roles.some((role) => allowed.includes(role))) {
@@ -75,6 +81,17 @@ function checkReviewer(state: JobAggregateState, reviewer: string, roles: readon
     });
   }
   return null;
+}
+
+/** What a vote's event records about the delegation it was cast under (nothing for one's own vote). */
+function castFields(delegation: VoteDelegation | undefined): { cast_by?: string; on_behalf_of?: VoteDelegation['on_behalf_of'] } {
+  return delegation === undefined ? {} : { cast_by: delegation.cast_by, on_behalf_of: delegation.on_behalf_of };
+}
+
+/** Whether a counted vote and a new one involve a common person (see `voteIdentities`). */
+function sharesIdentity(counted: Approval['votes'][number], vote: { readonly reviewer: string; readonly delegation?: VoteDelegation }): boolean {
+  const mine = voteIdentities(vote.reviewer, vote.delegation);
+  return voteIdentities(counted.reviewer, counted).some((who) => mine.some((other) => sameIdentity(who, other)));
 }
 
 /** The approval an approval command acts on: open, and maybe already due. */
@@ -96,12 +113,12 @@ function openApproval<T extends ApprovalCommandType>(
   state: JobAggregateState,
   nowMs: number,
   jobId: string,
-  reviewer: { readonly reviewer: string; readonly reviewer_roles: readonly string[] } | null,
+  reviewer: { readonly reviewer: string; readonly reviewer_roles: readonly string[]; readonly delegation?: VoteDelegation } | null,
 ): OpenApproval | { readonly answer: DecideResult<JobOutcomeMap[T]> } {
   const phase = approvalPhase(state, nowMs);
   if (phase.phase === 'none') return { answer: notFound(jobId) };
   if (phase.phase === 'not_required') return { answer: notAwaiting(jobId) };
-  const reviewerError = reviewer && checkReviewer(state, reviewer.reviewer, reviewer.reviewer_roles);
+  const reviewerError = reviewer && checkReviewer(state, reviewer.reviewer, reviewer.reviewer_roles, reviewer.delegation);
   if (reviewerError) return { answer: reviewerError };
   if (phase.phase === 'settled') return { answer: answerSettled(type, jobId, phase.settled) };
   return { approval: phase.state.approval, due: phase.due, request: phase.state.job.request };
@@ -187,12 +204,15 @@ export function approveJob(command: ApproveJob, state: JobAggregateState, nowMs:
 
   const required = approval.requirement.required;
   // Distinct reviewers by normalised identity (`Alice` and `alice` are one vote), per approved hash.
+  // Under delegations, one person counts once: a vote involving anyone (voter, caster, chain) of a
+  // counted vote for the same hash is answered as a repeat.
   const counted = votesFor(approval, approvedHash);
-  if (counted.some((v) => sameIdentity(v.reviewer, data.reviewer))) {
+  if (counted.some((v) => sameIdentity(v.reviewer, data.reviewer) || sharesIdentity(v, data))) {
     return accept([], { job_id: data.job_id, status: 'approval_recorded', approvals: counted.length, required, ...amendedOutcome });
   }
   const approvals = counted.length + 1;
   const equivalent = equivalentSnapshot === undefined ? {} : { equivalent_snapshot: equivalentSnapshot };
+  const cast = castFields(data.delegation);
   const events: JobEvent[] = [];
   if (amendment !== null && amendmentOf(approval, amendment.job_hash) === null) {
     const { evaluation } = amendment;
@@ -229,6 +249,7 @@ export function approveJob(command: ApproveJob, state: JobAggregateState, nowMs:
         required,
         ...equivalent,
         approved_job_hash: approvedHash,
+        ...cast,
       },
       metadata,
     ),
@@ -248,6 +269,7 @@ export function approveJob(command: ApproveJob, state: JobAggregateState, nowMs:
         job_hash: approvedHash,
         reason: data.reason ?? null,
         ...equivalent,
+        ...cast,
       },
       metadata,
     ),
@@ -270,7 +292,7 @@ export function rejectJob(command: RejectJob, state: JobAggregateState, nowMs: n
   if (open.due) return expiredRefusal(data.job_id, approval.expires_at);
   const event = eventOf(
     'ApprovalRejected',
-    { job_id: data.job_id, approval_ref: approval.approval_ref, rejected_by: data.reviewer, reason: data.reason },
+    { job_id: data.job_id, approval_ref: approval.approval_ref, rejected_by: data.reviewer, reason: data.reason, ...castFields(data.delegation) },
     metadata,
   );
   return accept([event], { job_id: data.job_id, status: 'rejected', state: 'REJECTED' });

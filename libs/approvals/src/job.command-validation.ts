@@ -59,9 +59,18 @@ const oneOf =
     values.includes(field(data, key) as string) ? null : invalid(message, key);
 
 /** The reviewer of an approve or a reject: a subject and its roles. */
-const reviewerRules: readonly Rule<{ readonly reviewer: unknown; readonly reviewer_roles: unknown }>[] = [
+const reviewerRules: readonly Rule<{ readonly reviewer: unknown; readonly reviewer_roles: unknown; readonly delegation?: unknown }>[] = [
   required('reviewer'),
   (data) => (isStringList(data.reviewer_roles) ? null : invalid('reviewer_roles must be a list of strings', 'reviewer_roles')),
+  ({ delegation }) => {
+    // A vote under a delegation names who cast it and at least one delegation link.
+    if (delegation === undefined) return null;
+    const d = delegation as { cast_by?: unknown; on_behalf_of?: unknown } | null;
+    if (typeof d !== 'object' || d === null || !isNonEmptyString(d.cast_by)) return invalid('delegation.cast_by is required', 'delegation.cast_by');
+    const links = d.on_behalf_of;
+    const wellFormed = (l: unknown) => typeof l === 'object' && l !== null && ['delegation_id', 'delegator', 'delegate'].every((k) => isNonEmptyString((l as Record<string, unknown>)[k]));
+    return Array.isArray(links) && links.length > 0 && links.every(wellFormed) ? null : invalid('delegation.on_behalf_of must list the delegations followed', 'delegation.on_behalf_of');
+  },
 ];
 
 const submitRules: Rule<DataOf<'SubmitJob'>>[] = [

@@ -1,5 +1,6 @@
 import type {
   ApprovalRequirement,
+  DelegationLink,
   DispatchReplayedData,
   JobCompletedData,
   JobRequest,
@@ -52,10 +53,22 @@ export interface SubmitJobData {
 /** Record a submitted job with its policy outcome (and open an approval when one is required). */
 export type SubmitJob = Command<'SubmitJob', SubmitJobData>;
 
+/**
+ * A vote cast under a delegation (issue 12 section 4): `reviewer` is then the delegator the vote
+ * counts as and `reviewer_roles` the roles every link of the chain carried; `cast_by` is the
+ * caller, `on_behalf_of` the delegations followed from `reviewer` to `cast_by`.
+ */
+export interface VoteDelegation {
+  readonly cast_by: string;
+  readonly on_behalf_of: readonly DelegationLink[];
+}
+
 export interface ApproveJobData {
   readonly job_id: string;
   /** The reviewer's subject (`sub`). */
   readonly reviewer: string;
+  /** Set when the caller votes for `reviewer` under a delegation. */
+  readonly delegation?: VoteDelegation;
   /** The reviewer's roles, checked against the rule's `reviewers`. */
   readonly reviewer_roles: readonly string[];
   readonly reason: string | null;
@@ -88,6 +101,8 @@ export type ApproveJob = Command<'ApproveJob', ApproveJobData>;
 export interface RejectJobData {
   readonly job_id: string;
   readonly reviewer: string;
+  /** Set when the caller rejects for `reviewer` under a delegation. */
+  readonly delegation?: VoteDelegation;
   readonly reviewer_roles: readonly string[];
   /** Required: a rejection must say why. */
   readonly reason: string;

@@ -1,5 +1,6 @@
 import type {
   ApprovalRequirement,
+  DelegationLink,
   DispatchReplayedData,
   JobCompletedData,
   JobEvent,
@@ -34,6 +35,9 @@ export interface ApprovalVote {
    * Absent = the vote approves the approval's own `job_hash` (see `approvedHashOf`).
    */
   readonly approved_job_hash?: string;
+  /** A vote cast under a delegation: who cast it, and the delegations followed (issue 12 section 4). */
+  readonly cast_by?: string;
+  readonly on_behalf_of?: readonly DelegationLink[];
 }
 
 /** An amended request a reviewer approved (JobAmendmentProposed), see job.amendment.ts. */
@@ -468,12 +472,13 @@ export function evolve(state: JobAggregateState, event: JobEvent): JobAggregateS
     }
     case 'ApprovalVoteRecorded': {
       if (state.status !== 'APPROVAL_REQUIRED') return state;
-      const { reviewer, reason, equivalent_snapshot } = event.data;
+      const { reviewer, reason, equivalent_snapshot, cast_by, on_behalf_of } = event.data;
       // One vote per reviewer and approved hash: a vote for an amendment is another vote.
       const hash = event.data.approved_job_hash ?? state.approval.job_hash;
       const amended = hash === state.approval.job_hash ? {} : { approved_job_hash: hash };
       if (state.approval.votes.some((v) => v.reviewer === reviewer && (v.approved_job_hash ?? state.approval.job_hash) === hash)) return state;
-      const vote: ApprovalVote = { reviewer, reason, at, ...(equivalent_snapshot ? { equivalent_snapshot } : {}), ...amended };
+      const delegated = cast_by !== undefined && on_behalf_of !== undefined ? { cast_by, on_behalf_of } : {};
+      const vote: ApprovalVote = { reviewer, reason, at, ...(equivalent_snapshot ? { equivalent_snapshot } : {}), ...amended, ...delegated };
       return { ...state, approval: { ...state.approval, votes: [...state.approval.votes, vote] } };
     }
     case 'JobAmendmentProposed': {

@@ -37,6 +37,8 @@ export interface JobApprovalView {
   readonly amendments?: readonly JobAmendmentView[];
   /** Set when the grant binds an amendment: its hash (the job is dispatched as amended). */
   readonly approved_job_hash?: string;
+  /** Votes cast under a delegation: whose vote (`reviewer`, one of `voters` or of an amendment's) was cast by whom. Absent when none. */
+  readonly cast_for?: readonly { readonly reviewer: string; readonly cast_by: string }[];
   readonly requested_at: string;
   readonly expires_at: string;
   readonly approval_id?: string;
@@ -122,6 +124,11 @@ function amendmentViews(approval: Approval): { amendments?: JobAmendmentView[] }
   };
 }
 
+function castFor(votes: readonly { readonly reviewer: string; readonly cast_by?: string }[]): Pick<JobApprovalView, 'cast_for'> {
+  const cast = votes.flatMap((v) => (v.cast_by === undefined ? [] : [{ reviewer: v.reviewer, cast_by: v.cast_by }]));
+  return cast.length === 0 ? {} : { cast_for: cast };
+}
+
 function approvalView(state: JobAggregateState): JobApprovalView | undefined {
   const approval = approvalOf(state);
   if (approval === null) return undefined;
@@ -135,6 +142,7 @@ function approvalView(state: JobAggregateState): JobApprovalView | undefined {
     reviewers: approval.requirement.reviewers,
     approvals: original.length,
     voters: original.map((v) => v.reviewer),
+    ...castFor(approval.votes),
     requested_at: approval.requested_at,
     expires_at: approval.expires_at,
     ...amendmentViews(approval),

@@ -52,6 +52,16 @@ export const ERROR_CODES = {
   slack_timestamp_stale: 401,
   slack_payload_invalid: 400,
   slack_payload_too_large: 413,
+  /** Delegations (issue 12 section 4): a grant the rules refuse (self, period, bounds). */
+  invalid_delegation: 400,
+  /** The delegator already has a delegation for part of that period (one delegate at a time). */
+  delegation_overlaps: 409,
+  /** The delegator has as many open (current or future) delegations as allowed. */
+  too_many_delegations: 409,
+  /** A vote `on_behalf_of` someone with no active delegation chain to the caller (also: a cycle). */
+  delegation_not_found: 403,
+  /** The chain from the delegator to the caller is longer than allowed. */
+  delegation_chain_too_long: 403,
   internal: 500,
 } as const;
 

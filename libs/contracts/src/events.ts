@@ -1,3 +1,4 @@
+import type { CastOnBehalf } from './delegation.events';
 import { DEFAULT_TENANT, isValidJobRef, JobRef } from './ids';
 
 /**
@@ -62,7 +63,8 @@ export interface ApprovalRequestedData {
   readonly requested_at: string;
   readonly expires_at: string;
 }
-export interface ApprovalVoteRecordedData {
+/** `cast_by` / `on_behalf_of` (CastOnBehalf): set when the vote was cast under a delegation. */
+export interface ApprovalVoteRecordedData extends CastOnBehalf {
   readonly job_id: string;
   readonly approval_ref: string;
   readonly reviewer: string;
@@ -107,7 +109,8 @@ export interface JobAmendmentProposedData {
     readonly policy_snapshot: string;
   };
 }
-export interface ApprovalGrantedData {
+/** `cast_by` / `on_behalf_of`: of the completing vote, when it was cast under a delegation. */
+export interface ApprovalGrantedData extends CastOnBehalf {
   readonly job_id: string;
   readonly approval_ref: string;
   readonly approval_id: string;
@@ -119,7 +122,8 @@ export interface ApprovalGrantedData {
   /** As on ApprovalVoteRecorded: the equivalent active snapshot the completing vote was checked against. */
   readonly equivalent_snapshot?: string;
 }
-export interface ApprovalRejectedData {
+/** `cast_by` / `on_behalf_of`: set when the rejection was cast under a delegation. */
+export interface ApprovalRejectedData extends CastOnBehalf {
   readonly job_id: string;
   readonly approval_ref: string;
   readonly rejected_by: string;

@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 import { IsIn, IsNotEmpty, IsObject, IsOptional, IsString, Matches, MaxLength } from 'class-validator';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { IsSafeIdentity } from './validation';
 
 /*
  * Bodies of the HTTP routes that are not also a Kafka message (DESIGN section 4); `POST /jobs`
@@ -21,6 +22,10 @@ export class ApproveDto {
   @IsOptional() @IsString() @Matches(/^sha256:[0-9a-f]{64}$/, { message: 'job_hash must be sha256:<64 hex>' })
   job_hash?: string;
 
+  @ApiPropertyOptional({ example: 'alice', description: 'Vote for this reviewer under their delegation to you (chain of at most 3)' })
+  @IsOptional() @IsString() @MaxLength(200) @IsSafeIdentity()
+  on_behalf_of?: string;
+
   @ApiPropertyOptional({
     type: 'object',
     additionalProperties: true,
@@ -39,6 +44,10 @@ export class RejectDto {
   @ApiProperty({ example: 'amount exceeds the invoice' })
   @IsString() @IsNotEmpty() @MaxLength(2000)
   reason!: string;
+
+  @ApiPropertyOptional({ example: 'alice', description: 'Vote for this reviewer under their delegation to you (chain of at most 3)' })
+  @IsOptional() @IsString() @MaxLength(200) @IsSafeIdentity()
+  on_behalf_of?: string;
 }
 
 /** Body of `POST /jobs/:id/resolve` (admin): the operator's decision on a job whose outcome is UNKNOWN. */

@@ -3,8 +3,10 @@ import type { AmendedRequestInput, ApproveDto, JobRef } from '@signoff/contracts
 import { ActivePolicyView, existingJob } from '@signoff/core';
 import { jobHash } from '@signoff/policy-engine';
 import type { Principal, SnapshotMode } from '@signoff/runtime';
+import type { DelegatedVote } from '../delegation/shared/delegation-streams';
+import { voterOf } from '../delegation/shared/delegated-voter';
 import { honours } from '../shared/approval-integrity';
-import { assertMayDecide, awaitingApproval, reviewerRoles } from '../shared/job-access';
+import { assertMayDecide, awaitingApproval } from '../shared/job-access';
 import { amendmentFor } from './amended-request';
 
 /** What an approve decides on besides the job's state (read again on each conflict retry). */
@@ -20,6 +22,8 @@ export interface ApproveJobInput {
   /** Made once per request, so a retried vote keeps its id. */
   readonly approvalId: string;
   readonly metadata: CommandMetadata;
+  /** `on_behalf_of` resolved (the chain, or the refusal raised after the job's own checks). */
+  readonly delegated?: DelegatedVote;
 }
 
 /**
@@ -33,6 +37,7 @@ export function approveJobCommand(request: ApproveJobInput, state: JobAggregateS
   const { principal, ref, input } = request;
   const job = existingJob(principal, state, ref);
   assertMayDecide(principal, job);
+  const voter = voterOf(principal, job, request.delegated);
   const active = request.activePolicy();
   const approval = awaitingApproval(job);
   const equivalent = approval !== null && active.snapshot !== approval.policy_snapshot && honours(request.snapshotMode, active, job.job.request, approval);
@@ -42,8 +47,7 @@ export function approveJobCommand(request: ApproveJobInput, state: JobAggregateS
     type: 'ApproveJob',
     data: {
       job_id: ref.jobId,
-      reviewer: principal.sub,
-      reviewer_roles: reviewerRoles(principal),
+      ...voter,
       reason: input.reason ?? null,
       active_policy_snapshot: active.snapshot,
       snapshot_equivalent: equivalent,

@@ -15,6 +15,7 @@ interface ApproveRequest {
   policy_snapshot: string;
   job_hash: string;
   tenant: string;
+  on_behalf_of?: string;
   /** Edit before approve: `amended_request` as JSON text ('' = none). */
   amended_request_json: string;
 }
@@ -47,7 +48,13 @@ export class ApproveGrpcController {
     const principal = await this.auth.principal(metadata, ['reviewer']);
     // proto3 strings are '' when not sent: '' means absent here.
     const body = Object.fromEntries(
-      Object.entries({ reason: request.reason, policy_snapshot: request.policy_snapshot, job_hash: request.job_hash, amended_request: amendedRequestOf(request.amended_request_json) }).filter(
+      Object.entries({
+        reason: request.reason,
+        policy_snapshot: request.policy_snapshot,
+        job_hash: request.job_hash,
+        on_behalf_of: request.on_behalf_of,
+        amended_request: amendedRequestOf(request.amended_request_json),
+      }).filter(
         ([, v]) => v !== '' && v !== undefined,
       ),
     );

@@ -3,6 +3,7 @@ import { ApproveJobOutcome, toSignoffError } from '@signoff/approvals';
 import { parseAmendedRequest } from '@signoff/contracts';
 import { ActivePolicy, Clock, commandMetadata, JobCommandHandler, newCommandId } from '@signoff/core';
 import { SignoffMetrics } from '@signoff/observability';
+import { DelegationStreams, resolveOnBehalf } from '../delegation/shared/delegation-streams';
 import { PendingApprovalsProjection } from '../projections/pending-approvals.projection';
 import { ApprovalIntegrity } from '../shared/approval-integrity';
 import { approveJobCommand } from './approve-job.builder';
@@ -33,6 +34,7 @@ export class ApproveHandler implements ICommandHandler<ApproveCommand> {
     private readonly clock: Clock,
     private readonly metrics: SignoffMetrics,
     private readonly projection: PendingApprovalsProjection,
+    private readonly delegations: DelegationStreams,
   ) {}
 
   async execute({ principal, ref, input }: ApproveCommand): Promise<ApproveJobOutcome> {
@@ -40,6 +42,8 @@ export class ApproveHandler implements ICommandHandler<ApproveCommand> {
     const approvalId = newCommandId();
     // Edit before approve: the amended request's content is checked once, before anything is read.
     const amended = input.amended_request === undefined ? null : parseAmendedRequest(input.amended_request);
+    // A vote on behalf of a delegator: its chain is read from the delegation streams first.
+    const delegated = await resolveOnBehalf(this.delegations, principal.sub, input.on_behalf_of, this.clock.now());
     // The first attempt decides on this instance's fold of the stream when it has one (one round
     // trip instead of two); the expected revision makes that as safe as reading it.
     const cached = this.projection.cached(ref);
@@ -56,6 +60,7 @@ export class ApproveHandler implements ICommandHandler<ApproveCommand> {
             snapshotMode: this.integrity.mode,
             approvalId,
             metadata: commandMetadata(this.clock, { actor: principal.sub, commandId }),
+            delegated,
           },
           state,
         ),

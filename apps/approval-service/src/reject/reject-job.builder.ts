@@ -2,7 +2,9 @@ import type { CommandMetadata, JobAggregateState, RejectJob } from '@signoff/app
 import type { JobRef, RejectDto } from '@signoff/contracts';
 import { existingJob } from '@signoff/core';
 import type { Principal } from '@signoff/runtime';
-import { assertMayDecide, reviewerRoles } from '../shared/job-access';
+import type { DelegatedVote } from '../delegation/shared/delegation-streams';
+import { voterOf } from '../delegation/shared/delegated-voter';
+import { assertMayDecide } from '../shared/job-access';
 
 /** What a rejection decides on besides the job's state. */
 export interface RejectJobInput {
@@ -10,6 +12,8 @@ export interface RejectJobInput {
   readonly ref: JobRef;
   readonly input: RejectDto;
   readonly metadata: CommandMetadata;
+  /** `on_behalf_of` resolved (the chain, or the refusal raised after the job's own checks). */
+  readonly delegated?: DelegatedVote;
 }
 
 /**
@@ -23,7 +27,7 @@ export function rejectJobCommand(request: RejectJobInput, state: JobAggregateSta
   assertMayDecide(principal, job);
   return {
     type: 'RejectJob',
-    data: { job_id: ref.jobId, reviewer: principal.sub, reviewer_roles: reviewerRoles(principal), reason: input.reason },
+    data: { job_id: ref.jobId, ...voterOf(principal, job, request.delegated), reason: input.reason },
     metadata: request.metadata,
   };
 }

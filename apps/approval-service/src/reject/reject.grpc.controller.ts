@@ -13,6 +13,7 @@ interface RejectRequest {
   job_id: string;
   reason: string;
   tenant: string;
+  on_behalf_of?: string;
 }
 
 /** `signoff.v1.Approvals/Reject`: as `POST /approvals/:job_id/reject` (a reason is required: INVALID_ARGUMENT). */
@@ -27,7 +28,8 @@ export class RejectGrpcController {
   @GrpcMethod('Approvals', 'Reject')
   async reject(request: RejectRequest, metadata: Metadata): Promise<Record<string, unknown>> {
     const principal = await this.auth.principal(metadata, ['reviewer']);
-    const body = request.reason === '' ? {} : { reason: request.reason };
+    // proto3 strings are '' when not sent: '' means absent here.
+    const body = Object.fromEntries(Object.entries({ reason: request.reason, on_behalf_of: request.on_behalf_of }).filter(([, v]) => v !== '' && v !== undefined));
     const input = validateBody(RejectDto, body, 'rejection');
     const outcome = await this.commands.execute(new RejectCommand(principal, requestedJobRef(principal, request.job_id, request.tenant), input));
     return { ...outcome };

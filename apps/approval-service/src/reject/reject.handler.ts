@@ -1,6 +1,7 @@
 import { CommandHandler, ICommandHandler } from '@nestjs/cqrs';
 import { RejectJobOutcome, toSignoffError } from '@signoff/approvals';
 import { Clock, commandMetadata, JobCommandHandler, newCommandId } from '@signoff/core';
+import { DelegationStreams, resolveOnBehalf } from '../delegation/shared/delegation-streams';
 import { PendingApprovalsProjection } from '../projections/pending-approvals.projection';
 import { rejectJobCommand } from './reject-job.builder';
 import { RejectCommand } from './reject.command';
@@ -18,14 +19,16 @@ export class RejectHandler implements ICommandHandler<RejectCommand> {
     private readonly commands: JobCommandHandler,
     private readonly clock: Clock,
     private readonly projection: PendingApprovalsProjection,
+    private readonly delegations: DelegationStreams,
   ) {}
 
   async execute({ principal, ref, input }: RejectCommand): Promise<RejectJobOutcome> {
     const commandId = newCommandId();
+    const delegated = await resolveOnBehalf(this.delegations, principal.sub, input.on_behalf_of, this.clock.now());
     const cached = this.projection.cached(ref);
     const { result } = await this.commands.execute(
       ref,
-      (state) => rejectJobCommand({ principal, ref, input, metadata: commandMetadata(this.clock, { actor: principal.sub, commandId }) }, state),
+      (state) => rejectJobCommand({ principal, ref, input, metadata: commandMetadata(this.clock, { actor: principal.sub, commandId }), delegated }, state),
       cached ? { loaded: cached } : {},
     );
     if (!result.ok) throw toSignoffError(result);

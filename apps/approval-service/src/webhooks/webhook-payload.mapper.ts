@@ -5,6 +5,7 @@ import {
   ApprovalRejectedData,
   ApprovalRequestedData,
   ApprovalVoteRecordedData,
+  CastOnBehalf,
   EventMetadata,
   JobRequest,
   WebhookPayload,
@@ -35,6 +36,11 @@ export type WebhookSourceEvent =
  * what AUDIT_REDACT_FIELDS and a rule's `redact` protect), nor do reviewers' free-text reasons
  * other than a rejection's.
  */
+/** A vote cast under a delegation names who cast it (`cast_by`) and for whom (`on_behalf_of` chain); nothing otherwise. */
+function castOf(data: CastOnBehalf): CastOnBehalf {
+  return data.cast_by === undefined ? {} : { cast_by: data.cast_by, ...(data.on_behalf_of ? { on_behalf_of: data.on_behalf_of } : {}) };
+}
+
 export function toWebhookPayload(
   event: WebhookSourceEvent & { readonly metadata?: unknown },
   job: Pick<JobRequest, 'tenant' | 'topic'>,
@@ -52,13 +58,13 @@ export function toWebhookPayload(
       };
     }
     case 'ApprovalVoteRecorded':
-      return { type: 'approval.vote_recorded', timestamp, data: { ...common, reviewer: event.data.reviewer, approvals: event.data.approvals, required: event.data.required } };
+      return { type: 'approval.vote_recorded', timestamp, data: { ...common, reviewer: event.data.reviewer, approvals: event.data.approvals, required: event.data.required, ...castOf(event.data) } };
     case 'ApprovalGranted': {
       const d = event.data;
-      return { type: 'approval.granted', timestamp, data: { ...common, approval_id: d.approval_id, approved_by: d.approved_by, policy_snapshot: d.policy_snapshot, job_hash: d.job_hash } };
+      return { type: 'approval.granted', timestamp, data: { ...common, approval_id: d.approval_id, approved_by: d.approved_by, policy_snapshot: d.policy_snapshot, job_hash: d.job_hash, ...castOf(d) } };
     }
     case 'ApprovalRejected':
-      return { type: 'approval.rejected', timestamp, data: { ...common, rejected_by: event.data.rejected_by, reason: event.data.reason } };
+      return { type: 'approval.rejected', timestamp, data: { ...common, rejected_by: event.data.rejected_by, reason: event.data.reason, ...castOf(event.data) } };
     case 'ApprovalExpired':
       return { type: 'approval.expired', timestamp, data: { ...common, expires_at: event.data.expires_at, on_timeout: event.data.on_timeout } };
     case 'ApprovalInvalidated':
