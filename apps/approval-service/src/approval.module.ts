@@ -5,6 +5,9 @@ import { ApproveHandler } from './approve/approve.handler';
 import { ApproveHttpController } from './approve/approve.http.controller';
 import { DELEGATION_CONTROLLERS, DELEGATION_HANDLERS, DELEGATION_PROVIDERS } from './delegation/delegation.wiring';
 import { ApprovalExpiryScheduler } from './expiry/approval-expiry.scheduler';
+import { ConsoleAuth } from './console/console-auth';
+import { ConsoleIdentityProvider, PastedTokenIdentityProvider } from './console/console-identity';
+import { ConsoleHttpController } from './console/console.http.controller';
 import { GetApprovalGrpcController } from './get-approval/get-approval.grpc.controller';
 import { GetApprovalHttpController } from './get-approval/get-approval.http.controller';
 import { GetApprovalHandler } from './get-approval/get-approval.handler';
@@ -29,7 +32,7 @@ import { WebhookDeliveries } from './webhooks/webhook-deliveries.service';
 
 /**
  * The approval service's use cases: approve, reject, list and read approvals, a job's history,
- * the WatchApprovals stream (gRPC and SSE), expiry, the pending-approvals projection with drift
+ * the WatchApprovals stream (gRPC and SSE), the reviewer console (`/console`), expiry, the pending-approvals projection with drift
  * detection and the `signoff.jobs.approved` relay, and the outbound webhooks (one checkpointed
  * subscription per configured endpoint). Needs the global CoreModule and AuthModule of its composition
  * root (this service's ApprovalServiceModule, or apps/standalone). The gRPC controllers only serve once the
@@ -50,6 +53,8 @@ import { WebhookDeliveries } from './webhooks/webhook-deliveries.service';
     WatchApprovalsGrpcController,
     GrpcHealthController,
     ...DELEGATION_CONTROLLERS,
+    // The reviewer console (/console): pages over the same queries and commands.
+    ConsoleHttpController,
   ],
   providers: [
     ApprovalIntegrity,
@@ -64,6 +69,8 @@ import { WebhookDeliveries } from './webhooks/webhook-deliveries.service';
     ApprovedRelay,
     WebhookDeliveries,
     ...DELEGATION_PROVIDERS,
+    { provide: ConsoleIdentityProvider, useClass: PastedTokenIdentityProvider },
+    ConsoleAuth,
   ],
   exports: [PendingApprovalsProjection, ApprovalExpiryScheduler],
 })

@@ -19,7 +19,8 @@ export class StandaloneServiceModule {
         CoreModule.forRoot({ config, serviceName: 'signoff-standalone' }),
         AuthModule.forRoot(authOptionsFrom(config, { jwtSecret: config.authJwksUrl ? null : jwtSecret })),
         PolicyModule.forRoot(),
-        ApprovalModule.forRoot(),
+        // The console's CSRF key from the same secret (the generated one is not in the configuration).
+        ApprovalModule.forRoot({ consoleSecret: jwtSecret }),
         // DISPATCH_MAX_ATTEMPTS as the dispatch service reads it; the test-only SIGNOFF_FAULT is the
         // dispatch service's alone (it kills the process, here the whole control plane).
         DispatchModule.forRoot({

@@ -24,6 +24,8 @@ export interface SignoffConfig {
   readonly policyPath: string;
   readonly authJwtSecret: string | null;
   readonly authJwksUrl: string | null;
+  /** The reviewer console's server key (CSRF tokens), CONSOLE_SESSION_SECRET; null = derived from the auth secret. */
+  readonly consoleSessionSecret: string | null;
   /** Longest token lifetime accepted (exp - iat, or exp - now without iat), AUTH_JWT_MAX_TTL_SECONDS (24 h). */
   readonly authJwtMaxTtlSeconds: number;
   /** Required `iss` when set (AUTH_JWT_ISSUER). */
@@ -154,6 +156,8 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>, d
   const authJwtSecret = str('AUTH_JWT_SECRET') ?? null;
   if (authJwtSecret !== null && authJwtSecret.length < 32) problems.push('AUTH_JWT_SECRET must be at least 32 characters');
   const authJwksUrl = str('AUTH_JWKS_URL') ?? null;
+  const consoleSessionSecret = str('CONSOLE_SESSION_SECRET') ?? null;
+  if (consoleSessionSecret !== null && consoleSessionSecret.length < 32) problems.push('CONSOLE_SESSION_SECRET must be at least 32 characters');
   if (authJwksUrl !== null) {
     const problem = jwksUrlProblem(authJwksUrl);
     if (problem) problems.push(problem);
@@ -217,6 +221,7 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>, d
     policyPath,
     authJwtSecret,
     authJwksUrl,
+    consoleSessionSecret,
     authJwtMaxTtlSeconds,
     authJwtIssuer,
     authJwtAudience,

@@ -61,6 +61,12 @@ describe('parseConfig', () => {
     }
   });
 
+  it('reads the console key material CONSOLE_SESSION_SECRET (at least 32 characters; unset = derived from the auth secret)', () => {
+    expect(parseConfig({}, { eventStoreUrl: 'pglite://memory' }).consoleSessionSecret).toBeNull();
+    expect(parseConfig({ CONSOLE_SESSION_SECRET: 'c'.repeat(32) }, { eventStoreUrl: 'pglite://memory' }).consoleSessionSecret).toBe('c'.repeat(32));
+    expect(() => parseConfig({ CONSOLE_SESSION_SECRET: 'short' }, { eventStoreUrl: 'pglite://memory' })).toThrow(/CONSOLE_SESSION_SECRET must be at least 32 characters/);
+  });
+
   it('refuses a Kafka start-up timeout below one second', () => {
     expect(() => parseConfig({ EVENT_STORE_URL: 'postgres://a/b', KAFKA_STARTUP_TIMEOUT_MS: '10' })).toThrow(/KAFKA_STARTUP_TIMEOUT_MS=10 must be an integer from 1000/);
   });

@@ -12,7 +12,7 @@ export interface HttpAppOptions {
   readonly logger?: JsonLogger;
 }
 
-/** The API prefix; ops endpoints (/metrics, /health/*, /docs, /.well-known/jwks.json) stay at the root. */
+/** The API prefix; ops endpoints (/metrics, /health/*, /docs, /.well-known/jwks.json) and the reviewer console (/console) stay at the root. */
 export const API_PREFIX = 'api/v1';
 
 /**
@@ -41,7 +41,7 @@ export async function createHttpApp(module: Type<unknown> | DynamicModule, optio
     .getHttpAdapter()
     .getInstance()
     .addContentTypeParser(['application/yaml', 'application/x-yaml', 'text/yaml', 'text/plain'], { parseAs: 'string', bodyLimit: options.bodyLimit ?? 1024 * 1024 }, (_req, body, done) => done(null, body));
-  app.setGlobalPrefix(API_PREFIX, { exclude: ['metrics', 'health/live', 'health/ready', 'docs', 'docs/{*path}', '.well-known/jwks.json'] });
+  app.setGlobalPrefix(API_PREFIX, { exclude: ['metrics', 'health/live', 'health/ready', 'docs', 'docs/{*path}', '.well-known/jwks.json', 'console', 'console/{*path}'] });
   app.useGlobalFilters(new ProblemJsonFilter());
   return app;
 }

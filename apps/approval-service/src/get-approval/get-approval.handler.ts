@@ -1,6 +1,7 @@
 import { QueryHandler, IQueryHandler } from '@nestjs/cqrs';
 import { amendmentOf, approvalOf, toJobView } from '@signoff/approvals';
 import { ActivePolicy, HistoryRedaction, JobCommandHandler, jobNotFound, redactRequest, visibleJob } from '@signoff/core';
+import { diffPolicies, PolicyDiff } from '@signoff/policy-engine';
 import { ApprovalIntegrity } from '../shared/approval-integrity';
 import { awaitingApproval } from '../shared/job-access';
 import { ApprovalDetail, GetApprovalQuery } from './get-approval.query';
@@ -20,13 +21,21 @@ export class GetApprovalHandler implements IQueryHandler<GetApprovalQuery> {
     private readonly redaction: HistoryRedaction,
   ) {}
 
-  async execute({ principal, ref }: GetApprovalQuery): Promise<ApprovalDetail> {
+  async execute({ principal, ref, options }: GetApprovalQuery): Promise<ApprovalDetail> {
     const { state } = await this.commands.load(ref);
     const job = visibleJob(principal, state, ref);
     const view = toJobView(job);
     if (!view?.approval) throw jobNotFound(ref.jobId);
     const active = this.policy.get();
     const open = awaitingApproval(job);
+    const drifted = open !== null && !this.integrity.honours(active, job.job.request, open);
+    let policyChange: PolicyDiff | null = null;
+    const bound = open !== null && drifted && options.policyChange ? this.policy.bySnapshot(open.policy_snapshot) : null;
+    if (open !== null && bound) {
+      // This job's outcome under both policies (the stored request: it is evaluated, never shown).
+      const thisJob = { name: ref.jobId, job: job.job.request, expect: { decision: 'require_human' as const, rule_id: open.rule_id }, throttled: [] };
+      policyChange = diffPolicies(bound.bundle, active.bundle, [thisJob]);
+    }
     const approval = approvalOf(job);
     const paths = this.redaction.pathsFor(job);
     // An amended request is shown as the original is: redacted by the same paths.
@@ -42,9 +51,10 @@ export class GetApprovalHandler implements IQueryHandler<GetApprovalQuery> {
       job_state: view.state,
       topic: job.job.request.topic,
       tenant: job.job.request.tenant,
-      drifted: open !== null && !this.integrity.honours(active, job.job.request, open),
+      drifted,
       active_policy_snapshot: active.snapshot,
       request: this.redaction.request(job),
+      ...(options.policyChange ? { policy_change: policyChange } : {}),
     };
   }
 }

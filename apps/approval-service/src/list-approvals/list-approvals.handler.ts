@@ -1,7 +1,8 @@
 import { QueryHandler, IQueryHandler } from '@nestjs/cqrs';
 import { FieldError, ID_PATTERN, SignoffError } from '@signoff/contracts';
+import { Clock } from '@signoff/core';
 import { PendingApprovalsProjection } from '../projections/pending-approvals.projection';
-import { ApprovalsPage, DEFAULT_PAGE_SIZE, ListApprovalsQuery, MAX_PAGE_SIZE } from './list-approvals.query';
+import { ApprovalsPage, DEFAULT_PAGE_SIZE, ListApprovalsQuery, MAX_EXPIRES_WITHIN_SECONDS, MAX_PAGE_SIZE } from './list-approvals.query';
 
 const TOPIC_GLOB = /^[A-Za-z0-9._*-]{1,200}$/;
 
@@ -14,7 +15,10 @@ const TOPIC_GLOB = /^[A-Za-z0-9._*-]{1,200}$/;
  */
 @QueryHandler(ListApprovalsQuery)
 export class ListApprovalsHandler implements IQueryHandler<ListApprovalsQuery> {
-  constructor(private readonly projection: PendingApprovalsProjection) {}
+  constructor(
+    private readonly projection: PendingApprovalsProjection,
+    private readonly clock: Clock,
+  ) {}
 
   // async: the bus answers with a promise; a refusal rejects it as a throw did.
   async execute({ principal, input }: ListApprovalsQuery): Promise<ApprovalsPage> {
@@ -32,7 +36,31 @@ export class ListApprovalsHandler implements IQueryHandler<ListApprovalsQuery> {
         errors.push({ field: 'limit', message: `limit must be an integer from 1 to ${MAX_PAGE_SIZE}` });
       }
     }
+    const rule = input.rule || undefined;
+    if (rule !== undefined && !ID_PATTERN.test(rule)) errors.push({ field: 'rule', message: 'rule must be a rule id' });
+    let drifted: boolean | undefined;
+    if (input.drifted !== undefined && input.drifted !== '') {
+      if (input.drifted === true || input.drifted === 'true') drifted = true;
+      else if (input.drifted === false || input.drifted === 'false') drifted = false;
+      else errors.push({ field: 'drifted', message: 'drifted must be true or false' });
+    }
+    let expiresBeforeMs: number | undefined;
+    if (input.expires_within !== undefined && input.expires_within !== '' && input.expires_within !== 0) {
+      const seconds = Number(input.expires_within);
+      if (!Number.isInteger(seconds) || seconds < 1 || seconds > MAX_EXPIRES_WITHIN_SECONDS) {
+        errors.push({ field: 'expires_within', message: `expires_within must be an integer number of seconds from 1 to ${MAX_EXPIRES_WITHIN_SECONDS}` });
+      } else expiresBeforeMs = this.clock.now().getTime() + seconds * 1000;
+    }
     if (errors.length > 0) throw new SignoffError('invalid_request', 'the approval query is invalid', { errors });
-    return this.projection.list({ principal, topic, ...(tenant !== undefined ? { tenant } : {}), cursor: input.cursor || undefined, limit });
+    return this.projection.list({
+      principal,
+      topic,
+      ...(tenant !== undefined ? { tenant } : {}),
+      cursor: input.cursor || undefined,
+      limit,
+      ...(rule !== undefined ? { rule } : {}),
+      ...(drifted !== undefined ? { drifted } : {}),
+      ...(expiresBeforeMs !== undefined ? { expiresBeforeMs } : {}),
+    });
   }
 }

@@ -21,6 +21,9 @@ export class ListApprovalsHttpController {
   @ApiQuery({ name: 'tenant', required: false, description: 'Only this tenant (default: every tenant of the token).' })
   @ApiQuery({ name: 'cursor', required: false, description: 'The `next_cursor` of the previous page.' })
   @ApiQuery({ name: 'limit', required: false, description: `Page size, 1 to ${MAX_PAGE_SIZE} (default 50).` })
+  @ApiQuery({ name: 'rule', required: false, description: 'Only this rule id.' })
+  @ApiQuery({ name: 'drifted', required: false, enum: ['true', 'false'] })
+  @ApiQuery({ name: 'expires_within', required: false, description: 'Only approvals expiring within this many seconds.' })
   @ApiOkResponse({ type: ApprovalPageDoc })
   @ApiResponse({ status: 400, type: ProblemDto, description: 'invalid_request: unknown state, bad topic glob, limit or cursor' })
   async list(@Query() query: Record<string, unknown>, @CurrentPrincipal() principal: Principal): Promise<{ items: ApprovalListItem[]; next_cursor: string | null }> {
@@ -29,7 +32,7 @@ export class ListApprovalsHttpController {
       return typeof value === 'string' ? value : Array.isArray(value) && typeof value[0] === 'string' ? value[0] : undefined;
     };
     const page = await this.queries.execute(
-      new ListApprovalsQuery(principal, { state: one('state'), topic: one('topic'), tenant: one('tenant'), cursor: one('cursor'), limit: one('limit') }),
+      new ListApprovalsQuery(principal, { state: one('state'), topic: one('topic'), tenant: one('tenant'), cursor: one('cursor'), limit: one('limit'), rule: one('rule'), drifted: one('drifted'), expires_within: one('expires_within') }),
     );
     return { items: page.items.map(toListItem), next_cursor: page.next_cursor };
   }

@@ -4,6 +4,8 @@ import type { ApprovalSummary } from '../projections/approval-summary';
 
 export const DEFAULT_PAGE_SIZE = 50;
 export const MAX_PAGE_SIZE = 500;
+/** The longest `expires_within` window (one year, in seconds). */
+export const MAX_EXPIRES_WITHIN_SECONDS = 365 * 24 * 3600;
 
 /** The filters of `GET /approvals` / ListApprovals, as sent (strings; gRPC sends '' for absent). */
 export interface ListApprovalsInput {
@@ -13,6 +15,12 @@ export interface ListApprovalsInput {
   readonly tenant?: string;
   readonly cursor?: string;
   readonly limit?: string | number;
+  /** Only this rule's approvals (a rule id). */
+  readonly rule?: string;
+  /** `true` / `false`: only drifted / only undrifted approvals. */
+  readonly drifted?: string | boolean;
+  /** Only approvals expiring within this many seconds from now (1 to 31,536,000): "expiring soon". */
+  readonly expires_within?: string | number;
 }
 
 export interface ApprovalsPage {

@@ -83,6 +83,12 @@ export interface PendingQuery {
   readonly tenant?: string;
   readonly cursor?: string;
   readonly limit: number;
+  /** Only approvals of this rule id. */
+  readonly rule?: string;
+  /** Only drifted (true) or only undrifted (false) approvals. */
+  readonly drifted?: boolean;
+  /** Only approvals whose `expires_at` is at or before this instant (epoch ms): "expiring soon". */
+  readonly expiresBeforeMs?: number;
 }
 
 /** An open approval whose `expires_at` has passed. */
@@ -184,12 +190,16 @@ export class PendingApprovalsProjection implements OnApplicationBootstrap, OnMod
     const after: ApprovalCursor | null = query.cursor ? decodeCursor(query.cursor) : null;
     const glob = query.topic ? topicGlob(query.topic) : null;
     const visible: ApprovalSummary[] = [];
-    for (const { job, drifted } of this.pending.values()) {
+    for (const { job, drifted, expiresMs } of this.pending.values()) {
       const { topic, tenant } = job.job.request;
       if (query.tenant !== undefined && tenant !== query.tenant) continue;
       if (!maySeeApproval(query.principal, job.job.request)) continue;
       if (after && compareCursor(cursorOf(job), after) <= 0) continue;
       if (glob !== null && !glob.test(topic)) continue;
+      if (query.rule !== undefined && job.approval.rule_id !== query.rule) continue;
+      if (query.drifted !== undefined && drifted !== query.drifted) continue;
+      // An unreadable expiry (NaN) is due at once, so it is "expiring soon" too.
+      if (query.expiresBeforeMs !== undefined && expiresMs > query.expiresBeforeMs) continue;
       visible.push(this.summary(job, drifted));
     }
     visible.sort((a, b) => compareCursor(cursorOf(a), cursorOf(b)));

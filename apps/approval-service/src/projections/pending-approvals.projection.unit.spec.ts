@@ -150,6 +150,24 @@ describe('PendingApprovalsProjection', () => {
     expect(projection.list({ principal: reviewer, limit: 10, topic: 'customer.*' }).items).toEqual([]);
   });
 
+  it('filters the list by rule, drift and expiry (the console inbox), after the caller\'s access', () => {
+    const { projection, activate } = harness();
+    for (const e of requestedJob('soon', { timeoutMs: 60_000 })) projection.apply(e);
+    for (const e of requestedJob('later', { timeoutMs: 3_600_000 })) projection.apply(e);
+    for (const e of requestedJob('foreign', { tenant: 'globex', timeoutMs: 60_000 })) projection.apply(e);
+    const acme: Principal = { ...reviewer, tenants: ['acme'] };
+    const ids = (query: Partial<Parameters<typeof projection.list>[0]>) => projection.list({ principal: acme, limit: 10, ...query }).items.map((i) => i.job_id);
+    expect(ids({ rule: 'require-approval-prod-finance' })).toEqual(['later', 'soon']); // same requested_at: by job id
+    expect(ids({ rule: 'another-rule' })).toEqual([]);
+    expect(ids({ expiresBeforeMs: Date.parse('2026-03-01T00:01:00.000Z') })).toEqual(['soon']);
+    expect(ids({ expiresBeforeMs: Date.parse('2026-03-01T00:00:59.999Z') })).toEqual([]);
+    expect(ids({ drifted: true })).toEqual([]);
+    expect(ids({ drifted: false })).toEqual(['later', 'soon']); // same requested_at: by job id
+    activate(policyView(POLICY_V2_UNRELATED_CHANGE, 'v2'));
+    expect(ids({ drifted: true })).toEqual(['later', 'soon']); // same requested_at: by job id
+    expect(ids({ drifted: false })).toEqual([]);
+  });
+
   it('names the approvals that are due', () => {
     const { projection } = harness();
     for (const e of requestedJob('soon', { timeoutMs: 60_000 })) projection.apply(e);

@@ -12,6 +12,11 @@ export interface ApprovalModuleOptions {
   readonly sseMaxBufferedBytes?: number;
   /** How long a stream client may stay past `sseMaxBufferedBytes` before it is disconnected (ms); default 2,000. */
   readonly sseSlowClientGraceMs?: number;
+  /**
+   * The reviewer console's key material when the composition root has a secret the configuration
+   * does not show (the standalone's generated auth secret); else CONSOLE_SESSION_SECRET or AUTH_JWT_SECRET.
+   */
+  readonly consoleSecret?: string;
 }
 
 /** DI token of {@link ApprovalModuleOptions}. */

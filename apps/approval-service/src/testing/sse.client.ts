@@ -23,9 +23,13 @@ export interface SseClient {
 }
 
 /** Opens the stream; resolves once the response headers arrived (the stream is live then). */
-export function openSse(base: string, authorization: string | null, options: { topic?: string; lastEventId?: string } = {}): Promise<SseClient> {
-  const url = new URL(`${base}/api/v1/approvals/stream${options.topic ? `?topic=${encodeURIComponent(options.topic)}` : ''}`);
-  const headers: Record<string, string> = { accept: 'text/event-stream' };
+export function openSse(
+  base: string,
+  authorization: string | null,
+  options: { topic?: string; lastEventId?: string; path?: string; headers?: Record<string, string> } = {},
+): Promise<SseClient> {
+  const url = new URL(`${base}${options.path ?? '/api/v1/approvals/stream'}${options.topic ? `?topic=${encodeURIComponent(options.topic)}` : ''}`);
+  const headers: Record<string, string> = { accept: 'text/event-stream', ...options.headers };
   if (authorization) headers.authorization = authorization;
   if (options.lastEventId !== undefined) headers['last-event-id'] = options.lastEventId;
   return new Promise((resolve, reject) => {
