@@ -147,4 +147,37 @@ describe('standalone control plane (npm start)', () => {
     expect(await sideEffects('sa-allow')).toBe(1);
     await start();
   });
+
+  it('edit before approve: a reviewer lowers the amount, the worker runs the amended request (its hash check passes), the history shows both', async () => {
+    const submitted = await submitter.submit({ job_id: 'sa-amend', topic: 'finance.payment.execute', labels: { env: 'production' }, payload: { amount: 1200, to: 'DE44' } });
+    expect(submitted.body).toMatchObject({ status: 'approval_required' });
+    const approved = await reviewer.approve('sa-amend', {
+      reason: 'only 900 are due',
+      job_hash: submitted.body.job_hash,
+      amended_request: { payload: { amount: 900, to: 'DE44' } },
+    });
+    expect(approved.status).toBe(200);
+    expect(approved.body).toMatchObject({ status: 'approved', approved_job_hash: expect.stringMatching(/^sha256:[0-9a-f]{64}$/) });
+    expect(approved.body.approved_job_hash).not.toBe(submitted.body.job_hash);
+    // The worker verifies the dispatched job's hash before it runs: SUCCEEDED means it ran the amendment.
+    await eventually(async () => (await stateOf('sa-amend')) === 'SUCCEEDED', 'the amended job to succeed', 20_000);
+    const history = (await admin.call('GET', '/jobs/sa-amend/events')).body.events as { type: string; data: Record<string, unknown>; metadata: { actor: string } }[];
+    expect(history.map((e) => e.type)).toEqual([
+      'JobSubmitted',
+      'PolicyEvaluated',
+      'ApprovalRequested',
+      'JobAmendmentProposed',
+      'ApprovalVoteRecorded',
+      'ApprovalGranted',
+      'DispatchClaimed',
+      'JobDispatched',
+      'JobStarted',
+      'JobCompleted',
+    ]);
+    expect(history[0].data).toMatchObject({ job_hash: submitted.body.job_hash, request: { payload: { amount: 1200 } } });
+    expect(history[3].data).toMatchObject({ amendment_hash: approved.body.approved_job_hash, changed_paths: ['payload.amount'], proposed_by: 'rita', request: { payload: { amount: 900 } } });
+    expect(history[5].data).toMatchObject({ job_hash: approved.body.approved_job_hash, approved_by: ['rita'] });
+    const job = (await reviewer.job('sa-amend')).body;
+    expect(job).toMatchObject({ job_hash: submitted.body.job_hash, approval: { approved_job_hash: approved.body.approved_job_hash, amendments: [{ proposed_by: 'rita', voters: ['rita'] }] } });
+  });
 });

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
-import { apiStateOf, ClaimDispatch, foldJob } from '@signoff/approvals';
+import { apiStateOf, ApproveJob, ClaimDispatch, foldJob } from '@signoff/approvals';
 import { DISPATCH_GRANT_TYP, JobEvent, JobRef, signoffTopics, toJobStreamId } from '@signoff/contracts';
 import { VerificationKeySet } from '@signoff/keys';
 import { decodeJwt } from 'jose';
@@ -10,6 +10,8 @@ import { EventStore } from '@signoff/event-store';
 import { MessageBus } from '@signoff/messaging';
 import { JsonLogger, SignoffMetrics } from '@signoff/observability';
 import { connectMessageBus, createHttpApp, mintToken } from '@signoff/runtime';
+import { jobHash, normalizeJobRequest } from '@signoff/policy-engine';
+import { verifyDispatch } from '@signoff/worker-sdk';
 import { Kafka, logLevel } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testConfig, tokenFor } from '../../../test/support/app';
@@ -190,6 +192,42 @@ describe('dispatch service module on PostgreSQL and the real broker', () => {
     expect(decodeJwt(message.headers['signoff-grant'])).toMatchObject({ decision: 'approved', approval_id: approvalId, approved_by: ['rita'] });
     expect(await metric('signoff_approval_to_dispatch_seconds_count')).toBe(1);
     expect(await metric('signoff_approval_to_dispatch_seconds_sum')).toBeCloseTo(1.5, 3);
+  });
+
+  it('edit before approve: a grant bound to an amended request is dispatched with the amendment and its hash, and the worker SDK accepts it', async () => {
+    const job = await submitTestJob(commands, 'amended-1', 'require_human', {}, now());
+    const amended = normalizeJobRequest({ ...job.request, payload: { amount: 900, currency: 'EUR', note: 'lowered by rita' } });
+    const amendedHash = jobHash(amended);
+    const { result } = await commands.execute(job.ref, (): ApproveJob => ({
+      type: 'ApproveJob',
+      data: {
+        job_id: job.jobId,
+        reviewer: 'rita',
+        reviewer_roles: ['reviewer'],
+        reason: 'lower amount',
+        active_policy_snapshot: TEST_SNAPSHOT,
+        current_job_hash: job.jobHash,
+        approval_id: 'approval-amended-1',
+        amendment: { request: amended, job_hash: amendedHash, evaluation: { decision: 'require_human', rule_id: 'rule-require_human', reason: 'r', requirement: { required: 1, reviewers: [], timeout_ms: 3_600_000, on_timeout: 'reject' } } },
+      },
+      metadata: { commandId: 'amend-1', correlationId: 'amend-1', actor: 'rita', now: now().toISOString() },
+    }));
+    expect(result).toMatchObject({ ok: true, outcome: { status: 'approved', approved_job_hash: amendedHash } });
+    await notify(topics.approved, 'amended-1', { job_id: 'amended-1', approval_id: 'approval-amended-1' });
+    await waitFor(async () => (await eventTypes(store, 'amended-1')).includes('JobDispatched'), 'JobDispatched');
+    await settle();
+    const [message] = recorder.forJob('amended-1');
+    expect(message.json).toMatchObject({
+      job_id: 'amended-1',
+      payload: { amount: 900, currency: 'EUR', note: 'lowered by rita' },
+      job_hash: amendedHash,
+      approval: { approval_id: 'approval-amended-1', approved_by: ['rita'], job_hash: amendedHash },
+    });
+    expect(message.headers['job-hash']).toBe(amendedHash);
+    expect(decodeJwt(message.headers['signoff-grant'])).toMatchObject({ job_hash: amendedHash, decision: 'approved' });
+    // The worker runs what was approved: the SDK recomputes the amendment's hash from the message.
+    const verified = await verifyDispatch({ value: message.json, headers: message.headers, key: message.key }, VerificationKeySet.from(testKeys().keys.publicJwks()), { now: now() });
+    expect(verified).toMatchObject({ ok: true, job: { job_hash: amendedHash, payload: { amount: 900 } } });
   });
 
   it('never publishes denied, unapproved, rejected or unknown jobs, whatever the notifications claim (invariants 1 and 2)', async () => {

@@ -21,7 +21,7 @@ describe('ApproveJob on behalf of a delegator', () => {
       .thenEvents([
         {
           type: 'ApprovalVoteRecorded',
-          data: { job_id: JOB_ID, approval_ref: APPROVAL_REF, reviewer: RITA, reason: 'invoice checked', approvals: 1, required: 1, cast_by: BOB, on_behalf_of: [link(RITA, BOB)] },
+          data: { job_id: JOB_ID, approval_ref: APPROVAL_REF, reviewer: RITA, reason: 'invoice checked', approvals: 1, required: 1, approved_job_hash: HASH_1, cast_by: BOB, on_behalf_of: [link(RITA, BOB)] },
         },
         {
           type: 'ApprovalGranted',

@@ -12,5 +12,6 @@ export * from './job.outcomes';
 export * from './job.decider';
 export * from './job.view';
 export * from './event-id';
+export * from './job.amendment';
 export * from './delegation.decider';
 export * from './delegation.chain';

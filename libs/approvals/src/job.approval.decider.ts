@@ -1,5 +1,6 @@
-import { sameIdentity, type JobEvent } from '@signoff/contracts';
+import { sameIdentity, type JobEvent, type JobRequest } from '@signoff/contracts';
 import { voteIdentities } from './delegation.chain';
+import { amendmentOf, changedPaths, checkAmendment, votesFor } from './job.amendment';
 import type { ApproveJob, ExpireApproval, InvalidateApproval, RejectJob, VoteDelegation } from './job.commands';
 import {
   accept,
@@ -99,6 +100,8 @@ function sharesIdentity(counted: Approval['votes'][number], vote: { readonly rev
 interface OpenApproval {
   readonly approval: Approval;
   readonly due: boolean;
+  /** The submitted request the approval is about. */
+  readonly request: JobRequest;
 }
 
 /**
@@ -120,7 +123,7 @@ function openApproval<T extends ApprovalCommandType>(
   const reviewerError = reviewer && checkReviewer(state, reviewer.reviewer, reviewer.reviewer_roles, reviewer.delegation);
   if (reviewerError) return { answer: reviewerError };
   if (phase.phase === 'settled') return { answer: answerSettled(type, jobId, phase.settled) };
-  return { approval: phase.state.approval, due: phase.due };
+  return { approval: phase.state.approval, due: phase.due, request: phase.state.job.request };
 }
 
 /**
@@ -136,9 +139,15 @@ function openApproval<T extends ApprovalCommandType>(
  * 6. `stale_review` (what the reviewer looked at differs from what the approval is bound to);
  * 7. `snapshot_changed` (active snapshot differs, unless the caller judged it equivalent in
  *    `SNAPSHOT_MODE=decision`), then `job_request_changed`;
- * 8. the vote: a reviewer who already voted (the same normalised identity: `Alice` is `alice`)
- *    gets `approval_recorded` again with no event; a new vote is recorded, and the one reaching
- *    `requirement.required` distinct reviewers also grants.
+ * 8. an amended request (`amendment`, edit before approve): `checkAmendment` of job.amendment.ts
+ *    (`amendment_field_fixed`, `reserved_label`, `amendment_denied`, `amendment_needs_new_approval`);
+ *    the first vote for an amendment records JobAmendmentProposed before it;
+ * 9. the vote, for the hash it approves (`approved_job_hash`: the original's or the amendment's):
+ *    a reviewer who already voted for that hash (the same normalised identity: `Alice` is
+ *    `alice`) gets `approval_recorded` again with no event; a new vote is recorded, and the one
+ *    reaching `requirement.required` distinct reviewers FOR ONE HASH also grants, bound to that
+ *    hash. Votes for different hashes never add up; a reviewer who approved the original and
+ *    then an amendment has one vote for each.
  *
  * A changed snapshot is refused WITHOUT recording ApprovalInvalidated: the policy may be rolled
  * back (or a decision-mode re-evaluation may come out equivalent), and an approval invalidated by
@@ -186,17 +195,51 @@ export function approveJob(command: ApproveJob, state: JobAggregateState, nowMs:
     });
   }
 
-  const required = approval.requirement.required;
-  // Distinct reviewers by normalised identity: `Alice` and `alice` are one vote. Under delegations,
-  // one person counts once: a vote involving anyone (voter, caster, chain) of a counted vote is
-  // answered as a repeat.
-  if (approval.votes.some((v) => sameIdentity(v.reviewer, data.reviewer) || sharesIdentity(v, data))) {
-    return accept([], { job_id: data.job_id, status: 'approval_recorded', approvals: approval.votes.length, required });
+  // Edit before approve (job.amendment.ts): an amended request identical to the original is a plain vote.
+  const amendment = data.amendment !== undefined && data.amendment.job_hash !== approval.job_hash ? data.amendment : null;
+  if (amendment !== null) {
+    const refusal = checkAmendment(open.request, approval, amendment);
+    if (refusal) return refusal;
   }
-  const approvals = approval.votes.length + 1;
+  const approvedHash = amendment?.job_hash ?? approval.job_hash;
+  const amendedOutcome = amendment === null ? {} : { approved_job_hash: approvedHash };
+
+  const required = approval.requirement.required;
+  // Distinct reviewers by normalised identity (`Alice` and `alice` are one vote), per approved hash.
+  // Under delegations, one person counts once: a vote involving anyone (voter, caster, chain) of a
+  // counted vote for the same hash is answered as a repeat.
+  const counted = votesFor(approval, approvedHash);
+  if (counted.some((v) => sameIdentity(v.reviewer, data.reviewer) || sharesIdentity(v, data))) {
+    return accept([], { job_id: data.job_id, status: 'approval_recorded', approvals: counted.length, required, ...amendedOutcome });
+  }
+  const approvals = counted.length + 1;
   const equivalent = equivalentSnapshot === undefined ? {} : { equivalent_snapshot: equivalentSnapshot };
   const cast = castFields(data.delegation);
-  const events: JobEvent[] = [
+  const events: JobEvent[] = [];
+  if (amendment !== null && amendmentOf(approval, amendment.job_hash) === null) {
+    const { evaluation } = amendment;
+    events.push(
+      eventOf(
+        'JobAmendmentProposed',
+        {
+          job_id: data.job_id,
+          approval_ref: approval.approval_ref,
+          amendment_hash: amendment.job_hash,
+          amends_job_hash: approval.job_hash,
+          request: amendment.request,
+          changed_paths: changedPaths(open.request, amendment.request),
+          proposed_by: data.reviewer,
+          evaluation: {
+            decision: evaluation.decision === 'require_human' ? 'require_human' : 'allow',
+            rule_id: evaluation.rule_id,
+            policy_snapshot: data.active_policy_snapshot,
+          },
+        },
+        metadata,
+      ),
+    );
+  }
+  events.push(
     eventOf(
       'ApprovalVoteRecorded',
       {
@@ -207,13 +250,14 @@ export function approveJob(command: ApproveJob, state: JobAggregateState, nowMs:
         approvals,
         required,
         ...equivalent,
+        approved_job_hash: approvedHash,
         ...cast,
       },
       metadata,
     ),
-  ];
+  );
   if (approvals < required) {
-    return accept(events, { job_id: data.job_id, status: 'approval_recorded', approvals, required });
+    return accept(events, { job_id: data.job_id, status: 'approval_recorded', approvals, required, ...amendedOutcome });
   }
   events.push(
     eventOf(
@@ -222,9 +266,9 @@ export function approveJob(command: ApproveJob, state: JobAggregateState, nowMs:
         job_id: data.job_id,
         approval_ref: approval.approval_ref,
         approval_id: data.approval_id,
-        approved_by: [...approval.votes.map((v) => v.reviewer), data.reviewer],
+        approved_by: [...counted.map((v) => v.reviewer), data.reviewer],
         policy_snapshot: approval.policy_snapshot,
-        job_hash: approval.job_hash,
+        job_hash: approvedHash,
         reason: data.reason ?? null,
         ...equivalent,
         ...cast,
@@ -232,7 +276,7 @@ export function approveJob(command: ApproveJob, state: JobAggregateState, nowMs:
       metadata,
     ),
   );
-  return accept(events, { job_id: data.job_id, status: 'approved', approval_id: data.approval_id, state: 'PENDING' });
+  return accept(events, { job_id: data.job_id, status: 'approved', approval_id: data.approval_id, state: 'PENDING', ...amendedOutcome });
 }
 
 /**

@@ -23,7 +23,8 @@ import {
 
 const vote = (reviewer: string, approvals: number, required: number, extra: object = {}) => ({
   type: 'ApprovalVoteRecorded' as const,
-  data: { job_id: JOB_ID, approval_ref: APPROVAL_REF, reviewer, reason: 'invoice checked', approvals, required, ...extra },
+  // Every vote records the hash it approves: here the original's (edit before approve: job.amendment.unit.spec.ts).
+  data: { job_id: JOB_ID, approval_ref: APPROVAL_REF, reviewer, reason: 'invoice checked', approvals, required, approved_job_hash: HASH_1, ...extra },
 });
 const grant = (approved_by: string[], extra: object = {}) => ({
   type: 'ApprovalGranted' as const,

@@ -128,6 +128,25 @@ function escalationRequirementError(requirement: { readonly timeout_ms: number; 
   return null;
 }
 
+/** Edit before approve: an amendment, when present, is a request with its hash and a policy outcome the decider can read. */
+const amendmentRule: Rule<DataOf<'ApproveJob'>> = ({ amendment }) => {
+  if (amendment === undefined) return null;
+  if (typeof amendment !== 'object' || amendment === null) return invalid('amendment must be an object', 'amendment');
+  if (!isNonEmptyString(amendment.job_hash)) return invalid('amendment.job_hash is required', 'amendment.job_hash');
+  const request = amendment.request as unknown;
+  if (typeof request !== 'object' || request === null || typeof (request as { labels?: unknown }).labels !== 'object' || (request as { labels?: unknown }).labels === null) {
+    return invalid('amendment.request must be a job request', 'amendment.request');
+  }
+  const evaluation = amendment.evaluation as { decision?: unknown; requirement?: { required?: unknown; reviewers?: unknown } } | null;
+  if (typeof evaluation !== 'object' || evaluation === null || !['allow', 'deny', 'require_human'].includes(String(evaluation.decision))) {
+    return invalid('amendment.evaluation.decision must be allow, deny or require_human', 'amendment.evaluation');
+  }
+  if (evaluation.decision === 'require_human' && (!isPositiveInteger(evaluation.requirement?.required) || !isStringList(evaluation.requirement?.reviewers))) {
+    return invalid('amendment.evaluation.requirement must name required and reviewers', 'amendment.evaluation.requirement');
+  }
+  return null;
+};
+
 /**
  * The tenants the reporting worker may report on: absent or null (any), else a list of strings.
  * Anything else is refused before the scope is read: a string would be matched by substring
@@ -139,7 +158,7 @@ const reporterScope: Rule<{ readonly reporter_tenants?: unknown }> = ({ reporter
 /** The rules of each command type. */
 const RULES: { readonly [T in JobCommandType]: readonly Rule<DataOf<T>>[] } = {
   SubmitJob: submitRules,
-  ApproveJob: [...reviewerRules, required('approval_id'), required('active_policy_snapshot'), required('current_job_hash')],
+  ApproveJob: [...reviewerRules, required('approval_id'), required('active_policy_snapshot'), required('current_job_hash'), amendmentRule],
   // `reason` first: it reveals nothing about the reviewer.
   RejectJob: [required('reason', 'reason is required to reject'), ...reviewerRules],
   ExpireApproval: [],

@@ -6,6 +6,7 @@ import type {
   JobRequest,
   PolicyEvaluatedData,
 } from '@signoff/contracts';
+import type { ApproveAmendment } from './job.amendment';
 
 /**
  * Who issues a command, when, and under which ids. Everything the decider would otherwise read
@@ -88,6 +89,11 @@ export interface ApproveJobData {
   readonly reviewed_job_hash?: string;
   /** The id of the approval, used only if this vote completes the quorum. */
   readonly approval_id: string;
+  /**
+   * Edit before approve: the amended request this vote approves instead of the original, judged
+   * by the active policy (see job.amendment.ts). Absent = the vote approves the original.
+   */
+  readonly amendment?: ApproveAmendment;
 }
 /** Cast a reviewer's approving vote; the vote that reaches the quorum grants the approval. */
 export type ApproveJob = Command<'ApproveJob', ApproveJobData>;

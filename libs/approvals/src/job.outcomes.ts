@@ -36,9 +36,12 @@ export type SubmitJobOutcome =
   /** The same job id with the same hash again: nothing recorded, the original answer. */
   | { readonly job_id: string; readonly status: 'duplicate'; readonly answer: SubmitAnswer };
 
+/** Edit before approve: the amendment's hash a vote or grant binds (present only for an amended request). */
+type AmendedHash = { readonly approved_job_hash?: string };
+
 export type ApproveJobOutcome =
-  | { readonly job_id: string; readonly status: 'approved'; readonly approval_id: string; readonly state: 'PENDING' }
-  | { readonly job_id: string; readonly status: 'approval_recorded'; readonly approvals: number; readonly required: number }
+  | ({ readonly job_id: string; readonly status: 'approved'; readonly approval_id: string; readonly state: 'PENDING' } & AmendedHash)
+  | ({ readonly job_id: string; readonly status: 'approval_recorded'; readonly approvals: number; readonly required: number } & AmendedHash)
   | { readonly job_id: string; readonly status: 'already_approved'; readonly approval_id: string };
 
 export type RejectJobOutcome =

@@ -30,9 +30,24 @@ export interface ApprovalVote {
   readonly reason: string | null;
   readonly at: string;
   readonly equivalent_snapshot?: string;
+  /**
+   * Set only when the vote approves an amendment (JobAmendmentProposed): the amendment's hash.
+   * Absent = the vote approves the approval's own `job_hash` (see `approvedHashOf`).
+   */
+  readonly approved_job_hash?: string;
   /** A vote cast under a delegation: who cast it, and the delegations followed (issue 12 section 4). */
   readonly cast_by?: string;
   readonly on_behalf_of?: readonly DelegationLink[];
+}
+
+/** An amended request a reviewer approved (JobAmendmentProposed), see job.amendment.ts. */
+export interface Amendment {
+  readonly job_hash: string;
+  readonly request: JobRequest;
+  readonly changed_paths: readonly string[];
+  readonly proposed_by: string;
+  readonly proposed_at: string;
+  readonly evaluation: { readonly decision: 'allow' | 'require_human'; readonly rule_id: string | null; readonly policy_snapshot: string };
 }
 
 /** An approval as requested (ApprovalRequested) with the votes counted so far. */
@@ -46,8 +61,10 @@ export interface Approval {
   readonly requirement: ApprovalRequirement;
   readonly requested_at: string;
   readonly expires_at: string;
-  /** Distinct reviewers, in the order they voted. */
+  /** Distinct reviewers per approved hash, in the order they voted. */
   readonly votes: readonly ApprovalVote[];
+  /** Amended requests reviewers approved, in the order proposed; absent when there is none. */
+  readonly amendments?: readonly Amendment[];
   /** The escalation steps fired so far (absent until the first: approvals without steps read as before). */
   readonly escalation?: ApprovalEscalation;
 }
@@ -74,6 +91,11 @@ export function firedSteps(approval: Approval): number {
 
 export interface Grant {
   readonly approval_id: string;
+  /**
+   * Set only when the grant binds an amendment (its votes reached the quorum): the amendment's
+   * hash. The job is then dispatched with that amendment's request (see `releasedRequestOf`).
+   */
+  readonly approved_job_hash?: string;
   readonly approved_by: readonly string[];
   readonly reason: string | null;
   readonly at: string;
@@ -473,9 +495,12 @@ export function evolve(state: JobAggregateState, event: JobEvent): JobAggregateS
     case 'ApprovalVoteRecorded': {
       if (state.status !== 'APPROVAL_REQUIRED') return state;
       const { reviewer, reason, equivalent_snapshot, cast_by, on_behalf_of } = event.data;
-      if (state.approval.votes.some((v) => v.reviewer === reviewer)) return state;
+      // One vote per reviewer and approved hash: a vote for an amendment is another vote.
+      const hash = event.data.approved_job_hash ?? state.approval.job_hash;
+      const amended = hash === state.approval.job_hash ? {} : { approved_job_hash: hash };
+      if (state.approval.votes.some((v) => v.reviewer === reviewer && (v.approved_job_hash ?? state.approval.job_hash) === hash)) return state;
       const delegated = cast_by !== undefined && on_behalf_of !== undefined ? { cast_by, on_behalf_of } : {};
-      const vote: ApprovalVote = { reviewer, reason, at, ...(equivalent_snapshot ? { equivalent_snapshot } : {}), ...delegated };
+      const vote: ApprovalVote = { reviewer, reason, at, ...(equivalent_snapshot ? { equivalent_snapshot } : {}), ...amended, ...delegated };
       return { ...state, approval: { ...state.approval, votes: [...state.approval.votes, vote] } };
     }
     case 'ApprovalReminderSent':
@@ -490,10 +515,26 @@ export function evolve(state: JobAggregateState, event: JobEvent): JobAggregateS
       };
       return { ...state, approval: { ...state.approval, escalation } };
     }
+    case 'JobAmendmentProposed': {
+      if (state.status !== 'APPROVAL_REQUIRED') return state;
+      const d = event.data;
+      const known = state.approval.amendments ?? [];
+      if (d.amendment_hash === state.approval.job_hash || known.some((a) => a.job_hash === d.amendment_hash)) return state;
+      const amendment: Amendment = {
+        job_hash: d.amendment_hash,
+        request: d.request,
+        changed_paths: d.changed_paths,
+        proposed_by: d.proposed_by,
+        proposed_at: at,
+        evaluation: d.evaluation,
+      };
+      return { ...state, approval: { ...state.approval, amendments: [...known, amendment] } };
+    }
     case 'ApprovalGranted': {
       if (state.status !== 'APPROVAL_REQUIRED') return state;
-      const { approval_id, approved_by, reason, equivalent_snapshot } = event.data;
-      const grant: Grant = { approval_id, approved_by, reason, at, ...(equivalent_snapshot ? { equivalent_snapshot } : {}) };
+      const { approval_id, approved_by, reason, equivalent_snapshot, job_hash } = event.data;
+      const amended = job_hash === state.approval.job_hash ? {} : { approved_job_hash: job_hash };
+      const grant: Grant = { approval_id, approved_by, reason, at, ...(equivalent_snapshot ? { equivalent_snapshot } : {}), ...amended };
       return {
         status: 'PENDING',
         job: state.job,

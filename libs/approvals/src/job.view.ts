@@ -1,9 +1,25 @@
 import type { JobCompletedData, JobState, PolicyEvaluatedData } from '@signoff/contracts';
-import { apiStateOf, approvalOf, phaseOf, type JobAggregateState } from './job.state';
+import { votesFor } from './job.amendment';
+import { apiStateOf, approvalOf, phaseOf, type Approval, type JobAggregateState } from './job.state';
 
 // Read by the view's callers next to toJobView; they live with the state and the submission.
 export { apiStateOf } from './job.state';
 export { submitAnswerOf } from './job.submission.decider';
+
+/** One amended request reviewers approved (edit before approve), with its own votes. */
+export interface JobAmendmentView {
+  readonly job_hash: string;
+  /** What the reviewer changed (`payload.amount`, `labels.env`). */
+  readonly changed_paths: readonly string[];
+  readonly proposed_by: string;
+  readonly proposed_at: string;
+  /** How the active policy decided the amended request when it was proposed. */
+  readonly decision: 'allow' | 'require_human';
+  readonly rule_id: string | null;
+  /** Distinct reviewers who approved this amendment. */
+  readonly approvals: number;
+  readonly voters: readonly string[];
+}
 
 /** `approval` member of `GET /jobs/:id`. */
 export interface JobApprovalView {
@@ -14,10 +30,14 @@ export interface JobApprovalView {
   readonly job_hash: string;
   readonly required: number;
   readonly reviewers: readonly string[];
-  /** Distinct reviewers counted so far. */
+  /** Distinct reviewers counted so far for the original request (`job_hash`). */
   readonly approvals: number;
   readonly voters: readonly string[];
-  /** Votes cast under a delegation: whose vote (`reviewer`, one of `voters`) was cast by whom. Absent when none. */
+  /** Amended requests reviewers approved instead, each with its own votes; absent when none. */
+  readonly amendments?: readonly JobAmendmentView[];
+  /** Set when the grant binds an amendment: its hash (the job is dispatched as amended). */
+  readonly approved_job_hash?: string;
+  /** Votes cast under a delegation: whose vote (`reviewer`, one of `voters` or of an amendment's) was cast by whom. Absent when none. */
   readonly cast_for?: readonly { readonly reviewer: string; readonly cast_by: string }[];
   readonly requested_at: string;
   readonly expires_at: string;
@@ -89,6 +109,25 @@ export interface JobView {
   readonly result?: JobResultView;
 }
 
+function amendmentViews(approval: Approval): { amendments?: JobAmendmentView[] } {
+  if (!approval.amendments?.length) return {};
+  return {
+    amendments: approval.amendments.map((a) => {
+      const votes = votesFor(approval, a.job_hash);
+      return {
+        job_hash: a.job_hash,
+        changed_paths: a.changed_paths,
+        proposed_by: a.proposed_by,
+        proposed_at: a.proposed_at,
+        decision: a.evaluation.decision,
+        rule_id: a.evaluation.rule_id,
+        approvals: votes.length,
+        voters: votes.map((v) => v.reviewer),
+      };
+    }),
+  };
+}
+
 function castFor(votes: readonly { readonly reviewer: string; readonly cast_by?: string }[]): Pick<JobApprovalView, 'cast_for'> {
   const cast = votes.flatMap((v) => (v.cast_by === undefined ? [] : [{ reviewer: v.reviewer, cast_by: v.cast_by }]));
   return cast.length === 0 ? {} : { cast_for: cast };
@@ -97,6 +136,7 @@ function castFor(votes: readonly { readonly reviewer: string; readonly cast_by?:
 function approvalView(state: JobAggregateState): JobApprovalView | undefined {
   const approval = approvalOf(state);
   if (approval === null) return undefined;
+  const original = votesFor(approval, approval.job_hash);
   const base = {
     approval_ref: approval.approval_ref,
     rule_id: approval.rule_id,
@@ -104,8 +144,8 @@ function approvalView(state: JobAggregateState): JobApprovalView | undefined {
     job_hash: approval.job_hash,
     required: approval.requirement.required,
     reviewers: approval.requirement.reviewers,
-    approvals: approval.votes.length,
-    voters: approval.votes.map((v) => v.reviewer),
+    approvals: original.length,
+    voters: original.map((v) => v.reviewer),
     ...castFor(approval.votes),
     requested_at: approval.requested_at,
     expires_at: approval.expires_at,
@@ -115,6 +155,7 @@ function approvalView(state: JobAggregateState): JobApprovalView | undefined {
           ...(approval.escalation.added_reviewers.length > 0 ? { added_reviewers: approval.escalation.added_reviewers } : {}),
         }
       : {}),
+    ...amendmentViews(approval),
   };
   const phase = phaseOf(state);
   switch (phase.phase) {
@@ -139,7 +180,9 @@ function approvalView(state: JobAggregateState): JobApprovalView | undefined {
         case 'INVALIDATED': {
           // A grant the log voided keeps who granted it, and when.
           const grant = 'grant' in closed.approval ? closed.approval.grant : null;
-          const granted = grant ? { approval_id: grant.approval_id, approved_by: grant.approved_by, granted_at: grant.at } : {};
+          const granted = grant
+        ? { approval_id: grant.approval_id, approved_by: grant.approved_by, granted_at: grant.at, ...(grant.approved_job_hash ? { approved_job_hash: grant.approved_job_hash } : {}) }
+        : {};
           return { ...base, state: 'invalidated', ...granted, invalidated: closed.invalidation };
         }
         default: {
@@ -151,7 +194,14 @@ function approvalView(state: JobAggregateState): JobApprovalView | undefined {
     case 'released': {
       if (phase.state.approval === null) return undefined;
       const { grant } = phase.state.approval;
-      return { ...base, state: 'approved', approval_id: grant.approval_id, approved_by: grant.approved_by, granted_at: grant.at };
+      return {
+        ...base,
+        state: 'approved',
+        approval_id: grant.approval_id,
+        approved_by: grant.approved_by,
+        granted_at: grant.at,
+        ...(grant.approved_job_hash ? { approved_job_hash: grant.approved_job_hash } : {}),
+      };
     }
     default: {
       const _exhaustive: never = phase;

@@ -30,6 +30,14 @@ export const ERROR_CODES = {
   invalidated: 409,
   not_awaiting_approval: 409,
   self_approval_forbidden: 403,
+  /** Edit before approve: `amended_request` changes a field that is fixed (topic, priority, tenant, submitter, job_id). */
+  amendment_field_fixed: 400,
+  /** Edit before approve: the active policy denies the amended request. */
+  amendment_denied: 403,
+  /** Edit before approve: the amended request needs a stricter approval than the open one: submit it as a new job. */
+  amendment_needs_new_approval: 409,
+  /** Edit before approve: the approval already records the most amendments it keeps (MAX_AMENDMENTS). */
+  too_many_amendments: 409,
   /** Resolving a job whose outcome is not UNKNOWN (or was resolved otherwise already). */
   not_ambiguous: 409,
   /** A worker report for an attempt (or idempotency key) the job's stream never recorded as dispatched. */

@@ -95,6 +95,38 @@ export interface ApprovalVoteRecordedData extends CastOnBehalf {
    * requested one and `SNAPSHOT_MODE=decision` judged it equivalent (same rule, same requirement).
    */
   readonly equivalent_snapshot?: string;
+  /**
+   * The job hash this vote approves: the approval's own (the original request) or an amendment's
+   * (JobAmendmentProposed). Absent on votes recorded before amendments existed: the original.
+   * Quorum counts distinct reviewers per approved hash; votes for different hashes never add up.
+   */
+  readonly approved_job_hash?: string;
+}
+/**
+ * A reviewer approved an amended request (edit before approve, issue 12 section 5): the request
+ * the amendment makes (the original with the reviewer's `payload` and/or `labels`; topic,
+ * priority, tenant and submitter are fixed), its own job hash, what changed and who changed it.
+ * Recorded once per amendment hash, just before the first vote for it; the policy outcome the
+ * active policy gave the amended request is kept with it.
+ */
+export interface JobAmendmentProposedData {
+  readonly job_id: string;
+  readonly approval_ref: string;
+  /** `job_hash` of `request` (DESIGN section 3). */
+  readonly amendment_hash: string;
+  /** The job hash it amends: the approval's (the original request). */
+  readonly amends_job_hash: string;
+  readonly request: JobRequest;
+  /** Paths that differ from the original (`payload.amount`, `labels.env`), at most a bounded number. */
+  readonly changed_paths: readonly string[];
+  /** The reviewer who proposed the amendment. */
+  readonly proposed_by: string;
+  /** What the active policy decided for the amended request (`allow` or `require_human`). */
+  readonly evaluation: {
+    readonly decision: 'allow' | 'require_human';
+    readonly rule_id: string | null;
+    readonly policy_snapshot: string;
+  };
 }
 /** `cast_by` / `on_behalf_of`: of the completing vote, when it was cast under a delegation. */
 export interface ApprovalGrantedData extends CastOnBehalf {
@@ -103,6 +135,7 @@ export interface ApprovalGrantedData extends CastOnBehalf {
   readonly approval_id: string;
   readonly approved_by: readonly string[];
   readonly policy_snapshot: string;
+  /** The hash the grant binds: the approval's own, or the amendment's whose votes reached the quorum. */
   readonly job_hash: string;
   readonly reason: string | null;
   /** As on ApprovalVoteRecorded: the equivalent active snapshot the completing vote was checked against. */
@@ -233,6 +266,7 @@ export interface SignoffEventMap {
   PolicyEvaluated: PolicyEvaluatedData;
   ApprovalRequested: ApprovalRequestedData;
   ApprovalVoteRecorded: ApprovalVoteRecordedData;
+  JobAmendmentProposed: JobAmendmentProposedData;
   ApprovalGranted: ApprovalGrantedData;
   ApprovalRejected: ApprovalRejectedData;
   ApprovalExpired: ApprovalExpiredData;
@@ -265,6 +299,7 @@ export const JOB_EVENT_TYPES = [
   'PolicyEvaluated',
   'ApprovalRequested',
   'ApprovalVoteRecorded',
+  'JobAmendmentProposed',
   'ApprovalGranted',
   'ApprovalRejected',
   'ApprovalExpired',

@@ -1,5 +1,5 @@
 import 'reflect-metadata';
-import { IsIn, IsNotEmpty, IsOptional, IsString, Matches, MaxLength } from 'class-validator';
+import { IsIn, IsNotEmpty, IsObject, IsOptional, IsString, Matches, MaxLength } from 'class-validator';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsSafeIdentity } from './validation';
 
@@ -25,6 +25,18 @@ export class ApproveDto {
   @ApiPropertyOptional({ example: 'alice', description: 'Vote for this reviewer under their delegation to you (chain of at most 3)' })
   @IsOptional() @IsString() @MaxLength(200) @IsSafeIdentity()
   on_behalf_of?: string;
+
+  @ApiPropertyOptional({
+    type: 'object',
+    additionalProperties: true,
+    description:
+      'Edit before approve: approve this amended request instead of the original. Members `payload` and/or `labels` (labels replace the whole set); ' +
+      'topic, priority, tenant, submitted_by and job_id are fixed (400 amendment_field_fixed). Checked as POST /jobs checks a request ' +
+      '(400 invalid_request, reserved_label) and evaluated by the active policy (403 amendment_denied, 409 amendment_needs_new_approval).',
+    example: { payload: { invoice: 'INV-42', amount: 900 } },
+  })
+  @IsOptional() @IsObject()
+  amended_request?: Record<string, unknown>;
 }
 
 /** Body of `POST /approvals/:job_id/reject`. */

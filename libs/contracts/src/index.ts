@@ -12,4 +12,5 @@ export * from './dispatch-grant';
 export { PROTO_PATH } from './proto-path';
 export * from './text-safety';
 export * from './labels';
+export * from './job-request-content';
 export * from './webhooks/standard-webhooks';

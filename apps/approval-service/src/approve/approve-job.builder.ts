@@ -1,5 +1,5 @@
 import type { ApproveJob, CommandMetadata, JobAggregateState } from '@signoff/approvals';
-import type { ApproveDto, JobRef } from '@signoff/contracts';
+import type { AmendedRequestInput, ApproveDto, JobRef } from '@signoff/contracts';
 import { ActivePolicyView, existingJob } from '@signoff/core';
 import { jobHash } from '@signoff/policy-engine';
 import type { Principal, SnapshotMode } from '@signoff/runtime';
@@ -7,12 +7,15 @@ import type { DelegatedVote } from '../delegation/shared/delegation-streams';
 import { voterOf } from '../delegation/shared/delegated-voter';
 import { honours } from '../shared/approval-integrity';
 import { assertMayDecide, awaitingApproval } from '../shared/job-access';
+import { amendmentFor } from './amended-request';
 
 /** What an approve decides on besides the job's state (read again on each conflict retry). */
 export interface ApproveJobInput {
   readonly principal: Principal;
   readonly ref: JobRef;
   readonly input: ApproveDto;
+  /** `input.amended_request`, checked (`parseAmendedRequest`); null when the vote approves the original. */
+  readonly amended?: AmendedRequestInput | null;
   /** The policy active now; asked only once the caller may decide (503 `policy_unavailable` before any is). */
   readonly activePolicy: () => ActivePolicyView;
   readonly snapshotMode: SnapshotMode;
@@ -27,7 +30,8 @@ export interface ApproveJobInput {
  * The ApproveJob command for the job in `state`: 404 unless the job exists in a tenant the caller
  * sees, 403 unless the caller's topics cover it; then what the decider checks the vote against
  * (the active snapshot, whether it honours the approval's own in decision mode, the hash of the
- * stored request, what the reviewer looked at).
+ * stored request, what the reviewer looked at) and, for an amended request on an open approval,
+ * the amendment with its hash and the active policy's decision for it (`amendmentFor`).
  */
 export function approveJobCommand(request: ApproveJobInput, state: JobAggregateState): ApproveJob {
   const { principal, ref, input } = request;
@@ -37,6 +41,8 @@ export function approveJobCommand(request: ApproveJobInput, state: JobAggregateS
   const active = request.activePolicy();
   const approval = awaitingApproval(job);
   const equivalent = approval !== null && active.snapshot !== approval.policy_snapshot && honours(request.snapshotMode, active, job.job.request, approval);
+  // Only an open approval takes an amendment; on any other the decider answers as without one.
+  const amendment = approval !== null && request.amended ? amendmentFor(request.amended, ref, job.job, active) : undefined;
   return {
     type: 'ApproveJob',
     data: {
@@ -49,6 +55,7 @@ export function approveJobCommand(request: ApproveJobInput, state: JobAggregateS
       reviewed_snapshot: input.policy_snapshot,
       reviewed_job_hash: input.job_hash,
       approval_id: request.approvalId,
+      ...(amendment ? { amendment } : {}),
     },
     metadata: request.metadata,
   };

@@ -1,5 +1,6 @@
 import { CommandHandler, ICommandHandler } from '@nestjs/cqrs';
 import { ApproveJobOutcome, toSignoffError } from '@signoff/approvals';
+import { parseAmendedRequest } from '@signoff/contracts';
 import { ActivePolicy, Clock, commandMetadata, JobCommandHandler, newCommandId } from '@signoff/core';
 import { SignoffMetrics } from '@signoff/observability';
 import { DelegationStreams, resolveOnBehalf } from '../delegation/shared/delegation-streams';
@@ -18,7 +19,9 @@ const INTEGRITY_REFUSALS = new Set(['snapshot_changed', 'job_request_changed']);
  * 1. the job exists and its tenant is visible to the caller (else 404, nothing revealed);
  * 2. the caller's topic globs cover the job (else 403);
  * 3. the active snapshot, and in decision mode whether the active policy decides the stored
- *    request the same way, the hash of the stored request, what the reviewer looked at;
+ *    request the same way, the hash of the stored request, what the reviewer looked at; with an
+ *    `amended_request` (checked once, before the loop), the amended request, its hash and the
+ *    active policy's decision for it (no throttle slot taken);
  * 4. the decider refuses or counts the vote; a conflicting append reloads and decides again, so
  *    the losers of a race read the grant and answer `already_approved`.
  */
@@ -37,6 +40,8 @@ export class ApproveHandler implements ICommandHandler<ApproveCommand> {
   async execute({ principal, ref, input }: ApproveCommand): Promise<ApproveJobOutcome> {
     const commandId = newCommandId();
     const approvalId = newCommandId();
+    // Edit before approve: the amended request's content is checked once, before anything is read.
+    const amended = input.amended_request === undefined ? null : parseAmendedRequest(input.amended_request);
     // A vote on behalf of a delegator: its chain is read from the delegation streams first.
     const delegated = await resolveOnBehalf(this.delegations, principal.sub, input.on_behalf_of, this.clock.now());
     // The first attempt decides on this instance's fold of the stream when it has one (one round
@@ -50,6 +55,7 @@ export class ApproveHandler implements ICommandHandler<ApproveCommand> {
             principal,
             ref,
             input,
+            amended,
             activePolicy: () => this.policy.get(),
             snapshotMode: this.integrity.mode,
             approvalId,

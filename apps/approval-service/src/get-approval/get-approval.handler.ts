@@ -1,6 +1,6 @@
 import { QueryHandler, IQueryHandler } from '@nestjs/cqrs';
-import { toJobView } from '@signoff/approvals';
-import { ActivePolicy, HistoryRedaction, JobCommandHandler, jobNotFound, visibleJob } from '@signoff/core';
+import { amendmentOf, approvalOf, toJobView } from '@signoff/approvals';
+import { ActivePolicy, HistoryRedaction, JobCommandHandler, jobNotFound, redactRequest, visibleJob } from '@signoff/core';
 import { diffPolicies, PolicyDiff } from '@signoff/policy-engine';
 import { ApprovalIntegrity } from '../shared/approval-integrity';
 import { awaitingApproval } from '../shared/job-access';
@@ -36,9 +36,18 @@ export class GetApprovalHandler implements IQueryHandler<GetApprovalQuery> {
       const thisJob = { name: ref.jobId, job: job.job.request, expect: { decision: 'require_human' as const, rule_id: open.rule_id }, throttled: [] };
       policyChange = diffPolicies(bound.bundle, active.bundle, [thisJob]);
     }
+    const approval = approvalOf(job);
+    const paths = this.redaction.pathsFor(job);
+    // An amended request is shown as the original is: redacted by the same paths.
+    const { amendments: shown, ...approvalView } = view.approval;
+    const amendments = shown?.flatMap((a) => {
+      const amendment = approval && amendmentOf(approval, a.job_hash);
+      return amendment ? [{ ...a, request: redactRequest(amendment.request, paths) }] : [];
+    });
     return {
       job_id: ref.jobId,
-      ...view.approval,
+      ...approvalView,
+      ...(amendments ? { amendments } : {}),
       job_state: view.state,
       topic: job.job.request.topic,
       tenant: job.job.request.tenant,

@@ -55,6 +55,18 @@ describe('gRPC signoff.v1.Approvals with a real @grpc/grpc-js client, on real Po
     expect(await client.call('Approve', { job_id: job.job_id }, rita)).toMatchObject({ status: 'approval_recorded', approvals: 1, required: 2 });
   });
 
+  it('Approve with amended_request_json (edit before approve): the vote binds the amendment; a bad amendment is refused with its code', async () => {
+    const job = await submitJob(svc.app, paymentJob());
+    const bad = await failure(client.call('Approve', { job_id: job.job_id, amended_request_json: JSON.stringify({ topic: 'other.topic', payload: {} }) }, rita));
+    expect(bad.code).toBe(3);
+    expect(bad.metadata.get(CODE_TRAILER)).toEqual(['amendment_field_fixed']);
+    expect((await failure(client.call('Approve', { job_id: job.job_id, amended_request_json: '{not json' }, rita))).code).toBe(3);
+    const amended = await client.call('Approve', { job_id: job.job_id, amended_request_json: JSON.stringify({ payload: { amount: 900, currency: 'EUR' } }) }, rita);
+    expect(amended).toMatchObject({ job_id: job.job_id, status: 'approved', approved_job_hash: expect.stringMatching(/^sha256:[0-9a-f]{64}$/) });
+    expect(amended.approved_job_hash).not.toBe(job.job_hash);
+    expect(await history(job.job_id)).toContain('JobAmendmentProposed');
+  });
+
   it('1,000 concurrent gRPC approves of one job: one ApprovalGranted, 1 approved + 999 already_approved, no error', async () => {
     const job = await submitJob(svc.app, paymentJob());
     const answers = await Promise.allSettled(Array.from({ length: 1000 }, () => client.call('Approve', { job_id: job.job_id }, rita)));

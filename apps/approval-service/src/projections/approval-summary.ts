@@ -1,4 +1,4 @@
-import type { ApprovalRequiredJob } from '@signoff/approvals';
+import { votesFor, type ApprovalRequiredJob } from '@signoff/approvals';
 import type { JobRequest } from '@signoff/contracts';
 import type { ReadableJob } from '@signoff/runtime';
 
@@ -69,7 +69,8 @@ export function summaryOf(job: ApprovalRequiredJob, drifted: boolean, state: App
     policy_snapshot: approval.policy_snapshot,
     job_hash: approval.job_hash,
     drifted,
-    approvals: approval.votes.length,
+    // Votes for the original request; an amendment's votes count for it alone (job.amendment.ts).
+    approvals: votesFor(approval, approval.job_hash).length,
     required: approval.requirement.required,
     state,
     request: facts.request,

@@ -19,6 +19,7 @@ const PROJECTED_EVENT_TYPES = [
   'PolicyEvaluated',
   'ApprovalRequested',
   'ApprovalVoteRecorded',
+  'JobAmendmentProposed',
   'ApprovalGranted',
   'ApprovalRejected',
   'ApprovalExpired',
@@ -339,7 +340,10 @@ export class PendingApprovalsProjection implements OnApplicationBootstrap, OnMod
     } else if (after.status === 'APPROVAL_REQUIRED') {
       const drifted = open ? open.drifted : this.driftOf(after);
       this.pending.set(key, { ref, job: after, drifted, revision: event.revision, expiresMs: Date.parse(after.approval.expires_at) });
-      this.emit(String(event.position), openKind(event.type, open !== undefined), after, this.summary(after, drifted), event.metadata.at);
+      // An amendment is always appended with the vote for it: that vote is the change to tell.
+      if (event.type !== 'JobAmendmentProposed') {
+        this.emit(String(event.position), openKind(event.type, open !== undefined), after, this.summary(after, drifted), event.metadata.at);
+      }
     } else if (open) {
       this.pending.delete(key);
       const closed = closedAs(after);

@@ -15,7 +15,8 @@ class NeverThrottled extends ThrottleCounter {
     return { allowed: true, count: 0, retry_after_seconds: 1 };
   }
 }
-const NEVER_THROTTLED = new NeverThrottled();
+/** The throttle counter of re-evaluations (decision mode, amended requests): consults and moves nothing. */
+export const NEVER_THROTTLED: ThrottleCounter = new NeverThrottled();
 
 function sameRequirement(a: ApprovalRequirement, b: ApprovalRequirement): boolean {
   const roles = (r: ApprovalRequirement) => [...r.reviewers].sort().join('\n');

@@ -22,6 +22,8 @@ export class ApproveAnswerDoc {
   approvals?: number;
   @ApiPropertyOptional({ description: 'approval_recorded: distinct reviewers needed.' })
   required?: number;
+  @ApiPropertyOptional({ description: 'Edit before approve: the hash of the amended request this vote approved (approvals counts the votes for it).' })
+  approved_job_hash?: string;
 }
 
 export class RejectAnswerDoc {
@@ -55,7 +57,14 @@ export class ApprovalDetailDoc extends ApprovalItemDoc {
   @ApiProperty({ enum: ['pending', 'approved', 'rejected', 'expired', 'invalidated'] }) state!: string;
   @ApiProperty({ description: 'The job state (DESIGN section 2).' }) job_state!: string;
   @ApiProperty({ type: [String], description: 'Roles allowed to approve; empty = any reviewer.' }) reviewers!: string[];
-  @ApiProperty({ type: [String], description: 'Reviewers who voted so far.' }) voters!: string[];
+  @ApiProperty({ type: [String], description: 'Reviewers who voted so far for the original request.' }) voters!: string[];
+  @ApiPropertyOptional({
+    type: 'array',
+    items: { type: 'object' },
+    description: 'Edit before approve: amended requests reviewers approved, each {job_hash, changed_paths, proposed_by, proposed_at, decision, rule_id, approvals, voters, request}.',
+  })
+  amendments?: unknown[];
+  @ApiPropertyOptional({ description: 'Set when the grant binds an amendment: its hash.' }) approved_job_hash?: string;
   @ApiProperty({ pattern: SHA256 }) active_policy_snapshot!: string;
   @ApiProperty({ description: 'The job request {topic, priority, tenant, submitted_by, labels, payload}, with AUDIT_REDACT_FIELDS and the rule\'s `redact` paths redacted.' }) request!: object;
   @ApiPropertyOptional() approval_id?: string;

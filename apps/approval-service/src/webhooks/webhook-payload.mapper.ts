@@ -72,7 +72,19 @@ export function toWebhookPayload(
       };
     }
     case 'ApprovalVoteRecorded':
-      return { type: 'approval.vote_recorded', timestamp, data: { ...common, reviewer: event.data.reviewer, approvals: event.data.approvals, required: event.data.required, ...castOf(event.data) } };
+      return {
+        type: 'approval.vote_recorded',
+        timestamp,
+        data: {
+          ...common,
+          reviewer: event.data.reviewer,
+          approvals: event.data.approvals,
+          required: event.data.required,
+          // Edit before approve: the hash the vote approved (`approvals` counts the votes for it).
+          ...(event.data.approved_job_hash ? { approved_job_hash: event.data.approved_job_hash } : {}),
+          ...castOf(event.data),
+        },
+      };
     case 'ApprovalGranted': {
       const d = event.data;
       return { type: 'approval.granted', timestamp, data: { ...common, approval_id: d.approval_id, approved_by: d.approved_by, policy_snapshot: d.policy_snapshot, job_hash: d.job_hash, ...castOf(d) } };

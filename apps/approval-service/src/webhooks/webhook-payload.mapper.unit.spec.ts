@@ -50,6 +50,10 @@ describe('webhook payloads', () => {
       timestamp: created.toISOString(),
       data: { ...common, tenant: 'acme', topic: job.topic, reviewer: 'rita', approvals: 1, required: 2 },
     });
+    // Edit before approve: a vote for an amendment says which hash it approved.
+    expect(toWebhookPayload({ type: 'ApprovalVoteRecorded', data: { ...common, reviewer: 'rita', reason: null, approvals: 1, required: 2, approved_job_hash: 'h2' } }, job, created).data).toEqual({
+      ...common, tenant: 'acme', topic: job.topic, reviewer: 'rita', approvals: 1, required: 2, approved_job_hash: 'h2',
+    });
     expect(toWebhookPayload({ type: 'ApprovalGranted', data: { ...common, approval_id: 'a', approved_by: ['rita'], policy_snapshot: 'p', job_hash: 'h', reason: 'x' } }, job, created).data).toEqual({
       ...common, tenant: 'acme', topic: job.topic, approval_id: 'a', approved_by: ['rita'], policy_snapshot: 'p', job_hash: 'h',
     });

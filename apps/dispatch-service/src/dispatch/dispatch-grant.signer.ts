@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { ReleasedJobState } from '@signoff/approvals';
+import { releasedRequestOf, ReleasedJobState } from '@signoff/approvals';
 import { DISPATCH_GRANT_TYP, DispatchGrantClaims } from '@signoff/contracts';
 import { Clock } from '@signoff/core';
 import { Jwks, SigningKeySet } from '@signoff/keys';
@@ -9,6 +9,7 @@ import { DISPATCH_OPTIONS, ResolvedDispatchOptions } from '../dispatch.options';
  * What the grant of a released job's current, claimed attempt covers, read from the job's stream
  * (never from a notification): the job, its hash and policy snapshot, why it was released (its
  * `allow` evaluation, or the approval with its approvers), the attempt and its idempotency key.
+ * The hash is the released request's (`releasedRequestOf`): an amendment's when the grant binds one.
  */
 export function grantClaimsFor(state: ReleasedJobState): DispatchGrantClaims {
   const { job, approval, dispatch, evaluation } = state;
@@ -16,7 +17,7 @@ export function grantClaimsFor(state: ReleasedJobState): DispatchGrantClaims {
   return {
     job_id: job.job_id,
     tenant: job.request.tenant,
-    job_hash: approval ? approval.job_hash : job.job_hash,
+    job_hash: releasedRequestOf(state).job_hash,
     policy_snapshot: approval ? approval.policy_snapshot : evaluation.policy_snapshot,
     decision: approval ? 'approved' : 'allow',
     approval_id: approval ? approval.grant.approval_id : null,

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { ReleasedJobState } from '@signoff/approvals';
+import { releasedRequestOf, type ReleasedJobState } from '@signoff/approvals';
 import { DEFAULT_TENANT, dispatchMessage, JobRef } from '@signoff/contracts';
 import type { OutboundMessage } from '@signoff/messaging';
 
@@ -20,29 +20,33 @@ export function newIdempotencyKey(ref: JobRef): string {
  * The dispatch message of a released job's current, claimed attempt (built by
  * `dispatchMessage` of @signoff/contracts: key = job_id, the value of DESIGN section 6, headers
  * `idempotency-key`, `job-hash`, `signoff-grant` and, on approved jobs only, `approval_granted`).
- * The approval block carries the snapshot and hash the approval was bound to, which the decider
- * checked at approve time; the policy snapshot is the approval's, or the `allow` evaluation's.
+ * The approval block carries the snapshot the approval was bound to and the hash its grant binds,
+ * which the decider checked at approve time; the policy snapshot is the approval's, or the `allow`
+ * evaluation's. The request and its hash are the released one (`releasedRequestOf`): for a grant
+ * that binds an amended request (edit before approve), the amendment, so the worker runs what
+ * the reviewers approved and its hash check holds.
  */
 export function toDispatchMessage(state: ReleasedJobState, grant: string): OutboundMessage {
   const { job, approval, dispatch, evaluation } = state;
   const key = dispatch.idempotency_key;
   if (key === null) throw new Error(`job ${job.job_id} has no claimed dispatch to publish`);
+  const released = releasedRequestOf(state);
   return dispatchMessage({
     job_id: job.job_id,
-    request: job.request,
+    request: released.request,
     ...(approval
       ? {
           approval: {
             approval_id: approval.grant.approval_id,
             approved_by: approval.grant.approved_by,
             policy_snapshot: approval.policy_snapshot,
-            job_hash: approval.job_hash,
+            job_hash: released.job_hash,
           },
         }
       : {}),
     attempt: dispatch.attempt,
     idempotency_key: key,
-    job_hash: job.job_hash,
+    job_hash: released.job_hash,
     policy_snapshot: approval ? approval.policy_snapshot : evaluation.policy_snapshot,
     grant,
   });

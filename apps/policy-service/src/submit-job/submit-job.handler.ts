@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Inject, Logger } from '@nestjs/common';
 import { CommandHandler, ICommandHandler } from '@nestjs/cqrs';
 import { toSignoffError } from '@signoff/approvals';
-import { escapeUnsafeText, FieldError, isReservedLabel, JobRef, nestsDeeperThan, SignoffError, SubmitJobDto, validateMessage } from '@signoff/contracts';
+import { FieldError, JobRef, jobRequestContentErrors, reservedLabelError, SignoffError, SubmitJobDto, validateMessage } from '@signoff/contracts';
 import { ActivePolicy, Clock, commandMetadata, JobCommandHandler, NEW_JOB, newCommandId, SIGNOFF_CONFIG } from '@signoff/core';
 import { SignoffMetrics } from '@signoff/observability';
 import { evaluate, Evaluation, EvaluationBudgetExceededError, jobHash, normalizeJobRequest, ThrottleCounter } from '@signoff/policy-engine';
@@ -10,11 +10,8 @@ import { SignoffConfig } from '@signoff/runtime';
 import { submitJobCommand } from './submit-job.builder';
 import { SubmissionSource, SubmitJobCommand, SubmitResult } from './submit-job.command';
 
-const LABEL_NAME = /^[A-Za-z0-9][A-Za-z0-9._\-/]{0,62}$/;
-const MAX_LABELS = 64;
-const MAX_LABEL_VALUE = 256;
-/** Deeper payloads are refused with 400 before anything walks them recursively. */
-export const MAX_PAYLOAD_DEPTH = 32;
+/** Deeper payloads are refused with 400 before anything walks them recursively (shared with amended requests). */
+export { MAX_PAYLOAD_DEPTH } from '@signoff/contracts';
 
 /**
  * Submit-time policy, the one entry of `POST /jobs` and the Kafka ingress alike:
@@ -140,23 +137,10 @@ export class SubmitJobHandler implements ICommandHandler<SubmitJobCommand> {
     if (source.kind === 'kafka' && source.subject === null && (typeof raw.submitted_by !== 'string' || raw.submitted_by === '')) {
       errors.push({ field: 'submitted_by', message: 'submitted_by is required on signoff.jobs.requested without a credential (KAFKA_INGRESS_TRUSTED)' });
     }
-    const reserved: string[] = [];
-    if (raw.labels !== undefined && raw.labels !== null && typeof raw.labels === 'object' && !Array.isArray(raw.labels)) {
-      const entries = Object.entries(raw.labels as Record<string, unknown>);
-      if (entries.length > MAX_LABELS) errors.push({ field: 'labels', message: `at most ${MAX_LABELS} labels` });
-      for (const [name, value] of entries) {
-        const shown = escapeUnsafeText(name);
-        // Reserved whatever the case or Unicode form (`Approval_granted`, full-width letters).
-        if (isReservedLabel(name)) reserved.push(shown);
-        else if (!LABEL_NAME.test(name)) errors.push({ field: `labels.${shown}`, message: 'label names are 1-63 characters of letters, digits, . _ - /' });
-        if (typeof value !== 'string') errors.push({ field: `labels.${shown}`, message: 'label values must be strings' });
-        else if (value.length > MAX_LABEL_VALUE) errors.push({ field: `labels.${shown}`, message: `label values are at most ${MAX_LABEL_VALUE} characters` });
-      }
-    }
-    if (nestsDeeperThan(raw.payload, MAX_PAYLOAD_DEPTH)) errors.push({ field: 'payload', message: `payload nests deeper than ${MAX_PAYLOAD_DEPTH} levels` });
-    if (reserved.length > 0) {
-      throw new SignoffError('reserved_label', `label names approval_* and signoff.* are reserved: ${reserved.join(', ')}`, { labels: reserved });
-    }
+    // The content checks every request shares (labels, payload depth; reserved names apart).
+    const content = jobRequestContentErrors(raw);
+    errors.push(...content.errors);
+    if (content.reserved.length > 0) throw reservedLabelError(content.reserved);
     if (errors.length > 0 || !result.ok) throw new SignoffError('invalid_request', 'the job request is invalid', { errors });
     return result.value;
   }

@@ -297,6 +297,25 @@ export const ev = {
   },
   vote: (reviewer: string, approvals: number, required: number, when = at(60_000)) =>
     e('ApprovalVoteRecorded', { job_id: JOB_ID, approval_ref: APPROVAL_REF, reviewer, reason: 'ok', approvals, required }, when, reviewer),
+  /** Edit before approve: an amendment `by` proposed, and its vote (as the decider writes them). */
+  amendedVote: (by: string, approvals: number, required: number, request: JobRequest, amendment_hash: string, when = at(60_000)) => [
+    e(
+      'JobAmendmentProposed',
+      {
+        job_id: JOB_ID,
+        approval_ref: APPROVAL_REF,
+        amendment_hash,
+        amends_job_hash: HASH_1,
+        request,
+        changed_paths: ['payload.amount'],
+        proposed_by: by,
+        evaluation: { decision: 'allow', rule_id: 'allow-small', policy_snapshot: SNAP_A },
+      },
+      when,
+      by,
+    ),
+    e('ApprovalVoteRecorded', { job_id: JOB_ID, approval_ref: APPROVAL_REF, reviewer: by, reason: 'ok', approvals, required, approved_job_hash: amendment_hash }, when, by),
+  ],
   granted: (approved_by: readonly string[], approval_id = APPROVAL_ID, when = at(60_000)) =>
     e(
       'ApprovalGranted',

@@ -14,6 +14,8 @@ export function cloudEventType(type: SignoffEventType): string {
       return 'signoff.approval.requested';
     case 'ApprovalVoteRecorded':
       return 'signoff.approval.vote_recorded';
+    case 'JobAmendmentProposed':
+      return 'signoff.job.amendment_proposed';
     case 'ApprovalGranted':
       return 'signoff.approval.granted';
     case 'ApprovalRejected':

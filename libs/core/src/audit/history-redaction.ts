@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import type { JobView } from '@signoff/approvals';
+import { approvalOf, type JobView } from '@signoff/approvals';
 import type { JobRequest, SignoffEvent } from '@signoff/contracts';
 import { redactPaths } from '@signoff/observability';
 import type { PolicyBundle } from '@signoff/policy-engine';
@@ -52,14 +52,15 @@ export function redactResult(result: unknown, paths: readonly string[]): unknown
 }
 
 /**
- * The data of a job event with the paths redacted wherever the job request (JobSubmitted) or the
- * worker's result (JobCompleted) appears in it. The one redaction of stored events: the audit
+ * The data of a job event with the paths redacted wherever a job request (JobSubmitted, or an
+ * amended one in JobAmendmentProposed) or the worker's result (JobCompleted) appears in it. The one redaction of stored events: the audit
  * stream, the CLI's audit export and `GET /jobs/:id/events` all use it.
  */
 export function redactEventData(event: SignoffEvent, paths: readonly string[]): unknown {
   if (paths.length === 0) return event.data;
   switch (event.type) {
     case 'JobSubmitted':
+    case 'JobAmendmentProposed':
       return { ...event.data, request: redactRequest(event.data.request, paths) };
     case 'JobCompleted':
       return event.data.result === undefined ? event.data : { ...event.data, result: redactResult(event.data.result, paths) };
@@ -82,9 +83,17 @@ export class HistoryRedaction {
     @Inject(AUDIT_REDACT) private readonly global: readonly string[],
   ) {}
 
-  /** The paths to redact for a job. */
+  /**
+   * The paths to redact for a job: of its deciding rule and, when reviewers amended its request
+   * (edit before approve), of the rules that decided each amendment too (the union: the original
+   * and its amendments are shown to the same readers, so each is redacted as strictly as any).
+   */
   pathsFor(job: Pick<ExistingJob, 'evaluation'>): readonly string[] {
-    return redactionPathsFor(this.global, job.evaluation, (snapshot) => this.policy.bySnapshot(snapshot)?.bundle);
+    const bundleOf = (snapshot: string) => this.policy.bySnapshot(snapshot)?.bundle;
+    const own = redactionPathsFor(this.global, job.evaluation, bundleOf);
+    const amendments = 'status' in job ? approvalOf(job as ExistingJob)?.amendments : undefined;
+    if (!amendments?.length) return own;
+    return [...new Set([...own, ...amendments.flatMap((a) => redactionPathsFor(this.global, a.evaluation, bundleOf))])];
   }
 
   /** The job's request as readers see it. */

@@ -54,4 +54,17 @@ describe('history redaction', () => {
     const completed = { type: 'JobCompleted', data: { job_id: 'j', idempotency_key: 'k', status: 'succeeded', result: { token: 't' } }, metadata: meta } as JobEvent;
     expect(redactEventData(completed, ['result.token'])).toMatchObject({ result: { token: REDACTED } });
   });
+
+  it('redacts the amended request of JobAmendmentProposed (edit before approve) as it redacts the submitted one', () => {
+    const paths = redactionPathsFor([], { rule_id: 'pay', policy_snapshot: 'known' }, bundles);
+    const meta = { correlationId: 'c', causationId: 'c', actor: 'rita', at: 'now' };
+    const amended = {
+      type: 'JobAmendmentProposed',
+      data: { job_id: 'j', approval_ref: 'a', amendment_hash: 'h2', amends_job_hash: 'h', request: { ...request, payload: { card_number: '4222', amount: 4 } }, changed_paths: ['payload.amount'], proposed_by: 'rita', evaluation: { decision: 'allow', rule_id: 'pay', policy_snapshot: 'known' } },
+      metadata: meta,
+    } as JobEvent;
+    const shown = redactEventData(amended, paths);
+    expect(JSON.stringify(shown)).not.toMatch(/4222|078-05-1120/);
+    expect(shown).toMatchObject({ changed_paths: ['payload.amount'], proposed_by: 'rita', request: { payload: { card_number: REDACTED, amount: 4 } } });
+  });
 });

@@ -21,16 +21,26 @@ export class RuleRedactions {
 
   /** The paths for one stored event (global only for events that are not about a job request). */
   async pathsFor(event: SignoffEvent & { streamId: string }): Promise<readonly string[]> {
-    if (event.type !== 'JobSubmitted' && event.type !== 'JobCompleted') return this.global;
-    const cached = this.perJob.get(event.streamId);
+    if (event.type !== 'JobSubmitted' && event.type !== 'JobAmendmentProposed' && event.type !== 'JobCompleted') return this.global;
+    const paths = await this.jobPaths(event.streamId);
+    if (event.type !== 'JobAmendmentProposed') return paths;
+    // An amended request is also redacted as the rule that decided it says (edit before approve).
+    const { rule_id, policy_snapshot } = event.data.evaluation;
+    const bundle = rule_id !== null ? await this.bundle(policy_snapshot) : undefined;
+    return [...new Set([...paths, ...redactionPathsFor(this.global, { rule_id, policy_snapshot }, () => bundle)])];
+  }
+
+  /** The paths of a job's deciding rule (cached per job). */
+  private async jobPaths(streamId: string): Promise<readonly string[]> {
+    const cached = this.perJob.get(streamId);
     if (cached) return cached;
-    const head = await this.store.readStream<JobEvent>(event.streamId, { maxCount: 3 });
+    const head = await this.store.readStream<JobEvent>(streamId, { maxCount: 3 });
     const evaluated = head.find((e) => e.type === 'PolicyEvaluated');
     const decided = evaluated?.type === 'PolicyEvaluated' ? evaluated.data : null;
     const bundle = decided && decided.rule_id !== null ? await this.bundle(decided.policy_snapshot) : undefined;
     const paths = redactionPathsFor(this.global, decided, () => bundle);
     if (this.perJob.size >= this.maxCachedJobs) this.perJob.delete(this.perJob.keys().next().value as string);
-    this.perJob.set(event.streamId, paths);
+    this.perJob.set(streamId, paths);
     return paths;
   }
 
