@@ -4,6 +4,7 @@ import type { Principal } from '@signoff/runtime';
 import type { ApprovalDetail } from '../get-approval/get-approval.query';
 import type { JobEventView } from '../job-events/job-events.query';
 import type { ApprovalSummary } from '../projections/approval-summary';
+import { amendForm, amendmentsSection, approvedVersion, escalationFacts, onBehalfField, quorumLine } from './console-amendments';
 import { html, queryString, SafeHtml } from './console-html';
 
 /** What every page shows: who is signed in and the CSRF token of the session (sign-out form). */
@@ -271,12 +272,14 @@ export function detailPage(ctx: PageContext, d: DetailData, flash: Flash | null 
   <dt>Submitted by</dt><dd>${r.submitted_by}</dd>
   <dt>Priority</dt><dd>${r.priority}</dd>
   <dt>Rule</dt><dd>${a.rule_id ?? '(default)'}${d.reason ? html` — ${d.reason}` : ''}</dd>
-  <dt>Quorum</dt><dd id="quorum">${a.approvals} of ${a.required}${a.voters.length ? html` (voted: ${a.voters.join(', ')})` : ''}${a.reviewers.length ? html`; reviewer roles: ${a.reviewers.join(', ')}` : ''}</dd>
+  <dt>Quorum</dt><dd id="quorum">${quorumLine(a)}</dd>
   <dt>Expires</dt><dd><time datetime="${a.expires_at}" data-countdown>${countdown(a.expires_at, ctx.now)}</time> (${a.expires_at})</dd>
   <dt>Policy</dt><dd><code>${a.policy_snapshot}</code>${a.drifted ? html` <span class="badge badge-warn">drifted</span>` : a.policy_snapshot === a.active_policy_snapshot ? ' (active)' : ' (equivalent to the active policy)'}</dd>
   <dt>Job hash</dt><dd><code>${a.job_hash}</code></dd>
   ${a.rejection_reason ? html`<dt>Rejected</dt><dd>by ${a.rejected_by ?? '?'}: ${a.rejection_reason}</dd>` : ''}
   ${a.approved_by ? html`<dt>Approved by</dt><dd>${a.approved_by.join(', ')}</dd>` : ''}
+  ${approvedVersion(a)}
+  ${escalationFacts(a)}
 </dl>
 ${a.drifted ? html`<section class="card warn" aria-labelledby="drift-h"><h2 id="drift-h">The policy changed</h2><p>The active policy is <code>${a.active_policy_snapshot}</code>. What changed:</p>${policyChange(a.policy_change)}</section>` : ''}
 <section aria-labelledby="req-h"><h2 id="req-h">Request</h2>
@@ -294,19 +297,23 @@ ${
   <input type="hidden" name="job_hash" value="${a.job_hash}">
   <label for="approve-reason">Reason (optional)</label>
   <textarea id="approve-reason" name="reason" rows="2" maxlength="2000"></textarea>
+  ${onBehalfField('approve-obo')}
   <button type="submit" class="approve">Approve</button>
 </form>
 <form class="card" method="post" action="${action('reject')}" id="reject-form">
   <input type="hidden" name="csrf" value="${ctx.csrf}">
   <label for="reject-reason">Reason (required)</label>
   <textarea id="reject-reason" name="reason" rows="2" maxlength="2000" required></textarea>
+  ${onBehalfField('reject-obo')}
   <button type="submit" class="reject">Reject</button>
 </form>
 </div>
-<p class="hint">Approving binds your vote to the policy snapshot and job hash shown above.</p>
+${amendForm(ctx.csrf, a, action('approve'))}
+<p class="hint">Approving binds your vote to the policy snapshot and job hash shown above. On behalf of: vote for a reviewer who delegated to you (the vote then names you both).</p>
 </section>`
     : ''
 }
+${amendmentsSection(ctx.csrf, a, open && d.mayDecide, action('approve'))}
 <section aria-labelledby="tl-h"><h2 id="tl-h">Timeline</h2>${timeline(d.events)}</section>`,
     flash,
   );

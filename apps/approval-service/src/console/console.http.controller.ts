@@ -23,6 +23,7 @@ import { validateBody } from '../shared/validate-body';
 import { WatchApprovalsQuery } from '../watch-approvals/watch-approvals.query';
 import { CONSOLE_ASSETS } from './console-assets';
 import { ConsoleAuth, ConsoleRefusal, ConsoleSession } from './console-auth';
+import { amendedRequestOf } from './console-amend';
 import { formOf } from './console-form';
 import { SafeHtml } from './console-html';
 import { OUTCOME_MESSAGES, refusalMessage, statusOf } from './console-messages';
@@ -50,13 +51,22 @@ function one(value: unknown, max = 200): string | undefined {
   return typeof v === 'string' && v.length <= max ? v : undefined;
 }
 
+/** `on_behalf_of` of a decision form: the delegator named, or nothing for a vote of one's own. */
+function onBehalfOf(form: Form): { on_behalf_of?: string } {
+  const name = form.on_behalf_of?.trim();
+  return name ? { on_behalf_of: name } : {};
+}
+
 /** The flash of a refusal: its sentence, and for invalid input what was wrong with which field. */
 function refusalFlash(error: unknown): Flash {
   if (error instanceof ConsoleRefusal) return { kind: 'error', text: refusalMessage(error.code), code: error.code };
   if (error instanceof SignoffError) {
     const errors = (error.extensions.errors as { field?: string; message?: string }[] | undefined) ?? [];
     const detail = error.code === 'invalid_request' && errors.length ? ` ${errors.map((e) => `${e.field ?? 'form'}: ${e.message ?? 'invalid'}`).join('; ')}.` : '';
-    return { kind: 'error', text: refusalMessage(error.code) + detail, code: error.code };
+    // A denied edit names the rule that denies it (the policy's own words, escaped like everything).
+    const rule = error.code === 'amendment_denied' && typeof error.extensions.rule_id === 'string' ? error.extensions.rule_id : null;
+    const why = rule ? ` Rule ${rule}${typeof error.extensions.reason === 'string' && error.extensions.reason ? `: ${error.extensions.reason}` : ''}.` : '';
+    return { kind: 'error', text: refusalMessage(error.code) + detail + why, code: error.code };
   }
   return { kind: 'error', text: refusalMessage('internal'), code: 'internal' };
 }
@@ -206,9 +216,17 @@ export class ConsoleHttpController {
   @Post('approvals/:job_id/approve')
   approve(@Req() request: FastifyRequest, @Param('job_id') jobId: string, @Query('tenant') tenant: unknown, @Res() reply: FastifyReply): Promise<void> {
     return this.decide(request, reply, jobId, tenant, (principal, form) => {
+      // Invalid JSON or label lines are refused here (400, the field and the place); the rest is the API's.
+      const amended = amendedRequestOf(form);
       const input = validateBody(
         ApproveDto,
-        { ...(form.reason ? { reason: form.reason } : {}), policy_snapshot: form.policy_snapshot ?? '', job_hash: form.job_hash ?? '' },
+        {
+          ...(form.reason ? { reason: form.reason } : {}),
+          policy_snapshot: form.policy_snapshot ?? '',
+          job_hash: form.job_hash ?? '',
+          ...onBehalfOf(form),
+          ...(amended ? { amended_request: amended } : {}),
+        },
         'approval',
       );
       return this.commands.execute(new ApproveCommand(principal, requestedJobRef(principal, jobId, tenant), input));
@@ -218,7 +236,7 @@ export class ConsoleHttpController {
   @Post('approvals/:job_id/reject')
   reject(@Req() request: FastifyRequest, @Param('job_id') jobId: string, @Query('tenant') tenant: unknown, @Res() reply: FastifyReply): Promise<void> {
     return this.decide(request, reply, jobId, tenant, (principal, form) => {
-      const input = validateBody(RejectDto, { reason: (form.reason ?? '').trim() }, 'rejection');
+      const input = validateBody(RejectDto, { reason: (form.reason ?? '').trim(), ...onBehalfOf(form) }, 'rejection');
       return this.commands.execute(new RejectCommand(principal, requestedJobRef(principal, jobId, tenant), input));
     });
   }

@@ -74,6 +74,18 @@
     } else drift.textContent = 'current';
   }
 
+  // An escalation (or reminder) step fired for a row: a badge next to its job id, kept while the page lives.
+  function flag(tr, kind) {
+    var th = tr.querySelector('th');
+    var cls = kind === 'escalated' ? 'badge badge-warn badge-escalated' : 'badge badge-reminded';
+    if (!th || th.querySelector(kind === 'escalated' ? '.badge-escalated' : '.badge-reminded')) return;
+    var badge = document.createElement('span');
+    badge.className = cls;
+    badge.textContent = kind;
+    th.appendChild(document.createTextNode(' '));
+    th.appendChild(badge);
+  }
+
   // The page's filters the stream does not apply itself (it applies the caller's access and the topic).
   function matches(body, a) {
     var tenant = body.getAttribute('data-tenant');
@@ -118,12 +130,18 @@
       var change = JSON.parse(event.data);
       var a = change.approval;
       var existing = document.getElementById('row-' + a.tenant + '-' + a.job_id);
-      var open = change.kind === 'requested' || change.kind === 'vote_recorded' || change.kind === 'drifted';
+      var stepped = change.kind === 'reminded' || change.kind === 'escalated';
+      var open = change.kind === 'requested' || change.kind === 'vote_recorded' || change.kind === 'drifted' || stepped;
       if (open && matches(body, a)) {
         if (existing) update(existing, a);
         else if (body.getAttribute('data-live') === 'append') {
-          body.appendChild(rowFor(a));
+          existing = rowFor(a);
+          body.appendChild(existing);
           announce('New approval: ' + a.job_id + ' (' + a.topic + ')');
+        }
+        if (existing && stepped) {
+          flag(existing, change.kind);
+          if (change.kind === 'escalated') announce('Approval ' + a.job_id + ' was escalated.');
         }
       } else if (existing) {
         existing.remove();
@@ -131,7 +149,7 @@
       }
       refreshEmpty();
     }
-    ['requested', 'vote_recorded', 'granted', 'rejected', 'expired', 'invalidated', 'drifted'].forEach(function (kind) {
+    ['requested', 'vote_recorded', 'granted', 'rejected', 'expired', 'invalidated', 'drifted', 'reminded', 'escalated'].forEach(function (kind) {
       source.addEventListener(kind, onChange);
     });
   }
