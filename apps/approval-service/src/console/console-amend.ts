@@ -28,10 +28,18 @@ function invalid(field: string, message: string): SignoffError {
   return new SignoffError('invalid_request', 'the approval is invalid', { errors: [{ field, message }] });
 }
 
-/** Where a JSON.parse error happened, as "line 3, column 7" (never the input itself, nor V8's text). */
+/**
+ * Where a JSON.parse error happened, as "line 3, column 7", or the character it did not expect, or
+ * that the text ends too early: never the input itself, nor V8's text.
+ */
 function whereJsonFails(text: string, error: unknown): string {
-  const position = /position (\d+)/.exec(error instanceof Error ? error.message : '');
-  if (!position) return 'it is not valid JSON';
+  const message = error instanceof Error ? error.message : '';
+  const position = /position (\d+)/.exec(message);
+  if (!position) {
+    if (/end of JSON input/.test(message)) return 'it is not valid JSON (it ends too early)';
+    const token = /^Unexpected token '(.)'/u.exec(message);
+    return token ? `it is not valid JSON (unexpected ${token[1]!.trim() ? token[1] : 'space'})` : 'it is not valid JSON';
+  }
   const at = Math.min(Number(position[1]), text.length);
   const before = text.slice(0, at);
   const line = before.split('\n').length;

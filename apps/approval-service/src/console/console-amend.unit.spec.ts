@@ -43,6 +43,9 @@ describe('the console\'s "approve with changes" form parsing', () => {
     expect(JSON.stringify(bad)).not.toContain('<script>');
     expect(refusal(() => amendedRequestOf({ amended_payload: '   ' })).errors[0]!.message).toContain('empty');
     expect(refusal(() => amendedRequestOf({ amended_payload: '{"a": 1' })).errors[0]).toMatchObject({ field: 'payload', message: expect.stringMatching(/^it is not valid JSON/) });
+    expect(refusal(() => amendedRequestOf({ amended_payload: '[1,]' })).errors[0]!.message).toBe('it is not valid JSON (unexpected ])');
+    expect(refusal(() => amendedRequestOf({ amended_payload: 'nul' })).errors[0]!.message).toBe('it is not valid JSON (it ends too early)');
+    expect(refusal(() => amendedRequestOf({ amended_payload: '{"secret": tru}' })).errors[0]!.message).not.toContain('secret');
     expect(refusal(() => amendedRequestOf({ amended_request: '[1]' })).errors[0]).toEqual({ field: 'amended_request', message: 'it must be a JSON object' });
     expect(refusal(() => amendedRequestOf({ amended_request: 'nope' })).errors[0]!.field).toBe('amended_request');
   });

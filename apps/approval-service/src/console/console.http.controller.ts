@@ -63,9 +63,9 @@ function refusalFlash(error: unknown): Flash {
   if (error instanceof SignoffError) {
     const errors = (error.extensions.errors as { field?: string; message?: string }[] | undefined) ?? [];
     const detail = error.code === 'invalid_request' && errors.length ? ` ${errors.map((e) => `${e.field ?? 'form'}: ${e.message ?? 'invalid'}`).join('; ')}.` : '';
-    // A denied edit names the rule that denies it (the policy's own words, escaped like everything).
-    const rule = error.code === 'amendment_denied' && typeof error.extensions.rule_id === 'string' ? error.extensions.rule_id : null;
-    const why = rule ? ` Rule ${rule}${typeof error.extensions.reason === 'string' && error.extensions.reason ? `: ${error.extensions.reason}` : ''}.` : '';
+    // A denied edit says why, in the policy's own words (its reason names the rule; escaped like everything).
+    const reason = error.code === 'amendment_denied' && typeof error.extensions.reason === 'string' ? error.extensions.reason.trim().slice(0, 500) : '';
+    const why = reason ? ` Policy: ${reason}${/[.!?]$/.test(reason) ? '' : '.'}` : '';
     return { kind: 'error', text: refusalMessage(error.code) + detail + why, code: error.code };
   }
   return { kind: 'error', text: refusalMessage('internal'), code: 'internal' };
