@@ -76,7 +76,7 @@ describe('the console\'s "approve with changes" form parsing', () => {
   it('shows labels as lines, or as JSON when a line could not hold them', () => {
     expect(labelsText({ env: 'production', vendor: 'acme' })).toBe('env=production\nvendor=acme');
     expect(labelsText(undefined)).toBe('');
-    for (const labels of [{ memo: 'two\nlines' }, { 'a=b': 'x' }, { ' padded': 'x' }]) expect(parseLabels(labelsText(labels))).toEqual(labels);
+    for (const labels of [{ memo: 'two\nlines' }, { 'a=b': 'x' }, { ' padded': 'x' }] as Record<string, string>[]) expect(parseLabels(labelsText(labels))).toEqual(labels);
     expect(parseLabels(labelsText({ env: 'production', x: ' spaced ' }))).toEqual({ env: 'production', x: ' spaced ' });
   });
 
