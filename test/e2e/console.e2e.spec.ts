@@ -184,6 +184,62 @@ describe('reviewer console in Chromium, on the standalone (npm start)', () => {
     }
   });
 
+  it('approve with changes: the reviewer lowers the amount; with a quorum of 1 the job is granted as edited and the demo worker runs the edited request', async () => {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 860 } });
+    const errors: string[] = [];
+    try {
+      const submitted = await submitter.submit(payment('pay-amend', 1250));
+      expect(submitted.status).toBe(202);
+      const page = await signIn(context, app.url, reviewerToken);
+      page.on('pageerror', (e) => errors.push(e.message));
+      await page.locator('tr[data-job-id="pay-amend"]').waitFor({ timeout: 15_000 });
+      await page.goto(`${app.url}/console/approvals/pay-amend?tenant=default`);
+      const originalHash = await page.locator('input[name="job_hash"]').first().inputValue();
+
+      // The edit form is closed until asked for; it starts from the request as submitted.
+      expect(await page.getByRole('button', { name: 'Approve with changes' }).isVisible()).toBe(false);
+      await page.getByText('Edit the request first').click();
+      const payloadBox = page.getByLabel('Payload (JSON)');
+      const shown = await payloadBox.inputValue();
+      expect(JSON.parse(shown)).toMatchObject({ amount: 1250, currency: 'EUR' });
+      expect(await page.getByLabel('Labels (one key=value per line)').inputValue()).toBe('env=production\nvendor=acme-supplies');
+      await payloadBox.fill(shown.replace('"amount": 1250', '"amount": 900'));
+      await page.getByLabel('Why the change (optional)').fill('only 900 are due this month');
+      await page.screenshot({ path: path.join(SHOTS, 'amend.png'), fullPage: true });
+      await page.getByRole('button', { name: 'Approve with changes' }).click();
+      await page.waitForURL(/done=approved/);
+      expect(await page.locator('#flash').textContent()).toContain('Approved.');
+
+      // The page says which version was approved, and shows it with its diff and votes.
+      const approvedVersion = await page.locator('#approved-version').textContent();
+      expect(approvedVersion).toContain('the edited version 2, not the original');
+      const version = page.locator('#amendment-2');
+      expect(await version.locator('.votes').textContent()).toContain('1 of 1');
+      expect(await version.locator('.diff-table').textContent()).toMatch(/payload\.amount\s*1250\s*900/);
+      const amendedHash = await version.getAttribute('data-job-hash');
+      expect(amendedHash).not.toBe(originalHash);
+      expect(approvedVersion).toContain(amendedHash!);
+
+      // The demo worker runs it (its hash check holds for the edited request): dispatch and success.
+      await expect
+        .poll(
+          async () => {
+            await page.reload();
+            return page.locator('#timeline li').evaluateAll((items) => items.map((li) => li.getAttribute('data-type')));
+          },
+          { timeout: 30_000, interval: 500 },
+        )
+        .toEqual(expect.arrayContaining(['JobAmendmentProposed', 'ApprovalVoteRecorded', 'ApprovalGranted', 'JobDispatched', 'JobStarted', 'JobCompleted']));
+      expect(await page.locator('#timeline li[data-type="JobAmendmentProposed"]').textContent()).toContain('payload.amount');
+      expect(await page.locator('#timeline li[data-type="JobCompleted"]').textContent()).toContain('status: succeeded');
+      const job = await submitter.job('pay-amend');
+      expect(job.body).toMatchObject({ state: 'SUCCEEDED', approval: { approved_job_hash: amendedHash } });
+      expect(errors).toEqual([]);
+    } finally {
+      await context.close();
+    }
+  });
+
   it('a stale review: the policy changes under an open page; Approve is refused with the reason and the evidence is reloaded (drifted, what changed)', async () => {
     const context = await browser.newContext({ viewport: { width: 1280, height: 860 } });
     try {
