@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { JobEvent, toJobStreamId } from '@signoff/contracts';
 import { EventStore } from '@signoff/event-store';
 import { createTestDatabase } from '../../../../test/support/infra';
+import { eventually } from '../../../../test/support/wait';
 import { ApprovalTestApp, bearer, call, startApprovalApp } from '../testing/approval-test.app';
 import { ConsoleClient, consoleCsrfOf, consoleFlashCode, consoleFlashText, consoleHidden, htmlDecode } from '../testing/console.client';
 import { submitJob } from '../testing/job.fixture';
@@ -184,5 +185,54 @@ describe('the console approves with changes, on behalf of, and shows the version
     expect(rejected.status).toBe(303);
     const rejection = (await events(other.job_id)).find((e) => e.type === 'ApprovalRejected');
     expect(rejection?.data).toMatchObject({ rejected_by: 'alice', cast_by: 'bob' });
+  });
+  it('/console/delegations lists mine, delegates and revokes by POST with CSRF; refusals are sentences; a delegate cannot revoke', async () => {
+    const carol = await ConsoleClient.signedIn(svc.url, await bearer('carol', ['reviewer']));
+    const dave = await ConsoleClient.signedIn(svc.url, await bearer('dave', ['reviewer']));
+    const aud = await ConsoleClient.signedIn(svc.url, await bearer('aud', ['auditor']));
+    const empty = await carol.get('/console/delegations');
+    expect(empty.status).toBe(200);
+    expect(empty.text).toContain('id="no-delegations"');
+    expect(empty.text).toContain('id="delegate-form"');
+    expect((await aud.get('/console/delegations')).text).not.toContain('id="delegate-form"');
+
+    const until = new Date(Date.now() + 3 * 86_400_000).toISOString().slice(0, 10);
+    const noCsrf = await carol.post('/console/delegations', { delegate: 'dave', ends_at: until, reason: 'away' });
+    expect(noCsrf.status).toBe(403);
+    expect(consoleFlashCode(noCsrf.text)).toBe('csrf_token_invalid');
+    const csrf = consoleCsrfOf(empty.text);
+    const toSelf = await carol.post('/console/delegations', { csrf, delegate: 'carol', ends_at: until, reason: 'away' });
+    expect(toSelf.status).toBe(400);
+    expect(consoleFlashCode(toSelf.text)).toBe('invalid_delegation');
+    const badDate = await carol.post('/console/delegations', { csrf, delegate: 'dave', ends_at: 'next tuesday <b>', reason: 'away' });
+    expect(badDate.status).toBe(400);
+    expect(consoleFlashText(badDate.text)).toContain('ends_at');
+    expect(badDate.text).not.toContain('tuesday <b>');
+
+    const granted = await carol.post('/console/delegations', { csrf, delegate: 'dave', ends_at: until, reason: 'away <i>skiing</i>' });
+    expect(granted.status).toBe(303);
+    expect(granted.headers.get('location')).toBe('/console/delegations?done=delegated');
+    await eventually(async () => (await carol.get('/console/delegations')).text.includes('data-status="active"'), 'the delegation listed');
+    const listed = await carol.get('/console/delegations');
+    expect(consoleFlashCode((await carol.get('/console/delegations?done=delegated')).text)).toBe('delegated');
+    expect(listed.text).toContain('away &lt;i&gt;skiing&lt;/i&gt;');
+    const id = /id="delegation-([0-9a-f-]{36})"/.exec(listed.text)![1]!;
+    const api = await call(svc.url, 'GET', '/delegations', await bearer('carol', ['reviewer']));
+    expect(api.body.items).toMatchObject([{ delegation_id: id, delegator: 'carol', delegate: 'dave', ends_at: `${until}T00:00:00Z`, status: 'active' }]);
+
+    // The delegate sees it, without a revoke button; a revoke by them is refused.
+    const daves = await dave.get('/console/delegations');
+    expect(daves.text).toContain(`id="delegation-${id}"`);
+    expect(daves.text).not.toContain(`/console/delegations/${id}/revoke`);
+    const byDelegate = await dave.post(`/console/delegations/${id}/revoke`, { csrf: consoleCsrfOf(daves.text) });
+    expect(byDelegate.status).toBe(403);
+    expect(consoleFlashCode(byDelegate.text)).toBe('forbidden');
+    expect((await carol.post('/console/delegations/not-an-id/revoke', { csrf })).status).toBe(404);
+
+    const revoked = await carol.post(`/console/delegations/${id}/revoke`, { csrf, reason: 'back early' });
+    expect(revoked.status).toBe(303);
+    expect(revoked.headers.get('location')).toBe('/console/delegations?done=revoked');
+    await eventually(async () => (await carol.get('/console/delegations')).text.includes('data-status="revoked"'), 'the revocation listed');
+    expect((await carol.get('/console/delegations')).text).toContain('revoked by carol: back early');
   });
 });

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import type { ApprovalDetail } from '../get-approval/get-approval.query';
 import { amendedRequestOf, diffValue, isRedacted, labelsText, MAX_AMEND_FIELD_CHARS, parseLabels, valueAt } from './console-amend';
 import { amendForm, amendmentsSection, approvedVersion, escalationFacts, quorumLine, voterName } from './console-amendments';
+import { DELEGATION_ID, delegationBodyOf, delegationsPage, instantOf } from './console-delegations';
 import { detailPage } from './console-pages';
 
 const HOSTILE = '<script>alert(1)</script> "><img src=x onerror=alert(1)> \' `x` &amp;';
@@ -187,5 +188,34 @@ describe('the console templates of amendments, delegation and escalation', () =>
     expect(form).not.toContain('amend-form');
     const redactedVersion = { ...approval, amendments: [{ ...approval.amendments![0]!, request: { ...original, labels: { ssn: '[REDACTED]' } } }] } as unknown as ApprovalDetail;
     expect(amendmentsSection('tok', redactedVersion, true, '/x').html).not.toContain('Approve this version');
+  });
+});
+
+describe('the console delegations page', () => {
+  it('reads the delegate form (plain dates as midnight UTC, roles comma separated) and renders hostile delegations inertly', () => {
+    expect(instantOf('2027-01-04')).toBe('2027-01-04T00:00:00Z');
+    expect(instantOf(' 2027-01-04T08:00:00+01:00 ')).toBe('2027-01-04T08:00:00+01:00');
+    expect(instantOf('  ')).toBeUndefined();
+    expect(delegationBodyOf({ delegate: ' bob ', ends_at: '2027-01-04', reason: ' away ', roles: 'reviewer, ,finance-approver' })).toEqual({
+      delegate: 'bob',
+      ends_at: '2027-01-04T00:00:00Z',
+      reason: 'away',
+      roles: ['reviewer', 'finance-approver'],
+    });
+    expect(delegationBodyOf({})).toEqual({ delegate: '', ends_at: '', reason: '' });
+    expect(() => delegationBodyOf({ roles: 'r,'.repeat(51) })).toThrow(SignoffError);
+    const ctx = { principal: { sub: HOSTILE, roles: new Set(['reviewer' as const]), topics: null, tenants: null }, csrf: 'tok', now: new Date() };
+    const id = '0a0a0a0a-0000-4000-8000-000000000000';
+    const page = delegationsPage(
+      ctx,
+      [{ delegation_id: id, delegator: HOSTILE, delegate: HOSTILE, starts_at: HOSTILE, ends_at: HOSTILE, reason: HOSTILE, roles: null, tenants: null, granted_at: 'x', revoked: null, status: 'active' }] as never,
+      false,
+      true,
+    ).html;
+    expect(page.match(/<script/g)).toHaveLength(1);
+    expect(page).not.toMatch(/<img[\s>]/);
+    expect(page).toContain(`action="/console/delegations/${id}/revoke"`); // mine and active: revocable
+    expect(DELEGATION_ID.test(id)).toBe(true);
+    expect(DELEGATION_ID.test('../x')).toBe(false);
   });
 });

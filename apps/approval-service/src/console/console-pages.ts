@@ -50,7 +50,8 @@ export function layout(title: string, ctx: PageContext, body: SafeHtml, flash: F
   <a class="brand" href="/console">Signoff · reviewer console</a>
   ${
     who
-      ? html`<form class="signout" method="post" action="/console/sign-out">
+      ? html`<nav class="nav" aria-label="Console"><a href="/console">Inbox</a> <a href="/console/delegations">Delegations</a></nav>
+  <form class="signout" method="post" action="/console/sign-out">
     <span class="who">Signed in as <strong>${who.sub}</strong> (${[...who.roles].join(', ') || 'no API role'}${who.tenants ? html`; tenants ${who.tenants.join(', ')}` : ''})</span>
     <input type="hidden" name="csrf" value="${ctx.csrf}">
     <button type="submit">Sign out</button>

@@ -2,11 +2,14 @@ import { randomBytes } from 'node:crypto';
 import { Controller, Get, Inject, Param, Post, Query, Req, Res } from '@nestjs/common';
 import { CommandBus, QueryBus } from '@nestjs/cqrs';
 import { ApiExcludeController } from '@nestjs/swagger';
-import { ApproveDto, RejectDto, SignoffError } from '@signoff/contracts';
+import { ApproveDto, CreateDelegationDto, RejectDto, RevokeDelegationDto, SignoffError } from '@signoff/contracts';
 import { Clock, requestedJobRef } from '@signoff/core';
 import { hasAnyRole, Principal, Public } from '@signoff/runtime';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ApproveCommand } from '../approve/approve.command';
+import { GrantDelegationCommand } from '../delegation/grant-delegation/grant-delegation.command';
+import { ListDelegationsQuery } from '../delegation/list-delegations/list-delegations.query';
+import { RevokeDelegationCommand } from '../delegation/revoke-delegation/revoke-delegation.command';
 import { GetApprovalQuery } from '../get-approval/get-approval.query';
 import { JobEventsQuery } from '../job-events/job-events.query';
 import { ListApprovalsQuery } from '../list-approvals/list-approvals.query';
@@ -24,6 +27,7 @@ import { WatchApprovalsQuery } from '../watch-approvals/watch-approvals.query';
 import { CONSOLE_ASSETS } from './console-assets';
 import { ConsoleAuth, ConsoleRefusal, ConsoleSession } from './console-auth';
 import { amendedRequestOf } from './console-amend';
+import { DELEGATION_ID, DELEGATION_OUTCOMES, delegationBodyOf, delegationsPage } from './console-delegations';
 import { formOf } from './console-form';
 import { SafeHtml } from './console-html';
 import { OUTCOME_MESSAGES, refusalMessage, statusOf } from './console-messages';
@@ -239,6 +243,70 @@ export class ConsoleHttpController {
       const input = validateBody(RejectDto, { reason: (form.reason ?? '').trim(), ...onBehalfOf(form) }, 'rejection');
       return this.commands.execute(new RejectCommand(principal, requestedJobRef(principal, jobId, tenant), input));
     });
+  }
+
+  /** My delegations, given and received, with the forms to delegate and revoke. */
+  @Get('delegations')
+  async delegations(@Req() request: FastifyRequest, @Query() query: Record<string, unknown>, @Res() reply: FastifyReply): Promise<void> {
+    const session = await this.signedIn(request, reply);
+    if (!session) return;
+    const done = one(query.done);
+    const flash: Flash | null = done && Object.hasOwn(DELEGATION_OUTCOMES, done) ? { kind: 'success', text: DELEGATION_OUTCOMES[done]!, code: done } : null;
+    await this.renderDelegations(reply, session, 200, flash);
+  }
+
+  @Post('delegations')
+  grantDelegation(@Req() request: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
+    return this.delegationForm(request, reply, async (principal, form) => {
+      const input = validateBody(CreateDelegationDto, delegationBodyOf(form), 'delegation');
+      await this.commands.execute(new GrantDelegationCommand(principal, input));
+      return 'delegated';
+    });
+  }
+
+  @Post('delegations/:id/revoke')
+  revokeDelegation(@Req() request: FastifyRequest, @Param('id') id: string, @Res() reply: FastifyReply): Promise<void> {
+    return this.delegationForm(request, reply, async (principal, form) => {
+      if (!DELEGATION_ID.test(id)) throw new SignoffError('not_found', 'delegation not found');
+      const reason = form.reason?.trim();
+      const input = validateBody(RevokeDelegationDto, reason ? { reason } : {}, 'revocation');
+      return (await this.commands.execute(new RevokeDelegationCommand(principal, id, input))).outcome;
+    });
+  }
+
+  /** A delegation form: session, same-site, CSRF, the reviewer role, the one command; 303 to the list, or the list with the refusal. */
+  private async delegationForm(request: FastifyRequest, reply: FastifyReply, send: (principal: Principal, form: Form) => Promise<string>): Promise<void> {
+    let session: ConsoleSession | null;
+    try {
+      session = await this.auth.session(request);
+    } catch (error) {
+      return this.page(reply, statusOfError(error), errorPage(this.ctx(null), refusalFlash(error), true));
+    }
+    if (!session) return this.page(reply, 401, errorPage(this.ctx(null), refusalFlash(new ConsoleRefusal('session_expired')), true));
+    const form = formOf(request.body);
+    try {
+      this.auth.checkPost(request, form, session);
+    } catch (error) {
+      return this.page(reply, statusOfError(error), errorPage(this.ctx(session.principal, session.csrf), refusalFlash(error), false));
+    }
+    try {
+      if (!hasAnyRole(session.principal, ['reviewer'])) throw new SignoffError('forbidden', 'requires the reviewer role');
+      const outcome = await send(session.principal, form);
+      this.redirect(reply, `/console/delegations?done=${encodeURIComponent(outcome)}`);
+    } catch (error) {
+      await this.renderDelegations(reply, session, statusOfError(error), refusalFlash(error));
+    }
+  }
+
+  private async renderDelegations(reply: FastifyReply, session: ConsoleSession, status: number, flash: Flash | null): Promise<void> {
+    const ctx = this.ctx(session.principal, session.csrf);
+    const mayDelegate = hasAnyRole(session.principal, ['reviewer']);
+    try {
+      const list = await this.queries.execute(new ListDelegationsQuery(session.principal, {}));
+      this.page(reply, status, delegationsPage(ctx, list.items, list.truncated, mayDelegate, flash));
+    } catch (error) {
+      this.page(reply, flash?.kind === 'error' ? status : statusOfError(error), delegationsPage(ctx, [], false, mayDelegate, flash?.kind === 'error' ? flash : refusalFlash(error)));
+    }
   }
 
   /**
