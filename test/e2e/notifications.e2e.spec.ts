@@ -1,10 +1,9 @@
 import fs from 'node:fs';
-import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingHttpHeaders } from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openSse, type SseClient } from '@signoff/approval-service/testing';
+import { openSse, startWebhookReceiver, type SseClient } from '@signoff/approval-service/testing';
 import { verifyWebhook } from '@signoff/contracts';
 import { authHeader, TEST_JWT_SECRET } from '../support/app';
 import { ServiceProcess, startApp } from '../support/processes';
@@ -27,28 +26,20 @@ interface Delivery {
 async function startReceiver(): Promise<{ url: string; deliveries: Delivery[]; failing: Set<string>; close: () => Promise<void> }> {
   const deliveries: Delivery[] = [];
   const failing = new Set<string>();
-  const server: Server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const raw = Buffer.concat(chunks).toString('utf8');
-      let verified = true;
-      let payload: { type: string; data: { job_id: string } };
-      try {
-        payload = verifyWebhook(SECRET, req.headers as IncomingHttpHeaders & Record<string, string>, raw) as unknown as typeof payload;
-      } catch {
-        verified = false;
-        payload = JSON.parse(raw) as typeof payload;
-      }
-      const answered = failing.has(payload.type) ? 500 : 204;
-      deliveries.push({ id: String(req.headers['webhook-id']), type: payload.type, jobId: payload.data.job_id, verified, answered });
-      res.statusCode = answered;
-      res.end();
-    });
+  const receiver = await startWebhookReceiver(({ headers, body }) => {
+    let verified = true;
+    let payload: { type: string; data: { job_id: string } };
+    try {
+      payload = verifyWebhook(SECRET, headers as IncomingHttpHeaders & Record<string, string>, body) as unknown as typeof payload;
+    } catch {
+      verified = false;
+      payload = JSON.parse(body) as typeof payload;
+    }
+    const answered = failing.has(payload.type) ? 500 : 204;
+    deliveries.push({ id: String(headers['webhook-id']), type: payload.type, jobId: payload.data.job_id, verified, answered });
+    return answered;
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  return { url: `http://127.0.0.1:${port}/hooks`, deliveries, failing, close: () => new Promise((resolve) => server.close(() => resolve())) };
+  return { url: `${receiver.url}/hooks`, deliveries, failing, close: () => receiver.close() };
 }
 
 /**

@@ -4,6 +4,7 @@ import { describeJobRef } from '@signoff/contracts';
 import { Clock, JobCommandHandler } from '@signoff/core';
 import { SignoffMetrics } from '@signoff/observability';
 import { DueEscalation, PendingApprovalsProjection } from '../projections/pending-approvals.projection';
+import { PeriodicSweep } from '../shared/periodic-sweep';
 import { APPROVAL_MODULE_OPTIONS, ApprovalModuleOptions, DEFAULT_EXPIRY_SWEEP_INTERVAL_MS } from '../shared/approval-options';
 import { escalateApprovalCommand } from './escalate-approval.builder';
 
@@ -24,10 +25,7 @@ const SWEEP_CONCURRENCY = 8;
 @Injectable()
 export class ApprovalEscalationScheduler implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly logger = new Logger('ApprovalEscalationScheduler');
-  private readonly intervalMs: number;
-  private timer: NodeJS.Timeout | null = null;
-  private sweeping: Promise<number> | null = null;
-  private stopped = false;
+  private readonly loop: PeriodicSweep<DueEscalation>;
 
   constructor(
     private readonly projection: PendingApprovalsProjection,
@@ -36,41 +34,20 @@ export class ApprovalEscalationScheduler implements OnApplicationBootstrap, OnMo
     private readonly metrics: SignoffMetrics,
     @Optional() @Inject(APPROVAL_MODULE_OPTIONS) options?: ApprovalModuleOptions,
   ) {
-    this.intervalMs = options?.escalationSweepIntervalMs ?? options?.expirySweepIntervalMs ?? DEFAULT_EXPIRY_SWEEP_INTERVAL_MS;
+    this.loop = new PeriodicSweep(options?.escalationSweepIntervalMs ?? options?.expirySweepIntervalMs ?? DEFAULT_EXPIRY_SWEEP_INTERVAL_MS, () => this.projection.dueEscalations(this.clock.now()), (item) => this.fire(item), SWEEP_CONCURRENCY);
   }
 
   onApplicationBootstrap(): void {
-    const tick = () => {
-      void this.sweep().finally(() => {
-        if (!this.stopped) this.timer = setTimeout(tick, this.intervalMs);
-      });
-    };
-    this.timer = setTimeout(tick, this.intervalMs);
+    this.loop.start();
   }
 
   async onModuleDestroy(): Promise<void> {
-    this.stopped = true;
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = null;
-    await this.sweeping;
+    await this.loop.stop();
   }
 
   /** Fires every due step the projection knows; resolves with how many were recorded by this instance. */
   sweep(): Promise<number> {
-    this.sweeping ??= this.runSweep().finally(() => {
-      this.sweeping = null;
-    });
-    return this.sweeping;
-  }
-
-  private async runSweep(): Promise<number> {
-    const due = this.projection.dueEscalations(this.clock.now());
-    let fired = 0;
-    for (let i = 0; i < due.length && !this.stopped; i += SWEEP_CONCURRENCY) {
-      const results = await Promise.all(due.slice(i, i + SWEEP_CONCURRENCY).map((step) => this.fire(step)));
-      fired += results.filter(Boolean).length;
-    }
-    return fired;
+    return this.loop.sweep();
   }
 
   private async fire(due: DueEscalation): Promise<boolean> {

@@ -1,7 +1,3 @@
-import fs from 'node:fs';
-import http from 'node:http';
-import os from 'node:os';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { JobEvent, toJobStreamId, verifyWebhook } from '@signoff/contracts';
 import { FixedClock } from '@signoff/core/testing';
@@ -12,6 +8,7 @@ import { eventually } from '../../../../test/support/wait';
 import { ApprovalTestApp, bearer, call, startApprovalApp } from '../testing/approval-test.app';
 import { submitJob } from '../testing/job.fixture';
 import { openSse } from '../testing/sse.client';
+import { startWebhookReceiver, writeWebhooksFile } from '../testing/webhook-receiver';
 import { writePolicyFile } from '../testing/test-policies';
 import { ESCALATION_ACTOR } from './approval-escalation.scheduler';
 
@@ -45,42 +42,8 @@ rules:
         - {after: 2h, add_reviewers: [finance-director]}
 `;
 
-interface Received {
-  readonly path: string;
-  readonly headers: http.IncomingHttpHeaders;
-  readonly body: string;
-}
-
-async function startReceiver(): Promise<{ url: string; received: Received[]; close: () => Promise<void> }> {
-  const received: Received[] = [];
-  const server = http.createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      received.push({ path: req.url ?? '', headers: req.headers, body: Buffer.concat(chunks).toString('utf8') });
-      res.statusCode = 204;
-      res.end();
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  return {
-    url: `http://127.0.0.1:${port}`,
-    received,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
-}
-
-function webhooksFile(endpoints: unknown[]): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'signoff-escalation-'));
-  const file = path.join(dir, 'webhooks.json');
-  fs.writeFileSync(file, JSON.stringify({ endpoints }));
-  return file;
-}
+const startReceiver = () => startWebhookReceiver();
+const webhooksFile = writeWebhooksFile;
 
 describe('who is notified, reminders and escalations, on real PostgreSQL', () => {
   let policyPath: string;

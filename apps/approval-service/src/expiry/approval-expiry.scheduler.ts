@@ -3,6 +3,7 @@ import { toSignoffError } from '@signoff/approvals';
 import { describeJobRef } from '@signoff/contracts';
 import { Clock, JobCommandHandler } from '@signoff/core';
 import { DueApproval, PendingApprovalsProjection } from '../projections/pending-approvals.projection';
+import { PeriodicSweep } from '../shared/periodic-sweep';
 import { APPROVAL_MODULE_OPTIONS, ApprovalModuleOptions, DEFAULT_EXPIRY_SWEEP_INTERVAL_MS } from '../shared/approval-options';
 import { expireApprovalCommand } from './expire-approval.builder';
 
@@ -23,10 +24,7 @@ const SWEEP_CONCURRENCY = 8;
 @Injectable()
 export class ApprovalExpiryScheduler implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly logger = new Logger('ApprovalExpiryScheduler');
-  private readonly intervalMs: number;
-  private timer: NodeJS.Timeout | null = null;
-  private sweeping: Promise<number> | null = null;
-  private stopped = false;
+  private readonly loop: PeriodicSweep<DueApproval>;
 
   constructor(
     private readonly projection: PendingApprovalsProjection,
@@ -34,41 +32,20 @@ export class ApprovalExpiryScheduler implements OnApplicationBootstrap, OnModule
     private readonly clock: Clock,
     @Optional() @Inject(APPROVAL_MODULE_OPTIONS) options?: ApprovalModuleOptions,
   ) {
-    this.intervalMs = options?.expirySweepIntervalMs ?? DEFAULT_EXPIRY_SWEEP_INTERVAL_MS;
+    this.loop = new PeriodicSweep(options?.expirySweepIntervalMs ?? DEFAULT_EXPIRY_SWEEP_INTERVAL_MS, () => this.projection.due(this.clock.now()), (item) => this.expire(item), SWEEP_CONCURRENCY);
   }
 
   onApplicationBootstrap(): void {
-    const tick = () => {
-      void this.sweep().finally(() => {
-        if (!this.stopped) this.timer = setTimeout(tick, this.intervalMs);
-      });
-    };
-    this.timer = setTimeout(tick, this.intervalMs);
+    this.loop.start();
   }
 
   async onModuleDestroy(): Promise<void> {
-    this.stopped = true;
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = null;
-    await this.sweeping;
+    await this.loop.stop();
   }
 
   /** Expires every due approval the projection knows; resolves with how many were expired now. */
   sweep(): Promise<number> {
-    this.sweeping ??= this.runSweep().finally(() => {
-      this.sweeping = null;
-    });
-    return this.sweeping;
-  }
-
-  private async runSweep(): Promise<number> {
-    const due = this.projection.due(this.clock.now());
-    let expired = 0;
-    for (let i = 0; i < due.length && !this.stopped; i += SWEEP_CONCURRENCY) {
-      const results = await Promise.all(due.slice(i, i + SWEEP_CONCURRENCY).map((approval) => this.expire(approval)));
-      expired += results.filter(Boolean).length;
-    }
-    return expired;
+    return this.loop.sweep();
   }
 
   private async expire(approval: DueApproval): Promise<boolean> {

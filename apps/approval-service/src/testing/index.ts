@@ -5,3 +5,4 @@ export * from './job.fixture';
 export * from './policy-view';
 export * from './sse.client';
 export * from './test-policies';
+export * from './webhook-receiver';

@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AUTH_CLOCK_SKEW_SECONDS, mintToken } from '@signoff/runtime';
+import { TEST_JWT_SECRET } from '../../../../test/support/app';
 import { createTestDatabase } from '../../../../test/support/infra';
 import { eventually } from '../../../../test/support/wait';
 import { ApprovalTestApp, bearer, call, startApprovalApp } from '../testing/approval-test.app';
@@ -177,6 +179,24 @@ describe('GET /api/v1/approvals/stream (Server-Sent Events) with a real HTTP cli
     slow.resume();
     await eventually(() => slowClosed, 'the slow client disconnected', 10_000);
     expect(received).toBeLessThan(jobs * memo.length);
+  });
+
+  it('never outlives its token: the stream ends when the JWT expires, and that token is refused on reconnect', async () => {
+    const shortLived = `Bearer ${await mintToken(TEST_JWT_SECRET, { sub: 'tess', roles: ['reviewer'] }, 1)}`;
+    const longLived = await sse(svc.url, await bearer('lena', ['reviewer']));
+    const stream = await sse(svc.url, shortLived);
+    expect(stream.status).toBe(200);
+    const started = Date.now();
+    await stream.ended;
+    const lived = Date.now() - started;
+    // `exp` plus the verifier's clock tolerance (AUTH_CLOCK_SKEW_SECONDS): as long as the token is accepted.
+    expect(lived).toBeGreaterThan(AUTH_CLOCK_SKEW_SECONDS * 1000 - 1000);
+    expect(lived).toBeLessThan((AUTH_CLOCK_SKEW_SECONDS + 2) * 1000);
+    const again = await sse(svc.url, shortLived);
+    expect(again.status).toBe(401);
+    // A stream whose token is still valid stays open and live.
+    const job = await submitJob(svc.app, paymentJob());
+    await eventually(() => kinds(longLived).some(([kind, id]) => kind === 'requested' && id === job.job_id), 'the live stream still delivers');
   });
 
   it('app.close() ends the open streams (graceful shutdown does not hang on them)', async () => {

@@ -1,7 +1,3 @@
-import fs from 'node:fs';
-import http from 'node:http';
-import os from 'node:os';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApprovalRequestedData, JobEvent, toJobStreamId, verifyWebhook } from '@signoff/contracts';
 import { FixedClock } from '@signoff/core/testing';
@@ -12,6 +8,7 @@ import { createTestDatabase } from '../../../../test/support/infra';
 import { eventually } from '../../../../test/support/wait';
 import { ApprovalTestApp, bearer, call, startApprovalApp } from '../testing/approval-test.app';
 import { paymentJob, submitJob } from '../testing/job.fixture';
+import { ReceivedWebhook, startWebhookReceiver, WebhookReceiver, writeWebhooksFile } from '../testing/webhook-receiver';
 import { writePolicyFile } from '../testing/test-policies';
 import { WEBHOOK_DELIVERY_FAILED, WebhookDeliveryFailedData, webhookStreamId } from './webhook-endpoint.delivery';
 
@@ -19,52 +16,21 @@ const SECRET = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
 const NEXT_SECRET = 'whsec_c2Vjb25kLXNlY3JldC1mb3Itcm90YXRpb24=';
 const TIMEOUT_MS = 1000;
 
-interface Received {
-  readonly path: string;
-  readonly headers: http.IncomingHttpHeaders;
-  readonly body: string;
-  readonly at: number;
-}
-
 /** A real HTTP receiver: `/ok` answers 204, `/flaky` 500 then 200, `/hang` never answers, `/redirect` 307. */
-async function startReceiver(): Promise<{ url: string; received: Received[]; close: () => Promise<void> }> {
-  const received: Received[] = [];
+function startReceiver(): Promise<WebhookReceiver> {
   let flakyCalls = 0;
-  const server = http.createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      received.push({ path: req.url ?? '', headers: req.headers, body: Buffer.concat(chunks).toString('utf8'), at: Date.now() });
-      if (req.url === '/hang') return;
-      if (req.url === '/flaky') {
-        flakyCalls += 1;
-        res.statusCode = flakyCalls === 1 ? 500 : 200;
-      } else if (req.url === '/redirect') {
-        res.statusCode = 307;
-        res.setHeader('location', '/ok');
-      } else res.statusCode = 204;
-      res.end();
-    });
+  return startWebhookReceiver(({ path: at }) => {
+    if (at === '/hang') return null;
+    if (at === '/flaky') {
+      flakyCalls += 1;
+      return flakyCalls === 1 ? 500 : 200;
+    }
+    if (at === '/redirect') return { status: 307, headers: { location: '/ok' } };
+    return 204;
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  return {
-    url: `http://127.0.0.1:${port}`,
-    received,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
 }
 
-function webhooksFile(endpoints: unknown[]): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'signoff-webhooks-'));
-  const file = path.join(dir, 'webhooks.json');
-  fs.writeFileSync(file, JSON.stringify({ endpoints }));
-  return file;
-}
+const webhooksFile = writeWebhooksFile;
 
 describe('outbound webhooks from the approval service, on real PostgreSQL and a real HTTP receiver', () => {
   let db: { url: string; drop: () => Promise<void> };
@@ -213,7 +179,7 @@ describe('outbound webhooks from the approval service, on real PostgreSQL and a 
     const jobs = [];
     for (let i = 0; i < 6; i += 1) jobs.push(await submitJob(i % 2 === 0 ? one.app : two.app, paymentJob()));
     // A new endpoint starts at the start of the log: it also gets the approvals of the test above.
-    const jobIdOf = (r: Received) => (JSON.parse(r.body) as { data: { job_id: string } }).data.job_id;
+    const jobIdOf = (r: ReceivedWebhook) => (JSON.parse(r.body) as { data: { job_id: string } }).data.job_id;
     const mine = new Set(jobs.map((j) => j.job_id));
     await eventually(() => new Set(at('/shared').filter((r) => mine.has(jobIdOf(r))).map(jobIdOf)).size === jobs.length, 'every approval.requested at the shared endpoint', 10_000);
     await new Promise((r) => setTimeout(r, 700));

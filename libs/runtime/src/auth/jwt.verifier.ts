@@ -177,7 +177,9 @@ function toPrincipal(payload: JWTPayload): Principal | null {
   const tenants = stringList(payload.tenants);
   if (claimedRoles === MALFORMED || topics === MALFORMED || tenants === MALFORMED) return null;
   const roles = (claimedRoles ?? []).filter((r): r is Role => (ROLES as readonly string[]).includes(r));
-  return { sub: payload.sub, roles: new Set(roles), claimedRoles: claimedRoles ?? [], topics, tenants };
+  // The instant this verifier stops accepting the token (its clock tolerance included).
+  const expiresAtMs = typeof payload.exp === 'number' ? (payload.exp + AUTH_CLOCK_SKEW_SECONDS) * 1000 : undefined;
+  return { sub: payload.sub, roles: new Set(roles), claimedRoles: claimedRoles ?? [], topics, tenants, ...(expiresAtMs === undefined ? {} : { expiresAtMs }) };
 }
 
 /**

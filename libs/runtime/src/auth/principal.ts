@@ -20,6 +20,13 @@ export interface Principal {
    * as `reviewers` (e.g. `finance-approver`); `roles` keeps only the API roles above.
    */
   readonly claimedRoles?: readonly string[];
+  /**
+   * When the credential stops being accepted (the JWT's `exp` plus the verifier's clock tolerance,
+   * in ms since the epoch); absent for
+   * principals that do not come from a token (e.g. a Slack user mapping). Long-lived answers
+   * (the approval streams) end at this instant: a stream never outlives its token.
+   */
+  readonly expiresAtMs?: number;
 }
 
 /** Compiled topic globs, by glob; bounded: tokens carry globs of their own choosing. */
