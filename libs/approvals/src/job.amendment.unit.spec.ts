@@ -45,7 +45,7 @@ describe('ApproveJob with an amended request (edit before approve)', () => {
     it('then the amendment is recorded with what changed and who, the vote and the grant bind its hash', () => {
       then
         .thenEvents([proposed(), vote(RITA, 1, 1), grant([RITA])])
-        .thenOutcome({ job_id: JOB_ID, status: 'approved', approval_id: APPROVAL_ID, state: 'PENDING', approved_job_hash: HASH_2 })
+        .thenOutcome({ job_id: JOB_ID, status: 'approved', approval_id: APPROVAL_ID, state: 'PENDING', approvals: 1, required: 1, approved_job_hash: HASH_2 })
         .thenStatus('PENDING');
     });
 
@@ -79,7 +79,7 @@ describe('ApproveJob with an amended request (edit before approve)', () => {
     given(history.awaiting())
       .when(cmd.approve({ amendment: amend(REQUEST, HASH_1) }))
       .thenEvents([vote(RITA, 1, 1, HASH_1), grant([RITA], HASH_1)])
-      .thenOutcome({ job_id: JOB_ID, status: 'approved', approval_id: APPROVAL_ID, state: 'PENDING' });
+      .thenOutcome({ job_id: JOB_ID, status: 'approved', approval_id: APPROVAL_ID, state: 'PENDING', approvals: 1, required: 1 });
   });
 
   it('an amendment under the same rule and requirement (require_human) is accepted', () => {
@@ -115,7 +115,7 @@ describe('ApproveJob with an amended request (edit before approve)', () => {
       given(history.awaiting({ required: 2 }), amendedVote(RITA, 1, 2))
         .when(cmd.approve({ reviewer: SAM, amendment: amend() }))
         .thenEvents([vote(SAM, 2, 2), grant([RITA, SAM])])
-        .thenOutcome({ job_id: JOB_ID, status: 'approved', approval_id: APPROVAL_ID, state: 'PENDING', approved_job_hash: HASH_2 });
+        .thenOutcome({ job_id: JOB_ID, status: 'approved', approval_id: APPROVAL_ID, state: 'PENDING', approvals: 2, required: 2, approved_job_hash: HASH_2 });
     });
 
     it('given RITA proposed an amendment (2 of M), when SAM approves the original, then no grant', () => {
@@ -224,7 +224,7 @@ describe('ApproveJob with an amended request (edit before approve)', () => {
       given(history.approved())
         .when(cmd.approve({ amendment: amend() }))
         .thenNoEvents()
-        .thenOutcome({ job_id: JOB_ID, status: 'already_approved', approval_id: APPROVAL_ID });
+        .thenOutcome({ job_id: JOB_ID, status: 'already_approved', approval_id: APPROVAL_ID, state: 'PENDING' });
     });
   });
 });

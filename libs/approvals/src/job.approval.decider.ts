@@ -23,7 +23,7 @@ import type {
   JobOutcomeMap,
   RejectJobOutcome,
 } from './job.outcomes';
-import { approvalOf, type Approval, type JobAggregateState } from './job.state';
+import { apiStateOf, approvalOf, type Approval, type JobAggregateState } from './job.state';
 
 /*
  * The approval (DESIGN sections 3 and 4): reviewers approve or reject, the sweeper expires, an
@@ -45,12 +45,12 @@ const ALREADY_DONE = {
 } as const satisfies { readonly [T in ApprovalCommandType]: { readonly as: SettledApproval['as']; readonly status: string } };
 
 /** What an approval command answers on an approval that is no longer open. */
-function answerSettled<T extends ApprovalCommandType>(type: T, jobId: string, settled: SettledApproval): DecideResult<JobOutcomeMap[T]> {
+function answerSettled<T extends ApprovalCommandType>(type: T, jobId: string, settled: SettledApproval, state: JobAggregateState): DecideResult<JobOutcomeMap[T]> {
   const done = ALREADY_DONE[type];
   if (done.as !== settled.as) return settledRefusal(jobId, settled);
   const outcome =
     settled.as === 'approved'
-      ? { job_id: jobId, status: done.status, approval_id: settled.approval.grant.approval_id }
+      ? { job_id: jobId, status: done.status, approval_id: settled.approval.grant.approval_id, state: apiStateOf(state) }
       : { job_id: jobId, status: done.status };
   // ALREADY_DONE pairs each command type with the `already_*` status of its own outcome type.
   return accept([], outcome as JobOutcomeMap[T]);
@@ -122,7 +122,7 @@ function openApproval<T extends ApprovalCommandType>(
   if (phase.phase === 'not_required') return { answer: notAwaiting(jobId) };
   const reviewerError = reviewer && checkReviewer(state, reviewer.reviewer, reviewer.reviewer_roles, reviewer.delegation);
   if (reviewerError) return { answer: reviewerError };
-  if (phase.phase === 'settled') return { answer: answerSettled(type, jobId, phase.settled) };
+  if (phase.phase === 'settled') return { answer: answerSettled(type, jobId, phase.settled, state) };
   return { approval: phase.state.approval, due: phase.due, request: phase.state.job.request };
 }
 
@@ -276,7 +276,7 @@ export function approveJob(command: ApproveJob, state: JobAggregateState, nowMs:
       metadata,
     ),
   );
-  return accept(events, { job_id: data.job_id, status: 'approved', approval_id: data.approval_id, state: 'PENDING', ...amendedOutcome });
+  return accept(events, { job_id: data.job_id, status: 'approved', approval_id: data.approval_id, state: 'PENDING', approvals, required, ...amendedOutcome });
 }
 
 /**

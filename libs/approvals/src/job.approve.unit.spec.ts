@@ -46,7 +46,7 @@ describe('ApproveJob', () => {
       given(history.awaiting())
         .when(cmd.approve())
         .thenEvents([vote(RITA, 1, 1), grant([RITA])])
-        .thenOutcome({ job_id: JOB_ID, status: 'approved', approval_id: APPROVAL_ID, state: 'PENDING' })
+        .thenOutcome({ job_id: JOB_ID, status: 'approved', approval_id: APPROVAL_ID, state: 'PENDING', approvals: 1, required: 1 })
         .thenStatus('PENDING');
     });
 
@@ -69,7 +69,7 @@ describe('ApproveJob', () => {
       given(history.awaiting({ required: 2 }), ev.vote(SAM, 1, 2))
         .when(cmd.approve())
         .thenEvents([vote(RITA, 2, 2), grant([SAM, RITA])])
-        .thenOutcome({ job_id: JOB_ID, status: 'approved', approval_id: APPROVAL_ID, state: 'PENDING' })
+        .thenOutcome({ job_id: JOB_ID, status: 'approved', approval_id: APPROVAL_ID, state: 'PENDING', approvals: 2, required: 2 })
         .thenStatus('PENDING');
     });
 
@@ -115,12 +115,12 @@ describe('ApproveJob', () => {
 
   describe('already approved: idempotent in every later state', () => {
     it.each(['PENDING', 'DISPATCHED', 'RUNNING', 'SUCCEEDED', 'FAILED', 'DISPATCH_ABANDONED'] as const)(
-      'from %s: already_approved with the original approval id, no events',
+      'from %s: already_approved with the original approval id and where the job stands now, no events',
       (status) => {
         given(HISTORY_BY_STATUS[status]())
           .when(cmd.approve({ approval_id: 'approval-new', commandId: 'cmd-2' }))
           .thenNoEvents()
-          .thenOutcome({ job_id: JOB_ID, status: 'already_approved', approval_id: APPROVAL_ID });
+          .thenOutcome({ job_id: JOB_ID, status: 'already_approved', approval_id: APPROVAL_ID, state: status === 'DISPATCH_ABANDONED' ? 'FAILED' : status });
       },
     );
 
@@ -131,7 +131,7 @@ describe('ApproveJob', () => {
         cmd.approve({ reviewer: SAM }),
         cmd.approve({ active_policy_snapshot: SNAP_B, current_job_hash: HASH_2 }),
       ]) {
-        g.when(command).thenNoEvents().thenOutcome({ job_id: JOB_ID, status: 'already_approved', approval_id: APPROVAL_ID });
+        g.when(command).thenNoEvents().thenOutcome({ job_id: JOB_ID, status: 'already_approved', approval_id: APPROVAL_ID, state: 'PENDING' });
       }
     });
   });
@@ -204,7 +204,7 @@ describe('ApproveJob', () => {
     it('an approved job: the submitter gets 403 self_approval_forbidden and a reviewer without the rule role 403 forbidden, never already_approved', () => {
       given(history.approved()).when(cmd.approve({ reviewer: 'Agent-7' })).thenRefused('self_approval_forbidden');
       given(history.approved()).when(cmd.approve({ reviewer: SAM, reviewer_roles: ['reviewer'] })).thenRefused('forbidden', { required_roles: ['finance-approver'] });
-      given(history.approved()).when(cmd.approve({ reviewer: SAM })).thenNoEvents().thenOutcome({ job_id: JOB_ID, status: 'already_approved', approval_id: APPROVAL_ID });
+      given(history.approved()).when(cmd.approve({ reviewer: SAM })).thenNoEvents().thenOutcome({ job_id: JOB_ID, status: 'already_approved', approval_id: APPROVAL_ID, state: 'PENDING' });
     });
 
     it('without one of the rule reviewer roles: 403 forbidden, with the roles needed', () => {
@@ -306,7 +306,7 @@ describe('ApproveJob', () => {
       ['snapshot_changed before job_request_changed', awaiting(), { active_policy_snapshot: SNAP_B, current_job_hash: HASH_2 }, 'snapshot_changed'],
     ] as const)('%s', (_name, stream, over, code) => {
       const then = given(stream).when(cmd.approve(over as Parameters<typeof cmd.approve>[0]));
-      if (code === null) then.thenNoEvents().thenOutcome({ job_id: JOB_ID, status: 'already_approved', approval_id: APPROVAL_ID });
+      if (code === null) then.thenNoEvents().thenOutcome({ job_id: JOB_ID, status: 'already_approved', approval_id: APPROVAL_ID, state: 'PENDING' });
       else then.thenRefused(code);
     });
 

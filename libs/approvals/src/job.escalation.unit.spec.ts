@@ -108,6 +108,8 @@ describe('reviewers added by an escalation', () => {
       status: 'approved',
       approval_id: 'approval-1',
       state: 'PENDING',
+      approvals: 1,
+      required: 1,
     });
     given(history.awaiting(STEPS), reminded(), escalated()).when(cmd.reject({ ...director, now: at(21 * 60_000) })).thenStatus('REJECTED');
     given(history.awaiting(STEPS), reminded(), escalated()).when(cmd.approve({ reviewer_roles: FINANCE_ROLES, now: at(21 * 60_000) })).thenStatus('PENDING');

@@ -40,9 +40,18 @@ export type SubmitJobOutcome =
 type AmendedHash = { readonly approved_job_hash?: string };
 
 export type ApproveJobOutcome =
-  | ({ readonly job_id: string; readonly status: 'approved'; readonly approval_id: string; readonly state: 'PENDING' } & AmendedHash)
+  | ({
+      readonly job_id: string;
+      readonly status: 'approved';
+      readonly approval_id: string;
+      readonly state: 'PENDING';
+      /** The votes that granted it (for the approved version) and the quorum. */
+      readonly approvals: number;
+      readonly required: number;
+    } & AmendedHash)
   | ({ readonly job_id: string; readonly status: 'approval_recorded'; readonly approvals: number; readonly required: number } & AmendedHash)
-  | { readonly job_id: string; readonly status: 'already_approved'; readonly approval_id: string };
+  /** `state`: where the job stands now (PENDING, DISPATCHED, SUCCEEDED, ...). */
+  | { readonly job_id: string; readonly status: 'already_approved'; readonly approval_id: string; readonly state: JobState };
 
 export type RejectJobOutcome =
   | { readonly job_id: string; readonly status: 'rejected'; readonly state: 'REJECTED' }

@@ -228,7 +228,12 @@ describe('properties of the job decider', () => {
           if (command.type === 'ApproveJob' && again.ok) {
             const first = decide(command, before);
             if (first.ok && first.outcome.status === 'approved') {
-              expect(again.outcome).toEqual({ job_id: command.data.job_id, status: 'already_approved', approval_id: first.outcome.approval_id });
+              expect(again.outcome).toEqual({
+                job_id: command.data.job_id,
+                status: 'already_approved',
+                approval_id: first.outcome.approval_id,
+                state: first.outcome.state,
+              });
             }
           }
         }

@@ -39,7 +39,7 @@ describe('approve and reject on real PostgreSQL', () => {
     expect(job.status).toBe('approval_required');
     const first = await call(svc.url, 'POST', `/approvals/${job.job_id}/approve`, rita, { reason: 'invoice checked' });
     expect(first.status).toBe(200);
-    expect(first.body).toEqual({ job_id: job.job_id, status: 'approved', approval_id: expect.any(String), state: 'PENDING' });
+    expect(first.body).toEqual({ job_id: job.job_id, status: 'approved', approval_id: expect.any(String), state: 'PENDING', approvals: 1, required: 1 });
     const stored = await events(job.job_id);
     expect(stored.map((e) => e.type)).toEqual(['JobSubmitted', 'PolicyEvaluated', 'ApprovalRequested', 'ApprovalVoteRecorded', 'ApprovalGranted']);
     const grant = stored[4]!;
@@ -55,7 +55,7 @@ describe('approve and reject on real PostgreSQL', () => {
     const before = await metric(svc, 'approvalsAlreadyApproved');
     const again = await call(svc.url, 'POST', `/approvals/${job.job_id}/approve`, sam);
     expect(again.status).toBe(200);
-    expect(again.body).toEqual({ job_id: job.job_id, status: 'already_approved', approval_id: first.body.approval_id });
+    expect(again.body).toEqual({ job_id: job.job_id, status: 'already_approved', approval_id: first.body.approval_id, state: 'PENDING' });
     expect(await metric(svc, 'approvalsAlreadyApproved')).toBe(before + 1);
     expect((await events(job.job_id)).length).toBe(5);
   });

@@ -16,11 +16,11 @@ export class ApproveAnswerDoc {
   status!: string;
   @ApiPropertyOptional({ description: 'approved, already_approved: the id of the granted approval.' })
   approval_id?: string;
-  @ApiPropertyOptional({ description: 'approved: the job state after the grant (PENDING).' })
+  @ApiPropertyOptional({ description: 'approved: the job state after the grant (PENDING); already_approved: where the job stands now (PENDING, DISPATCHED, SUCCEEDED, ...).' })
   state?: string;
-  @ApiPropertyOptional({ description: 'approval_recorded: distinct reviewers counted so far.' })
+  @ApiPropertyOptional({ description: 'approved, approval_recorded: distinct reviewers counted (for the approved version).' })
   approvals?: number;
-  @ApiPropertyOptional({ description: 'approval_recorded: distinct reviewers needed.' })
+  @ApiPropertyOptional({ description: 'approved, approval_recorded: distinct reviewers needed.' })
   required?: number;
   @ApiPropertyOptional({ description: 'Edit before approve: the hash of the amended request this vote approved (approvals counts the votes for it).' })
   approved_job_hash?: string;
