@@ -32,7 +32,8 @@ describe('the supported Node.js lines (package.json engines)', () => {
   it.each([
     ['v20.20.2', false],
     ['v22.12.0', false],
-    ['v22.13.0', true],
+    ['v22.14.0', false],
+    ['v22.15.0', true],
     ['v22.23.5', true],
     ['v23.11.0', false],
     ['v24.0.0', true],
@@ -43,11 +44,12 @@ describe('the supported Node.js lines (package.json engines)', () => {
   });
 
   it('refuses older runtimes with a sentence naming the fix, lets newer lines through', () => {
-    expect(runtime.runtimeProblem('v20.20.2', ENGINES)).toMatch(/needs Node\.js 22 \(22\.13\.0\+\) or 24 \(24\.0\.0\+\); this is v20\.20\.2/);
+    expect(runtime.runtimeProblem('v20.20.2', ENGINES)).toMatch(/needs Node\.js 22 \(22\.15\.0\+\) or 24 \(24\.0\.0\+\); this is v20\.20\.2/);
     expect(runtime.runtimeProblem('v20.20.2', ENGINES)).toMatch(/npm install.*node_modules\/\.bin/s);
     expect(runtime.runtimeProblem('v22.12.0', ENGINES)).not.toBeNull();
     expect(runtime.runtimeProblem('v23.11.0', ENGINES)).not.toBeNull();
-    expect(runtime.runtimeProblem('v22.13.0', ENGINES)).toBeNull();
+    expect(runtime.runtimeProblem('v22.14.0', ENGINES)).not.toBeNull();
+    expect(runtime.runtimeProblem('v22.15.0', ENGINES)).toBeNull();
     expect(runtime.runtimeProblem('v24.22.1', ENGINES)).toBeNull();
     expect(runtime.runtimeProblem('v26.1.0', ENGINES)).toBeNull();
   });

@@ -1,6 +1,6 @@
 /*
  * The Node.js that Signoff runs on. package.json `engines` names the supported LTS lines
- * (`^22.13.0 || ^24.0.0`); `npm install` brings the pinned one (optionalDependencies
+ * (`^22.15.0 || ^24.0.0`); `npm install` brings the pinned one (optionalDependencies
  * `node-linux-*`, the official binaries as npm packages, no install script) into
  * node_modules/.bin, which every npm script finds first on PATH, so a machine whose own `node` is
  * older still runs everything on the pinned runtime. Started any other way on an older Node
@@ -21,7 +21,7 @@ function parseVersion(text) {
 
 /**
  * The lowest version of each supported line, from an `engines.node` written as caret ranges
- * joined by `||` (`^22.13.0 || ^24.0.0` -> [[22, 13, 0], [24, 0, 0]]). Throws on any other form:
+ * joined by `||` (`^22.15.0 || ^24.0.0` -> [[22, 15, 0], [24, 0, 0]]). Throws on any other form:
  * the range is the project's own text, and the unit test keeps it in this shape.
  */
 function parseCaretRanges(range) {

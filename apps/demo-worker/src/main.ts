@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import http from 'node:http';
-import { JsonLogger } from '@signoff/observability';
-import { loadOrExit, parseWorkerConfig, serviceEnvironment, WorkerConfig } from '@signoff/runtime';
+import { JsonLogger, shutdownTracing, startTracing } from '@signoff/observability';
+import { loadOrExit, parseTracingEnv, parseWorkerConfig, serviceEnvironment, WorkerConfig } from '@signoff/runtime';
 import { createWorker, DispatchedJob } from '@signoff/worker-sdk';
 import { demoWorkerMode, sideEffectTable } from './demo-side-effect';
 
@@ -30,7 +30,10 @@ type DemoFault = NonNullable<WorkerConfig['fault']>['point'];
 
 async function main(): Promise<void> {
   // The one validated parse of the environment (`.signoff/infra.env` under the process env); a bad one exits 78.
-  const config = loadOrExit('demo-worker', () => parseWorkerConfig(serviceEnvironment()));
+  const env = serviceEnvironment();
+  const config = loadOrExit('demo-worker', () => parseWorkerConfig(env));
+  // OTEL_* (off by default): each dispatch handled continues its job's trace (see the README, Tracing).
+  startTracing(loadOrExit('demo-worker', () => parseTracingEnv(env, 'demo-worker')));
   const logger = new JsonLogger('demo-worker', config.logLevel);
   const effects = await sideEffectTable(config.databaseUrl);
 
@@ -90,6 +93,7 @@ async function main(): Promise<void> {
     worker
       .stop()
       .then(() => effects.close())
+      .then(() => shutdownTracing())
       .then(
         () => process.exit(0),
         (error: unknown) => {

@@ -14,6 +14,12 @@ export interface EventMetadata {
   readonly actor: string;
   /** ISO-8601 instant the command was decided at (comes in with the command, never read inside the domain). */
   readonly at: string;
+  /**
+   * W3C trace context of the request or message that caused the event, when the writing process
+   * traces (OpenTelemetry): a relay or a replay of the event continues that trace. Stamped by the
+   * shell at append time, never by the domain; a reader parses it and ignores an invalid one.
+   */
+  readonly traceparent?: string;
 }
 
 /** The content of a job that is hashed into `job_hash` (DESIGN section 3). */

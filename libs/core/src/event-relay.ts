@@ -2,6 +2,7 @@ import { FactoryProvider, InjectionToken, Logger, OnApplicationBootstrap, OnModu
 import type { SignoffTopics } from '@signoff/contracts';
 import { EventStore, RecordedEvent, SubscriptionHandle } from '@signoff/event-store';
 import { MessageBus, OutboundMessage } from '@signoff/messaging';
+import { continueTrace } from '@signoff/observability';
 import { SIGNOFF_TOPICS } from './core.tokens';
 
 /** The message for an event, or null to skip it. */
@@ -60,7 +61,9 @@ export class EventRelay<E = unknown> implements OnApplicationBootstrap, OnModule
       pollIntervalMs: 20,
       handler: async (event) => {
         const message = await this.options.toMessage(event);
-        if (message) await this.bus.publish(this.options.topic, [message]);
+        // The publish (a `send` span when tracing is on) continues the trace of the request that
+        // wrote the event, read from its metadata: a relay restarted from its checkpoint too.
+        if (message) await continueTrace((event.metadata as { traceparent?: unknown } | null)?.traceparent, () => this.bus.publish(this.options.topic, [message]));
       },
       onError: (error) => this.logger.warn(`relay to ${this.options.topic} failed, retrying: ${(error as Error).message}`),
     });

@@ -10,7 +10,8 @@ import {
 } from '@signoff/approvals';
 import { describeJobRef, isValidJobRef, JobEvent, JobRef, SignoffError, toJobStreamId } from '@signoff/contracts';
 import { DuplicateEventIdError, EventStore, EventStoreError, RecordedEvent, WrongExpectedVersionError } from '@signoff/event-store';
-import { SignoffMetrics } from '@signoff/observability';
+import { currentTraceparent, inSpan, SignoffMetrics } from '@signoff/observability';
+import { SpanKind } from '@opentelemetry/api';
 import { storeErrorToSignoffError } from './store-errors';
 
 /** A job's folded state and the revision it was read at. */
@@ -52,10 +53,15 @@ export const MAX_COMMAND_ATTEMPTS = 12;
  */
 @Injectable()
 export class JobCommandHandler {
+  /** `db.system.name` of the append spans. */
+  private readonly dbSystem: string;
+
   constructor(
     private readonly store: EventStore,
     private readonly metrics: SignoffMetrics,
-  ) {}
+  ) {
+    this.dbSystem = /kurrent/i.test(store.constructor.name) ? 'kurrentdb' : 'postgresql';
+  }
 
   /** Reads and folds the job's stream (its tenant and job id name it, DESIGN section 12). */
   async load(ref: JobRef): Promise<LoadedJob> {
@@ -92,10 +98,23 @@ export class JobCommandHandler {
       const result = decide(command, loaded.state) as DecideResult<JobOutcomeMap[C['type']]>;
       if (!result.ok || result.events.length === 0) return { result, state: loaded.state, appended: [], revision: loaded.revision };
       try {
+        const events = withTraceparent(identifyEvents(command.metadata.commandId, result.events));
         const { nextRevision } = await this.guard(`appending to job ${describeJobRef(ref)}`, () =>
-          this.store.appendToStream(stream, identifyEvents(command.metadata.commandId, result.events), {
-            expectedRevision: loaded.revision,
-          }),
+          inSpan(
+            'appendToStream job',
+            {
+              kind: SpanKind.CLIENT,
+              attributes: {
+                'db.system.name': this.dbSystem,
+                'db.operation.name': 'appendToStream',
+                'db.collection.name': 'job',
+                'db.operation.batch.size': events.length,
+                'signoff.job.id': ref.jobId,
+                'signoff.tenant': ref.tenant,
+              },
+            },
+            () => this.store.appendToStream(stream, events, { expectedRevision: loaded.revision }),
+          ),
         );
         return { result, state: foldJob(result.events, loaded.state), appended: result.events, revision: nextRevision };
       } catch (error) {
@@ -125,4 +144,14 @@ export class JobCommandHandler {
       throw error;
     }
   }
+}
+
+/**
+ * The events with the active span's `traceparent` in their metadata (tracing on and a span
+ * active), so whoever reads them back (a relay, the replay consumer) continues the request's
+ * trace; else the events unchanged. The domain never sees it: it is stamped here, at the append.
+ */
+function withTraceparent<E extends { metadata: object }>(events: E[]): E[] {
+  const traceparent = currentTraceparent();
+  return traceparent ? events.map((event) => ({ ...event, metadata: { ...event.metadata, traceparent } })) : events;
 }

@@ -4,4 +4,5 @@ export { classifyFailure, brokerFailure, PermanentMessageError, TransientMessage
 export { backoffDelay, MessageDelivery, type Backoff, type DeliveryControl } from './message-delivery';
 export { InMemoryMessageBus } from './in-memory.message-bus';
 export { MessagingModule, createMessageBus, type MessagingOptions } from './messaging.module';
+export { TracingMessageBus, withTracing } from './tracing.message-bus';
 export { MessageBusServer, MessageBusErrorFilter, BusContext, busMessage, type MessageBusServerOptions } from './message-bus.server';

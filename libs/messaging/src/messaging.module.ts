@@ -2,6 +2,7 @@ import { DynamicModule, Inject, Injectable, Logger, Module, OnApplicationShutdow
 import { InMemoryMessageBus } from './in-memory.message-bus';
 import { KafkaMessageBus } from './kafka.message-bus';
 import { MessageBus } from './message-bus.port';
+import { withTracing } from './tracing.message-bus';
 
 export interface MessagingOptions {
   /** Kafka bootstrap brokers; none = the in-process bus (standalone mode). */
@@ -18,9 +19,11 @@ export function createMessageBus(options: MessagingOptions): MessageBus {
   const logger = new Logger('MessageBus');
   const log = (level: 'error' | 'warn' | 'info', message: string, extra?: Record<string, unknown>) =>
     logger[level === 'info' ? 'log' : level](extra ? `${message} ${JSON.stringify(extra)}` : message);
+  // With tracing on (startTracing ran first, at the composition root), every publish and handled
+  // message is a span carrying `traceparent`; with it off, the bus itself.
   return options.brokers && options.brokers.length > 0
-    ? new KafkaMessageBus({ brokers: options.brokers, clientId: options.clientId, startupTimeoutMs: options.startupTimeoutMs, log })
-    : new InMemoryMessageBus(undefined, log);
+    ? withTracing(new KafkaMessageBus({ brokers: options.brokers, clientId: options.clientId, startupTimeoutMs: options.startupTimeoutMs, log }), 'kafka')
+    : withTracing(new InMemoryMessageBus(undefined, log), 'signoff_in_process');
 }
 
 @Injectable()

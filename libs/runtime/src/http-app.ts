@@ -1,7 +1,7 @@
 import { DynamicModule, INestApplication, Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
-import { JsonLogger } from '@signoff/observability';
+import { JsonLogger, shutdownTracing } from '@signoff/observability';
 import { onClientError, onFrameworkError } from './framework-errors';
 import { ProblemJsonFilter } from './problem.filter';
 
@@ -67,6 +67,8 @@ export function installGracefulShutdown(app: INestApplication, logger: JsonLogge
     Promise.resolve()
       .then(() => onStopping?.())
       .then(() => app.close())
+      // The spans of the last requests are exported before the process exits.
+      .then(() => shutdownTracing())
       .then(
       () => process.exit(0),
       (error: unknown) => {

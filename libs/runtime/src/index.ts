@@ -15,3 +15,4 @@ export {
 } from './service-main';
 export * from './auth';
 export { setupOpenApi } from './openapi';
+export { parseTracingEnv } from './tracing.config';

@@ -2,10 +2,11 @@ import { DynamicModule } from '@nestjs/common';
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DEFAULT_PARTITIONS, signoffTopics } from '@signoff/contracts';
 import { MessageBus, MessageBusServer } from '@signoff/messaging';
-import { HealthRegistry, JsonLogger, SignoffMetrics } from '@signoff/observability';
+import { HealthRegistry, JsonLogger, SignoffMetrics, startTracing, TracingInterceptor, tracingEnabled } from '@signoff/observability';
 import { ConfigDefaults, ConfigError, embeddedEnvironment, parseConfig, redactUrl, serviceEnvironment, SignoffConfig } from './config';
 import { createHttpApp, installGracefulShutdown, listen } from './http-app';
 import { setupOpenApi } from './openapi';
+import { parseTracingEnv } from './tracing.config';
 
 /** What a start-up hook of {@link runService} is given. */
 export interface ServiceContext {
@@ -139,11 +140,16 @@ export async function runService(
   const defaults: ConfigDefaults = embedded
     ? { eventStoreUrl: EMBEDDED_EVENT_STORE_URL, ...overrides }
     : { kafkaRequired: true, authRequired: true, ...overrides };
-  const config = loadConfigOrExit(displayName, environment ?? (embedded ? embeddedEnvironment() : serviceEnvironment()), defaults);
+  const env = environment ?? (embedded ? embeddedEnvironment() : serviceEnvironment());
+  const config = loadConfigOrExit(displayName, env, defaults);
+  // Tracing first (OTEL_*; off by default): the message bus the module builds is traced only if it is on by then.
+  startTracing(loadOrExit(displayName, () => parseTracingEnv(env, service)));
   const logger = new JsonLogger(service, config.logLevel);
   // A root module class is a function too: tell it from a factory by its forRoot.
   const module = 'forRoot' in rootModule ? rootModule.forRoot(config) : await rootModule(config, logger);
   const app = await createHttpApp(module, { service, logger });
+  // The ingress span of each HTTP request (the bus transport inherits it and lets bus messages through untouched).
+  if (tracingEnabled()) app.useGlobalInterceptors(new TracingInterceptor('http'));
   const health = app.get(HealthRegistry);
   health.startingUp(config.kafkaBrokers.length > 0 ? 'the Kafka topics' : 'the in-process transport');
   setupOpenApi(app, openApiTitle ?? `Signoff ${displayName}`);

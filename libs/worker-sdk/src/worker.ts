@@ -2,8 +2,8 @@ import { hostname } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { DEFAULT_PARTITIONS, DEFAULT_TOPIC_PREFIX, jobResultMessage, JobResultOutcome, signoffTopics } from '@signoff/contracts';
 import { KeySetSource, VerificationKeySet } from '@signoff/keys';
-import { classifyFailure, InboundMessage, KafkaMessageBus, MessageBus, PermanentMessageError, Subscription, TransientMessageError } from '@signoff/messaging';
-import { JsonLogger } from '@signoff/observability';
+import { classifyFailure, InboundMessage, KafkaMessageBus, MessageBus, PermanentMessageError, Subscription, TransientMessageError, withTracing } from '@signoff/messaging';
+import { inSpan, JsonLogger } from '@signoff/observability';
 import { Counter, Registry } from 'prom-client';
 import { openClaimStore } from './claim-store.factory';
 import { ClaimMode, ClaimStore, CompleteResult, failedOutcome, Lease, SqlQueryable, StoredOutcome } from './claim-store.port';
@@ -288,7 +288,9 @@ export async function createWorker(options: WorkerOptions): Promise<Worker> {
     bus = new KafkaMessageBus({ brokers: options.brokers, clientId: `signoff-worker-${workerId}` });
     ownBus = true;
   }
-  const theBus: MessageBus = bus;
+  // With tracing on in this process (startTracing), each dispatch handled is a `process` span that
+  // continues the job's trace from the message's `traceparent`, and each report carries it on.
+  const theBus: MessageBus = withTracing(bus, bus instanceof KafkaMessageBus ? 'kafka' : 'signoff_in_process');
   const store: ClaimStore = claims;
   const keys = options.grantKeys instanceof VerificationKeySet ? options.grantKeys : VerificationKeySet.from(options.grantKeys);
   const registry = options.registry ?? new Registry();
@@ -373,13 +375,15 @@ export async function createWorker(options: WorkerOptions): Promise<Worker> {
       let outcome: StoredOutcome;
       let gaveUp: unknown = null;
       try {
-        const result: unknown = await (options.handler as JobHandler)(job, {
-          idempotencyKey: job.idempotency_key,
-          fencingToken: lease.fencingToken,
-          attempt: job.attempt,
-          workerId,
-          signal: keeper.signal,
-        });
+        const result: unknown = await inSpan('run job', { attributes: runAttributes(job, mode) }, () =>
+          (options.handler as JobHandler)(job, {
+            idempotencyKey: job.idempotency_key,
+            fencingToken: lease.fencingToken,
+            attempt: job.attempt,
+            workerId,
+            signal: keeper.signal,
+          }),
+        );
         outcome = { status: 'succeeded', result: result === undefined ? null : result };
       } catch (error) {
         // A throw after the lease was lost says nothing about what the effect did.
@@ -424,14 +428,16 @@ export async function createWorker(options: WorkerOptions): Promise<Worker> {
         async (tx, connectionLost) => {
           // The row lock holds the claim from here: renewals from another connection would only wait on it.
           keeper.stop();
-          const value: unknown = await handler(job, {
-            idempotencyKey: job.idempotency_key,
-            fencingToken: lease.fencingToken,
-            attempt: job.attempt,
-            workerId,
-            signal: connectionLost,
-            tx,
-          });
+          const value: unknown = await inSpan('run job', { attributes: runAttributes(job, mode) }, () =>
+            handler(job, {
+              idempotencyKey: job.idempotency_key,
+              fencingToken: lease.fencingToken,
+              attempt: job.attempt,
+              workerId,
+              signal: connectionLost,
+              tx,
+            }),
+          );
           await options.fault?.('before-complete', job);
           return value;
         },
@@ -594,4 +600,9 @@ export async function createWorker(options: WorkerOptions): Promise<Worker> {
       if (ownClaims) await store.close();
     },
   };
+}
+
+/** The attributes of a handler's `run job` span: ids and the mode, never the payload. */
+function runAttributes(job: DispatchedJob, mode: ClaimMode): Record<string, string | number> {
+  return { 'signoff.job.id': job.job_id, 'signoff.job.topic': job.topic, 'signoff.dispatch.attempt': job.attempt, 'signoff.worker.mode': mode };
 }

@@ -3,6 +3,7 @@ import { GrpcOptions, Transport } from '@nestjs/microservices';
 import type { Server } from '@grpc/grpc-js';
 import { ReflectionService } from '@grpc/reflection';
 import { PROTO_PATH } from '@signoff/contracts';
+import { TracingInterceptor, tracingEnabled } from '@signoff/observability';
 import { SignoffConfig } from '@signoff/runtime';
 import { HEALTH_PACKAGE, HEALTH_PROTO_PATH } from '../grpc-health/grpc-health';
 
@@ -38,5 +39,17 @@ export function approvalsGrpcOptions(config: SignoffConfig, port: number = confi
  * the gRPC controllers map errors with GrpcErrorFilter.
  */
 export function connectApprovalsGrpc(app: INestApplication, config: SignoffConfig, port?: number): void {
-  app.connectMicroservice<GrpcOptions>(approvalsGrpcOptions(config, port), { inheritAppConfig: false });
+  if (!tracingEnabled()) {
+    app.connectMicroservice<GrpcOptions>(approvalsGrpcOptions(config, port), { inheritAppConfig: false });
+    return;
+  }
+  // Tracing on: the ingress span of each gRPC call (RPC semantic conventions). connectMicroservice
+  // binds the handlers at once, before an interceptor could be added, unless deferred; then this
+  // does what it would have done, with the interceptor registered.
+  const grpc = app.connectMicroservice<GrpcOptions>(approvalsGrpcOptions(config, port), { inheritAppConfig: false, deferInitialization: true });
+  grpc.useGlobalInterceptors(new TracingInterceptor('grpc'));
+  const hybrid = grpc as unknown as { registerListeners(): void; setIsInitialized(value: boolean): void; setIsInitHookCalled(value: boolean): void };
+  hybrid.registerListeners();
+  hybrid.setIsInitialized(true);
+  hybrid.setIsInitHookCalled(true);
 }

@@ -7,7 +7,8 @@ type Unary = (request: object, metadata: Metadata, callback: (error: ServiceErro
 
 /** A real @grpc/grpc-js client of `signoff.v1.Approvals` (tests, benchmarks). */
 export interface ApprovalsClient {
-  call(method: 'ListApprovals' | 'GetApproval' | 'Approve' | 'Reject', request: object, authorization?: string): Promise<Record<string, unknown>>;
+  /** `extra`: more metadata (e.g. `traceparent`). */
+  call(method: 'ListApprovals' | 'GetApproval' | 'Approve' | 'Reject', request: object, authorization?: string, extra?: Record<string, string>): Promise<Record<string, unknown>>;
   watch(request: object, authorization?: string): ClientReadableStream<Record<string, unknown>>;
   close(): void;
 }
@@ -18,15 +19,16 @@ export function approvalsClient(address: string): ApprovalsClient {
   const client = new Service(address, credentials.createInsecure()) as Client & Record<string, Unary> & {
     WatchApprovals(request: object, metadata: Metadata): ClientReadableStream<Record<string, unknown>>;
   };
-  const metadataOf = (authorization?: string) => {
+  const metadataOf = (authorization?: string, extra: Record<string, string> = {}) => {
     const metadata = new Metadata();
     if (authorization) metadata.set('authorization', authorization);
+    for (const [key, value] of Object.entries(extra)) metadata.set(key, value);
     return metadata;
   };
   return {
-    call: (method, request, authorization) =>
+    call: (method, request, authorization, extra) =>
       new Promise((resolve, reject) => {
-        client[method]!(request, metadataOf(authorization), (error, response) => (error ? reject(error) : resolve(response)));
+        client[method]!(request, metadataOf(authorization, extra), (error, response) => (error ? reject(error) : resolve(response)));
       }),
     watch: (request, authorization) => client.WatchApprovals(request, metadataOf(authorization)),
     close: () => client.close(),

@@ -4,7 +4,8 @@ import { CommandMetadata, GrantVoidedOutcome, isReleased, ReleasedJobState } fro
 import { describeJobRef, ErrorCode, JobRef, SignoffTopics, toJobStreamId } from '@signoff/contracts';
 import { Clock, commandMetadata, JobCommandHandler, LoadedJob, newCommandId, SIGNOFF_TOPICS } from '@signoff/core';
 import { encodeValue, MessageBus, PublishedRecord } from '@signoff/messaging';
-import { SignoffMetrics } from '@signoff/observability';
+import { continueTrace, inSpan, SignoffMetrics, TRACEPARENT_HEADER, traceparentOf, tracingEnabled } from '@signoff/observability';
+import { SpanKind } from '@opentelemetry/api';
 import { DISPATCH_OPTIONS, FaultPoint, ResolvedDispatchOptions } from '../dispatch.options';
 import { DispatchLog } from '../replay/dispatch-log';
 import { BatchingPublisher, isPermanentPublishError, PermanentPublishError } from './batching.publisher';
@@ -98,9 +99,22 @@ export class JobDispatcher {
   }
 
   private async claimPublishRecord(ref: JobRef, correlationId: string, known: LoadedJob | undefined): Promise<DispatchResult> {
+    const loaded = known ?? (await this.commands.load(ref));
+    // Tracing: a dispatch notified on Kafka is inside the message's `process` span; a replay has
+    // none and continues the job's trace from the newest `traceparent` in its events.
+    return continueTrace(tracingEnabled() ? latestTraceparent(loaded) : undefined, () =>
+      inSpan('dispatch job', { attributes: { 'signoff.job.id': ref.jobId, 'signoff.tenant': ref.tenant } }, async (span) => {
+        const result = await this.dispatchLoaded(ref, correlationId, loaded);
+        span.setAttribute('signoff.dispatch.status', result.status);
+        if ('attempt' in result) span.setAttribute('signoff.dispatch.attempt', result.attempt);
+        return result;
+      }),
+    );
+  }
+
+  private async dispatchLoaded(ref: JobRef, correlationId: string, loaded: LoadedJob): Promise<DispatchResult> {
     const jobId = ref.jobId;
     // 0. the log's fact about an approval's grant, read before the first claim
-    const loaded = known ?? (await this.commands.load(ref));
     const grantCheck = await this.log.grantCheck(ref, loaded.state);
     if (grantCheck === null) {
       this.logger.warn(`job ${describeJobRef(ref)}: its grant is not readable in the event log yet; the replay consumer will judge and dispatch it`);
@@ -164,7 +178,29 @@ export class JobDispatcher {
       if (size > MAX_DISPATCH_VALUE_BYTES) {
         throw new PermanentPublishError(`the dispatch message of job ${describeJobRef(ref)} is ${size} bytes; the limit is ${MAX_DISPATCH_VALUE_BYTES}`);
       }
-      const record = await this.publisher.publish(message);
+      // The message carries this job's `send` span (the batch it travels in is several jobs'),
+      // so the worker's spans continue the job's trace.
+      const record = await inSpan(
+        `send ${this.topics.dispatch}`,
+        {
+          kind: SpanKind.PRODUCER,
+          attributes: {
+            'messaging.system': 'kafka',
+            'messaging.operation.type': 'send',
+            'messaging.operation.name': 'send',
+            'messaging.destination.name': this.topics.dispatch,
+            'messaging.kafka.message.key': message.key,
+            'signoff.dispatch.attempt': state.dispatch.attempt,
+          },
+        },
+        async (span) => {
+          const traceparent = traceparentOf(span);
+          const published = await this.publisher.publish(traceparent ? { ...message, headers: { ...message.headers, [TRACEPARENT_HEADER]: traceparent } } : message);
+          span.setAttribute('messaging.destination.partition.id', String(published.partition));
+          span.setAttribute('messaging.kafka.offset', Number(published.offset));
+          return published;
+        },
+      );
       this.undeliverable.delete(key);
       return record;
     } catch (error) {
@@ -211,4 +247,13 @@ export class JobDispatcher {
     process.stderr.write(`SIGNOFF_FAULT=${point}: killing dispatcher ${process.pid} while dispatching job ${jobId}\n`);
     process.kill(process.pid, 'SIGKILL');
   }
+}
+
+/** The newest `traceparent` in a job's events' metadata (undefined when none carries one). */
+function latestTraceparent(loaded: LoadedJob): unknown {
+  for (let i = loaded.events.length - 1; i >= 0; i--) {
+    const traceparent = (loaded.events[i].metadata as { traceparent?: unknown } | null)?.traceparent;
+    if (traceparent !== undefined) return traceparent;
+  }
+  return undefined;
 }

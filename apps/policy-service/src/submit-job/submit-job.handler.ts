@@ -4,7 +4,7 @@ import { CommandHandler, ICommandHandler } from '@nestjs/cqrs';
 import { toSignoffError } from '@signoff/approvals';
 import { FieldError, JobRef, jobRequestContentErrors, reservedLabelError, SignoffError, SubmitJobDto, validateMessage } from '@signoff/contracts';
 import { ActivePolicy, Clock, commandMetadata, JobCommandHandler, NEW_JOB, newCommandId, SIGNOFF_CONFIG } from '@signoff/core';
-import { SignoffMetrics } from '@signoff/observability';
+import { inSpan, SignoffMetrics } from '@signoff/observability';
 import { evaluate, Evaluation, EvaluationBudgetExceededError, jobHash, normalizeJobRequest, ThrottleCounter } from '@signoff/policy-engine';
 import { SignoffConfig } from '@signoff/runtime';
 import { submitJobCommand } from './submit-job.builder';
@@ -61,7 +61,14 @@ export class SubmitJobHandler implements ICommandHandler<SubmitJobCommand> {
     const known = existing !== null && existing.state.status !== 'initial' && existing.state.status !== 'submitted';
 
     const policy = this.policy.get();
-    const evaluation = known ? null : await this.evaluateWithTimeout(policy.compiled, request);
+    const evaluation = known
+      ? null
+      : await inSpan('policy.evaluate', { attributes: { 'signoff.job.topic': request.topic, 'signoff.policy.snapshot': policy.snapshot } }, async (span) => {
+          const outcome = await this.evaluateWithTimeout(policy.compiled, request);
+          span.setAttribute('signoff.policy.decision', outcome.decision);
+          if (outcome.rule_id) span.setAttribute('signoff.policy.rule_id', outcome.rule_id);
+          return outcome;
+        });
     if (evaluation?.decision === 'throttle') {
       throw new SignoffError('throttled', `rate limit of rule ${evaluation.rule_id} exceeded`, { rule_id: evaluation.rule_id, retry_after: evaluation.retry_after_seconds }, {
         'Retry-After': String(evaluation.retry_after_seconds),
