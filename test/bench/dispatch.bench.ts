@@ -29,9 +29,12 @@ import path from 'node:path';
 import { decide, identifyEvents, initialState, SubmitJob } from '@signoff/approvals';
 import { signoffTopics, toJobStreamId } from '@signoff/contracts';
 import { createEventStore, EventStore } from '@signoff/event-store';
-import { KafkaMessageBus } from '@signoff/messaging';
+import { KafkaMessageBus, patchKafkaJsNegativeTimeout } from '@signoff/messaging';
 import { jobHash, normalizeJobRequest } from '@signoff/policy-engine';
 import { Kafka, logLevel } from 'kafkajs';
+
+// kafkajs's negative timer (TimeoutNegativeWarning on Node 24): see @signoff/messaging.
+patchKafkaJsNegativeTimeout();
 import { Client, Pool } from 'pg';
 import { activateTestPolicy, approveTestJob, commandsFor, submitTestJob, TEST_SNAPSHOT } from '@signoff/dispatch-service/testing';
 import { testTrustEnv } from '../support/keys';

@@ -5,6 +5,10 @@ import path from 'node:path';
 import { Client } from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { approvalsClient } from '@signoff/approval-service/testing';
+import { commandsFor, submitTestJob } from '@signoff/dispatch-service/testing';
+import { createEventStore } from '@signoff/event-store';
+import { inSpan, startTracing } from '@signoff/observability';
+import { InMemorySpanExporter } from '@opentelemetry/sdk-trace';
 import { freePort } from '../../deploy/local/ports';
 import { authHeader } from '../support/app';
 import { createTestDatabase, testKafkaBrokers } from '../support/infra';
@@ -201,5 +205,27 @@ describe('tracing a job from the request to the worker', () => {
         'worker:run job',
       ]),
     );
+  });
+
+  it("a replayed job continues its trace from the events' metadata (no notification on Kafka)", async () => {
+    // No relay announces the job: the policy service (the relay of jobs.evaluated) is stopped, so
+    // only the dispatch service's replay consumer can find it in the log.
+    await policy.stop();
+    // This process writes the job as a service would, inside a span: the events carry its traceparent.
+    startTracing({ exporter: 'none', serviceName: 'e2e-seed', resourceAttributes: {}, sampler: 'always_on', samplerRatio: 1 }, { exporter: new InMemorySpanExporter() });
+    const store = await createEventStore(db.url);
+    let traceId = '';
+    try {
+      await inSpan('seed', {}, async (span) => {
+        traceId = span.spanContext().traceId;
+        await submitTestJob(commandsFor(store), 't-replayed', 'allow');
+      });
+    } finally {
+      await store.close();
+    }
+    await eventually(() => spans().some((s) => s.traceId === traceId && s.service === 'worker' && s.name === 'run job'), 'the replayed job to run in its trace', 30_000);
+    const names = spans().filter((s) => s.traceId === traceId).map((s) => `${s.service}:${s.name}`);
+    expect(names).toEqual(expect.arrayContaining(['dispatch:replay job', 'dispatch:dispatch job', `dispatch:send ${prefix}jobs.dispatch`, `worker:process ${prefix}jobs.dispatch`, 'worker:run job']));
+    expect(names).not.toContain(`dispatch:process ${prefix}jobs.evaluated`);
   });
 });

@@ -3,7 +3,11 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { patchKafkaJsNegativeTimeout } from '@signoff/messaging';
 import { Kafka, logLevel } from 'kafkajs';
+
+// kafkajs's negative timer (TimeoutNegativeWarning on Node 24): see @signoff/messaging.
+patchKafkaJsNegativeTimeout();
 import { freePort, isAlive } from '../ports';
 
 const POM = path.join(__dirname, 'pom.xml');

@@ -155,3 +155,15 @@ function withTraceparent<E extends { metadata: object }>(events: E[]): E[] {
   const traceparent = currentTraceparent();
   return traceparent ? events.map((event) => ({ ...event, metadata: { ...event.metadata, traceparent } })) : events;
 }
+
+/**
+ * The newest `traceparent` in a job's events' metadata (unparsed: the reader checks it), or
+ * undefined when none carries one: where a replay continues the job's trace.
+ */
+export function latestTraceparent(events: readonly { readonly metadata: unknown }[]): unknown {
+  for (let i = events.length - 1; i >= 0; i--) {
+    const traceparent = (events[i].metadata as { traceparent?: unknown } | null)?.traceparent;
+    if (traceparent !== undefined) return traceparent;
+  }
+  return undefined;
+}

@@ -11,7 +11,10 @@ import {
   TopicSpec,
 } from './message-bus.port';
 import { backoffDelay, MessageDelivery } from './message-delivery';
+import { patchKafkaJsNegativeTimeout } from './kafkajs-timeout.patch';
 import { brokerFailure, TransientMessageError } from './message-failure';
+
+patchKafkaJsNegativeTimeout();
 
 export interface KafkaBusOptions {
   readonly brokers: readonly string[];

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { CommandMetadata, GrantVoidedOutcome, isReleased, ReleasedJobState } from '@signoff/approvals';
 import { describeJobRef, ErrorCode, JobRef, SignoffTopics, toJobStreamId } from '@signoff/contracts';
-import { Clock, commandMetadata, JobCommandHandler, LoadedJob, newCommandId, SIGNOFF_TOPICS } from '@signoff/core';
+import { Clock, commandMetadata, JobCommandHandler, latestTraceparent, LoadedJob, newCommandId, SIGNOFF_TOPICS } from '@signoff/core';
 import { encodeValue, MessageBus, PublishedRecord } from '@signoff/messaging';
 import { continueTrace, inSpan, SignoffMetrics, TRACEPARENT_HEADER, traceparentOf, tracingEnabled } from '@signoff/observability';
 import { SpanKind } from '@opentelemetry/api';
@@ -102,7 +102,7 @@ export class JobDispatcher {
     const loaded = known ?? (await this.commands.load(ref));
     // Tracing: a dispatch notified on Kafka is inside the message's `process` span; a replay has
     // none and continues the job's trace from the newest `traceparent` in its events.
-    return continueTrace(tracingEnabled() ? latestTraceparent(loaded) : undefined, () =>
+    return continueTrace(tracingEnabled() ? latestTraceparent(loaded.events) : undefined, () =>
       inSpan('dispatch job', { attributes: { 'signoff.job.id': ref.jobId, 'signoff.tenant': ref.tenant } }, async (span) => {
         const result = await this.dispatchLoaded(ref, correlationId, loaded);
         span.setAttribute('signoff.dispatch.status', result.status);
@@ -249,11 +249,3 @@ export class JobDispatcher {
   }
 }
 
-/** The newest `traceparent` in a job's events' metadata (undefined when none carries one). */
-function latestTraceparent(loaded: LoadedJob): unknown {
-  for (let i = loaded.events.length - 1; i >= 0; i--) {
-    const traceparent = (loaded.events[i].metadata as { traceparent?: unknown } | null)?.traceparent;
-    if (traceparent !== undefined) return traceparent;
-  }
-  return undefined;
-}

@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
 import { describeJobRef, JobRef, toJobStreamId } from '@signoff/contracts';
-import { Clock, commandMetadata, JobCommandHandler, newCommandId, SIGNOFF_CONFIG } from '@signoff/core';
-import { HealthRegistry, SignoffMetrics } from '@signoff/observability';
+import { Clock, commandMetadata, JobCommandHandler, latestTraceparent, LoadedJob, newCommandId, SIGNOFF_CONFIG } from '@signoff/core';
+import { continueTrace, HealthRegistry, inSpan, SignoffMetrics, tracingEnabled } from '@signoff/observability';
 import { SignoffConfig } from '@signoff/runtime';
 import { Counter } from 'prom-client';
 import { DISPATCH_OPTIONS, ResolvedDispatchOptions } from '../dispatch.options';
@@ -168,6 +168,21 @@ export class ReplayConsumer implements OnApplicationBootstrap, OnModuleDestroy {
   }
 
   private async handle(candidate: ReplayCandidate): Promise<HandleOutcome> {
+    if (!tracingEnabled()) return this.replay(candidate);
+    // Tracing: the replay continues the job's trace from its events (read here and handed to the
+    // command, so tracing costs no extra read).
+    const ref = refOf(candidate);
+    const loaded = await this.commands.load(ref);
+    return continueTrace(latestTraceparent(loaded.events), () =>
+      inSpan('replay job', { attributes: { 'signoff.job.id': ref.jobId, 'signoff.tenant': ref.tenant, 'signoff.replay.reason': candidate.reason } }, async (span) => {
+        const outcome = await this.replay(candidate, loaded);
+        span.setAttribute('signoff.replay.outcome', outcome);
+        return outcome;
+      }),
+    );
+  }
+
+  private async replay(candidate: ReplayCandidate, loaded?: LoadedJob): Promise<HandleOutcome> {
     const ref = refOf(candidate);
     const job = describeJobRef(ref);
     if (
@@ -190,6 +205,7 @@ export class ReplayConsumer implements OnApplicationBootstrap, OnModuleDestroy {
         snapshotMode: this.config.snapshotMode,
         metadata: commandMetadata(this.clock, { actor: this.dispatcher.instanceId, commandId }),
       }),
+      loaded ? { loaded } : {},
     );
     for (const event of appended) this.projection.apply({ ...event, streamId: toJobStreamId(ref) });
     this.dispatcher.forget(ref, candidate.attempt);

@@ -9,10 +9,13 @@ import { DEFAULT_TENANT, JobEvent, JobRef, JobRequest, POLICY_STREAM, PolicyActi
 import { commandMetadata, JobCommandHandler } from '@signoff/core';
 import { FixedClock } from '@signoff/core/testing';
 import { EventStore } from '@signoff/event-store';
-import { InboundMessage, MessageBus, Subscription } from '@signoff/messaging';
+import { InboundMessage, MessageBus, patchKafkaJsNegativeTimeout, Subscription } from '@signoff/messaging';
 import { SignoffMetrics } from '@signoff/observability';
 import { jobHash, normalizeJobRequest, parsePolicy, PolicyBundle, policySnapshot } from '@signoff/policy-engine';
 import { Kafka, logLevel } from 'kafkajs';
+
+// kafkajs's negative timer (TimeoutNegativeWarning on Node 24): see @signoff/messaging.
+patchKafkaJsNegativeTimeout();
 
 /** The policy the test jobs are recorded under (each test still picks its job's outcome). */
 export const TEST_POLICY_YAML = `
