@@ -79,6 +79,10 @@ export interface SignoffConfig {
   readonly webhooks: WebhooksConfig;
   /** Slack approvals (SIGNOFF_SLACK_FILE): null when unset. Outbound retries use the WEBHOOK_* tunables. */
   readonly slack: SlackConfig | null;
+  /** AUDIT_TREE_HEAD_INTERVAL_MS: how often the audit tree signs a head when it has grown (default 60 s). */
+  readonly auditTreeHeadIntervalMs: number;
+  /** AUDIT_TREE_POLL_MS: how often the audit tree reads the log once caught up (default 200 ms). */
+  readonly auditTreePollMs: number;
 }
 
 /** Points of the dispatch path where the test-only fault hook (SIGNOFF_FAULT) kills the dispatcher. */
@@ -208,6 +212,8 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>, d
 
   const webhooks = readWebhooksConfig(str('SIGNOFF_WEBHOOKS_FILE'), int, problems);
   const slack = readSlackConfig(str('SIGNOFF_SLACK_FILE'), problems);
+  const auditTreeHeadIntervalMs = int('AUDIT_TREE_HEAD_INTERVAL_MS', 60_000, 1000, 86_400_000);
+  const auditTreePollMs = int('AUDIT_TREE_POLL_MS', 200, 10, 60_000);
 
   if (problems.length > 0) throw new ConfigError(problems);
   return {
@@ -242,6 +248,8 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>, d
     dispatchFault,
     webhooks,
     slack,
+    auditTreeHeadIntervalMs,
+    auditTreePollMs,
   };
 }
 
