@@ -31,7 +31,8 @@ export type FindingKind =
   | 'bad_head' // a tree head whose signature does not verify (ignored otherwise)
   | 'fork' // two validly signed heads of one size with different roots
   | 'inconsistent_heads' // a later signed head does not extend an earlier one
-  | 'tree_record_altered'; // the stored leaf records do not match the signed heads
+  | 'tree_record_altered' // the stored leaf records do not match the signed heads
+  | 'no_signed_head'; // the log has entries but no validly signed head: nothing is proven
 
 export interface Finding {
   readonly kind: FindingKind;
@@ -105,6 +106,9 @@ export function verifyLog(input: VerifyLogInput): VerifyReport {
     }
   }
   const signedSize = distinct.at(-1)?.tree_size ?? 0;
+  if (distinct.length === 0 && computed.size > 0) {
+    findings.push({ kind: 'no_signed_head', detail: `${computed.size} entries and no validly signed tree head: nothing proves them (were the heads deleted? pass the ones you kept with --heads)` });
+  }
 
   if (failing.length === 0) {
     // 4. Consistency of consecutive heads, and inclusion of every signed entry, on the computed tree.
@@ -197,7 +201,8 @@ function pinpoint(input: VerifyLogInput, hashes: readonly Uint8Array[], heads: r
   });
   const lastSigned = Math.max(-1, ...matched.map((m) => m.j));
   input.entries.forEach((entry, j) => {
-    if (j > Math.max(lastSigned, size - 1) || signedKeys.has(keyOf(entry.stream_id, entry.event_id))) return;
+    // After the last signed entry the log may hold newer events, not yet signed: not an insertion.
+    if (j > lastSigned || signedKeys.has(keyOf(entry.stream_id, entry.event_id))) return;
     findings.push({ kind: 'inserted', log_index: j, event_id: entry.event_id, stream_id: entry.stream_id, detail: `event ${entry.event_id} of ${entry.stream_id} at position ${j} of the log was never signed there` });
   });
   return findings;

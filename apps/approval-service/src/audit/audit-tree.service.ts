@@ -188,10 +188,16 @@ export class AuditTree implements OnApplicationBootstrap, OnModuleDestroy {
 
   private async run(): Promise<void> {
     let failures = 0;
+    let signedAtStart = false;
     while (!this.stopping) {
       try {
         await this.ready();
         const read = await this.step();
+        // A first head as soon as the tree has caught up at start, so the log is never long unsigned.
+        if (!signedAtStart && read < this.batchSize) {
+          await this.signIfGrown();
+          signedAtStart = true;
+        }
         failures = 0;
         this.metrics.auditTreeStalled.set(0);
         if (read < this.batchSize) await this.sleep(this.options.pollIntervalMs);
