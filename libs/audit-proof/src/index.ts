@@ -26,3 +26,4 @@ export {
   type TreeHead,
 } from './signed-statement';
 export { verifyLog, type Finding, type FindingKind, type LeafRecord, type VerifyLogInput, type VerifyReport } from './verify-log';
+export { checkReceipt, type DecisionReceipt, type DecisionStatement, type ReceiptDecision } from './receipt';

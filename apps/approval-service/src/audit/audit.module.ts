@@ -1,6 +1,8 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { cqrsHandlers } from '@signoff/core';
 import { AuditHttpController } from './audit.http.controller';
+import { JobReceiptHandler } from './job-receipt.handler';
+import { JobReceiptHttpController } from './job-receipt.http.controller';
 import { ConsistencyProofHandler, InclusionProofHandler, SignTreeHeadHandler, TreeHeadHandler } from './audit-proofs.handler';
 import { AUDIT_TREE_OPTIONS, AuditTree, type AuditTreeOptions } from './audit-tree.service';
 
@@ -14,13 +16,13 @@ export class AuditModule {
   static forRoot(options: AuditTreeOptions): DynamicModule {
     return {
       module: AuditModule,
-      controllers: [AuditHttpController],
+      controllers: [AuditHttpController, JobReceiptHttpController],
       providers: [
         { provide: AUDIT_TREE_OPTIONS, useValue: options },
         AuditTree,
         ...cqrsHandlers('AuditModule', {
           commands: [SignTreeHeadHandler],
-          queries: [TreeHeadHandler, InclusionProofHandler, ConsistencyProofHandler],
+          queries: [TreeHeadHandler, InclusionProofHandler, ConsistencyProofHandler, JobReceiptHandler],
         }),
       ],
       exports: [AuditTree],
