@@ -5,6 +5,7 @@ import type { SignedTreeHead } from '@signoff/audit-proof';
 import { ProblemDto } from '@signoff/contracts';
 import { CurrentPrincipal, Principal, Roles } from '@signoff/runtime';
 import { queryValue } from './audit-input';
+import { AuditEventsPage, AuditEventsQuery } from './audit-events.query';
 import { ConsistencyProofQuery, ConsistencyProofView, InclusionProofQuery, InclusionProofView, SignTreeHeadCommand, TreeHeadQuery } from './audit-proofs.query';
 
 @ApiTags('audit')
@@ -30,6 +31,27 @@ export class AuditHttpController {
   @ApiOperation({ summary: 'Sign a tree head now (on demand)' })
   signTreeHead(): Promise<SignedTreeHead> {
     return this.commands.execute(new SignTreeHeadCommand());
+  }
+
+  @Get('events')
+  @Roles('auditor', 'admin')
+  @ApiOperation({
+    summary: "The auditor's questions: domain events as CloudEvents (redacted like signoff.audit), in log order, paged",
+    description: 'Filters (all optional, all must hold): actor (exact), tenant, topic (a glob), decision (allowed, denied, approval_required, granted, rejected, expired, invalidated), from / to (ISO 8601, on the event time). At most 5,000 events are scanned per request: a page may be short and still have a next_cursor. tree_head: the newest signed head; prove an item with GET /audit/proof/inclusion?event_id=<id>.',
+  })
+  @ApiQuery({ name: 'actor', required: false })
+  @ApiQuery({ name: 'tenant', required: false })
+  @ApiQuery({ name: 'topic', required: false })
+  @ApiQuery({ name: 'decision', required: false })
+  @ApiQuery({ name: 'from', required: false })
+  @ApiQuery({ name: 'to', required: false })
+  @ApiQuery({ name: 'cursor', required: false })
+  @ApiQuery({ name: 'limit', required: false, description: '1 to 1000 (default 100).' })
+  @ApiResponse({ status: 400, type: ProblemDto, description: 'invalid_audit_filter (with `parameter`), invalid_cursor' })
+  events(@Query() query: Record<string, unknown>, @CurrentPrincipal() principal: Principal): Promise<AuditEventsPage> {
+    const names = ['actor', 'tenant', 'topic', 'decision', 'from', 'to', 'cursor', 'limit'] as const;
+    const input = Object.fromEntries(names.filter((n) => query[n] !== undefined).map((n) => [n, queryValue(query, n)]));
+    return this.queries.execute(new AuditEventsQuery(principal, input));
   }
 
   @Get('proof/inclusion')

@@ -1,6 +1,7 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { cqrsHandlers } from '@signoff/core';
 import { AuditHttpController } from './audit.http.controller';
+import { AuditEventsHandler } from './audit-events.handler';
 import { JobReceiptHandler } from './job-receipt.handler';
 import { JobReceiptHttpController } from './job-receipt.http.controller';
 import { ConsistencyProofHandler, InclusionProofHandler, SignTreeHeadHandler, TreeHeadHandler } from './audit-proofs.handler';
@@ -22,7 +23,7 @@ export class AuditModule {
         AuditTree,
         ...cqrsHandlers('AuditModule', {
           commands: [SignTreeHeadHandler],
-          queries: [TreeHeadHandler, InclusionProofHandler, ConsistencyProofHandler, JobReceiptHandler],
+          queries: [TreeHeadHandler, InclusionProofHandler, ConsistencyProofHandler, JobReceiptHandler, AuditEventsHandler],
         }),
       ],
       exports: [AuditTree],
