@@ -88,11 +88,11 @@ function main(): void {
   const head = { tree_size: n, root_hash: toHex(root), timestamp: Date.now() };
   const signed = { ...head, key_id: 'k', signature: sign(null, treeHeadBytes(head, 'k'), privateKey).toString('base64url') };
   t = process.hrtime.bigint();
-  const quick = verifyLog({ entries, heads: [signed], keys, checkInclusion: false });
-  rows.push([`verifyLog of ${fmt(n)} entries, one signed head, no per-entry inclusion`, `${fmt(ms(t))} ms`, quick.ok ? 'ok' : 'FAILED']);
+  const quick = verifyLog({ entries, heads: [signed], keys });
+  rows.push([`verifyLog of ${fmt(n)} entries, one signed head (audit verify: root recomputed, 10,000 inclusion proofs)`, `${fmt(ms(t))} ms`, quick.ok ? 'ok' : 'FAILED']);
   t = process.hrtime.bigint();
-  const full = verifyLog({ entries, heads: [signed], keys });
-  rows.push([`verifyLog of ${fmt(n)} entries with the inclusion proof of every entry (audit verify)`, `${fmt(ms(t))} ms`, full.ok ? 'ok' : 'FAILED']);
+  const full = verifyLog({ entries, heads: [signed], keys, checkInclusion: 'all' });
+  rows.push([`verifyLog of ${fmt(n)} entries with the inclusion proof of every entry (audit verify --all-inclusion)`, `${fmt(ms(t))} ms`, full.ok ? 'ok' : 'FAILED']);
 
   process.stdout.write(`| measurement | value | notes |\n| --- | --- | --- |\n${rows.map((r) => `| ${r.join(' | ')} |`).join('\n')}\n`);
 }

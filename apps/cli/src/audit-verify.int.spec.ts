@@ -148,6 +148,22 @@ for (const backend of [postgres, pglite]) {
       expect(kinds(edited.report)).toEqual([{ kind: 'altered', event_id: deterministicUuid('verify/0/1') }]);
     });
 
+    it('audit export takes the auditor filters and ends with the signed tree head it was taken at', async () => {
+      const db = await backend.create();
+      const cwd = fs.mkdtempSync(path.join(os.tmpdir(), 'verify-cwd-'));
+      await signedLog(db.url);
+      const lines: string[] = [];
+      const errors: string[] = [];
+      const io = { out: (l: string) => lines.push(l), err: (l: string) => errors.push(l), env: {}, cwd };
+      expect(await runCli(['audit', 'export', '--url', db.url, '--decision', 'granted', '--actor', 'alice'], io)).toBe(0);
+      const events = lines.map((l) => JSON.parse(l) as { type: string; subject: string; data: { tree_size?: number; signature?: string } });
+      expect(events.slice(0, -1).map((e) => [e.type, e.subject])).toEqual([0, 1, 2, 3, 4].map((j) => ['signoff.approval.granted', `j${j}`]));
+      expect(events.at(-1)).toMatchObject({ type: 'signoff.audit.tree_head', data: { tree_size: 12, signature: expect.any(String) } });
+      expect(errors.at(-1)).toBe('exported 5 events and the tree head of size 12');
+      expect(await runCli(['audit', 'export', '--url', db.url, '--decision', 'maybe'], io)).toBe(2);
+      await db.drop();
+    });
+
     it('an edited event (UPDATE) is reported as altered, by id and leaf index', async () => {
       const { code, report, out, ids } = await scenario((sql, ids) => sql(`UPDATE event_store.events SET data = jsonb_set(data, '{reviewer}', '"mallory"') WHERE event_id = $1`, [ids[4]]));
       expect(code).toBe(1);

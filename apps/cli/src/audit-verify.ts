@@ -109,6 +109,8 @@ export interface VerifyArgs {
   readonly file: string | null;
   readonly jwks: string;
   readonly headFiles: readonly string[];
+  /** Verify the inclusion proof of every signed entry (default: 10,000 spread over the log). */
+  readonly allInclusion?: boolean;
 }
 
 /** Runs the verification; resolves with the report. */
@@ -126,5 +128,5 @@ export async function verifyAuditLog(args: VerifyArgs, cwd: string): Promise<Ver
     }
   }
   const extra = args.headFiles.flatMap((file) => readHeadsFile(fs.readFileSync(path.resolve(cwd, file), 'utf8')));
-  return verifyLog({ entries: material.entries, leaves: material.leaves, heads: [...material.heads, ...extra], keys });
+  return verifyLog({ entries: material.entries, leaves: material.leaves, heads: [...material.heads, ...extra], keys, ...(args.allInclusion ? { checkInclusion: 'all' as const } : {}) });
 }

@@ -41,7 +41,6 @@ export function parseAuditFilter(input: AuditFilterInput): AuditFilter {
     const value = input[name];
     if (value === undefined || value === '') return undefined;
     if (value === null || typeof value !== 'string') return bad(name, 'must be given once, as text');
-    // eslint-disable-next-line no-control-regex
     if (value.length > MAX_FILTER_LENGTH || /[\u0000-\u001f\u007f]|[\ud800-\udfff]/.test(value)) return bad(name, `must be at most ${MAX_FILTER_LENGTH} printable characters`);
     return value;
   };
