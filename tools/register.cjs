@@ -6,6 +6,7 @@
  * (`@signoff/<name>/testing` = <dir>/src/testing/index.ts). The compiled output is cached by content hash.
  */
 'use strict';
+require('./node-runtime.cjs').assertSupportedRuntime();
 const fs = require('node:fs');
 const path = require('node:path');
 const crypto = require('node:crypto');
