@@ -11,6 +11,7 @@ import { askSignoff, SignoffApiError, submitToolCall, toolJobId, verdictOfJob, t
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type AnyAgent = Agent<any, any>;
 type AnyRunResult = RunResult<unknown, AnyAgent>;
+type AnyRunState = RunState<unknown, AnyAgent>;
 
 export interface SignoffAgentsOptions extends ToolGateOptions {
   /** Aborts the waits. */
@@ -47,10 +48,15 @@ export function signoffForAgents(options: SignoffAgentsOptions) {
       };
     },
 
-    /** Decides every interruption of `result` from Signoff; resolves with the verdicts. */
-    async resolve(result: AnyRunResult): Promise<ToolVerdict[]> {
+    /**
+     * Decides every interruption from Signoff, approving or rejecting it on the run's state;
+     * resolves with the verdicts. Takes the interrupted result, or a state restored with
+     * `RunState.fromString` (another process resuming later); then run again with the state.
+     */
+    async resolve(interrupted: AnyRunResult | AnyRunState): Promise<ToolVerdict[]> {
+      const state = 'getInterruptions' in interrupted ? interrupted : interrupted.state;
       const verdicts: ToolVerdict[] = [];
-      for (const item of result.interruptions) {
+      for (const item of state.getInterruptions()) {
         const callId = 'callId' in item.rawItem && typeof item.rawItem.callId === 'string' ? item.rawItem.callId : (item.rawItem.id ?? '');
         const toolName = item.name ?? 'unknown';
         let args: unknown = null;
@@ -61,8 +67,8 @@ export function signoffForAgents(options: SignoffAgentsOptions) {
         }
         const verdict = await verdictFor(options, { toolName, callId, args });
         options.onVerdict?.(verdict, item);
-        if (verdict.approved) result.state.approve(item);
-        else result.state.reject(item, { message: verdict.reason });
+        if (verdict.approved) state.approve(item);
+        else state.reject(item, { message: verdict.reason });
         verdicts.push(verdict);
       }
       return verdicts;
