@@ -68,7 +68,7 @@ describe('agent-framework adapters against the standalone server', () => {
     });
 
     it('never runs a denied call', async () => {
-      const execute = vi.fn(async () => 'ran');
+      const execute = vi.fn(async (_args: unknown) => 'ran');
       const result = await generateText({
         model: model('delete_data', callId('ai-delete'), { table: 'customers' }),
         tools: tools(execute),
@@ -84,23 +84,29 @@ describe('agent-framework adapters against the standalone server', () => {
     });
 
     it('runs an allowed call at once, and an approved one once with exactly the approved arguments', async () => {
-      const execute = vi.fn(async () => 'ok');
+      const execute = vi.fn(async (_args: unknown) => 'ok');
       await generateText({ model: model('lookup', callId('ai-lookup'), { q: 'refunds' }), tools: tools(execute), prompt: 'look', stopWhen: isStepCount(2), toolApproval: signoffToolApproval({ client: agentClient }) });
       expect(execute).toHaveBeenCalledTimes(1);
       expect(execute.mock.calls[0][0]).toEqual({ q: 'refunds' });
 
-      const pay = vi.fn(async () => 'paid');
+      // what Signoff says about the job at the moment the tool runs: it must already be approved
+      const seenAtRun: unknown[] = [];
+      const pay = vi.fn(async (_args: unknown) => {
+        seenAtRun.push((await reviewer.get(toolJobId({ toolName: 'pay', callId: callId('ai-pay') }))).approval?.state);
+        return 'paid';
+      });
       const [result] = await Promise.all([
         generateText({ model: model('pay', callId('ai-pay'), PAYMENT), tools: tools(pay), prompt: 'pay acme', stopWhen: isStepCount(2), toolApproval: signoffToolApproval({ client: agentClient, timeoutMs: 30_000 }) }),
         decide('pay', callId('ai-pay'), 'approve', PAYMENT),
       ]);
       expect(pay).toHaveBeenCalledTimes(1);
       expect(pay.mock.calls[0][0]).toEqual(PAYMENT);
+      expect(seenAtRun).toEqual(['approved']);
       expect(result.text).toBe('done');
     });
 
     it('never runs a call the reviewer rejected, and tells the model why', async () => {
-      const pay = vi.fn(async () => 'paid');
+      const pay = vi.fn(async (_args: unknown) => 'paid');
       const verdicts: string[] = [];
       const [result] = await Promise.all([
         generateText({
@@ -135,7 +141,6 @@ describe('agent-framework adapters against the standalone server', () => {
           : [{ type: 'function_call', callId: this.id, name: this.toolName, arguments: JSON.stringify(this.args), status: 'completed' }];
         return { usage: new Usage(), output };
       }
-      // eslint-disable-next-line require-yield
       async *getStreamedResponse(): AsyncIterable<never> {
         throw new Error('not streamed in these tests');
       }
@@ -153,7 +158,7 @@ describe('agent-framework adapters against the standalone server', () => {
       });
 
     it('never runs a denied call: the run is interrupted, Signoff rejects it, the run resumes without it', async () => {
-      const execute = vi.fn(async () => 'ran');
+      const execute = vi.fn(async (_args: unknown) => 'ran');
       const signoff = signoffForAgents({ client: agentClient, timeoutMs: 30_000 });
       const model = new ScriptedModel('delete_data', callId('oa-delete'), { table: 'customers' });
       const result = await signoff.run(runner, agentFor(model, execute, signoff), 'clean up');
@@ -163,7 +168,7 @@ describe('agent-framework adapters against the standalone server', () => {
     });
 
     it('runs an approved call once with exactly the approved arguments, resuming a state restored from its string', async () => {
-      const execute = vi.fn(async () => 'paid');
+      const execute = vi.fn(async (_args: unknown) => 'paid');
       const signoff = signoffForAgents({ client: agentClient, timeoutMs: 30_000 });
       const model = new ScriptedModel('pay', callId('oa-pay'), PAYMENT);
       const agent = agentFor(model, execute, signoff);
@@ -188,7 +193,7 @@ describe('agent-framework adapters against the standalone server', () => {
     });
 
     it('never runs a call the reviewer rejected', async () => {
-      const execute = vi.fn(async () => 'paid');
+      const execute = vi.fn(async (_args: unknown) => 'paid');
       const signoff = signoffForAgents({ client: agentClient, timeoutMs: 30_000 });
       const model = new ScriptedModel('pay', callId('oa-reject'), { to: 'mallory', amount: 5_000 });
       const [result] = await Promise.all([signoff.run(runner, agentFor(model, execute, signoff), 'pay mallory'), decide('pay', callId('oa-reject'), 'reject', { to: 'mallory', amount: 5_000 })]);

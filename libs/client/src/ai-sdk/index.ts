@@ -2,8 +2,15 @@
  * @signoff/client/ai-sdk: Signoff as the Vercel AI SDK's tool approval (`ai` 7: the `toolApproval`
  * option of `generateText` / `streamText`). Loads nothing of `ai` at run time (types only).
  */
-import type { GenericToolApprovalFunction, ToolApprovalStatus, ToolSet } from 'ai';
+import type { ToolApprovalStatus } from 'ai';
 import { askSignoff, type ToolGateOptions, type ToolVerdict } from '@signoff/client';
+
+/** What the approval function reads of the AI SDK's `TypedToolCall` (any tool set). */
+export interface ApprovedToolCall {
+  readonly toolName: string;
+  readonly toolCallId: string;
+  readonly input: unknown;
+}
 
 export interface SignoffToolApprovalOptions extends ToolGateOptions {
   /** Only these tools go through Signoff (default: every tool call). */
@@ -25,8 +32,8 @@ export interface SignoffToolApprovalOptions extends ToolGateOptions {
  * await generateText({ model, tools, prompt, toolApproval: signoffToolApproval({ client }) });
  * ```
  */
-export function signoffToolApproval<TOOLS extends ToolSet = ToolSet>(options: SignoffToolApprovalOptions): GenericToolApprovalFunction<TOOLS, never, never> {
-  return async ({ toolCall }): Promise<ToolApprovalStatus> => {
+export function signoffToolApproval(options: SignoffToolApprovalOptions): (approval: { readonly toolCall: ApprovedToolCall }) => Promise<ToolApprovalStatus> {
+  return async ({ toolCall }) => {
     if (options.tools && !options.tools.includes(toolCall.toolName)) return 'not-applicable';
     const verdict = await askSignoff(options, { toolName: toolCall.toolName, callId: toolCall.toolCallId, args: toolCall.input }, options.signal);
     options.onVerdict?.(verdict, toolCall.toolName);
