@@ -122,6 +122,27 @@ describe('agent-framework adapters against the standalone server', () => {
       expect(verdicts).toEqual(['rejected']);
       expect(JSON.stringify(result.steps[0].content)).toContain('vendor not on the list');
     });
+    it('does not run a call approved with changes it did not make, nor any call when Signoff cannot be asked', async () => {
+      const pay = vi.fn(async (_args: unknown) => 'paid');
+      const verdicts: string[] = [];
+      const id = callId('ai-amended');
+      const amend = async () => {
+        const jobId = toolJobId({ toolName: 'pay', callId: id });
+        await eventually(async () => (await reviewer.get(jobId).catch(() => null))?.state === 'APPROVAL_REQUIRED', 'the pay call to wait', 20_000);
+        await reviewer.approve(jobId, { reason: 'lower amount', amended_request: { payload: { to: 'acme', amount: 100 } } });
+      };
+      await Promise.all([
+        generateText({ model: model('pay', id, PAYMENT), tools: tools(pay), prompt: 'pay', stopWhen: isStepCount(2), toolApproval: signoffToolApproval({ client: agentClient, timeoutMs: 30_000, onVerdict: (v) => verdicts.push(v.outcome) }) }),
+        amend(),
+      ]);
+      expect(verdicts).toEqual(['approved_with_changes']);
+      expect(pay).not.toHaveBeenCalled();
+
+      const unreachable = new SignoffClient({ baseUrl: 'http://127.0.0.1:9', token: 't', retry: { maxAttempts: 1 } });
+      const run = generateText({ model: model('pay', callId('ai-down'), PAYMENT), tools: tools(pay), prompt: 'pay', stopWhen: isStepCount(2), toolApproval: signoffToolApproval({ client: unreachable }) });
+      await expect(run).rejects.toThrow();
+      expect(pay).not.toHaveBeenCalled();
+    });
   });
 
   describe('OpenAI Agents SDK (@openai/agents, needsApproval + RunState)', () => {
