@@ -1,4 +1,4 @@
-// npm start (copy the export lines it prints), then: node -r ./tools/register.cjs libs/client/examples/ai-sdk.ts
+// npm start (copy the export lines it prints), then: npx node -r ./tools/register.cjs libs/client/examples/ai-sdk.ts
 import { SignoffClient } from '@signoff/client';
 import { signoffToolApproval } from '@signoff/client/ai-sdk';
 import { generateText, isStepCount, tool } from 'ai';

@@ -1,4 +1,4 @@
-// npm start (copy the export lines it prints), then: node -r ./tools/register.cjs libs/client/examples/openai-agents.ts
+// npm start (copy the export lines it prints), then: npx node -r ./tools/register.cjs libs/client/examples/openai-agents.ts
 import { Agent, Runner, tool, Usage, type Model, type ModelRequest, type ModelResponse } from '@openai/agents';
 import { SignoffClient } from '@signoff/client';
 import { signoffForAgents } from '@signoff/client/openai-agents';

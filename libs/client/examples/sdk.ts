@@ -1,4 +1,4 @@
-// npm start (copy the export lines it prints), then: node -r ./tools/register.cjs libs/client/examples/sdk.ts
+// npm start (copy the export lines it prints), then: npx node -r ./tools/register.cjs libs/client/examples/sdk.ts
 import { SignoffApiError, SignoffClient } from '@signoff/client';
 
 const baseUrl = process.env.SIGNOFF_URL ?? 'http://127.0.0.1:8080';
