@@ -4,6 +4,7 @@ import path from 'node:path';
 import { keySetSourceProblem } from '@signoff/keys';
 import { readSlackConfig, SlackConfig } from './slack.config';
 import { readWebhooksConfig, WebhooksConfig } from './webhooks.config';
+import { McpGatewayEmbeddedConfig, readMcpGatewayEmbedded } from './mcp-gateway.config';
 
 export type SnapshotMode = 'strict' | 'decision';
 
@@ -79,6 +80,8 @@ export interface SignoffConfig {
   readonly webhooks: WebhooksConfig;
   /** Slack approvals (SIGNOFF_SLACK_FILE): null when unset. Outbound retries use the WEBHOOK_* tunables. */
   readonly slack: SlackConfig | null;
+  /** The in-process MCP gateway of the standalone (SIGNOFF_MCP_GATEWAY, MCP_GATEWAY_*): null when unset. */
+  readonly mcpGateway: McpGatewayEmbeddedConfig | null;
 }
 
 /** Points of the dispatch path where the test-only fault hook (SIGNOFF_FAULT) kills the dispatcher. */
@@ -208,6 +211,7 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>, d
 
   const webhooks = readWebhooksConfig(str('SIGNOFF_WEBHOOKS_FILE'), int, problems);
   const slack = readSlackConfig(str('SIGNOFF_SLACK_FILE'), problems);
+  const mcpGateway = readMcpGatewayEmbedded(str('SIGNOFF_MCP_GATEWAY'), int, problems);
 
   if (problems.length > 0) throw new ConfigError(problems);
   return {
@@ -242,6 +246,7 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>, d
     dispatchFault,
     webhooks,
     slack,
+    mcpGateway,
   };
 }
 
