@@ -2,12 +2,12 @@ import type http from 'node:http';
 import type { KeySetSource, VerificationKeySet } from '@signoff/keys';
 import type { MessageBus } from '@signoff/messaging';
 import { AuthOptions, JwtVerifier, McpGatewayFile } from '@signoff/runtime';
-import type { Worker, SqlQueryable } from '@signoff/worker-sdk';
+import type { Worker, SqlQueryable, WorkerToken } from '@signoff/worker-sdk';
 import { Counter, Registry } from 'prom-client';
 import { CallToolHandler } from './call/call-tool.handler';
 import { createMcpHttpServer } from './server/mcp-http.server';
 import { createMcpServer } from './server/mcp-server.factory';
-import { FetchSignoffApi } from './signoff/fetch-signoff.api';
+import { ClientSignoffApi } from './signoff/client-signoff.api';
 import { SignoffApi } from './signoff/signoff-api.port';
 import { ToolCatalog } from './tools/tool-catalog';
 import { UpstreamLog, UpstreamPool } from './upstream/upstream-pool';
@@ -33,7 +33,7 @@ export interface McpGatewayOptions {
   readonly databaseUrl?: string;
   readonly db?: SqlQueryable;
   readonly grantKeys: KeySetSource | VerificationKeySet;
-  readonly workerToken: string;
+  readonly workerToken: WorkerToken;
   readonly leaseMs: number;
   readonly registry?: Registry;
   readonly log: UpstreamLog;
@@ -58,7 +58,7 @@ export async function startMcpGateway(options: McpGatewayOptions): Promise<McpGa
   const calls =
     (registry.getSingleMetric(CALLS_METRIC) as Counter<'outcome'> | undefined) ??
     new Counter({ name: CALLS_METRIC, help: 'MCP tools/call answered by the gateway, by outcome (succeeded or the Signoff code)', labelNames: ['outcome'] as const, registers: [registry] });
-  const signoff = typeof options.signoff === 'string' ? new FetchSignoffApi(options.signoff) : options.signoff;
+  const signoff = typeof options.signoff === 'string' ? new ClientSignoffApi(options.signoff) : options.signoff;
   const pool = new UpstreamPool(options.file.upstreams, options.log);
   const catalog = new ToolCatalog(pool, options.file.upstreams, options.log);
   const outcomes = new LocalOutcomes();

@@ -145,8 +145,8 @@ export class CallToolHandler {
       let snapshot: JobSnapshot | null = null;
       for (let polls = 0; ; polls++) {
         if (settled.outcome) return fromLocal(settled.outcome);
-        // An allowed call's first read waits a little: its result is rarely there at once.
-        if (polls > 0 || answer.status === 'accepted') {
+        // An allowed call's first read waits a little (its result is rarely there at once); a held call reads at once (its expiry).
+        if (polls > 0 || answer.status === 'approval_required') {
           snapshot = await signoff.getJob(context.token, request.job_id, request.tenant, context.signal).catch((error: unknown) => {
             if (context.signal.aborted) throw error;
             return snapshot; // a failed read: wait and read again, bounded by the hold

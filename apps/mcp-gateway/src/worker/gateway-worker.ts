@@ -1,7 +1,7 @@
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import type { KeySetSource, VerificationKeySet } from '@signoff/keys';
 import type { MessageBus } from '@signoff/messaging';
-import { createWorker, DispatchedJob, SqlQueryable, Worker } from '@signoff/worker-sdk';
+import { createWorker, DispatchedJob, SqlQueryable, Worker, WorkerToken } from '@signoff/worker-sdk';
 import type { Registry } from 'prom-client';
 import { SERVER_LABEL, TOOL_LABEL } from '../tools/tool-mapping';
 import type { ToolCatalog } from '../tools/tool-catalog';
@@ -39,7 +39,7 @@ export interface GatewayWorkerOptions {
   readonly databaseUrl?: string;
   readonly db?: SqlQueryable;
   readonly grantKeys: KeySetSource | VerificationKeySet;
-  readonly workerToken: string;
+  readonly workerToken: WorkerToken;
   readonly leaseMs: number;
   readonly registry?: Registry;
   readonly pool: UpstreamPool;
