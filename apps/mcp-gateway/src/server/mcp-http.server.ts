@@ -19,16 +19,24 @@ function jsonRpcError(res: http.ServerResponse, status: number, code: number, me
   res.writeHead(status, { 'content-type': 'application/json', ...headers }).end(JSON.stringify({ jsonrpc: '2.0', error: { code, message }, id: null }));
 }
 
-/** Reads a body of at most `max` bytes; null when larger (the rest is not read). */
+/**
+ * Reads a body of at most `max` bytes; null when larger. The rest of a larger body is read and
+ * dropped (so the client gets the 413 instead of a reset) up to 8 x `max`, then the connection is cut.
+ */
 function readBody(req: http.IncomingMessage, max: number): Promise<Buffer | null> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
+    let over = false;
     req.on('data', (chunk: Buffer) => {
       size += chunk.length;
-      if (size > max) {
+      if (!over && size > max) {
+        over = true;
+        chunks.length = 0;
         resolve(null);
-        req.destroy();
+      }
+      if (over) {
+        if (size > 8 * max) req.destroy();
         return;
       }
       chunks.push(chunk);
@@ -86,7 +94,7 @@ export function createMcpHttpServer(options: McpHttpOptions): http.Server {
     }
     const body = await readBody(req, MAX_MCP_BODY_BYTES);
     if (body === null) {
-      jsonRpcError(res, 413, -32600, `request body larger than ${MAX_MCP_BODY_BYTES} bytes`);
+      jsonRpcError(res, 413, -32600, `request body larger than ${MAX_MCP_BODY_BYTES} bytes`, { connection: 'close' });
       return;
     }
     let parsed: unknown;
