@@ -160,7 +160,7 @@ export function progressMessage(p: Omit<PendingAnswer, 'code'>, elapsedMs: numbe
 }
 
 /** The upstream's result as stored on the job, with the job named in `_meta["signoff/job"]`. */
-export function succeededResult(stored: unknown, job: { readonly job_id: string; readonly topic: string; readonly decision: string; readonly args_hash: string }): ToolResult {
+export function succeededResult(stored: unknown, job: { readonly job_id: string; readonly topic: string; readonly decision: string; readonly args_hash: string; readonly amended?: true }): ToolResult {
   const result = stored !== null && typeof stored === 'object' && Array.isArray((stored as ToolResult).content) ? (stored as ToolResult) : { content: [{ type: 'text' as const, text: JSON.stringify(stored ?? null) }] };
   return { ...result, _meta: { ...(result._meta ?? {}), 'signoff/job': job } };
 }

@@ -135,7 +135,7 @@ export class CallToolHandler {
     const local = outcomes.wait(request.tenant, request.job_id);
     const job = { job_id: request.job_id, topic: request.topic, decision: answer.status === 'accepted' ? 'allow' : 'approved', args_hash: hash };
     const fromLocal = (o: LocalOutcome): ToolResult =>
-      o.ok ? succeededResult(o.result, job) : refusalResult('tool_failed', o.error, { job_id: request.job_id, topic: request.topic });
+      o.ok ? succeededResult(o.result, { ...job, ...(o.args_hash !== hash ? { amended: true } : {}) }) : refusalResult('tool_failed', o.error, { job_id: request.job_id, topic: request.topic });
     const settled: { outcome: LocalOutcome | null } = { outcome: null };
     void local.outcome.then((o) => (settled.outcome = o));
     let lastProgress = -Infinity;

@@ -5,6 +5,7 @@ import type { ToolCatalog } from '../tools/tool-catalog';
 import { LocalOutcomes } from '../worker/local-outcomes';
 import { APPROVAL_REF_META, JobSnapshot } from './call-step';
 import { CallToolHandler } from './call-tool.handler';
+import { argsHash } from './tool-arguments';
 
 /** The Signoff API as an in-memory table of jobs the test moves along (the port's contract, no HTTP). */
 class FakeSignoff extends SignoffApi {
@@ -56,8 +57,10 @@ describe('CallToolHandler: a tools/call through Signoff', () => {
     expect(request).toMatchObject({ topic: 'mcp.files.send_payment', tenant: 't1', labels: { 'mcp.server': 'files', 'mcp.tool': 'send_payment' }, payload: { amount: 5, to: 'bob' } });
     expect(request.job_id).toMatch(/^mcp-[0-9a-f]{32}$/);
     // The worker on this instance ran it: the call answers with that result at once.
-    outcomes.publish('t1', request.job_id, { ok: true, result: { content: [{ type: 'text', text: 'paid' }] } });
-    expect(await pending).toMatchObject({ content: [{ type: 'text', text: 'paid' }], _meta: { 'signoff/job': { job_id: request.job_id, decision: 'allow' } } });
+    outcomes.publish('t1', request.job_id, { ok: true, result: { content: [{ type: 'text', text: 'paid' }] }, args_hash: argsHash({ amount: 5, to: 'bob' }) });
+    const answer = await pending;
+    expect(answer).toMatchObject({ content: [{ type: 'text', text: 'paid' }], _meta: { 'signoff/job': { job_id: request.job_id, decision: 'allow' } } });
+    expect((answer._meta?.['signoff/job'] as { amended?: boolean }).amended).toBeUndefined();
   });
 
   it('answers with the stored result when another instance ran it (read from the job)', async () => {

@@ -3,6 +3,7 @@ import type { KeySetSource, VerificationKeySet } from '@signoff/keys';
 import type { MessageBus } from '@signoff/messaging';
 import { createWorker, DispatchedJob, SqlQueryable, Worker, WorkerToken } from '@signoff/worker-sdk';
 import type { Registry } from 'prom-client';
+import { argsHash } from '../call/tool-arguments';
 import { SERVER_LABEL, TOOL_LABEL } from '../tools/tool-mapping';
 import type { ToolCatalog } from '../tools/tool-catalog';
 import type { UpstreamLog, UpstreamPool } from '../upstream/upstream-pool';
@@ -92,7 +93,7 @@ export function startGatewayWorker(options: GatewayWorkerOptions): Promise<Worke
         throw fail(`the upstream call failed: ${(error as Error).message}`.slice(0, MAX_ERROR_TEXT));
       }
       if (result.isError) throw fail(toolErrorText(result));
-      options.outcomes.publish(job.tenant, job.job_id, { ok: true, result });
+      options.outcomes.publish(job.tenant, job.job_id, { ok: true, result, args_hash: argsHash(args) });
       return result;
     },
   });

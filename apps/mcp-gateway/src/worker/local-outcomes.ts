@@ -1,5 +1,6 @@
 /** What this instance's worker got from an upstream for a job (the client may be waiting on this instance). */
-export type LocalOutcome = { readonly ok: true; readonly result: unknown } | { readonly ok: false; readonly error: string };
+/** `args_hash` of the arguments the tool was called with (an approved amendment differs from the call's). */
+export type LocalOutcome = { readonly ok: true; readonly result: unknown; readonly args_hash: string } | { readonly ok: false; readonly error: string };
 
 /**
  * Hands a job's outcome from this instance's worker to a call waiting on this instance, so a call
