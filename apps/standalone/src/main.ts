@@ -1,9 +1,10 @@
 import 'reflect-metadata';
 import path from 'node:path';
 import { connectApprovalsGrpc } from '@signoff/approval-service';
+import { isMcpToolCall } from '@signoff/contracts';
 import { demoWorkerMode, sideEffectTable } from '@signoff/demo-worker';
 import { parseEventStoreUrl } from '@signoff/event-store';
-import { isGatewayJob, McpGateway, startMcpGateway } from '@signoff/mcp-gateway';
+import { McpGateway, startMcpGateway } from '@signoff/mcp-gateway';
 import { MessageBus } from '@signoff/messaging';
 import { SignoffMetrics } from '@signoff/observability';
 import { authOptionsFrom, runService, ServiceContext, SignoffConfig } from '@signoff/runtime';
@@ -48,7 +49,7 @@ async function startDemoWorker({ app, config, logger }: ServiceContext, { dataDi
     workerToken,
     registry: app.get(SignoffMetrics).registry,
     // Jobs of MCP tool calls (labelled by the gateway) are the MCP gateway's to run, never the demo's.
-    accepts: (job) => !isGatewayJob(job),
+    accepts: (job) => !isMcpToolCall(job),
     // The demo's side effect is a row in the worker's database: written in the claim's transaction, exactly once.
     ...demoWorkerMode('transactional', effects.db, logger),
     log: (level, message, fields) => logger.emit(level, message, { worker: 'standalone-demo-worker', ...fields }),

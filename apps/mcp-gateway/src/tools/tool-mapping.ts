@@ -1,4 +1,4 @@
-import { TOPIC_PATTERN } from '@signoff/contracts';
+import { MCP_SERVER_LABEL, MCP_TOOL_LABEL, TOPIC_PATTERN } from '@signoff/contracts';
 import { MCP_SERVER_NAME } from '@signoff/runtime';
 
 /** SEP-986 tool names (the MCP SDK's validateToolName): what maps to a topic unchanged. */
@@ -10,8 +10,8 @@ export const EXPOSED_SEPARATOR = '__';
 /** The longest exposed name (SEP-986). */
 export const MAX_EXPOSED_NAME = 128;
 /** The label names carrying the upstream server and the tool's real name on the job (bound by the job hash). */
-export const SERVER_LABEL = 'mcp.server';
-export const TOOL_LABEL = 'mcp.tool';
+export const SERVER_LABEL = MCP_SERVER_LABEL;
+export const TOOL_LABEL = MCP_TOOL_LABEL;
 
 /** An upstream tool as the gateway exposes it and submits it. */
 export interface MappedTool {

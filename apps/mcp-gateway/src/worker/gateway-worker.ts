@@ -1,4 +1,5 @@
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { isMcpToolCall } from '@signoff/contracts';
 import type { KeySetSource, VerificationKeySet } from '@signoff/keys';
 import type { MessageBus } from '@signoff/messaging';
 import { createWorker, DispatchedJob, SqlQueryable, Worker, WorkerToken } from '@signoff/worker-sdk';
@@ -17,9 +18,9 @@ export class ToolFailedError extends Error {
   override readonly name = 'ToolFailedError';
 }
 
-/** Whether a dispatched job is one of the gateway's: it names an upstream server in its labels. */
+/** Whether a dispatched job is one of the gateway's: it names an upstream server and tool in its labels. */
 export function isGatewayJob(job: DispatchedJob): boolean {
-  return typeof job.labels?.[SERVER_LABEL] === 'string' && typeof job.labels?.[TOOL_LABEL] === 'string';
+  return isMcpToolCall(job);
 }
 
 /** The text of a tool error result, bounded. */
