@@ -7,6 +7,7 @@
  * (`@signoff/client/ai-sdk` = libs/client/src/ai-sdk/index.ts). The compiled output is cached by content hash.
  */
 'use strict';
+require('./node-runtime.cjs').assertSupportedRuntime();
 const fs = require('node:fs');
 const path = require('node:path');
 const crypto = require('node:crypto');
