@@ -27,3 +27,4 @@ export type {
   JobState,
 } from './api.types';
 export type { DispatchedJob } from '@signoff/worker-sdk';
+export { askSignoff, submitToolCall, verdictOfJob, toolJobId, type SubmittedJob, type ToolCall, type ToolGateOptions, type ToolVerdict } from './tool-gate';
