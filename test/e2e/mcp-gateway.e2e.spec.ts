@@ -153,7 +153,7 @@ describe('MCP gateway: tools/call through Signoff, run once', () => {
     expect(byName.has('files__path_to_tool')).toBe(true);
     for (const name of tools.map((t) => t.name)) expect(name).toMatch(/^[a-z0-9-]+__[A-Za-z0-9._-]+$/);
     expect(tools.some((t) => /dup_a/i.test(t.name))).toBe(false);
-    expect(tools.filter((t) => t.name.startsWith('files__'))).toHaveLength(6);
+    expect(tools.filter((t) => t.name.startsWith('files__'))).toHaveLength(7);
   });
 
   it('an allowed tool runs (over Streamable HTTP and over stdio), once, and its result is recorded on the job', async () => {
@@ -185,6 +185,20 @@ describe('MCP gateway: tools/call through Signoff, run once', () => {
     expect(errorOf(throttled).retry_after_seconds).toBeGreaterThan(0);
     expect(executions(httpCounter, 'delete_records')).toBe(0);
     expect(executions(stdioCounter, 'slow')).toBe(1);
+  });
+
+  it('a result too large (or unstorable) to record: the client on the running instance gets it, the job records a stand-in and SUCCEEDS', async () => {
+    for (const args of [{ bytes: 2_000_000 }, { bytes: 5, nul: true }]) {
+      // Both clients: whichever instance ran it, the job must end SUCCEEDED (a refused report would leave it RUNNING).
+      const result = (await agent.callTool({ name: 'files__big', arguments: args })) as CallToolResult;
+      const text = (result.content[0] as { text: string }).text;
+      expect(text.length === args.bytes + (args.nul ? 1 : 0) || text.includes('was not recorded')).toBe(true);
+      const id = (meta(result)['signoff/job'] as { job_id: string }).job_id;
+      await eventually(async () => (await asAgent.job(id)).body.state === 'SUCCEEDED', 'the big job to be SUCCEEDED', 20_000);
+      const stored = (await asAgent.job(id)).body.result as { result: { content: { text: string }[] } };
+      expect(stored.result.content[0].text).toContain('was not recorded');
+    }
+    expect(executions(httpCounter, 'big')).toBe(2);
   });
 
   it('a tool error is a tool error, recorded on the job as FAILED', async () => {

@@ -1,5 +1,5 @@
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
-import { isMcpToolCall } from '@signoff/contracts';
+import { escapeUnsafeText, isMcpToolCall } from '@signoff/contracts';
 import type { KeySetSource, VerificationKeySet } from '@signoff/keys';
 import type { MessageBus } from '@signoff/messaging';
 import { createWorker, DispatchedJob, SqlQueryable, Worker, WorkerToken } from '@signoff/worker-sdk';
@@ -9,6 +9,7 @@ import { SERVER_LABEL, TOOL_LABEL } from '../tools/tool-mapping';
 import type { ToolCatalog } from '../tools/tool-catalog';
 import type { UpstreamLog, UpstreamPool } from '../upstream/upstream-pool';
 import type { LocalOutcomes } from './local-outcomes';
+import { recordableResult } from './recorded-result';
 
 /** The longest error text recorded on a job for a tool error. */
 const MAX_ERROR_TEXT = 2000;
@@ -79,7 +80,9 @@ export function startGatewayWorker(options: GatewayWorkerOptions): Promise<Worke
     handler: async (job, { signal }) => {
       const server = job.labels[SERVER_LABEL];
       const toolName = job.labels[TOOL_LABEL];
-      const fail = (error: string) => {
+      const fail = (text: string) => {
+        // Recorded on the job: no NUL or lone surrogate may reach the store (the report would be refused).
+        const error = escapeUnsafeText(text);
         options.outcomes.publish(job.tenant, job.job_id, { ok: false, error });
         return new ToolFailedError(error);
       };
@@ -95,7 +98,7 @@ export function startGatewayWorker(options: GatewayWorkerOptions): Promise<Worke
       }
       if (result.isError) throw fail(toolErrorText(result));
       options.outcomes.publish(job.tenant, job.job_id, { ok: true, result, args_hash: argsHash(args) });
-      return result;
+      return recordableResult(result);
     },
   });
 }
