@@ -223,7 +223,8 @@ describe('tracing a job from the request to the worker', () => {
     } finally {
       await store.close();
     }
-    await eventually(() => spans().some((s) => s.traceId === traceId && s.service === 'worker' && s.name === 'run job'), 'the replayed job to run in its trace', 30_000);
+    // The worker's `process` span ends last (after the run and its reports).
+    await eventually(() => spans().some((s) => s.traceId === traceId && s.service === 'worker' && s.name === `process ${prefix}jobs.dispatch`), 'the replayed job to run in its trace', 30_000);
     const names = spans().filter((s) => s.traceId === traceId).map((s) => `${s.service}:${s.name}`);
     expect(names).toEqual(expect.arrayContaining(['dispatch:replay job', 'dispatch:dispatch job', `dispatch:send ${prefix}jobs.dispatch`, `worker:process ${prefix}jobs.dispatch`, 'worker:run job']));
     expect(names).not.toContain(`dispatch:process ${prefix}jobs.evaluated`);
