@@ -14,4 +14,5 @@ export {
   type ServiceContext,
 } from './service-main';
 export * from './auth';
-export { setupOpenApi } from './openapi';
+export { setupOpenApi, buildOpenApiDocument, completeOpenApiDocument, describeRoutes, problemResponse, BEARER_SCHEME, type DocumentedRoute } from './openapi';
+export * from './route-problems';
