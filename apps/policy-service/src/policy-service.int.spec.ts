@@ -281,7 +281,7 @@ describe('policy service on real PostgreSQL and Kafka', () => {
     const agent = await authHeader(`agent-${randomUUID()}`, ['submitter']);
     for (let i = 0; i < 5; i++) {
       const res = await post('/policy/evaluate', { topic: 'api.call' }, agent);
-      expect(res.status).toBe(201);
+      expect(res.status).toBe(200);
       expect(await res.json()).toMatchObject({ decision: 'allow', rule_id: 'api-allow' });
     }
     expect((await post('/jobs', { topic: 'api.call' }, agent)).status).toBe(202);

@@ -11,6 +11,8 @@ export const BEARER_SCHEME = 'bearer';
 
 /** What the document needs to know of a route handler beyond the swagger decorators. */
 export interface DocumentedRoute {
+  /** The controller method (its Nest and swagger metadata). */
+  readonly handler?: object;
   readonly access: RouteAccess;
   /** `@ApiProblems` codes. */
   readonly declared: readonly ErrorCode[];
@@ -131,7 +133,7 @@ export function describeRoutes(app: INestApplication): Map<string, DocumentedRou
       const controller = wrapper.metatype as Type<unknown> | null;
       if (!controller?.prototype) continue;
       for (const [name, handler] of controllerMethods(controller)) {
-        routes.set(`${controller.name}_${name}`, { access: routeAccess(controller, handler), declared: declaredProblems(handler), notes: declaredProblemNotes(handler) });
+        routes.set(`${controller.name}_${name}`, { handler, access: routeAccess(controller, handler), declared: declaredProblems(handler), notes: declaredProblemNotes(handler) });
       }
     }
   }
