@@ -1,4 +1,5 @@
 export * from './config';
+export * from './config-env';
 export * from './webhooks.config';
 export * from './slack.config';
 export { ProblemJsonFilter, toSignoffError } from './problem.filter';
