@@ -8,3 +8,4 @@ export { SlackModule } from './slack/slack.module';
 export { ApprovalServiceModule, type ApprovalServiceModuleOverrides } from './app.module';
 export { type ApprovalModuleOptions } from './shared/approval-options';
 export { approvalsGrpcOptions, connectApprovalsGrpc } from './grpc/grpc.options';
+export { HEALTH_SERVICES } from './grpc-health/grpc-health';

@@ -10,6 +10,7 @@ export {
   loadConfigOrExit,
   loadOrExit,
   EMBEDDED_EVENT_STORE_URL,
+  DISTRIBUTED_SERVICE_DEFAULTS,
   type RootModuleFactory,
   type RunServiceOptions,
   type ServiceContext,
