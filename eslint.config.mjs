@@ -8,12 +8,17 @@ const dirs = (root) =>
     .map((d) => d.name);
 const APPS = dirs('apps');
 const escape = (name) => name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+// A lib's extra entries (src/<entry>/index.ts), as tsconfig.json's `paths` declare them.
+const SUB_ENTRIES = ['client/openai-agents', 'client/ai-sdk'];
 const oneOf = (names) => `(${names.map(escape).join('|')})`;
 
 // What no file may import: a lib's or app's files past its entry.
 const everywhere = [
   { group: ['**/libs/*/src/*', '../../libs/**'], message: 'Import a library through its barrel: @signoff/<name>.' },
-  { regex: '^@signoff/[^/]+/(?!testing$).+', message: 'Import a lib or app through its entry: @signoff/<name> (test kits: @signoff/<name>/testing).' },
+  {
+    regex: `^@signoff/(?!${oneOf(SUB_ENTRIES)}$)[^/]+/(?!testing$).+`,
+    message: 'Import a lib or app through its entry: @signoff/<name> (test kits: @signoff/<name>/testing; extra entries: SUB_ENTRIES).',
+  },
 ];
 // An app's files reached by a relative path from outside it (tests, tools, deploy, libs).
 const intoApps = { regex: `^(\\.\\./)+apps/${oneOf(APPS)}(/|$)`, message: "Import an app through its entry: @signoff/<app> (test kits: @signoff/<app>/testing)." };

@@ -8,15 +8,20 @@ const root = path.dirname(fileURLToPath(import.meta.url));
 
 /**
  * `@signoff/<name>` is a lib's barrel (libs/<name>/src/index.ts) or an app's entry
- * (apps/<name>/src/index.ts); `@signoff/<name>/testing` is its test kit (src/testing/index.ts).
+ * (apps/<name>/src/index.ts); `@signoff/<name>/testing` is its test kit (src/testing/index.ts);
+ * `@signoff/<name>/<entry>` one of a lib's extra entries (src/<entry>/index.ts, SUB_ENTRIES).
  * The same resolution as tsconfig.json's `paths` and tools/register.cjs.
  */
+/** A lib's extra entries (`@signoff/client/ai-sdk`), as tsconfig.json's `paths` declare them. */
+const SUB_ENTRIES: Record<string, string[]> = { client: ['openai-agents', 'ai-sdk'] };
+
 const entries = ['apps', 'libs'].flatMap((dir) =>
   fs
     .readdirSync(path.join(root, dir), { withFileTypes: true })
     .filter((d) => d.isDirectory())
     .flatMap((d) => [
       { find: `@signoff/${d.name}/testing`, replacement: path.join(root, dir, d.name, 'src/testing/index.ts') },
+      ...(SUB_ENTRIES[d.name] ?? []).map((sub) => ({ find: `@signoff/${d.name}/${sub}`, replacement: path.join(root, dir, d.name, 'src', sub, 'index.ts') })),
       { find: `@signoff/${d.name}`, replacement: path.join(root, dir, d.name, 'src/index.ts') },
     ]),
 );

@@ -3,9 +3,11 @@
  * metadata included, which NestJS's dependency injection needs) and resolves the `@signoff/<name>`
  * entries as tsconfig.json's `paths` and vitest.config.mts do: a lib's barrel
  * (libs/<name>/src/index.ts), an app's entry (apps/<name>/src/index.ts), and either's test kit
- * (`@signoff/<name>/testing` = <dir>/src/testing/index.ts). The compiled output is cached by content hash.
+ * (`@signoff/<name>/testing` = <dir>/src/testing/index.ts), and a lib's extra entries
+ * (`@signoff/client/ai-sdk` = libs/client/src/ai-sdk/index.ts). The compiled output is cached by content hash.
  */
 'use strict';
+require('./node-runtime.cjs').assertSupportedRuntime();
 const fs = require('node:fs');
 const path = require('node:path');
 const crypto = require('node:crypto');
@@ -18,11 +20,13 @@ fs.mkdirSync(cacheDir, { recursive: true });
 
 const originalResolve = Module._resolveFilename;
 Module._resolveFilename = function resolve(request, parent, ...rest) {
-  const entry = /^@signoff\/([a-z0-9-]+)(\/testing)?$/.exec(request);
+  const entry = /^@signoff\/([a-z0-9-]+)(?:\/([a-z0-9-]+))?$/.exec(request);
   if (entry) {
-    const [, name, testing] = entry;
+    const [, name, sub] = entry;
     const dir = fs.existsSync(path.join(root, 'apps', name)) ? 'apps' : 'libs';
-    return path.join(root, dir, name, 'src', ...(testing ? ['testing'] : []), 'index.ts');
+    // `@signoff/<name>/<entry>`: a test kit (testing) or a lib's extra entry (src/<entry>/index.ts).
+    const file = path.join(root, dir, name, 'src', ...(sub ? [sub] : []), 'index.ts');
+    if (!sub || fs.existsSync(file)) return file;
   }
   return originalResolve.call(this, request, parent, ...rest);
 };

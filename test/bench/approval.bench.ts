@@ -26,9 +26,12 @@ import path from 'node:path';
 import { Controller, HttpCode, Module, Param, Post } from '@nestjs/common';
 import { Client, Pool } from 'pg';
 import { JobEvent, toJobStreamId } from '@signoff/contracts';
-import { EventStore } from '@signoff/event-store';
+import { auditTreeStoreOf, EventStore } from '@signoff/event-store';
 import { Public } from '@signoff/runtime';
 import { bearer, startApprovalApp, paymentJob, submitJob, writePolicyFile } from '@signoff/approval-service/testing';
+import { AuditTree } from '@signoff/approval-service';
+import { SigningKeySet } from '@signoff/keys';
+import { SignoffMetrics } from '@signoff/observability';
 import { startPostgres } from '../../deploy/local/postgres/postgres';
 import { startTestApp } from '../support/app';
 
@@ -217,7 +220,9 @@ export async function main(): Promise<void> {
     await bare.close();
     const insertRate = await rawInsertRate(databaseUrl, 3000);
 
-    const svc = await startApprovalApp({ databaseUrl, policyPath: writePolicyFile() });
+    // BENCH_AUDIT_TREE=1: the audit tree (issue 14) runs in the service, and its lag is sampled during the run.
+    const auditTree = process.env.BENCH_AUDIT_TREE === '1';
+    const svc = await startApprovalApp({ databaseUrl, policyPath: writePolicyFile(), ...(auditTree ? { signingKeys: SigningKeySet.generate() } : {}) });
     try {
       const authorization = await bearer('bench-reviewer', ['reviewer']);
       // Warm-up (JIT, pools) and calibration: the main run gets about 8 s of work at the warm-up rate.
@@ -225,7 +230,28 @@ export async function main(): Promise<void> {
       const warm = await runLoader<DistinctResult>({ mode: 'distinct', base: svc.url, connections: CONNECTIONS, ids: warmIds, authorization });
       const mainCount = Math.min(40_000, Math.max(4000, Math.round(rate(warm) * 8)));
       const ids = await pendingJobs(svc.app, mainCount);
+      const lagSamples: number[] = [];
+      if (auditTree) await svc.app.get(AuditTree).catchUp();
+      const sampler = auditTree
+        ? setInterval(() => {
+            void svc.app.get(SignoffMetrics).auditTreeLag.get().then((m) => lagSamples.push(m.values[0]?.value ?? 0));
+          }, 250)
+        : null;
       const distinct = await runLoader<DistinctResult>({ mode: 'distinct', base: svc.url, connections: CONNECTIONS, ids, authorization });
+      if (sampler) clearInterval(sampler);
+      let catchUpMs = 0;
+      if (auditTree) {
+        const started = performance.now();
+        const tree = svc.app.get(AuditTree);
+        const logSize = await auditTreeStoreOf(svc.app.get(EventStore))!.eventsAfter(null, 100_000_000);
+        while (tree.size < logSize) await new Promise((r) => setTimeout(r, 10));
+        catchUpMs = performance.now() - started;
+        const sorted = [...lagSamples].sort((a, b) => a - b);
+        log(`audit tree lag during the distinct run (events, every 250 ms): ${lagSamples.join(', ')}`);
+        process.stdout.write(
+          `audit tree (BENCH_AUDIT_TREE=1) during the distinct run: lag p50 ${sorted[Math.floor(sorted.length / 2)] ?? 0} events, max ${sorted.at(-1) ?? 0} events (${lagSamples.length} samples every 250 ms; gauge signoff_audit_tree_lag_events); all of the log logged ${catchUpMs.toFixed(0)} ms after the last approval answered; tree size ${tree.size}\n\n`,
+        );
+      }
       const store = svc.app.get(EventStore);
       let granted = 0;
       for (const id of ids.slice(0, 200)) {

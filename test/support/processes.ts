@@ -21,8 +21,13 @@ export interface ServiceProcess {
  * still wait for).
  */
 export async function startApp(app: string, env: Record<string, string>, timeoutMs = 60_000, until: 'live' | 'ready' = 'ready'): Promise<ServiceProcess> {
+  return startScript(path.join(ROOT, 'apps', app, 'src', 'main.ts'), env, timeoutMs, until, app);
+}
+
+/** Starts any TypeScript file of the repository (a test fixture server) the way {@link startApp} starts an app. */
+export async function startScript(file: string, env: Record<string, string>, timeoutMs = 60_000, until: 'live' | 'ready' = 'ready', app = path.basename(file)): Promise<ServiceProcess> {
   const port = env.PORT ? Number(env.PORT) : await freePort();
-  const child = spawn(process.execPath, ['--enable-source-maps', '-r', path.join(ROOT, 'tools/register.cjs'), path.join(ROOT, 'apps', app, 'src', 'main.ts')], {
+  const child = spawn(process.execPath, ['--enable-source-maps', '-r', path.join(ROOT, 'tools/register.cjs'), path.resolve(ROOT, file)], {
     cwd: ROOT,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', LOG_LEVEL: 'warn', ...env, PORT: String(port) },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -9,13 +9,15 @@ import {
   readPolicyTestFile,
   runPolicyTests,
 } from '@signoff/policy-engine';
-import { isSafeIdentity, JOB_EVENT_TYPES, SignoffEvent } from '@signoff/contracts';
-import { RuleRedactions, toCloudEvent } from '@signoff/core';
-import { createEventStore } from '@signoff/event-store';
+import { isSafeIdentity, SignoffEvent } from '@signoff/contracts';
+import { AUDIT_EVENT_TYPES, matchesAuditFilter, parseAuditFilter, RuleRedactions, toCloudEvent, type AuditFilter } from '@signoff/core';
+import { auditTreeStoreOf, createEventStore } from '@signoff/event-store';
 import { generateSigningKey, KeyConfigError, SigningKeySet } from '@signoff/keys';
 import { parseRedactionList } from '@signoff/observability';
 import { DEFAULT_AUTH_JWT_MAX_TTL_SECONDS, mintToken, parseConfig, readEnvFile, Role, ROLES } from '@signoff/runtime';
 import { listReplayCandidates } from '@signoff/dispatch-service';
+import { formatReport, logExportLines, readLogMaterial, verifyAuditLog } from './audit-verify';
+import { checkReceipt, publicKeysOf, type DecisionReceipt } from '@signoff/audit-proof';
 
 /** Where a command writes; exit code is its return value. */
 export interface Io {
@@ -296,45 +298,178 @@ function storeUrl(args: string[], io: Io): string {
 }
 
 /**
- * `audit export [--since ISO] [--until ISO] [--out FILE] [--url EVENT_STORE_URL]`: every domain
- * event from the event store as NDJSON CloudEvents (the same form as `signoff.audit`, with
- * AUDIT_REDACT_FIELDS redacted), in log order. PGlite is single-process: stop `npm start` first.
+ * `audit export [--since ISO] [--until ISO] [--actor A] [--tenant T] [--topic GLOB] [--decision D]
+ * [--out FILE] [--url EVENT_STORE_URL]`: the domain events from the event store as NDJSON
+ * CloudEvents (the same form as `signoff.audit`, with AUDIT_REDACT_FIELDS and the rules' `redact`
+ * redacted), in log order, with the filters of `GET /api/v1/audit/events` (`--from`/`--to` are
+ * `--since`/`--until`). The last line is the newest signed tree head of the audit log when the store
+ * keeps one (a CloudEvent of type `signoff.audit.tree_head`): every exported event up to its
+ * `tree_size` is provable with it. PGlite is single-process: stop `npm start` first.
  */
 const auditExport: Command = async (args, io) => {
-  const since = flag(args, 'since');
-  const until = flag(args, 'until');
+  if (boolFlag(args, 'verifiable')) return auditExportVerifiable(args, io);
+  const raw = {
+    from: flag(args, 'since') ?? flag(args, 'from'),
+    to: flag(args, 'until') ?? flag(args, 'to'),
+    actor: flag(args, 'actor'),
+    tenant: flag(args, 'tenant'),
+    topic: flag(args, 'topic'),
+    decision: flag(args, 'decision'),
+  };
   const outFile = flag(args, 'out');
   const url = storeUrl(args, io);
-  const sinceMs = since ? Date.parse(since) : Number.NEGATIVE_INFINITY;
-  const untilMs = until ? Date.parse(until) : Number.POSITIVE_INFINITY;
-  if (Number.isNaN(sinceMs) || Number.isNaN(untilMs) || args.length > 0) {
-    io.err('usage: audit export [--since 2026-01-01T00:00:00Z] [--until ISO] [--out FILE] [--url EVENT_STORE_URL]');
+  const usage = 'usage: audit export [--since 2026-01-01T00:00:00Z] [--until ISO] [--actor A] [--tenant T] [--topic GLOB] [--decision D] [--out FILE] [--url EVENT_STORE_URL] | audit export --verifiable [--out FILE]';
+  let filter: AuditFilter;
+  try {
+    filter = parseAuditFilter(raw);
+  } catch (error) {
+    io.err(`${(error as Error).message}\n${usage}`);
+    return 2;
+  }
+  if (args.length > 0) {
+    io.err(usage);
     return 2;
   }
   const redact = parseRedactionList(io.env.AUDIT_REDACT_FIELDS);
   const store = await createEventStore(url);
   const redactions = new RuleRedactions(store, redact);
+  const topics = new Map<string, string | null>();
+  const topicOf = async (stream: string): Promise<string | null> => {
+    if (!topics.has(stream)) {
+      const [first] = await store.readStream<SignoffEvent>(stream, { maxCount: 1 });
+      topics.set(stream, first?.type === 'JobSubmitted' ? first.data.request.topic : null);
+    }
+    return topics.get(stream)!;
+  };
   const out = outFile ? fs.createWriteStream(path.resolve(io.cwd, outFile)) : null;
+  const write = (line: string) => (out ? out.write(line + '\n') : io.out(line));
   let count = 0;
+  let head = null;
   try {
-    const reader = store.readFromStart<SignoffEvent>({ batchSize: 1000, filter: { eventTypes: [...JOB_EVENT_TYPES, 'PolicyActivated'] } });
+    const reader = store.readFromStart<SignoffEvent>({ batchSize: 1000, filter: { eventTypes: [...AUDIT_EVENT_TYPES] } });
     for (;;) {
       const page = await reader.next();
       for (const event of page) {
-        const at = Date.parse((event.metadata as { at?: string }).at ?? event.createdAt.toISOString());
-        if (at < sinceMs || at > untilMs) continue;
-        const line = JSON.stringify(toCloudEvent(event, await redactions.pathsFor(event)));
-        if (out) out.write(line + '\n');
-        else io.out(line);
+        if (!(await matchesAuditFilter(filter, event, topicOf))) continue;
+        write(JSON.stringify(toCloudEvent(event, await redactions.pathsFor(event))));
         count += 1;
       }
       if (page.length < 1000) break;
+    }
+    const tree = auditTreeStoreOf(store);
+    if (tree) {
+      await tree.migrate();
+      head = await tree.latestHead();
+    }
+    if (head) {
+      write(
+        JSON.stringify({
+          specversion: '1.0',
+          id: `tree-head-${head.tree_size}`,
+          source: '/signoff/audit',
+          type: 'signoff.audit.tree_head',
+          time: new Date(head.timestamp).toISOString(),
+          datacontenttype: 'application/json',
+          data: head,
+        }),
+      );
     }
   } finally {
     await store.close();
     if (out) await new Promise<void>((resolve) => out.end(resolve));
   }
-  io.err(`exported ${count} events${outFile ? ` to ${outFile}` : ''}`);
+  io.err(`exported ${count} events${head ? ` and the tree head of size ${head.tree_size}` : ''}${outFile ? ` to ${outFile}` : ''}`);
+  return 0;
+};
+
+/**
+ * `audit export --verifiable [--out FILE] [--url EVENT_STORE_URL]`: the raw log for `audit verify`:
+ * every event unredacted (the leaves hash the events as stored), the audit tree's leaf records and
+ * every signed tree head, as NDJSON. It holds payloads: keep it where the event store is kept.
+ */
+async function auditExportVerifiable(args: string[], io: Io): Promise<number> {
+  const outFile = flag(args, 'out');
+  const url = storeUrl(args, io);
+  if (args.length > 0) {
+    io.err('usage: audit export --verifiable [--out FILE] [--url EVENT_STORE_URL]');
+    return 2;
+  }
+  const store = await createEventStore(url);
+  try {
+    const material = await readLogMaterial(store);
+    const out = outFile ? fs.createWriteStream(path.resolve(io.cwd, outFile)) : null;
+    for (const line of logExportLines(material, new Date())) {
+      if (out) out.write(line + '\n');
+      else io.out(line);
+    }
+    if (out) await new Promise<void>((resolve) => out.end(resolve));
+    io.err(`exported ${material.entries.length} events, ${material.leaves.length} leaves, ${material.heads.length} signed tree heads${outFile ? ` to ${outFile}` : ''}`);
+    return 0;
+  } finally {
+    await store.close();
+  }
+}
+
+/**
+ * `audit verify [--file EXPORT | --url EVENT_STORE_URL] --jwks FILE [--heads FILE]... [--all-inclusion] [--json]`:
+ * recomputes the audit tree from the events (a verifiable export, or the store itself) and checks
+ * every signed tree head (the store's, the export's and the ones the auditor kept: `--heads`)
+ * against the public keys (`--jwks`, or SIGNOFF_GRANT_JWKS when it is a file). Exit 0: the log
+ * reproduces every head; 1: findings (which entry was altered, removed, inserted or moved, and
+ * where); 2: usage or unreadable input.
+ */
+const auditVerify: Command = async (args, io) => {
+  const file = flag(args, 'file') ?? null;
+  const jwks = flag(args, 'jwks') ?? io.env.SIGNOFF_GRANT_JWKS;
+  const json = boolFlag(args, 'json');
+  const allInclusion = boolFlag(args, 'all-inclusion');
+  const headFiles: string[] = [];
+  for (let head = flag(args, 'heads'); head !== undefined; head = flag(args, 'heads')) headFiles.push(head);
+  const url = file ? null : storeUrl(args, io);
+  if (!jwks || args.length > 0) {
+    io.err('usage: audit verify [--file EXPORT | --url EVENT_STORE_URL] --jwks FILE [--heads FILE]... [--all-inclusion] [--json]');
+    return 2;
+  }
+  let report;
+  try {
+    report = await verifyAuditLog({ url, file, jwks, headFiles, allInclusion }, io.cwd);
+  } catch (error) {
+    io.err(`audit verify: ${(error as Error).message}`);
+    return 2;
+  }
+  if (json) io.out(JSON.stringify(report, null, 2));
+  else for (const line of formatReport(report)) io.out(line);
+  return report.ok ? 0 : 1;
+};
+
+/**
+ * `receipt verify FILE --jwks FILE`: checks a decision receipt (`GET /jobs/:id/receipt`) offline:
+ * its signature, the signed tree head it comes with, and the inclusion proof that puts the deciding
+ * event at `log_index` of that tree. Exit 0 when all three hold, 1 otherwise, 2 on usage.
+ */
+const receiptVerify: Command = async (args, io) => {
+  const jwks = flag(args, 'jwks') ?? io.env.SIGNOFF_GRANT_JWKS;
+  const [file, ...rest] = args;
+  if (!jwks || !file || rest.length > 0) {
+    io.err('usage: receipt verify FILE --jwks FILE');
+    return 2;
+  }
+  let receipt: DecisionReceipt;
+  let keys;
+  try {
+    receipt = JSON.parse(fs.readFileSync(path.resolve(io.cwd, file), 'utf8')) as DecisionReceipt;
+    keys = publicKeysOf(JSON.parse(fs.readFileSync(path.resolve(io.cwd, jwks), 'utf8')) as never);
+  } catch (error) {
+    io.err(`receipt verify: ${(error as Error).message}`);
+    return 2;
+  }
+  const problems = checkReceipt(receipt, keys);
+  if (problems.length > 0) {
+    io.out(`INVALID: ${problems.join('; ')}`);
+    return 1;
+  }
+  const r = receipt.receipt;
+  io.out(`OK: ${r.decision} ${r.tenant}/${r.job_id} at ${r.decided_at}${r.approvers.length ? ` by ${r.approvers.join(', ')}` : ''} (job ${r.job_hash}, policy ${r.policy_snapshot}); event ${r.event_id} is leaf ${r.log_index} of the tree head of size ${receipt.inclusion.tree_size} signed by ${receipt.inclusion.tree_head.key_id}`);
   return 0;
 };
 
@@ -428,7 +563,8 @@ const keysJwks: Command = async (args, io) => {
 
 export const COMMANDS: Record<string, Record<string, Command> | Command> = {
   keys: { generate: keysGenerate, jwks: keysJwks },
-  audit: { export: auditExport },
+  audit: { export: auditExport, verify: auditVerify },
+  receipt: { verify: receiptVerify },
   replay,
   policy: { validate: policyValidate, test: policyTest, diff: policyDiff, activate: policyActivate },
   token,
@@ -454,7 +590,9 @@ export async function runCli(argv: string[], io: Io): Promise<number> {
         '  approvals list|show|approve|reject reviewer actions over HTTP (--tenant T; SIGNOFF_URL, SIGNOFF_TOKEN)',
         '  jobs unknown [--tenant T]          jobs whose outcome is UNKNOWN (a lease lost mid-effect), for an operator',
         '  jobs resolve ID --outcome O --reason TEXT [--tenant T]   the operator\'s decision (succeeded|failed) on an UNKNOWN job',
-        '  audit export [--since ISO]         every decision as NDJSON CloudEvents from the event store',
+        '  audit export [--since ISO]         every decision as NDJSON CloudEvents from the event store (--verifiable: the raw log for audit verify)',
+        '  audit verify --jwks FILE [--file EXPORT] [--heads FILE]   recompute the audit tree, check every signed tree head; exit 1 names what changed',
+        '  receipt verify FILE --jwks FILE    check a decision receipt offline (signature, tree head, inclusion)',
         '  replay --dry-run                   jobs the replay consumer would republish now (writes nothing)',
       ].join('\n'),
     );

@@ -24,36 +24,37 @@ export async function sideEffectTable(databaseUrl: string): Promise<{ db: SqlQue
     db = pool;
     close = () => pool.end();
   }
-  const create = (sql: string) =>
-    db.query(sql).catch(async (error: { code?: string }) => {
-      // Two workers creating a table at once: the loser sees the winner's type.
-      if (error.code !== '23505' && error.code !== '42P07') throw error;
-    });
-  await create(`CREATE TABLE IF NOT EXISTS demo_worker_side_effects (
-    id bigserial PRIMARY KEY,
-    idempotency_key text NOT NULL,
-    job_id text NOT NULL,
-    topic text NOT NULL,
-    attempt integer NOT NULL,
-    worker_id text NOT NULL,
-    performed_at timestamptz NOT NULL DEFAULT now()
-  )`);
-  // A downstream system that dedupes by idempotency key and fences by token (the idempotent mode).
-  await create(`CREATE TABLE IF NOT EXISTS demo_downstream (
-    idempotency_key text PRIMARY KEY,
-    fencing_token integer NOT NULL,
-    job_id text NOT NULL,
-    performed_by text NOT NULL,
-    performed_at timestamptz NOT NULL DEFAULT now()
-  )`);
-  await create(`CREATE TABLE IF NOT EXISTS demo_downstream_calls (
-    id bigserial PRIMARY KEY,
-    idempotency_key text NOT NULL,
-    fencing_token integer NOT NULL,
-    worker_id text NOT NULL,
-    answer text NOT NULL,
-    called_at timestamptz NOT NULL DEFAULT now()
-  )`);
+  // One statement, one transaction: the advisory lock makes workers that start together create the
+  // tables one after the other (a bare CREATE TABLE IF NOT EXISTS races on the catalog: the loser
+  // sees 'type ... already exists'), as the worker SDK's claim table does.
+  await db.query(`DO $$ BEGIN
+    PERFORM pg_advisory_xact_lock(hashtext('demo_worker_side_effects'));
+    CREATE TABLE IF NOT EXISTS demo_worker_side_effects (
+      id bigserial PRIMARY KEY,
+      idempotency_key text NOT NULL,
+      job_id text NOT NULL,
+      topic text NOT NULL,
+      attempt integer NOT NULL,
+      worker_id text NOT NULL,
+      performed_at timestamptz NOT NULL DEFAULT now()
+    );
+    -- A downstream system that dedupes by idempotency key and fences by token (the idempotent mode).
+    CREATE TABLE IF NOT EXISTS demo_downstream (
+      idempotency_key text PRIMARY KEY,
+      fencing_token integer NOT NULL,
+      job_id text NOT NULL,
+      performed_by text NOT NULL,
+      performed_at timestamptz NOT NULL DEFAULT now()
+    );
+    CREATE TABLE IF NOT EXISTS demo_downstream_calls (
+      id bigserial PRIMARY KEY,
+      idempotency_key text NOT NULL,
+      fencing_token integer NOT NULL,
+      worker_id text NOT NULL,
+      answer text NOT NULL,
+      called_at timestamptz NOT NULL DEFAULT now()
+    );
+  END $$`);
   return { db, close };
 }
 

@@ -1,5 +1,6 @@
 import 'reflect-metadata';
 import http from 'node:http';
+import { isMcpToolCall } from '@signoff/contracts';
 import { JsonLogger } from '@signoff/observability';
 import { loadOrExit, parseWorkerConfig, serviceEnvironment, WorkerConfig } from '@signoff/runtime';
 import { createWorker, DispatchedJob } from '@signoff/worker-sdk';
@@ -54,6 +55,8 @@ async function main(): Promise<void> {
     grantKeys: config.grantJwks,
     workerToken: config.workerToken,
     ...demoWorkerMode(config.mode, effects.db, logger, { workMs: config.workMs, afterEffect: (job) => fault('after-effect', job) }),
+    // Jobs of MCP tool calls are the MCP gateway's to run (its worker calls the upstream tool).
+    accepts: (job) => !isMcpToolCall(job),
     ...(config.fault ? { fault } : {}),
     log: (level, message, fields) => logger.emit(level, message, { worker: config.workerId, ...fields }),
   });

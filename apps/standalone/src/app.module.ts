@@ -2,7 +2,7 @@ import { DynamicModule, Module } from '@nestjs/common';
 import { AuditRelay, CoreModule } from '@signoff/core';
 import { SigningKeySet } from '@signoff/keys';
 import { AuthModule, authOptionsFrom, SignoffConfig } from '@signoff/runtime';
-import { ApprovalModule, SlackModule } from '@signoff/approval-service';
+import { ApprovalModule, AuditModule, SlackModule } from '@signoff/approval-service';
 import { DispatchModule } from '@signoff/dispatch-service';
 import { PolicyModule } from '@signoff/policy-service';
 
@@ -21,6 +21,8 @@ export class StandaloneServiceModule {
         PolicyModule.forRoot(),
         // The console's CSRF key from the same secret (the generated one is not in the configuration).
         ApprovalModule.forRoot({ consoleSecret: jwtSecret }),
+        // The verifiable audit log, signed with the same key as the dispatch grants.
+        AuditModule.forRoot({ keys: signingKeys, headIntervalMs: config.auditTreeHeadIntervalMs, pollIntervalMs: config.auditTreePollMs }),
         // Slack approvals only when SIGNOFF_SLACK_FILE is set, as in the approval service.
         ...(config.slack ? [SlackModule.forRoot(config.slack)] : []),
         // DISPATCH_MAX_ATTEMPTS as the dispatch service reads it; the test-only SIGNOFF_FAULT is the

@@ -1,11 +1,13 @@
 import 'reflect-metadata';
 import path from 'node:path';
 import { connectApprovalsGrpc } from '@signoff/approval-service';
+import { isMcpToolCall } from '@signoff/contracts';
 import { demoWorkerMode, sideEffectTable } from '@signoff/demo-worker';
 import { parseEventStoreUrl } from '@signoff/event-store';
+import { McpGateway, startMcpGateway } from '@signoff/mcp-gateway';
 import { MessageBus } from '@signoff/messaging';
 import { SignoffMetrics } from '@signoff/observability';
-import { runService, ServiceContext, SignoffConfig } from '@signoff/runtime';
+import { authOptionsFrom, runService, ServiceContext, SignoffConfig } from '@signoff/runtime';
 import { createWorker, Worker } from '@signoff/worker-sdk';
 import { StandaloneServiceModule } from './app.module';
 import { DEV_TOKEN_TTL_SECONDS, devTokens, standaloneSecret, standaloneSigningKeys, standaloneWorkerToken } from './dev-auth';
@@ -46,6 +48,8 @@ async function startDemoWorker({ app, config, logger }: ServiceContext, { dataDi
     grantKeys: signing.keys.publicJwks(),
     workerToken,
     registry: app.get(SignoffMetrics).registry,
+    // Jobs of MCP tool calls (labelled by the gateway) are the MCP gateway's to run, never the demo's.
+    accepts: (job) => !isMcpToolCall(job),
     // The demo's side effect is a row in the worker's database: written in the claim's transaction, exactly once.
     ...demoWorkerMode('transactional', effects.db, logger),
     log: (level, message, fields) => logger.emit(level, message, { worker: 'standalone-demo-worker', ...fields }),
@@ -54,8 +58,38 @@ async function startDemoWorker({ app, config, logger }: ServiceContext, { dataDi
   return { worker, close: effects.close };
 }
 
+/**
+ * The MCP approval gateway in-process (SIGNOFF_MCP_GATEWAY): it submits to this process's API with
+ * each MCP client's token and runs approved tool calls as a worker on the in-process bus, its
+ * claims in their own PGlite database beside the others.
+ */
+async function startEmbeddedGateway({ app, config, logger, url }: ServiceContext, { dataDir, auth, signing }: Prepared): Promise<McpGateway | null> {
+  const gateway = config.mcpGateway;
+  if (!gateway) return null;
+  const workerToken = config.workerToken ?? standaloneWorkerToken(auth.secret, { issuer: config.authJwtIssuer, audience: config.authJwtAudience, sub: 'standalone-mcp-gateway' });
+  return startMcpGateway({
+    file: gateway.file,
+    signoff: url,
+    auth: authOptionsFrom(config, { jwtSecret: auth.secret }),
+    host: config.host,
+    port: gateway.port,
+    holdMs: gateway.holdMs,
+    progressMs: gateway.progressMs,
+    bus: app.get(MessageBus, { strict: false }),
+    topicPrefix: config.kafkaTopicPrefix,
+    groupId: 'signoff-mcp-gateway',
+    workerId: 'standalone-mcp-gateway',
+    databaseUrl: dataDir ? `pglite://${path.join(dataDir, 'mcp-gateway')}` : 'pglite://memory',
+    grantKeys: signing.keys.publicJwks(),
+    workerToken,
+    leaseMs: 30_000,
+    registry: app.get(SignoffMetrics).registry,
+    log: (level, message, fields) => logger.emit(level, message, { component: 'mcp-gateway', ...fields }),
+  });
+}
+
 /** Prints where everything is and, with the standalone's own secret, ready-to-use development tokens. */
-async function printBanner({ config, url }: ServiceContext, { auth, signing }: Prepared): Promise<void> {
+async function printBanner({ config, url }: ServiceContext, { auth, signing }: Prepared, gateway: McpGateway | null): Promise<void> {
   const lines = [
     '',
     `  Signoff is running at ${url}`,
@@ -63,6 +97,7 @@ async function printBanner({ config, url }: ServiceContext, { auth, signing }: P
     `    health:  ${url}/health/ready`,
     `    metrics: ${url}/metrics`,
     `    gRPC:    ${config.host}:${config.grpcPort} (signoff.v1.Approvals)`,
+    ...(gateway ? [`    MCP:     ${gateway.url}/mcp (the MCP approval gateway: ${config.mcpGateway!.file.upstreams.map((u) => u.name).join(', ')}; Authorization: Bearer <submitter token>)`] : []),
     `    keys:    ${url}/.well-known/jwks.json (dispatch grants signed with key ${signing.keys.currentKid}${signing.file ? `, kept in ${path.relative(process.cwd(), signing.file)}` : ''})`,
   ];
   if (!config.authJwksUrl) {
@@ -91,6 +126,7 @@ async function printBanner({ config, url }: ServiceContext, { auth, signing }: P
 async function main(): Promise<void> {
   let prepared: Prepared | null = null;
   let demoWorker: { worker: Worker; close: () => Promise<void> } | null = null;
+  let gateway: McpGateway | null = null;
   await runService(
     'standalone',
     (config) => {
@@ -105,9 +141,11 @@ async function main(): Promise<void> {
       configure: (app, config) => connectApprovalsGrpc(app, config),
       onStarted: async (context) => {
         demoWorker = await startDemoWorker(context, prepared!);
+        gateway = await startEmbeddedGateway(context, prepared!);
       },
-      onReady: (context) => printBanner(context, prepared!),
+      onReady: (context) => printBanner(context, prepared!, gateway),
       onStopping: async () => {
+        await gateway?.stop();
         await demoWorker?.worker.stop();
         await demoWorker?.close();
       },

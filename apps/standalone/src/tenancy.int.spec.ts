@@ -5,6 +5,7 @@ import path from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { ServiceError, status as GrpcStatus } from '@grpc/grpc-js';
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { checkReceipt, checkTreeHead, publicKeysOf, type DecisionReceipt, type SignedTreeHead } from '@signoff/audit-proof';
 import { MessageBus } from '@signoff/messaging';
 import { JsonLogger } from '@signoff/observability';
 import { connectMessageBus, createHttpApp, listen, mintToken, Role } from '@signoff/runtime';
@@ -283,7 +284,7 @@ describe('tenants and reviewers see only what they may (standalone wiring, real 
     expect((await call('GET', `/jobs/${jobId}`, await token('rev', ['reviewer']))).status).toBe(200);
   });
 
-  it('redacted paths never reach a reader of history: GET /jobs/:id, /jobs/:id/events, /approvals/:job_id, gRPC Get/List/WatchApprovals, logs', async () => {
+  it('redacted paths never reach a reader of history: GET /jobs/:id, /jobs/:id/events, /approvals/:job_id, gRPC Get/List/WatchApprovals, logs, GET /audit/events; the standalone\'s tree heads and receipts verify', async () => {
     const reviewer = await token('rita', ['reviewer']);
     const watched: unknown[] = [];
     const watch = grpc.watch({}, reviewer);
@@ -323,6 +324,26 @@ describe('tenants and reviewers see only what they may (standalone wiring, real 
     seen.push(logs.join('\n'));
     // The worker did get the real values: redaction is for readers of history, not for the work.
     expect(runs.find((r) => r.job_id === jobId)?.payload).toMatchObject({ card_number: SECRETS.card, iban: SECRETS.iban });
+    // The auditor's search over the whole log is redacted the same way.
+    const audited = await call('GET', '/audit/events?decision=granted', await token('aud', ['auditor']));
+    expect(audited.status).toBe(200);
+    seen.push((await call('GET', `/audit/events?tenant=default&limit=1000`, await token('aud', ['auditor']))).text);
     for (const text of seen) for (const secret of Object.values(SECRETS)) expect(text).not.toContain(secret);
+
+    // The standalone keeps the audit tree: its heads and receipts verify with the key set the grants use.
+    const trusted = publicKeysOf(testKeys().keys.publicJwks() as never);
+    const head = (await call('GET', '/audit/tree-head', await token('aud', ['auditor']))).body as unknown as SignedTreeHead;
+    expect(checkTreeHead(head, trusted)).toBeNull();
+    let receipt: DecisionReceipt | null = null;
+    await eventually(async () => {
+      const answer = await call('GET', `/jobs/${jobId}/receipt`, agent);
+      receipt = answer.status === 200 ? (answer.body as unknown as DecisionReceipt) : null;
+      return receipt !== null && (receipt as DecisionReceipt).receipt.decision === 'granted';
+    }, 'the receipt of the grant', 20_000);
+    receipt = receipt as unknown as DecisionReceipt;
+    expect(receipt.receipt).toMatchObject({ job_id: jobId, decision: 'granted' });
+    expect(checkReceipt(receipt, trusted)).toEqual([]);
+    const acmeAuditor = await token('aki', ['auditor'], { tenants: ['acme'] });
+    expect((await call('GET', `/audit/proof/inclusion?event_id=${receipt.receipt.event_id}`, acmeAuditor)).status).toBe(404);
   });
 });

@@ -62,6 +62,20 @@ export const ERROR_CODES = {
   delegation_not_found: 403,
   /** The chain from the delegator to the caller is longer than allowed. */
   delegation_chain_too_long: 403,
+  /** Audit proofs (issue 14): `event_id` is not a UUID. */
+  invalid_event_id: 400,
+  /** Audit proofs: a tree size (`from`, `to`, `tree_size`) that is not a decimal integer, out of order, or beyond the signed tree. */
+  invalid_tree_size: 400,
+  /** `GET /audit/events`: a filter that cannot be read (`from`/`to` not ISO 8601, an over-long value, a bad `decision`). */
+  invalid_audit_filter: 400,
+  /** `GET /audit/events`: a cursor this service did not issue. */
+  invalid_cursor: 400,
+  /** The audit tree is not kept on this store (KurrentDB) or this service has no signing key. */
+  audit_unavailable: 503,
+  /** A receipt (or a proof) asked for before the audit tree has logged the event: retry after Retry-After. */
+  not_yet_logged: 409,
+  /** `GET /jobs/:id/receipt` for a job without a decision yet (awaiting approval). */
+  no_decision: 409,
   internal: 500,
 } as const;
 

@@ -35,3 +35,14 @@ export {
 } from './audit/history-redaction';
 export { RuleRedactions } from './audit/rule-redactions';
 export { existingJob, jobNotFound, requestedJobRef, visibleJob, type ExistingJob } from './access/job-access';
+export {
+  AUDIT_DECISIONS,
+  AUDIT_EVENT_TYPES,
+  decisionOf,
+  matchesAuditFilter,
+  parseAuditFilter,
+  tenantOfEvent,
+  type AuditDecision,
+  type AuditFilter,
+  type AuditFilterInput,
+} from './audit/audit-filter';

@@ -17,13 +17,18 @@ export class PostgresThrottleCounter extends ThrottleCounter {
   private migrate(): Promise<void> {
     this.ready ??= this.pool
       .query(
-        `CREATE TABLE IF NOT EXISTS signoff_throttle_counters (
-           key text NOT NULL,
-           window_start bigint NOT NULL,
-           window_ms bigint NOT NULL,
-           count integer NOT NULL,
-           PRIMARY KEY (key, window_start)
-         )`,
+        // One statement, one transaction: instances that start together create the table one after
+        // the other (a bare CREATE TABLE IF NOT EXISTS races on the catalog: 'type ... already exists').
+        `DO $$ BEGIN
+           PERFORM pg_advisory_xact_lock(hashtext('signoff_throttle_counters'));
+           CREATE TABLE IF NOT EXISTS signoff_throttle_counters (
+             key text NOT NULL,
+             window_start bigint NOT NULL,
+             window_ms bigint NOT NULL,
+             count integer NOT NULL,
+             PRIMARY KEY (key, window_start)
+           );
+         END $$`,
       )
       .then(() => undefined)
       .catch((error: unknown) => {

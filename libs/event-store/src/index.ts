@@ -44,3 +44,5 @@ export {
 export { PostgresEventStore, type PostgresEventStoreOptions } from './postgres/postgres.event-store';
 export { PgliteEventStore, type PgliteLocation } from './pglite/pglite.event-store';
 export { KurrentDbEventStore, type KurrentDbEventStoreOptions } from './kurrentdb/kurrentdb.event-store';
+export { AuditTreeStore, AuditTreeDivergedError, type AuditLeaf, type StoredTreeHead } from './audit-tree/audit-tree.store';
+export { auditTreeStoreOf } from './audit-tree/audit-tree.of';

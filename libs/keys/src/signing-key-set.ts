@@ -1,4 +1,4 @@
-import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, KeyObject } from 'node:crypto';
+import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, KeyObject, sign as signBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { SignJWT } from 'jose';
@@ -198,6 +198,14 @@ export class SigningKeySet {
       .setIssuedAt(Math.floor(options.issuedAt.getTime() / 1000))
       .setExpirationTime(Math.floor(options.expiresAt.getTime() / 1000))
       .sign(this.current.privateKey);
+  }
+
+  /**
+   * A detached Ed25519 signature over `bytes` with the current key (tree heads and receipts sign
+   * the canonical JSON of a statement that names its own kind): base64url, with the key id.
+   */
+  signDetached(bytes: Uint8Array): { readonly key_id: string; readonly signature: string } {
+    return { key_id: this.current.kid, signature: signBytes(null, bytes, this.current.privateKey).toString('base64url') };
   }
 }
 

@@ -109,6 +109,31 @@ export class SignoffMetrics {
     registers: [this.registry],
   });
 
+  /** Not a DESIGN §9 name: added by issue 14. Events of the log the audit tree has not logged yet (counted up to 1,000,000). */
+  readonly auditTreeLag = new Gauge({
+    name: 'signoff_audit_tree_lag_events',
+    help: 'Events of the global log not yet in the audit Merkle tree (counted up to 1,000,000).',
+    registers: [this.registry],
+  });
+  /** Not a DESIGN §9 name: added by issue 14. Leaves of the audit tree. */
+  readonly auditTreeSize = new Gauge({
+    name: 'signoff_audit_tree_size',
+    help: 'Leaves of the audit Merkle tree (events logged).',
+    registers: [this.registry],
+  });
+  /** Not a DESIGN §9 name: added by issue 14. Signed tree heads made by this instance. */
+  readonly auditTreeHeadsSigned = new Counter({
+    name: 'signoff_audit_tree_heads_signed_total',
+    help: 'Signed tree heads made by this instance (interval and on demand).',
+    registers: [this.registry],
+  });
+  /** Not a DESIGN §9 name: added by issue 14. 1 while the tree cannot go on (the log changed under it, or the store fails). */
+  readonly auditTreeStalled = new Gauge({
+    name: 'signoff_audit_tree_stalled',
+    help: '1 while the audit tree cannot extend itself (the logged events changed under it, or the store fails); alert on it.',
+    registers: [this.registry],
+  });
+
   constructor() {
     for (const decision of ['allow', 'deny', 'throttle', 'require_human']) this.policyDecisions.inc({ decision }, 0);
     collectDefaultMetrics({ register: this.registry, prefix: 'signoff_process_' });

@@ -45,6 +45,12 @@ export const SERVICE_ENV_NAMES = [
   'WEBHOOK_BACKOFF_MAX_MS',
   'WEBHOOK_CLAIM_LEASE_MS',
   'SIGNOFF_SLACK_FILE',
+  'AUDIT_TREE_HEAD_INTERVAL_MS',
+  'AUDIT_TREE_POLL_MS',
+  'SIGNOFF_MCP_GATEWAY',
+  'MCP_GATEWAY_PORT',
+  'MCP_GATEWAY_HOLD_MS',
+  'MCP_GATEWAY_PROGRESS_MS',
 ] as const;
 
 /** What `parseWorkerConfig` reads. */
@@ -67,9 +73,34 @@ export const WORKER_ENV_NAMES = [
   'SIGNOFF_WORKER_TOKEN',
 ] as const;
 
+/** What `parseMcpGatewayConfig` reads (the MCP gateway as its own process, apps/mcp-gateway). */
+export const MCP_GATEWAY_ENV_NAMES = [
+  'SIGNOFF_MCP_GATEWAY',
+  'SIGNOFF_URL',
+  'AUTH_JWT_SECRET',
+  'AUTH_JWKS_URL',
+  'AUTH_JWT_MAX_TTL_SECONDS',
+  'AUTH_JWT_ISSUER',
+  'AUTH_JWT_AUDIENCE',
+  'KAFKA_BROKERS',
+  'WORKER_DATABASE_URL',
+  'EVENT_STORE_URL',
+  'SIGNOFF_GRANT_JWKS',
+  'SIGNOFF_WORKER_TOKEN',
+  'WORKER_ID',
+  'WORKER_GROUP_ID',
+  'WORKER_LEASE_MS',
+  'PORT',
+  'HOST',
+  'LOG_LEVEL',
+  'MCP_GATEWAY_HOLD_MS',
+  'MCP_GATEWAY_PROGRESS_MS',
+] as const;
+
 /** Test-only fault hooks (they kill the process): never set in a deployment, not in the README table. */
 export const TEST_ONLY_ENV_NAMES: readonly EnvName[] = ['SIGNOFF_FAULT', 'SIGNOFF_FAULT_JOB', 'WORKER_FAULT', 'WORKER_FAULT_JOB'];
 
 export type ServiceEnvName = (typeof SERVICE_ENV_NAMES)[number];
 export type WorkerEnvName = (typeof WORKER_ENV_NAMES)[number];
-export type EnvName = ServiceEnvName | WorkerEnvName;
+export type McpGatewayEnvName = (typeof MCP_GATEWAY_ENV_NAMES)[number];
+export type EnvName = ServiceEnvName | WorkerEnvName | McpGatewayEnvName;

@@ -5,6 +5,7 @@ import { keySetSourceProblem } from '@signoff/keys';
 import { ServiceEnvName, WorkerEnvName } from './config-env';
 import { readSlackConfig, SlackConfig } from './slack.config';
 import { readWebhooksConfig, WebhooksConfig } from './webhooks.config';
+import { McpGatewayEmbeddedConfig, readMcpGatewayEmbedded } from './mcp-gateway.config';
 
 export type SnapshotMode = 'strict' | 'decision';
 
@@ -80,6 +81,12 @@ export interface SignoffConfig {
   readonly webhooks: WebhooksConfig;
   /** Slack approvals (SIGNOFF_SLACK_FILE): null when unset. Outbound retries use the WEBHOOK_* tunables. */
   readonly slack: SlackConfig | null;
+  /** AUDIT_TREE_HEAD_INTERVAL_MS: how often the audit tree signs a head when it has grown (default 60 s). */
+  readonly auditTreeHeadIntervalMs: number;
+  /** AUDIT_TREE_POLL_MS: how often the audit tree reads the log once caught up (default 200 ms). */
+  readonly auditTreePollMs: number;
+  /** The in-process MCP gateway of the standalone (SIGNOFF_MCP_GATEWAY, MCP_GATEWAY_*): null when unset. */
+  readonly mcpGateway: McpGatewayEmbeddedConfig | null;
 }
 
 /** Points of the dispatch path where the test-only fault hook (SIGNOFF_FAULT) kills the dispatcher. */
@@ -213,6 +220,9 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>, d
   const signingKeyId = str('SIGNOFF_SIGNING_KEY_ID') ?? null;
   const webhooks = readWebhooksConfig(str('SIGNOFF_WEBHOOKS_FILE'), int, problems);
   const slack = readSlackConfig(str('SIGNOFF_SLACK_FILE'), problems);
+  const auditTreeHeadIntervalMs = int('AUDIT_TREE_HEAD_INTERVAL_MS', 60_000, 1000, 86_400_000);
+  const auditTreePollMs = int('AUDIT_TREE_POLL_MS', 200, 10, 60_000);
+  const mcpGateway = readMcpGatewayEmbedded(str('SIGNOFF_MCP_GATEWAY'), int, problems);
 
   if (problems.length > 0) throw new ConfigError(problems);
   return {
@@ -247,6 +257,9 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>, d
     dispatchFault,
     webhooks,
     slack,
+    auditTreeHeadIntervalMs,
+    auditTreePollMs,
+    mcpGateway,
   };
 }
 

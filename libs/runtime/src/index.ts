@@ -2,6 +2,7 @@ export * from './config';
 export * from './config-env';
 export * from './webhooks.config';
 export * from './slack.config';
+export * from './mcp-gateway.config';
 export { ProblemJsonFilter, toSignoffError } from './problem.filter';
 export { createHttpApp, installGracefulShutdown, listen, API_PREFIX, type HttpAppOptions } from './http-app';
 export {

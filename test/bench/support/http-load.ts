@@ -22,13 +22,14 @@ export async function autocannon(options: {
   connections?: number;
   seconds?: number;
 }): Promise<LoadResult> {
-  const bin = path.join(__dirname, '..', '..', '..', 'node_modules', '.bin', 'autocannon');
+  // On this process's Node.js (the pinned runtime), not the `node` that the .bin shim's shebang finds.
+  const bin = path.join(path.dirname(require.resolve('autocannon/package.json')), 'autocannon.js');
   const args = ['-j', '-c', String(options.connections ?? 32), '-d', String(options.seconds ?? 8), '-m', options.method ?? 'GET'];
   for (const [k, v] of Object.entries(options.headers ?? {})) args.push('-H', `${k}=${v}`);
   if (options.body !== undefined) args.push('-b', options.body);
   args.push(options.url);
   const out = await new Promise<string>((resolve, reject) => {
-    const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [bin, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));

@@ -90,7 +90,7 @@ describe('edit before approve on real PostgreSQL', () => {
     const amendedHash = jobHash(normalizeJobRequest({ topic: 'finance.payment.execute', priority: 'high', tenant: 'default', submitted_by: 'agent-7', labels: { env: 'production' }, payload: amendedPayload }));
     expect(amendedHash).not.toBe(job.job_hash);
     expect(res.status).toBe(200);
-    expect(res.body).toEqual({ job_id: job.job_id, status: 'approved', approval_id: expect.any(String), state: 'PENDING', approved_job_hash: amendedHash });
+    expect(res.body).toEqual({ job_id: job.job_id, status: 'approved', approval_id: expect.any(String), state: 'PENDING', approvals: 1, required: 1, approved_job_hash: amendedHash });
 
     const stored = await events(job.job_id);
     expect(stored.map((e) => e.type)).toEqual(['JobSubmitted', 'PolicyEvaluated', 'ApprovalRequested', 'JobAmendmentProposed', 'ApprovalVoteRecorded', 'ApprovalGranted']);

@@ -1,5 +1,6 @@
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { FixedClock } from '@signoff/core/testing';
+import type { SigningKeySet } from '@signoff/keys';
 import { JsonLogger } from '@signoff/observability';
 import { createHttpApp, listen, mintToken, Role } from '@signoff/runtime';
 import { freePort } from '../../../../deploy/local/ports';
@@ -30,6 +31,8 @@ export interface ApprovalTestAppOptions {
   readonly policyPollIntervalMs?: number;
   /** Approval module tunables (SSE heartbeat and buffer bound, change history). */
   readonly approval?: Omit<ApprovalModuleOptions, 'expirySweepIntervalMs'>;
+  /** The control plane's keys: with them the audit tree (issue 14) runs and signs. */
+  readonly signingKeys?: SigningKeySet;
 }
 
 /**
@@ -45,6 +48,7 @@ export async function startApprovalApp(options: ApprovalTestAppOptions): Promise
     clock,
     expirySweepIntervalMs: options.expirySweepIntervalMs ?? 100,
     ...(options.policyPollIntervalMs !== undefined ? { policyPollIntervalMs: options.policyPollIntervalMs } : {}),
+    ...(options.signingKeys ? { signingKeys: options.signingKeys } : {}),
   });
   const app = await createHttpApp(module, { service: 'approval-service-test', logger: new JsonLogger('approval-service-test', 'warn') });
   let grpcAddress: string | null = null;

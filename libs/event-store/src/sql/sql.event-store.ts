@@ -35,6 +35,8 @@ import {
 import { MIGRATIONS, SCHEMA_VERSION, SQL } from './event-store.sql';
 import type { SqlDriver, SqlSession } from './sql.driver';
 import { isUniqueViolation, translateSqlError } from './sql.errors';
+import type { AuditTreeStore } from '../audit-tree/audit-tree.store';
+import { SqlAuditTreeStore } from '../audit-tree/sql.audit-tree.store';
 
 /**
  * A place in the SQL global log: the writing transaction and the event's position. The log is
@@ -91,6 +93,7 @@ const READ_ALL_PAGE = 5_000;
  */
 export class SqlEventStore extends CatchUpEventStore<LogCursor> {
   protected readonly source: CatchUpSource<LogCursor>;
+  private auditTreeStore: AuditTreeStore | null = null;
 
   protected constructor(private readonly driver: SqlDriver) {
     super();
@@ -332,6 +335,11 @@ export class SqlEventStore extends CatchUpEventStore<LogCursor> {
             cursor.position.toString(),
           ]);
     return result.rowCount === 1 ? { cursor, token: cursor } : null;
+  }
+
+  /** Where the audit tree keeps its leaves and signed heads: this store's own database (schema `audit_log`). */
+  auditTree(): AuditTreeStore {
+    return (this.auditTreeStore ??= new SqlAuditTreeStore(this.driver));
   }
 
   protected dispose(): Promise<void> {
