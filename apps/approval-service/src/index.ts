@@ -8,5 +8,6 @@ export { SlackModule } from './slack/slack.module';
 export { ApprovalServiceModule, type ApprovalServiceModuleOverrides } from './app.module';
 export { type ApprovalModuleOptions } from './shared/approval-options';
 export { approvalsGrpcOptions, connectApprovalsGrpc } from './grpc/grpc.options';
+export { HEALTH_SERVICES } from './grpc-health/grpc-health';
 export { AuditModule } from './audit/audit.module';
 export { AuditTree, type AuditTreeOptions } from './audit/audit-tree.service';

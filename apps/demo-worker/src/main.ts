@@ -5,6 +5,7 @@ import { JsonLogger, shutdownTracing, startTracing } from '@signoff/observabilit
 import { loadOrExit, parseTracingEnv, parseWorkerConfig, serviceEnvironment, WorkerConfig } from '@signoff/runtime';
 import { createWorker, DispatchedJob } from '@signoff/worker-sdk';
 import { demoWorkerMode, sideEffectTable } from './demo-side-effect';
+import { DEMO_WORKER_PATHS } from './worker-http';
 
 /**
  * The demo worker (`npm run start:worker`), built on @signoff/worker-sdk. Its side effect is a row
@@ -65,9 +66,9 @@ async function main(): Promise<void> {
   await worker.start();
 
   const server = http.createServer((req, res) => {
-    if (req.url === '/health/live' || req.url === '/health/ready') {
+    if (req.url === DEMO_WORKER_PATHS.live || req.url === DEMO_WORKER_PATHS.ready) {
       res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ status: 'ok', worker: worker.workerId }));
-    } else if (req.url === '/metrics') {
+    } else if (req.url === DEMO_WORKER_PATHS.metrics) {
       worker.registry.metrics().then(
         (text) => res.writeHead(200, { 'content-type': worker.registry.contentType }).end(text),
         () => res.writeHead(500).end(),

@@ -1,9 +1,12 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { Clock, CoreModule } from '@signoff/core';
 import { SigningKeySet } from '@signoff/keys';
-import { AuthModule, SignoffConfig } from '@signoff/runtime';
+import { AuthModule, ConfigDefaults, SignoffConfig } from '@signoff/runtime';
 import { DispatchOptions, dispatchOptionsFromConfig } from './dispatch.options';
 import { DispatchModule } from './dispatch.module';
+
+/** What the dispatch service requires of its environment beyond a distributed service's: the signing key. */
+export const DISPATCH_CONFIG_DEFAULTS: ConfigDefaults = { authRequired: true, signingKeyRequired: true };
 
 /**
  * The control plane's signing keys from the configuration (SIGNOFF_SIGNING_KEY_FILE and

@@ -4,6 +4,6 @@
  * module, and the read-only replay preview the operator CLI prints.
  */
 export { DispatchModule } from './dispatch.module';
-export { DispatchServiceModule, signingKeysFromConfig } from './app.module';
+export { DISPATCH_CONFIG_DEFAULTS, DispatchServiceModule, signingKeysFromConfig } from './app.module';
 export { dispatchOptionsFromConfig, type DispatchFault, type DispatchOptions, type DispatchSigning, type FaultPoint } from './dispatch.options';
 export { listReplayCandidates, type ReplayDryRunOptions } from './replay/replay-dry-run';

@@ -250,11 +250,15 @@ describe('policy service on real PostgreSQL and Kafka', () => {
       PolicyServiceModule.forRoot(testConfig({ EVENT_STORE_URL: db.url, KAFKA_BROKERS: testKafkaBrokers().join(','), KAFKA_TOPIC_PREFIX: prefix })),
     );
     try {
-      const before = (await (await fetch(`${second.url}/api/v1/policy`, { headers: admin })).json()) as { snapshot: string };
+      const before = (await (await fetch(`${second.url}/api/v1/policy`, { headers: admin })).json()) as { snapshot: string; version: string; activation: number };
       const put = await fetch(`${svc.url}/api/v1/policy`, { method: 'PUT', headers: { 'content-type': 'application/yaml', ...admin }, body: THROTTLE_POLICY });
       expect(put.status).toBe(200);
-      const { snapshot } = (await put.json()) as { snapshot: string };
+      const { snapshot, version, activation } = (await put.json()) as { snapshot: string; version: string; activation: number };
       expect(snapshot).not.toBe(before.snapshot);
+      // `version` is the bundle's own; `activation` counts activations (issue 16: `version` was `v<activation>`).
+      expect(version).toBe('v1');
+      expect(before.version).toBe('v1');
+      expect(activation).toBe(before.activation + 1);
       const activatedAt = Date.now();
       let seen = '';
       while (Date.now() - activatedAt < 1000 && seen !== snapshot) {
@@ -281,7 +285,7 @@ describe('policy service on real PostgreSQL and Kafka', () => {
     const agent = await authHeader(`agent-${randomUUID()}`, ['submitter']);
     for (let i = 0; i < 5; i++) {
       const res = await post('/policy/evaluate', { topic: 'api.call' }, agent);
-      expect(res.status).toBe(201);
+      expect(res.status).toBe(200);
       expect(await res.json()).toMatchObject({ decision: 'allow', rule_id: 'api-allow' });
     }
     expect((await post('/jobs', { topic: 'api.call' }, agent)).status).toBe(202);

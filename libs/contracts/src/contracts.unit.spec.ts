@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import path from 'node:path';
 import { loadSync } from '@grpc/proto-loader';
 import { describe, expect, it } from 'vitest';
 import { ERROR_CODES, grpcStatusFor, GRPC_STATUS, SignoffError } from './errors';
@@ -159,5 +160,21 @@ describe('contracts', () => {
     const service = definition['signoff.v1.Approvals'] as Record<string, { responseStream: boolean }>;
     expect(Object.keys(service).sort()).toEqual(['Approve', 'GetApproval', 'ListApprovals', 'Reject', 'WatchApprovals']);
     expect(service.WatchApprovals.responseStream).toBe(true);
+  });
+
+  it('keeps the proto in one place, where DESIGN section 5 names it (libs/contracts/src/proto)', () => {
+    const root = path.resolve(__dirname, '../../..');
+    expect(path.relative(root, PROTO_PATH)).toBe(path.join('libs', 'contracts', 'src', 'proto', 'signoff.v1.proto'));
+    const protos: string[] = [];
+    const walk = (dir: string): void => {
+      for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+        if (['node_modules', '.git', '.signoff', 'dist'].includes(entry.name)) continue;
+        const full = path.join(dir, entry.name);
+        if (entry.isDirectory()) walk(full);
+        else if (entry.name.endsWith('.proto')) protos.push(path.relative(root, full));
+      }
+    };
+    for (const top of ['apps', 'libs', 'deploy', 'tools', 'test']) walk(path.join(root, top));
+    expect(protos).toEqual([path.relative(root, PROTO_PATH)]);
   });
 });

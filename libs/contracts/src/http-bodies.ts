@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 import { IsIn, IsNotEmpty, IsObject, IsOptional, IsString, Matches, MaxLength } from 'class-validator';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { ERROR_CODES } from './errors';
 import { IsSafeIdentity } from './validation';
 
 /*
@@ -68,6 +69,7 @@ export class ProblemDto {
   @ApiProperty({ example: 409 }) status!: number;
   @ApiPropertyOptional() detail?: string;
   @ApiPropertyOptional() instance?: string;
-  @ApiProperty({ description: 'Stable machine-readable error code', example: 'snapshot_changed' }) code!: string;
+  @ApiProperty({ description: 'Stable machine-readable error code (each response narrows it to the codes it may carry)', enum: Object.keys(ERROR_CODES), example: 'snapshot_changed' })
+  code!: string;
 }
 

@@ -11,8 +11,13 @@ export interface ActivePolicyView {
   readonly bundle: PolicyBundle;
   readonly compiled: CompiledPolicy;
   readonly snapshot: string;
-  /** `v<revision of the activation in the policy stream + 1>`: v1 is the first policy ever activated. */
+  /**
+   * `v<activation>`, as PolicyActivated records it (and PolicyEvaluated's `policy_version`): the
+   * activation counter, not the bundle's own `version` (that is `bundle.version`).
+   */
   readonly version: string;
+  /** The activation number: 1 for the first policy ever activated, then one more per activation (the revision of its PolicyActivated + 1). */
+  readonly activation: number;
   readonly activatedAt: string;
   readonly activatedBy: string;
 }
@@ -155,6 +160,7 @@ export class ActivePolicy implements OnModuleInit, OnApplicationShutdown {
         compiled: compilePolicy(parsed.bundle),
         snapshot: event.data.snapshot,
         version: event.data.version,
+        activation: activationNumber(event.data.version, event.revision),
         activatedAt: event.createdAt.toISOString(),
         activatedBy: event.data.activatedBy,
       };
@@ -186,6 +192,12 @@ export class ActivePolicy implements OnModuleInit, OnApplicationShutdown {
       /* the file is only a bootstrap; its absence after the first start is fine */
     }
   }
+}
+
+/** The activation number of a PolicyActivated: its recorded `v<n>`, else its revision in the policy stream + 1. */
+export function activationNumber(version: string, revision: bigint): number {
+  const recorded = /^v(\d+)$/.exec(version);
+  return recorded ? Number(recorded[1]) : Number(revision) + 1;
 }
 
 function readBootstrap(path: string): string {

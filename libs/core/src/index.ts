@@ -10,7 +10,7 @@ export { commandMetadata, newCommandId, type CommandOrigin } from './command-met
 export { cqrsHandlers, type CqrsHandlerSet } from './cqrs-handlers';
 export { storeErrorToSignoffError } from './store-errors';
 export { JobCommandHandler, MAX_COMMAND_ATTEMPTS, NEW_JOB, latestTraceparent, type LoadedJob, type ExecuteResult } from './job-command.handler';
-export { ActivePolicy, type ActivePolicyView, type ActivePolicyOptions } from './active-policy.service';
+export { ActivePolicy, activationNumber, type ActivePolicyView, type ActivePolicyOptions } from './active-policy.service';
 export { PostgresThrottleCounter } from './postgres-throttle.counter';
 export {
   EventRelay,

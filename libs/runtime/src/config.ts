@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import { hostname } from 'node:os';
 import path from 'node:path';
 import { keySetSourceProblem } from '@signoff/keys';
+import { ServiceEnvName, WorkerEnvName } from './config-env';
 import { readSlackConfig, SlackConfig } from './slack.config';
 import { readWebhooksConfig, WebhooksConfig } from './webhooks.config';
 import { McpGatewayEmbeddedConfig, readMcpGatewayEmbedded } from './mcp-gateway.config';
@@ -131,11 +132,13 @@ export interface ConfigDefaults {
  */
 export function parseConfig(env: Readonly<Record<string, string | undefined>>, defaults: ConfigDefaults = {}): SignoffConfig {
   const problems: string[] = [];
-  const str = (name: string) => {
-    const v = env[name];
+  // Only the names of SERVICE_ENV_NAMES can be read (the README and deploy/k8s are checked against that list).
+  const raw = (name: ServiceEnvName): string | undefined => env[name];
+  const str = (name: ServiceEnvName) => {
+    const v = raw(name);
     return v === undefined || v.trim() === '' ? undefined : v.trim();
   };
-  const int = (name: string, fallback: number, min: number, max: number): number => {
+  const int = (name: ServiceEnvName, fallback: number, min: number, max: number): number => {
     const raw = str(name);
     if (raw === undefined) return fallback;
     if (!/^\d+$/.test(raw) || Number(raw) < min || Number(raw) > max) {
@@ -156,7 +159,7 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>, d
   const kafkaBrokers = brokersRaw ? brokersRaw.split(',').map((b) => b.trim()).filter(Boolean) : [];
   for (const b of kafkaBrokers) if (!/^[^\s:/]+:\d{1,5}$/.test(b)) problems.push(`KAFKA_BROKERS entry "${b}" must be host:port`);
   if (defaults.kafkaRequired && kafkaBrokers.length === 0) problems.push('KAFKA_BROKERS is required for this service (host:port[,host:port…])');
-  const kafkaTopicPrefix = env.KAFKA_TOPIC_PREFIX ?? 'signoff.';
+  const kafkaTopicPrefix = raw('KAFKA_TOPIC_PREFIX') ?? 'signoff.';
   if (!/^[A-Za-z0-9._-]*$/.test(kafkaTopicPrefix)) problems.push(`KAFKA_TOPIC_PREFIX=${kafkaTopicPrefix} may only hold letters, digits, . _ -`);
   const kafkaStartupTimeoutMs = int('KAFKA_STARTUP_TIMEOUT_MS', 60_000, 1000, 3_600_000);
   const policyPath = str('POLICY_PATH') ?? 'policies/default.yaml';
@@ -213,6 +216,8 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>, d
     }
   }
 
+  const auditRedactFields = (str('AUDIT_REDACT_FIELDS') ?? '').split(',').map((p) => p.trim()).filter(Boolean);
+  const signingKeyId = str('SIGNOFF_SIGNING_KEY_ID') ?? null;
   const webhooks = readWebhooksConfig(str('SIGNOFF_WEBHOOKS_FILE'), int, problems);
   const slack = readSlackConfig(str('SIGNOFF_SLACK_FILE'), problems);
   const auditTreeHeadIntervalMs = int('AUDIT_TREE_HEAD_INTERVAL_MS', 60_000, 1000, 86_400_000);
@@ -242,9 +247,9 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>, d
     logLevel: levelRaw as SignoffConfig['logLevel'],
     policyEvaluationTimeoutMs,
     policyEvaluationBudgetMs,
-    auditRedactFields: (str('AUDIT_REDACT_FIELDS') ?? '').split(',').map((p) => p.trim()).filter(Boolean),
+    auditRedactFields,
     signingKeyFile,
-    signingKeyId: str('SIGNOFF_SIGNING_KEY_ID') ?? null,
+    signingKeyId,
     grantTtlMs,
     kafkaIngressTrusted: trustedRaw === 'true' || trustedRaw === '1',
     workerToken,
@@ -301,13 +306,15 @@ export interface WorkerConfig {
  */
 export function parseWorkerConfig(env: Readonly<Record<string, string | undefined>>): WorkerConfig {
   const problems: string[] = [];
-  const brokers = (env.KAFKA_BROKERS ?? '').split(',').map((b) => b.trim()).filter(Boolean);
+  // Only the names of WORKER_ENV_NAMES can be read.
+  const read = (name: WorkerEnvName): string | undefined => env[name];
+  const brokers = (read('KAFKA_BROKERS') ?? '').split(',').map((b) => b.trim()).filter(Boolean);
   if (brokers.length === 0) problems.push('KAFKA_BROKERS is required (host:port[,host:port…])');
   for (const b of brokers) if (!/^[^\s:/]+:\d{1,5}$/.test(b)) problems.push(`KAFKA_BROKERS entry "${b}" must be host:port`);
-  const databaseUrl = env.WORKER_DATABASE_URL?.trim() || env.EVENT_STORE_URL?.trim() || '';
+  const databaseUrl = read('WORKER_DATABASE_URL')?.trim() || read('EVENT_STORE_URL')?.trim() || '';
   if (!/^(postgres|postgresql|pglite):\/\/./.test(databaseUrl)) problems.push('WORKER_DATABASE_URL (or EVENT_STORE_URL) must be postgres://… or pglite://<dir>');
-  const int = (name: string, fallback: number, max: number): number => {
-    const raw = env[name]?.trim();
+  const int = (name: WorkerEnvName, fallback: number, max: number): number => {
+    const raw = read(name)?.trim();
     if (!raw) return fallback;
     if (!/^\d+$/.test(raw) || Number(raw) > max) {
       problems.push(`${name}=${raw} must be an integer from 0 to ${max}`);
@@ -315,33 +322,33 @@ export function parseWorkerConfig(env: Readonly<Record<string, string | undefine
     }
     return Number(raw);
   };
-  const grantJwks = env.SIGNOFF_GRANT_JWKS?.trim() ?? '';
+  const grantJwks = read('SIGNOFF_GRANT_JWKS')?.trim() ?? '';
   if (grantJwks === '') problems.push('SIGNOFF_GRANT_JWKS is required (the control plane\'s public JWK Set: a file or an https URL such as <dispatch>/.well-known/jwks.json)');
   else {
     const problem = keySetSourceProblem(grantJwks);
     if (problem) problems.push(`SIGNOFF_GRANT_JWKS ${problem}`);
   }
-  const workerToken = env.SIGNOFF_WORKER_TOKEN?.trim() ?? '';
+  const workerToken = read('SIGNOFF_WORKER_TOKEN')?.trim() ?? '';
   if (workerToken === '') problems.push('SIGNOFF_WORKER_TOKEN is required (a JWT with the role worker: `npm run cli -- token --sub NAME --roles worker`)');
   const leaseMs = int('WORKER_LEASE_MS', 30_000, 3_600_000);
   if (leaseMs < 100) problems.push('WORKER_LEASE_MS must be at least 100');
-  const mode = (env.WORKER_MODE?.trim() || 'transactional') as WorkerConfig['mode'];
+  const mode = (read('WORKER_MODE')?.trim() || 'transactional') as WorkerConfig['mode'];
   if (!WORKER_MODES.includes(mode)) problems.push(`WORKER_MODE=${mode} must be one of ${WORKER_MODES.join(', ')}`);
-  const faultPoint = env.WORKER_FAULT?.trim() as NonNullable<WorkerConfig['fault']>['point'] | undefined;
+  const faultPoint = read('WORKER_FAULT')?.trim() as NonNullable<WorkerConfig['fault']>['point'] | undefined;
   if (faultPoint && !WORKER_FAULT_POINTS.includes(faultPoint)) problems.push(`WORKER_FAULT=${faultPoint} must be one of ${WORKER_FAULT_POINTS.join(', ')} (test only)`);
   const config: WorkerConfig = {
     brokers,
-    topicPrefix: env.KAFKA_TOPIC_PREFIX ?? 'signoff.',
+    topicPrefix: read('KAFKA_TOPIC_PREFIX') ?? 'signoff.',
     databaseUrl,
-    workerId: env.WORKER_ID?.trim() || `${hostname()}:${process.pid}`,
-    groupId: env.WORKER_GROUP_ID?.trim() || 'signoff-demo-worker',
+    workerId: read('WORKER_ID')?.trim() || `${hostname()}:${process.pid}`,
+    groupId: read('WORKER_GROUP_ID')?.trim() || 'signoff-demo-worker',
     leaseMs,
     workMs: int('DEMO_WORK_MS', 0, 600_000),
     mode,
-    fault: faultPoint ? { point: faultPoint, jobId: env.WORKER_FAULT_JOB?.trim() || null } : null,
+    fault: faultPoint ? { point: faultPoint, jobId: read('WORKER_FAULT_JOB')?.trim() || null } : null,
     port: int('PORT', 8083, 65535),
-    host: env.HOST?.trim() || '127.0.0.1',
-    logLevel: (['debug', 'info', 'warn', 'error'].includes(env.LOG_LEVEL ?? '') ? env.LOG_LEVEL : 'info') as WorkerConfig['logLevel'],
+    host: read('HOST')?.trim() || '127.0.0.1',
+    logLevel: (['debug', 'info', 'warn', 'error'].includes(read('LOG_LEVEL') ?? '') ? read('LOG_LEVEL') : 'info') as WorkerConfig['logLevel'],
     grantJwks,
     workerToken,
   };

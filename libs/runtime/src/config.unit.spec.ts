@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError, parseConfig, parseWorkerConfig, redactUrl } from './config';
+import { SERVICE_ENV_NAMES, TEST_ONLY_ENV_NAMES, WORKER_ENV_NAMES } from './config-env';
 
 describe('parseConfig', () => {
   it('applies the documented defaults', () => {
@@ -172,5 +173,45 @@ describe('parseWorkerConfig: a worker on the SDK (the demo worker)', () => {
     expect(problems.join('\n')).toMatch(
       /KAFKA_BROKERS is required[\s\S]*WORKER_DATABASE_URL[\s\S]*SIGNOFF_GRANT_JWKS is required[\s\S]*SIGNOFF_WORKER_TOKEN is required[\s\S]*WORKER_LEASE_MS must be at least 100[\s\S]*WORKER_MODE=twice[\s\S]*WORKER_FAULT=explode/,
     );
+  });
+});
+
+describe('the known environment names (config-env.ts): exactly what the parsers read', () => {
+  /** Every name a parse reads, whatever it finds there. */
+  function readsOf(parse: (env: Record<string, string | undefined>) => unknown, values: Record<string, string>): Set<string> {
+    const read = new Set<string>();
+    const env = new Proxy(values, {
+      get: (target, name) => {
+        if (typeof name === 'string') read.add(name);
+        return target[name as string];
+      },
+    });
+    try {
+      parse(env);
+    } catch (error) {
+      if (!(error instanceof ConfigError)) throw error;
+    }
+    return read;
+  }
+  // Values that take every branch that reads a further variable (a fault point reads its job).
+  const everything = (names: readonly string[], extra: Record<string, string>) => ({ ...Object.fromEntries(names.map((n) => [n, '1'])), ...extra });
+
+  it('parseConfig reads SERVICE_ENV_NAMES and nothing else', () => {
+    const read = readsOf(parseConfig, everything(SERVICE_ENV_NAMES, { SIGNOFF_FAULT: 'crash-after-claim' }));
+    expect([...read].sort()).toEqual([...SERVICE_ENV_NAMES].sort());
+  });
+
+  it('parseWorkerConfig reads WORKER_ENV_NAMES and nothing else', () => {
+    const read = new Set([
+      ...readsOf(parseWorkerConfig, everything(WORKER_ENV_NAMES, { WORKER_FAULT: 'after-claim' })),
+      // Without WORKER_DATABASE_URL it falls back to EVENT_STORE_URL.
+      ...readsOf(parseWorkerConfig, everything(WORKER_ENV_NAMES, { WORKER_DATABASE_URL: '' })),
+    ]);
+    expect([...read].sort()).toEqual([...WORKER_ENV_NAMES].sort());
+  });
+
+  it('names the test-only hooks among them', () => {
+    const known = new Set<string>([...SERVICE_ENV_NAMES, ...WORKER_ENV_NAMES]);
+    for (const name of TEST_ONLY_ENV_NAMES) expect(known.has(name), name).toBe(true);
   });
 });

@@ -1,3 +1,4 @@
+import type { McpGatewayEnvName, ServiceEnvName } from './config-env';
 import fs from 'node:fs';
 import { hostname } from 'node:os';
 import path from 'node:path';
@@ -146,7 +147,9 @@ export interface McpGatewayEmbeddedConfig {
   readonly progressMs: number;
 }
 
-type IntReader = (name: string, fallback: number, min: number, max: number) => number;
+// Embedded in the standalone, names of SERVICE_ENV_NAMES; as its own process, of MCP_GATEWAY_ENV_NAMES.
+type IntReader = (name: ServiceEnvName, fallback: number, min: number, max: number) => number;
+type GatewayIntReader = (name: McpGatewayEnvName, fallback: number, min: number, max: number) => number;
 
 /** The standalone's part of the gateway configuration; null when SIGNOFF_MCP_GATEWAY is unset. */
 export function readMcpGatewayEmbedded(filePath: string | undefined, int: IntReader, problems: string[]): McpGatewayEmbeddedConfig | null {
@@ -187,11 +190,11 @@ export interface McpGatewayConfig extends McpGatewayEmbeddedConfig {
 /** Parses the gateway process's environment (pure); throws ConfigError listing every problem. */
 export function parseMcpGatewayConfig(env: Readonly<Record<string, string | undefined>>): McpGatewayConfig {
   const problems: string[] = [];
-  const str = (name: string) => {
+  const str = (name: McpGatewayEnvName) => {
     const v = env[name];
     return v === undefined || v.trim() === '' ? undefined : v.trim();
   };
-  const int: IntReader = (name, fallback, min, max) => {
+  const int: GatewayIntReader = (name, fallback, min, max) => {
     const raw = str(name);
     if (raw === undefined) return fallback;
     if (!/^\d+$/.test(raw) || Number(raw) < min || Number(raw) > max) {

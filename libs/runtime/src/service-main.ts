@@ -49,6 +49,12 @@ export interface RunServiceOptions extends ConfigDefaults {
   readonly readyFields?: (config: SignoffConfig) => Record<string, unknown>;
 }
 
+/**
+ * What a distributed service requires of its environment (KAFKA_BROKERS, an auth secret or JWKS
+ * URL, besides EVENT_STORE_URL), unless its main adds more (the dispatch service: the signing key).
+ */
+export const DISTRIBUTED_SERVICE_DEFAULTS: ConfigDefaults = { kafkaRequired: true, authRequired: true };
+
 /** Reads and validates the environment; a bad one exits 78 (EX_CONFIG) with every problem listed. */
 export function loadConfigOrExit(service: string, env: Record<string, string | undefined>, defaults: ConfigDefaults): SignoffConfig {
   return loadOrExit(service, () => parseConfig(env, defaults));
@@ -139,7 +145,7 @@ export async function runService(
   const { configure, environment, embedded = false, displayName = service, openApiTitle, onStarted, onReady, onStopping, readyFields, ...overrides } = options;
   const defaults: ConfigDefaults = embedded
     ? { eventStoreUrl: EMBEDDED_EVENT_STORE_URL, ...overrides }
-    : { kafkaRequired: true, authRequired: true, ...overrides };
+    : { ...DISTRIBUTED_SERVICE_DEFAULTS, ...overrides };
   const env = environment ?? (embedded ? embeddedEnvironment() : serviceEnvironment());
   const config = loadConfigOrExit(displayName, env, defaults);
   // Tracing first (OTEL_*; off by default): the message bus the module builds is traced only if it is on by then.

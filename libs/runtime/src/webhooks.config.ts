@@ -1,3 +1,4 @@
+import type { ServiceEnvName } from './config-env';
 import fs from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { WEBHOOK_SECRET_PATTERN } from '@signoff/contracts';
@@ -107,7 +108,7 @@ export function parseWebhookEndpoints(text: string, source: string): { endpoints
 /** SIGNOFF_WEBHOOKS_FILE and the WEBHOOK_* tunables; `int` is parseConfig's checked integer reader. */
 export function readWebhooksConfig(
   file: string | undefined,
-  int: (name: string, fallback: number, min: number, max: number) => number,
+  int: (name: ServiceEnvName, fallback: number, min: number, max: number) => number,
   problems: string[],
 ): WebhooksConfig {
   let endpoints: WebhookEndpointConfig[] = [];

@@ -1,15 +1,13 @@
 import { Controller, Get, HttpCode, Post, Query } from '@nestjs/common';
 import { CommandBus, QueryBus } from '@nestjs/cqrs';
-import { ApiBearerAuth, ApiOperation, ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
 import type { SignedTreeHead } from '@signoff/audit-proof';
-import { ProblemDto } from '@signoff/contracts';
-import { CurrentPrincipal, Principal, Roles } from '@signoff/runtime';
+import { ApiProblems, CurrentPrincipal, Principal, Roles } from '@signoff/runtime';
 import { queryValue } from './audit-input';
 import { AuditEventsPage, AuditEventsQuery } from './audit-events.query';
 import { ConsistencyProofQuery, ConsistencyProofView, InclusionProofQuery, InclusionProofView, SignTreeHeadCommand, TreeHeadQuery } from './audit-proofs.query';
 
 @ApiTags('audit')
-@ApiBearerAuth()
 @Controller('audit')
 export class AuditHttpController {
   constructor(
@@ -20,7 +18,7 @@ export class AuditHttpController {
   @Get('tree-head')
   @Roles('auditor', 'admin')
   @ApiOperation({ summary: 'The newest signed tree head {tree_size, root_hash, timestamp, key_id, signature} of the audit Merkle tree' })
-  @ApiResponse({ status: 503, type: ProblemDto, description: 'audit_unavailable (no audit tree on this store)' })
+  @ApiProblems(['audit_unavailable'], { audit_unavailable: 'no audit tree on this store' })
   treeHead(): Promise<SignedTreeHead> {
     return this.queries.execute(new TreeHeadQuery());
   }
@@ -29,6 +27,7 @@ export class AuditHttpController {
   @HttpCode(200)
   @Roles('admin')
   @ApiOperation({ summary: 'Sign a tree head now (on demand)' })
+  @ApiProblems(['audit_unavailable', 'store_unavailable'])
   signTreeHead(): Promise<SignedTreeHead> {
     return this.commands.execute(new SignTreeHeadCommand());
   }
@@ -47,7 +46,7 @@ export class AuditHttpController {
   @ApiQuery({ name: 'to', required: false })
   @ApiQuery({ name: 'cursor', required: false })
   @ApiQuery({ name: 'limit', required: false, description: '1 to 1000 (default 100).' })
-  @ApiResponse({ status: 400, type: ProblemDto, description: 'invalid_audit_filter (with `parameter`), invalid_cursor' })
+  @ApiProblems(['invalid_audit_filter', 'invalid_cursor', 'store_unavailable'], { invalid_audit_filter: 'with `parameter`' })
   events(@Query() query: Record<string, unknown>, @CurrentPrincipal() principal: Principal): Promise<AuditEventsPage> {
     const names = ['actor', 'tenant', 'topic', 'decision', 'from', 'to', 'cursor', 'limit'] as const;
     const input = Object.fromEntries(names.filter((n) => query[n] !== undefined).map((n) => [n, queryValue(query, n)]));
@@ -59,8 +58,9 @@ export class AuditHttpController {
   @ApiOperation({ summary: "An event's leaf hash and RFC 9162 audit path to a signed tree head (hashes only)" })
   @ApiQuery({ name: 'event_id', required: true })
   @ApiQuery({ name: 'tree_size', required: false, description: 'A signed head size above the leaf index (default: the newest head covering the event).' })
-  @ApiResponse({ status: 400, type: ProblemDto, description: 'invalid_event_id, invalid_tree_size' })
-  @ApiResponse({ status: 404, type: ProblemDto, description: 'not_found: no such event in the tree, or of a tenant the caller may not see' })
+  @ApiProblems(['invalid_event_id', 'invalid_tree_size', 'not_found', 'audit_unavailable'], {
+    not_found: 'no such event in the tree, or of a tenant the caller may not see',
+  })
   inclusion(@Query() query: Record<string, unknown>, @CurrentPrincipal() principal: Principal): Promise<InclusionProofView> {
     return this.queries.execute(new InclusionProofQuery(principal, { event_id: queryValue(query, 'event_id'), tree_size: queryValue(query, 'tree_size') }));
   }
@@ -70,7 +70,7 @@ export class AuditHttpController {
   @ApiOperation({ summary: 'RFC 9162 consistency proof: the tree of `from` leaves is a prefix of the tree of `to` leaves' })
   @ApiQuery({ name: 'from', required: true })
   @ApiQuery({ name: 'to', required: false, description: 'Default: the newest signed head.' })
-  @ApiResponse({ status: 400, type: ProblemDto, description: 'invalid_tree_size' })
+  @ApiProblems(['invalid_tree_size', 'audit_unavailable'])
   consistency(@Query() query: Record<string, unknown>): Promise<ConsistencyProofView> {
     return this.queries.execute(new ConsistencyProofQuery({ from: queryValue(query, 'from'), to: queryValue(query, 'to') }));
   }

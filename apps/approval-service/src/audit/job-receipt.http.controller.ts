@@ -1,14 +1,12 @@
 import { Controller, Get, Param, Query } from '@nestjs/common';
 import { QueryBus } from '@nestjs/cqrs';
-import { ApiBearerAuth, ApiOperation, ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
 import type { DecisionReceipt } from '@signoff/audit-proof';
-import { ProblemDto } from '@signoff/contracts';
 import { requestedJobRef } from '@signoff/core';
-import { CurrentPrincipal, Principal, Roles } from '@signoff/runtime';
+import { ApiProblems, CurrentPrincipal, Principal, Roles } from '@signoff/runtime';
 import { JobReceiptQuery } from './job-receipt.query';
 
 @ApiTags('jobs')
-@ApiBearerAuth()
 @Controller('jobs')
 export class JobReceiptHttpController {
   constructor(private readonly queries: QueryBus) {}
@@ -20,8 +18,10 @@ export class JobReceiptHttpController {
     description: 'Detached Ed25519 signature (key_id of /.well-known/jwks.json) over the canonical JSON of `receipt` plus `key_id`; `inclusion` proves the deciding event is leaf `log_index` of a signed tree head. Verify offline: `npm run cli -- receipt verify FILE --jwks jwks.json`.',
   })
   @ApiQuery({ name: 'tenant', required: false })
-  @ApiResponse({ status: 404, type: ProblemDto, description: 'not_found' })
-  @ApiResponse({ status: 409, type: ProblemDto, description: 'no_decision (awaiting reviewers), not_yet_logged (retry after Retry-After)' })
+  @ApiProblems(['not_found', 'no_decision', 'not_yet_logged', 'store_unavailable'], {
+    no_decision: 'awaiting reviewers',
+    not_yet_logged: 'retry after Retry-After',
+  })
   receipt(@Param('id') jobId: string, @Query('tenant') tenant: unknown, @CurrentPrincipal() principal: Principal): Promise<DecisionReceipt> {
     return this.queries.execute(new JobReceiptQuery(principal, requestedJobRef(principal, jobId, tenant)));
   }

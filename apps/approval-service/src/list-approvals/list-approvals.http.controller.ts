@@ -1,14 +1,12 @@
 import { Controller, Get, Query } from '@nestjs/common';
 import { QueryBus } from '@nestjs/cqrs';
-import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
-import { ProblemDto } from '@signoff/contracts';
-import { CurrentPrincipal, Principal, Roles } from '@signoff/runtime';
+import { ApiOkResponse, ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
+import { ApiProblems, CurrentPrincipal, Principal, Roles } from '@signoff/runtime';
 import { ApprovalListItem, toListItem } from '../projections/approval-summary';
 import { ApprovalPageDoc } from '../shared/approvals.openapi';
 import { ListApprovalsQuery, MAX_PAGE_SIZE } from './list-approvals.query';
 
 @ApiTags('approvals')
-@ApiBearerAuth()
 @Controller('approvals')
 export class ListApprovalsHttpController {
   constructor(private readonly queries: QueryBus) {}
@@ -25,7 +23,7 @@ export class ListApprovalsHttpController {
   @ApiQuery({ name: 'drifted', required: false, enum: ['true', 'false'] })
   @ApiQuery({ name: 'expires_within', required: false, description: 'Only approvals expiring within this many seconds.' })
   @ApiOkResponse({ type: ApprovalPageDoc })
-  @ApiResponse({ status: 400, type: ProblemDto, description: 'invalid_request: unknown state, bad topic glob, limit or cursor' })
+  @ApiProblems(['invalid_request'], { invalid_request: 'unknown state, bad topic glob, limit or cursor' })
   async list(@Query() query: Record<string, unknown>, @CurrentPrincipal() principal: Principal): Promise<{ items: ApprovalListItem[]; next_cursor: string | null }> {
     const one = (name: string): string | undefined => {
       const value = query[name];

@@ -1,9 +1,8 @@
 import { Controller, Get, Headers, Inject, Query, Res } from '@nestjs/common';
 import { QueryBus } from '@nestjs/cqrs';
-import { ApiBearerAuth, ApiHeader, ApiOperation, ApiProduces, ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { ApiHeader, ApiOperation, ApiProduces, ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
-import { ProblemDto } from '@signoff/contracts';
-import { CurrentPrincipal, Principal, Roles } from '@signoff/runtime';
+import { ApiProblems, CurrentPrincipal, Principal, Roles } from '@signoff/runtime';
 import {
   APPROVAL_MODULE_OPTIONS,
   ApprovalModuleOptions,
@@ -30,7 +29,6 @@ import { WatchApprovalsQuery } from './watch-approvals.query';
  * holds back the projection or other clients.
  */
 @ApiTags('approvals')
-@ApiBearerAuth()
 @Controller('approvals')
 export class WatchApprovalsHttpController {
   private readonly heartbeatMs: number;
@@ -57,7 +55,10 @@ export class WatchApprovalsHttpController {
   @ApiQuery({ name: 'topic', required: false, description: 'A topic or a glob (`finance.*`).' })
   @ApiHeader({ name: 'Last-Event-ID', required: false, description: 'The `id:` of the last event received: resume after it.' })
   @ApiResponse({ status: 200, description: 'text/event-stream' })
-  @ApiResponse({ status: 400, type: ProblemDto, description: 'invalid_request (bad topic glob); invalid_last_event_id (malformed or no longer retained: reload the list, reconnect without it)' })
+  @ApiProblems(['invalid_request', 'invalid_last_event_id'], {
+    invalid_request: 'bad topic glob',
+    invalid_last_event_id: 'malformed or no longer retained: reload the list, reconnect without it',
+  })
   async stream(
     @Query('topic') topic: unknown,
     @Headers('last-event-id') lastEventId: string | undefined,

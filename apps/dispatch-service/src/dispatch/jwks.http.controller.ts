@@ -1,5 +1,5 @@
 import { Controller, Get, Header } from '@nestjs/common';
-import { ApiTags } from '@nestjs/swagger';
+import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { Jwks } from '@signoff/keys';
 import { Public } from '@signoff/runtime';
 import { DispatchGrantSigner } from './dispatch-grant.signer';
@@ -17,6 +17,11 @@ export class JwksHttpController {
   @Get('jwks.json')
   @Public()
   @Header('Cache-Control', 'public, max-age=300')
+  @ApiOperation({ summary: 'The public keys dispatch grants verify against (no token)' })
+  @ApiOkResponse({
+    description: 'A JWK Set of Ed25519 public keys (`kty: OKP`, `crv: Ed25519`, `kid`)',
+    schema: { type: 'object', required: ['keys'], properties: { keys: { type: 'array', items: { type: 'object' } } } },
+  })
   jwks(): Jwks {
     return this.signer.publicJwks();
   }

@@ -2,9 +2,8 @@ import { Controller, Get, Param, Query } from '@nestjs/common';
 import { QueryBus } from '@nestjs/cqrs';
 import { ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { JobView } from '@signoff/approvals';
-import { ProblemDto } from '@signoff/contracts';
 import { requestedJobRef } from '@signoff/core';
-import { CurrentPrincipal, Principal, Roles } from '@signoff/runtime';
+import { ApiProblems, CurrentPrincipal, Principal, Roles } from '@signoff/runtime';
 import { GetJobQuery } from './get-job.query';
 
 /**
@@ -20,7 +19,7 @@ export class GetJobHttpController {
   @Get(':id')
   @ApiQuery({ name: 'tenant', required: false, description: "The job's tenant; default: the token's only tenant, else `default`." })
   @ApiResponse({ status: 200, description: '{job_id, topic, state, decision, rule_id, policy_snapshot, job_hash, approval?, dispatch?, result?}' })
-  @ApiResponse({ status: 404, type: ProblemDto, description: 'not_found (also for a job of a tenant the caller may not see, or one it may not read)' })
+  @ApiProblems(['not_found', 'store_unavailable'], { not_found: 'also for a job of a tenant the caller may not see, or one it may not read' })
   @Roles('submitter', 'reviewer', 'admin', 'auditor')
   async get(@Param('id') id: string, @Query('tenant') tenant: unknown, @CurrentPrincipal() principal: Principal): Promise<JobView> {
     return this.queries.execute(new GetJobQuery(principal, requestedJobRef(principal, id, tenant)));

@@ -1,8 +1,8 @@
 import { Controller, Get, Query } from '@nestjs/common';
 import { QueryBus } from '@nestjs/cqrs';
-import { ApiBearerAuth, ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
-import { FieldError, ID_PATTERN, ProblemDto, SignoffError } from '@signoff/contracts';
-import { CurrentPrincipal, Principal, Roles } from '@signoff/runtime';
+import { ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { FieldError, ID_PATTERN, SignoffError } from '@signoff/contracts';
+import { ApiProblems, CurrentPrincipal, Principal, Roles } from '@signoff/runtime';
 import { UnknownJobsPage, UnknownJobsQuery } from './unknown-jobs.query';
 
 /**
@@ -13,7 +13,6 @@ import { UnknownJobsPage, UnknownJobsQuery } from './unknown-jobs.query';
  * `tenant`.
  */
 @ApiTags('jobs')
-@ApiBearerAuth()
 @Controller('jobs')
 export class ListJobsHttpController {
   constructor(private readonly queries: QueryBus) {}
@@ -27,7 +26,7 @@ export class ListJobsHttpController {
     description:
       '{items: [{job_id, topic, tenant, state, idempotency_key, attempt, worker, started_at, reported_by, unknown_reason, unknown_since}], truncated}',
   })
-  @ApiResponse({ status: 400, type: ProblemDto, description: 'invalid_request: only state=UNKNOWN is listed; tenant must be a tenant id' })
+  @ApiProblems(['invalid_request', 'store_unavailable'], { invalid_request: 'only state=UNKNOWN is listed; tenant must be a tenant id' })
   async list(
     @Query('state') state: unknown,
     @Query('tenant') tenant: unknown,

@@ -1,6 +1,6 @@
 import { CommandHandler, ICommandHandler } from '@nestjs/cqrs';
 import { ActivePolicy } from '@signoff/core';
-import { ActivatePolicyCommand } from './activate-policy.command';
+import { ActivatedPolicyAnswer, ActivatePolicyCommand } from './activate-policy.command';
 
 /**
  * Parses, validates and activates a bundle in the event log (400 `invalid_policy` with line and
@@ -10,8 +10,8 @@ import { ActivatePolicyCommand } from './activate-policy.command';
 export class ActivatePolicyHandler implements ICommandHandler<ActivatePolicyCommand> {
   constructor(private readonly policy: ActivePolicy) {}
 
-  async execute({ text, format, principal }: ActivatePolicyCommand): Promise<{ snapshot: string; version: string }> {
+  async execute({ text, format, principal }: ActivatePolicyCommand): Promise<ActivatedPolicyAnswer> {
     const activated = await this.policy.activate(text, principal.sub, format);
-    return { snapshot: activated.snapshot, version: activated.version };
+    return { snapshot: activated.snapshot, version: activated.bundle.version, activation: activated.activation };
   }
 }

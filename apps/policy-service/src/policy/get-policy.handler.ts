@@ -9,6 +9,13 @@ export class GetPolicyHandler implements IQueryHandler<GetPolicyQuery> {
 
   async execute(): Promise<ActivePolicyAnswer> {
     const p = this.policy.get();
-    return { snapshot: p.snapshot, version: p.version, rules: p.bundle.rules, default: p.bundle.default, activated_at: p.activatedAt, activated_by: p.activatedBy };
+    return {
+      snapshot: p.snapshot,
+      version: p.bundle.version,
+      activation: p.activation,
+      rules: p.bundle.rules, default: p.bundle.default,
+      activated_at: p.activatedAt,
+      activated_by: p.activatedBy,
+    };
   }
 }

@@ -1,11 +1,12 @@
-import { Body, Controller, Get, Headers, Post, Put, Req } from '@nestjs/common';
+import { Body, Controller, Get, Headers, HttpCode, Post, Put, Req } from '@nestjs/common';
 import { CommandBus, QueryBus } from '@nestjs/cqrs';
-import { ApiBody, ApiConsumes, ApiResponse, ApiTags } from '@nestjs/swagger';
-import { ProblemDto, SignoffError, SubmitJobDto } from '@signoff/contracts';
-import { CurrentPrincipal, Principal, Roles } from '@signoff/runtime';
-import { ActivatePolicyCommand } from './activate-policy.command';
+import { ApiBody, ApiConsumes, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { SignoffError, SubmitJobDto } from '@signoff/contracts';
+import { ApiProblems, CurrentPrincipal, Principal, Roles } from '@signoff/runtime';
+import { ActivatedPolicyAnswer, ActivatePolicyCommand } from './activate-policy.command';
 import { DryRunAnswer, EvaluatePolicyQuery } from './evaluate-policy.query';
 import { ActivePolicyAnswer, GetPolicyQuery } from './get-policy.query';
+import { ActivatedPolicyDoc, ActivePolicyDoc, DryRunDoc } from './policy.openapi';
 
 /** `GET /policy`, `PUT /policy` (admin; YAML or JSON), `POST /policy/evaluate` (dry run). */
 @ApiTags('policy')
@@ -18,21 +19,28 @@ export class PolicyHttpController {
 
   @Get()
   @Roles('submitter', 'reviewer', 'admin', 'auditor')
+  @ApiOperation({ summary: 'The active policy: its snapshot, its own version and its activation number' })
+  @ApiOkResponse({ type: ActivePolicyDoc })
+  @ApiProblems(['policy_unavailable'], { policy_unavailable: 'no policy is active yet, with Retry-After' })
   get(): Promise<ActivePolicyAnswer> {
     return this.queries.execute(new GetPolicyQuery());
   }
 
   @Put()
   @Roles('admin')
+  @ApiOperation({ summary: 'Activate a policy bundle (DESIGN section 7); every instance serves it within 1 s' })
   @ApiConsumes('application/yaml', 'application/json')
   @ApiBody({ description: 'A policy bundle (DESIGN §7), YAML or JSON', schema: { type: 'string' } })
-  @ApiResponse({ status: 200, description: '{snapshot, version}: the bundle is active on every instance within 1 s' })
-  @ApiResponse({ status: 400, type: ProblemDto, description: 'invalid_policy with `errors[]` of {path, line, column, code, message}' })
+  @ApiOkResponse({ type: ActivatedPolicyDoc, description: 'The bundle is active (activating the active one again changes nothing)' })
+  @ApiProblems(['invalid_policy', 'busy', 'store_unavailable'], {
+    invalid_policy: '`errors[]` of {path, line, column, code, message}',
+    busy: 'activations racing, with Retry-After',
+  })
   async put(
     @Req() request: { rawBody?: Buffer; body?: unknown },
     @Headers('content-type') contentType: string | undefined,
     @CurrentPrincipal() principal: Principal,
-  ): Promise<{ snapshot: string; version: string }> {
+  ): Promise<ActivatedPolicyAnswer> {
     const json = /json/i.test(contentType ?? '');
     const text = json ? request.rawBody?.toString('utf8') : typeof request.body === 'string' ? request.body : undefined;
     if (text === undefined || text.trim() === '') {
@@ -41,10 +49,17 @@ export class PolicyHttpController {
     return this.commands.execute(new ActivatePolicyCommand(text, json ? 'json' : 'yaml', principal));
   }
 
+  // A dry run creates nothing: 200, not POST's default 201.
   @Post('evaluate')
-  @ApiBody({ type: SubmitJobDto })
-  @ApiResponse({ status: 201, description: '{decision, rule_id, reason, policy_snapshot}: a dry run, nothing stored or counted' })
+  @HttpCode(200)
   @Roles('submitter', 'reviewer', 'admin', 'auditor')
+  @ApiOperation({ summary: "A dry run: the active policy's decision for a job request; nothing stored or counted" })
+  @ApiBody({ type: SubmitJobDto })
+  @ApiOkResponse({ type: DryRunDoc })
+  @ApiProblems(['invalid_request', 'policy_unavailable'], {
+    invalid_request: 'per-field `errors`',
+    policy_unavailable: 'no active policy, or the evaluation exceeded its budget',
+  })
   evaluate(@Body() body: unknown, @CurrentPrincipal() principal: Principal): Promise<DryRunAnswer> {
     return this.queries.execute(new EvaluatePolicyQuery(body, principal));
   }

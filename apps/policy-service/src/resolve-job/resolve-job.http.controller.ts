@@ -1,15 +1,14 @@
 import { Body, Controller, HttpCode, Param, Post, Query } from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
-import { ApiBearerAuth, ApiBody, ApiOperation, ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { ApiBody, ApiOperation, ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { ResolveJobOutcomeOutcome } from '@signoff/approvals';
-import { ProblemDto, ResolveJobDto, SignoffError, validateMessage } from '@signoff/contracts';
+import { ResolveJobDto, SignoffError, validateMessage } from '@signoff/contracts';
 import { requestedJobRef } from '@signoff/core';
-import { CurrentPrincipal, Principal, Roles } from '@signoff/runtime';
+import { ApiProblems, CurrentPrincipal, Principal, Roles } from '@signoff/runtime';
 import { ResolveJobCommand } from './resolve-job.command';
 
 /** `POST /api/v1/jobs/:id/resolve[?tenant=]` (admin) body `{outcome: "succeeded"|"failed", reason}`. */
 @ApiTags('jobs')
-@ApiBearerAuth()
 @Controller('jobs')
 export class ResolveJobHttpController {
   constructor(private readonly commands: CommandBus) {}
@@ -21,10 +20,13 @@ export class ResolveJobHttpController {
   @ApiQuery({ name: 'tenant', required: false, description: "The job's tenant; default: the token's only tenant, else `default`." })
   @ApiBody({ type: ResolveJobDto })
   @ApiResponse({ status: 200, description: '{job_id, status: "resolved", outcome, resolved_by, state} or {job_id, status: "already_resolved", outcome, resolved_by}' })
-  @ApiResponse({ status: 400, type: ProblemDto, description: 'invalid_request: outcome must be succeeded or failed, a reason is required' })
-  @ApiResponse({ status: 404, type: ProblemDto, description: 'not_found (also for a job of a tenant the caller may not see)' })
-  @ApiResponse({ status: 409, type: ProblemDto, description: 'not_ambiguous: the job is not UNKNOWN (its outcome is known, or not due yet), with its `state`' })
-  @ApiResponse({ status: 503, type: ProblemDto, description: 'busy or store_unavailable, with Retry-After' })
+  @ApiProblems(['invalid_request', 'not_found', 'not_ambiguous', 'busy', 'store_unavailable'], {
+    invalid_request: 'outcome must be succeeded or failed, a reason is required',
+    not_found: 'also for a job of a tenant the caller may not see',
+    not_ambiguous: 'the job is not UNKNOWN (its outcome is known, or not due yet), with its `state`',
+    busy: 'with Retry-After',
+    store_unavailable: 'with Retry-After',
+  })
   async resolve(
     @Param('id') id: string,
     @Query('tenant') tenant: unknown,

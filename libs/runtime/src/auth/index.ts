@@ -1,4 +1,4 @@
 export * from './principal';
 export { JwtVerifier, mintToken, authOptionsFrom, AUTH_CLOCK_SKEW_SECONDS, type AuthOptions } from './jwt.verifier';
-export { AuthGuard, Roles, Public, CurrentPrincipal } from './auth.guard';
+export { AuthGuard, Roles, Public, CurrentPrincipal, routeAccess } from './auth.guard';
 export { AuthModule } from './auth.module';

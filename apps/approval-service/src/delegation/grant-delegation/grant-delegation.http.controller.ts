@@ -1,14 +1,13 @@
 import { Body, Controller, HttpCode, Post } from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
-import { ApiBearerAuth, ApiBody, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
-import { CreateDelegationDto, ProblemDto } from '@signoff/contracts';
-import { CurrentPrincipal, Principal, Roles } from '@signoff/runtime';
+import { ApiBody, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { CreateDelegationDto } from '@signoff/contracts';
+import { ApiProblems, CurrentPrincipal, Principal, Roles } from '@signoff/runtime';
 import { validateBody } from '../../shared/validate-body';
 import type { DelegationView } from '../shared/delegations.projection';
 import { GrantDelegationCommand } from './grant-delegation.command';
 
 @ApiTags('delegations')
-@ApiBearerAuth()
 @Controller('delegations')
 export class GrantDelegationHttpController {
   constructor(private readonly commands: CommandBus) {}
@@ -22,9 +21,10 @@ export class GrantDelegationHttpController {
   })
   @ApiBody({ type: CreateDelegationDto })
   @ApiResponse({ status: 201, description: 'The delegation (with `status`)' })
-  @ApiResponse({ status: 400, type: ProblemDto, description: 'invalid_request, invalid_delegation (`reason`: self_delegation, empty_period, already_ended, period_too_long, starts_too_late, no_roles)' })
-  @ApiResponse({ status: 403, type: ProblemDto, description: 'forbidden (a role or tenant your token lacks)' })
-  @ApiResponse({ status: 409, type: ProblemDto, description: 'delegation_overlaps, too_many_delegations' })
+  @ApiProblems(['invalid_request', 'invalid_delegation', 'forbidden', 'delegation_overlaps', 'too_many_delegations', 'busy', 'store_unavailable'], {
+    invalid_delegation: '`reason`: self_delegation, empty_period, already_ended, period_too_long, starts_too_late, no_roles',
+    forbidden: 'not a reviewer, or a role or tenant the token lacks',
+  })
   async grant(@Body() body: unknown, @CurrentPrincipal() principal: Principal): Promise<DelegationView> {
     const input = validateBody(CreateDelegationDto, body, 'delegation');
     return this.commands.execute(new GrantDelegationCommand(principal, input));
