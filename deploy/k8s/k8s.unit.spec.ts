@@ -13,10 +13,12 @@ import {
   ConfigError,
   DISTRIBUTED_SERVICE_DEFAULTS,
   MCP_GATEWAY_ENV_NAMES,
+  OTLP_EXPORTER_ENV_NAMES,
   parseConfig,
   parseWorkerConfig,
   SERVICE_ENV_NAMES,
   TEST_ONLY_ENV_NAMES,
+  TRACING_ENV_NAMES,
   WORKER_ENV_NAMES,
 } from '@signoff/runtime';
 
@@ -310,7 +312,7 @@ const DESIGN_SECTION_10 = [
 
 describe('the README Configuration table, the parsers and the manifests name the same variables', () => {
   const documented = readmeConfigurationNames();
-  const known = new Set<string>([...SERVICE_ENV_NAMES, ...WORKER_ENV_NAMES, ...MCP_GATEWAY_ENV_NAMES]);
+  const known = new Set<string>([...SERVICE_ENV_NAMES, ...WORKER_ENV_NAMES, ...MCP_GATEWAY_ENV_NAMES, ...TRACING_ENV_NAMES, ...OTLP_EXPORTER_ENV_NAMES]);
 
   it('documents every variable a parser reads (the test-only hooks aside), and nothing else', () => {
     const deployable = [...known].filter((n) => !TEST_ONLY_ENV_NAMES.includes(n as never));

@@ -97,10 +97,30 @@ export const MCP_GATEWAY_ENV_NAMES = [
   'MCP_GATEWAY_PROGRESS_MS',
 ] as const;
 
-/** Test-only fault hooks (they kill the process): never set in a deployment, not in the README table. */
-export const TEST_ONLY_ENV_NAMES: readonly EnvName[] = ['SIGNOFF_FAULT', 'SIGNOFF_FAULT_JOB', 'WORKER_FAULT', 'WORKER_FAULT_JOB'];
+/** What `parseTracingEnv` reads (every process: the OpenTelemetry `OTEL_*` variables it interprets itself). */
+export const TRACING_ENV_NAMES = [
+  'OTEL_TRACES_EXPORTER',
+  'OTEL_SDK_DISABLED',
+  'OTEL_EXPORTER_OTLP_PROTOCOL',
+  'OTEL_EXPORTER_OTLP_TRACES_PROTOCOL',
+  'OTEL_RESOURCE_ATTRIBUTES',
+  'OTEL_TRACES_SAMPLER',
+  'OTEL_TRACES_SAMPLER_ARG',
+  'OTEL_SERVICE_NAME',
+  'SIGNOFF_TEST_TRACES_FILE',
+] as const;
+
+/**
+ * Read by the OpenTelemetry SDK's OTLP exporter itself when `OTEL_TRACES_EXPORTER=otlp` (the README
+ * table names these; the exporter's other `OTEL_EXPORTER_OTLP_*` tunables are the specification's).
+ */
+export const OTLP_EXPORTER_ENV_NAMES = ['OTEL_EXPORTER_OTLP_ENDPOINT', 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT'] as const;
+
+/** Test-only hooks (faults that kill the process, the test span file): never set in a deployment, not in the README table. */
+export const TEST_ONLY_ENV_NAMES: readonly EnvName[] = ['SIGNOFF_FAULT', 'SIGNOFF_FAULT_JOB', 'WORKER_FAULT', 'WORKER_FAULT_JOB', 'SIGNOFF_TEST_TRACES_FILE'];
 
 export type ServiceEnvName = (typeof SERVICE_ENV_NAMES)[number];
 export type WorkerEnvName = (typeof WORKER_ENV_NAMES)[number];
 export type McpGatewayEnvName = (typeof MCP_GATEWAY_ENV_NAMES)[number];
-export type EnvName = ServiceEnvName | WorkerEnvName | McpGatewayEnvName;
+export type TracingEnvName = (typeof TRACING_ENV_NAMES)[number] | (typeof OTLP_EXPORTER_ENV_NAMES)[number];
+export type EnvName = ServiceEnvName | WorkerEnvName | McpGatewayEnvName | TracingEnvName;

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError, parseConfig, parseWorkerConfig, redactUrl } from './config';
-import { SERVICE_ENV_NAMES, TEST_ONLY_ENV_NAMES, WORKER_ENV_NAMES } from './config-env';
+import { SERVICE_ENV_NAMES, TEST_ONLY_ENV_NAMES, TRACING_ENV_NAMES, WORKER_ENV_NAMES } from './config-env';
+import { parseTracingEnv } from './tracing.config';
 
 describe('parseConfig', () => {
   it('applies the documented defaults', () => {
@@ -210,8 +211,27 @@ describe('the known environment names (config-env.ts): exactly what the parsers 
     expect([...read].sort()).toEqual([...WORKER_ENV_NAMES].sort());
   });
 
+  it('parseTracingEnv reads TRACING_ENV_NAMES and nothing else', () => {
+    const valid = {
+      OTEL_TRACES_EXPORTER: 'otlp',
+      OTEL_SDK_DISABLED: 'false',
+      OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf',
+      OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: 'http/protobuf',
+      OTEL_TRACES_SAMPLER: 'traceidratio',
+      OTEL_TRACES_SAMPLER_ARG: '0.5',
+      OTEL_RESOURCE_ATTRIBUTES: 'a=b',
+    };
+    const parse = (env: Record<string, string | undefined>) => parseTracingEnv(env, 'policy');
+    const read = new Set([
+      ...readsOf(parse, everything(TRACING_ENV_NAMES, valid)),
+      // The generic OTEL_EXPORTER_OTLP_PROTOCOL is read when the traces-specific one is unset.
+      ...readsOf(parse, (({ OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: _unset, ...rest }) => rest)(everything(TRACING_ENV_NAMES, valid))),
+    ]);
+    expect([...read].sort()).toEqual([...TRACING_ENV_NAMES].sort());
+  });
+
   it('names the test-only hooks among them', () => {
-    const known = new Set<string>([...SERVICE_ENV_NAMES, ...WORKER_ENV_NAMES]);
+    const known = new Set<string>([...SERVICE_ENV_NAMES, ...WORKER_ENV_NAMES, ...TRACING_ENV_NAMES]);
     for (const name of TEST_ONLY_ENV_NAMES) expect(known.has(name), name).toBe(true);
   });
 });
