@@ -1,8 +1,6 @@
 import type http from 'node:http';
-import type { KeySetSource, VerificationKeySet } from '@signoff/keys';
-import type { MessageBus } from '@signoff/messaging';
 import { AuthOptions, JwtVerifier, McpGatewayFile } from '@signoff/runtime';
-import type { Worker, SqlQueryable, WorkerToken } from '@signoff/worker-sdk';
+import type { Worker } from '@signoff/worker-sdk';
 import { Counter, Registry } from 'prom-client';
 import { CallToolHandler } from './call/call-tool.handler';
 import { createMcpHttpServer } from './server/mcp-http.server';
@@ -10,12 +8,12 @@ import { createMcpServer } from './server/mcp-server.factory';
 import { ClientSignoffApi } from './signoff/client-signoff.api';
 import { SignoffApi } from './signoff/signoff-api.port';
 import { ToolCatalog } from './tools/tool-catalog';
-import { UpstreamLog, UpstreamPool } from './upstream/upstream-pool';
-import { startGatewayWorker } from './worker/gateway-worker';
+import { UpstreamPool } from './upstream/upstream-pool';
+import { startGatewayWorker, type GatewayWorkerOptions } from './worker/gateway-worker';
 import { LocalOutcomes } from './worker/local-outcomes';
 
 /** Everything a gateway needs: where Signoff is, whom to trust, the upstreams, and where its worker runs. */
-export interface McpGatewayOptions {
+export interface McpGatewayOptions extends Omit<GatewayWorkerOptions, 'pool' | 'catalog' | 'outcomes'> {
   readonly file: McpGatewayFile;
   /** The Signoff API (`http://host:port`), or a SignoffApi you hold. */
   readonly signoff: string | SignoffApi;
@@ -24,19 +22,7 @@ export interface McpGatewayOptions {
   readonly port: number;
   readonly holdMs: number;
   readonly progressMs: number;
-  /** The worker: a bus you hold (the standalone's) or Kafka brokers. */
-  readonly bus?: MessageBus;
-  readonly brokers?: readonly string[];
-  readonly topicPrefix: string;
-  readonly groupId: string;
-  readonly workerId: string;
-  readonly databaseUrl?: string;
-  readonly db?: SqlQueryable;
-  readonly grantKeys: KeySetSource | VerificationKeySet;
-  readonly workerToken: WorkerToken;
-  readonly leaseMs: number;
-  readonly registry?: Registry;
-  readonly log: UpstreamLog;
+  // The worker's options (GatewayWorkerOptions): a bus you hold (the standalone's) or Kafka brokers, its claim store, keys and token.
 }
 
 /** A running gateway. */
