@@ -70,6 +70,7 @@ describe('UNKNOWN outcomes and RUNNING jobs replayed, distributed', () => {
     db = await createTestDatabase('e2eunk');
     store = await createEventStore(db.url);
     pool = new Pool({ connectionString: db.url, max: 2 });
+    pool.on('error', () => undefined); // a client the server terminates (drop, restart) must not be an uncaught exception
     bus = new KafkaMessageBus({ brokers, clientId: 'e2e-unknown', log: () => undefined });
     await bus.ensureTopics(Object.values(topics).map((name) => ({ name, partitions: 6 })));
     recorder = await TopicRecorder.start(bus, topics.dispatch);

@@ -217,6 +217,7 @@ describe('worker killed at each step, per mode: side effects counted', () => {
     bus = new KafkaMessageBus({ brokers, clientId: 'e2e-worker-crash', log: () => undefined });
     db = await createTestDatabase('e2ewc');
     pool = new Pool({ connectionString: db.url, max: 3 });
+    pool.on('error', () => undefined); // a client the server terminates (drop, restart) must not be an uncaught exception
     trust = await testTrustEnv();
     survivorToken = await testWorkerToken('survivor');
   });
@@ -278,6 +279,7 @@ describe('worker killed at each step, per mode: side effects counted', () => {
       if (pg.pid === null) throw new Error('this test restarts a PostgreSQL of its own: it needs the server binaries, not DATABASE_URL');
       port = Number(new URL(pg.url).port);
       q = new Pool({ connectionString: pg.url, max: 2 });
+      q.on('error', () => undefined); // a client the server terminates (drop, restart) must not be an uncaught exception
       q.on('error', () => undefined);
     });
 

@@ -12,6 +12,9 @@ export class PostgresThrottleCounter extends ThrottleCounter {
 
   constructor(private readonly pool: Pool) {
     super();
+    // An idle client the server terminates (a PostgreSQL restart) is an 'error' on the pool; without
+    // a listener it would be an uncaught exception that ends the policy service. The next hit reconnects.
+    pool.on('error', () => undefined);
   }
 
   private migrate(): Promise<void> {

@@ -25,6 +25,9 @@ const backends: Array<[string, () => Promise<Backend>]> = [
       const db = await createTestDatabase('claims');
       const stores = await Promise.all(Array.from({ length: 8 }, () => openClaimStore(db.url, { maxConnections: 3 })));
       const pool = new Pool({ connectionString: db.url, max: 2 });
+      // As every production pool: an idle client the server terminates (the drop below, a restart)
+      // is an 'error' on the pool; without a listener it is an uncaught exception (seen in CI).
+      pool.on('error', () => undefined);
       return {
         stores,
         db: pool,
@@ -277,8 +280,10 @@ describe('SqlClaimStore transactions on PostgreSQL: a lost connection rolls the 
   beforeAll(async () => {
     db = await createTestDatabase('claimtx');
     pool = new Pool({ connectionString: db.url, max: 3 });
+    pool.on('error', () => undefined); // a client the server terminates (drop, restart) must not be an uncaught exception
     pool.on('error', () => undefined);
     admin = new Pool({ connectionString: db.url, max: 1 });
+    admin.on('error', () => undefined); // a client the server terminates (drop, restart) must not be an uncaught exception
     store = await openClaimStore(pool);
     await admin.query('CREATE TABLE tx_effects (k text)');
   });

@@ -73,6 +73,7 @@ describe('the worker under a lost lease (PostgreSQL, in-process bus)', () => {
   beforeAll(async () => {
     db = await createTestDatabase('wlease');
     pool = new Pool({ connectionString: db.url, max: 6 });
+    pool.on('error', () => undefined); // a client the server terminates (drop, restart) must not be an uncaught exception
     bus = new InMemoryMessageBus();
     await bus.subscribe({ groupId: 'results', topics: ['signoff.jobs.results'], handler: async (m) => void reports.push({ ...JSON.parse(m.value!.toString()), authorization: m.headers.authorization }) });
     other = await openClaimStore(db.url);

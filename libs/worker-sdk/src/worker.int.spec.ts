@@ -69,6 +69,7 @@ describe('createWorker on the real broker and PostgreSQL', () => {
     ]);
     db = await createTestDatabase('worker');
     pool = new Pool({ connectionString: db.url, max: 4 });
+    pool.on('error', () => undefined); // a client the server terminates (drop, restart) must not be an uncaught exception
     claims = await openClaimStore(pool);
     await bus.subscribe({ groupId: `${prefix}results-reader`, topics: [topics.results], handler: async (m) => void results.push(m) });
     await bus.subscribe({ groupId: `${prefix}dlq-reader`, topics: [topics.dispatchDlq], handler: async (m) => void dlq.push(m) });
