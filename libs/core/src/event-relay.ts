@@ -1,6 +1,6 @@
 import { FactoryProvider, InjectionToken, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
 import type { SignoffTopics } from '@signoff/contracts';
-import { EventStore, RecordedEvent, SubscriptionHandle } from '@signoff/event-store';
+import { EventStore, RecordedEvent, SubscriptionHandle, SubscriptionLeaseLostError } from '@signoff/event-store';
 import { MessageBus, OutboundMessage } from '@signoff/messaging';
 import { continueTrace } from '@signoff/observability';
 import { SIGNOFF_TOPICS } from './core.tokens';
@@ -65,7 +65,10 @@ export class EventRelay<E = unknown> implements OnApplicationBootstrap, OnModule
         // wrote the event, read from its metadata: a relay restarted from its checkpoint too.
         if (message) await continueTrace((event.metadata as { traceparent?: unknown } | null)?.traceparent, () => this.bus.publish(this.options.topic, [message]));
       },
-      onError: (error) => this.logger.warn(`relay to ${this.options.topic} failed, retrying: ${(error as Error).message}`),
+      // A lease lost to another instance is logged by the store's lease observer: not a failure.
+      onError: (error) => {
+        if (!(error instanceof SubscriptionLeaseLostError)) this.logger.warn(`relay to ${this.options.topic} failed, retrying: ${(error as Error).message}`);
+      },
     });
   }
 

@@ -12,6 +12,7 @@ import {
   EventStoreArgumentError,
   EventStoreClosedError,
   SubscriptionCheckpointConflictError,
+  SubscriptionLeaseLostError,
   WrongExpectedVersionError,
 } from '../event-store.errors';
 import type { AllFilter, EventStore, ExpectedRevision, NewEvent, RecordedEvent, SubscriptionHandle } from '../event-store.port';
@@ -106,7 +107,7 @@ export function describeEventStoreConformance(
       return store.appendToStream(stream, events, { expectedRevision });
     }
 
-    function collect(subscription: string, filter: AllFilter, extra: { batchSize?: number } = {}) {
+    function collect(subscription: string, filter: AllFilter, extra: { batchSize?: number; leaseMs?: number } = {}) {
       const seen: RecordedEvent[] = [];
       const handle = store.subscribe(subscription, {
         filter,
@@ -544,8 +545,32 @@ export function describeEventStoreConformance(
         expect(everything.seen.map((e) => e.revision)).toEqual([0n, 1n, 2n, 3n, 4n]);
       });
 
-      it('a stale instance of the same name never moves the checkpoint backwards', async () => {
-        const prefix = unique('zombie');
+      it('two subscribers of one name: one handles, the other stands by; a clean stop hands over at once, from the checkpoint', async () => {
+        const prefix = unique('lease');
+        const name = `${prefix}sub`;
+        await append(`${prefix}s`, Array.from({ length: 10 }, (_, i) => event('Step', { i })), 'no_stream');
+        const first = collect(name, { streamPrefix: prefix }, { batchSize: 4 });
+        await eventually(() => first.seen.length >= 10, 'the first subscriber');
+        const second = collect(name, { streamPrefix: prefix }, { batchSize: 4 });
+        await append(`${prefix}s`, [event('Step'), event('Step')], 9n);
+        await eventually(() => first.seen.length >= 12, 'the live events');
+        // Several standby polls: the owner renews, the standby handles nothing.
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        expect(second.seen).toEqual([]);
+
+        const stoppedAt = Date.now();
+        await first.handle.stop();
+        await append(`${prefix}s`, [event('Step'), event('Step')], 11n);
+        await eventually(() => second.seen.length >= 2, 'the standby to take over');
+        // At once: well under the default 5 s lease.
+        expect(Date.now() - stoppedAt).toBeLessThan(3_000);
+        await second.handle.stop();
+        const log = await readAllEventually(store, { streamPrefix: prefix }, 14);
+        expect([...ids(first.seen), ...ids(second.seen)]).toEqual(ids(log));
+      });
+
+      it('an owner that stops renewing is replaced within the lease ttl; the new owner resumes from the checkpoint; the deposed one never moves it', async () => {
+        const prefix = unique('failover');
         const written = Array.from({ length: 20 }, (_, i) => event('Step', { i }));
         await append(`${prefix}s`, written, 'no_stream');
         const name = `${prefix}sub`;
@@ -553,36 +578,90 @@ export function describeEventStoreConformance(
         const stuck = new Promise<void>((resolve) => (release = resolve));
         const zombieSeen: RecordedEvent[] = [];
         const zombieErrors: unknown[] = [];
+        // The owner "dies" in its second batch, after checkpointing the first: its handler hangs
+        // and its lease (a minute: renewed every 20 s) is not renewed within the standby's ttl.
         const zombie = store.subscribe(name, {
           filter: { streamPrefix: prefix },
           batchSize: 4,
           pollIntervalMs: POLL_MS,
+          leaseMs: 60_000,
           handler: async (e) => {
             zombieSeen.push(e);
-            if (zombieSeen.length === 5) await stuck; // hangs in its second batch, after checkpointing the first
+            if (zombieSeen.length === 5) await stuck;
           },
           onError: (error) => zombieErrors.push(error),
         });
-        await eventually(() => zombieSeen.length === 5, 'the zombie to hang');
+        await eventually(() => zombieSeen.length === 5, 'the owner to hang');
 
-        const fresh = collect(name, { streamPrefix: prefix }, { batchSize: 4 });
-        await eventually(() => fresh.seen.length >= 16, 'the new instance to take over');
-        await fresh.handle.stop();
+        const ttl = 400;
+        const standbyStart = Date.now();
+        const fresh = collect(name, { streamPrefix: prefix }, { batchSize: 4, leaseMs: ttl });
+        await eventually(() => fresh.seen.length >= 16, 'the standby to take over');
+        const tookOver = Date.now() - standbyStart;
+        expect(tookOver).toBeGreaterThanOrEqual(ttl);
+        expect(tookOver).toBeLessThan(ttl * 10);
+        // From the checkpoint: the batch the dead owner had in flight again, nothing skipped.
         expect(ids(fresh.seen)).toEqual(ids(written.slice(4)));
 
+        // The old owner wakes up: it may finish the batch in flight, but its checkpoint write
+        // fails on the compare-and-set, it finds the new owner and stands by.
         release();
-        await eventually(() => zombieSeen.length >= 20, 'the zombie to finish');
+        await eventually(() => zombieErrors.some((e) => e instanceof SubscriptionLeaseLostError), 'the old owner to learn it was deposed');
+        expect(zombieSeen.length).toBeLessThanOrEqual(8);
+        const late = event('Late');
+        await append(`${prefix}s`, [late], 19n);
+        await eventually(() => fresh.seen.length >= 17, 'the late event at the new owner');
+        await new Promise((resolve) => setTimeout(resolve, 5 * POLL_MS));
+        expect(ids(zombieSeen)).not.toContain(late.id);
         await zombie.stop();
-        expect(zombieErrors.some((e) => e instanceof SubscriptionCheckpointConflictError)).toBe(true);
+        await fresh.handle.stop();
 
         // The checkpoint is at the end: a third instance gets only what is appended from now on.
         const third = collect(name, { streamPrefix: prefix });
-        const late = event('Late');
-        await append(`${prefix}s`, [late], 19n);
-        await eventually(() => third.seen.length >= 1, 'the late event');
+        const later = event('Later');
+        await append(`${prefix}s`, [later], 20n);
+        await eventually(() => third.seen.length >= 1, 'the later event');
         await new Promise((resolve) => setTimeout(resolve, 5 * POLL_MS));
         await third.handle.stop();
-        expect(ids(third.seen)).toEqual([late.id]);
+        expect(ids(third.seen)).toEqual([later.id]);
+      });
+
+      it('a deposed owner whose lease was taken over cannot move the checkpoint backwards', async () => {
+        const prefix = unique('fenced');
+        const written = Array.from({ length: 12 }, (_, i) => event('Step', { i }));
+        await append(`${prefix}s`, written, 'no_stream');
+        const name = `${prefix}sub`;
+        let release!: () => void;
+        const stuck = new Promise<void>((resolve) => (release = resolve));
+        let zombieHandled = 0;
+        const zombieErrors: unknown[] = [];
+        const zombie = store.subscribe(name, {
+          filter: { streamPrefix: prefix },
+          batchSize: 2,
+          pollIntervalMs: POLL_MS,
+          leaseMs: 60_000,
+          handler: async () => {
+            zombieHandled += 1;
+            if (zombieHandled === 3) await stuck; // hangs after checkpointing 2
+          },
+          onError: (error) => zombieErrors.push(error),
+        });
+        await eventually(() => zombieHandled === 3, 'the owner to hang');
+        const fresh = collect(name, { streamPrefix: prefix }, { batchSize: 5, leaseMs: 200 });
+        await eventually(() => fresh.seen.length >= 10, 'the new owner to catch up');
+        await fresh.handle.stop(); // checkpoint at 12, lease released
+        release();
+        await eventually(() => zombieErrors.some((e) => e instanceof SubscriptionCheckpointConflictError), 'the old owner to be refused');
+        await zombie.stop();
+        // Whatever the old owner tried, the checkpoint stayed at the end.
+        const next = collect(name, { streamPrefix: prefix });
+        await new Promise((resolve) => setTimeout(resolve, 10 * POLL_MS));
+        const late = event('Late');
+        await append(`${prefix}s`, [late], 11n);
+        await eventually(() => next.seen.length >= 1, 'the late event');
+        await new Promise((resolve) => setTimeout(resolve, 5 * POLL_MS));
+        await next.handle.stop();
+        expect(ids(next.seen)).toEqual([late.id]);
       });
     });
 
