@@ -414,6 +414,30 @@ export function describeEventStoreConformance(
       });
     });
 
+    /**
+     * A subscriber of `name` that "dies" at its `hangAt`-th event: its handler hangs until
+     * `release()`, and its lease (a minute, renewed every 20 s) goes unrenewed well past a
+     * short-lease standby's ttl.
+     */
+    function hangingOwner(name: string, prefix: string, batchSize: number, hangAt: number) {
+      let release!: () => void;
+      const stuck = new Promise<void>((resolve) => (release = resolve));
+      const seen: RecordedEvent[] = [];
+      const errors: unknown[] = [];
+      const handle = store.subscribe(name, {
+        filter: { streamPrefix: prefix },
+        batchSize,
+        pollIntervalMs: POLL_MS,
+        leaseMs: 60_000,
+        handler: async (e) => {
+          seen.push(e);
+          if (seen.length === hangAt) await stuck;
+        },
+        onError: (error) => errors.push(error),
+      });
+      return { seen, errors, handle, release };
+    }
+
     describe('catch-up subscriptions', () => {
       it('20 concurrent writers while subscribed: every event exactly once, in one order, across a restart from the checkpoint', async () => {
         const prefix = unique('writers');
@@ -574,23 +598,8 @@ export function describeEventStoreConformance(
         const written = Array.from({ length: 20 }, (_, i) => event('Step', { i }));
         await append(`${prefix}s`, written, 'no_stream');
         const name = `${prefix}sub`;
-        let release!: () => void;
-        const stuck = new Promise<void>((resolve) => (release = resolve));
-        const zombieSeen: RecordedEvent[] = [];
-        const zombieErrors: unknown[] = [];
-        // The owner "dies" in its second batch, after checkpointing the first: its handler hangs
-        // and its lease (a minute: renewed every 20 s) is not renewed within the standby's ttl.
-        const zombie = store.subscribe(name, {
-          filter: { streamPrefix: prefix },
-          batchSize: 4,
-          pollIntervalMs: POLL_MS,
-          leaseMs: 60_000,
-          handler: async (e) => {
-            zombieSeen.push(e);
-            if (zombieSeen.length === 5) await stuck;
-          },
-          onError: (error) => zombieErrors.push(error),
-        });
+        // The owner "dies" in its second batch, after checkpointing the first.
+        const { seen: zombieSeen, errors: zombieErrors, handle: zombie, release } = hangingOwner(name, prefix, 4, 5);
         await eventually(() => zombieSeen.length === 5, 'the owner to hang');
 
         const ttl = 400;
@@ -631,22 +640,9 @@ export function describeEventStoreConformance(
         const written = Array.from({ length: 12 }, (_, i) => event('Step', { i }));
         await append(`${prefix}s`, written, 'no_stream');
         const name = `${prefix}sub`;
-        let release!: () => void;
-        const stuck = new Promise<void>((resolve) => (release = resolve));
-        let zombieHandled = 0;
-        const zombieErrors: unknown[] = [];
-        const zombie = store.subscribe(name, {
-          filter: { streamPrefix: prefix },
-          batchSize: 2,
-          pollIntervalMs: POLL_MS,
-          leaseMs: 60_000,
-          handler: async () => {
-            zombieHandled += 1;
-            if (zombieHandled === 3) await stuck; // hangs after checkpointing 2
-          },
-          onError: (error) => zombieErrors.push(error),
-        });
-        await eventually(() => zombieHandled === 3, 'the owner to hang');
+        // Hangs after checkpointing 2.
+        const { seen: zombieSeen, errors: zombieErrors, handle: zombie, release } = hangingOwner(name, prefix, 2, 3);
+        await eventually(() => zombieSeen.length === 3, 'the owner to hang');
         const fresh = collect(name, { streamPrefix: prefix }, { batchSize: 5, leaseMs: 200 });
         await eventually(() => fresh.seen.length >= 10, 'the new owner to catch up');
         await fresh.handle.stop(); // checkpoint at 12, lease released
