@@ -147,18 +147,7 @@ export class CatchUpSubscription<C> implements SubscriptionHandle {
           if (!(await this.acquire())) break;
         }
         const batch = await this.source.readBatch(this.cursor, this.options.filter, this.batchSize);
-        let handled = 0;
-        for (const item of batch.events) {
-          // Deposed by a renewal that found another owner: not one more event.
-          if (this.stopping || !this.owning) break;
-          try {
-            await this.options.handler(item.event);
-          } catch (error) {
-            throw new HandlerFailure(error, item.event);
-          }
-          this.cursor = item.cursor;
-          handled += 1;
-        }
+        const handled = await this.handle(batch.events);
         if (!this.owning) continue;
         if (handled === batch.events.length && batch.scannedTo !== null && this.isAhead(batch.scannedTo)) {
           this.cursor = batch.scannedTo;
@@ -183,6 +172,35 @@ export class CatchUpSubscription<C> implements SubscriptionHandle {
       }
     }
     if (this.owning) await this.release().catch((error: unknown) => this.report(error));
+  }
+
+  /** Hands the batch to the handler; how many events were handled (the cursor includes them). */
+  private async handle(events: CatchUpBatch<C>['events']): Promise<number> {
+    const { handler, handleBatch } = this.options;
+    if (handleBatch) {
+      const last = events[events.length - 1];
+      if (last === undefined || this.stopping || !this.owning) return 0;
+      try {
+        await handleBatch(events.map((item) => item.event));
+      } catch (error) {
+        throw new HandlerFailure(error, events[0]!.event);
+      }
+      this.cursor = last.cursor;
+      return events.length;
+    }
+    let handled = 0;
+    for (const item of events) {
+      // Deposed by a renewal that found another owner: not one more event.
+      if (this.stopping || !this.owning) break;
+      try {
+        await handler!(item.event);
+      } catch (error) {
+        throw new HandlerFailure(error, item.event);
+      }
+      this.cursor = item.cursor;
+      handled += 1;
+    }
+    return handled;
   }
 
   /**

@@ -72,7 +72,7 @@ async function until(check: () => boolean, timeoutMs = 5_000): Promise<void> {
   }
 }
 
-function start(source: FakeSource, options: Partial<SubscribeOptions> & Pick<SubscribeOptions, 'handler'>, name = 'sub') {
+function start(source: FakeSource, options: Partial<SubscribeOptions>, name = 'sub') {
   return new CatchUpSubscription<number>(name, source, { pollIntervalMs: 5, retryDelayMs: 1, ...options }, () => undefined);
 }
 
@@ -195,6 +195,29 @@ describe('CatchUpSubscription', () => {
     await until(() => source.stored.get('sub') === 4);
     await sub.stop();
     expect(source.writes).toEqual([4]);
+  });
+
+  it('a batch handler gets each read batch at once; the checkpoint moves after it; a failing batch comes again whole', async () => {
+    const source = new FakeSource();
+    source.append(7);
+    const batches: number[][] = [];
+    let failures = 0;
+    const sub = start(source, {
+      batchSize: 3,
+      handler: undefined,
+      handleBatch: async (events) => {
+        const revisions = events.map((e) => Number(e.revision));
+        if (revisions[0] === 3 && failures === 0) {
+          failures += 1;
+          throw new Error('broker down');
+        }
+        batches.push(revisions);
+      },
+    });
+    await until(() => batches.flat().length === 7);
+    await sub.stop();
+    expect(batches).toEqual([[0, 1, 2], [3, 4, 5], [6]]);
+    expect(source.writes).toEqual([3, 6, 7]);
   });
 
   it('ends by itself when the store is closed under it', async () => {

@@ -100,7 +100,15 @@ export type SubscriptionHandler<E extends EventData = EventData> = (event: Recor
 
 export interface SubscribeOptions<E extends EventData = EventData> {
   readonly filter?: AllFilter;
-  readonly handler: SubscriptionHandler<E>;
+  /** Handles one event at a time. Exactly one of `handler` and `handleBatch` is given. */
+  readonly handler?: SubscriptionHandler<E>;
+  /**
+   * Handles a whole batch (the matching events of one read, at most `batchSize`, in log order) at
+   * once, e.g. one publish for all of them; the checkpoint moves past the batch only once it
+   * resolves. When it throws, the same events are given again after a back-off (whatever part
+   * of the batch took effect is repeated: at least once).
+   */
+  readonly handleBatch?: (events: RecordedEvent<E>[]) => Promise<void>;
   /** Events fetched (and checkpointed) per round; default 500. */
   readonly batchSize?: number;
   /** Idle wait between polls once caught up; default 100 ms. */

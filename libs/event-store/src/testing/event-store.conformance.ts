@@ -569,6 +569,35 @@ export function describeEventStoreConformance(
         expect(everything.seen.map((e) => e.revision)).toEqual([0n, 1n, 2n, 3n, 4n]);
       });
 
+      it('a batch handler gets the log in order, once, across a restart from the checkpoint', async () => {
+        const prefix = unique('batches');
+        const written = Array.from({ length: 11 }, (_, i) => event('Step', { i }));
+        await append(`${prefix}s`, written, 'no_stream');
+        const seen: RecordedEvent[] = [];
+        const sizes: number[] = [];
+        const run = () =>
+          store.subscribe(`${prefix}sub`, {
+            filter: { streamPrefix: prefix },
+            batchSize: 4,
+            pollIntervalMs: POLL_MS,
+            handleBatch: async (events) => {
+              sizes.push(events.length);
+              seen.push(...events);
+            },
+          });
+        const first = run();
+        await eventually(() => seen.length >= 11, 'the batches');
+        await first.stop();
+        const late = event('Late');
+        await append(`${prefix}s`, [late], 10n);
+        const second = run();
+        await eventually(() => seen.length >= 12, 'the late event after the restart');
+        await new Promise((resolve) => setTimeout(resolve, 5 * POLL_MS));
+        await second.stop();
+        expect(ids(seen)).toEqual([...ids(written), late.id]);
+        expect(sizes.slice(0, 3)).toEqual([4, 4, 3]);
+      });
+
       it('two subscribers of one name: one handles, the other stands by; a clean stop hands over at once, from the checkpoint', async () => {
         const prefix = unique('lease');
         const name = `${prefix}sub`;
