@@ -415,11 +415,15 @@ export function describeEventStoreConformance(
     });
 
     /**
-     * A subscriber of `name` that "dies" at its `hangAt`-th event: its handler hangs until
-     * `release()`, and its lease (a minute, renewed every 20 s) goes unrenewed well past a
-     * short-lease standby's ttl.
+     * `total` events in a fresh stream, and a subscriber that "dies" at its `hangAt`-th event:
+     * its handler hangs until `release()`, and its lease (a minute, renewed every 20 s) goes
+     * unrenewed well past a short-lease standby's ttl.
      */
-    function hangingOwner(name: string, prefix: string, batchSize: number, hangAt: number) {
+    async function hungOwner(label: string, total: number, batchSize: number, hangAt: number) {
+      const prefix = unique(label);
+      const written = Array.from({ length: total }, (_, i) => event('Step', { i }));
+      await append(`${prefix}s`, written, 'no_stream');
+      const name = `${prefix}sub`;
       let release!: () => void;
       const stuck = new Promise<void>((resolve) => (release = resolve));
       const seen: RecordedEvent[] = [];
@@ -435,7 +439,8 @@ export function describeEventStoreConformance(
         },
         onError: (error) => errors.push(error),
       });
-      return { seen, errors, handle, release };
+      await eventually(() => seen.length === hangAt, 'the owner to hang');
+      return { prefix, name, written, seen, errors, handle, release };
     }
 
     describe('catch-up subscriptions', () => {
@@ -623,13 +628,8 @@ export function describeEventStoreConformance(
       });
 
       it('an owner that stops renewing is replaced within the lease ttl; the new owner resumes from the checkpoint; the deposed one never moves it', async () => {
-        const prefix = unique('failover');
-        const written = Array.from({ length: 20 }, (_, i) => event('Step', { i }));
-        await append(`${prefix}s`, written, 'no_stream');
-        const name = `${prefix}sub`;
         // The owner "dies" in its second batch, after checkpointing the first.
-        const { seen: zombieSeen, errors: zombieErrors, handle: zombie, release } = hangingOwner(name, prefix, 4, 5);
-        await eventually(() => zombieSeen.length === 5, 'the owner to hang');
+        const { prefix, name, written, seen: zombieSeen, errors: zombieErrors, handle: zombie, release } = await hungOwner('failover', 20, 4, 5);
 
         const ttl = 400;
         const standbyStart = Date.now();
@@ -665,13 +665,8 @@ export function describeEventStoreConformance(
       });
 
       it('a deposed owner whose lease was taken over cannot move the checkpoint backwards', async () => {
-        const prefix = unique('fenced');
-        const written = Array.from({ length: 12 }, (_, i) => event('Step', { i }));
-        await append(`${prefix}s`, written, 'no_stream');
-        const name = `${prefix}sub`;
         // Hangs after checkpointing 2.
-        const { seen: zombieSeen, errors: zombieErrors, handle: zombie, release } = hangingOwner(name, prefix, 2, 3);
-        await eventually(() => zombieSeen.length === 3, 'the owner to hang');
+        const { prefix, name, errors: zombieErrors, handle: zombie, release } = await hungOwner('fenced', 12, 2, 3);
         const fresh = collect(name, { streamPrefix: prefix }, { batchSize: 5, leaseMs: 200 });
         await eventually(() => fresh.seen.length >= 10, 'the new owner to catch up');
         await fresh.handle.stop(); // checkpoint at 12, lease released
