@@ -297,6 +297,13 @@ describe('CatchUpSubscription with a lease (one active instance per name)', () =
     );
   }
 
+  /** A log of six events and what subscribers `a` and `b` see of it. */
+  function sixEvents() {
+    const source = new FakeSource();
+    source.append(6);
+    return { source, a: [] as number[], b: [] as number[] };
+  }
+
   it('of two subscribers of one name one handles everything and the other stands by', async () => {
     const source = new FakeSource();
     source.append(10);
@@ -317,10 +324,7 @@ describe('CatchUpSubscription with a lease (one active instance per name)', () =
   });
 
   it('a clean stop releases the lease: the standby takes over at once and resumes from the checkpoint', async () => {
-    const source = new FakeSource();
-    source.append(6);
-    const a: number[] = [];
-    const b: number[] = [];
+    const { source, a, b } = sixEvents();
     const changes: string[] = [];
     const first = leased(source, 'a', a, changes);
     await until(() => a.length === 6);
@@ -338,10 +342,7 @@ describe('CatchUpSubscription with a lease (one active instance per name)', () =
   });
 
   it('an owner that stops renewing is replaced after the ttl; deposed, it cannot move the checkpoint and stops handling', async () => {
-    const source = new FakeSource();
-    source.append(6);
-    const a: number[] = [];
-    const b: number[] = [];
+    const { source, a, b } = sixEvents();
     const errors: unknown[] = [];
     const frozen = new Partitionable(source);
     const first = leased(frozen, 'a', a, [], { onError: (error) => errors.push(error) });

@@ -443,6 +443,18 @@ export function describeEventStoreConformance(
       return { prefix, name, written, seen, errors, handle, release };
     }
 
+    /** The checkpoint of `name` is at the end of stream `<prefix>s` (at `head`): a new instance gets only what is appended from now on. */
+    async function expectCheckpointAtEnd(name: string, prefix: string, head: bigint): Promise<void> {
+      const next = collect(name, { streamPrefix: prefix });
+      await new Promise((resolve) => setTimeout(resolve, 10 * POLL_MS));
+      const late = event('Late');
+      await append(`${prefix}s`, [late], head);
+      await eventually(() => next.seen.length >= 1, 'the late event');
+      await new Promise((resolve) => setTimeout(resolve, 5 * POLL_MS));
+      await next.handle.stop();
+      expect(ids(next.seen)).toEqual([late.id]);
+    }
+
     describe('catch-up subscriptions', () => {
       it('20 concurrent writers while subscribed: every event exactly once, in one order, across a restart from the checkpoint', async () => {
         const prefix = unique('writers');
@@ -654,14 +666,7 @@ export function describeEventStoreConformance(
         await zombie.stop();
         await fresh.handle.stop();
 
-        // The checkpoint is at the end: a third instance gets only what is appended from now on.
-        const third = collect(name, { streamPrefix: prefix });
-        const later = event('Later');
-        await append(`${prefix}s`, [later], 20n);
-        await eventually(() => third.seen.length >= 1, 'the later event');
-        await new Promise((resolve) => setTimeout(resolve, 5 * POLL_MS));
-        await third.handle.stop();
-        expect(ids(third.seen)).toEqual([later.id]);
+        await expectCheckpointAtEnd(name, prefix, 20n);
       });
 
       it('a deposed owner whose lease was taken over cannot move the checkpoint backwards', async () => {
@@ -674,14 +679,7 @@ export function describeEventStoreConformance(
         await eventually(() => zombieErrors.some((e) => e instanceof SubscriptionCheckpointConflictError), 'the old owner to be refused');
         await zombie.stop();
         // Whatever the old owner tried, the checkpoint stayed at the end.
-        const next = collect(name, { streamPrefix: prefix });
-        await new Promise((resolve) => setTimeout(resolve, 10 * POLL_MS));
-        const late = event('Late');
-        await append(`${prefix}s`, [late], 11n);
-        await eventually(() => next.seen.length >= 1, 'the late event');
-        await new Promise((resolve) => setTimeout(resolve, 5 * POLL_MS));
-        await next.handle.stop();
-        expect(ids(next.seen)).toEqual([late.id]);
+        await expectCheckpointAtEnd(name, prefix, 11n);
       });
     });
 
