@@ -164,6 +164,12 @@ export const SQL = {
     ) e ON true
     ORDER BY e.tx_id, e.position`,
 
+  /**
+   * Hands back every lease (PGlite at open: one process owns a data directory at a time, so a
+   * lease still held is a dead process's, and a restart after a crash need not wait out its ttl).
+   */
+  releaseLeases: `UPDATE event_store.subscriptions SET owner = NULL, lease_version = lease_version + 1, updated_at = now()
+    WHERE owner IS NOT NULL`,
   readCheckpoint: `SELECT tx_id::text AS tx_id, position, owner, lease_version::text AS lease_version
     FROM event_store.subscriptions WHERE name = $1`,
   /** $1 name, $2 tx_id, $3 position, $4 owner: the first record of a name (0 rows: someone was first). */
