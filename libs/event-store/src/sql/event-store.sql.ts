@@ -118,6 +118,38 @@ export const SQL = {
       ON CONFLICT (stream_id) DO UPDATE SET revision = EXCLUDED.revision
     )
     SELECT (SELECT max(revision) FROM appended) AS next_revision, (SELECT max(position) FROM appended) AS position`,
+  /**
+   * The one-statement append of several distinct streams (appendEvents for each): $1 jsonb array
+   * of {ord, stream_id, exact (null: any), must_exist, events}. Heads are locked in stream order
+   * (concurrent multi-stream appends queue rather than deadlock); a stream whose expectation does
+   * not hold gets no row back and nothing written.
+   */
+  appendEventsToStreams: `
+    WITH input AS (
+      SELECT i.ord, i.stream_id, i.exact, i.must_exist, i.events
+      FROM jsonb_to_recordset($1::jsonb) AS i(ord int, stream_id text, exact bigint, must_exist boolean, events jsonb)
+    ), head AS (
+      SELECT s.stream_id, s.revision FROM event_store.streams s
+      WHERE s.stream_id IN (SELECT stream_id FROM input) ORDER BY s.stream_id FOR UPDATE
+    ), allowed AS (
+      SELECT input.ord, input.stream_id, input.events, coalesce(head.revision, -1) AS revision
+      FROM input LEFT JOIN head ON head.stream_id = input.stream_id
+      WHERE (input.exact IS NULL OR coalesce(head.revision, -1) = input.exact) AND (NOT input.must_exist OR coalesce(head.revision, -1) >= 0)
+    ), appended AS (
+      INSERT INTO event_store.events (stream_id, revision, event_id, type, data, metadata)
+      SELECT a.stream_id, a.revision + e.ord, (e.value->>'id')::uuid, e.value->>'type', e.value->'data', e.value->'metadata'
+      FROM allowed a, jsonb_array_elements(a.events) WITH ORDINALITY AS e(value, ord)
+      ORDER BY a.ord, e.ord
+      RETURNING stream_id, position, revision
+    ), moved AS (
+      INSERT INTO event_store.streams (stream_id, revision)
+      SELECT stream_id, max(revision) FROM appended GROUP BY stream_id
+      ON CONFLICT (stream_id) DO UPDATE SET revision = EXCLUDED.revision
+    )
+    SELECT stream_id, max(revision)::text AS next_revision, max(position)::text AS position FROM appended GROUP BY stream_id`,
+  /** $1 text[] streams: their events, each stream forwards. */
+  readStreamsForwards: `SELECT ${EVENT_COLUMNS} FROM event_store.events e
+    WHERE e.stream_id = ANY($1::text[]) ORDER BY e.stream_id, e.revision ASC`,
   /** $1 stream: its last event (for an empty append). */
   streamHead: `SELECT revision, position FROM event_store.events WHERE stream_id = $1 ORDER BY revision DESC LIMIT 1`,
   /** $1 stream, $2 first revision (inclusive), $3 limit (null: all). */
