@@ -50,7 +50,7 @@ const DISPATCHER_NODE_OPTIONS = process.env.BENCH_DISPATCHER_NODE_OPTIONS;
 const APPROVED_JOBS = Number(process.env.BENCH_APPROVED_JOBS ?? 2000);
 const GRACE_MS = 2000;
 /** kafkajs's partitionsConsumedConcurrently in libs/messaging's KafkaMessageBus, used by the raw pipe too. */
-const CONSUMER_CONCURRENCY = 4;
+const CONSUMER_CONCURRENCY = 6;
 
 const log = (line: string) => process.stderr.write(`[bench] ${line}\n`);
 
