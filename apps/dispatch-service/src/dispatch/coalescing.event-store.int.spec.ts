@@ -37,6 +37,26 @@ describe('CoalescingEventStore (on PGlite)', () => {
     appends.mockRestore();
   });
 
+  it('a stream the store refuses fails only its own read', async () => {
+    const view = new CoalescingEventStore(store);
+    const good = `coalesce-good-${randomUUID().slice(0, 8)}`;
+    await store.appendToStream(good, [event('A')], { expectedRevision: 'no_stream' });
+    const reads = vi.spyOn(store, 'readStreams');
+    // The first two reads leave alone (two calls in flight); the next three share one call.
+    const [, , first, refused, second] = await Promise.allSettled([
+      view.readStream(`${good}-x`),
+      view.readStream(`${good}-y`),
+      view.readStream(good),
+      view.readStream('bad\u0000stream'),
+      view.readStream(good.replace('good', 'none')),
+    ]);
+    expect(reads.mock.calls.map(([streams]) => streams.length)).toContain(3);
+    reads.mockRestore();
+    expect(first.status === 'fulfilled' && first.value.map((e) => e.type)).toEqual(['A']);
+    expect(refused.status).toBe('rejected');
+    expect(second.status === 'fulfilled' && second.value).toEqual([]);
+  });
+
   it('requests for one stream run in the order they were made, never in the same call', async () => {
     const view = new CoalescingEventStore(store);
     const stream = `coalesce-order-${randomUUID().slice(0, 8)}`;

@@ -109,8 +109,17 @@ export class CoalescingEventStore extends EventStore {
   constructor(private readonly store: EventStore) {
     super();
     this.reads = new Coalescer(async (batch) => {
-      const read = await store.readStreams(batch.map((w) => w.stream));
-      return read.map((value) => ({ ok: true, value }));
+      try {
+        const read = await store.readStreams(batch.map((w) => w.stream));
+        return read.map((value) => ({ ok: true, value }));
+      } catch (error) {
+        if (batch.length === 1) throw error;
+        // One stream the store refuses (or an outage) must not answer for the others: each
+        // caller gets what its own readStream gives.
+        return Promise.all(
+          batch.map((w) => store.readStream(w.stream).then((value): StreamOutcome<RecordedEvent[]> => ({ ok: true, value }), (e: unknown): StreamOutcome<RecordedEvent[]> => ({ ok: false, error: e }))),
+        );
+      }
     });
     this.appends = new Coalescer(async (batch) => {
       const outcomes: StreamAppendOutcome[] =
