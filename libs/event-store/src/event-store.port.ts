@@ -112,7 +112,15 @@ export type SubscriptionHandler<E extends EventData = EventData> = (event: Recor
 
 export interface SubscribeOptions<E extends EventData = EventData> {
   readonly filter?: AllFilter;
-  readonly handler: SubscriptionHandler<E>;
+  /** Handles one event at a time. Exactly one of `handler` and `handleBatch` is given. */
+  readonly handler?: SubscriptionHandler<E>;
+  /**
+   * Handles a whole batch (the matching events of one read, at most `batchSize`, in log order) at
+   * once, e.g. one publish for all of them; the checkpoint moves past the batch only once it
+   * resolves. When it throws, the same events are given again after a back-off (whatever part
+   * of the batch took effect is repeated: at least once).
+   */
+  readonly handleBatch?: (events: RecordedEvent<E>[]) => Promise<void>;
   /** Events fetched (and checkpointed) per round; default 500. */
   readonly batchSize?: number;
   /** Idle wait between polls once caught up; default 100 ms. */
@@ -120,8 +128,14 @@ export interface SubscribeOptions<E extends EventData = EventData> {
   /** First wait after a failing handler or store error (doubles up to 30 s); default 250 ms. */
   readonly retryDelayMs?: number;
   /**
-   * Told about every failure (the event is retried, never skipped) and about checkpoint
-   * conflicts with another live instance of the same name. Default: nothing.
+   * `subscribe` only: the lease ttl of this subscription (see {@link EventStore.subscribe}); the
+   * store's default (SUBSCRIPTION_LEASE_MS, 5000 ms) when omitted.
+   */
+  readonly leaseMs?: number;
+  /**
+   * Told about every failure (the event is retried, never skipped), about a lease lost to
+   * another instance (SubscriptionLeaseLostError) and about checkpoint conflicts with a writer
+   * that ignores leases. Default: nothing.
    */
   readonly onError?: (error: unknown, event?: RecordedEvent<E>) => void;
 }
@@ -230,6 +244,14 @@ export abstract class EventStore {
    * Starts a catch-up subscription: every event matching the filter, in global log order, at
    * least once, resuming after the durable checkpoint stored under `name` (one logical consumer
    * per name). A handler that throws gets the same event again after a back-off.
+   *
+   * Exclusive across instances: of all running subscriptions of one name (in any process on the
+   * same store) only the one holding the name's lease handles events; the others stand by. The
+   * lease is kept in the checkpoint record and every write of it is the checkpoint's
+   * compare-and-set: the owner renews it every ttl/3, a standby takes it over once the record
+   * has not changed for the ttl by its own clock (the owner died or hangs) or at once when the
+   * owner released it (`stop()`, `close()`), and a deposed owner cannot move the checkpoint (it
+   * stops handling; the batch it had in flight may be handled again: at least once).
    */
   abstract subscribe<E extends EventData = EventData>(name: string, options: SubscribeOptions<E>): SubscriptionHandle;
 

@@ -4,6 +4,7 @@ import type { PGlite, Transaction } from '@electric-sql/pglite';
 import { translateSqlError } from '../sql/sql.errors';
 import type { SqlDriver, SqlResult, SqlSession } from '../sql/sql.driver';
 import { SqlEventStore } from '../sql/sql.event-store';
+import { SQL } from '../sql/event-store.sql';
 
 type PgliteQueryable = Pick<PGlite, 'query' | 'exec'> | Transaction;
 
@@ -88,6 +89,8 @@ export class PgliteEventStore extends SqlEventStore {
     const driver = new QueuedPgliteDriver(db);
     try {
       await SqlEventStore.migrate(driver);
+      // This process owns the directory now: leases still held are a crashed process's.
+      await driver.query(SQL.releaseLeases);
     } catch (error) {
       await driver.close().catch(() => undefined);
       throw translateSqlError(error, `open PGlite event store`);

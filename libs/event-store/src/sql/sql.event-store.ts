@@ -12,7 +12,7 @@ import {
   type ValidEvent,
 } from '../event-store.rules';
 import { CatchUpEventStore } from '../catch-up.event-store';
-import { type CatchUpBatch, type CatchUpSource, type StoredCheckpoint } from '../catch-up.subscription';
+import { type CatchUpBatch, type CatchUpSource, type CheckpointWrite, type StoredCheckpoint } from '../catch-up.subscription';
 import {
   DuplicateEventIdError,
   EventStoreArgumentError,
@@ -101,8 +101,7 @@ export class SqlEventStore extends CatchUpEventStore<LogCursor> {
     super();
     this.source = {
       readCheckpoint: (name) => this.guard('read checkpoint', () => this.readCheckpoint(name)),
-      writeCheckpoint: (name, previous, cursor) =>
-        this.guard('write checkpoint', () => this.writeCheckpoint(name, previous, cursor)),
+      writeCheckpoint: (name, previous, next) => this.guard('write checkpoint', () => this.writeCheckpoint(name, previous, next)),
       readBatch: (after, filter, limit) => this.guard('read log', () => this.readLog(after ?? LOG_START, filter, limit)),
       compare: compareLogCursors,
     };
@@ -381,29 +380,34 @@ export class SqlEventStore extends CatchUpEventStore<LogCursor> {
   }
 
   private async readCheckpoint(name: string): Promise<StoredCheckpoint<LogCursor> | null> {
-    const result = await this.driver.query<{ tx_id: string; position: string }>(SQL.readCheckpoint, [name]);
+    const result = await this.driver.query<{ tx_id: string | null; position: string | null; owner: string | null; lease_version: string }>(
+      SQL.readCheckpoint,
+      [name],
+    );
     const row = result.rows[0];
     if (!row) return null;
-    const cursor = { txId: BigInt(row.tx_id), position: BigInt(row.position) };
-    return { cursor, token: cursor };
+    const cursor = row.tx_id === null || row.position === null ? null : { txId: BigInt(row.tx_id), position: BigInt(row.position) };
+    return { cursor, owner: row.owner, token: row.lease_version };
   }
 
   private async writeCheckpoint(
     name: string,
     previous: StoredCheckpoint<LogCursor> | null,
-    cursor: LogCursor,
+    next: CheckpointWrite<LogCursor>,
   ): Promise<StoredCheckpoint<LogCursor> | null> {
+    const text = (cursor: LogCursor | null | undefined) => [cursor?.txId.toString() ?? null, cursor?.position.toString() ?? null];
     const result =
       previous === null
-        ? await this.driver.query(SQL.insertCheckpoint, [name, cursor.txId.toString(), cursor.position.toString()])
-        : await this.driver.query(SQL.updateCheckpoint, [
+        ? await this.driver.query<{ lease_version: string }>(SQL.insertCheckpoint, [name, ...text(next.cursor), next.owner])
+        : await this.driver.query<{ lease_version: string }>(SQL.updateCheckpoint, [
             name,
-            previous.cursor.txId.toString(),
-            previous.cursor.position.toString(),
-            cursor.txId.toString(),
-            cursor.position.toString(),
+            previous.token as string,
+            ...text(previous.cursor),
+            ...text(next.cursor),
+            next.owner,
           ]);
-    return result.rowCount === 1 ? { cursor, token: cursor } : null;
+    const row = result.rows[0];
+    return row ? { cursor: next.cursor, owner: next.owner, token: row.lease_version } : null;
   }
 
   /** Where the audit tree keeps its leaves and signed heads: this store's own database (schema `audit_log`). */

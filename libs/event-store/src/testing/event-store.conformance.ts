@@ -12,6 +12,7 @@ import {
   EventStoreArgumentError,
   EventStoreClosedError,
   SubscriptionCheckpointConflictError,
+  SubscriptionLeaseLostError,
   WrongExpectedVersionError,
 } from '../event-store.errors';
 import type { AllFilter, EventStore, ExpectedRevision, NewEvent, RecordedEvent, SubscriptionHandle } from '../event-store.port';
@@ -106,7 +107,7 @@ export function describeEventStoreConformance(
       return store.appendToStream(stream, events, { expectedRevision });
     }
 
-    function collect(subscription: string, filter: AllFilter, extra: { batchSize?: number } = {}) {
+    function collect(subscription: string, filter: AllFilter, extra: { batchSize?: number; leaseMs?: number } = {}) {
       const seen: RecordedEvent[] = [];
       const handle = store.subscribe(subscription, {
         filter,
@@ -487,6 +488,47 @@ export function describeEventStoreConformance(
       });
     });
 
+    /**
+     * `total` events in a fresh stream, and a subscriber that "dies" at its `hangAt`-th event:
+     * its handler hangs until `release()`, and its lease (a minute, renewed every 20 s) goes
+     * unrenewed well past a short-lease standby's ttl.
+     */
+    async function hungOwner(label: string, total: number, batchSize: number, hangAt: number) {
+      const prefix = unique(label);
+      const written = Array.from({ length: total }, (_, i) => event('Step', { i }));
+      await append(`${prefix}s`, written, 'no_stream');
+      const name = `${prefix}sub`;
+      let release!: () => void;
+      const stuck = new Promise<void>((resolve) => (release = resolve));
+      const seen: RecordedEvent[] = [];
+      const errors: unknown[] = [];
+      const handle = store.subscribe(name, {
+        filter: { streamPrefix: prefix },
+        batchSize,
+        pollIntervalMs: POLL_MS,
+        leaseMs: 60_000,
+        handler: async (e) => {
+          seen.push(e);
+          if (seen.length === hangAt) await stuck;
+        },
+        onError: (error) => errors.push(error),
+      });
+      await eventually(() => seen.length === hangAt, 'the owner to hang');
+      return { prefix, name, written, seen, errors, handle, release };
+    }
+
+    /** The checkpoint of `name` is at the end of stream `<prefix>s` (at `head`): a new instance gets only what is appended from now on. */
+    async function expectCheckpointAtEnd(name: string, prefix: string, head: bigint): Promise<void> {
+      const next = collect(name, { streamPrefix: prefix });
+      await new Promise((resolve) => setTimeout(resolve, 10 * POLL_MS));
+      const late = event('Late');
+      await append(`${prefix}s`, [late], head);
+      await eventually(() => next.seen.length >= 1, 'the late event');
+      await new Promise((resolve) => setTimeout(resolve, 5 * POLL_MS));
+      await next.handle.stop();
+      expect(ids(next.seen)).toEqual([late.id]);
+    }
+
     describe('catch-up subscriptions', () => {
       it('20 concurrent writers while subscribed: every event exactly once, in one order, across a restart from the checkpoint', async () => {
         const prefix = unique('writers');
@@ -618,45 +660,100 @@ export function describeEventStoreConformance(
         expect(everything.seen.map((e) => e.revision)).toEqual([0n, 1n, 2n, 3n, 4n]);
       });
 
-      it('a stale instance of the same name never moves the checkpoint backwards', async () => {
-        const prefix = unique('zombie');
-        const written = Array.from({ length: 20 }, (_, i) => event('Step', { i }));
+      it('a batch handler gets the log in order, once, across a restart from the checkpoint', async () => {
+        const prefix = unique('batches');
+        const written = Array.from({ length: 11 }, (_, i) => event('Step', { i }));
         await append(`${prefix}s`, written, 'no_stream');
-        const name = `${prefix}sub`;
-        let release!: () => void;
-        const stuck = new Promise<void>((resolve) => (release = resolve));
-        const zombieSeen: RecordedEvent[] = [];
-        const zombieErrors: unknown[] = [];
-        const zombie = store.subscribe(name, {
-          filter: { streamPrefix: prefix },
-          batchSize: 4,
-          pollIntervalMs: POLL_MS,
-          handler: async (e) => {
-            zombieSeen.push(e);
-            if (zombieSeen.length === 5) await stuck; // hangs in its second batch, after checkpointing the first
-          },
-          onError: (error) => zombieErrors.push(error),
-        });
-        await eventually(() => zombieSeen.length === 5, 'the zombie to hang');
+        const seen: RecordedEvent[] = [];
+        const sizes: number[] = [];
+        const run = () =>
+          store.subscribe(`${prefix}sub`, {
+            filter: { streamPrefix: prefix },
+            batchSize: 4,
+            pollIntervalMs: POLL_MS,
+            handleBatch: async (events) => {
+              sizes.push(events.length);
+              seen.push(...events);
+            },
+          });
+        const first = run();
+        await eventually(() => seen.length >= 11, 'the batches');
+        await first.stop();
+        const late = event('Late');
+        await append(`${prefix}s`, [late], 10n);
+        const second = run();
+        await eventually(() => seen.length >= 12, 'the late event after the restart');
+        await new Promise((resolve) => setTimeout(resolve, 5 * POLL_MS));
+        await second.stop();
+        expect(ids(seen)).toEqual([...ids(written), late.id]);
+        expect(sizes.slice(0, 3)).toEqual([4, 4, 3]);
+      });
 
-        const fresh = collect(name, { streamPrefix: prefix }, { batchSize: 4 });
-        await eventually(() => fresh.seen.length >= 16, 'the new instance to take over');
-        await fresh.handle.stop();
+      it('two subscribers of one name: one handles, the other stands by; a clean stop hands over at once, from the checkpoint', async () => {
+        const prefix = unique('lease');
+        const name = `${prefix}sub`;
+        await append(`${prefix}s`, Array.from({ length: 10 }, (_, i) => event('Step', { i })), 'no_stream');
+        const first = collect(name, { streamPrefix: prefix }, { batchSize: 4 });
+        await eventually(() => first.seen.length >= 10, 'the first subscriber');
+        const second = collect(name, { streamPrefix: prefix }, { batchSize: 4 });
+        await append(`${prefix}s`, [event('Step'), event('Step')], 9n);
+        await eventually(() => first.seen.length >= 12, 'the live events');
+        // Several standby polls: the owner renews, the standby handles nothing.
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        expect(second.seen).toEqual([]);
+
+        const stoppedAt = Date.now();
+        await first.handle.stop();
+        await append(`${prefix}s`, [event('Step'), event('Step')], 11n);
+        await eventually(() => second.seen.length >= 2, 'the standby to take over');
+        // At once: well under the default 5 s lease.
+        expect(Date.now() - stoppedAt).toBeLessThan(3_000);
+        await second.handle.stop();
+        const log = await readAllEventually(store, { streamPrefix: prefix }, 14);
+        expect([...ids(first.seen), ...ids(second.seen)]).toEqual(ids(log));
+      });
+
+      it('an owner that stops renewing is replaced within the lease ttl; the new owner resumes from the checkpoint; the deposed one never moves it', async () => {
+        // The owner "dies" in its second batch, after checkpointing the first.
+        const { prefix, name, written, seen: zombieSeen, errors: zombieErrors, handle: zombie, release } = await hungOwner('failover', 20, 4, 5);
+
+        const ttl = 400;
+        const standbyStart = Date.now();
+        const fresh = collect(name, { streamPrefix: prefix }, { batchSize: 4, leaseMs: ttl });
+        await eventually(() => fresh.seen.length >= 16, 'the standby to take over');
+        const tookOver = Date.now() - standbyStart;
+        expect(tookOver).toBeGreaterThanOrEqual(ttl);
+        expect(tookOver).toBeLessThan(ttl * 10);
+        // From the checkpoint: the batch the dead owner had in flight again, nothing skipped.
         expect(ids(fresh.seen)).toEqual(ids(written.slice(4)));
 
+        // The old owner wakes up: it may finish the batch in flight, but its checkpoint write
+        // fails on the compare-and-set, it finds the new owner and stands by.
         release();
-        await eventually(() => zombieSeen.length >= 20, 'the zombie to finish');
-        await zombie.stop();
-        expect(zombieErrors.some((e) => e instanceof SubscriptionCheckpointConflictError)).toBe(true);
-
-        // The checkpoint is at the end: a third instance gets only what is appended from now on.
-        const third = collect(name, { streamPrefix: prefix });
+        await eventually(() => zombieErrors.some((e) => e instanceof SubscriptionLeaseLostError), 'the old owner to learn it was deposed');
+        expect(zombieSeen.length).toBeLessThanOrEqual(8);
         const late = event('Late');
         await append(`${prefix}s`, [late], 19n);
-        await eventually(() => third.seen.length >= 1, 'the late event');
+        await eventually(() => fresh.seen.length >= 17, 'the late event at the new owner');
         await new Promise((resolve) => setTimeout(resolve, 5 * POLL_MS));
-        await third.handle.stop();
-        expect(ids(third.seen)).toEqual([late.id]);
+        expect(ids(zombieSeen)).not.toContain(late.id);
+        await zombie.stop();
+        await fresh.handle.stop();
+
+        await expectCheckpointAtEnd(name, prefix, 20n);
+      });
+
+      it('a deposed owner whose lease was taken over cannot move the checkpoint backwards', async () => {
+        // Hangs after checkpointing 2.
+        const { prefix, name, errors: zombieErrors, handle: zombie, release } = await hungOwner('fenced', 12, 2, 3);
+        const fresh = collect(name, { streamPrefix: prefix }, { batchSize: 5, leaseMs: 200 });
+        await eventually(() => fresh.seen.length >= 10, 'the new owner to catch up');
+        await fresh.handle.stop(); // checkpoint at 12, lease released
+        release();
+        await eventually(() => zombieErrors.some((e) => e instanceof SubscriptionCheckpointConflictError), 'the old owner to be refused');
+        await zombie.stop();
+        // Whatever the old owner tried, the checkpoint stayed at the end.
+        await expectCheckpointAtEnd(name, prefix, 11n);
       });
     });
 
