@@ -262,11 +262,9 @@ export async function main(): Promise<void> {
           }, 250)
         : null;
       const profiler = process.env.BENCH_CPU_PROFILE ? await startCpuProfile() : null;
-      (globalThis as any).__pgCount?.start();
       const distinctCpu = process.cpuUsage();
       const distinct = await runLoader<DistinctResult>({ mode: 'distinct', base: svc.url, connections: CONNECTIONS, ids, authorization });
       const distinctCpuUs = cpuUs(process.cpuUsage(distinctCpu));
-      (globalThis as any).__pgCount?.stop();
       if (profiler) await profiler.stop(process.env.BENCH_CPU_PROFILE!);
       if (sampler) clearInterval(sampler);
       let catchUpMs = 0;

@@ -4,6 +4,8 @@
  * an abstract class that doubles as the Nest DI token. Adapters: PostgreSQL, PGlite, KurrentDB.
  */
 
+import { EventStoreArgumentError } from './event-store.errors';
+
 /** The shape every stored event has: plain JSON `{type, data, metadata}`. */
 export interface EventData {
   readonly type: string;
@@ -67,6 +69,16 @@ export interface AppendResult {
 }
 
 export type ReadDirection = 'forwards' | 'backwards';
+
+/** One stream's part of {@link EventStore.appendToStreams}. */
+export interface StreamAppend<E extends EventData = EventData> {
+  readonly stream: string;
+  readonly events: readonly NewEvent<E>[];
+  readonly expectedRevision: ExpectedRevision;
+}
+
+/** What one stream's append of {@link EventStore.appendToStreams} gave: its result, or the error `appendToStream` would have thrown. */
+export type StreamAppendOutcome = { readonly ok: true; readonly result: AppendResult } | { readonly ok: false; readonly error: unknown };
 
 export interface ReadStreamOptions {
   /** Inclusive start revision; default: the first event forwards, the last one backwards. */
@@ -163,6 +175,11 @@ export interface LogReader<E extends EventData = EventData> {
   reset(): void;
 }
 
+/** The multi-stream calls name each stream once. */
+function assertDistinctStreams(streams: readonly string[]): void {
+  if (new Set(streams).size !== streams.length) throw new EventStoreArgumentError('a stream may appear only once per multi-stream call');
+}
+
 /**
  * The event store port (and Nest DI token). All methods reject with an {@link EventStoreError}
  * subclass, never with a driver error.
@@ -185,6 +202,36 @@ export abstract class EventStore {
     stream: string,
     options?: ReadStreamOptions,
   ): Promise<RecordedEvent<E>[]>;
+
+  /**
+   * Appends to several distinct streams at once: for each, exactly what `appendToStream` with the
+   * same arguments would do (its expected revision checked, a repeat answered idempotently), and
+   * its own outcome, in the order given. Not atomic across streams: one stream's conflict does not
+   * stop the others. An adapter may write all of them in one round trip (the SQL adapters do);
+   * this default calls `appendToStream` for each. Rejects only when the request itself is invalid
+   * (the same stream twice).
+   */
+  async appendToStreams<E extends EventData>(appends: readonly StreamAppend<E>[]): Promise<StreamAppendOutcome[]> {
+    assertDistinctStreams(appends.map((a) => a.stream));
+    return Promise.all(
+      appends.map((a) =>
+        this.appendToStream(a.stream, a.events, { expectedRevision: a.expectedRevision }).then(
+          (result): StreamAppendOutcome => ({ ok: true, result }),
+          (error: unknown): StreamAppendOutcome => ({ ok: false, error }),
+        ),
+      ),
+    );
+  }
+
+  /**
+   * The events of several distinct streams, each forwards in revision order (`[]` for a stream
+   * that does not exist), in the order given: what `readStream` of each gives. An adapter may read
+   * them in one round trip (the SQL adapters do); this default calls `readStream` for each.
+   */
+  async readStreams<E extends EventData = EventData>(streams: readonly string[]): Promise<RecordedEvent<E>[][]> {
+    assertDistinctStreams(streams);
+    return Promise.all(streams.map((stream) => this.readStream<E>(stream)));
+  }
 
   /**
    * The global log in its one consistent order. On PostgreSQL only events of transactions that

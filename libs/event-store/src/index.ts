@@ -18,6 +18,8 @@ export {
   type ReadStreamOptions,
   type RecordedEvent,
   type RecordedEventInfo,
+  type StreamAppend,
+  type StreamAppendOutcome,
   type SubscribeOptions,
   type SubscriptionHandle,
   type SubscriptionHandler,

@@ -136,7 +136,7 @@ export class PostgresEventStore extends SqlEventStore {
       await pool.end().catch(() => undefined);
       throw translateSqlError(error, `open PostgreSQL event store`);
     }
-    const group = options.groupCommit ?? (process.env.H15_GC !== '0'); // H15-TEMP
+    const group = options.groupCommit ?? true;
     return new PostgresEventStore(
       driver,
       group === false

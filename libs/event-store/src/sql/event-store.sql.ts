@@ -171,6 +171,9 @@ export const SQL = {
     SELECT input.i, results.next_revision, results.position
     FROM input LEFT JOIN results ON results.stream_id = input.stream_id
     ORDER BY input.i`,
+  /** $1 text[] streams: their events, each stream forwards. */
+  readStreamsForwards: `SELECT ${EVENT_COLUMNS} FROM event_store.events e
+    WHERE e.stream_id = ANY($1::text[]) ORDER BY e.stream_id, e.revision ASC`,
   /** $1 stream: its last event (for an empty append). */
   streamHead: `SELECT revision, position FROM event_store.events WHERE stream_id = $1 ORDER BY revision DESC LIMIT 1`,
   /** $1 stream, $2 first revision (inclusive), $3 limit (null: all). */

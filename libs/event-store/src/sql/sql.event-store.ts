@@ -31,6 +31,8 @@ import {
   type ReadAllOptions,
   type ReadStreamOptions,
   type RecordedEvent,
+  type StreamAppend,
+  type StreamAppendOutcome,
 } from '../event-store.port';
 import { MIGRATIONS, SCHEMA_VERSION, SQL } from './event-store.sql';
 import type { SqlDriver, SqlSession } from './sql.driver';
@@ -232,6 +234,73 @@ export class SqlEventStore extends CatchUpEventStore<LogCursor> {
       if (!row || row.next_revision === null || row.position === null) return null;
       return { nextRevision: BigInt(row.next_revision), position: BigInt(row.position) };
     });
+  }
+
+  /**
+   * Several streams in one statement (one round trip, one commit) when every expectation is
+   * exact or absent and nothing races; a stream the statement did not write (its expectation did
+   * not hold, or a repeat of stored ids), and all of them when the statement failed (a race on a
+   * unique key), go through appendToStream one by one, which answers each exactly as a single call
+   * does.
+   */
+  override async appendToStreams<E extends EventData>(appends: readonly StreamAppend<E>[]): Promise<StreamAppendOutcome[]> {
+    this.assertOpen();
+    if (new Set(appends.map((a) => a.stream)).size !== appends.length) {
+      throw new EventStoreArgumentError('a stream may appear only once per multi-stream call');
+    }
+    const outcomes: (StreamAppendOutcome | undefined)[] = new Array(appends.length);
+    const batchable: { index: number; entry: BatchedAppend }[] = [];
+    appends.forEach((a, index) => {
+      try {
+        validateStreamId(a.stream);
+        const expected = validateExpectedRevision(a.expectedRevision);
+        const events = validateEvents(a.events);
+        if (events.length === 0) return;
+        const entry = { stream: a.stream, condition: headCondition(expected), ids: events.map((event) => event.id), json: JSON.stringify(events) };
+        batchable.push({ index, entry });
+      } catch (error) {
+        outcomes[index] = { ok: false, error };
+      }
+    });
+    if (batchable.length > 1) {
+      try {
+        const results = await this.guard('append', () => this.appendBatch(batchable.map((b) => b.entry)));
+        let written = 0;
+        batchable.forEach((b, i) => {
+          const result = results[i];
+          if (result) {
+            outcomes[b.index] = { ok: true, result };
+            written += 1;
+          }
+        });
+        if (written > 0) this.notifySubscriptions();
+      } catch (error) {
+        // A closed store refuses every stream alike; a race on a unique key is settled one by one.
+        if (error instanceof EventStoreClosedError) throw error;
+      }
+    }
+    return Promise.all(
+      appends.map(
+        (a, index) =>
+          outcomes[index] ??
+          this.appendToStream(a.stream, a.events, { expectedRevision: a.expectedRevision }).then(
+            (result): StreamAppendOutcome => ({ ok: true, result }),
+            (error: unknown): StreamAppendOutcome => ({ ok: false, error }),
+          ),
+      ),
+    );
+  }
+
+  /** Several streams' events in one query. */
+  override async readStreams<E extends EventData = EventData>(streams: readonly string[]): Promise<RecordedEvent<E>[][]> {
+    this.assertOpen();
+    if (new Set(streams).size !== streams.length) throw new EventStoreArgumentError('a stream may appear only once per multi-stream call');
+    for (const stream of streams) validateStreamId(stream);
+    if (streams.length === 0) return [];
+    const rows = await this.guard('read streams', () => this.driver.query<EventRow>(SQL.readStreamsForwards, [[...streams]], true));
+    const byStream = new Map<string, RecordedEvent<E>[]>(streams.map((stream) => [stream, []]));
+    for (const row of rows.rows) byStream.get(row.stream_id)?.push(toRecordedEvent(row) as RecordedEvent<E>);
+    return streams.map((stream) => byStream.get(stream)!);
   }
 
   /** Runs the one-statement append; null when the expectation did not hold (nothing written). */

@@ -247,6 +247,80 @@ export function describeEventStoreConformance(
       });
     });
 
+    describe('multi-stream calls (appendToStreams, readStreams)', () => {
+      it('appends to several streams, each at its own expected revision, and reads them back in one call', async () => {
+        const prefix = unique('multi');
+        const [a, b, c] = [`${prefix}a`, `${prefix}b`, `${prefix}c`];
+        await append(b, [event('B0')], 'no_stream');
+        const outcomes = await store.appendToStreams([
+          { stream: a, events: [event('A0'), event('A1')], expectedRevision: 'no_stream' },
+          { stream: b, events: [event('B1')], expectedRevision: 0n },
+          { stream: c, events: [event('C0')], expectedRevision: 'any' },
+        ]);
+        expect(outcomes.map((o) => o.ok && o.result.nextRevision)).toEqual([1n, 1n, 0n]);
+        const read = await store.readStreams([c, `${prefix}missing`, a, b]);
+        expect(read.map((events) => events.map((e) => e.type))).toEqual([['C0'], [], ['A0', 'A1'], ['B0', 'B1']]);
+        expect(read[2].map((e) => e.revision)).toEqual([0n, 1n]);
+        // Each outcome is what appendToStream answers: the position of the stream's last event.
+        for (const [i, events] of [read[2], read[3], read[0]].entries()) {
+          const outcome = outcomes[i];
+          expect(outcome.ok && outcome.result.position).toBe(events[events.length - 1].position);
+        }
+      });
+
+      it('a stream whose expectation fails gets the WrongExpectedVersionError; the others are written', async () => {
+        const prefix = unique('multi-conflict');
+        await append(`${prefix}taken`, [event('T0')], 'no_stream');
+        const outcomes = await store.appendToStreams([
+          { stream: `${prefix}free`, events: [event('F0')], expectedRevision: 'no_stream' },
+          { stream: `${prefix}taken`, events: [event('T1')], expectedRevision: 'no_stream' },
+          { stream: `${prefix}absent`, events: [event('X')], expectedRevision: 'stream_exists' },
+        ]);
+        expect(outcomes[0]).toMatchObject({ ok: true });
+        expect(outcomes[1].ok ? null : outcomes[1].error).toBeInstanceOf(WrongExpectedVersionError);
+        expect(outcomes[2].ok ? null : outcomes[2].error).toBeInstanceOf(WrongExpectedVersionError);
+        expect((await store.readStream(`${prefix}taken`)).map((e) => e.type)).toEqual(['T0']);
+        expect(await store.readStream(`${prefix}absent`)).toEqual([]);
+      });
+
+      it('a repeat of the same ids at the same place returns the original results and writes nothing', async () => {
+        const prefix = unique('multi-idem');
+        const appends = [
+          { stream: `${prefix}a`, events: [event('A0')], expectedRevision: 'no_stream' as const },
+          { stream: `${prefix}b`, events: [event('B0'), event('B1')], expectedRevision: 'no_stream' as const },
+        ];
+        const first = await store.appendToStreams(appends);
+        await expect(store.appendToStreams(appends)).resolves.toEqual(first);
+        expect((await store.readStreams([`${prefix}a`, `${prefix}b`])).map((e) => e.length)).toEqual([1, 2]);
+      });
+
+      it('concurrent multi-stream appends over the same streams: each stream gets exactly one writer per revision', async () => {
+        const prefix = unique('multi-race');
+        const streams = Array.from({ length: 6 }, (_, i) => `${prefix}${i}`);
+        const writers = await Promise.all(
+          Array.from({ length: 4 }, (_, w) =>
+            store.appendToStreams((w % 2 === 0 ? streams : [...streams].reverse()).map((stream) => ({ stream, events: [event(`W${w}`)], expectedRevision: 'no_stream' as const }))),
+          ),
+        );
+        const wins = streams.map((_, i) => writers.filter((outcomes, w) => outcomes[w % 2 === 0 ? i : streams.length - 1 - i].ok).length);
+        expect(wins).toEqual(streams.map(() => 1));
+        for (const outcomes of writers) for (const o of outcomes) if (!o.ok) expect(o.error).toBeInstanceOf(WrongExpectedVersionError);
+        for (const events of await store.readStreams(streams)) expect(events).toHaveLength(1);
+      });
+
+      it('the same stream twice in one call is refused as an argument error', async () => {
+        const stream = `${unique('multi-twice')}s`;
+        await expect(store.readStreams([stream, stream])).rejects.toBeInstanceOf(EventStoreArgumentError);
+        await expect(
+          store.appendToStreams([
+            { stream, events: [event('A')], expectedRevision: 'any' },
+            { stream, events: [event('B')], expectedRevision: 'any' },
+          ]),
+        ).rejects.toBeInstanceOf(EventStoreArgumentError);
+        expect(await store.readStream(stream)).toEqual([]);
+      });
+    });
+
     describe('readStream', () => {
       const stream = `${unique('read')}s`;
       let written: NewEvent[];
