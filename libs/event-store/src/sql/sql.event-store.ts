@@ -37,6 +37,7 @@ import {
 import { MIGRATIONS, SCHEMA_VERSION, SQL } from './event-store.sql';
 import type { SqlDriver, SqlSession } from './sql.driver';
 import { AppendBatcher, type AppendBatcherOptions, type BatchedAppend } from './append-batcher';
+import { ReadCoalescer } from './read-coalescer';
 import { isUniqueViolation, translateSqlError } from './sql.errors';
 import type { AuditTreeStore } from '../audit-tree/audit-tree.store';
 import { SqlAuditTreeStore } from '../audit-tree/sql.audit-tree.store';
@@ -100,6 +101,8 @@ export class SqlEventStore extends CatchUpEventStore<LogCursor> {
 
   /** Group commit of concurrent appends (null: every append is its own statement). */
   private readonly batcher: AppendBatcher | null;
+  /** Coalescing of concurrent whole-stream reads, on whenever group commit is (null: off). */
+  private readonly reads: ReadCoalescer<EventRow[]> | null;
 
   /** `groupCommit`: batch concurrent appends to distinct streams into one statement (see {@link AppendBatcher}). */
   protected constructor(
@@ -111,6 +114,16 @@ export class SqlEventStore extends CatchUpEventStore<LogCursor> {
       groupCommit === null
         ? null
         : new AppendBatcher({ batch: (entries) => this.appendBatch(entries), one: (entry) => this.appendIfExpected(this.driver, entry.stream, entry.condition, entry.json) }, groupCommit);
+    this.reads =
+      groupCommit === null
+        ? null
+        : new ReadCoalescer<EventRow[]>(
+            {
+              many: async (streams) => this.groupRows(streams, (await this.driver.query<EventRow>(SQL.readStreamsForwards, [[...streams]], true)).rows),
+              one: async (stream) => (await this.driver.query<EventRow>(SQL.readStreamForwards, [stream, '0', null], true)).rows,
+            },
+            { maxBatches: groupCommit.maxBatches, maxStreams: groupCommit.maxAppends },
+          );
     this.source = {
       readCheckpoint: (name) => this.guard('read checkpoint', () => this.readCheckpoint(name)),
       writeCheckpoint: (name, previous, next) => this.guard('write checkpoint', () => this.writeCheckpoint(name, previous, next)),
@@ -298,8 +311,13 @@ export class SqlEventStore extends CatchUpEventStore<LogCursor> {
     for (const stream of streams) validateStreamId(stream);
     if (streams.length === 0) return [];
     const rows = await this.guard('read streams', () => this.driver.query<EventRow>(SQL.readStreamsForwards, [[...streams]], true));
-    const byStream = new Map<string, RecordedEvent<E>[]>(streams.map((stream) => [stream, []]));
-    for (const row of rows.rows) byStream.get(row.stream_id)?.push(toRecordedEvent(row) as RecordedEvent<E>);
+    return this.groupRows(streams, rows.rows).map((events) => events.map(toRecordedEvent) as RecordedEvent<E>[]);
+  }
+
+  /** The rows of a multi-stream read, per stream in the order asked. */
+  private groupRows(streams: readonly string[], rows: readonly EventRow[]): EventRow[][] {
+    const byStream = new Map<string, EventRow[]>(streams.map((stream) => [stream, []]));
+    for (const row of rows) byStream.get(row.stream_id)?.push(row);
     return streams.map((stream) => byStream.get(stream)!);
   }
 
@@ -376,6 +394,11 @@ export class SqlEventStore extends CatchUpEventStore<LogCursor> {
     const backwards = options.direction === 'backwards';
     // Backwards without a start revision begins at the last event, whatever its revision.
     const from = options.fromRevision ?? (backwards ? BigInt(Number.MAX_SAFE_INTEGER) : 0n);
+    // A whole stream forwards (loading an aggregate): shared with concurrent loads of other streams.
+    if (this.reads !== null && !backwards && from === 0n && options.maxCount === undefined) {
+      const rows = await this.guard('read stream', () => this.reads!.read(stream));
+      return rows.map(toRecordedEvent) as RecordedEvent<E>[];
+    }
     const rows = await this.guard('read stream', () =>
       this.driver.query<EventRow>(
         backwards ? SQL.readStreamBackwards : SQL.readStreamForwards,
