@@ -68,8 +68,9 @@ describe('per-message webhook claims, on PGlite', () => {
     }
     expect(answered).toBeNull();
     expect(hold.lost.aborted).toBe(false);
-    // a dies: no more renewals; b takes over once the last `until` passed.
-    hold.stop();
+    // a dies: no more renewals (a renewal already in flight lands first, else it would move
+    // `until` past the frozen clock); b takes over once the last `until` passed.
+    await hold.stop();
     clock.advance(301);
     expect(await waiting).toBe('mine');
     const types = (await store.readStream(webhookClaimStreamId('ops', 'e4'))).map((e) => (e.data as { holder: string }).holder);
@@ -86,6 +87,6 @@ describe('per-message webhook claims, on PGlite', () => {
     const hold = a.hold('e5');
     await new Promise((r) => setTimeout(r, 250));
     expect(hold.lost.aborted).toBe(true);
-    hold.stop();
+    await hold.stop();
   });
 });

@@ -20,7 +20,8 @@ interface ClaimData {
 export interface ClaimHold {
   /** Aborts when another instance took the message over. */
   readonly lost: AbortSignal;
-  stop(): void;
+  /** Ends the renewals; settles once a renewal already in flight has landed (or failed). */
+  stop(): Promise<void>;
 }
 
 /** What {@link WebhookDeliveryClaims.claim} found. */
@@ -105,7 +106,13 @@ export class WebhookDeliveryClaims {
         });
     }, Math.max(1, Math.floor(this.leaseMs / 3)));
     timer.unref();
-    return { lost: lost.signal, stop: () => clearInterval(timer) };
+    return {
+      lost: lost.signal,
+      stop: async () => {
+        clearInterval(timer);
+        await renewing;
+      },
+    };
   }
 
   /** Extends this instance's claim by a lease; false when the claim is no longer its own. */

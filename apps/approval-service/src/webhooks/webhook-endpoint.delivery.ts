@@ -168,7 +168,7 @@ export class WebhookEndpointDelivery {
         // This instance stalled past its lease and another took the message over: wait for it to settle.
         this.logger.warn(`webhook ${this.target.id}: ${event.id} was taken over by another instance`);
       } finally {
-        hold.stop();
+        await hold.stop();
       }
     }
   }
