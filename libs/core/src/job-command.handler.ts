@@ -55,6 +55,8 @@ export const MAX_COMMAND_ATTEMPTS = 12;
 export class JobCommandHandler {
   /** `db.system.name` of the append spans. */
   private readonly dbSystem: string;
+  /** Reloads after a conflict in flight, by job: concurrent losers of one race share one read. */
+  private readonly reloads = new Map<string, Promise<LoadedJob>>();
 
   constructor(
     private readonly store: EventStore,
@@ -87,9 +89,12 @@ export class JobCommandHandler {
     options: { loaded?: LoadedJob } = {},
   ): Promise<ExecuteResult<C>> {
     const stream = toJobStreamId(ref);
+    /** After a conflict: the head the conflict reported, which a reload must have reached. */
+    let atLeast: bigint | 'no_stream' | null = null;
     for (let attempt = 1; ; attempt++) {
       // 1. read and fold; 2. decide on that state; 3. append expecting that revision.
-      const loaded = attempt === 1 && options.loaded ? options.loaded : await this.load(ref);
+      const loaded = attempt === 1 && options.loaded ? options.loaded : atLeast !== null ? await this.reload(ref, atLeast)
+        : await this.load(ref);
       if (loaded.foreign) {
         const result = { ok: false, code: 'not_found', message: `job ${describeJobRef(ref)} not found` } as const;
         return { result, state: loaded.state, appended: [], revision: loaded.revision };
@@ -121,12 +126,37 @@ export class JobCommandHandler {
         // A duplicate id elsewhere in the stream means an earlier try of this very command landed
         // after all: reload and decide again, which answers it idempotently.
         if (!(error instanceof WrongExpectedVersionError) && !(error instanceof DuplicateEventIdError)) throw error;
+        atLeast = error instanceof WrongExpectedVersionError ? error.actual : null;
         this.metrics.approvalConflicts.inc();
         if (attempt >= MAX_COMMAND_ATTEMPTS) {
           throw new SignoffError('busy', 'too much contention on this job; retry shortly', {}, { 'Retry-After': '1' });
         }
         await new Promise((r) => setTimeout(r, Math.random() * Math.min(200, 5 * 2 ** attempt)));
       }
+    }
+  }
+
+  /**
+   * A load after a conflict that reported the head `atLeast`: joins a reload of the same stream
+   * already in flight when that one reaches the head (the N - 1 losers of a race on one job read
+   * it once, not N - 1 times), else reads on its own. Any state read from the store is safe to
+   * decide on (the append expects its revision); one older than the conflict would only conflict
+   * again, so it is not taken.
+   */
+  private async reload(ref: JobRef, atLeast: bigint | 'no_stream'): Promise<LoadedJob> {
+    // Keyed by the reference itself (the tenant decides whether a stream's job is this one's).
+    const key = `${ref.tenant}\u0000${ref.jobId}`;
+    const shared = this.reloads.get(key);
+    if (shared !== undefined) {
+      const loaded = await shared.catch(() => null);
+      if (loaded !== null && revisionReached(loaded.revision, atLeast)) return loaded;
+    }
+    const own = this.load(ref);
+    this.reloads.set(key, own);
+    try {
+      return await own;
+    } finally {
+      if (this.reloads.get(key) === own) this.reloads.delete(key);
     }
   }
 
@@ -144,6 +174,10 @@ export class JobCommandHandler {
       throw error;
     }
   }
+}
+
+function revisionReached(revision: bigint | 'no_stream', atLeast: bigint | 'no_stream'): boolean {
+  return atLeast === 'no_stream' || (revision !== 'no_stream' && revision >= atLeast);
 }
 
 /**

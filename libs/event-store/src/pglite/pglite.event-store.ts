@@ -3,6 +3,7 @@ import path from 'node:path';
 import type { PGlite, Transaction } from '@electric-sql/pglite';
 import { translateSqlError } from '../sql/sql.errors';
 import type { SqlDriver, SqlResult, SqlSession } from '../sql/sql.driver';
+import { DEFAULT_GROUP_COMMIT_APPENDS } from '../sql/append-batcher';
 import { SqlEventStore } from '../sql/sql.event-store';
 
 type PgliteQueryable = Pick<PGlite, 'query' | 'exec'> | Transaction;
@@ -66,7 +67,8 @@ export type PgliteLocation = { readonly kind: 'memory' } | { readonly kind: 'dir
  */
 export class PgliteEventStore extends SqlEventStore {
   private constructor(driver: SqlDriver) {
-    super(driver);
+    // One connection: one batch at a time, the appends that arrive meanwhile go in the next.
+    super(driver, { maxBatches: 1, maxAppends: DEFAULT_GROUP_COMMIT_APPENDS });
   }
 
   /** Opens (creating if needed) the database in `location`, migrates it and returns the store. */

@@ -3,6 +3,7 @@ import { Pool, type PoolClient, type QueryConfig } from 'pg';
 import { translateSqlError } from '../sql/sql.errors';
 import type { SqlDriver, SqlResult, SqlSession } from '../sql/sql.driver';
 import { SqlEventStore } from '../sql/sql.event-store';
+import { DEFAULT_GROUP_COMMIT_APPENDS, type AppendBatcherOptions } from '../sql/append-batcher';
 
 /** Settings of the PostgreSQL adapter (all optional). */
 export interface PostgresEventStoreOptions {
@@ -29,6 +30,12 @@ export interface PostgresEventStoreOptions {
    * in transaction mode that cannot keep them.
    */
   readonly preparedStatements?: boolean;
+  /**
+   * Group commit: concurrent appends to distinct streams share one statement and one commit
+   * (`false`: each append is its own statement). `maxBatches`: batches in flight at once (default
+   * half the pool); `maxAppends`: appends per batch (default 64). Default on.
+   */
+  readonly groupCommit?: boolean | { readonly maxBatches?: number; readonly maxAppends?: number };
 }
 
 const statementNames = new Map<string, string>();
@@ -104,15 +111,16 @@ class PoolDriver implements SqlDriver {
  * a node-postgres pool. Open it with {@link PostgresEventStore.connect}.
  */
 export class PostgresEventStore extends SqlEventStore {
-  private constructor(driver: SqlDriver) {
-    super(driver);
+  private constructor(driver: SqlDriver, groupCommit: AppendBatcherOptions | null) {
+    super(driver, groupCommit);
   }
 
   /** Connects, migrates the `event_store` schema to this build's version and returns the store. */
   static async connect(url: string, options: PostgresEventStoreOptions = {}): Promise<PostgresEventStore> {
+    const maxConnections = options.maxConnections ?? 10;
     const pool = new Pool({
       connectionString: url,
-      max: options.maxConnections ?? 10,
+      max: maxConnections,
       statement_timeout: options.statementTimeoutMs ?? 30_000,
       idle_in_transaction_session_timeout: options.idleInTransactionTimeoutMs ?? 10_000,
       connectionTimeoutMillis: options.connectionTimeoutMs ?? 10_000,
@@ -128,6 +136,15 @@ export class PostgresEventStore extends SqlEventStore {
       await pool.end().catch(() => undefined);
       throw translateSqlError(error, `open PostgreSQL event store`);
     }
-    return new PostgresEventStore(driver);
+    const group = options.groupCommit ?? true;
+    return new PostgresEventStore(
+      driver,
+      group === false
+        ? null
+        : {
+            maxBatches: (group === true ? undefined : group.maxBatches) ?? Math.max(1, Math.floor(maxConnections / 2)),
+            maxAppends: (group === true ? undefined : group.maxAppends) ?? DEFAULT_GROUP_COMMIT_APPENDS,
+          },
+    );
   }
 }

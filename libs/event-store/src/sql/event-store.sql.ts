@@ -118,6 +118,44 @@ export const SQL = {
       ON CONFLICT (stream_id) DO UPDATE SET revision = EXCLUDED.revision
     )
     SELECT (SELECT max(revision) FROM appended) AS next_revision, (SELECT max(position) FROM appended) AS position`,
+  /**
+   * Group commit: the appends of several distinct streams in one statement, one transaction.
+   * $1 is a jsonb array of {s: stream, x: exact revision as text (-1 for no stream, null for any),
+   * m: the stream must exist, e: [{id, type, data, metadata}]}. Each entry is checked against its
+   * own locked head exactly as `appendEvents` checks one; the heads are locked in stream order (two
+   * batches never wait on each other in a cycle). Events get global positions in entry order and,
+   * within an entry, in event order. One row per entry, in entry order (`i`, from 1):
+   * `next_revision` null when its condition did not hold (nothing of it was written).
+   */
+  appendBatch: `
+    WITH input AS MATERIALIZED (
+      SELECT b.i, b.value->>'s' AS stream_id, (b.value->>'x')::bigint AS exact, (b.value->>'m')::boolean AS must_exist, b.value->'e' AS events
+      FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS b(value, i)
+    ), head AS MATERIALIZED (
+      SELECT s.stream_id, s.revision FROM event_store.streams s
+      WHERE s.stream_id IN (SELECT stream_id FROM input)
+      ORDER BY s.stream_id
+      FOR UPDATE
+    ), allowed AS MATERIALIZED (
+      SELECT input.i, input.stream_id, coalesce(head.revision, -1) AS revision, input.events
+      FROM input LEFT JOIN head ON head.stream_id = input.stream_id
+      WHERE (input.exact IS NULL OR coalesce(head.revision, -1) = input.exact) AND (NOT input.must_exist OR head.revision IS NOT NULL)
+    ), appended AS (
+      INSERT INTO event_store.events (stream_id, revision, event_id, type, data, metadata)
+      SELECT a.stream_id, a.revision + e.ord, (e.value->>'id')::uuid, e.value->>'type', e.value->'data', e.value->'metadata'
+      FROM allowed a, jsonb_array_elements(a.events) WITH ORDINALITY AS e(value, ord)
+      ORDER BY a.i, e.ord
+      RETURNING stream_id, position, revision
+    ), results AS MATERIALIZED (
+      SELECT stream_id, max(revision) AS next_revision, max(position) AS position FROM appended GROUP BY stream_id
+    ), moved AS (
+      INSERT INTO event_store.streams (stream_id, revision)
+      SELECT stream_id, next_revision FROM results
+      ON CONFLICT (stream_id) DO UPDATE SET revision = EXCLUDED.revision
+    )
+    SELECT input.i, results.next_revision, results.position
+    FROM input LEFT JOIN results ON results.stream_id = input.stream_id
+    ORDER BY input.i`,
   /** $1 stream: its last event (for an empty append). */
   streamHead: `SELECT revision, position FROM event_store.events WHERE stream_id = $1 ORDER BY revision DESC LIMIT 1`,
   /** $1 stream, $2 first revision (inclusive), $3 limit (null: all). */

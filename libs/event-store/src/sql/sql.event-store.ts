@@ -34,6 +34,7 @@ import {
 } from '../event-store.port';
 import { MIGRATIONS, SCHEMA_VERSION, SQL } from './event-store.sql';
 import type { SqlDriver, SqlSession } from './sql.driver';
+import { AppendBatcher, type AppendBatcherOptions, type BatchedAppend } from './append-batcher';
 import { isUniqueViolation, translateSqlError } from './sql.errors';
 import type { AuditTreeStore } from '../audit-tree/audit-tree.store';
 import { SqlAuditTreeStore } from '../audit-tree/sql.audit-tree.store';
@@ -95,8 +96,19 @@ export class SqlEventStore extends CatchUpEventStore<LogCursor> {
   protected readonly source: CatchUpSource<LogCursor>;
   private auditTreeStore: AuditTreeStore | null = null;
 
-  protected constructor(private readonly driver: SqlDriver) {
+  /** Group commit of concurrent appends (null: every append is its own statement). */
+  private readonly batcher: AppendBatcher | null;
+
+  /** `groupCommit`: batch concurrent appends to distinct streams into one statement (see {@link AppendBatcher}). */
+  protected constructor(
+    private readonly driver: SqlDriver,
+    groupCommit: AppendBatcherOptions | null = null,
+  ) {
     super();
+    this.batcher =
+      groupCommit === null
+        ? null
+        : new AppendBatcher({ batch: (entries) => this.appendBatch(entries), one: (entry) => this.appendIfExpected(this.driver, entry.stream, entry.condition, entry.json) }, groupCommit);
     this.source = {
       readCheckpoint: (name) => this.guard('read checkpoint', () => this.readCheckpoint(name)),
       writeCheckpoint: (name, previous, cursor) =>
@@ -162,8 +174,9 @@ export class SqlEventStore extends CatchUpEventStore<LogCursor> {
       for (let attempt = 1; ; attempt += 1) {
         try {
           if (attempt === 1) {
-            // The common case in one round trip: the expectation holds and the ids are new.
-            const fast = await this.appendIfExpected(this.driver, stream, headCondition(expected), json);
+            // The common case in one round trip (shared with concurrent appends when batched):
+            // the expectation holds and the ids are new.
+            const fast = await this.appendFast(stream, expected, batch, json);
             if (fast !== null) return fast;
           }
           // The expectation did not hold, or a concurrent writer won a race on a unique key.
@@ -184,6 +197,42 @@ export class SqlEventStore extends CatchUpEventStore<LogCursor> {
     });
     this.notifySubscriptions();
     return result;
+  }
+
+  /**
+   * The first try of an append: one statement, alone or in a group commit. Null when the
+   * expectation did not hold (nothing written); a certain conflict (an append just before it,
+   * expecting the same head, was written) throws at once.
+   */
+  private async appendFast(stream: string, expected: ExpectedRevision, batch: readonly ValidEvent[], json: string): Promise<AppendResult | null> {
+    const condition = headCondition(expected);
+    if (this.batcher === null) return this.appendIfExpected(this.driver, stream, condition, json);
+    const outcome = await this.batcher.append({ stream, condition, ids: batch.map((event) => event.id), json });
+    switch (outcome.kind) {
+      case 'appended':
+        return outcome.result;
+      case 'unmet':
+        return null;
+      case 'superseded':
+        throw new WrongExpectedVersionError(stream, expected, outcome.head);
+      default: {
+        const unreachable: never = outcome;
+        throw new Error(`unhandled append outcome ${JSON.stringify(unreachable)}`);
+      }
+    }
+  }
+
+  /** The appends of a group commit in one statement: per entry its result, or null when its condition did not hold. */
+  private async appendBatch(entries: readonly BatchedAppend[]): Promise<(AppendResult | null)[]> {
+    const input = `[${entries
+      .map((e) => `{"s":${JSON.stringify(e.stream)},"x":${e.condition.exact === null ? 'null' : `"${e.condition.exact}"`},"m":${e.condition.mustExist},"e":${e.json}}`)
+      .join(',')}]`;
+    const result = await this.driver.query<{ next_revision: string | null; position: string | null }>(SQL.appendBatch, [input], true);
+    return entries.map((_, i) => {
+      const row = result.rows[i];
+      if (!row || row.next_revision === null || row.position === null) return null;
+      return { nextRevision: BigInt(row.next_revision), position: BigInt(row.position) };
+    });
   }
 
   /** Runs the one-statement append; null when the expectation did not hold (nothing written). */

@@ -413,6 +413,102 @@ export function describeEventStoreConformance(
       });
     });
 
+    describe('concurrent appends to distinct streams (group commit in the SQL adapters)', () => {
+      /** Streams `<prefix>0..n-1`, each holding one event (revision 0). */
+      async function existing(prefix: string, n: number): Promise<string[]> {
+        const streams = Array.from({ length: n }, (_, i) => `${prefix}${i}`);
+        for (const stream of streams) await append(stream, [event('Opened')], 'no_stream');
+        return streams;
+      }
+
+      it('mixed expectations issued together: each append gets its own answer, a conflict fails only its own append', async () => {
+        const prefix = unique('mixed');
+        const streams = await existing(prefix, 8);
+        const calls: { stream: string; expected: ExpectedRevision; ok: boolean; actual?: bigint | 'no_stream' }[] = [
+          ...streams.map((stream, i) => (i % 2 === 0 ? { stream, expected: 0n, ok: true } : { stream, expected: 3n, ok: false, actual: 0n })),
+          { stream: `${prefix}new-a`, expected: 'no_stream', ok: true },
+          { stream: `${prefix}new-b`, expected: 'stream_exists', ok: false, actual: 'no_stream' },
+          { stream: `${prefix}new-c`, expected: 'any', ok: true },
+          { stream: `${prefix}missing`, expected: 0n, ok: false, actual: 'no_stream' },
+          { stream: `${prefix}new-d`, expected: 'no_stream', ok: true },
+        ];
+        const outcomes = await Promise.allSettled(calls.map((c, i) => append(c.stream, [event('Step', { i }), event('Step', { i, k: 1 })], c.expected)));
+        outcomes.forEach((outcome, i) => {
+          const call = calls[i]!;
+          if (call.ok) {
+            expect(outcome.status, `${call.stream} ${String(call.expected)}`).toBe('fulfilled');
+            const first = call.expected === 0n ? 1n : 0n;
+            expect((outcome as PromiseFulfilledResult<{ nextRevision: bigint }>).value.nextRevision).toBe(first + 1n);
+          } else {
+            expect(outcome.status, `${call.stream} ${String(call.expected)}`).toBe('rejected');
+            const error = (outcome as PromiseRejectedResult).reason as unknown;
+            expect(error).toBeInstanceOf(WrongExpectedVersionError);
+            expect(error).toMatchObject({ streamId: call.stream, expected: call.expected, actual: call.actual });
+          }
+        });
+        for (const [i, call] of calls.entries()) {
+          const events = await store.readStream(call.stream);
+          const opened = streams.includes(call.stream) ? ['Opened'] : [];
+          expect(events.map((e) => e.type), call.stream).toEqual(call.ok ? [...opened, 'Step', 'Step'] : opened);
+          if (call.ok) expect(events.slice(opened.length).map((e) => e.data)).toEqual([{ i }, { i, k: 1 }]);
+        }
+      });
+
+      it("each append's events are contiguous and in order in its stream and in the log, and its position is its last event's", async () => {
+        const prefix = unique('order');
+        const n = 24;
+        const batches = Array.from({ length: n }, (_, w) => [0, 1, 2].map((k) => event('Part', { w, k })));
+        const results = await Promise.all(batches.map((batch, w) => append(`${prefix}${w}`, batch, 'no_stream')));
+        const log = await readAllEventually(store, { streamPrefix: prefix }, n * 3);
+        expect(log).toHaveLength(n * 3);
+        for (let at = 0; at < log.length; at += 3) {
+          const [a, b, c] = [log[at]!, log[at + 1]!, log[at + 2]!];
+          expect([a.streamId, b.streamId]).toEqual([c.streamId, c.streamId]);
+          expect([a.revision, b.revision, c.revision]).toEqual([0n, 1n, 2n]);
+          expect(a.position < b.position && b.position < c.position).toBe(true);
+          const w = Number(c.streamId.slice(prefix.length));
+          expect(ids([a, b, c])).toEqual(ids(batches[w]!));
+          expect(results[w]).toEqual({ nextRevision: 2n, position: c.position });
+        }
+        for (let at = 1; at < log.length; at++) expect(log[at - 1]!.position < log[at]!.position).toBe(true);
+      });
+
+      it('concurrent appends to the same streams among others: exactly one winner per stream and expected revision', async () => {
+        const prefix = unique('same');
+        const streams = await existing(prefix, 6);
+        const racers = 5;
+        const attempts = streams.flatMap((stream) => Array.from({ length: racers }, (_, r) => ({ stream, r })));
+        // Interleaved, so the racers of one stream arrive among the others' appends.
+        attempts.sort((x, y) => x.r - y.r);
+        const outcomes = await Promise.allSettled(attempts.map(({ stream, r }) => append(stream, [event('Raced', { r })], 0n)));
+        for (const stream of streams) {
+          const mine = outcomes.filter((_, i) => attempts[i]!.stream === stream);
+          expect(mine.filter((o) => o.status === 'fulfilled')).toHaveLength(1);
+          for (const lost of mine.filter((o): o is PromiseRejectedResult => o.status === 'rejected')) {
+            expect(lost.reason).toBeInstanceOf(WrongExpectedVersionError);
+            expect(lost.reason).toMatchObject({ streamId: stream, expected: 0n, actual: 1n });
+          }
+          expect((await store.readStream(stream)).map((e) => e.type)).toEqual(['Opened', 'Raced']);
+        }
+      });
+
+      it('the same append twice at once (a retried command racing its original) is stored once and both get its result', async () => {
+        const prefix = unique('twice');
+        const [stream] = await existing(prefix, 1);
+        const batch = [event('Once'), event('Once')];
+        const other = event('Other');
+        const [first, second, third] = await Promise.allSettled([
+          append(stream!, batch, 0n),
+          append(stream!, batch, 0n),
+          append(`${prefix}other`, [other], 'no_stream'),
+        ]);
+        expect(first).toEqual({ status: 'fulfilled', value: expect.objectContaining({ nextRevision: 2n }) });
+        expect(second).toEqual(first);
+        expect(third.status).toBe('fulfilled');
+        expect(ids(await store.readStream(stream!))).toEqual([expect.any(String), ...ids(batch)]);
+      });
+    });
+
     describe('catch-up subscriptions', () => {
       it('20 concurrent writers while subscribed: every event exactly once, in one order, across a restart from the checkpoint', async () => {
         const prefix = unique('writers');
