@@ -9,6 +9,13 @@ import { DispatchModule } from './dispatch.module';
 export const DISPATCH_CONFIG_DEFAULTS: ConfigDefaults = { authRequired: true, signingKeyRequired: true };
 
 /**
+ * Notifications of different jobs of one partition the dispatch service handles at once: each
+ * waits on the store and the broker (read, claim, publish, record), and concurrent ones share
+ * multi-stream calls (CoalescingEventStore), so more in flight is more throughput, not more load.
+ */
+export const DISPATCH_KEY_CONCURRENCY = 64;
+
+/**
  * The control plane's signing keys from the configuration (SIGNOFF_SIGNING_KEY_FILE and
  * SIGNOFF_SIGNING_KEY_ID); throws when there is none or it cannot be used.
  */

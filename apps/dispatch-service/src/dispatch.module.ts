@@ -1,5 +1,8 @@
 import { DynamicModule, Module } from '@nestjs/common';
-import { cqrsHandlers } from '@signoff/core';
+import { cqrsHandlers, JobCommandHandler } from '@signoff/core';
+import { EventStore } from '@signoff/event-store';
+import { SignoffMetrics } from '@signoff/observability';
+import { CoalescingEventStore } from './dispatch/coalescing.event-store';
 import { DISPATCH_OPTIONS, DispatchOptions, resolveDispatchOptions } from './dispatch.options';
 import { DispatchGrantSigner } from './dispatch/dispatch-grant.signer';
 import { DispatchJobHandler } from './dispatch/dispatch-job.handler';
@@ -28,6 +31,13 @@ export class DispatchModule {
       controllers: [JobReleasedMessageController, JobResultsMessageController, JwksHttpController],
       providers: [
         { provide: DISPATCH_OPTIONS, useValue: resolveDispatchOptions(options) },
+        // The dispatch use cases' own command handler: concurrent reads and appends of their jobs
+        // (a burst of notifications, a replay round) leave as one multi-stream call each.
+        {
+          provide: JobCommandHandler,
+          useFactory: (store: EventStore, metrics: SignoffMetrics) => new JobCommandHandler(new CoalescingEventStore(store), metrics),
+          inject: [EventStore, SignoffMetrics],
+        },
         DispatchGrantSigner,
         DispatchLog,
         JobDispatcher,

@@ -29,7 +29,7 @@ export interface DispatchOptions {
   readonly maxAttempts?: number;
   /** How often the replay consumer looks for stuck jobs (ms). Default: a quarter of the grace, 50..1000 ms. */
   readonly scanIntervalMs?: number;
-  /** Stuck jobs replayed at the same time. Default 32. */
+  /** Stuck jobs replayed at the same time (their reads and appends coalesce into multi-stream calls). Default 500. */
   readonly replayConcurrency?: number;
   /** This instance's name in DispatchClaimed.claimed_by. Default `dispatch:<host>:<pid>:<random>`. */
   readonly instanceId?: string;
@@ -54,7 +54,7 @@ export function resolveDispatchOptions(options: DispatchOptions = {}): ResolvedD
   return {
     maxAttempts: options.maxAttempts ?? DEFAULT_MAX_ATTEMPTS,
     scanIntervalMs: options.scanIntervalMs ?? null,
-    replayConcurrency: options.replayConcurrency ?? 32,
+    replayConcurrency: options.replayConcurrency ?? 500,
     instanceId: options.instanceId ?? `dispatch:${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`,
     fault: options.fault ?? null,
     replay: options.replay ?? true,

@@ -1,7 +1,7 @@
-import { DynamicModule, Global, Inject, Injectable, Module, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
+import { DynamicModule, Global, Inject, Injectable, Logger, Module, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import { CommandBus, QueryBus } from '@nestjs/cqrs';
 import { signoffTopics, SignoffTopics } from '@signoff/contracts';
-import { EventStore, EventStoreModule, parseEventStoreUrl } from '@signoff/event-store';
+import { EventStore, EventStoreModule, parseEventStoreUrl, type SubscriptionLeaseChange } from '@signoff/event-store';
 import { MessagingModule } from '@signoff/messaging';
 import { HealthRegistry, ObservabilityModule, SignoffMetrics } from '@signoff/observability';
 import { InMemoryThrottleCounter, ThrottleCounter } from '@signoff/policy-engine';
@@ -49,6 +49,17 @@ class CoreLifecycle implements OnModuleInit, OnApplicationShutdown {
   }
 }
 
+/** Logs every lease change of a durable subscription and keeps `signoff_subscription_owner` up to date. */
+function subscriptionLeaseObserver(metrics: SignoffMetrics): (change: SubscriptionLeaseChange) => void {
+  const logger = new Logger('SubscriptionLease');
+  return (change) => {
+    metrics.subscriptionOwner.set({ subscription: change.subscription }, change.owned ? 1 : 0);
+    const text = `subscription ${change.subscription}: ${change.owned ? 'now handled by' : 'no longer handled by'} this instance (${change.instance}; ${change.reason})`;
+    if (change.owned || change.reason.startsWith('released')) logger.log(text);
+    else logger.warn(text);
+  };
+}
+
 /**
  * What every Signoff service shares: configuration, the event store, the message bus, metrics and
  * health, the clock, the job command handler, the active policy and the CQRS buses.
@@ -63,7 +74,14 @@ export class CoreModule {
       module: CoreModule,
       imports: [
         ObservabilityModule,
-        EventStoreModule.forRoot({ url: config.eventStoreUrl }),
+        EventStoreModule.forRootAsync({
+          imports: [ObservabilityModule],
+          inject: [SignoffMetrics],
+          useFactory: (metrics: SignoffMetrics) => ({
+            url: config.eventStoreUrl,
+            subscriptions: { subscriptionLeaseMs: config.subscriptionLeaseMs, onSubscriptionLease: subscriptionLeaseObserver(metrics) },
+          }),
+        }),
         MessagingModule.forRoot({ brokers: config.kafkaBrokers, clientId: options.serviceName, startupTimeoutMs: config.kafkaStartupTimeoutMs }),
       ],
       providers: [

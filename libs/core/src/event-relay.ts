@@ -1,9 +1,23 @@
 import { FactoryProvider, InjectionToken, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
 import type { SignoffTopics } from '@signoff/contracts';
-import { EventStore, RecordedEvent, SubscriptionHandle } from '@signoff/event-store';
+import { EventStore, RecordedEvent, SubscriptionHandle, SubscriptionLeaseLostError } from '@signoff/event-store';
 import { MessageBus, OutboundMessage } from '@signoff/messaging';
-import { continueTrace } from '@signoff/observability';
+import { continueTrace, tracingEnabled } from '@signoff/observability';
 import { SIGNOFF_TOPICS } from './core.tokens';
+
+/**
+ * At most this much (roughly) per publish of a relay: well under the broker's default limit of a
+ * record batch (message.max.bytes, 1 MB), which a request's messages to one partition must fit.
+ */
+const MAX_PUBLISH_BYTES = 256 * 1024;
+
+/** About the encoded size of a message: its value's JSON and its key and headers. */
+function approximateBytes(message: OutboundMessage): number {
+  const { value } = message;
+  let bytes = message.key.length + (Buffer.isBuffer(value) ? value.length : typeof value === 'string' ? value.length : (JSON.stringify(value)?.length ?? 0));
+  for (const [name, value] of Object.entries(message.headers ?? {})) bytes += name.length + String(value).length;
+  return bytes;
+}
 
 /** The message for an event, or null to skip it. */
 export type EventRelayMapper<E = unknown> = (
@@ -59,14 +73,41 @@ export class EventRelay<E = unknown> implements OnApplicationBootstrap, OnModule
       filter: { eventTypes: this.options.eventTypes, streamPrefix: this.options.streamPrefix },
       batchSize: 200,
       pollIntervalMs: 20,
-      handler: async (event) => {
-        const message = await this.options.toMessage(event);
-        // The publish (a `send` span when tracing is on) continues the trace of the request that
-        // wrote the event, read from its metadata: a relay restarted from its checkpoint too.
-        if (message) await continueTrace((event.metadata as { traceparent?: unknown } | null)?.traceparent, () => this.bus.publish(this.options.topic, [message]));
+      handleBatch: (events) => this.relay(events),
+      // A lease lost to another instance is logged by the store's lease observer: not a failure.
+      onError: (error) => {
+        if (!(error instanceof SubscriptionLeaseLostError)) this.logger.warn(`relay to ${this.options.topic} failed, retrying: ${(error as Error).message}`);
       },
-      onError: (error) => this.logger.warn(`relay to ${this.options.topic} failed, retrying: ${(error as Error).message}`),
     });
+  }
+
+  /**
+   * Publishes a batch's messages in as few produce requests as fit {@link MAX_PUBLISH_BYTES}: one
+   * request per event was most of a relaying instance's CPU (issue 15). With tracing on, each
+   * publish (a `send` span) continues the trace of the request that wrote its event, read from
+   * the event's metadata, so there it stays one publish per event.
+   */
+  private async relay(events: RecordedEvent<E & { type: string; data: unknown }>[]): Promise<void> {
+    const traced = tracingEnabled();
+    let chunk: OutboundMessage[] = [];
+    let bytes = 0;
+    for (const event of events) {
+      const message = await this.options.toMessage(event);
+      if (!message) continue;
+      if (traced) {
+        await continueTrace((event.metadata as { traceparent?: unknown } | null)?.traceparent, () => this.bus.publish(this.options.topic, [message]));
+        continue;
+      }
+      const size = approximateBytes(message);
+      if (chunk.length > 0 && bytes + size > MAX_PUBLISH_BYTES) {
+        await this.bus.publish(this.options.topic, chunk);
+        chunk = [];
+        bytes = 0;
+      }
+      chunk.push(message);
+      bytes += size;
+    }
+    if (chunk.length > 0) await this.bus.publish(this.options.topic, chunk);
   }
 
   /** Lets the message in flight finish, stores the checkpoint and stops. Idempotent. */

@@ -49,12 +49,36 @@ describe('eventRelayProvider', () => {
     expect(started).toHaveLength(1);
     expect(started[0]!.name).toBe('test.relay');
     expect(started[0]!.options.filter).toEqual({ eventTypes: ['A'], streamPrefix: 'job-' });
-    await started[0]!.options.handler(event('j1', 'A'));
-    await started[0]!.options.handler(event('skip', 'A'));
-    expect(published).toEqual([{ topic: 'acme.jobs.approved', messages: [{ key: 'j1', value: { id: 'j1' } }] }]);
+    expect(started[0]!.options.handler).toBeUndefined();
+    await started[0]!.options.handleBatch!([event('j1', 'A'), event('skip', 'A'), event('j2', 'A')]);
+    // One publish for the batch (one produce request), without what toMessage skipped.
+    expect(published).toEqual([
+      {
+        topic: 'acme.jobs.approved',
+        messages: [
+          { key: 'j1', value: { id: 'j1' } },
+          { key: 'j2', value: { id: 'j2' } },
+        ],
+      },
+    ]);
 
     await relay.onModuleDestroy();
     expect(started[0]!.stopped).toBe(true);
+  });
+
+  it('splits a batch of large messages into publishes of at most about 256 KiB, in log order', async () => {
+    const provider = eventRelayProvider({
+      name: 'big.relay',
+      eventTypes: ['A'],
+      topic: (topics) => topics.audit,
+      toMessage: (e) => ({ key: e.id, value: { id: e.id, blob: 'x'.repeat(100 * 1024) } }),
+    });
+    const { store, started } = fakeStore();
+    const { bus, published } = fakeBus();
+    const relay = (await provider.useFactory(store, bus, signoffTopics())) as EventRelay;
+    relay.onApplicationBootstrap();
+    await started[0]!.options.handleBatch!(Array.from({ length: 5 }, (_, i) => event(`j${i}`, 'A')));
+    expect(published.map((p) => p.messages.map((m) => m.key))).toEqual([['j0', 'j1'], ['j2', 'j3'], ['j4']]);
   });
 
   it('a definition factory gets the store and the injected values', async () => {

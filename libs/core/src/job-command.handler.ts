@@ -93,8 +93,7 @@ export class JobCommandHandler {
     let atLeast: bigint | 'no_stream' | null = null;
     for (let attempt = 1; ; attempt++) {
       // 1. read and fold; 2. decide on that state; 3. append expecting that revision.
-      const loaded = attempt === 1 && options.loaded ? options.loaded : atLeast !== null ? await this.reload(ref, atLeast)
-        : await this.load(ref);
+      const loaded = attempt === 1 && options.loaded ? options.loaded : atLeast !== null ? await this.reload(ref, atLeast) : await this.load(ref);
       if (loaded.foreign) {
         const result = { ok: false, code: 'not_found', message: `job ${describeJobRef(ref)} not found` } as const;
         return { result, state: loaded.state, appended: [], revision: loaded.revision };

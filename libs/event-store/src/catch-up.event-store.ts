@@ -1,4 +1,6 @@
-import { CatchUpReader, CatchUpSubscription, withoutCheckpoints, type CatchUpSource } from './catch-up.subscription';
+import { hostname } from 'node:os';
+import { randomUUID } from 'node:crypto';
+import { CatchUpReader, CatchUpSubscription, withoutCheckpoints, type CatchUpSource, type SubscriptionLease } from './catch-up.subscription';
 import { EventStoreClosedError } from './event-store.errors';
 import {
   EventStore,
@@ -9,6 +11,28 @@ import {
   type SubscriptionHandle,
 } from './event-store.port';
 import { validateReadAllOptions, validateSubscription } from './event-store.rules';
+
+/** Default lease ttl of durable subscriptions (SUBSCRIPTION_LEASE_MS). */
+export const DEFAULT_SUBSCRIPTION_LEASE_MS = 5_000;
+
+/** A durable subscription acquired or lost its lease (for logs and the owner metric). */
+export interface SubscriptionLeaseChange {
+  readonly subscription: string;
+  /** Whether this instance now handles the subscription. */
+  readonly owned: boolean;
+  /** The owner id this instance writes into the checkpoint record. */
+  readonly instance: string;
+  /** `vacant`, `released`, `expired` (the previous owner stopped renewing), `released on stop`, ... */
+  readonly reason: string;
+}
+
+/** How durable subscriptions share their names across instances; every adapter takes these. */
+export interface SubscriptionLeaseOptions {
+  /** Lease ttl in ms; default {@link DEFAULT_SUBSCRIPTION_LEASE_MS}. A failover takes about 1 to 1.2 ttl. */
+  readonly subscriptionLeaseMs?: number;
+  /** Told whenever a durable subscription of this store acquires or loses its lease. */
+  readonly onSubscriptionLease?: (change: SubscriptionLeaseChange) => void;
+}
 
 /**
  * What the adapters share around their catch-up source, written once: durable and non-durable
@@ -22,6 +46,9 @@ export abstract class CatchUpEventStore<C> extends EventStore {
   private closing: Promise<void> | null = null;
   private readonly subscriptions = new Set<CatchUpSubscription<C>>();
   private volatileSource: CatchUpSource<C> | null = null;
+  private leaseOptions: SubscriptionLeaseOptions = {};
+  /** Names this process in lease records (`host/pid`), so an operator can tell who owns what. */
+  private readonly instanceLabel = `${hostname()}/${process.pid}`;
 
   /** The adapter's log and checkpoints (built in its constructor). */
   protected abstract readonly source: CatchUpSource<C>;
@@ -39,8 +66,20 @@ export abstract class CatchUpEventStore<C> extends EventStore {
     for (const subscription of this.subscriptions) subscription.notify();
   }
 
+  /** Sets how durable subscriptions started from now on hold their lease (call it once, right after opening). */
+  configureSubscriptionLeases(options: SubscriptionLeaseOptions): void {
+    this.leaseOptions = options;
+  }
+
   subscribe<E extends EventData = EventData>(name: string, options: SubscribeOptions<E>): SubscriptionHandle {
-    return this.start(name, options, this.source);
+    const owner = `${this.instanceLabel}/${randomUUID().slice(0, 8)}`;
+    const observe = this.leaseOptions.onSubscriptionLease;
+    const lease: SubscriptionLease = {
+      ttlMs: options.leaseMs ?? this.leaseOptions.subscriptionLeaseMs ?? DEFAULT_SUBSCRIPTION_LEASE_MS,
+      owner,
+      ...(observe ? { onChange: (owned, { reason }) => observe({ subscription: name, owned, instance: owner, reason }) } : {}),
+    };
+    return this.start(name, options, this.source, lease);
   }
 
   subscribeFromStart<E extends EventData = EventData>(name: string, options: SubscribeOptions<E>): SubscriptionHandle {
@@ -73,11 +112,16 @@ export abstract class CatchUpEventStore<C> extends EventStore {
     return this.closing;
   }
 
-  private start<E extends EventData>(name: string, options: SubscribeOptions<E>, source: CatchUpSource<C>): SubscriptionHandle {
+  private start<E extends EventData>(
+    name: string,
+    options: SubscribeOptions<E>,
+    source: CatchUpSource<C>,
+    lease: SubscriptionLease | null = null,
+  ): SubscriptionHandle {
     this.assertOpen();
     validateSubscription(name, options);
     validateReadAllOptions({ filter: options.filter });
-    const subscription = new CatchUpSubscription<C>(name, source, options as SubscribeOptions, (done) => this.subscriptions.delete(done));
+    const subscription = new CatchUpSubscription<C>(name, source, options as SubscribeOptions, (done) => this.subscriptions.delete(done), lease);
     this.subscriptions.add(subscription);
     return subscription;
   }

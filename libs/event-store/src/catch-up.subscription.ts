@@ -1,15 +1,27 @@
 /**
  * The catch-up subscription loop, written once for every adapter: read a batch after the cursor,
  * hand each event to the handler, store the checkpoint (compare-and-set, never backwards), wait
- * when caught up, back off and retry the same event when something fails.
+ * when caught up, back off and retry the same event when something fails; for durable
+ * subscriptions, hold the lease that makes one instance of a name the only one handling.
  */
-import { EventStoreClosedError, SubscriptionCheckpointConflictError } from './event-store.errors';
+import { EventStoreClosedError, SubscriptionCheckpointConflictError, SubscriptionLeaseLostError } from './event-store.errors';
 import type { AllFilter, EventData, LogReader, RecordedEvent, SubscribeOptions, SubscriptionHandle } from './event-store.port';
+import { decideAfterConflict, decideStandby, renewalDue, standbyPollMs, type LeaseWatch } from './subscription-lease.decider';
 
 /** A checkpoint as stored, with whatever the adapter needs for its compare-and-set. */
 export interface StoredCheckpoint<C> {
-  readonly cursor: C;
+  /** Null while the lease is held but nothing was handled yet. */
+  readonly cursor: C | null;
+  /** The running subscription holding the lease (see {@link decideStandby}); null when released. */
+  readonly owner: string | null;
+  /** Changes on every write (a primitive, compared with `===`). */
   readonly token: unknown;
+}
+
+/** What a checkpoint write stores. */
+export interface CheckpointWrite<C> {
+  readonly cursor: C | null;
+  readonly owner: string | null;
 }
 
 export interface CatchUpBatch<C> {
@@ -25,11 +37,26 @@ export interface CatchUpBatch<C> {
 /** What an adapter provides to run subscriptions. `C` is its log cursor. */
 export interface CatchUpSource<C> {
   readCheckpoint(name: string): Promise<StoredCheckpoint<C> | null>;
-  /** Stores `cursor` only if the stored checkpoint is still `previous`; null when it was not. */
-  writeCheckpoint(name: string, previous: StoredCheckpoint<C> | null, cursor: C): Promise<StoredCheckpoint<C> | null>;
+  /**
+   * Stores `next` only if the stored record is still `previous` (same token; null: there is no
+   * record yet); resolves with the new record, or null when the record had changed.
+   */
+  writeCheckpoint(name: string, previous: StoredCheckpoint<C> | null, next: CheckpointWrite<C>): Promise<StoredCheckpoint<C> | null>;
   /** Matching events strictly after `after` (null: from the start), at most `limit`. */
   readBatch(after: C | null, filter: AllFilter | undefined, limit: number): Promise<CatchUpBatch<C>>;
   compare(a: C, b: C): number;
+}
+
+/**
+ * Makes a durable subscription exclusive across instances: one owner handles, the others stand
+ * by and take over once the owner released the lease or stopped renewing it for `ttlMs`.
+ */
+export interface SubscriptionLease {
+  readonly ttlMs: number;
+  /** This running subscription in the record; unique per subscription object. */
+  readonly owner: string;
+  /** Told when this subscription acquires (true) or loses / releases (false) the lease. */
+  readonly onChange?: (owned: boolean, detail: { readonly reason: string }) => void;
 }
 
 const DEFAULT_BATCH_SIZE = 500;
@@ -49,7 +76,12 @@ class HandlerFailure extends Error {
   }
 }
 
-/** One running subscription; created by an adapter's `subscribe`. */
+/**
+ * One running subscription; created by an adapter's `subscribe`. With a {@link SubscriptionLease}
+ * it handles events only while it owns the lease (renewed by a timer every ttl/3, so a slow
+ * handler does not lose it while the process lives) and stands by otherwise; `stop()` releases
+ * the lease so a standby takes over at once.
+ */
 export class CatchUpSubscription<C> implements SubscriptionHandle {
   private stopping = false;
   private pendingWake = false;
@@ -58,6 +90,12 @@ export class CatchUpSubscription<C> implements SubscriptionHandle {
   private stored: StoredCheckpoint<C> | null = null;
   /** Everything up to here was handled (or filtered out). */
   private cursor: C | null = null;
+  /** The checkpoint is loaded and (with a lease) ours: events may be handled. */
+  private owning = false;
+  private lastWriteAt = 0;
+  private renewal: ReturnType<typeof setInterval> | null = null;
+  /** Checkpoint writes (batch ends, renewals, the release) run one at a time. */
+  private writes: Promise<unknown> = Promise.resolve();
   private readonly finished: Promise<void>;
   private readonly batchSize: number;
   private readonly pollIntervalMs: number;
@@ -68,11 +106,17 @@ export class CatchUpSubscription<C> implements SubscriptionHandle {
     private readonly source: CatchUpSource<C>,
     private readonly options: SubscribeOptions,
     private readonly onFinished: (subscription: CatchUpSubscription<C>) => void,
+    private readonly lease: SubscriptionLease | null = null,
   ) {
     this.batchSize = options.batchSize ?? DEFAULT_BATCH_SIZE;
     this.pollIntervalMs = options.pollIntervalMs ?? DEFAULT_POLL_INTERVAL_MS;
     this.retryDelayMs = options.retryDelayMs ?? DEFAULT_RETRY_DELAY_MS;
     this.finished = this.run().finally(() => this.onFinished(this));
+  }
+
+  /** Whether this subscription handles events now (always, once loaded, without a lease). */
+  get owner(): boolean {
+    return this.owning;
   }
 
   /** New events may be readable: skip the current idle wait. */
@@ -96,69 +140,193 @@ export class CatchUpSubscription<C> implements SubscriptionHandle {
   }
 
   private async run(): Promise<void> {
-    let loaded = false;
     let failures = 0;
     while (!this.stopping) {
       try {
-        if (!loaded) {
-          this.stored = await this.source.readCheckpoint(this.name);
-          this.cursor = this.stored?.cursor ?? null;
-          loaded = true;
+        if (!this.owning) {
+          if (!(await this.acquire())) break;
         }
         const batch = await this.source.readBatch(this.cursor, this.options.filter, this.batchSize);
-        let handled = 0;
-        for (const item of batch.events) {
-          if (this.stopping) break;
-          try {
-            await this.options.handler(item.event);
-          } catch (error) {
-            throw new HandlerFailure(error, item.event);
-          }
-          this.cursor = item.cursor;
-          handled += 1;
-        }
+        const handled = await this.handle(batch.events);
+        if (!this.owning) continue;
         if (handled === batch.events.length && batch.scannedTo !== null && this.isAhead(batch.scannedTo)) {
           this.cursor = batch.scannedTo;
         }
         // Only batches that handled something are worth a write; idle polls keep the cursor in memory.
-        if (handled > 0) await this.persist();
+        if (handled > 0) await this.persist(false);
         failures = 0;
-        if (batch.events.length < this.batchSize) await this.sleep(this.pollIntervalMs, true);
+        if (this.owning && batch.events.length < this.batchSize) await this.sleep(this.pollIntervalMs, true);
       } catch (error) {
         // The store was closed under us (close() stops its own subscriptions first): nothing to retry.
-        if (error instanceof EventStoreClosedError) return;
+        if (error instanceof EventStoreClosedError) {
+          this.endRenewal();
+          return;
+        }
         failures += 1;
         if (error instanceof HandlerFailure) this.report(error.error, error.event);
         else this.report(error);
         // Keep the progress made before the failure, so a restart does not redo it.
-        if (loaded) await this.persist().catch(() => undefined);
+        if (this.owning) await this.persist(false).catch(() => undefined);
         // New appends do not shorten a back-off: the failure is what we wait out.
         await this.sleep(Math.min(this.retryDelayMs * 2 ** (failures - 1), MAX_RETRY_DELAY_MS), false);
       }
     }
-    if (loaded) await this.persist().catch((error: unknown) => this.report(error));
+    if (this.owning) await this.release().catch((error: unknown) => this.report(error));
+  }
+
+  /** Hands the batch to the handler; how many events were handled (the cursor includes them). */
+  private async handle(events: CatchUpBatch<C>['events']): Promise<number> {
+    const { handler, handleBatch } = this.options;
+    if (handleBatch) {
+      const last = events[events.length - 1];
+      if (last === undefined || this.stopping || !this.owning) return 0;
+      try {
+        await handleBatch(events.map((item) => item.event));
+      } catch (error) {
+        throw new HandlerFailure(error, events[0]!.event);
+      }
+      this.cursor = last.cursor;
+      return events.length;
+    }
+    let handled = 0;
+    for (const item of events) {
+      // Deposed by a renewal that found another owner: not one more event.
+      if (this.stopping || !this.owning) break;
+      try {
+        await handler!(item.event);
+      } catch (error) {
+        throw new HandlerFailure(error, item.event);
+      }
+      this.cursor = item.cursor;
+      handled += 1;
+    }
+    return handled;
+  }
+
+  /**
+   * Loads the checkpoint; with a lease, stands by until this subscription holds it. False when
+   * stopped first.
+   */
+  private async acquire(): Promise<boolean> {
+    const lease = this.lease;
+    if (lease === null) {
+      this.stored = await this.source.readCheckpoint(this.name);
+      this.cursor = this.stored?.cursor ?? null;
+      this.owning = true;
+      return true;
+    }
+    let watch: LeaseWatch | null = null;
+    while (!this.stopping) {
+      const record = await this.source.readCheckpoint(this.name);
+      const decision = decideStandby(record, watch, lease.owner, performance.now(), lease.ttlMs);
+      if (decision.kind === 'wait') {
+        watch = decision.watch;
+        await this.sleep(standbyPollMs(lease.ttlMs), false);
+        continue;
+      }
+      const written = await this.source.writeCheckpoint(this.name, record, { cursor: record?.cursor ?? null, owner: lease.owner });
+      // Another standby was faster: watch the record it wrote.
+      if (written === null) continue;
+      this.stored = written;
+      this.cursor = written.cursor;
+      this.owning = true;
+      this.lastWriteAt = performance.now();
+      this.startRenewal(lease);
+      this.tell(true, decision.reason);
+      return true;
+    }
+    return false;
+  }
+
+  private startRenewal(lease: SubscriptionLease): void {
+    this.endRenewal();
+    this.renewal = setInterval(() => {
+      if (!this.owning || !renewalDue(this.lastWriteAt, performance.now(), lease.ttlMs)) return;
+      this.persist(true).catch((error: unknown) => this.report(error));
+    }, Math.max(1, Math.round(lease.ttlMs / 9)));
+    this.renewal.unref?.();
+  }
+
+  private endRenewal(): void {
+    if (this.renewal !== null) clearInterval(this.renewal);
+    this.renewal = null;
+  }
+
+  private tell(owned: boolean, reason: string): void {
+    try {
+      this.lease?.onChange?.(owned, { reason });
+    } catch {
+      // An observer must not break the subscription.
+    }
+  }
+
+  /** Deposed: another instance holds the lease. Stop handling; stand by again. */
+  private lose(): void {
+    this.owning = false;
+    this.stored = null;
+    this.cursor = null;
+    this.endRenewal();
+    this.report(new SubscriptionLeaseLostError(this.name));
+    this.tell(false, 'taken over by another instance');
   }
 
   private isAhead(candidate: C): boolean {
     return this.cursor === null || this.source.compare(candidate, this.cursor) > 0;
   }
 
-  /** Compare-and-set of the checkpoint; it only ever moves forwards. */
-  private async persist(): Promise<void> {
-    const cursor = this.cursor;
-    if (cursor === null) return;
-    for (let attempt = 0; attempt < CHECKPOINT_CAS_ATTEMPTS; attempt += 1) {
-      if (this.stored !== null && this.source.compare(this.stored.cursor, cursor) >= 0) return;
-      const written = await this.source.writeCheckpoint(this.name, this.stored, cursor);
-      if (written !== null) {
-        this.stored = written;
-        return;
+  /** The stored cursor or ours, whichever is further: what a write may store (never backwards). */
+  private furthest(): C | null {
+    const stored = this.stored?.cursor ?? null;
+    if (stored === null) return this.cursor;
+    return this.cursor !== null && this.source.compare(this.cursor, stored) > 0 ? this.cursor : stored;
+  }
+
+  /** Runs checkpoint writes one at a time (the renewal timer and the loop share the record's token). */
+  private serialized<T>(work: () => Promise<T>): Promise<T> {
+    const next = this.writes.then(work, work);
+    this.writes = next.catch(() => undefined);
+    return next;
+  }
+
+  /**
+   * Compare-and-set of the checkpoint; it only ever moves forwards. `renew`: write even when the
+   * cursor did not move (the lease's heartbeat).
+   */
+  private persist(renew: boolean): Promise<void> {
+    return this.serialized(async () => {
+      for (let attempt = 0; attempt < CHECKPOINT_CAS_ATTEMPTS; attempt += 1) {
+        if (!this.owning) return;
+        const cursor = this.furthest();
+        const moved = cursor !== null && (this.stored?.cursor == null || this.source.compare(cursor, this.stored.cursor) > 0);
+        if (!moved && !renew) return;
+        const written = await this.source.writeCheckpoint(this.name, this.stored, { cursor, owner: this.lease?.owner ?? null });
+        if (written !== null) {
+          this.stored = written;
+          this.lastWriteAt = performance.now();
+          return;
+        }
+        const current = await this.source.readCheckpoint(this.name);
+        if (this.lease !== null && decideAfterConflict(current, this.lease.owner) === 'deposed') return this.lose();
+        // A writer that ignores leases (an older build) moved it: adopt its record as the base of
+        // the next compare-and-set, and keep our own cursor (we never skip events we did not handle).
+        this.report(new SubscriptionCheckpointConflictError(this.name));
+        this.stored = current;
       }
-      // Another live instance of this name wrote in between: adopt its checkpoint as the base of
-      // the next compare-and-set, and keep our own cursor (we never skip events we did not handle).
-      this.report(new SubscriptionCheckpointConflictError(this.name));
-      this.stored = await this.source.readCheckpoint(this.name);
-    }
+    });
+  }
+
+  /** On stop: the last checkpoint, and the lease handed back so a standby takes over at once. */
+  private async release(): Promise<void> {
+    this.endRenewal();
+    await this.persist(false);
+    if (this.lease === null || !this.owning) return;
+    await this.serialized(async () => {
+      if (!this.owning) return;
+      const written = await this.source.writeCheckpoint(this.name, this.stored, { cursor: this.furthest(), owner: null });
+      this.owning = false;
+      if (written !== null) this.stored = written;
+      this.tell(false, written !== null ? 'released on stop' : 'taken over by another instance');
+    });
   }
 
   /** Waits `ms`; `stop()` always ends the wait, a notification only when `wakeOnNotify`. */
@@ -189,7 +357,7 @@ export class CatchUpSubscription<C> implements SubscriptionHandle {
 export function withoutCheckpoints<C>(source: CatchUpSource<C>): CatchUpSource<C> {
   return {
     readCheckpoint: async () => null,
-    writeCheckpoint: async (_name, _previous, cursor) => ({ cursor, token: null }),
+    writeCheckpoint: async (_name, _previous, next) => ({ ...next, token: null }),
     readBatch: (after, filter, limit) => source.readBatch(after, filter, limit),
     compare: (a, b) => source.compare(a, b),
   };

@@ -1,13 +1,17 @@
 import { describe, expect, it } from 'vitest';
-import { CatchUpReader, CatchUpSubscription, withoutCheckpoints, type CatchUpBatch, type CatchUpSource, type StoredCheckpoint } from './catch-up.subscription';
-import { EventStoreClosedError, SubscriptionCheckpointConflictError } from './event-store.errors';
+import { CatchUpReader, CatchUpSubscription, withoutCheckpoints, type CatchUpBatch, type CatchUpSource, type CheckpointWrite, type StoredCheckpoint } from './catch-up.subscription';
+import { EventStoreClosedError, SubscriptionCheckpointConflictError, SubscriptionLeaseLostError } from './event-store.errors';
 import type { AllFilter, RecordedEvent, SubscribeOptions } from './event-store.port';
 import { matchesFilter } from './event-store.rules';
 
 /** An in-memory log whose cursor is the 1-based index of the last event covered. */
 class FakeSource implements CatchUpSource<number> {
   readonly log: RecordedEvent[] = [];
-  readonly stored = new Map<string, number>();
+  /** The stored cursors (a test may move one as a writer that ignores leases would). */
+  readonly stored = new Map<string, number | null>();
+  readonly owners = new Map<string, string | null>();
+  readonly versions = new Map<string, number>();
+  /** The cursors of writes that moved the checkpoint. */
   readonly writes: number[] = [];
   failingReads = 0;
 
@@ -28,15 +32,19 @@ class FakeSource implements CatchUpSource<number> {
   }
 
   async readCheckpoint(name: string): Promise<StoredCheckpoint<number> | null> {
-    const cursor = this.stored.get(name);
-    return cursor === undefined ? null : { cursor, token: cursor };
+    if (!this.stored.has(name)) return null;
+    return { cursor: this.stored.get(name) ?? null, owner: this.owners.get(name) ?? null, token: this.versions.get(name) ?? 0 };
   }
 
-  async writeCheckpoint(name: string, previous: StoredCheckpoint<number> | null, cursor: number): Promise<StoredCheckpoint<number> | null> {
-    if (previous?.cursor !== this.stored.get(name)) return null;
-    this.stored.set(name, cursor);
-    this.writes.push(cursor);
-    return { cursor, token: cursor };
+  async writeCheckpoint(name: string, previous: StoredCheckpoint<number> | null, next: CheckpointWrite<number>): Promise<StoredCheckpoint<number> | null> {
+    // The SQL adapters' compare-and-set: the record's version and its cursor.
+    if (previous === null ? this.stored.has(name) : previous.token !== (this.versions.get(name) ?? 0) || previous.cursor !== this.stored.get(name)) return null;
+    const version = (this.versions.get(name) ?? 0) + 1;
+    if (next.cursor !== null && next.cursor !== this.stored.get(name)) this.writes.push(next.cursor);
+    this.stored.set(name, next.cursor);
+    this.owners.set(name, next.owner);
+    this.versions.set(name, version);
+    return { ...next, token: version };
   }
 
   async readBatch(after: number | null, filter: AllFilter | undefined, limit: number): Promise<CatchUpBatch<number>> {
@@ -64,7 +72,7 @@ async function until(check: () => boolean, timeoutMs = 5_000): Promise<void> {
   }
 }
 
-function start(source: FakeSource, options: Partial<SubscribeOptions> & Pick<SubscribeOptions, 'handler'>, name = 'sub') {
+function start(source: FakeSource, options: Partial<SubscribeOptions>, name = 'sub') {
   return new CatchUpSubscription<number>(name, source, { pollIntervalMs: 5, retryDelayMs: 1, ...options }, () => undefined);
 }
 
@@ -119,7 +127,7 @@ describe('CatchUpSubscription', () => {
     const seen: number[] = [];
     const errors: Array<[unknown, RecordedEvent | undefined]> = [];
     let failures = 0;
-    let storedAtFailure: number | undefined;
+    let storedAtFailure: number | null | undefined;
     const sub = start(source, {
       batchSize: 10,
       handler: (e) => {
@@ -189,6 +197,29 @@ describe('CatchUpSubscription', () => {
     expect(source.writes).toEqual([4]);
   });
 
+  it('a batch handler gets each read batch at once; the checkpoint moves after it; a failing batch comes again whole', async () => {
+    const source = new FakeSource();
+    source.append(7);
+    const batches: number[][] = [];
+    let failures = 0;
+    const sub = start(source, {
+      batchSize: 3,
+      handler: undefined,
+      handleBatch: async (events) => {
+        const revisions = events.map((e) => Number(e.revision));
+        if (revisions[0] === 3 && failures === 0) {
+          failures += 1;
+          throw new Error('broker down');
+        }
+        batches.push(revisions);
+      },
+    });
+    await until(() => batches.flat().length === 7);
+    await sub.stop();
+    expect(batches).toEqual([[0, 1, 2], [3, 4, 5], [6]]);
+    expect(source.writes).toEqual([3, 6, 7]);
+  });
+
   it('ends by itself when the store is closed under it', async () => {
     const source = new FakeSource();
     source.readBatch = async () => {
@@ -219,6 +250,139 @@ describe('CatchUpSubscription', () => {
   });
 });
 
+/** A subscriber's own way to the store, which a test can cut (calls wait until healed): a frozen or partitioned owner. */
+class Partitionable implements CatchUpSource<number> {
+  private cut: Promise<void> | null = null;
+  private heal: (() => void) | null = null;
+
+  constructor(private readonly inner: FakeSource) {}
+
+  partition(): void {
+    this.cut = new Promise((resolve) => (this.heal = resolve));
+  }
+
+  reconnect(): void {
+    this.heal?.();
+    this.cut = null;
+  }
+
+  private async pass<T>(call: () => Promise<T>): Promise<T> {
+    if (this.cut) await this.cut;
+    return call();
+  }
+
+  readCheckpoint(name: string) {
+    return this.pass(() => this.inner.readCheckpoint(name));
+  }
+  writeCheckpoint(name: string, previous: StoredCheckpoint<number> | null, next: CheckpointWrite<number>) {
+    return this.pass(() => this.inner.writeCheckpoint(name, previous, next));
+  }
+  readBatch(after: number | null, filter: AllFilter | undefined, limit: number) {
+    return this.pass(() => this.inner.readBatch(after, filter, limit));
+  }
+  compare(a: number, b: number): number {
+    return a - b;
+  }
+}
+
+describe('CatchUpSubscription with a lease (one active instance per name)', () => {
+  const TTL = 200;
+  function leased(source: CatchUpSource<number>, owner: string, seen: number[], changes: string[] = [], extra: Partial<SubscribeOptions> = {}) {
+    return new CatchUpSubscription<number>(
+      'sub',
+      source,
+      { pollIntervalMs: 5, retryDelayMs: 1, batchSize: 3, handler: (e) => void seen.push(Number(e.revision)), ...extra },
+      () => undefined,
+      { ttlMs: TTL, owner, onChange: (owned, { reason }) => changes.push(`${owner} ${owned ? 'acquired' : 'lost'} (${reason})`) },
+    );
+  }
+
+  /** A log of six events and what subscribers `a` and `b` see of it. */
+  function sixEvents() {
+    const source = new FakeSource();
+    source.append(6);
+    return { source, a: [] as number[], b: [] as number[] };
+  }
+
+  it('of two subscribers of one name one handles everything and the other stands by', async () => {
+    const source = new FakeSource();
+    source.append(10);
+    const a: number[] = [];
+    const b: number[] = [];
+    const first = leased(source, 'a', a);
+    await until(() => a.length === 10);
+    const second = leased(source, 'b', b);
+    source.append(5);
+    await until(() => a.length === 15);
+    // Longer than a ttl: the owner renews, so the standby never takes over.
+    await new Promise((resolve) => setTimeout(resolve, TTL * 2));
+    expect(b).toEqual([]);
+    expect(first.owner).toBe(true);
+    expect(second.owner).toBe(false);
+    expect(source.owners.get('sub')).toBe('a');
+    await Promise.all([second.stop(), first.stop()]);
+  });
+
+  it('a clean stop releases the lease: the standby takes over at once and resumes from the checkpoint', async () => {
+    const { source, a, b } = sixEvents();
+    const changes: string[] = [];
+    const first = leased(source, 'a', a, changes);
+    await until(() => a.length === 6);
+    const second = leased(source, 'b', b, changes);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    await first.stop();
+    const stoppedAt = performance.now();
+    source.append(4);
+    await until(() => b.length === 4);
+    expect(performance.now() - stoppedAt).toBeLessThan(TTL);
+    expect([...a, ...b]).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    await second.stop();
+    expect(changes).toEqual(['a acquired (vacant)', 'a lost (released on stop)', 'b acquired (released)', 'b lost (released on stop)']);
+    expect(source.owners.get('sub')).toBeNull();
+  });
+
+  it('an owner that stops renewing is replaced after the ttl; deposed, it cannot move the checkpoint and stops handling', async () => {
+    const { source, a, b } = sixEvents();
+    const errors: unknown[] = [];
+    const frozen = new Partitionable(source);
+    const first = leased(frozen, 'a', a, [], { onError: (error) => errors.push(error) });
+    await until(() => a.length === 6 && source.stored.get('sub') === 6);
+    const second = leased(source, 'b', b);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    frozen.partition();
+    const frozenAt = performance.now();
+    source.append(3);
+    await until(() => b.length === 3);
+    const tookOver = performance.now() - frozenAt;
+    expect(tookOver).toBeGreaterThanOrEqual(TTL * 0.6); // the owner's last renewal may have been up to ttl/3 before the freeze
+    expect(tookOver).toBeLessThan(TTL * 3);
+    expect(b).toEqual([6, 7, 8]); // from the checkpoint, nothing skipped
+    // The old owner comes back: its next write fails, it finds another owner and stands by.
+    frozen.reconnect();
+    await until(() => errors.some((e) => e instanceof SubscriptionLeaseLostError));
+    source.append(2);
+    await until(() => b.length === 5);
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    expect(first.owner).toBe(false);
+    expect(a.length).toBeLessThanOrEqual(6 + 3); // at most the batch it had in flight
+    expect(source.owners.get('sub')).toBe('b');
+    expect(source.stored.get('sub')).toBe(11);
+    await Promise.all([first.stop(), second.stop()]);
+    expect(source.stored.get('sub')).toBe(11);
+  });
+
+  it('an idle owner renews its lease every ttl/3', async () => {
+    const source = new FakeSource();
+    const sub = leased(source, 'a', []);
+    await until(() => source.versions.get('sub') === 1);
+    await new Promise((resolve) => setTimeout(resolve, TTL * 2));
+    // 2 ttl at one renewal per ttl/3: about 6 (timers on a busy machine are late, never early).
+    expect(source.versions.get('sub')).toBeGreaterThanOrEqual(3);
+    expect(source.versions.get('sub')).toBeLessThanOrEqual(8);
+    await sub.stop();
+  });
+});
+
 describe('non-durable catch-up', () => {
   it('a subscription without checkpoints starts at the start every time and stores nothing', async () => {
     const source = new FakeSource();
@@ -242,7 +406,7 @@ describe('non-durable catch-up', () => {
     const reads: Array<number | null> = [];
     const counting: CatchUpSource<number> = {
       readCheckpoint: (name) => source.readCheckpoint(name),
-      writeCheckpoint: (name, previous, cursor) => source.writeCheckpoint(name, previous, cursor),
+      writeCheckpoint: (name, previous, next) => source.writeCheckpoint(name, previous, next),
       readBatch: (after, filter, limit) => (reads.push(after), source.readBatch(after, filter, limit)),
       compare: (a, b) => source.compare(a, b),
     };

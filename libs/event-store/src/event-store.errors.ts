@@ -90,3 +90,15 @@ export class SubscriptionCheckpointConflictError extends EventStoreError {
     super('checkpoint_conflict', `Checkpoint of subscription "${subscription}" was moved by another instance`);
   }
 }
+
+/**
+ * A durable subscription's lease was taken over by another instance (this one stopped renewing
+ * it for longer than the lease ttl, e.g. a long pause): it stops handling and stands by. The
+ * batch it had in flight may be handled again by the new owner (at least once under failover).
+ */
+export class SubscriptionLeaseLostError extends SubscriptionCheckpointConflictError {
+  constructor(subscription: string) {
+    super(subscription);
+    this.message = `Subscription "${subscription}": another instance took over its lease; this one stands by`;
+  }
+}

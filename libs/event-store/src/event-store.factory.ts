@@ -1,3 +1,4 @@
+import type { SubscriptionLeaseOptions } from './catch-up.event-store';
 import type { EventStore } from './event-store.port';
 import { parseEventStoreUrl } from './event-store.url';
 import { KurrentDbEventStore, type KurrentDbEventStoreOptions } from './kurrentdb/kurrentdb.event-store';
@@ -8,6 +9,8 @@ import { PostgresEventStore, type PostgresEventStoreOptions } from './postgres/p
 export interface EventStoreOptions {
   readonly postgres?: PostgresEventStoreOptions;
   readonly kurrentdb?: KurrentDbEventStoreOptions;
+  /** How durable subscriptions hold their lease (every adapter). */
+  readonly subscriptions?: SubscriptionLeaseOptions;
 }
 
 /**
@@ -17,6 +20,12 @@ export interface EventStoreOptions {
  * cannot be reached.
  */
 export async function createEventStore(url: string, options: EventStoreOptions = {}): Promise<EventStore> {
+  const store = await openAdapter(url, options);
+  if (options.subscriptions) store.configureSubscriptionLeases(options.subscriptions);
+  return store;
+}
+
+function openAdapter(url: string, options: EventStoreOptions): Promise<PostgresEventStore | PgliteEventStore | KurrentDbEventStore> {
   const target = parseEventStoreUrl(url);
   switch (target.kind) {
     case 'postgres':

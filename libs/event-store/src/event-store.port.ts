@@ -4,6 +4,8 @@
  * an abstract class that doubles as the Nest DI token. Adapters: PostgreSQL, PGlite, KurrentDB.
  */
 
+import { EventStoreArgumentError } from './event-store.errors';
+
 /** The shape every stored event has: plain JSON `{type, data, metadata}`. */
 export interface EventData {
   readonly type: string;
@@ -68,6 +70,16 @@ export interface AppendResult {
 
 export type ReadDirection = 'forwards' | 'backwards';
 
+/** One stream's part of {@link EventStore.appendToStreams}. */
+export interface StreamAppend<E extends EventData = EventData> {
+  readonly stream: string;
+  readonly events: readonly NewEvent<E>[];
+  readonly expectedRevision: ExpectedRevision;
+}
+
+/** What one stream's append of {@link EventStore.appendToStreams} gave: its result, or the error `appendToStream` would have thrown. */
+export type StreamAppendOutcome = { readonly ok: true; readonly result: AppendResult } | { readonly ok: false; readonly error: unknown };
+
 export interface ReadStreamOptions {
   /** Inclusive start revision; default: the first event forwards, the last one backwards. */
   readonly fromRevision?: bigint;
@@ -100,7 +112,15 @@ export type SubscriptionHandler<E extends EventData = EventData> = (event: Recor
 
 export interface SubscribeOptions<E extends EventData = EventData> {
   readonly filter?: AllFilter;
-  readonly handler: SubscriptionHandler<E>;
+  /** Handles one event at a time. Exactly one of `handler` and `handleBatch` is given. */
+  readonly handler?: SubscriptionHandler<E>;
+  /**
+   * Handles a whole batch (the matching events of one read, at most `batchSize`, in log order) at
+   * once, e.g. one publish for all of them; the checkpoint moves past the batch only once it
+   * resolves. When it throws, the same events are given again after a back-off (whatever part
+   * of the batch took effect is repeated: at least once).
+   */
+  readonly handleBatch?: (events: RecordedEvent<E>[]) => Promise<void>;
   /** Events fetched (and checkpointed) per round; default 500. */
   readonly batchSize?: number;
   /** Idle wait between polls once caught up; default 100 ms. */
@@ -108,8 +128,14 @@ export interface SubscribeOptions<E extends EventData = EventData> {
   /** First wait after a failing handler or store error (doubles up to 30 s); default 250 ms. */
   readonly retryDelayMs?: number;
   /**
-   * Told about every failure (the event is retried, never skipped) and about checkpoint
-   * conflicts with another live instance of the same name. Default: nothing.
+   * `subscribe` only: the lease ttl of this subscription (see {@link EventStore.subscribe}); the
+   * store's default (SUBSCRIPTION_LEASE_MS, 5000 ms) when omitted.
+   */
+  readonly leaseMs?: number;
+  /**
+   * Told about every failure (the event is retried, never skipped), about a lease lost to
+   * another instance (SubscriptionLeaseLostError) and about checkpoint conflicts with a writer
+   * that ignores leases. Default: nothing.
    */
   readonly onError?: (error: unknown, event?: RecordedEvent<E>) => void;
 }
@@ -149,6 +175,11 @@ export interface LogReader<E extends EventData = EventData> {
   reset(): void;
 }
 
+/** The multi-stream calls name each stream once. */
+function assertDistinctStreams(streams: readonly string[]): void {
+  if (new Set(streams).size !== streams.length) throw new EventStoreArgumentError('a stream may appear only once per multi-stream call');
+}
+
 /**
  * The event store port (and Nest DI token). All methods reject with an {@link EventStoreError}
  * subclass, never with a driver error.
@@ -173,6 +204,36 @@ export abstract class EventStore {
   ): Promise<RecordedEvent<E>[]>;
 
   /**
+   * Appends to several distinct streams at once: for each, exactly what `appendToStream` with the
+   * same arguments would do (its expected revision checked, a repeat answered idempotently), and
+   * its own outcome, in the order given. Not atomic across streams: one stream's conflict does not
+   * stop the others. An adapter may write all of them in one round trip (the SQL adapters do);
+   * this default calls `appendToStream` for each. Rejects only when the request itself is invalid
+   * (the same stream twice).
+   */
+  async appendToStreams<E extends EventData>(appends: readonly StreamAppend<E>[]): Promise<StreamAppendOutcome[]> {
+    assertDistinctStreams(appends.map((a) => a.stream));
+    return Promise.all(
+      appends.map((a) =>
+        this.appendToStream(a.stream, a.events, { expectedRevision: a.expectedRevision }).then(
+          (result): StreamAppendOutcome => ({ ok: true, result }),
+          (error: unknown): StreamAppendOutcome => ({ ok: false, error }),
+        ),
+      ),
+    );
+  }
+
+  /**
+   * The events of several distinct streams, each forwards in revision order (`[]` for a stream
+   * that does not exist), in the order given: what `readStream` of each gives. An adapter may read
+   * them in one round trip (the SQL adapters do); this default calls `readStream` for each.
+   */
+  async readStreams<E extends EventData = EventData>(streams: readonly string[]): Promise<RecordedEvent<E>[][]> {
+    assertDistinctStreams(streams);
+    return Promise.all(streams.map((stream) => this.readStream<E>(stream)));
+  }
+
+  /**
    * The global log in its one consistent order. On PostgreSQL only events of transactions that
    * can no longer be overtaken are returned (see README, "Global order"), so a read right after a
    * commit may lag by the duration of concurrently open transactions.
@@ -183,6 +244,14 @@ export abstract class EventStore {
    * Starts a catch-up subscription: every event matching the filter, in global log order, at
    * least once, resuming after the durable checkpoint stored under `name` (one logical consumer
    * per name). A handler that throws gets the same event again after a back-off.
+   *
+   * Exclusive across instances: of all running subscriptions of one name (in any process on the
+   * same store) only the one holding the name's lease handles events; the others stand by. The
+   * lease is kept in the checkpoint record and every write of it is the checkpoint's
+   * compare-and-set: the owner renews it every ttl/3, a standby takes it over once the record
+   * has not changed for the ttl by its own clock (the owner died or hangs) or at once when the
+   * owner released it (`stop()`, `close()`), and a deposed owner cannot move the checkpoint (it
+   * stops handling; the batch it had in flight may be handled again: at least once).
    */
   abstract subscribe<E extends EventData = EventData>(name: string, options: SubscribeOptions<E>): SubscriptionHandle;
 

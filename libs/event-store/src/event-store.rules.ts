@@ -117,13 +117,23 @@ export function validateReadAllOptions(options: ReadAllOptions): void {
 }
 
 /** Checks a subscription name and its numeric options. */
-export function validateSubscription(name: unknown, options: { batchSize?: number; pollIntervalMs?: number; handler?: unknown }): void {
+export function validateSubscription(
+  name: unknown,
+  options: { batchSize?: number; pollIntervalMs?: number; leaseMs?: number; handler?: unknown; handleBatch?: unknown },
+): void {
   if (typeof name !== 'string' || name.length === 0) throw new EventStoreArgumentError('subscription name must be a non-empty string');
-  if (typeof options.handler !== 'function') throw new EventStoreArgumentError('subscription handler must be a function');
+  const perEvent = typeof options.handler === 'function';
+  const perBatch = typeof options.handleBatch === 'function';
+  if (perEvent === perBatch || (options.handler !== undefined && !perEvent) || (options.handleBatch !== undefined && !perBatch)) {
+    throw new EventStoreArgumentError('subscription handler must be a function: give exactly one of handler and handleBatch');
+  }
   if (options.batchSize !== undefined && (!Number.isSafeInteger(options.batchSize) || options.batchSize < 1)) {
     throw new EventStoreArgumentError('batchSize must be a positive integer');
   }
   assertCount(options.pollIntervalMs, 'pollIntervalMs');
+  if (options.leaseMs !== undefined && (!Number.isSafeInteger(options.leaseMs) || options.leaseMs < 10)) {
+    throw new EventStoreArgumentError('leaseMs must be an integer of at least 10');
+  }
 }
 
 /** Does a stream whose last revision is `current` satisfy `expected`? */

@@ -147,6 +147,11 @@ describe('argument checks', () => {
     expect(() => validateSubscription('', { handler: () => undefined })).toThrow(EventStoreArgumentError);
     expect(() => validateSubscription('p', {})).toThrow(/handler must be a function/);
     expect(() => validateSubscription('p', { handler: () => undefined, batchSize: 0 })).toThrow(/batchSize/);
+    expect(() => validateSubscription('p', { handleBatch: async () => undefined })).not.toThrow();
+    expect(() => validateSubscription('p', { handler: () => undefined, handleBatch: async () => undefined })).toThrow(/exactly one of handler and handleBatch/);
+    expect(() => validateSubscription('p', { handler: 'nope', handleBatch: async () => undefined })).toThrow(EventStoreArgumentError);
+    expect(() => validateSubscription('p', { handler: () => undefined, leaseMs: 5 })).toThrow(/leaseMs/);
+    expect(() => validateSubscription('p', { handler: () => undefined, leaseMs: 2_000 })).not.toThrow();
   });
 });
 

@@ -18,6 +18,8 @@ export {
   type ReadStreamOptions,
   type RecordedEvent,
   type RecordedEventInfo,
+  type StreamAppend,
+  type StreamAppendOutcome,
   type SubscribeOptions,
   type SubscriptionHandle,
   type SubscriptionHandler,
@@ -29,11 +31,17 @@ export {
   EventStoreError,
   EventStoreUnavailableError,
   SubscriptionCheckpointConflictError,
+  SubscriptionLeaseLostError,
   WrongExpectedVersionError,
   type EventStoreErrorCode,
 } from './event-store.errors';
 export { SIGNOFF_UUID_NAMESPACE, deterministicUuid, isUuid } from './deterministic-uuid.helper';
 export { createEventStore, type EventStoreOptions } from './event-store.factory';
+export {
+  DEFAULT_SUBSCRIPTION_LEASE_MS,
+  type SubscriptionLeaseChange,
+  type SubscriptionLeaseOptions,
+} from './catch-up.event-store';
 export { parseEventStoreUrl, type EventStoreTarget } from './event-store.url';
 export {
   EVENT_STORE_MODULE_OPTIONS,

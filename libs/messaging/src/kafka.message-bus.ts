@@ -29,6 +29,11 @@ export interface KafkaBusOptions {
   readonly startupTimeoutMs?: number;
 }
 
+/**
+ * Partitions of one consumer handled side by side (kafkajs's partitionsConsumedConcurrently):
+ * Signoff's topics have 6 partitions, so one instance works on all of them at once.
+ */
+const PARTITIONS_CONSUMED_CONCURRENTLY = 6;
 /** Retries of a failing handler: 100 ms doubling to 5 s, jittered. */
 const HANDLER_BACKOFF = { baseMs: 100, maxMs: 5000 };
 /** Retries of start-up steps (topics, joining the group). */
@@ -282,7 +287,7 @@ export class KafkaMessageBus extends MessageBus {
     if (keyConcurrency === 1) {
       await consumer.run({
         autoCommit: false,
-        partitionsConsumedConcurrently: 4,
+        partitionsConsumedConcurrently: PARTITIONS_CONSUMED_CONCURRENTLY,
         eachMessage: async ({ topic, partition, message, heartbeat }) => {
           // A slow or retried handler must not cost the consumer its group membership.
           const beat = setInterval(() => void heartbeat().catch(() => undefined), 1000);
@@ -302,7 +307,7 @@ export class KafkaMessageBus extends MessageBus {
       await consumer.run({
         autoCommit: false,
         eachBatchAutoResolve: false,
-        partitionsConsumedConcurrently: 4,
+        partitionsConsumedConcurrently: PARTITIONS_CONSUMED_CONCURRENTLY,
         eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
           const byKey = new Map<string, KafkaMessage[]>();
           for (const message of batch.messages) {

@@ -134,6 +134,14 @@ export class SignoffMetrics {
     registers: [this.registry],
   });
 
+  /** Not a DESIGN §9 name: added by issue 15. 1 while this instance holds the lease of the durable subscription (handles it), 0 while it stands by. */
+  readonly subscriptionOwner = new Gauge({
+    name: 'signoff_subscription_owner',
+    help: 'Durable event-store subscriptions (relays, webhook deliveries): 1 while this instance holds the lease and handles the subscription, 0 while it stands by.',
+    labelNames: ['subscription'],
+    registers: [this.registry],
+  });
+
   constructor() {
     for (const decision of ['allow', 'deny', 'throttle', 'require_human']) this.policyDecisions.inc({ decision }, 0);
     collectDefaultMetrics({ register: this.registry, prefix: 'signoff_process_' });

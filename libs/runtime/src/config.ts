@@ -85,6 +85,12 @@ export interface SignoffConfig {
   readonly auditTreeHeadIntervalMs: number;
   /** AUDIT_TREE_POLL_MS: how often the audit tree reads the log once caught up (default 200 ms). */
   readonly auditTreePollMs: number;
+  /**
+   * SUBSCRIPTION_LEASE_MS (500..600000, default 5000): the lease of a durable subscription (the
+   * relays, webhook deliveries): one instance of a service handles each, the others take over once
+   * it stopped renewing for this long (at once after a clean stop).
+   */
+  readonly subscriptionLeaseMs: number;
   /** The in-process MCP gateway of the standalone (SIGNOFF_MCP_GATEWAY, MCP_GATEWAY_*): null when unset. */
   readonly mcpGateway: McpGatewayEmbeddedConfig | null;
 }
@@ -222,6 +228,7 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>, d
   const slack = readSlackConfig(str('SIGNOFF_SLACK_FILE'), problems);
   const auditTreeHeadIntervalMs = int('AUDIT_TREE_HEAD_INTERVAL_MS', 60_000, 1000, 86_400_000);
   const auditTreePollMs = int('AUDIT_TREE_POLL_MS', 200, 10, 60_000);
+  const subscriptionLeaseMs = int('SUBSCRIPTION_LEASE_MS', 5_000, 500, 600_000);
   const mcpGateway = readMcpGatewayEmbedded(str('SIGNOFF_MCP_GATEWAY'), int, problems);
 
   if (problems.length > 0) throw new ConfigError(problems);
@@ -259,6 +266,7 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>, d
     slack,
     auditTreeHeadIntervalMs,
     auditTreePollMs,
+    subscriptionLeaseMs,
     mcpGateway,
   };
 }

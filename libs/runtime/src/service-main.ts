@@ -47,6 +47,8 @@ export interface RunServiceOptions extends ConfigDefaults {
   readonly onStopping?: () => void | Promise<void>;
   /** Extra fields of the `<service> ready` log line. */
   readonly readyFields?: (config: SignoffConfig) => Record<string, unknown>;
+  /** Messages of different jobs of one partition handled at once (default SERVICE_KEY_CONCURRENCY). */
+  readonly keyConcurrency?: number;
 }
 
 /**
@@ -85,6 +87,8 @@ export const WAITING_MESSAGE_READINESS_MS = 2000;
 export interface ConnectMessageBusOptions {
   /** Told what start-up is waiting for while the topics are being created (readiness reports it). */
   readonly onWaiting?: (what: string) => void;
+  /** Messages of different jobs of one partition handled at once (default SERVICE_KEY_CONCURRENCY). */
+  readonly keyConcurrency?: number;
 }
 
 /**
@@ -110,7 +114,7 @@ export async function connectMessageBus(app: NestFastifyApplication, config: Sig
   const server = new MessageBusServer(bus, {
     groupId,
     topicPrefix: config.kafkaTopicPrefix,
-    keyConcurrency: SERVICE_KEY_CONCURRENCY,
+    keyConcurrency: options.keyConcurrency ?? SERVICE_KEY_CONCURRENCY,
     onDeadLettered: ({ message, failure }) => metrics.messagesDeadLettered.inc({ topic: message.topic, code: failure.code }),
   });
   health.register('consumers', async () => {
@@ -142,7 +146,7 @@ export async function runService(
   rootModule: { forRoot(config: SignoffConfig): DynamicModule } | RootModuleFactory,
   options: RunServiceOptions = {},
 ): Promise<void> {
-  const { configure, environment, embedded = false, displayName = service, openApiTitle, onStarted, onReady, onStopping, readyFields, ...overrides } = options;
+  const { configure, environment, embedded = false, displayName = service, openApiTitle, onStarted, onReady, onStopping, readyFields, keyConcurrency, ...overrides } = options;
   const defaults: ConfigDefaults = embedded
     ? { eventStoreUrl: EMBEDDED_EVENT_STORE_URL, ...overrides }
     : { ...DISTRIBUTED_SERVICE_DEFAULTS, ...overrides };
@@ -175,7 +179,7 @@ export async function runService(
     // must not share a consumer group (the group's assignment would drop partitions). The
     // standalone's group has always been `signoff-standalone`.
     const groupId = embedded ? `signoff-${service}` : `${config.kafkaTopicPrefix}${service}`;
-    await connectMessageBus(app, config, groupId, { onWaiting: (what) => health.startingUp(`the Kafka topics (${what})`) });
+    await connectMessageBus(app, config, groupId, { onWaiting: (what) => health.startingUp(`the Kafka topics (${what})`), ...(keyConcurrency ? { keyConcurrency } : {}) });
     await configure?.(app, config, logger);
     health.startingUp(config.kafkaBrokers.length > 0 ? `the Kafka consumer group ${groupId}` : 'the in-process consumers');
     await app.startAllMicroservices();

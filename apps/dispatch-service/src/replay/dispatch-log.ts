@@ -12,7 +12,7 @@ export const GRANT_READ_WAIT_MS = 1000;
 const noop = (): void => undefined;
 
 /** Events per log read. */
-const DISPATCH_LOG_BATCH = 5000;
+const DISPATCH_LOG_BATCH = 20_000;
 
 /**
  * The dispatch service's one reader of the global log: the dispatch-status projection (rebuilt

@@ -11,7 +11,7 @@ import { DispatchStatusProjection, ReplayCandidate } from './dispatch-status.pro
 import { replayDispatchCommand } from './replay-dispatch.builder';
 
 /** Candidates handled per scan round; the log is read between rounds so the index stays fresh. */
-const MAX_PER_ROUND = 2000;
+const MAX_PER_ROUND = 10_000;
 
 /** What one scan did. */
 export interface ScanReport {

@@ -9,7 +9,7 @@ import type {
   ResolvedEvent,
 } from '@kurrent/kurrentdb-client';
 import { CatchUpEventStore } from '../catch-up.event-store';
-import { type CatchUpBatch, type CatchUpSource, type StoredCheckpoint } from '../catch-up.subscription';
+import { type CatchUpBatch, type CatchUpSource, type CheckpointWrite, type StoredCheckpoint } from '../catch-up.subscription';
 import {
   EventStoreArgumentError,
   EventStoreClosedError,
@@ -163,8 +163,7 @@ export class KurrentDbEventStore extends CatchUpEventStore<Position> {
     this.pageSize = options.pageSize ?? 1_000;
     this.source = {
       readCheckpoint: (name) => this.guard('read checkpoint', () => this.readCheckpoint(name)),
-      writeCheckpoint: (name, previous, cursor) =>
-        this.guard('write checkpoint', () => this.writeCheckpoint(name, previous, cursor)),
+      writeCheckpoint: (name, previous, next) => this.guard('write checkpoint', () => this.writeCheckpoint(name, previous, next)),
       readBatch: (after, filter, limit) => this.guard('read $all', () => this.readBatch(after, filter, limit)),
       compare: comparePositions,
     };
@@ -329,17 +328,21 @@ export class KurrentDbEventStore extends CatchUpEventStore<Position> {
     const events = await this.readStreamEvents(this.checkpointStream(name), { direction: 'backwards', maxCount: 1 });
     const last = events[0];
     if (!last) return null;
-    const data = last.data as { commit: string; prepare: string };
-    return { cursor: { commit: BigInt(data.commit), prepare: BigInt(data.prepare) }, token: last.revision };
+    // Records of builds before leases carry no owner: they read as released.
+    const data = last.data as { commit: string | null; prepare: string | null; owner?: string | null };
+    const cursor = data.commit === null || data.prepare === null ? null : { commit: BigInt(data.commit), prepare: BigInt(data.prepare) };
+    return { cursor, owner: data.owner ?? null, token: last.revision };
   }
 
   private async writeCheckpoint(
     name: string,
     previous: StoredCheckpoint<Position> | null,
-    cursor: Position,
+    next: CheckpointWrite<Position>,
   ): Promise<StoredCheckpoint<Position> | null> {
     const stream = this.checkpointStream(name);
-    const data = { commit: cursor.commit.toString(), prepare: cursor.prepare.toString() };
+    // Every write (a checkpoint or a lease renewal) is one event appended by expected revision:
+    // the revision is the lease's token, so a deposed owner's write fails.
+    const data = { commit: next.cursor?.commit.toString() ?? null, prepare: next.cursor?.prepare.toString() ?? null, owner: next.owner };
     try {
       const result = await this.client.appendToStream(
         stream,
@@ -360,7 +363,7 @@ export class KurrentDbEventStore extends CatchUpEventStore<Position> {
         // Only the latest checkpoint matters; let the server drop older ones.
         await this.client.setStreamMetadata(stream, { maxCount: 10 }).catch(() => undefined);
       }
-      return { cursor, token: result.nextExpectedRevision };
+      return { cursor: next.cursor, owner: next.owner, token: result.nextExpectedRevision };
     } catch (error) {
       if ((error as { type?: unknown } | null)?.type === 'wrong-expected-version') return null;
       throw error;

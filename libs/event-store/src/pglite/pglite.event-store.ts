@@ -5,6 +5,7 @@ import { translateSqlError } from '../sql/sql.errors';
 import type { SqlDriver, SqlResult, SqlSession } from '../sql/sql.driver';
 import { DEFAULT_GROUP_COMMIT_APPENDS } from '../sql/append-batcher';
 import { SqlEventStore } from '../sql/sql.event-store';
+import { SQL } from '../sql/event-store.sql';
 
 type PgliteQueryable = Pick<PGlite, 'query' | 'exec'> | Transaction;
 
@@ -90,6 +91,8 @@ export class PgliteEventStore extends SqlEventStore {
     const driver = new QueuedPgliteDriver(db);
     try {
       await SqlEventStore.migrate(driver);
+      // This process owns the directory now: leases still held are a crashed process's.
+      await driver.query(SQL.releaseLeases);
     } catch (error) {
       await driver.close().catch(() => undefined);
       throw translateSqlError(error, `open PGlite event store`);

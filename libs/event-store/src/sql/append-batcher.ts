@@ -1,3 +1,4 @@
+import { BatchPump } from './batch-pump';
 import type { HeadCondition } from '../event-store.rules';
 import type { AppendResult } from '../event-store.port';
 
@@ -80,13 +81,18 @@ export class AppendBatcher {
   private readonly queue: Waiting[] = [];
   /** Per stream, the last append queued or in flight (later appends of the stream wait for it). */
   private readonly lastOfStream = new Map<string, Promise<Landed | null>>();
-  private inFlight = 0;
-  private scheduled = false;
+  private readonly pump: BatchPump<Waiting[]>;
 
   constructor(
     private readonly runner: AppendBatchRunner,
-    private readonly options: AppendBatcherOptions,
-  ) {}
+    options: AppendBatcherOptions,
+  ) {
+    this.pump = new BatchPump(
+      options.maxBatches,
+      () => (this.queue.length > 0 ? this.queue.splice(0, options.maxAppends) : null),
+      (batch) => this.run(batch),
+    );
+  }
 
   append(entry: BatchedAppend): Promise<BatchedOutcome> {
     const before = this.lastOfStream.get(entry.stream);
@@ -118,26 +124,9 @@ export class AppendBatcher {
   private enqueue(entry: BatchedAppend): Promise<BatchedOutcome> {
     return new Promise<BatchedOutcome>((resolve, reject) => {
       this.queue.push({ entry, resolve, reject });
-      if (!this.scheduled && this.inFlight < this.options.maxBatches) {
-        // The appends issued in this turn of the event loop (several requests' I/O callbacks) go together.
-        this.scheduled = true;
-        setImmediate(() => {
-          this.scheduled = false;
-          this.flush();
-        });
-      }
+      // The appends issued in this turn of the event loop (several requests' I/O callbacks) go together.
+      this.pump.kick();
     });
-  }
-
-  private flush(): void {
-    while (this.inFlight < this.options.maxBatches && this.queue.length > 0) {
-      const batch = this.queue.splice(0, this.options.maxAppends);
-      this.inFlight += 1;
-      void this.run(batch).finally(() => {
-        this.inFlight -= 1;
-        this.flush();
-      });
-    }
   }
 
   private async run(batch: readonly Waiting[]): Promise<void> {

@@ -57,6 +57,21 @@ export const MIGRATIONS: readonly SqlMigration[] = [
       );
     `,
   },
+  {
+    version: 2,
+    name: 'subscription leases: one active instance per subscription name',
+    sql: `
+      -- The lease of a durable subscription lives in its checkpoint row, so that every write of
+      -- it (checkpoint or heartbeat) is one compare-and-set on lease_version: a deposed owner can
+      -- never move the checkpoint. The cursor is null while the lease is held before anything
+      -- was handled. Existing rows start released (owner null): the first instance takes them.
+      ALTER TABLE event_store.subscriptions
+        ALTER COLUMN tx_id DROP NOT NULL,
+        ALTER COLUMN position DROP NOT NULL,
+        ADD COLUMN owner text,
+        ADD COLUMN lease_version bigint NOT NULL DEFAULT 0;
+    `,
+  },
 ];
 
 /** The schema version this build expects. */
@@ -156,6 +171,9 @@ export const SQL = {
     SELECT input.i, results.next_revision, results.position
     FROM input LEFT JOIN results ON results.stream_id = input.stream_id
     ORDER BY input.i`,
+  /** $1 text[] streams: their events, each stream forwards. */
+  readStreamsForwards: `SELECT ${EVENT_COLUMNS} FROM event_store.events e
+    WHERE e.stream_id = ANY($1::text[]) ORDER BY e.stream_id, e.revision ASC`,
   /** $1 stream: its last event (for an empty append). */
   streamHead: `SELECT revision, position FROM event_store.events WHERE stream_id = $1 ORDER BY revision DESC LIMIT 1`,
   /** $1 stream, $2 first revision (inclusive), $3 limit (null: all). */
@@ -187,11 +205,26 @@ export const SQL = {
     ) e ON true
     ORDER BY e.tx_id, e.position`,
 
-  readCheckpoint: `SELECT tx_id::text AS tx_id, position FROM event_store.subscriptions WHERE name = $1`,
-  /** $1 name, $2 tx_id, $3 position: the first checkpoint of a name (0 rows: someone was first). */
-  insertCheckpoint: `INSERT INTO event_store.subscriptions (name, tx_id, position) VALUES ($1, $2::xid8, $3::bigint)
-    ON CONFLICT (name) DO NOTHING`,
-  /** Compare-and-set: $1 name, $2/$3 the cursor read before, $4/$5 the new one (0 rows: it moved). */
-  updateCheckpoint: `UPDATE event_store.subscriptions SET tx_id = $4::xid8, position = $5::bigint, updated_at = now()
-    WHERE name = $1 AND tx_id = $2::xid8 AND position = $3::bigint`,
+  /**
+   * Hands back every lease (PGlite at open: one process owns a data directory at a time, so a
+   * lease still held is a dead process's, and a restart after a crash need not wait out its ttl).
+   */
+  releaseLeases: `UPDATE event_store.subscriptions SET owner = NULL, lease_version = lease_version + 1, updated_at = now()
+    WHERE owner IS NOT NULL`,
+  readCheckpoint: `SELECT tx_id::text AS tx_id, position, owner, lease_version::text AS lease_version
+    FROM event_store.subscriptions WHERE name = $1`,
+  /** $1 name, $2 tx_id, $3 position, $4 owner: the first record of a name (0 rows: someone was first). */
+  insertCheckpoint: `INSERT INTO event_store.subscriptions (name, tx_id, position, owner, lease_version)
+    VALUES ($1, $2::xid8, $3::bigint, $4, 1)
+    ON CONFLICT (name) DO NOTHING RETURNING lease_version::text AS lease_version`,
+  /**
+   * Compare-and-set: $1 name, $2 the lease_version read before, $3/$4 the cursor read before (a
+   * writer of an older build moves it without the version), $5/$6 the new cursor, $7 the new
+   * owner (0 rows: the record changed).
+   */
+  updateCheckpoint: `UPDATE event_store.subscriptions
+    SET tx_id = $5::xid8, position = $6::bigint, owner = $7, lease_version = lease_version + 1, updated_at = now()
+    WHERE name = $1 AND lease_version = $2::bigint
+      AND tx_id IS NOT DISTINCT FROM $3::xid8 AND position IS NOT DISTINCT FROM $4::bigint
+    RETURNING lease_version::text AS lease_version`,
 } as const;

@@ -12,7 +12,7 @@ import {
   type ValidEvent,
 } from '../event-store.rules';
 import { CatchUpEventStore } from '../catch-up.event-store';
-import { type CatchUpBatch, type CatchUpSource, type StoredCheckpoint } from '../catch-up.subscription';
+import { type CatchUpBatch, type CatchUpSource, type CheckpointWrite, type StoredCheckpoint } from '../catch-up.subscription';
 import {
   DuplicateEventIdError,
   EventStoreArgumentError,
@@ -31,10 +31,13 @@ import {
   type ReadAllOptions,
   type ReadStreamOptions,
   type RecordedEvent,
+  type StreamAppend,
+  type StreamAppendOutcome,
 } from '../event-store.port';
 import { MIGRATIONS, SCHEMA_VERSION, SQL } from './event-store.sql';
 import type { SqlDriver, SqlSession } from './sql.driver';
 import { AppendBatcher, type AppendBatcherOptions, type BatchedAppend } from './append-batcher';
+import { ReadCoalescer } from './read-coalescer';
 import { isUniqueViolation, translateSqlError } from './sql.errors';
 import type { AuditTreeStore } from '../audit-tree/audit-tree.store';
 import { SqlAuditTreeStore } from '../audit-tree/sql.audit-tree.store';
@@ -98,6 +101,8 @@ export class SqlEventStore extends CatchUpEventStore<LogCursor> {
 
   /** Group commit of concurrent appends (null: every append is its own statement). */
   private readonly batcher: AppendBatcher | null;
+  /** Coalescing of concurrent whole-stream reads, on whenever group commit is (null: off). */
+  private readonly reads: ReadCoalescer<EventRow[]> | null;
 
   /** `groupCommit`: batch concurrent appends to distinct streams into one statement (see {@link AppendBatcher}). */
   protected constructor(
@@ -109,10 +114,19 @@ export class SqlEventStore extends CatchUpEventStore<LogCursor> {
       groupCommit === null
         ? null
         : new AppendBatcher({ batch: (entries) => this.appendBatch(entries), one: (entry) => this.appendIfExpected(this.driver, entry.stream, entry.condition, entry.json) }, groupCommit);
+    this.reads =
+      groupCommit === null
+        ? null
+        : new ReadCoalescer<EventRow[]>(
+            {
+              many: async (streams) => this.groupRows(streams, (await this.driver.query<EventRow>(SQL.readStreamsForwards, [[...streams]], true)).rows),
+              one: async (stream) => (await this.driver.query<EventRow>(SQL.readStreamForwards, [stream, '0', null], true)).rows,
+            },
+            { maxBatches: groupCommit.maxBatches, maxStreams: groupCommit.maxAppends },
+          );
     this.source = {
       readCheckpoint: (name) => this.guard('read checkpoint', () => this.readCheckpoint(name)),
-      writeCheckpoint: (name, previous, cursor) =>
-        this.guard('write checkpoint', () => this.writeCheckpoint(name, previous, cursor)),
+      writeCheckpoint: (name, previous, next) => this.guard('write checkpoint', () => this.writeCheckpoint(name, previous, next)),
       readBatch: (after, filter, limit) => this.guard('read log', () => this.readLog(after ?? LOG_START, filter, limit)),
       compare: compareLogCursors,
     };
@@ -235,6 +249,78 @@ export class SqlEventStore extends CatchUpEventStore<LogCursor> {
     });
   }
 
+  /**
+   * Several streams in one statement (one round trip, one commit) when every expectation is
+   * exact or absent and nothing races; a stream the statement did not write (its expectation did
+   * not hold, or a repeat of stored ids), and all of them when the statement failed (a race on a
+   * unique key), go through appendToStream one by one, which answers each exactly as a single call
+   * does.
+   */
+  override async appendToStreams<E extends EventData>(appends: readonly StreamAppend<E>[]): Promise<StreamAppendOutcome[]> {
+    this.assertOpen();
+    if (new Set(appends.map((a) => a.stream)).size !== appends.length) {
+      throw new EventStoreArgumentError('a stream may appear only once per multi-stream call');
+    }
+    const outcomes: (StreamAppendOutcome | undefined)[] = new Array(appends.length);
+    const batchable: { index: number; entry: BatchedAppend }[] = [];
+    appends.forEach((a, index) => {
+      try {
+        validateStreamId(a.stream);
+        const expected = validateExpectedRevision(a.expectedRevision);
+        const events = validateEvents(a.events);
+        if (events.length === 0) return;
+        const entry = { stream: a.stream, condition: headCondition(expected), ids: events.map((event) => event.id), json: JSON.stringify(events) };
+        batchable.push({ index, entry });
+      } catch (error) {
+        outcomes[index] = { ok: false, error };
+      }
+    });
+    if (batchable.length > 1) {
+      try {
+        const results = await this.guard('append', () => this.appendBatch(batchable.map((b) => b.entry)));
+        let written = 0;
+        batchable.forEach((b, i) => {
+          const result = results[i];
+          if (result) {
+            outcomes[b.index] = { ok: true, result };
+            written += 1;
+          }
+        });
+        if (written > 0) this.notifySubscriptions();
+      } catch (error) {
+        // A closed store refuses every stream alike; a race on a unique key is settled one by one.
+        if (error instanceof EventStoreClosedError) throw error;
+      }
+    }
+    return Promise.all(
+      appends.map(
+        (a, index) =>
+          outcomes[index] ??
+          this.appendToStream(a.stream, a.events, { expectedRevision: a.expectedRevision }).then(
+            (result): StreamAppendOutcome => ({ ok: true, result }),
+            (error: unknown): StreamAppendOutcome => ({ ok: false, error }),
+          ),
+      ),
+    );
+  }
+
+  /** Several streams' events in one query. */
+  override async readStreams<E extends EventData = EventData>(streams: readonly string[]): Promise<RecordedEvent<E>[][]> {
+    this.assertOpen();
+    if (new Set(streams).size !== streams.length) throw new EventStoreArgumentError('a stream may appear only once per multi-stream call');
+    for (const stream of streams) validateStreamId(stream);
+    if (streams.length === 0) return [];
+    const rows = await this.guard('read streams', () => this.driver.query<EventRow>(SQL.readStreamsForwards, [[...streams]], true));
+    return this.groupRows(streams, rows.rows).map((events) => events.map(toRecordedEvent) as RecordedEvent<E>[]);
+  }
+
+  /** The rows of a multi-stream read, per stream in the order asked. */
+  private groupRows(streams: readonly string[], rows: readonly EventRow[]): EventRow[][] {
+    const byStream = new Map<string, EventRow[]>(streams.map((stream) => [stream, []]));
+    for (const row of rows) byStream.get(row.stream_id)?.push(row);
+    return streams.map((stream) => byStream.get(stream)!);
+  }
+
   /** Runs the one-statement append; null when the expectation did not hold (nothing written). */
   private async appendIfExpected(
     session: SqlSession,
@@ -308,6 +394,11 @@ export class SqlEventStore extends CatchUpEventStore<LogCursor> {
     const backwards = options.direction === 'backwards';
     // Backwards without a start revision begins at the last event, whatever its revision.
     const from = options.fromRevision ?? (backwards ? BigInt(Number.MAX_SAFE_INTEGER) : 0n);
+    // A whole stream forwards (loading an aggregate): shared with concurrent loads of other streams.
+    if (this.reads !== null && !backwards && from === 0n && options.maxCount === undefined) {
+      const rows = await this.guard('read stream', () => this.reads!.read(stream));
+      return rows.map(toRecordedEvent) as RecordedEvent<E>[];
+    }
     const rows = await this.guard('read stream', () =>
       this.driver.query<EventRow>(
         backwards ? SQL.readStreamBackwards : SQL.readStreamForwards,
@@ -361,29 +452,34 @@ export class SqlEventStore extends CatchUpEventStore<LogCursor> {
   }
 
   private async readCheckpoint(name: string): Promise<StoredCheckpoint<LogCursor> | null> {
-    const result = await this.driver.query<{ tx_id: string; position: string }>(SQL.readCheckpoint, [name]);
+    const result = await this.driver.query<{ tx_id: string | null; position: string | null; owner: string | null; lease_version: string }>(
+      SQL.readCheckpoint,
+      [name],
+    );
     const row = result.rows[0];
     if (!row) return null;
-    const cursor = { txId: BigInt(row.tx_id), position: BigInt(row.position) };
-    return { cursor, token: cursor };
+    const cursor = row.tx_id === null || row.position === null ? null : { txId: BigInt(row.tx_id), position: BigInt(row.position) };
+    return { cursor, owner: row.owner, token: row.lease_version };
   }
 
   private async writeCheckpoint(
     name: string,
     previous: StoredCheckpoint<LogCursor> | null,
-    cursor: LogCursor,
+    next: CheckpointWrite<LogCursor>,
   ): Promise<StoredCheckpoint<LogCursor> | null> {
+    const text = (cursor: LogCursor | null | undefined) => [cursor?.txId.toString() ?? null, cursor?.position.toString() ?? null];
     const result =
       previous === null
-        ? await this.driver.query(SQL.insertCheckpoint, [name, cursor.txId.toString(), cursor.position.toString()])
-        : await this.driver.query(SQL.updateCheckpoint, [
+        ? await this.driver.query<{ lease_version: string }>(SQL.insertCheckpoint, [name, ...text(next.cursor), next.owner])
+        : await this.driver.query<{ lease_version: string }>(SQL.updateCheckpoint, [
             name,
-            previous.cursor.txId.toString(),
-            previous.cursor.position.toString(),
-            cursor.txId.toString(),
-            cursor.position.toString(),
+            previous.token as string,
+            ...text(previous.cursor),
+            ...text(next.cursor),
+            next.owner,
           ]);
-    return result.rowCount === 1 ? { cursor, token: cursor } : null;
+    const row = result.rows[0];
+    return row ? { cursor: next.cursor, owner: next.owner, token: row.lease_version } : null;
   }
 
   /** Where the audit tree keeps its leaves and signed heads: this store's own database (schema `audit_log`). */

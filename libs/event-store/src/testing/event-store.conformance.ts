@@ -12,6 +12,7 @@ import {
   EventStoreArgumentError,
   EventStoreClosedError,
   SubscriptionCheckpointConflictError,
+  SubscriptionLeaseLostError,
   WrongExpectedVersionError,
 } from '../event-store.errors';
 import type { AllFilter, EventStore, ExpectedRevision, NewEvent, RecordedEvent, SubscriptionHandle } from '../event-store.port';
@@ -106,7 +107,7 @@ export function describeEventStoreConformance(
       return store.appendToStream(stream, events, { expectedRevision });
     }
 
-    function collect(subscription: string, filter: AllFilter, extra: { batchSize?: number } = {}) {
+    function collect(subscription: string, filter: AllFilter, extra: { batchSize?: number; leaseMs?: number } = {}) {
       const seen: RecordedEvent[] = [];
       const handle = store.subscribe(subscription, {
         filter,
@@ -243,6 +244,80 @@ export function describeEventStoreConformance(
         // The expectation is checked first: a stale writer learns that, not the duplicate.
         expect(await rejection(append(stream, [a], 5n))).toBeInstanceOf(WrongExpectedVersionError);
         expect((await store.readStream(stream)).map((e) => e.type)).toEqual(['A', 'B']);
+      });
+    });
+
+    describe('multi-stream calls (appendToStreams, readStreams)', () => {
+      it('appends to several streams, each at its own expected revision, and reads them back in one call', async () => {
+        const prefix = unique('multi');
+        const [a, b, c] = [`${prefix}a`, `${prefix}b`, `${prefix}c`];
+        await append(b, [event('B0')], 'no_stream');
+        const outcomes = await store.appendToStreams([
+          { stream: a, events: [event('A0'), event('A1')], expectedRevision: 'no_stream' },
+          { stream: b, events: [event('B1')], expectedRevision: 0n },
+          { stream: c, events: [event('C0')], expectedRevision: 'any' },
+        ]);
+        expect(outcomes.map((o) => o.ok && o.result.nextRevision)).toEqual([1n, 1n, 0n]);
+        const read = await store.readStreams([c, `${prefix}missing`, a, b]);
+        expect(read.map((events) => events.map((e) => e.type))).toEqual([['C0'], [], ['A0', 'A1'], ['B0', 'B1']]);
+        expect(read[2].map((e) => e.revision)).toEqual([0n, 1n]);
+        // Each outcome is what appendToStream answers: the position of the stream's last event.
+        for (const [i, events] of [read[2], read[3], read[0]].entries()) {
+          const outcome = outcomes[i];
+          expect(outcome.ok && outcome.result.position).toBe(events[events.length - 1].position);
+        }
+      });
+
+      it('a stream whose expectation fails gets the WrongExpectedVersionError; the others are written', async () => {
+        const prefix = unique('multi-conflict');
+        await append(`${prefix}taken`, [event('T0')], 'no_stream');
+        const outcomes = await store.appendToStreams([
+          { stream: `${prefix}free`, events: [event('F0')], expectedRevision: 'no_stream' },
+          { stream: `${prefix}taken`, events: [event('T1')], expectedRevision: 'no_stream' },
+          { stream: `${prefix}absent`, events: [event('X')], expectedRevision: 'stream_exists' },
+        ]);
+        expect(outcomes[0]).toMatchObject({ ok: true });
+        expect(outcomes[1].ok ? null : outcomes[1].error).toBeInstanceOf(WrongExpectedVersionError);
+        expect(outcomes[2].ok ? null : outcomes[2].error).toBeInstanceOf(WrongExpectedVersionError);
+        expect((await store.readStream(`${prefix}taken`)).map((e) => e.type)).toEqual(['T0']);
+        expect(await store.readStream(`${prefix}absent`)).toEqual([]);
+      });
+
+      it('a repeat of the same ids at the same place returns the original results and writes nothing', async () => {
+        const prefix = unique('multi-idem');
+        const appends = [
+          { stream: `${prefix}a`, events: [event('A0')], expectedRevision: 'no_stream' as const },
+          { stream: `${prefix}b`, events: [event('B0'), event('B1')], expectedRevision: 'no_stream' as const },
+        ];
+        const first = await store.appendToStreams(appends);
+        await expect(store.appendToStreams(appends)).resolves.toEqual(first);
+        expect((await store.readStreams([`${prefix}a`, `${prefix}b`])).map((e) => e.length)).toEqual([1, 2]);
+      });
+
+      it('concurrent multi-stream appends over the same streams: each stream gets exactly one writer per revision', async () => {
+        const prefix = unique('multi-race');
+        const streams = Array.from({ length: 6 }, (_, i) => `${prefix}${i}`);
+        const writers = await Promise.all(
+          Array.from({ length: 4 }, (_, w) =>
+            store.appendToStreams((w % 2 === 0 ? streams : [...streams].reverse()).map((stream) => ({ stream, events: [event(`W${w}`)], expectedRevision: 'no_stream' as const }))),
+          ),
+        );
+        const wins = streams.map((_, i) => writers.filter((outcomes, w) => outcomes[w % 2 === 0 ? i : streams.length - 1 - i].ok).length);
+        expect(wins).toEqual(streams.map(() => 1));
+        for (const outcomes of writers) for (const o of outcomes) if (!o.ok) expect(o.error).toBeInstanceOf(WrongExpectedVersionError);
+        for (const events of await store.readStreams(streams)) expect(events).toHaveLength(1);
+      });
+
+      it('the same stream twice in one call is refused as an argument error', async () => {
+        const stream = `${unique('multi-twice')}s`;
+        await expect(store.readStreams([stream, stream])).rejects.toBeInstanceOf(EventStoreArgumentError);
+        await expect(
+          store.appendToStreams([
+            { stream, events: [event('A')], expectedRevision: 'any' },
+            { stream, events: [event('B')], expectedRevision: 'any' },
+          ]),
+        ).rejects.toBeInstanceOf(EventStoreArgumentError);
+        expect(await store.readStream(stream)).toEqual([]);
       });
     });
 
@@ -413,6 +488,46 @@ export function describeEventStoreConformance(
       });
     });
 
+    /**
+     * `total` events in a fresh stream, and a subscriber that "dies" at its `hangAt`-th event:
+     * its handler hangs until `release()`, and its lease (a minute, renewed every 20 s) goes
+     * unrenewed well past a short-lease standby's ttl.
+     */
+    async function hungOwner(label: string, total: number, batchSize: number, hangAt: number) {
+      const prefix = unique(label);
+      const written = Array.from({ length: total }, (_, i) => event('Step', { i }));
+      await append(`${prefix}s`, written, 'no_stream');
+      const name = `${prefix}sub`;
+      let release!: () => void;
+      const stuck = new Promise<void>((resolve) => (release = resolve));
+      const seen: RecordedEvent[] = [];
+      const errors: unknown[] = [];
+      const handle = store.subscribe(name, {
+        filter: { streamPrefix: prefix },
+        batchSize,
+        pollIntervalMs: POLL_MS,
+        leaseMs: 60_000,
+        handler: async (e) => {
+          seen.push(e);
+          if (seen.length === hangAt) await stuck;
+        },
+        onError: (error) => errors.push(error),
+      });
+      await eventually(() => seen.length === hangAt, 'the owner to hang');
+      return { prefix, name, written, seen, errors, handle, release };
+    }
+
+    /** The checkpoint of `name` is at the end of stream `<prefix>s` (at `head`): a new instance gets only what is appended from now on. */
+    async function expectCheckpointAtEnd(name: string, prefix: string, head: bigint): Promise<void> {
+      const next = collect(name, { streamPrefix: prefix });
+      await new Promise((resolve) => setTimeout(resolve, 10 * POLL_MS));
+      const late = event('Late');
+      await append(`${prefix}s`, [late], head);
+      await eventually(() => next.seen.length >= 1, 'the late event');
+      await new Promise((resolve) => setTimeout(resolve, 5 * POLL_MS));
+      await next.handle.stop();
+      expect(ids(next.seen)).toEqual([late.id]);
+    }
     describe('concurrent appends to distinct streams (group commit in the SQL adapters)', () => {
       /** Streams `<prefix>0..n-1`, each holding one event (revision 0). */
       async function existing(prefix: string, n: number): Promise<string[]> {
@@ -640,45 +755,100 @@ export function describeEventStoreConformance(
         expect(everything.seen.map((e) => e.revision)).toEqual([0n, 1n, 2n, 3n, 4n]);
       });
 
-      it('a stale instance of the same name never moves the checkpoint backwards', async () => {
-        const prefix = unique('zombie');
-        const written = Array.from({ length: 20 }, (_, i) => event('Step', { i }));
+      it('a batch handler gets the log in order, once, across a restart from the checkpoint', async () => {
+        const prefix = unique('batches');
+        const written = Array.from({ length: 11 }, (_, i) => event('Step', { i }));
         await append(`${prefix}s`, written, 'no_stream');
-        const name = `${prefix}sub`;
-        let release!: () => void;
-        const stuck = new Promise<void>((resolve) => (release = resolve));
-        const zombieSeen: RecordedEvent[] = [];
-        const zombieErrors: unknown[] = [];
-        const zombie = store.subscribe(name, {
-          filter: { streamPrefix: prefix },
-          batchSize: 4,
-          pollIntervalMs: POLL_MS,
-          handler: async (e) => {
-            zombieSeen.push(e);
-            if (zombieSeen.length === 5) await stuck; // hangs in its second batch, after checkpointing the first
-          },
-          onError: (error) => zombieErrors.push(error),
-        });
-        await eventually(() => zombieSeen.length === 5, 'the zombie to hang');
+        const seen: RecordedEvent[] = [];
+        const sizes: number[] = [];
+        const run = () =>
+          store.subscribe(`${prefix}sub`, {
+            filter: { streamPrefix: prefix },
+            batchSize: 4,
+            pollIntervalMs: POLL_MS,
+            handleBatch: async (events) => {
+              sizes.push(events.length);
+              seen.push(...events);
+            },
+          });
+        const first = run();
+        await eventually(() => seen.length >= 11, 'the batches');
+        await first.stop();
+        const late = event('Late');
+        await append(`${prefix}s`, [late], 10n);
+        const second = run();
+        await eventually(() => seen.length >= 12, 'the late event after the restart');
+        await new Promise((resolve) => setTimeout(resolve, 5 * POLL_MS));
+        await second.stop();
+        expect(ids(seen)).toEqual([...ids(written), late.id]);
+        expect(sizes.slice(0, 3)).toEqual([4, 4, 3]);
+      });
 
-        const fresh = collect(name, { streamPrefix: prefix }, { batchSize: 4 });
-        await eventually(() => fresh.seen.length >= 16, 'the new instance to take over');
-        await fresh.handle.stop();
+      it('two subscribers of one name: one handles, the other stands by; a clean stop hands over at once, from the checkpoint', async () => {
+        const prefix = unique('lease');
+        const name = `${prefix}sub`;
+        await append(`${prefix}s`, Array.from({ length: 10 }, (_, i) => event('Step', { i })), 'no_stream');
+        const first = collect(name, { streamPrefix: prefix }, { batchSize: 4 });
+        await eventually(() => first.seen.length >= 10, 'the first subscriber');
+        const second = collect(name, { streamPrefix: prefix }, { batchSize: 4 });
+        await append(`${prefix}s`, [event('Step'), event('Step')], 9n);
+        await eventually(() => first.seen.length >= 12, 'the live events');
+        // Several standby polls: the owner renews, the standby handles nothing.
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        expect(second.seen).toEqual([]);
+
+        const stoppedAt = Date.now();
+        await first.handle.stop();
+        await append(`${prefix}s`, [event('Step'), event('Step')], 11n);
+        await eventually(() => second.seen.length >= 2, 'the standby to take over');
+        // At once: well under the default 5 s lease.
+        expect(Date.now() - stoppedAt).toBeLessThan(3_000);
+        await second.handle.stop();
+        const log = await readAllEventually(store, { streamPrefix: prefix }, 14);
+        expect([...ids(first.seen), ...ids(second.seen)]).toEqual(ids(log));
+      });
+
+      it('an owner that stops renewing is replaced within the lease ttl; the new owner resumes from the checkpoint; the deposed one never moves it', async () => {
+        // The owner "dies" in its second batch, after checkpointing the first.
+        const { prefix, name, written, seen: zombieSeen, errors: zombieErrors, handle: zombie, release } = await hungOwner('failover', 20, 4, 5);
+
+        const ttl = 400;
+        const standbyStart = Date.now();
+        const fresh = collect(name, { streamPrefix: prefix }, { batchSize: 4, leaseMs: ttl });
+        await eventually(() => fresh.seen.length >= 16, 'the standby to take over');
+        const tookOver = Date.now() - standbyStart;
+        expect(tookOver).toBeGreaterThanOrEqual(ttl);
+        expect(tookOver).toBeLessThan(ttl * 10);
+        // From the checkpoint: the batch the dead owner had in flight again, nothing skipped.
         expect(ids(fresh.seen)).toEqual(ids(written.slice(4)));
 
+        // The old owner wakes up: it may finish the batch in flight, but its checkpoint write
+        // fails on the compare-and-set, it finds the new owner and stands by.
         release();
-        await eventually(() => zombieSeen.length >= 20, 'the zombie to finish');
-        await zombie.stop();
-        expect(zombieErrors.some((e) => e instanceof SubscriptionCheckpointConflictError)).toBe(true);
-
-        // The checkpoint is at the end: a third instance gets only what is appended from now on.
-        const third = collect(name, { streamPrefix: prefix });
+        await eventually(() => zombieErrors.some((e) => e instanceof SubscriptionLeaseLostError), 'the old owner to learn it was deposed');
+        expect(zombieSeen.length).toBeLessThanOrEqual(8);
         const late = event('Late');
         await append(`${prefix}s`, [late], 19n);
-        await eventually(() => third.seen.length >= 1, 'the late event');
+        await eventually(() => fresh.seen.length >= 17, 'the late event at the new owner');
         await new Promise((resolve) => setTimeout(resolve, 5 * POLL_MS));
-        await third.handle.stop();
-        expect(ids(third.seen)).toEqual([late.id]);
+        expect(ids(zombieSeen)).not.toContain(late.id);
+        await zombie.stop();
+        await fresh.handle.stop();
+
+        await expectCheckpointAtEnd(name, prefix, 20n);
+      });
+
+      it('a deposed owner whose lease was taken over cannot move the checkpoint backwards', async () => {
+        // Hangs after checkpointing 2.
+        const { prefix, name, errors: zombieErrors, handle: zombie, release } = await hungOwner('fenced', 12, 2, 3);
+        const fresh = collect(name, { streamPrefix: prefix }, { batchSize: 5, leaseMs: 200 });
+        await eventually(() => fresh.seen.length >= 10, 'the new owner to catch up');
+        await fresh.handle.stop(); // checkpoint at 12, lease released
+        release();
+        await eventually(() => zombieErrors.some((e) => e instanceof SubscriptionCheckpointConflictError), 'the old owner to be refused');
+        await zombie.stop();
+        // Whatever the old owner tried, the checkpoint stayed at the end.
+        await expectCheckpointAtEnd(name, prefix, 11n);
       });
     });
 
