@@ -34,6 +34,7 @@ import { bearer, startApprovalApp, paymentJob, submitJob, writePolicyFile } from
 import { AuditTree } from '@signoff/approval-service';
 import { SigningKeySet } from '@signoff/keys';
 import { SignoffMetrics } from '@signoff/observability';
+import { benchPostgresDataDir, CPU_SPLIT_HEADER, cpuSplitRow, startCpuAccounting } from './support/cpu-accounting';
 import { startPostgres } from '../../deploy/local/postgres/postgres';
 import { startTestApp } from '../support/app';
 
@@ -263,7 +264,9 @@ export async function main(): Promise<void> {
         : null;
       const profiler = process.env.BENCH_CPU_PROFILE ? await startCpuProfile() : null;
       const distinctCpu = process.cpuUsage();
+      const distinctSplit = startCpuAccounting({ postgresDataDir: benchPostgresDataDir(own) });
       const distinct = await runLoader<DistinctResult>({ mode: 'distinct', base: svc.url, connections: CONNECTIONS, ids, authorization });
+      const distinctSplitFigures = distinctSplit.stop(distinct.total);
       const distinctCpuUs = cpuUs(process.cpuUsage(distinctCpu));
       if (profiler) await profiler.stop(process.env.BENCH_CPU_PROFILE!);
       if (sampler) clearInterval(sampler);
@@ -329,6 +332,9 @@ export async function main(): Promise<void> {
           '',
           `${os.cpus().length} cores shared by the service, the load generator and PostgreSQL; the targets are figures of an 8-core machine. ` +
             'Every contended round answered exactly 1 approved + 999 already_approved with one ApprovalGranted; every sampled distinct job was granted once.',
+          '',
+          ...CPU_SPLIT_HEADER,
+          cpuSplitRow('approve, distinct jobs', distinctSplitFigures),
           '',
         ].join('\n'),
       );

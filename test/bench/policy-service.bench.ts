@@ -17,6 +17,7 @@ import { PolicyServiceModule } from '@signoff/policy-service';
 import { startPostgres } from '../../deploy/local/postgres/postgres';
 import { authHeader, startTestApp, testConfig } from '../support/app';
 import { autocannon, LoadResult } from './support/http-load';
+import { benchPostgresDataDir, CPU_SPLIT_HEADER, cpuSplitRow, startCpuAccounting } from './support/cpu-accounting';
 
 @Controller('jobs')
 class BareController {
@@ -53,14 +54,18 @@ export async function main(): Promise<void> {
     const body = JSON.stringify({ topic: 'knowledge.read', priority: 'normal', labels: { env: 'production' }, payload: { q: 'refund policy', k: 5 } });
     const bare = await startTestApp({ module: BareModule });
     await autocannon({ url: `${bare.url}/api/v1/jobs`, method: 'POST', body, headers: { 'content-type': 'application/json' }, seconds: 2 });
+    const bareCpu = startCpuAccounting({ postgresDataDir: null });
     const baseline = await autocannon({ url: `${bare.url}/api/v1/jobs`, method: 'POST', body, headers: { 'content-type': 'application/json' } });
+    const bareSplit = bareCpu.stop(baseline.total);
     await bare.close();
 
     const config = testConfig({ EVENT_STORE_URL: await freshDatabase(baseUrl), POLICY_PATH: 'policies/default.yaml' });
     const svc = await startTestApp(PolicyServiceModule.forRoot(config));
     const headers = { 'content-type': 'application/json', ...(await authHeader('bench-agent', ['submitter'])) };
     await autocannon({ url: `${svc.url}/api/v1/jobs`, method: 'POST', body, headers, seconds: 2 });
+    const submitCpu = startCpuAccounting({ postgresDataDir: benchPostgresDataDir(own) });
     const submit = await autocannon({ url: `${svc.url}/api/v1/jobs`, method: 'POST', body, headers });
+    const submitSplit = submitCpu.stop(submit.total);
     await svc.close();
 
     process.stdout.write(
@@ -71,6 +76,12 @@ export async function main(): Promise<void> {
         row('POST /api/v1/jobs (auth, validate, evaluate, append to PostgreSQL)', submit, baseline),
         '',
         'Server and autocannon share the 2 cores; every submit is a new job stored with an expected-revision append.',
+        '',
+        ...CPU_SPLIT_HEADER,
+        cpuSplitRow('bare route (no store)', bareSplit),
+        cpuSplitRow('POST /api/v1/jobs', submitSplit),
+        '',
+        'The service runs in the bench process; PostgreSQL is the server of the bench (n/a when it came from DATABASE_URL); the rest is the machine minus both.',
         '',
       ].join('\n'),
     );

@@ -32,7 +32,7 @@ async function main(): Promise<void> {
       process.stdout.write(`\n## ${file.replace('.bench.ts', '')}\n\n`);
       const result = spawnSync(process.execPath, ['-r', path.join(dir, '..', '..', 'tools', 'register.cjs'), path.join(dir, file)], {
         stdio: 'inherit',
-        env: { ...process.env, BENCH_DATABASE_URL: pg.url, BENCH_KAFKA_BROKERS: kafka.brokers.join(',') },
+        env: { ...process.env, BENCH_DATABASE_URL: pg.url, ...(pg.dataDir ? { BENCH_POSTGRES_DATA_DIR: pg.dataDir } : {}), BENCH_KAFKA_BROKERS: kafka.brokers.join(',') },
       });
       if (result.status !== 0) {
         failed += 1;
