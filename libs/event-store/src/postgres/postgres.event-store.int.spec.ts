@@ -5,7 +5,7 @@ import { createTestDatabase } from '../../../../test/support/infra';
 import { EventStoreError, EventStoreUnavailableError } from '../event-store.errors';
 import { createEventStore } from '../event-store.factory';
 import type { EventStore, NewEvent, RecordedEvent } from '../event-store.port';
-import { SCHEMA_VERSION } from '../sql/event-store.sql';
+import { SCHEMA_VERSION, SQL } from '../sql/event-store.sql';
 import { describeEventStoreConformance } from '../testing/event-store.conformance';
 
 describeEventStoreConformance(
@@ -178,5 +178,45 @@ describe('PostgreSQL event store specifics', () => {
       (e: unknown) => e,
     );
     expect(error).toBeInstanceOf(EventStoreUnavailableError);
+  });
+  it('reads the log by its log-order index alone, whatever the statistics say: a filtered poll near the head does not scan the streams index', async () => {
+    // Statistics taken before the prefix's events exist, as on a young or fast-growing log (every
+    // bench, a fresh deployment): they say the prefix is rare, which made the planner answer a
+    // filtered poll by scanning every event of the prefix's streams in the (stream_id, event_id) index.
+    const prefix = `plan-${randomUUID().slice(0, 8)}-`;
+    await admin.query('ALTER TABLE event_store.events SET (autovacuum_enabled = off)');
+    await admin.query('ANALYZE event_store.events');
+    for (let s = 0; s < 40; s += 1) {
+      await store.appendToStream(`${prefix}${s}`, Array.from({ length: 50 }, () => event(s % 2 === 0 ? 'PolicyEvaluated' : 'JobSubmitted')), { expectedRevision: 'no_stream' });
+    }
+    const head = await admin.query<{ tx_id: string; position: string }>(`SELECT tx_id::text, position::text FROM event_store.events ORDER BY tx_id DESC, position DESC OFFSET 30 LIMIT 1`);
+    const near = head.rows[0]!;
+    const explain = new Client({ connectionString: db.url });
+    await explain.connect();
+    try {
+      await explain.query(`PREPARE read_log AS ${SQL.readLog}`);
+      // Custom plans are what node-postgres' first executions and every unnamed statement get.
+      await explain.query(`SET plan_cache_mode = force_custom_plan`);
+      const indexes = new Set<string>();
+      const collect = (node: unknown): void => {
+        if (Array.isArray(node)) node.forEach(collect);
+        else if (node && typeof node === 'object') {
+          for (const [key, value] of Object.entries(node)) {
+            if (key === 'Index Name' && typeof value === 'string') indexes.add(value);
+            else collect(value);
+          }
+        }
+      };
+      for (const [tx, position] of [[near.tx_id, near.position], ['0', '0']]) {
+        for (const filter of [`'${prefix}', ARRAY['PolicyEvaluated']`, `'${prefix}', NULL`, `NULL, ARRAY['PolicyEvaluated']`]) {
+          const plan = await explain.query(`EXPLAIN (FORMAT JSON) EXECUTE read_log('${tx}', ${position}, ${filter}, 500, 4096)`);
+          collect(plan.rows);
+        }
+      }
+      expect([...indexes].filter((name) => name !== 'events_log_order_idx')).toEqual([]);
+    } finally {
+      await explain.end();
+      await admin.query('ALTER TABLE event_store.events RESET (autovacuum_enabled)');
+    }
   });
 });

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { Pool, type PoolClient, type QueryConfig } from 'pg';
+import { EventStoreArgumentError } from '../event-store.errors';
 import { translateSqlError } from '../sql/sql.errors';
 import type { SqlDriver, SqlResult, SqlSession } from '../sql/sql.driver';
 import { SqlEventStore } from '../sql/sql.event-store';
@@ -36,6 +37,8 @@ export interface PostgresEventStoreOptions {
    * half the pool); `maxAppends`: appends per batch (default 64). Default on.
    */
   readonly groupCommit?: boolean | { readonly maxBatches?: number; readonly maxAppends?: number };
+  /** Rows of the log one statement of a filtered read (a subscription with a filter) scans; default 4096. */
+  readonly logScanWindow?: number;
 }
 
 const statementNames = new Map<string, string>();
@@ -111,13 +114,16 @@ class PoolDriver implements SqlDriver {
  * a node-postgres pool. Open it with {@link PostgresEventStore.connect}.
  */
 export class PostgresEventStore extends SqlEventStore {
-  private constructor(driver: SqlDriver, groupCommit: AppendBatcherOptions | null) {
-    super(driver, groupCommit);
+  private constructor(driver: SqlDriver, groupCommit: AppendBatcherOptions | null, logScanWindow: number | undefined) {
+    super(driver, groupCommit, logScanWindow);
   }
 
   /** Connects, migrates the `event_store` schema to this build's version and returns the store. */
   static async connect(url: string, options: PostgresEventStoreOptions = {}): Promise<PostgresEventStore> {
     const maxConnections = options.maxConnections ?? 10;
+    if (options.logScanWindow !== undefined && !(Number.isSafeInteger(options.logScanWindow) && options.logScanWindow >= 1)) {
+      throw new EventStoreArgumentError(`logScanWindow must be a positive integer, got ${String(options.logScanWindow)}`);
+    }
     const pool = new Pool({
       connectionString: url,
       max: maxConnections,
@@ -145,6 +151,7 @@ export class PostgresEventStore extends SqlEventStore {
             maxBatches: (group === true ? undefined : group.maxBatches) ?? Math.max(1, Math.floor(maxConnections / 2)),
             maxAppends: (group === true ? undefined : group.maxAppends) ?? DEFAULT_GROUP_COMMIT_APPENDS,
           },
+      options.logScanWindow,
     );
   }
 }

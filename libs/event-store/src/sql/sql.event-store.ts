@@ -61,6 +61,15 @@ export function compareLogCursors(a: LogCursor, b: LogCursor): number {
   return 0;
 }
 
+/** A row of {@link SQL.readLog}: the window's summary, and a matching event or nulls. */
+interface LogRow extends Omit<EventRow, 'position'> {
+  readonly position: EventRow['position'] | null;
+  readonly snapshot_xmin: string;
+  readonly scanned: number | string;
+  readonly last_tx_id: string | null;
+  readonly last_position: string | number | null;
+}
+
 interface EventRow {
   readonly position: string | number | bigint;
   readonly tx_id: string;
@@ -90,6 +99,8 @@ function toRecordedEvent(row: EventRow): RecordedEvent {
 const APPEND_ATTEMPTS = 4;
 /** Page size of readAll without maxCount. */
 const READ_ALL_PAGE = 5_000;
+/** Rows of the log one statement of a filtered read scans (see {@link SQL.readLog}). */
+export const DEFAULT_LOG_SCAN_WINDOW = 4096;
 
 /**
  * The event store on PostgreSQL SQL, shared by the PostgreSQL and PGlite adapters: they differ
@@ -104,10 +115,14 @@ export class SqlEventStore extends CatchUpEventStore<LogCursor> {
   /** Coalescing of concurrent whole-stream reads, on whenever group commit is (null: off). */
   private readonly reads: ReadCoalescer<EventRow[]> | null;
 
-  /** `groupCommit`: batch concurrent appends to distinct streams into one statement (see {@link AppendBatcher}). */
+  /**
+   * `groupCommit`: batch concurrent appends to distinct streams into one statement (see
+   * {@link AppendBatcher}). `logScanWindow`: rows of the log one statement of a filtered read scans.
+   */
   protected constructor(
     private readonly driver: SqlDriver,
     groupCommit: AppendBatcherOptions | null = null,
+    private readonly logScanWindow: number = DEFAULT_LOG_SCAN_WINDOW,
   ) {
     super();
     this.batcher =
@@ -435,20 +450,28 @@ export class SqlEventStore extends CatchUpEventStore<LogCursor> {
   }
 
   private async readLog(after: LogCursor, filter: AllFilter | undefined, limit: number): Promise<CatchUpBatch<LogCursor>> {
-    const result = await this.driver.query<EventRow & { snapshot_xmin: string }>(
-      SQL.readLog,
-      [after.txId.toString(), after.position.toString(), filter?.streamPrefix ?? null, filter?.eventTypes ? [...filter.eventTypes] : null, limit],
-      true,
-    );
-    const rows = result.rows.filter((row) => row.position !== null);
-    const events = rows.map((row) => ({
-      event: toRecordedEvent(row),
-      cursor: { txId: BigInt(row.tx_id), position: BigInt(row.position) },
-    }));
-    // Fewer rows than asked: every transaction below xmin has been scanned, matching or not.
-    const xmin = result.rows[0]?.snapshot_xmin;
-    const scannedTo = events.length < limit && xmin !== undefined ? { txId: BigInt(xmin), position: 0n } : null;
-    return { events, scannedTo };
+    const prefix = filter?.streamPrefix ?? null;
+    const types = filter?.eventTypes ? [...filter.eventTypes] : null;
+    // Unfiltered, every scanned row is returned: the window is the limit. Filtered, a window of
+    // the log per statement, as many as it takes to fill the batch or reach the visibility line.
+    const window = prefix === null && types === null ? limit : Math.max(limit, this.logScanWindow);
+    const events: Array<CatchUpBatch<LogCursor>['events'][number]> = [];
+    let cursor = after;
+    for (;;) {
+      const result = await this.driver.query<LogRow>(SQL.readLog, [cursor.txId.toString(), cursor.position.toString(), prefix, types, limit - events.length, window], true);
+      for (const row of result.rows) {
+        if (row.position === null) continue;
+        events.push({ event: toRecordedEvent(row as EventRow), cursor: { txId: BigInt(row.tx_id), position: BigInt(row.position) } });
+      }
+      if (events.length >= limit) return { events, scannedTo: null };
+      const summary = result.rows[0];
+      if (!summary || Number(summary.scanned) < window || summary.last_tx_id === null || summary.last_position === null) {
+        // The window ended before it was full: every transaction below xmin has been scanned,
+        // matching or not.
+        return { events, scannedTo: summary ? { txId: BigInt(summary.snapshot_xmin), position: 0n } : null };
+      }
+      cursor = { txId: BigInt(summary.last_tx_id), position: BigInt(summary.last_position) };
+    }
   }
 
   private async readCheckpoint(name: string): Promise<StoredCheckpoint<LogCursor> | null> {

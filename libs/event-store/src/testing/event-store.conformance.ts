@@ -947,6 +947,41 @@ export function describeEventStoreConformance(
         expect(ids(rebuilt)).toEqual(ids(later));
         expect(() => store.readFromStart({ batchSize: 0 })).toThrow(EventStoreArgumentError);
       });
+
+      it('a filtered read finds a few matches spread over a long log (more than one scan window of an adapter), in order, and so does a filtered subscription', async () => {
+        const prefix = unique('sparse');
+        const noise = (n: number) => Array.from({ length: n }, (_, i) => event('Noise', { i }));
+        const wanted: NewEvent[] = [];
+        const wantedEvent = (n: number) => {
+          const e = event('Wanted', { n });
+          wanted.push(e);
+          return [e];
+        };
+        // Wanted events at the start, between noise blocks of 3,000 (9,000 in all: more than two
+        // windows of the SQL adapters' 4,096) and at the end, in two streams of the prefix.
+        await append(`${prefix}w`, wantedEvent(0), 'no_stream');
+        await append(`${prefix}n`, noise(3000), 'no_stream');
+        await append(`${prefix}w`, wantedEvent(1), 0n);
+        await append(`${prefix}n`, noise(3000), 2999n);
+        await append(`${prefix}n`, noise(3000), 5999n);
+        await append(`${prefix}w`, wantedEvent(2), 1n);
+        await append(`other-${prefix}w`, [event('Wanted', { n: 'elsewhere' })], 'no_stream');
+
+        const byType = await readAllEventually(store, { streamPrefix: prefix, eventTypes: ['Wanted'] }, wanted.length);
+        expect(ids(byType)).toEqual(ids(wanted));
+        const reader = store.readFromStart({ filter: { streamPrefix: prefix, eventTypes: ['Wanted'] }, batchSize: 2 });
+        expect(ids(await reader.next())).toEqual(ids(wanted.slice(0, 2)));
+        expect(ids(await reader.next())).toEqual(ids(wanted.slice(2)));
+        expect(await reader.next()).toEqual([]);
+
+        const { seen, handle } = collect(unique('sparse-sub'), { streamPrefix: prefix, eventTypes: ['Wanted'] });
+        try {
+          await eventually(() => seen.length >= wanted.length, 'the filtered subscription to see every Wanted event');
+          expect(ids(seen)).toEqual(ids(wanted));
+        } finally {
+          await handle.stop();
+        }
+      }, 60_000);
     });
 
     describe('property: random interleavings of appends and subscription restarts', () => {
