@@ -219,4 +219,33 @@ describe('PostgreSQL event store specifics', () => {
       await admin.query('ALTER TABLE event_store.events RESET (autovacuum_enabled)');
     }
   });
+  it('a group-commit batch finds its streams by the primary key, not by a scan of every stream (its cost does not grow with the number of jobs)', async () => {
+    const prefix = `heads-${randomUUID().slice(0, 8)}-`;
+    for (let round = 0; round < 6; round += 1) {
+      await store.appendToStreams(Array.from({ length: 500 }, (_, i) => ({ stream: `${prefix}${round}-${i}`, events: [event('JobSubmitted')], expectedRevision: 'no_stream' as const })));
+    }
+    await admin.query('ANALYZE event_store.streams');
+    const entries = Array.from({ length: 14 }, (_, i) => ({ s: `${prefix}0-${i}`, x: '0', m: false, e: [{ id: randomUUID(), type: 'JobApproved', data: {}, metadata: {} }] }));
+    const explain = new Client({ connectionString: db.url });
+    await explain.connect();
+    try {
+      await explain.query('BEGIN');
+      const plan = await explain.query(`EXPLAIN (ANALYZE, FORMAT JSON) ${SQL.appendBatch}`, [JSON.stringify(entries)]);
+      await explain.query('ROLLBACK');
+      const scans: string[] = [];
+      const collect = (node: unknown): void => {
+        if (Array.isArray(node)) node.forEach(collect);
+        else if (node && typeof node === 'object') {
+          const n = node as Record<string, unknown>;
+          if (n['Relation Name'] === 'streams' && typeof n['Node Type'] === 'string') scans.push(n['Node Type']);
+          Object.values(n).forEach(collect);
+        }
+      };
+      collect(plan.rows);
+      expect(scans.length).toBeGreaterThan(0);
+      expect(scans.filter((type) => type === 'Seq Scan')).toEqual([]);
+    } finally {
+      await explain.end();
+    }
+  });
 });
