@@ -7,16 +7,21 @@
  *   node -r ./tools/register.cjs test/bench/policy-service.bench.ts   (BENCH_DATABASE_URL optional)
  *
  * Every request submits a new job (no job_id: the service assigns one), so every request does the
- * full work including the store append. Bounded: 2 x (2 s warm-up + 8 s).
+ * full work including the store append. Bounded: 2 x (2 s warm-up + 8 s) + 3 s of raw INSERTs.
+ *
+ * Besides the rate: the service process's CPU time per request (user + system), the SQL
+ * statements its `pg` clients sent per request (by statement), and the raw one-row INSERT rate of
+ * the same server with 32 connections (issue 15's target is >= 0.5 of it).
+ * BENCH_CPU_PROFILE=<file>: a V8 CPU profile of the service's process during the measured run.
  */
 import 'reflect-metadata';
 import { Body, Controller, HttpCode, Module, Post } from '@nestjs/common';
-import { Client } from 'pg';
 import { Public } from '@signoff/runtime';
 import { PolicyServiceModule } from '@signoff/policy-service';
 import { startPostgres } from '../../deploy/local/postgres/postgres';
 import { authHeader, startTestApp, testConfig } from '../support/app';
 import { autocannon, LoadResult } from './support/http-load';
+import { countQueries, cpuUsSince, freshDatabase, rawInsertRate, startCpuProfile } from './support/service-cost';
 
 @Controller('jobs')
 class BareController {
@@ -30,16 +35,6 @@ class BareController {
 @Module({ controllers: [BareController] })
 class BareModule {}
 
-async function freshDatabase(baseUrl: string): Promise<string> {
-  const name = `bench_${Date.now()}`;
-  const c = new Client({ connectionString: baseUrl });
-  await c.connect();
-  await c.query(`CREATE DATABASE ${name}`);
-  await c.end();
-  const url = new URL(baseUrl);
-  url.pathname = `/${name}`;
-  return url.toString();
-}
 
 function row(name: string, r: LoadResult, baseline?: LoadResult): string {
   const ratio = baseline ? `${((r.requestsPerSecond / baseline.requestsPerSecond) * 100).toFixed(1)}% of baseline` : 'baseline';
@@ -56,12 +51,23 @@ export async function main(): Promise<void> {
     const baseline = await autocannon({ url: `${bare.url}/api/v1/jobs`, method: 'POST', body, headers: { 'content-type': 'application/json' } });
     await bare.close();
 
-    const config = testConfig({ EVENT_STORE_URL: await freshDatabase(baseUrl), POLICY_PATH: 'policies/default.yaml' });
+    const databaseUrl = await freshDatabase(baseUrl, 'bench');
+    const insertRate = await rawInsertRate(databaseUrl, 3000, 32);
+    const config = testConfig({ EVENT_STORE_URL: databaseUrl, POLICY_PATH: 'policies/default.yaml' });
     const svc = await startTestApp(PolicyServiceModule.forRoot(config));
     const headers = { 'content-type': 'application/json', ...(await authHeader('bench-agent', ['submitter'])) };
     await autocannon({ url: `${svc.url}/api/v1/jobs`, method: 'POST', body, headers, seconds: 2 });
+    const queries = countQueries();
+    const profiler = process.env.BENCH_CPU_PROFILE ? await startCpuProfile() : null;
+    const cpu = process.cpuUsage();
+    queries.start();
     const submit = await autocannon({ url: `${svc.url}/api/v1/jobs`, method: 'POST', body, headers });
+    const statements = queries.stop();
+    const cpuPerRequestUs = cpuUsSince(cpu) / submit.total;
+    if (profiler) await profiler.stop(process.env.BENCH_CPU_PROFILE!);
     await svc.close();
+    const queryTotal = [...statements.values()].reduce((a, b) => a + b, 0);
+    const perStatement = [...statements].sort((a, b) => b[1] - a[1]).map(([sql, n]) => `| ${(n / submit.total).toFixed(3)} | \`${sql}\` |`);
 
     process.stdout.write(
       [
@@ -71,6 +77,14 @@ export async function main(): Promise<void> {
         row('POST /api/v1/jobs (auth, validate, evaluate, append to PostgreSQL)', submit, baseline),
         '',
         'Server and autocannon share the 2 cores; every submit is a new job stored with an expected-revision append.',
+        '',
+        `raw one-row INSERTs, 32 connections, same server: ${Math.round(insertRate).toLocaleString('en-US')} rows/s; POST /jobs is ${(submit.requestsPerSecond / insertRate).toFixed(2)} of it (target >= 0.5)`,
+        `service process CPU per request (user + system): ${cpuPerRequestUs.toFixed(0)} µs over ${submit.total} requests`,
+        `SQL statements per request: ${(queryTotal / submit.total).toFixed(3)}`,
+        '',
+        '| per request | statement |',
+        '| ---: | --- |',
+        ...perStatement,
         '',
       ].join('\n'),
     );
