@@ -54,13 +54,14 @@ export async function rawInsertRate(url: string, ms: number, connections: number
  * Counts the statements every `pg` client of this process sends while `counting` is on, by the
  * statement's first words (so reads, appends, checkpoints and leases can be told apart).
  */
-export function countQueries(): { start(): void; stop(): Map<string, number> } {
+export function countQueries(): { start(): void; stop(): Map<string, number>; exclude(client: Client): void } {
   const proto = Client.prototype as unknown as { query: (...args: unknown[]) => unknown };
   const original = proto.query;
   const counts = new Map<string, number>();
   let counting = false;
-  proto.query = function (this: unknown, ...args: unknown[]) {
-    if (counting) {
+  const excluded = new WeakSet<object>();
+  proto.query = function (this: object, ...args: unknown[]) {
+    if (counting && !excluded.has(this)) {
       const q = args[0];
       const text = typeof q === 'string' ? q : ((q as { text?: string } | null)?.text ?? '(other)');
       const key = text.replace(/\s+/g, ' ').trim().replace(/^SELECT e\.position, .*? FROM/, 'SELECT <event columns> FROM').slice(0, 110);
@@ -69,6 +70,7 @@ export function countQueries(): { start(): void; stop(): Map<string, number> } {
     return original.apply(this, args);
   };
   return {
+    exclude: (client) => excluded.add(client),
     start: () => {
       counts.clear();
       counting = true;
@@ -97,4 +99,31 @@ export async function freshDatabase(baseUrl: string, prefix: string): Promise<st
   const url = new URL(baseUrl);
   url.pathname = `/${name}`;
   return url.toString();
+}
+
+/**
+ * Resolves once the checkpoints of every durable subscription on `url` (the relays) have not
+ * moved for `quietMs`: the relays have relayed what the run appended. Returns how long it took.
+ * The client it polls with is excluded from `queries`.
+ */
+export async function relaysSettled(url: string, queries: { exclude(client: Client): void }, quietMs = 600): Promise<number> {
+  const started = performance.now();
+  const c = new Client({ connectionString: url });
+  queries.exclude(c);
+  await c.connect();
+  try {
+    let last = '';
+    let since = performance.now();
+    for (;;) {
+      const { rows } = await c.query<{ s: string | null }>(`SELECT string_agg(name || ':' || position, ',' ORDER BY name) AS s FROM event_store.subscriptions`);
+      const now = performance.now();
+      if ((rows[0]?.s ?? '') !== last) {
+        last = rows[0]?.s ?? '';
+        since = now;
+      } else if (now - since >= quietMs) return now - started - quietMs;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  } finally {
+    await c.end();
+  }
 }
