@@ -106,7 +106,7 @@ export async function freshDatabase(baseUrl: string, prefix: string): Promise<st
  * moved for `quietMs`: the relays have relayed what the run appended. Returns how long it took.
  * The client it polls with is excluded from `queries`.
  */
-export async function relaysSettled(url: string, queries: { exclude(client: Client): void }, quietMs = 600): Promise<number> {
+export async function relaysSettled(url: string, queries: { exclude(client: Client): void }, quietMs = 2000): Promise<number> {
   const started = performance.now();
   const c = new Client({ connectionString: url });
   queries.exclude(c);
