@@ -64,7 +64,7 @@ export function countQueries(): { start(): void; stop(): Map<string, number>; ex
     if (counting && !excluded.has(this)) {
       const q = args[0];
       const text = typeof q === 'string' ? q : ((q as { text?: string } | null)?.text ?? '(other)');
-      const key = text.replace(/\s+/g, ' ').trim().replace(/^SELECT e\.position, .*? FROM/, 'SELECT <event columns> FROM').slice(0, 110);
+      const key = text.replace(/\s+/g, ' ').trim().replace(/^SELECT e\.position, .*? FROM event_store\./, 'SELECT <event columns> FROM event_store.').slice(0, 110);
       counts.set(key, (counts.get(key) ?? 0) + 1);
     }
     return original.apply(this, args);
