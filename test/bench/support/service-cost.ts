@@ -3,7 +3,7 @@
  * (BENCH_CPU_PROFILE), the process's CPU time, the SQL statements it sends, and the raw one-row
  * INSERT rate of the same PostgreSQL server (the baseline of issue 15's ">= 0.5 of INSERT").
  */
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import { Client, Pool } from 'pg';
 
@@ -91,7 +91,7 @@ export const cpuUsSince = (since: NodeJS.CpuUsage): number => {
 
 /** A database of its own on the server of `baseUrl`, for one bench run. */
 export async function freshDatabase(baseUrl: string, prefix: string): Promise<string> {
-  const name = `${prefix}_${Date.now()}`;
+  const name = `${prefix}_${Date.now()}_${randomBytes(3).toString('hex')}`;
   const c = new Client({ connectionString: baseUrl });
   await c.connect();
   await c.query(`CREATE DATABASE ${name}`);
