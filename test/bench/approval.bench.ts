@@ -21,12 +21,10 @@
  */
 import 'reflect-metadata';
 import { spawn } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Controller, HttpCode, Module, Param, Post } from '@nestjs/common';
-import { Client, Pool } from 'pg';
 import { JobEvent, toJobStreamId } from '@signoff/contracts';
 import { auditTreeStoreOf, EventStore } from '@signoff/event-store';
 import { Public } from '@signoff/runtime';
@@ -37,6 +35,7 @@ import { SignoffMetrics } from '@signoff/observability';
 import { benchPostgresDataDir, CPU_SPLIT_HEADER, cpuSplitRow, startCpuAccounting } from './support/cpu-accounting';
 import { startPostgres } from '../../deploy/local/postgres/postgres';
 import { startTestApp } from '../support/app';
+import { freshDatabase, rawInsertRate, startCpuProfile } from './support/service-cost';
 
 const TARGET_RATE = 4123;
 const TARGET_P99_MS = 15.7;
@@ -158,39 +157,6 @@ interface ContendedRound {
 const rate = (r: DistinctResult) => r.total / r.seconds;
 const cpuUs = (usage: NodeJS.CpuUsage) => usage.user + usage.system;
 
-async function freshDatabase(baseUrl: string): Promise<string> {
-  const name = `bench_approval_${Date.now()}`;
-  const c = new Client({ connectionString: baseUrl });
-  await c.connect();
-  await c.query(`CREATE DATABASE ${name}`);
-  await c.end();
-  const url = new URL(baseUrl);
-  url.pathname = `/${name}`;
-  return url.toString();
-}
-
-/** Raw PostgreSQL baseline: one-row INSERTs (autocommit) from CONNECTIONS concurrent clients for `ms`. */
-async function rawInsertRate(url: string, ms: number): Promise<number> {
-  const pool = new Pool({ connectionString: url, max: CONNECTIONS });
-  try {
-    await pool.query('CREATE TABLE IF NOT EXISTS bench_raw_insert (id bigserial PRIMARY KEY, stream text NOT NULL, data jsonb NOT NULL)');
-    const deadline = performance.now() + ms;
-    let done = 0;
-    const started = performance.now();
-    await Promise.all(
-      Array.from({ length: CONNECTIONS }, async (_, w) => {
-        while (performance.now() < deadline) {
-          await pool.query('INSERT INTO bench_raw_insert (stream, data) VALUES ($1, $2)', [`job-${w}-${done}`, JSON.stringify({ approval_id: randomUUID(), approved_by: ['bench'] })]);
-          done += 1;
-        }
-      }),
-    );
-    return done / ((performance.now() - started) / 1000);
-  } finally {
-    await pool.end();
-  }
-}
-
 async function pendingJobs(app: Parameters<typeof submitJob>[0], count: number): Promise<string[]> {
   const ids: string[] = [];
   const started = performance.now();
@@ -207,26 +173,7 @@ async function pendingJobs(app: Parameters<typeof submitJob>[0], count: number):
   return ids;
 }
 
-/**
- * BENCH_CPU_PROFILE=<file>: a V8 CPU profile of the service's process during the distinct run only
- * (not the preparation), written as a .cpuprofile for DevTools or test/bench/support/cpu-profile-summary.ts.
- */
-async function startCpuProfile(): Promise<{ stop(file: string): Promise<void> }> {
-  const { Session } = await import('node:inspector/promises');
-  const session = new Session();
-  session.connect();
-  await session.post('Profiler.enable');
-  await session.post('Profiler.setSamplingInterval', { interval: 500 });
-  await session.post('Profiler.start');
-  return {
-    async stop(file) {
-      const { profile } = await session.post('Profiler.stop');
-      fs.writeFileSync(file, JSON.stringify(profile));
-      session.disconnect();
-      log(`CPU profile of the distinct run written to ${file}`);
-    },
-  };
-}
+/* BENCH_CPU_PROFILE=<file>: a V8 CPU profile of the service's process during the distinct run only (not the preparation). */
 
 const fmt = (n: number, digits = 0) => n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
 const verdict = (ok: boolean) => (ok ? 'met' : 'not met');
@@ -235,7 +182,7 @@ export async function main(): Promise<void> {
   const own = process.env.BENCH_DATABASE_URL ? null : await startPostgres({ durable: true });
   const baseUrl = process.env.BENCH_DATABASE_URL ?? own!.url;
   try {
-    const databaseUrl = await freshDatabase(baseUrl);
+    const databaseUrl = await freshDatabase(baseUrl, 'bench_approval');
 
     // Baseline: the same framework and bootstrap, nothing behind the route.
     const bare = await startTestApp({ module: BareModule });
@@ -243,7 +190,7 @@ export async function main(): Promise<void> {
     await runLoader<DistinctResult>({ mode: 'distinct', base: bare.url, connections: CONNECTIONS, ids: bareIds, seconds: 2 });
     const baseline = await runLoader<DistinctResult>({ mode: 'distinct', base: bare.url, connections: CONNECTIONS, ids: bareIds, seconds: 5 });
     await bare.close();
-    const insertRate = await rawInsertRate(databaseUrl, 3000);
+    const insertRate = await rawInsertRate(databaseUrl, 3000, CONNECTIONS);
 
     // BENCH_AUDIT_TREE=1: the audit tree (issue 14) runs in the service, and its lag is sampled during the run.
     const auditTree = process.env.BENCH_AUDIT_TREE === '1';

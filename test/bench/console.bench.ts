@@ -20,8 +20,8 @@ import os from 'node:os';
 import { chromium } from 'playwright-core';
 import { bearer, openSse, paymentJob, startApprovalApp, submitJob, writePolicyFile } from '@signoff/approval-service/testing';
 import { startPostgres } from '../../deploy/local/postgres/postgres';
-import { Client } from 'pg';
 import { randomUUID } from 'node:crypto';
+import { freshDatabase } from './support/service-cost';
 
 const RUNS = 40;
 const PENDING = 50;
@@ -37,23 +37,12 @@ function stats(samples: number[]): { median: number; p95: number } {
   return { median: at(0.5), p95: at(0.95) };
 }
 
-async function freshDatabase(baseUrl: string): Promise<string> {
-  const name = `bench_console_${randomUUID().replace(/-/g, '').slice(0, 12)}`;
-  const admin = new Client({ connectionString: baseUrl });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${name}`);
-  await admin.end();
-  const url = new URL(baseUrl);
-  url.pathname = `/${name}`;
-  return url.toString();
-}
-
 const NAV_TIME = "(() => { const n = performance.getEntriesByType('navigation')[0]; return n.loadEventEnd - n.startTime; })()";
 
 export async function main(): Promise<void> {
   if (!fs.existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: install Debian's Chromium (apt-get install -y chromium)`);
   const own = process.env.BENCH_DATABASE_URL ? null : await startPostgres({ durable: true });
-  const databaseUrl = await freshDatabase(process.env.BENCH_DATABASE_URL ?? own!.url);
+  const databaseUrl = await freshDatabase(process.env.BENCH_DATABASE_URL ?? own!.url, 'bench_console');
   const svc = await startApprovalApp({ databaseUrl, policyPath: writePolicyFile() });
   const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-background-networking'] });
   try {

@@ -20,11 +20,11 @@ import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { Client as McpClient } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { Client } from 'pg';
 import { freePort } from '../../deploy/local/ports';
 import { TEST_JWT_SECRET, tokenFor } from '../support/app';
 import { testKeys, testTrustEnv, testWorkerToken } from '../support/keys';
 import { ServiceProcess, startApp, startScript } from '../support/processes';
+import { freshDatabase } from './support/service-cost';
 
 const SAMPLES = Number(process.env.BENCH_MCP_SAMPLES ?? 300);
 const WARMUP = 30;
@@ -35,17 +35,6 @@ const log = (line: string) => process.stderr.write(`[bench] ${line}\n`);
 
 function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
-}
-
-async function freshDatabase(baseUrl: string, prefix: string): Promise<string> {
-  const name = `${prefix}_${Date.now()}_${randomBytes(3).toString('hex')}`;
-  const c = new Client({ connectionString: baseUrl });
-  await c.connect();
-  await c.query(`CREATE DATABASE ${name}`);
-  await c.end();
-  const url = new URL(baseUrl);
-  url.pathname = `/${name}`;
-  return url.toString();
 }
 
 async function connect(url: string, token?: string): Promise<McpClient> {

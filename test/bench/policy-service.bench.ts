@@ -7,17 +7,23 @@
  *   node -r ./tools/register.cjs test/bench/policy-service.bench.ts   (BENCH_DATABASE_URL optional)
  *
  * Every request submits a new job (no job_id: the service assigns one), so every request does the
- * full work including the store append. Bounded: 2 x (2 s warm-up + 8 s).
+ * full work including the store append. Bounded: 2 x (2 s warm-up + 8 s) + 3 s of raw INSERTs.
+ *
+ * Besides the rate: the service process's CPU time per request (user + system), the SQL
+ * statements its `pg` clients sent per request (by statement; both counted until the relays have
+ * relayed what the run appended, so work they defer is not left out), and the raw one-row INSERT rate of
+ * the same server with 32 connections (issue 15's target is >= 0.5 of it).
+ * BENCH_CPU_PROFILE=<file>: a V8 CPU profile of the service's process during the measured run.
  */
 import 'reflect-metadata';
 import { Body, Controller, HttpCode, Module, Post } from '@nestjs/common';
-import { Client } from 'pg';
 import { Public } from '@signoff/runtime';
 import { PolicyServiceModule } from '@signoff/policy-service';
 import { startPostgres } from '../../deploy/local/postgres/postgres';
 import { authHeader, startTestApp, testConfig } from '../support/app';
 import { autocannon, LoadResult } from './support/http-load';
 import { benchPostgresDataDir, CPU_SPLIT_HEADER, cpuSplitRow, startCpuAccounting } from './support/cpu-accounting';
+import { countQueries, cpuUsSince, freshDatabase, rawInsertRate, relaysSettled, startCpuProfile } from './support/service-cost';
 
 @Controller('jobs')
 class BareController {
@@ -31,16 +37,6 @@ class BareController {
 @Module({ controllers: [BareController] })
 class BareModule {}
 
-async function freshDatabase(baseUrl: string): Promise<string> {
-  const name = `bench_${Date.now()}`;
-  const c = new Client({ connectionString: baseUrl });
-  await c.connect();
-  await c.query(`CREATE DATABASE ${name}`);
-  await c.end();
-  const url = new URL(baseUrl);
-  url.pathname = `/${name}`;
-  return url.toString();
-}
 
 function row(name: string, r: LoadResult, baseline?: LoadResult): string {
   const ratio = baseline ? `${((r.requestsPerSecond / baseline.requestsPerSecond) * 100).toFixed(1)}% of baseline` : 'baseline';
@@ -59,14 +55,28 @@ export async function main(): Promise<void> {
     const bareSplit = bareCpu.stop(baseline.total);
     await bare.close();
 
-    const config = testConfig({ EVENT_STORE_URL: await freshDatabase(baseUrl), POLICY_PATH: 'policies/default.yaml' });
+    const databaseUrl = await freshDatabase(baseUrl, 'bench');
+    const insertRate = await rawInsertRate(databaseUrl, 3000, 32);
+    const config = testConfig({ EVENT_STORE_URL: databaseUrl, POLICY_PATH: 'policies/default.yaml' });
     const svc = await startTestApp(PolicyServiceModule.forRoot(config));
     const headers = { 'content-type': 'application/json', ...(await authHeader('bench-agent', ['submitter'])) };
     await autocannon({ url: `${svc.url}/api/v1/jobs`, method: 'POST', body, headers, seconds: 2 });
+    const queries = countQueries();
+    const profiler = process.env.BENCH_CPU_PROFILE ? await startCpuProfile() : null;
+    const cpu = process.cpuUsage();
+    queries.start();
     const submitCpu = startCpuAccounting({ postgresDataDir: benchPostgresDataDir(own) });
     const submit = await autocannon({ url: `${svc.url}/api/v1/jobs`, method: 'POST', body, headers });
     const submitSplit = submitCpu.stop(submit.total);
+    const cpuPerRequestUs = cpuUsSince(cpu) / submit.total;
+    // The relays' share of the run's work: what they had not relayed yet when the load ended.
+    const settleMs = await relaysSettled(databaseUrl, queries);
+    const statements = queries.stop();
+    const cpuSettledPerRequestUs = cpuUsSince(cpu) / submit.total;
+    if (profiler) await profiler.stop(process.env.BENCH_CPU_PROFILE!);
     await svc.close();
+    const queryTotal = [...statements.values()].reduce((a, b) => a + b, 0);
+    const perStatement = [...statements].sort((a, b) => b[1] - a[1]).map(([sql, n]) => `| ${(n / submit.total).toFixed(3)} | \`${sql}\` |`);
 
     process.stdout.write(
       [
@@ -77,11 +87,19 @@ export async function main(): Promise<void> {
         '',
         'Server and autocannon share the 2 cores; every submit is a new job stored with an expected-revision append.',
         '',
+        `raw one-row INSERTs, 32 connections, same server: ${Math.round(insertRate).toLocaleString('en-US')} rows/s; POST /jobs is ${(submit.requestsPerSecond / insertRate).toFixed(2)} of it (target >= 0.5)`,
+        `service process CPU per request (user + system): ${cpuPerRequestUs.toFixed(0)} µs over ${submit.total} requests during the load; ${cpuSettledPerRequestUs.toFixed(0)} µs with the relays' catch-up (${(settleMs / 1000).toFixed(1)} s after the load)`,
+        `SQL statements per request (load and the relays' catch-up): ${(queryTotal / submit.total).toFixed(3)}`,
+        '',
         ...CPU_SPLIT_HEADER,
         cpuSplitRow('bare route (no store)', bareSplit),
-        cpuSplitRow('POST /api/v1/jobs', submitSplit),
+        cpuSplitRow('POST /api/v1/jobs (during the load)', submitSplit),
         '',
         'The service runs in the bench process; PostgreSQL is the server of the bench (n/a when it came from DATABASE_URL); the rest is the machine minus both.',
+        '',
+        '| per request | statement |',
+        '| ---: | --- |',
+        ...perStatement,
         '',
       ].join('\n'),
     );

@@ -3,6 +3,9 @@ import { ValidateBy, ValidationOptions, validateSync, ValidationError } from 'cl
 import { escapeUnsafeText, findUnsafeValues, isSafeIdentity } from './text-safety';
 
 import { ID_PATTERN } from './ids';
+import { memoizeValidationMetadata } from './validation-metadata.cache';
+
+memoizeValidationMetadata();
 
 export { ID_PATTERN };
 export const TOPIC_PATTERN = /^[a-z0-9][a-z0-9._\-]{0,199}$/i;

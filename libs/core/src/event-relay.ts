@@ -33,6 +33,8 @@ export interface EventRelayOptions<E> {
   readonly topic: string;
   /** The message for an event, or null to skip it. */
   readonly toMessage: EventRelayMapper<E>;
+  /** Called with each batch of events before they are mapped (a mapper that looks ahead in the batch). */
+  readonly prepareBatch?: (events: readonly RecordedEvent<E & { type: string; data: unknown }>[]) => void;
 }
 
 /** What makes one relay: {@link EventRelayOptions} with the topic picked from the deployment's topic names. */
@@ -91,6 +93,7 @@ export class EventRelay<E = unknown> implements OnApplicationBootstrap, OnModule
     const traced = tracingEnabled();
     let chunk: OutboundMessage[] = [];
     let bytes = 0;
+    this.options.prepareBatch?.(events);
     for (const event of events) {
       const message = await this.options.toMessage(event);
       if (!message) continue;

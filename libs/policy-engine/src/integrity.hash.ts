@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { JobRequest } from '@signoff/contracts';
 import canonicalize from 'canonicalize';
 import type { PolicyBundle } from './policy.types';
@@ -67,7 +67,7 @@ export function canonicalJson(value: unknown): string {
 
 /** `"sha256:" + hex(SHA-256(RFC 8785 canonical JSON of value))`. */
 export function canonicalSha256(value: unknown): string {
-  return 'sha256:' + createHash('sha256').update(canonicalJson(value), 'utf8').digest('hex');
+  return 'sha256:' + hash('sha256', canonicalJson(value), 'hex');
 }
 
 /**

@@ -18,6 +18,7 @@ export const AuditRelay = eventRelayProvider<SignoffEvent>(
       name: 'audit-relay',
       eventTypes: [...JOB_EVENT_TYPES, 'PolicyActivated'],
       topic: (topics) => topics.audit,
+      prepareBatch: (events) => redactions.prepareBatch(events),
       toMessage: async (event) => auditMessage(toCloudEvent(event as never, await redactions.pathsFor(event as never)), event.streamId),
     };
   },
