@@ -227,10 +227,48 @@ async function startCpuProfile(): Promise<{ stop(file: string): Promise<void> }>
   };
 }
 
+/**
+ * BENCH_QUERY_COUNT=1: counts the node-postgres statements of this process (the service and the
+ * bench's own checks) by kind during the distinct run and prints them per approve: the store's
+ * round trips, which the machine's load does not distort.
+ */
+function countQueries(): { snapshot(): Map<string, number> } {
+  const counts = new Map<string, number>();
+  const proto = Client.prototype as unknown as { query: (...args: unknown[]) => unknown };
+  const original = proto.query;
+  const kind = (text: string): string => {
+    const flat = text.replace(/\s+/g, ' ').trim();
+    if (flat.startsWith('WITH snapshot AS MATERIALIZED')) return 'log read (subscriptions)';
+    if (flat.includes('event_store.subscriptions')) return 'checkpoint';
+    if (flat.startsWith('SELECT') && flat.includes('FROM event_store.events')) return 'stream read';
+    if (flat.includes('INSERT INTO event_store.events') || flat.includes('event_store.streams')) return 'append';
+    if (flat.includes('audit_log.')) return 'audit tree';
+    return flat.slice(0, 40);
+  };
+  proto.query = function (this: unknown, ...args: unknown[]) {
+    const first = args[0] as string | { text?: string } | undefined;
+    const text = typeof first === 'string' ? first : (first?.text ?? '');
+    const key = kind(text);
+    counts.set(key, (counts.get(key) ?? 0) + 1);
+    return original.apply(this, args);
+  };
+  return { snapshot: () => new Map(counts) };
+}
+
+function queriesPerRequest(before: Map<string, number>, after: Map<string, number>, requests: number): string {
+  return [...after]
+    .map(([key, n]) => [key, n - (before.get(key) ?? 0)] as const)
+    .filter(([, n]) => n > 0)
+    .sort((a, b) => b[1] - a[1])
+    .map(([key, n]) => `${key}: ${n} (${(n / requests).toFixed(3)}/approve)`)
+    .join('; ');
+}
+
 const fmt = (n: number, digits = 0) => n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
 const verdict = (ok: boolean) => (ok ? 'met' : 'not met');
 
 export async function main(): Promise<void> {
+  const queryCounter = process.env.BENCH_QUERY_COUNT === '1' ? countQueries() : null;
   const own = process.env.BENCH_DATABASE_URL ? null : await startPostgres({ durable: true });
   const baseUrl = process.env.BENCH_DATABASE_URL ?? own!.url;
   try {
@@ -262,9 +300,11 @@ export async function main(): Promise<void> {
           }, 250)
         : null;
       const profiler = process.env.BENCH_CPU_PROFILE ? await startCpuProfile() : null;
+      const queriesBefore = queryCounter?.snapshot();
       const distinctCpu = process.cpuUsage();
       const distinct = await runLoader<DistinctResult>({ mode: 'distinct', base: svc.url, connections: CONNECTIONS, ids, authorization });
       const distinctCpuUs = cpuUs(process.cpuUsage(distinctCpu));
+      if (queryCounter) process.stdout.write(`PostgreSQL statements during the distinct run (${distinct.total} approves): ${queriesPerRequest(queriesBefore!, queryCounter.snapshot(), distinct.total)}\n\n`);
       if (profiler) await profiler.stop(process.env.BENCH_CPU_PROFILE!);
       if (sampler) clearInterval(sampler);
       let catchUpMs = 0;
@@ -292,6 +332,7 @@ export async function main(): Promise<void> {
       // distinct run's writes have settled.
       await new Promise((r) => setTimeout(r, 1000));
       const contendedIds = await pendingJobs(svc.app, CONTENDED_ROUNDS + 1);
+      const contendedQueries = queryCounter?.snapshot();
       const contendedCpu = process.cpuUsage();
       const rounds = await runLoader<ContendedRound[]>({
         mode: 'contended',
@@ -303,6 +344,7 @@ export async function main(): Promise<void> {
       });
       // The warm-up is a contended round too (1,000 approves of one job): CPU per round over all of them.
       const contendedCpuMsPerRound = cpuUs(process.cpuUsage(contendedCpu)) / 1000 / (rounds.length + 1);
+      if (queryCounter) process.stdout.write(`PostgreSQL statements during the contended rounds (${rounds.length + 1} x ${CONTENDED} approves): ${queriesPerRequest(contendedQueries!, queryCounter.snapshot(), (rounds.length + 1) * CONTENDED)}\n\n`);
       for (const round of rounds) {
         const grants = (await store.readStream<JobEvent>(toJobStreamId({ tenant: 'default', jobId: round.jobId }))).filter((e) => e.type === 'ApprovalGranted').length;
         const ok = round.counts['200 approved'] === 1 && round.counts['200 already_approved'] === CONTENDED - 1 && grants === 1;
