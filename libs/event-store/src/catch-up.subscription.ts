@@ -97,6 +97,8 @@ export class CatchUpSubscription<C> implements SubscriptionHandle {
   private owning = false;
   private lastWriteAt = 0;
   private renewal: ReturnType<typeof setInterval> | null = null;
+  /** A checkpoint write put off by `checkpointIntervalMs`. */
+  private deferred: ReturnType<typeof setTimeout> | null = null;
   /** Checkpoint writes (batch ends, renewals, the release) run one at a time. */
   private writes: Promise<unknown> = Promise.resolve();
   /** Fed by the shared log read (null: reading the log itself). */
@@ -183,7 +185,7 @@ export class CatchUpSubscription<C> implements SubscriptionHandle {
           this.cursor = batch.scannedTo;
         }
         // Only batches that handled something are worth a write; idle polls keep the cursor in memory.
-        if (handled > 0) await this.persist(false);
+        if (handled > 0) await this.checkpoint();
         failures = 0;
         if (this.member === null && this.owning && batch.events.length < this.batchSize) {
           // Caught up with everything readable: from now on the shared read feeds us (when it can).
@@ -198,6 +200,7 @@ export class CatchUpSubscription<C> implements SubscriptionHandle {
         // The store was closed under us (close() stops its own subscriptions first): nothing to retry.
         if (error instanceof EventStoreClosedError) {
           this.endRenewal();
+          this.endDeferred();
           return;
         }
         failures += 1;
@@ -276,6 +279,24 @@ export class CatchUpSubscription<C> implements SubscriptionHandle {
     return false;
   }
 
+  /** After a batch that handled something: the checkpoint now, or once `checkpointIntervalMs` since the last write is over. */
+  private async checkpoint(): Promise<void> {
+    const interval = this.options.checkpointIntervalMs ?? 0;
+    const wait = this.lastWriteAt + interval - performance.now();
+    if (interval <= 0 || wait <= 0) return this.persist(false);
+    if (this.deferred !== null) return;
+    this.deferred = setTimeout(() => {
+      this.deferred = null;
+      this.persist(false).catch((error: unknown) => this.report(error));
+    }, Math.ceil(wait));
+    this.deferred.unref?.();
+  }
+
+  private endDeferred(): void {
+    if (this.deferred !== null) clearTimeout(this.deferred);
+    this.deferred = null;
+  }
+
   private startRenewal(lease: SubscriptionLease): void {
     this.endRenewal();
     this.renewal = setInterval(() => {
@@ -301,6 +322,7 @@ export class CatchUpSubscription<C> implements SubscriptionHandle {
   /** Deposed: another instance holds the lease. Stop handling; stand by again. */
   private lose(): void {
     this.leaveFeed();
+    this.endDeferred();
     this.owning = false;
     this.stored = null;
     this.cursor = null;
@@ -357,6 +379,7 @@ export class CatchUpSubscription<C> implements SubscriptionHandle {
   /** On stop: the last checkpoint, and the lease handed back so a standby takes over at once. */
   private async release(): Promise<void> {
     this.endRenewal();
+    this.endDeferred();
     await this.persist(false);
     if (this.lease === null || !this.owning) return;
     await this.serialized(async () => {

@@ -220,6 +220,25 @@ describe('CatchUpSubscription', () => {
     expect(source.writes).toEqual([3, 6, 7]);
   });
 
+  it('with checkpointIntervalMs, writes at most once per interval (a timer writes the rest), and at stop', async () => {
+    const source = new FakeSource();
+    const seen: number[] = [];
+    const sub = start(source, { batchSize: 2, checkpointIntervalMs: 80, handler: (e) => void seen.push(Number(e.revision)) });
+    source.append(6);
+    sub.notify();
+    await until(() => seen.length === 6);
+    // The first batch is written at once; the two after it within the interval are not yet.
+    expect(source.writes).toEqual([2]);
+    await until(() => source.writes.length === 2, 1_000);
+    expect(source.writes).toEqual([2, 6]);
+    source.append(1);
+    sub.notify();
+    await until(() => seen.length === 7);
+    await sub.stop();
+    expect(source.writes).toEqual([2, 6, 7]);
+    expect(seen).toEqual([0, 1, 2, 3, 4, 5, 6]);
+  });
+
   it('ends by itself when the store is closed under it', async () => {
     const source = new FakeSource();
     source.readBatch = async () => {
