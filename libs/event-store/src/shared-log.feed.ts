@@ -11,6 +11,9 @@
  * cursor, when it falls more than a bounded queue behind (a slow handler never holds the others
  * up), when a handler fails (the batch comes again from the store), when it loses its lease or
  * stops, and when the feed's read fails.
+ *
+ * Members are handed the same event objects (one parse per read, not one per subscription):
+ * handlers read events, none may change them (none in this repository does).
  */
 import { matchesFilter } from './event-store.rules';
 import type { AllFilter, RecordedEvent } from './event-store.port';
@@ -246,6 +249,9 @@ export class SharedLogFeed<C> {
         }
         this.readTo = to;
       }
+    } catch {
+      // Nothing above should throw; if it does, nobody waits on a feed that stopped.
+      this.dropAll();
     } finally {
       this.running = false;
       // A member may have joined while the last read was in flight, after the loop decided to end.
