@@ -222,7 +222,7 @@ async function startCpuProfile(): Promise<{ stop(file: string): Promise<void> }>
       const { profile } = await session.post('Profiler.stop');
       fs.writeFileSync(file, JSON.stringify(profile));
       session.disconnect();
-      log(`CPU profile of the distinct run written to ${file}`);
+      log(`CPU profile written to ${file}`);
     },
   };
 }
@@ -333,6 +333,8 @@ export async function main(): Promise<void> {
       await new Promise((r) => setTimeout(r, 1000));
       const contendedIds = await pendingJobs(svc.app, CONTENDED_ROUNDS + 1);
       const contendedQueries = queryCounter?.snapshot();
+      // BENCH_CPU_PROFILE_CONTENDED=<file>: the same kind of profile of the contended rounds (warm-up round included).
+      const contendedProfiler = process.env.BENCH_CPU_PROFILE_CONTENDED ? await startCpuProfile() : null;
       const contendedCpu = process.cpuUsage();
       const rounds = await runLoader<ContendedRound[]>({
         mode: 'contended',
@@ -344,6 +346,7 @@ export async function main(): Promise<void> {
       });
       // The warm-up is a contended round too (1,000 approves of one job): CPU per round over all of them.
       const contendedCpuMsPerRound = cpuUs(process.cpuUsage(contendedCpu)) / 1000 / (rounds.length + 1);
+      if (contendedProfiler) await contendedProfiler.stop(process.env.BENCH_CPU_PROFILE_CONTENDED!);
       if (queryCounter) process.stdout.write(`PostgreSQL statements during the contended rounds (${rounds.length + 1} x ${CONTENDED} approves): ${queriesPerRequest(contendedQueries!, queryCounter.snapshot(), (rounds.length + 1) * CONTENDED)}\n\n`);
       for (const round of rounds) {
         const grants = (await store.readStream<JobEvent>(toJobStreamId({ tenant: 'default', jobId: round.jobId }))).filter((e) => e.type === 'ApprovalGranted').length;

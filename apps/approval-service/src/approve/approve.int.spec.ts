@@ -9,6 +9,7 @@ import { createTestDatabase } from '../../../../test/support/infra';
 import { ApprovalTestApp, bearer, call, startApprovalApp } from '../testing/approval-test.app';
 import { paymentJob, submitJob } from '../testing/job.fixture';
 import { writePolicyFile } from '../testing/test-policies';
+import { PendingApprovalsProjection } from '../projections/pending-approvals.projection';
 
 async function metric(svc: ApprovalTestApp, name: 'approvalsAlreadyApproved' | 'approvalsSnapshotMismatch' | 'approvalConflicts'): Promise<number> {
   const data = await svc.app.get(SignoffMetrics)[name].get();
@@ -73,6 +74,11 @@ describe('approve and reject on real PostgreSQL', () => {
       if (id === stream) reads += 1;
       return readStream(id, options);
     }) as EventStore['readStream'];
+    // Every request then decides first on the projection's fold (pending) or, once the projection
+    // folded the grant, on a read that sees it: only the former can conflict.
+    const projection = svc.app.get(PendingApprovalsProjection);
+    for (let i = 0; i < 500 && projection.cached({ tenant: 'default', jobId: job.job_id }) === null; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(projection.cached({ tenant: 'default', jobId: job.job_id })).not.toBeNull();
     const conflictsBefore = await metric(svc, 'approvalConflicts');
     const started = performance.now();
     const answers = await Promise.all(
