@@ -35,7 +35,7 @@ import { SignoffMetrics } from '@signoff/observability';
 import { benchPostgresDataDir, CPU_SPLIT_HEADER, cpuSplitRow, startCpuAccounting } from './support/cpu-accounting';
 import { startPostgres } from '../../deploy/local/postgres/postgres';
 import { startTestApp } from '../support/app';
-import { freshDatabase, rawInsertRate, startCpuProfile } from './support/service-cost';
+import { countQueries, freshDatabase, rawInsertRate, startCpuProfile, statementKind } from './support/service-cost';
 
 const TARGET_RATE = 4123;
 const TARGET_P99_MS = 15.7;
@@ -175,10 +175,27 @@ async function pendingJobs(app: Parameters<typeof submitJob>[0], count: number):
 
 /* BENCH_CPU_PROFILE=<file>: a V8 CPU profile of the service's process during the distinct run only (not the preparation). */
 
+/*
+ * BENCH_QUERY_COUNT=1: counts the node-postgres statements of this process (the service and the
+ * bench's own checks) by kind during the distinct run and prints them per approve: the store's
+ * round trips, which the machine's load does not distort.
+ */
+
+function queriesPerRequest(before: Map<string, number>, after: Map<string, number>, requests: number): string {
+  return [...after]
+    .map(([key, n]) => [key, n - (before.get(key) ?? 0)] as const)
+    .filter(([, n]) => n > 0)
+    .sort((a, b) => b[1] - a[1])
+    .map(([key, n]) => `${key}: ${n} (${(n / requests).toFixed(3)}/approve)`)
+    .join('; ');
+}
+
 const fmt = (n: number, digits = 0) => n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
 const verdict = (ok: boolean) => (ok ? 'met' : 'not met');
 
 export async function main(): Promise<void> {
+  const queryCounter = process.env.BENCH_QUERY_COUNT === '1' ? countQueries(statementKind) : null;
+  queryCounter?.start();
   const own = process.env.BENCH_DATABASE_URL ? null : await startPostgres({ durable: true });
   const baseUrl = process.env.BENCH_DATABASE_URL ?? own!.url;
   try {
@@ -210,11 +227,13 @@ export async function main(): Promise<void> {
           }, 250)
         : null;
       const profiler = process.env.BENCH_CPU_PROFILE ? await startCpuProfile() : null;
+      const queriesBefore = queryCounter?.snapshot();
       const distinctCpu = process.cpuUsage();
       const distinctSplit = startCpuAccounting({ postgresDataDir: benchPostgresDataDir(own) });
       const distinct = await runLoader<DistinctResult>({ mode: 'distinct', base: svc.url, connections: CONNECTIONS, ids, authorization });
       const distinctSplitFigures = distinctSplit.stop(distinct.total);
       const distinctCpuUs = cpuUs(process.cpuUsage(distinctCpu));
+      if (queryCounter) process.stdout.write(`PostgreSQL statements during the distinct run (${distinct.total} approves): ${queriesPerRequest(queriesBefore!, queryCounter.snapshot(), distinct.total)}\n\n`);
       if (profiler) await profiler.stop(process.env.BENCH_CPU_PROFILE!);
       if (sampler) clearInterval(sampler);
       let catchUpMs = 0;
@@ -242,6 +261,9 @@ export async function main(): Promise<void> {
       // distinct run's writes have settled.
       await new Promise((r) => setTimeout(r, 1000));
       const contendedIds = await pendingJobs(svc.app, CONTENDED_ROUNDS + 1);
+      const contendedQueries = queryCounter?.snapshot();
+      // BENCH_CPU_PROFILE_CONTENDED=<file>: the same kind of profile of the contended rounds (warm-up round included).
+      const contendedProfiler = process.env.BENCH_CPU_PROFILE_CONTENDED ? await startCpuProfile() : null;
       const contendedCpu = process.cpuUsage();
       const rounds = await runLoader<ContendedRound[]>({
         mode: 'contended',
@@ -253,6 +275,8 @@ export async function main(): Promise<void> {
       });
       // The warm-up is a contended round too (1,000 approves of one job): CPU per round over all of them.
       const contendedCpuMsPerRound = cpuUs(process.cpuUsage(contendedCpu)) / 1000 / (rounds.length + 1);
+      if (contendedProfiler) await contendedProfiler.stop(process.env.BENCH_CPU_PROFILE_CONTENDED!);
+      if (queryCounter) process.stdout.write(`PostgreSQL statements during the contended rounds (${rounds.length + 1} x ${CONTENDED} approves): ${queriesPerRequest(contendedQueries!, queryCounter.snapshot(), (rounds.length + 1) * CONTENDED)}\n\n`);
       for (const round of rounds) {
         const grants = (await store.readStream<JobEvent>(toJobStreamId({ tenant: 'default', jobId: round.jobId }))).filter((e) => e.type === 'ApprovalGranted').length;
         const ok = round.counts['200 approved'] === 1 && round.counts['200 already_approved'] === CONTENDED - 1 && grants === 1;

@@ -11,6 +11,9 @@ import { SIGNOFF_TOPICS } from './core.tokens';
  */
 const MAX_PUBLISH_BYTES = 256 * 1024;
 
+/** How often a relay writes its checkpoint at most (the events of one interval may be published again after a crash). */
+const RELAY_CHECKPOINT_INTERVAL_MS = 100;
+
 /** About the encoded size of a message: its value's JSON and its key and headers. */
 function approximateBytes(message: OutboundMessage): number {
   const { value } = message;
@@ -75,6 +78,9 @@ export class EventRelay<E = unknown> implements OnApplicationBootstrap, OnModule
       filter: { eventTypes: this.options.eventTypes, streamPrefix: this.options.streamPrefix },
       batchSize: 200,
       pollIntervalMs: 20,
+      // At most ten checkpoint writes a second however small the batches (issue 15: one write per
+      // handled batch was 0.06 statements per approve); a crash hands at most 100 ms again.
+      checkpointIntervalMs: RELAY_CHECKPOINT_INTERVAL_MS,
       handleBatch: (events) => this.relay(events),
       // A lease lost to another instance is logged by the store's lease observer: not a failure.
       onError: (error) => {

@@ -41,6 +41,9 @@ export interface ExecuteResult<C extends JobCommand> {
 /** The state of a job id nobody has written to (a freshly generated id). */
 export const NEW_JOB: LoadedJob = Object.freeze({ state: foldJob([]), revision: 'no_stream' as const, events: [] });
 
+/** Jobs whose last state this instance wrote or read (after a conflict) it keeps, oldest dropped first. */
+const KNOWN_JOBS = 1024;
+
 /** Bounded retries on expected-version conflicts; then 503 `busy`. */
 export const MAX_COMMAND_ATTEMPTS = 12;
 
@@ -57,6 +60,13 @@ export class JobCommandHandler {
   private readonly dbSystem: string;
   /** Reloads after a conflict in flight, by job: concurrent losers of one race share one read. */
   private readonly reloads = new Map<string, Promise<LoadedJob>>();
+  /**
+   * By job, the state this instance's last append left (or its last reload read) and its
+   * revision: a reload after a conflict that reported a head at or below it decides on it
+   * without a read (the contended approve's losers answer `already_approved` from the winner's
+   * state). Bounded; insertion order is age.
+   */
+  private readonly known = new Map<string, LoadedJob>();
 
   constructor(
     private readonly store: EventStore,
@@ -120,7 +130,9 @@ export class JobCommandHandler {
             () => this.store.appendToStream(stream, events, { expectedRevision: loaded.revision }),
           ),
         );
-        return { result, state: foldJob(result.events, loaded.state), appended: result.events, revision: nextRevision };
+        const state = foldJob(result.events, loaded.state);
+        this.remember(ref, { state, revision: nextRevision, events: [] });
+        return { result, state, appended: result.events, revision: nextRevision };
       } catch (error) {
         // A duplicate id elsewhere in the stream means an earlier try of this very command landed
         // after all: reload and decide again, which answers it idempotently.
@@ -144,7 +156,9 @@ export class JobCommandHandler {
    */
   private async reload(ref: JobRef, atLeast: bigint | 'no_stream'): Promise<LoadedJob> {
     // Keyed by the reference itself (the tenant decides whether a stream's job is this one's).
-    const key = `${ref.tenant}\u0000${ref.jobId}`;
+    const key = keyOf(ref);
+    const known = this.known.get(key);
+    if (known !== undefined && revisionReached(known.revision, atLeast)) return known;
     const shared = this.reloads.get(key);
     if (shared !== undefined) {
       const loaded = await shared.catch(() => null);
@@ -153,10 +167,22 @@ export class JobCommandHandler {
     const own = this.load(ref);
     this.reloads.set(key, own);
     try {
-      return await own;
+      const loaded = await own;
+      if (!loaded.foreign) this.remember(ref, loaded);
+      return loaded;
     } finally {
       if (this.reloads.get(key) === own) this.reloads.delete(key);
     }
+  }
+
+  /** Keeps `loaded` as the newest known state of the job, unless an older revision than the one kept. */
+  private remember(ref: JobRef, loaded: LoadedJob): void {
+    const key = keyOf(ref);
+    const kept = this.known.get(key);
+    if (kept !== undefined && loaded.revision !== 'no_stream' && kept.revision !== 'no_stream' && kept.revision > loaded.revision) return;
+    this.known.delete(key);
+    this.known.set(key, { state: loaded.state, revision: loaded.revision, events: [] });
+    if (this.known.size > KNOWN_JOBS) this.known.delete(this.known.keys().next().value!);
   }
 
   /**
@@ -173,6 +199,10 @@ export class JobCommandHandler {
       throw error;
     }
   }
+}
+
+function keyOf(ref: JobRef): string {
+  return `${ref.tenant}\u0000${ref.jobId}`;
 }
 
 function revisionReached(revision: bigint | 'no_stream', atLeast: bigint | 'no_stream'): boolean {

@@ -11,6 +11,7 @@ import {
   type SubscriptionHandle,
 } from './event-store.port';
 import { validateReadAllOptions, validateSubscription } from './event-store.rules';
+import { SharedLogFeed } from './shared-log.feed';
 
 /** Default lease ttl of durable subscriptions (SUBSCRIPTION_LEASE_MS). */
 export const DEFAULT_SUBSCRIPTION_LEASE_MS = 5_000;
@@ -38,7 +39,8 @@ export interface SubscriptionLeaseOptions {
  * What the adapters share around their catch-up source, written once: durable and non-durable
  * subscriptions, the non-durable reader, waking subscriptions after an append, and a close that
  * stops every subscription (each stores its last checkpoint) before the connection goes.
- * `C` is the adapter's log cursor.
+ * Every subscription of the store that has caught up is fed by one {@link SharedLogFeed}: one
+ * read of the log per process, not one per subscription. `C` is the adapter's log cursor.
  */
 export abstract class CatchUpEventStore<C> extends EventStore {
   /** Set once every subscription has stopped, just before `dispose()`: the source refuses from then on. */
@@ -46,6 +48,7 @@ export abstract class CatchUpEventStore<C> extends EventStore {
   private closing: Promise<void> | null = null;
   private readonly subscriptions = new Set<CatchUpSubscription<C>>();
   private volatileSource: CatchUpSource<C> | null = null;
+  private logFeed: SharedLogFeed<C> | null = null;
   private leaseOptions: SubscriptionLeaseOptions = {};
   /** Names this process in lease records (`host/pid`), so an operator can tell who owns what. */
   private readonly instanceLabel = `${hostname()}/${process.pid}`;
@@ -63,7 +66,13 @@ export abstract class CatchUpEventStore<C> extends EventStore {
 
   /** New events may be readable: running subscriptions skip their idle wait. */
   protected notifySubscriptions(): void {
+    this.logFeed?.notify();
     for (const subscription of this.subscriptions) subscription.notify();
+  }
+
+  /** Log reads made by the shared feed of this store's subscriptions so far (for profiles and tests). */
+  get sharedLogReads(): number {
+    return this.logFeed?.reads ?? 0;
   }
 
   /** Sets how durable subscriptions started from now on hold their lease (call it once, right after opening). */
@@ -106,6 +115,7 @@ export abstract class CatchUpEventStore<C> extends EventStore {
     this.closing ??= (async () => {
       // Subscriptions store their last checkpoint on the way out, so the connection closes after them.
       await Promise.all([...this.subscriptions].map((subscription) => subscription.stop()));
+      this.logFeed?.close();
       this.closed = true;
       await this.dispose();
     })();
@@ -121,7 +131,8 @@ export abstract class CatchUpEventStore<C> extends EventStore {
     this.assertOpen();
     validateSubscription(name, options);
     validateReadAllOptions({ filter: options.filter });
-    const subscription = new CatchUpSubscription<C>(name, source, options as SubscribeOptions, (done) => this.subscriptions.delete(done), lease);
+    this.logFeed ??= new SharedLogFeed<C>(this.source);
+    const subscription = new CatchUpSubscription<C>(name, source, options as SubscribeOptions, (done) => this.subscriptions.delete(done), lease, this.logFeed);
     this.subscriptions.add(subscription);
     return subscription;
   }

@@ -7,6 +7,7 @@
 import { EventStoreClosedError, SubscriptionCheckpointConflictError, SubscriptionLeaseLostError } from './event-store.errors';
 import type { AllFilter, EventData, LogReader, RecordedEvent, SubscribeOptions, SubscriptionHandle } from './event-store.port';
 import { decideAfterConflict, decideStandby, renewalDue, standbyPollMs, type LeaseWatch } from './subscription-lease.decider';
+import type { LogFeedMember, SharedLogFeed } from './shared-log.feed';
 
 /** A checkpoint as stored, with whatever the adapter needs for its compare-and-set. */
 export interface StoredCheckpoint<C> {
@@ -80,7 +81,9 @@ class HandlerFailure extends Error {
  * One running subscription; created by an adapter's `subscribe`. With a {@link SubscriptionLease}
  * it handles events only while it owns the lease (renewed by a timer every ttl/3, so a slow
  * handler does not lose it while the process lives) and stands by otherwise; `stop()` releases
- * the lease so a standby takes over at once.
+ * the lease so a standby takes over at once. With a {@link SharedLogFeed} it reads the log
+ * itself only until it has caught up, then takes its events from the process's one shared read
+ * (and reads on its own again whenever the feed drops it, a handler fails or the lease is lost).
  */
 export class CatchUpSubscription<C> implements SubscriptionHandle {
   private stopping = false;
@@ -94,8 +97,12 @@ export class CatchUpSubscription<C> implements SubscriptionHandle {
   private owning = false;
   private lastWriteAt = 0;
   private renewal: ReturnType<typeof setInterval> | null = null;
+  /** A checkpoint write put off by `checkpointIntervalMs`. */
+  private deferred: ReturnType<typeof setTimeout> | null = null;
   /** Checkpoint writes (batch ends, renewals, the release) run one at a time. */
   private writes: Promise<unknown> = Promise.resolve();
+  /** Fed by the shared log read (null: reading the log itself). */
+  private member: LogFeedMember<C> | null = null;
   private readonly finished: Promise<void>;
   private readonly batchSize: number;
   private readonly pollIntervalMs: number;
@@ -107,6 +114,7 @@ export class CatchUpSubscription<C> implements SubscriptionHandle {
     private readonly options: SubscribeOptions,
     private readonly onFinished: (subscription: CatchUpSubscription<C>) => void,
     private readonly lease: SubscriptionLease | null = null,
+    private readonly feed: SharedLogFeed<C> | null = null,
   ) {
     this.batchSize = options.batchSize ?? DEFAULT_BATCH_SIZE;
     this.pollIntervalMs = options.pollIntervalMs ?? DEFAULT_POLL_INTERVAL_MS;
@@ -127,8 +135,30 @@ export class CatchUpSubscription<C> implements SubscriptionHandle {
 
   stop(): Promise<void> {
     this.stopping = true;
+    this.leaveFeed();
     this.wake?.();
     return this.finished;
+  }
+
+  /** Whether it takes its events from the shared log read now (for tests). */
+  get fed(): boolean {
+    return this.member?.joined ?? false;
+  }
+
+  private leaveFeed(): void {
+    this.member?.leave();
+    this.member = null;
+  }
+
+  /** The next batch: from the shared feed while joined, else read after our cursor. Null: just left the feed. */
+  private async nextBatch(): Promise<CatchUpBatch<C> | null> {
+    if (this.member !== null) {
+      const fed = await this.member.take(this.batchSize);
+      if (fed !== null) return fed;
+      this.member = null;
+      return null;
+    }
+    return this.source.readBatch(this.cursor, this.options.filter, this.batchSize);
   }
 
   private report(error: unknown, event?: RecordedEvent): void {
@@ -146,20 +176,31 @@ export class CatchUpSubscription<C> implements SubscriptionHandle {
         if (!this.owning) {
           if (!(await this.acquire())) break;
         }
-        const batch = await this.source.readBatch(this.cursor, this.options.filter, this.batchSize);
+        const batch = await this.nextBatch();
+        if (batch === null) continue;
         const handled = await this.handle(batch.events);
         if (!this.owning) continue;
-        if (handled === batch.events.length && batch.scannedTo !== null && this.isAhead(batch.scannedTo)) {
+        const complete = handled === batch.events.length;
+        if (complete && batch.scannedTo !== null && this.isAhead(batch.scannedTo)) {
           this.cursor = batch.scannedTo;
         }
         // Only batches that handled something are worth a write; idle polls keep the cursor in memory.
-        if (handled > 0) await this.persist(false);
+        if (handled > 0) await this.checkpoint();
         failures = 0;
-        if (this.owning && batch.events.length < this.batchSize) await this.sleep(this.pollIntervalMs, true);
+        if (this.member === null && this.owning && batch.events.length < this.batchSize) {
+          // Caught up with everything readable: from now on the shared read feeds us (when it can).
+          if (complete && batch.scannedTo !== null && !this.stopping && this.feed !== null) {
+            this.member = this.feed.join(this.cursor, this.options.filter, this.pollIntervalMs);
+          }
+          if (this.member === null) await this.sleep(this.pollIntervalMs, true);
+        }
       } catch (error) {
+        // The events taken from the feed after the failed one are gone from it: read them again ourselves.
+        this.leaveFeed();
         // The store was closed under us (close() stops its own subscriptions first): nothing to retry.
         if (error instanceof EventStoreClosedError) {
           this.endRenewal();
+          this.endDeferred();
           return;
         }
         failures += 1;
@@ -238,6 +279,24 @@ export class CatchUpSubscription<C> implements SubscriptionHandle {
     return false;
   }
 
+  /** After a batch that handled something: the checkpoint now, or once `checkpointIntervalMs` since the last write is over. */
+  private async checkpoint(): Promise<void> {
+    const interval = this.options.checkpointIntervalMs ?? 0;
+    const wait = this.lastWriteAt + interval - performance.now();
+    if (interval <= 0 || wait <= 0) return this.persist(false);
+    if (this.deferred !== null) return;
+    this.deferred = setTimeout(() => {
+      this.deferred = null;
+      this.persist(false).catch((error: unknown) => this.report(error));
+    }, Math.ceil(wait));
+    this.deferred.unref?.();
+  }
+
+  private endDeferred(): void {
+    if (this.deferred !== null) clearTimeout(this.deferred);
+    this.deferred = null;
+  }
+
   private startRenewal(lease: SubscriptionLease): void {
     this.endRenewal();
     this.renewal = setInterval(() => {
@@ -262,6 +321,8 @@ export class CatchUpSubscription<C> implements SubscriptionHandle {
 
   /** Deposed: another instance holds the lease. Stop handling; stand by again. */
   private lose(): void {
+    this.leaveFeed();
+    this.endDeferred();
     this.owning = false;
     this.stored = null;
     this.cursor = null;
@@ -318,6 +379,7 @@ export class CatchUpSubscription<C> implements SubscriptionHandle {
   /** On stop: the last checkpoint, and the lease handed back so a standby takes over at once. */
   private async release(): Promise<void> {
     this.endRenewal();
+    this.endDeferred();
     await this.persist(false);
     if (this.lease === null || !this.owning) return;
     await this.serialized(async () => {

@@ -1,76 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { CatchUpReader, CatchUpSubscription, withoutCheckpoints, type CatchUpBatch, type CatchUpSource, type CheckpointWrite, type StoredCheckpoint } from './catch-up.subscription';
+import { CatchUpReader, CatchUpSubscription, withoutCheckpoints, type CatchUpSource, type CheckpointWrite, type StoredCheckpoint } from './catch-up.subscription';
 import { EventStoreClosedError, SubscriptionCheckpointConflictError, SubscriptionLeaseLostError } from './event-store.errors';
 import type { AllFilter, RecordedEvent, SubscribeOptions } from './event-store.port';
-import { matchesFilter } from './event-store.rules';
-
-/** An in-memory log whose cursor is the 1-based index of the last event covered. */
-class FakeSource implements CatchUpSource<number> {
-  readonly log: RecordedEvent[] = [];
-  /** The stored cursors (a test may move one as a writer that ignores leases would). */
-  readonly stored = new Map<string, number | null>();
-  readonly owners = new Map<string, string | null>();
-  readonly versions = new Map<string, number>();
-  /** The cursors of writes that moved the checkpoint. */
-  readonly writes: number[] = [];
-  failingReads = 0;
-
-  append(count: number, type = 'E', streamId = 's'): void {
-    for (let i = 0; i < count; i += 1) {
-      const n = this.log.length;
-      this.log.push({
-        id: `id-${n}`,
-        type,
-        data: { n },
-        metadata: {},
-        streamId,
-        revision: BigInt(n),
-        position: BigInt(n + 1),
-        createdAt: new Date(0),
-      });
-    }
-  }
-
-  async readCheckpoint(name: string): Promise<StoredCheckpoint<number> | null> {
-    if (!this.stored.has(name)) return null;
-    return { cursor: this.stored.get(name) ?? null, owner: this.owners.get(name) ?? null, token: this.versions.get(name) ?? 0 };
-  }
-
-  async writeCheckpoint(name: string, previous: StoredCheckpoint<number> | null, next: CheckpointWrite<number>): Promise<StoredCheckpoint<number> | null> {
-    // The SQL adapters' compare-and-set: the record's version and its cursor.
-    if (previous === null ? this.stored.has(name) : previous.token !== (this.versions.get(name) ?? 0) || previous.cursor !== this.stored.get(name)) return null;
-    const version = (this.versions.get(name) ?? 0) + 1;
-    if (next.cursor !== null && next.cursor !== this.stored.get(name)) this.writes.push(next.cursor);
-    this.stored.set(name, next.cursor);
-    this.owners.set(name, next.owner);
-    this.versions.set(name, version);
-    return { ...next, token: version };
-  }
-
-  async readBatch(after: number | null, filter: AllFilter | undefined, limit: number): Promise<CatchUpBatch<number>> {
-    if (this.failingReads > 0) {
-      this.failingReads -= 1;
-      throw new Error('database down');
-    }
-    const events: Array<{ event: RecordedEvent; cursor: number }> = [];
-    for (let i = after ?? 0; i < this.log.length && events.length < limit; i += 1) {
-      if (matchesFilter(this.log[i]!, filter)) events.push({ event: this.log[i]!, cursor: i + 1 });
-    }
-    return { events, scannedTo: events.length < limit ? this.log.length : null };
-  }
-
-  compare(a: number, b: number): number {
-    return a - b;
-  }
-}
-
-async function until(check: () => boolean, timeoutMs = 5_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error('condition not reached');
-    await new Promise((resolve) => setTimeout(resolve, 2));
-  }
-}
+import { FakeSource, until } from './testing/fake-catch-up.source';
 
 function start(source: FakeSource, options: Partial<SubscribeOptions>, name = 'sub') {
   return new CatchUpSubscription<number>(name, source, { pollIntervalMs: 5, retryDelayMs: 1, ...options }, () => undefined);
@@ -218,6 +150,25 @@ describe('CatchUpSubscription', () => {
     await sub.stop();
     expect(batches).toEqual([[0, 1, 2], [3, 4, 5], [6]]);
     expect(source.writes).toEqual([3, 6, 7]);
+  });
+
+  it('with checkpointIntervalMs, writes at most once per interval (a timer writes the rest), and at stop', async () => {
+    const source = new FakeSource();
+    const seen: number[] = [];
+    const sub = start(source, { batchSize: 2, checkpointIntervalMs: 80, handler: (e) => void seen.push(Number(e.revision)) });
+    source.append(6);
+    sub.notify();
+    await until(() => seen.length === 6);
+    // The first batch is written at once; the two after it within the interval are not yet.
+    expect(source.writes).toEqual([2]);
+    await until(() => source.writes.length === 2, 1_000);
+    expect(source.writes).toEqual([2, 6]);
+    source.append(1);
+    sub.notify();
+    await until(() => seen.length === 7);
+    await sub.stop();
+    expect(source.writes).toEqual([2, 6, 7]);
+    expect(seen).toEqual([0, 1, 2, 3, 4, 5, 6]);
   });
 
   it('ends by itself when the store is closed under it', async () => {

@@ -128,6 +128,14 @@ export interface SubscribeOptions<E extends EventData = EventData> {
   /** First wait after a failing handler or store error (doubles up to 30 s); default 250 ms. */
   readonly retryDelayMs?: number;
   /**
+   * At most one checkpoint write per this many ms: a batch handled sooner after the last write
+   * is checkpointed by a timer once the interval is over (or at stop), so a busy subscription
+   * writes a few times a second instead of after every batch. A crash in between hands the events
+   * since the last write again (at least once, as for a batch in flight). Default 0: after every
+   * batch that handled something.
+   */
+  readonly checkpointIntervalMs?: number;
+  /**
    * `subscribe` only: the lease ttl of this subscription (see {@link EventStore.subscribe}); the
    * store's default (SUBSCRIPTION_LEASE_MS, 5000 ms) when omitted.
    */

@@ -119,7 +119,7 @@ export function validateReadAllOptions(options: ReadAllOptions): void {
 /** Checks a subscription name and its numeric options. */
 export function validateSubscription(
   name: unknown,
-  options: { batchSize?: number; pollIntervalMs?: number; leaseMs?: number; handler?: unknown; handleBatch?: unknown },
+  options: { batchSize?: number; pollIntervalMs?: number; leaseMs?: number; checkpointIntervalMs?: number; handler?: unknown; handleBatch?: unknown },
 ): void {
   if (typeof name !== 'string' || name.length === 0) throw new EventStoreArgumentError('subscription name must be a non-empty string');
   const perEvent = typeof options.handler === 'function';
@@ -131,6 +131,7 @@ export function validateSubscription(
     throw new EventStoreArgumentError('batchSize must be a positive integer');
   }
   assertCount(options.pollIntervalMs, 'pollIntervalMs');
+  assertCount(options.checkpointIntervalMs, 'checkpointIntervalMs');
   if (options.leaseMs !== undefined && (!Number.isSafeInteger(options.leaseMs) || options.leaseMs < 10)) {
     throw new EventStoreArgumentError('leaseMs must be an integer of at least 10');
   }

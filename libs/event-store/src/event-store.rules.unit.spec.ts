@@ -152,6 +152,8 @@ describe('argument checks', () => {
     expect(() => validateSubscription('p', { handler: 'nope', handleBatch: async () => undefined })).toThrow(EventStoreArgumentError);
     expect(() => validateSubscription('p', { handler: () => undefined, leaseMs: 5 })).toThrow(/leaseMs/);
     expect(() => validateSubscription('p', { handler: () => undefined, leaseMs: 2_000 })).not.toThrow();
+    expect(() => validateSubscription('p', { handler: () => undefined, checkpointIntervalMs: 100 })).not.toThrow();
+    expect(() => validateSubscription('p', { handler: () => undefined, checkpointIntervalMs: -1 })).toThrow(/checkpointIntervalMs/);
   });
 });
 

@@ -54,7 +54,12 @@ export async function rawInsertRate(url: string, ms: number, connections: number
  * Counts the statements every `pg` client of this process sends while `counting` is on, by the
  * statement's first words (so reads, appends, checkpoints and leases can be told apart).
  */
-export function countQueries(): { start(): void; stop(): Map<string, number>; exclude(client: Client): void } {
+export function countQueries(keyOf: (flatText: string) => string = statementPrefix): {
+  start(): void;
+  stop(): Map<string, number>;
+  snapshot(): Map<string, number>;
+  exclude(client: Client): void;
+} {
   const proto = Client.prototype as unknown as { query: (...args: unknown[]) => unknown };
   const original = proto.query;
   const counts = new Map<string, number>();
@@ -64,7 +69,7 @@ export function countQueries(): { start(): void; stop(): Map<string, number>; ex
     if (counting && !excluded.has(this)) {
       const q = args[0];
       const text = typeof q === 'string' ? q : ((q as { text?: string } | null)?.text ?? '(other)');
-      const key = text.replace(/\s+/g, ' ').trim().replace(/^SELECT e\.position, .*? FROM event_store\./, 'SELECT <event columns> FROM event_store.').slice(0, 110);
+      const key = keyOf(text.replace(/\s+/g, ' ').trim());
       counts.set(key, (counts.get(key) ?? 0) + 1);
     }
     return original.apply(this, args);
@@ -75,12 +80,28 @@ export function countQueries(): { start(): void; stop(): Map<string, number>; ex
       counts.clear();
       counting = true;
     },
+    snapshot: () => new Map(counts),
     stop: () => {
       counting = false;
       proto.query = original;
       return new Map(counts);
     },
   };
+}
+
+/** The default key of {@link countQueries}: the statement's first 110 characters, event columns abbreviated. */
+function statementPrefix(flat: string): string {
+  return flat.replace(/^SELECT e\.position, .*? FROM event_store\./, 'SELECT <event columns> FROM event_store.').slice(0, 110);
+}
+
+/** A coarser key: the kind of store round trip (log read, checkpoint, stream read, append, audit tree). */
+export function statementKind(flat: string): string {
+  if (flat.startsWith('WITH snapshot AS MATERIALIZED')) return 'log read (subscriptions)';
+  if (flat.includes('event_store.subscriptions')) return 'checkpoint';
+  if (flat.startsWith('SELECT') && flat.includes('FROM event_store.events')) return 'stream read';
+  if (flat.includes('INSERT INTO event_store.events') || flat.includes('event_store.streams')) return 'append';
+  if (flat.includes('audit_log.')) return 'audit tree';
+  return flat.slice(0, 40);
 }
 
 /** CPU time (user + system, µs) of this process since `since`. */

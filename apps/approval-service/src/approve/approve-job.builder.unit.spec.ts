@@ -4,7 +4,7 @@ import { jobHash } from '@signoff/policy-engine';
 import { Principal } from '@signoff/runtime';
 import { describe, expect, it } from 'vitest';
 import { awaitingJob, REVIEWED_SNAPSHOT, reviewedRequest } from '../testing/awaiting-job';
-import { approveJobCommand, ApproveJobInput } from './approve-job.builder';
+import { approveJobCommand, ApproveJobInput, storedRequestHash } from './approve-job.builder';
 
 const SNAP_A = REVIEWED_SNAPSHOT;
 const SNAP_B = `sha256:${'b'.repeat(64)}`;
@@ -47,6 +47,17 @@ describe('approveJobCommand', () => {
       },
       metadata,
     });
+  });
+
+  it('hashes a stored request as jobHash does, once per request object (a copy with other content hashes anew)', () => {
+    const job = awaiting();
+    const first = approveJobCommand(input(), job);
+    const again = approveJobCommand(input(), job);
+    expect(again.data.current_job_hash).toBe(first.data.current_job_hash);
+    expect(first.data.current_job_hash).toBe(jobHash(request));
+    const other = { ...request, priority: request.priority + 1 };
+    expect(storedRequestHash(other)).toBe(jobHash(other));
+    expect(storedRequestHash(other)).not.toBe(storedRequestHash(request));
   });
 
   it('sends reason null and no reviewed values when the reviewer gave none', () => {

@@ -142,6 +142,8 @@ describe('outbound webhooks from the approval service, on real PostgreSQL and a 
     expect(granted).toMatchObject({ type: 'approval.granted', data: { job_id: job.job_id, approved_by: ['rita'] } });
     expect(at('/ok')[1].headers['webhook-id']).not.toBe(requested.id);
 
+    // The receiver records a request before it answers; the service counts the delivery once the answer is back.
+    await eventually(async () => (await svc.app.get(SignoffMetrics).text()).includes('signoff_webhook_deliveries_total{endpoint="healthy",outcome="delivered"} 2'), 'the grant counted as delivered', 5000);
     const metrics = await svc.app.get(SignoffMetrics).text();
     expect(metrics).toContain('signoff_webhook_deliveries_total{endpoint="healthy",outcome="delivered"} 2');
     expect(metrics).toContain('signoff_webhook_deliveries_total{endpoint="flaky",outcome="retried"} 1');

@@ -33,6 +33,9 @@ export interface AppendBatchRunner {
   one(entry: BatchedAppend): Promise<AppendResult | null>;
 }
 
+/** Streams whose last landed append the batcher remembers (a stale expectation of one is answered without a statement). */
+export const REMEMBERED_HEADS = 4096;
+
 /** Appends per group commit unless configured. */
 export const DEFAULT_GROUP_COMMIT_APPENDS = 64;
 
@@ -81,6 +84,8 @@ export class AppendBatcher {
   private readonly queue: Waiting[] = [];
   /** Per stream, the last append queued or in flight (later appends of the stream wait for it). */
   private readonly lastOfStream = new Map<string, Promise<Landed | null>>();
+  /** Per stream, the last append this batcher saw land (bounded, oldest first): heads only move forward. */
+  private readonly landedHeads = new Map<string, Landed>();
   private readonly pump: BatchPump<Waiting[]>;
 
   constructor(
@@ -96,10 +101,10 @@ export class AppendBatcher {
 
   append(entry: BatchedAppend): Promise<BatchedOutcome> {
     const before = this.lastOfStream.get(entry.stream);
-    const outcome = before === undefined ? this.enqueue(entry) : before.then((landed) => this.after(landed, entry));
+    const outcome = before === undefined ? this.after(this.landedHeads.get(entry.stream) ?? null, entry) : before.then((landed) => this.after(landed, entry));
     // A superseded append leaves the head where the append before it did: the next one is judged by that.
     const landed = outcome.then(
-      async (o) => (o.kind === 'superseded' ? ((await before) ?? null) : landedOf(o, entry)),
+      async (o) => (o.kind === 'superseded' ? ((await before) ?? null) : this.remember(entry.stream, landedOf(o, entry))),
       () => null,
     );
     this.lastOfStream.set(entry.stream, landed);
@@ -110,15 +115,25 @@ export class AppendBatcher {
   }
 
   /**
-   * An append that waited for the previous append of its stream. The previous one moved the head
-   * away from `landed.from` (heads only move forward), so an append expecting that same head
-   * cannot hold; nor can it be an idempotent repeat, since its ids are not the ones stored there.
+   * An append after an earlier append of its stream landed (one it waited for, or the last one
+   * remembered, however long ago). That one moved the head away from `landed.from` (heads only
+   * move forward), so an append expecting that same head cannot hold; nor can it be an
+   * idempotent repeat, since its ids are not the ones stored there. The contended approve's
+   * losers that decided on the state before the grant are answered here, without a statement.
    */
   private after(landed: Landed | null, entry: BatchedAppend): Promise<BatchedOutcome> {
     if (landed !== null && entry.condition.exact === landed.from && !entry.ids.some((id) => landed.ids.has(id))) {
       return Promise.resolve({ kind: 'superseded', head: landed.head });
     }
     return this.enqueue(entry);
+  }
+
+  private remember(stream: string, landed: Landed | null): Landed | null {
+    if (landed === null) return null;
+    this.landedHeads.delete(stream);
+    this.landedHeads.set(stream, landed);
+    if (this.landedHeads.size > REMEMBERED_HEADS) this.landedHeads.delete(this.landedHeads.keys().next().value!);
+    return landed;
   }
 
   private enqueue(entry: BatchedAppend): Promise<BatchedOutcome> {

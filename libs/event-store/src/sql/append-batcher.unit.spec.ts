@@ -133,4 +133,21 @@ describe('AppendBatcher (group commit)', () => {
     expect(second.status).toBe('rejected');
     expect(runner.singles).toEqual(['p', 'p']);
   });
+
+  it("remembers where a stream's head went: a late append expecting the old head is superseded without a statement, long after the first settled", async () => {
+    const runner = new FakeRunner();
+    runner.heads.set('s', 2n);
+    const batcher = new AppendBatcher(runner, { maxBatches: 4, maxAppends: 64 });
+    const grant = entry('s', 2n, ['grant-1', 'grant-2']);
+    expect(await batcher.append(grant)).toEqual({ kind: 'appended', result: { nextRevision: 4n, position: 2n } });
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    const statements = runner.batches.length + runner.singles.length;
+    // A loser that decided on the state before the grant (a projection's fold, say).
+    expect(await batcher.append(entry('s', 2n))).toEqual({ kind: 'superseded', head: 4n });
+    expect(runner.batches.length + runner.singles.length).toBe(statements);
+    // The same ids again (a retry of the grant itself) and the new head still go to the database.
+    expect(await batcher.append(entry('s', 2n, ['grant-1', 'grant-2']))).toEqual({ kind: 'unmet' });
+    expect(await batcher.append(entry('s', 4n))).toEqual({ kind: 'appended', result: { nextRevision: 5n, position: 3n } });
+    expect(runner.batches.length + runner.singles.length).toBe(statements + 2);
+  });
 });

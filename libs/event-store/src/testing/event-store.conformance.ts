@@ -742,6 +742,72 @@ export function describeEventStoreConformance(
         }
       });
 
+      it('several subscriptions at the head (one shared read of the log per process): each gets exactly its filter of the log, in order, once, and its own checkpoint', async () => {
+        const prefix = unique('shared');
+        await append(`${prefix}w0`, [event('A', { w: 0, b: -1 })], 'no_stream');
+        const onlyA = collect(`${prefix}a`, { streamPrefix: prefix, eventTypes: ['A'] }, { batchSize: 5 });
+        const everything = collect(`${prefix}all`, { streamPrefix: prefix });
+        const fromStart: RecordedEvent[] = [];
+        const volatile = store.subscribeFromStart(`${prefix}volatile`, { filter: { streamPrefix: `${prefix}w1` }, pollIntervalMs: POLL_MS, handler: (e) => void fromStart.push(e) });
+        await eventually(() => onlyA.seen.length >= 1 && everything.seen.length >= 1, 'the subscriptions to catch up');
+        const writers = 8;
+        const rounds = 5;
+        await Promise.all(
+          Array.from({ length: writers }, async (_, w) => {
+            let expected: ExpectedRevision = w === 0 ? 0n : 'no_stream';
+            for (let b = 0; b < rounds; b += 1) expected = (await append(`${prefix}w${w}`, [event(b % 2 === 0 ? 'A' : 'B', { w, b })], expected)).nextRevision;
+          }),
+        );
+        const total = 1 + writers * rounds;
+        const log = await readAllEventually(store, { streamPrefix: prefix }, total);
+        const wantedA = log.filter((e) => e.type === 'A');
+        const wantedW1 = log.filter((e) => e.streamId === `${prefix}w1`);
+        await eventually(() => everything.seen.length >= total && onlyA.seen.length >= wantedA.length && fromStart.length >= wantedW1.length, 'every subscription to see the log');
+        await Promise.all([onlyA.handle.stop(), everything.handle.stop(), volatile.stop()]);
+        expect(ids(everything.seen)).toEqual(ids(log));
+        expect(ids(onlyA.seen)).toEqual(ids(wantedA));
+        expect(ids(fromStart)).toEqual(ids(wantedW1));
+        // The durable subscriptions stored their checkpoints at the end: a restart gets only what comes next.
+        const again = collect(`${prefix}all`, { streamPrefix: prefix });
+        const againA = collect(`${prefix}a`, { streamPrefix: prefix, eventTypes: ['A'] });
+        await new Promise((resolve) => setTimeout(resolve, 10 * POLL_MS));
+        const late = event('A');
+        await append(`${prefix}w0`, [late], BigInt(rounds));
+        await eventually(() => again.seen.length >= 1 && againA.seen.length >= 1, 'the late event');
+        await new Promise((resolve) => setTimeout(resolve, 5 * POLL_MS));
+        await Promise.all([again.handle.stop(), againA.handle.stop()]);
+        expect(ids(again.seen)).toEqual([late.id]);
+        expect(ids(againA.seen)).toEqual([late.id]);
+      });
+
+      it('a slow subscription does not hold up the others; it gets everything afterwards, in order, once', async () => {
+        const prefix = unique('slow');
+        await append(`${prefix}s`, [event('Step', { i: -1 })], 'no_stream');
+        let release!: () => void;
+        const gate = new Promise<void>((resolve) => (release = resolve));
+        const slow: RecordedEvent[] = [];
+        const handle = store.subscribe(`${prefix}slow`, {
+          filter: { streamPrefix: prefix },
+          pollIntervalMs: POLL_MS,
+          handler: async (e) => {
+            if (slow.length === 1) await gate;
+            slow.push(e);
+          },
+        });
+        const fast = collect(`${prefix}fast`, { streamPrefix: prefix });
+        await eventually(() => slow.length === 1 && fast.seen.length === 1, 'both to catch up');
+        let head = 0n;
+        for (let i = 0; i < 20; i += 1) head = (await append(`${prefix}s`, [event('Step', { i })], head)).nextRevision;
+        await eventually(() => fast.seen.length === 21, 'the fast subscription to get every event while the slow one hangs');
+        expect(slow).toHaveLength(1);
+        release();
+        await eventually(() => slow.length === 21, 'the slow subscription to catch up');
+        await Promise.all([handle.stop(), fast.handle.stop()]);
+        const log = await store.readAll({ filter: { streamPrefix: prefix } });
+        expect(ids(slow)).toEqual(ids(log));
+        expect(ids(fast.seen)).toEqual(ids(log));
+      });
+
       it('filters by event type and keeps separate checkpoints per name', async () => {
         const prefix = unique('types');
         await append(`${prefix}s`, [event('A'), event('B'), event('A'), event('C')], 'no_stream');
