@@ -29,6 +29,16 @@ export type DispatchResult =
   /** The grant is not readable in the global log yet, so it cannot be judged: nothing done; the replay consumer takes it up. */
   | { readonly status: 'deferred'; readonly job_id: string };
 
+/** How a dispatch is asked for. */
+export interface DispatchOptions {
+  /**
+   * The job was announced as approved: its grant will need the log's fact (step 0) unless a claim
+   * confirmed it already, so the log is read while the job's stream is, instead of after it. A
+   * hint only: the fact is still taken from the projection for this very grant, as without it.
+   */
+  readonly readLogAhead?: boolean;
+}
+
 /** Largest dispatch message value sent (Kafka's default `max.message.bytes` is 1 MiB + 12). */
 export const MAX_DISPATCH_VALUE_BYTES = 1024 * 1024 - 2048;
 
@@ -89,8 +99,8 @@ export class JobDispatcher {
    * without opening a new one. `known`: the job as the caller just read or wrote it (saves a read;
    * a stale one only costs a reload).
    */
-  dispatch(ref: JobRef, correlationId: string = randomUUID(), known?: LoadedJob): Promise<DispatchResult> {
-    return this.lock.run(toJobStreamId(ref), () => this.claimPublishRecord(ref, correlationId, known));
+  dispatch(ref: JobRef, correlationId: string = randomUUID(), known?: LoadedJob, options: DispatchOptions = {}): Promise<DispatchResult> {
+    return this.lock.run(toJobStreamId(ref), () => this.claimPublishRecord(ref, correlationId, known, options));
   }
 
   /**
@@ -113,9 +123,11 @@ export class JobDispatcher {
     return commandMetadata(this.clock, { actor: this.options.instanceId, correlationId, ...ids });
   }
 
-  private async claimPublishRecord(ref: JobRef, correlationId: string, known: LoadedJob | undefined): Promise<DispatchResult> {
+  private async claimPublishRecord(ref: JobRef, correlationId: string, known: LoadedJob | undefined, options: DispatchOptions): Promise<DispatchResult> {
+    // Settled either way (a failed read is read again by the grant check): never an unhandled rejection.
+    const logAhead = options.readLogAhead ? this.log.catchUp().catch(() => 0) : undefined;
     const loaded = known ?? (await this.commands.load(ref));
-    return this.traced(ref, loaded, () => this.dispatchLoaded(ref, correlationId, loaded));
+    return this.traced(ref, loaded, () => this.dispatchLoaded(ref, correlationId, loaded, logAhead));
   }
 
   /**
@@ -133,10 +145,10 @@ export class JobDispatcher {
     );
   }
 
-  private async dispatchLoaded(ref: JobRef, correlationId: string, loaded: LoadedJob): Promise<DispatchResult> {
+  private async dispatchLoaded(ref: JobRef, correlationId: string, loaded: LoadedJob, logAhead?: Promise<unknown>): Promise<DispatchResult> {
     const jobId = ref.jobId;
     // 0. the log's fact about an approval's grant, read before the first claim
-    const grantCheck = await this.log.grantCheck(ref, loaded.state);
+    const grantCheck = await this.log.grantCheck(ref, loaded.state, undefined, logAhead);
     if (grantCheck === null) {
       this.logger.warn(`job ${describeJobRef(ref)}: its grant is not readable in the event log yet; the replay consumer will judge and dispatch it`);
       return { status: 'deferred', job_id: jobId };
