@@ -209,23 +209,23 @@ export class SigningKeySet {
 
   /**
    * Signs claims as a compact JWS (a JWT) with the current key: protected header
-   * `{alg: 'EdDSA', kid, typ}`, claims plus `iat` and `exp` (seconds). See {@link signJwt}.
+   * `{alg: 'EdDSA', kid, typ}`, claims plus `iat` and `exp` (seconds). The bytes jose's `SignJWT`
+   * produces for the same header and claims (`base64url(JSON(header)) . base64url(JSON({...claims,
+   * iat, exp}))`, Ed25519 being deterministic), signed by Node's `crypto.sign` with a callback,
+   * which runs the signature on libuv's thread pool as WebCrypto does, without jose's promise
+   * chain, key checks and encoding (a dispatcher signs every dispatch; the synchronous form would
+   * put the whole signature on the event loop).
    */
-  async sign(claims: Readonly<Record<string, unknown>>, options: JwtSignOptions): Promise<string> {
-    return this.signJwt(claims, options);
-  }
-
-  /**
-   * {@link sign}, synchronously: the bytes jose's `SignJWT` produces for the same header and
-   * claims (`base64url(JSON(header)) . base64url(JSON({...claims, iat, exp}))`, Ed25519 being
-   * deterministic), signed by Node's one-shot `crypto.sign` instead of jose's WebCrypto path, whose
-   * promise and key import cost more than the signature itself (a dispatcher signs every dispatch).
-   */
-  signJwt(claims: Readonly<Record<string, unknown>>, options: JwtSignOptions): string {
-    const header = base64urlJson({ alg: SIGNING_ALG, kid: this.current.kid, typ: options.typ });
-    const payload = base64urlJson({ ...claims, iat: numericDate(options.issuedAt, 'issuedAt'), exp: numericDate(options.expiresAt, 'expiresAt') });
-    const input = `${header}.${payload}`;
-    return `${input}.${signBytes(null, Buffer.from(input, 'ascii'), this.current.privateKey).toString('base64url')}`;
+  sign(claims: Readonly<Record<string, unknown>>, options: JwtSignOptions): Promise<string> {
+    return new Promise((resolve, reject) => {
+      const header = base64urlJson({ alg: SIGNING_ALG, kid: this.current.kid, typ: options.typ });
+      const payload = base64urlJson({ ...claims, iat: numericDate(options.issuedAt, 'issuedAt'), exp: numericDate(options.expiresAt, 'expiresAt') });
+      const input = `${header}.${payload}`;
+      signBytes(null, Buffer.from(input, 'ascii'), this.current.privateKey, (error, signature) => {
+        if (error) reject(error);
+        else resolve(`${input}.${signature.toString('base64url')}`);
+      });
+    });
   }
 
   /**
