@@ -13,7 +13,7 @@ import { connectMessageBus, createHttpApp, mintToken } from '@signoff/runtime';
 import { jobHash, normalizeJobRequest } from '@signoff/policy-engine';
 import { verifyDispatch } from '@signoff/worker-sdk';
 import { Kafka, logLevel } from 'kafkajs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { testConfig, tokenFor } from '../../../test/support/app';
 import { testKeys, testWorkerToken } from '../../../test/support/keys';
 import { createTestDatabase, testKafkaBrokers } from '../../../test/support/infra';
@@ -477,6 +477,40 @@ describe('dispatch service module on PostgreSQL and the real broker', () => {
     await settle();
     expect(recorder.forJob('orphan-claim').map((m) => (m.json as { attempt: number }).attempt)).toEqual([2]);
     await finish('orphan-claim');
+  });
+
+  it('a replay costs two appends: DispatchReplayed and the claim of the attempt it opens in one, JobDispatched in the other', async () => {
+    await submitTestJob(commands, 'two-appends', 'allow', {}, now());
+    const stream = toJobStreamId({ tenant: 'default', jobId: 'two-appends' });
+    const appends: string[][] = [];
+    const original = { single: store.appendToStream.bind(store), multi: store.appendToStreams.bind(store) };
+    const spySingle = vi.spyOn(store, 'appendToStream').mockImplementation((name, events, options) => {
+      if (name === stream) appends.push(events.map((e) => e.type));
+      return original.single(name, events, options);
+    });
+    const spyMulti = vi.spyOn(store, 'appendToStreams').mockImplementation((batch) => {
+      for (const a of batch) if (a.stream === stream) appends.push(a.events.map((e) => e.type));
+      return original.multi(batch);
+    });
+    try {
+      clock.advance(GRACE_MS);
+      await replay.scanOnce();
+    } finally {
+      spySingle.mockRestore();
+      spyMulti.mockRestore();
+    }
+    expect(appends).toEqual([['DispatchReplayed', 'DispatchClaimed'], ['JobDispatched']]);
+    const events = await store.readStream<JobEvent>(stream);
+    const replayed = events.find((e) => e.type === 'DispatchReplayed')!;
+    const claimed = events.find((e) => e.type === 'DispatchClaimed')!;
+    const dispatched = events.find((e) => e.type === 'JobDispatched')!;
+    // One command decided the replay and the claim; the record of the publish is caused by it.
+    expect(claimed.metadata).toMatchObject({ causationId: replayed.metadata.causationId, actor: 'dispatch-int' });
+    expect(dispatched.metadata).toMatchObject({ causationId: replayed.metadata.causationId });
+    expect(claimed.data).toMatchObject({ attempt: 2, claimed_by: 'dispatch-int' });
+    await settle();
+    expect(recorder.forJob('two-appends').map((m) => m.json)).toMatchObject([{ attempt: 2, idempotency_key: await keyOf('two-appends') }]);
+    await finish('two-appends');
   });
 
   it('replays a published job no worker acknowledged, up to the max attempts, then abandons it (FAILED, metric)', async () => {

@@ -190,6 +190,13 @@ const RULES: { readonly [T in JobCommandType]: readonly Rule<DataOf<T>>[] } = {
       reason === 'not_completed' && !isPositiveInteger(run_timeout_ms)
         ? invalid('run_timeout_ms is required to replay a job that did not complete', 'run_timeout_ms')
         : null,
+    ({ claim }) => {
+      // A replay that claims the attempt it opens names the claimant and a key (kept only when none is fixed).
+      if (claim === undefined) return null;
+      const c = claim as { claimed_by?: unknown; idempotency_key?: unknown } | null;
+      if (typeof c !== 'object' || c === null || !isNonEmptyString(c.claimed_by)) return invalid('claim.claimed_by is required', 'claim.claimed_by');
+      return isNonEmptyString(c.idempotency_key) ? null : invalid('claim.idempotency_key is required', 'claim.idempotency_key');
+    },
   ],
   RecordJobStarted: [required('idempotency_key'), positive('attempt'), required('worker'), reporterScope],
   RecordJobCompleted: [

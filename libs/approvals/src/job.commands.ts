@@ -206,6 +206,18 @@ export interface ReplayDispatchData extends GrantCheck {
    * `now >= started.at + run_timeout_ms` (so a lagging index cannot replay a job that just started).
    */
   readonly run_timeout_ms?: number;
+  /**
+   * Claim the attempt this replay opens in the same decision (DispatchReplayed and DispatchClaimed
+   * in one expected-revision append), for the replayer that publishes it: `claimed_by` is its
+   * instance id, `idempotency_key` the key to fix when no claim ever fixed one (a job never
+   * claimed); a key already fixed is kept.
+   */
+  readonly claim?: ReplayClaim;
+}
+/** Who claims the attempt a replay opens (see {@link ReplayDispatchData.claim}). */
+export interface ReplayClaim {
+  readonly claimed_by: string;
+  readonly idempotency_key: string;
 }
 /** Open a new dispatch attempt for a job stuck before the worker acknowledged it. */
 export type ReplayDispatch = Command<'ReplayDispatch', ReplayDispatchData>;

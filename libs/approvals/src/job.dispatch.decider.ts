@@ -9,7 +9,8 @@ import type {
   RecordDispatchOutcome,
   ReplayDispatchOutcome,
 } from './job.outcomes';
-import { apiStateOf, grantAwaitingLogCheck, type JobAggregateState, type ReleasedJobState } from './job.state';
+import type { JobEvent } from '@signoff/contracts';
+import { apiStateOf, evolve, grantAwaitingLogCheck, isReleased, type JobAggregateState, type ReleasedJobState } from './job.state';
 
 /*
  * The dispatch of a released job (DESIGN sections 2, 8 and 12): a dispatcher claims the current
@@ -253,6 +254,33 @@ export function replayDispatch(command: ReplayDispatch, state: JobAggregateState
     });
   }
   const event = eventOf('DispatchReplayed', { job_id: data.job_id, attempt: data.attempt, reason: data.reason }, metadata);
-  return accept([event], { job_id: data.job_id, status: 'replayed', attempt: data.attempt });
+  if (data.claim === undefined) return accept([event], { job_id: data.job_id, status: 'replayed', attempt: data.attempt });
+  return claimReplayed(command, evolve(job, event), event);
+}
+
+/**
+ * A replay that claims the attempt it opens: the ClaimDispatch of `claim.claimed_by`, decided on
+ * the state after the DispatchReplayed (the attempt's key: the one fixed by the first claim, else
+ * `claim.idempotency_key`; the grant judged by the same log fact the replay was judged by), so
+ * both events leave in one append and the claim fences other dispatchers as a separate one would.
+ * A claim the decider would not make leaves the replay alone (the caller then claims as usual).
+ */
+function claimReplayed(command: ReplayDispatch, replayed: JobAggregateState, event: JobEvent): DecideResult<ReplayDispatchOutcome> {
+  const { data, metadata } = command;
+  const replay = { job_id: data.job_id, status: 'replayed', attempt: data.attempt } as const;
+  const claim = data.claim;
+  if (claim === undefined || !isReleased(replayed)) return accept([event], replay);
+  const key = replayed.dispatch.idempotency_key;
+  const grantCheck = { ...(data.grant_fact ? { grant_fact: data.grant_fact } : {}), ...(data.snapshot_mode ? { snapshot_mode: data.snapshot_mode } : {}) };
+  const claimed = claimDispatch(
+    {
+      type: 'ClaimDispatch',
+      data: { job_id: data.job_id, attempt: data.attempt, idempotency_key: key ?? claim.idempotency_key, claimed_by: claim.claimed_by, ...grantCheck },
+      metadata,
+    },
+    replayed,
+  );
+  if (!claimed.ok || claimed.outcome.status !== 'claimed' || claimed.events.length === 0) return accept([event], replay);
+  return accept([event, ...claimed.events], { ...replay, claimed: claimed.outcome });
 }
 

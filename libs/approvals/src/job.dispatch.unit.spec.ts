@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { JobEvent } from '@signoff/contracts';
 import { foldJob } from './job.state';
 import { toJobView } from './job.view';
-import { HISTORY_BY_STATUS, JOB_ID, KEY, cmd, ev, given, history } from './testing/job.test-kit';
+import { APPROVAL_ID, HISTORY_BY_STATUS, JOB_ID, KEY, cmd, ev, given, history } from './testing/job.test-kit';
 
 /** States in which a job may never be dispatched, with the code a dispatch command gets. */
 const NEVER_DISPATCHABLE = [
@@ -267,6 +267,69 @@ describe('ReplayDispatch', () => {
     ['max_attempts 0', { max_attempts: 0 }],
     ['unknown reason', { reason: 'bored' as 'not_published' }],
   ])('%s: invalid_request', (_name, over) => {
+    given(history.dispatched()).when(cmd.replay(over)).thenRefused('invalid_request');
+  });
+});
+
+describe('ReplayDispatch that claims the attempt it opens (one append)', () => {
+  const claim = { claimed_by: 'dispatcher-b', idempotency_key: 'fresh-key' };
+
+  it('not_acknowledged: DispatchReplayed and DispatchClaimed of attempt 2, the first key kept', () => {
+    const then = given(history.dispatched())
+      .when(cmd.replay({ claim }))
+      .thenEvents([
+        { type: 'DispatchReplayed', data: { job_id: JOB_ID, attempt: 2, reason: 'not_acknowledged' } },
+        { type: 'DispatchClaimed', data: { job_id: JOB_ID, attempt: 2, idempotency_key: KEY, claimed_by: 'dispatcher-b' } },
+      ])
+      .thenOutcome({
+        job_id: JOB_ID,
+        status: 'replayed',
+        attempt: 2,
+        claimed: { job_id: JOB_ID, status: 'claimed', attempt: 2, idempotency_key: KEY, claimed_by: 'dispatcher-b' },
+      })
+      .thenStatus('PENDING');
+    expect(then.after.status === 'PENDING' && then.after.dispatch).toMatchObject({ attempt: 2, claim: { claimed_by: 'dispatcher-b' }, published: null });
+  });
+
+  it('the same two events as a replay followed by a claim of the opened attempt', () => {
+    const together = given(history.claimed()).when(cmd.replay({ reason: 'not_recorded', claim })).events;
+    const replayed = given(history.claimed()).when(cmd.replay({ reason: 'not_recorded' })).events;
+    const claimed = given([...history.claimed(), ...replayed]).when(cmd.claim({ attempt: 2, claimed_by: 'dispatcher-b' })).events;
+    expect(together).toEqual([...replayed, ...claimed]);
+  });
+
+  it('a job never claimed (no key fixed yet) gets the key the claim brings', () => {
+    given(history.approved())
+      .when(cmd.replay({ reason: 'not_published', claim }))
+      .thenEvents([
+        { type: 'DispatchReplayed', data: { job_id: JOB_ID, attempt: 2, reason: 'not_published' } },
+        { type: 'DispatchClaimed', data: { job_id: JOB_ID, attempt: 2, idempotency_key: 'fresh-key', claimed_by: 'dispatcher-b' } },
+      ]);
+  });
+
+  it('the claim fences: another dispatcher loses attempt 2, the claimant records its publish', () => {
+    const stream = [...history.dispatched(), ...given(history.dispatched()).when(cmd.replay({ claim })).events];
+    given(stream)
+      .when(cmd.claim({ attempt: 2, claimed_by: 'dispatcher-a' }))
+      .thenNoEvents()
+      .thenOutcome({ job_id: JOB_ID, status: 'claim_lost', attempt: 2, claimed_by: 'dispatcher-b', state: 'PENDING' });
+    given(stream).when(cmd.claim({ attempt: 2, claimed_by: 'dispatcher-b' })).thenNoEvents();
+    given(stream).when(cmd.record({ attempt: 2, offset: '18' })).thenEventTypes('JobDispatched').thenStatus('DISPATCHED');
+  });
+
+  it('no claim where the replay opens no attempt: abandoned, already replayed, not needed, void grant', () => {
+    given(history.dispatched()).when(cmd.replay({ max_attempts: 1, claim })).thenEventTypes('DispatchAbandoned');
+    given(history.dispatched(), ev.replayed(2)).when(cmd.replay({ claim })).thenNoEvents();
+    given(history.running()).when(cmd.replay({ claim })).thenNoEvents();
+    given(history.approved())
+      .when(cmd.replay({ reason: 'not_published', claim, grant_fact: { approval_id: APPROVAL_ID, active_policy_snapshot: 'another-snapshot' } }))
+      .thenEventTypes('ApprovalInvalidated');
+  });
+
+  it.each([
+    ['no claimant', { claim: { claimed_by: '', idempotency_key: 'k' } }],
+    ['no key', { claim: { claimed_by: 'dispatcher-b', idempotency_key: '' } }],
+  ])('a claim with %s: invalid_request', (_name, over) => {
     given(history.dispatched()).when(cmd.replay(over)).thenRefused('invalid_request');
   });
 });

@@ -115,9 +115,15 @@ export type RecordDispatchOutcome =
       readonly offset: string;
     };
 
+/** The claim a replay made of the attempt it opened (same fields as ClaimDispatch's `claimed`). */
+export type ReplayClaimedOutcome = Extract<ClaimDispatchOutcome, { status: 'claimed' }>;
+
 export type ReplayDispatchOutcome =
-  /** Publish the new attempt (claim it first). */
-  | { readonly job_id: string; readonly status: 'replayed'; readonly attempt: number }
+  /**
+   * Publish the new attempt: claim it first, unless `claimed` says the replay claimed it for the
+   * command's `claim.claimed_by` already (DispatchClaimed appended with the DispatchReplayed).
+   */
+  | { readonly job_id: string; readonly status: 'replayed'; readonly attempt: number; readonly claimed?: ReplayClaimedOutcome }
   /** `max_attempts` reached: terminal, the job shows as FAILED. */
   | { readonly job_id: string; readonly status: 'abandoned'; readonly attempts: number; readonly max_attempts: number }
   /** `max_attempts` reached for a job a worker had started: JobOutcomeUnknown, the job is UNKNOWN. */

@@ -15,6 +15,7 @@ export {
   type Jwks,
   type SigningKey,
   type GeneratedKeyPair,
+  type JwtSignOptions,
 } from './signing-key-set';
 export {
   VerificationKeySet,

@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
+import { createLocalJWKSet, type JWK, jwtVerify, SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateSigningKey, jwkThumbprint, KeyConfigError, SigningKeySet } from './signing-key-set';
 import { KeySetUnavailableError, keySetSourceProblem, TokenRefusedError, VerificationKeySet } from './verification-key-set';
@@ -34,6 +35,33 @@ describe('SigningKeySet and VerificationKeySet', () => {
     expect(verified).toMatchObject({ kid: keys.currentKid, payload: { job: 'j1' }, issuedAt: NOW, expiresAt: inAnHour });
     expect(keys.publicJwks().keys[0]).toEqual({ kty: 'OKP', crv: 'Ed25519', x: expect.any(String), kid: keys.currentKid, alg: 'EdDSA', use: 'sig' });
     expect(JSON.stringify(keys.publicJwks())).not.toContain('"d"');
+  });
+
+  it('signs the very bytes jose SignJWT produces, and jose verifies them with the published JWK Set', async () => {
+    const keys = SigningKeySet.generate();
+    const claimSets: Record<string, unknown>[] = [
+      { job_id: 'j1', tenant: 'acme', approved_by: ['rita', 'sam'], attempt: 2, approval_id: null },
+      { text: 'grüße, 日本, \u2028 "quoted" \\ </script>', nested: { a: [1, { b: true }] }, skipped: undefined },
+      { iat: 1, exp: 2, first: 'iat and exp keep their place, with the given values replaced' },
+      {},
+    ];
+    for (const claims of claimSets) {
+      const options = { typ: TYP, issuedAt: new Date(NOW.getTime() + 999), expiresAt: inAnHour };
+      const expected = await new SignJWT({ ...claims })
+        .setProtectedHeader({ alg: 'EdDSA', kid: keys.currentKid, typ: TYP })
+        .setIssuedAt(Math.floor(options.issuedAt.getTime() / 1000))
+        .setExpirationTime(Math.floor(options.expiresAt.getTime() / 1000))
+        .sign(keys.current.privateKey);
+      const token = await keys.sign(claims, options);
+      expect(token).toBe(expected);
+      const { payload, protectedHeader } = await jwtVerify(token, createLocalJWKSet({ keys: [...keys.publicJwks().keys] as JWK[] }), {
+        typ: TYP,
+        currentDate: NOW,
+      });
+      expect(protectedHeader).toEqual({ alg: 'EdDSA', kid: keys.currentKid, typ: TYP });
+      expect(payload).toMatchObject({ iat: NOW.getTime() / 1000, exp: inAnHour.getTime() / 1000 });
+    }
+    await expect(keys.sign({}, { typ: TYP, issuedAt: new Date(NaN), expiresAt: inAnHour })).rejects.toThrow(TypeError);
   });
 
   it('refuses: another key with the same id (bad_signature), an unknown id, an expired or future token, another typ, garbage', async () => {

@@ -1,7 +1,6 @@
 import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, KeyObject, sign as signBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { SignJWT } from 'jose';
 
 /** A JSON Web Key as it is read from and written to files (RFC 7517). */
 export interface Jwk {
@@ -38,6 +37,26 @@ export interface GeneratedKeyPair {
   readonly privateJwk: Jwk;
   /** The public JWK Set of this one key: the verifiers' file. */
   readonly publicJwks: Jwks;
+}
+
+/** When a signed token was issued and until when it is valid. */
+export interface JwtSignOptions {
+  /** The JOSE `typ` of the token. */
+  readonly typ: string;
+  readonly issuedAt: Date;
+  readonly expiresAt: Date;
+}
+
+/** A JWT NumericDate: whole seconds since the epoch (RFC 7519 section 2). */
+function numericDate(at: Date, name: string): number {
+  const seconds = Math.floor(at.getTime() / 1000);
+  if (!Number.isFinite(seconds)) throw new TypeError(`${name} must be a valid date`);
+  return seconds;
+}
+
+/** The base64url (no padding) of a value's JSON in UTF-8: a JWS header or payload segment. */
+function base64urlJson(value: unknown): string {
+  return Buffer.from(JSON.stringify(value), 'utf8').toString('base64url');
 }
 
 /** A key file or value that cannot be used; the message says why (never the key itself). */
@@ -190,14 +209,23 @@ export class SigningKeySet {
 
   /**
    * Signs claims as a compact JWS (a JWT) with the current key: protected header
-   * `{alg: 'EdDSA', kid, typ}`, claims plus `iat` and `exp` (seconds).
+   * `{alg: 'EdDSA', kid, typ}`, claims plus `iat` and `exp` (seconds). The bytes jose's `SignJWT`
+   * produces for the same header and claims (`base64url(JSON(header)) . base64url(JSON({...claims,
+   * iat, exp}))`, Ed25519 being deterministic), signed by Node's `crypto.sign` with a callback,
+   * which runs the signature on libuv's thread pool as WebCrypto does, without jose's promise
+   * chain, key checks and encoding (a dispatcher signs every dispatch; the synchronous form would
+   * put the whole signature on the event loop).
    */
-  async sign(claims: Readonly<Record<string, unknown>>, options: { readonly typ: string; readonly issuedAt: Date; readonly expiresAt: Date }): Promise<string> {
-    return new SignJWT({ ...claims })
-      .setProtectedHeader({ alg: SIGNING_ALG, kid: this.current.kid, typ: options.typ })
-      .setIssuedAt(Math.floor(options.issuedAt.getTime() / 1000))
-      .setExpirationTime(Math.floor(options.expiresAt.getTime() / 1000))
-      .sign(this.current.privateKey);
+  sign(claims: Readonly<Record<string, unknown>>, options: JwtSignOptions): Promise<string> {
+    return new Promise((resolve, reject) => {
+      const header = base64urlJson({ alg: SIGNING_ALG, kid: this.current.kid, typ: options.typ });
+      const payload = base64urlJson({ ...claims, iat: numericDate(options.issuedAt, 'issuedAt'), exp: numericDate(options.expiresAt, 'expiresAt') });
+      const input = `${header}.${payload}`;
+      signBytes(null, Buffer.from(input, 'ascii'), this.current.privateKey, (error, signature) => {
+        if (error) reject(error);
+        else resolve(`${input}.${signature.toString('base64url')}`);
+      });
+    });
   }
 
   /**

@@ -10,6 +10,8 @@ export class DispatchJobCommand extends Command<DispatchResult> {
   constructor(
     readonly ref: JobRef,
     readonly correlationId: string,
+    /** The notification says the job was approved (`jobs.approved`): the dispatcher reads the log ahead (`DispatchOptions.readLogAhead`). */
+    readonly approved = false,
   ) {
     super();
   }

@@ -10,7 +10,7 @@ import { DispatchResult, JobDispatcher } from './job-dispatcher';
 export class DispatchJobHandler implements ICommandHandler<DispatchJobCommand> {
   constructor(private readonly dispatcher: JobDispatcher) {}
 
-  execute({ ref, correlationId }: DispatchJobCommand): Promise<DispatchResult> {
-    return this.dispatcher.dispatch(ref, correlationId);
+  execute({ ref, correlationId, approved }: DispatchJobCommand): Promise<DispatchResult> {
+    return this.dispatcher.dispatch(ref, correlationId, undefined, { readLogAhead: approved });
   }
 }

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { CommandMetadata, GrantVoidedOutcome, isReleased, ReleasedJobState } from '@signoff/approvals';
+import { CommandMetadata, GrantVoidedOutcome, isReleased, ReleasedJobState, ReplayClaimedOutcome } from '@signoff/approvals';
 import { describeJobRef, ErrorCode, JobRef, SignoffTopics, toJobStreamId } from '@signoff/contracts';
 import { Clock, commandMetadata, JobCommandHandler, latestTraceparent, LoadedJob, newCommandId, SIGNOFF_TOPICS } from '@signoff/core';
 import { encodeValue, MessageBus, PublishedRecord } from '@signoff/messaging';
@@ -28,6 +28,16 @@ export type DispatchResult =
   | { readonly status: 'invalidated'; readonly job_id: string; readonly expected: string; readonly current: string }
   /** The grant is not readable in the global log yet, so it cannot be judged: nothing done; the replay consumer takes it up. */
   | { readonly status: 'deferred'; readonly job_id: string };
+
+/** How a dispatch is asked for. */
+export interface DispatchOptions {
+  /**
+   * The job was announced as approved: its grant will need the log's fact (step 0) unless a claim
+   * confirmed it already, so the log is read while the job's stream is, instead of after it. A
+   * hint only: the fact is still taken from the projection for this very grant, as without it.
+   */
+  readonly readLogAhead?: boolean;
+}
 
 /** Largest dispatch message value sent (Kafka's default `max.message.bytes` is 1 MiB + 12). */
 export const MAX_DISPATCH_VALUE_BYTES = 1024 * 1024 - 2048;
@@ -89,8 +99,23 @@ export class JobDispatcher {
    * without opening a new one. `known`: the job as the caller just read or wrote it (saves a read;
    * a stale one only costs a reload).
    */
-  dispatch(ref: JobRef, correlationId: string = randomUUID(), known?: LoadedJob): Promise<DispatchResult> {
-    return this.lock.run(toJobStreamId(ref), () => this.claimPublishRecord(ref, correlationId, known));
+  dispatch(ref: JobRef, correlationId: string = randomUUID(), known?: LoadedJob, options: DispatchOptions = {}): Promise<DispatchResult> {
+    return this.lock.run(toJobStreamId(ref), () => this.claimPublishRecord(ref, correlationId, known, options));
+  }
+
+  /**
+   * Publishes and records an attempt the caller claimed for this instance in its own append (a
+   * replay that claimed the attempt it opened, DispatchReplayed and DispatchClaimed in one append):
+   * steps 2 and 3 of the class comment. `afterClaim`: the state and revision that append left;
+   * `claimId`: the command that appended the claim (the record's causation). When another dispatch
+   * of the job by this instance is queued or running, that one may have published the claimed
+   * attempt already, so the job is read again and goes through {@link dispatch} instead.
+   */
+  dispatchClaimed(ref: JobRef, correlationId: string, afterClaim: LoadedJob, claimed: ReplayClaimedOutcome, claimId: string): Promise<DispatchResult> {
+    const stream = toJobStreamId(ref);
+    if (this.lock.busy(stream) || !isReleased(afterClaim.state)) return this.dispatch(ref, correlationId);
+    const state = afterClaim.state;
+    return this.lock.run(stream, () => this.traced(ref, afterClaim, () => this.publishAndRecord(ref, correlationId, state, afterClaim.revision, claimed, claimId)));
   }
 
   /** This dispatcher's command metadata in the dispatch `correlationId` serves (a fresh command id unless given). */
@@ -98,13 +123,21 @@ export class JobDispatcher {
     return commandMetadata(this.clock, { actor: this.options.instanceId, correlationId, ...ids });
   }
 
-  private async claimPublishRecord(ref: JobRef, correlationId: string, known: LoadedJob | undefined): Promise<DispatchResult> {
+  private async claimPublishRecord(ref: JobRef, correlationId: string, known: LoadedJob | undefined, options: DispatchOptions): Promise<DispatchResult> {
+    // Settled either way (a failed read is read again by the grant check): never an unhandled rejection.
+    const logAhead = options.readLogAhead ? this.log.catchUp().catch(() => 0) : undefined;
     const loaded = known ?? (await this.commands.load(ref));
-    // Tracing: a dispatch notified on Kafka is inside the message's `process` span; a replay has
-    // none and continues the job's trace from the newest `traceparent` in its events.
+    return this.traced(ref, loaded, () => this.dispatchLoaded(ref, correlationId, loaded, logAhead));
+  }
+
+  /**
+   * Tracing: a dispatch notified on Kafka is inside the message's `process` span; a replay has
+   * none and continues the job's trace from the newest `traceparent` in its events.
+   */
+  private traced(ref: JobRef, loaded: LoadedJob, work: () => Promise<DispatchResult>): Promise<DispatchResult> {
     return continueTrace(tracingEnabled() ? latestTraceparent(loaded.events) : undefined, () =>
       inSpan('dispatch job', { attributes: { 'signoff.job.id': ref.jobId, 'signoff.tenant': ref.tenant } }, async (span) => {
-        const result = await this.dispatchLoaded(ref, correlationId, loaded);
+        const result = await work();
         span.setAttribute('signoff.dispatch.status', result.status);
         if ('attempt' in result) span.setAttribute('signoff.dispatch.attempt', result.attempt);
         return result;
@@ -112,10 +145,10 @@ export class JobDispatcher {
     );
   }
 
-  private async dispatchLoaded(ref: JobRef, correlationId: string, loaded: LoadedJob): Promise<DispatchResult> {
+  private async dispatchLoaded(ref: JobRef, correlationId: string, loaded: LoadedJob, logAhead?: Promise<unknown>): Promise<DispatchResult> {
     const jobId = ref.jobId;
     // 0. the log's fact about an approval's grant, read before the first claim
-    const grantCheck = await this.log.grantCheck(ref, loaded.state);
+    const grantCheck = await this.log.grantCheck(ref, loaded.state, undefined, logAhead);
     if (grantCheck === null) {
       this.logger.warn(`job ${describeJobRef(ref)}: its grant is not readable in the event log yet; the replay consumer will judge and dispatch it`);
       return { status: 'deferred', job_id: jobId };
@@ -142,7 +175,19 @@ export class JobDispatcher {
       return { status: 'invalidated', job_id: jobId, expected: outcome.expected, current: outcome.current };
     }
     if (!isReleased(claim.state)) throw new Error(`job ${describeJobRef(ref)} was claimed but is not released`);
-    const state: ReleasedJobState = claim.state;
+    return this.publishAndRecord(ref, correlationId, claim.state, claim.revision, outcome, claimId);
+  }
+
+  /** Steps 2 and 3: sign and publish the attempt `outcome` claimed (`state`, `revision`: after the claim), record the publish. */
+  private async publishAndRecord(
+    ref: JobRef,
+    correlationId: string,
+    state: ReleasedJobState,
+    revision: LoadedJob['revision'],
+    outcome: ReplayClaimedOutcome,
+    claimId: string,
+  ): Promise<DispatchResult> {
+    const jobId = ref.jobId;
     this.fault('crash-after-claim', jobId);
 
     // 2. sign and publish the claimed attempt
@@ -151,7 +196,7 @@ export class JobDispatcher {
     this.metrics.jobsDispatched.inc();
 
     // 3. record the publish, deciding on the state the claim left (no read; a conflict reloads)
-    const afterClaim: LoadedJob = { state, revision: claim.revision, events: [] };
+    const afterClaim: LoadedJob = { state, revision, events: [] };
     const recorded = await this.commands.execute(
       ref,
       () => recordDispatchCommand({ jobId, claimed: outcome, record, metadata: this.metadata(correlationId, { causationId: claimId }) }),

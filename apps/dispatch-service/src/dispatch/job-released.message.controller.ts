@@ -27,15 +27,15 @@ export class JobReleasedMessageController {
   async onEvaluated(@Payload() value: unknown, @Ctx() context: unknown): Promise<void> {
     // Only allowed jobs are released by their evaluation; the rest wait for an approval or never run.
     if (!releasedByEvaluation(value)) return;
-    await this.release(value, busMessage(context));
+    await this.release(value, busMessage(context), false);
   }
 
   @EventPattern('jobs.approved')
   async onApproved(@Payload() value: unknown, @Ctx() context: unknown): Promise<void> {
-    await this.release(value, busMessage(context));
+    await this.release(value, busMessage(context), true);
   }
 
-  private async release(value: unknown, message: InboundMessage): Promise<void> {
+  private async release(value: unknown, message: InboundMessage, approved: boolean): Promise<void> {
     const ref = readReleaseNotice(value, message.key);
     const where = `${message.topic}[${message.partition}]@${message.offset}`;
     if (ref === null) {
@@ -43,7 +43,7 @@ export class JobReleasedMessageController {
     }
     let result: DispatchResult;
     try {
-      result = await this.commands.execute(new DispatchJobCommand(ref, message.headers[HEADERS.eventId] ?? where));
+      result = await this.commands.execute(new DispatchJobCommand(ref, message.headers[HEADERS.eventId] ?? where, approved));
     } catch (error) {
       // A message the broker refuses for good would be refused on every redelivery: let the
       // partition move on; the replay consumer retries it and, past the max attempts, abandons it.

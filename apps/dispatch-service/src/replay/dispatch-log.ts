@@ -64,10 +64,13 @@ export class DispatchLog {
    * readable in the log within `waitMs`: the log only shows events that nothing can be ordered
    * before any more (on PostgreSQL, a transaction still open anywhere holds that line), so the
    * grant cannot be judged yet; the replay consumer judges it once the projection reads it.
+   * `readAhead`: a read of the log the caller started already (while it read the job's stream):
+   * awaited before the projection is asked, so it is not followed by a second read needlessly.
    */
-  async grantCheck(ref: JobRef, state: JobAggregateState, waitMs = GRANT_READ_WAIT_MS): Promise<GrantCheck | null> {
+  async grantCheck(ref: JobRef, state: JobAggregateState, waitMs = GRANT_READ_WAIT_MS, readAhead?: Promise<unknown>): Promise<GrantCheck | null> {
     const approval = grantAwaitingLogCheck(state);
     if (approval === null) return {};
+    if (readAhead !== undefined) await readAhead.catch(noop);
     const fact = await this.grantFact(ref, approval.grant.approval_id, waitMs);
     return fact === null ? null : { grant_fact: fact, snapshot_mode: this.config.snapshotMode };
   }

@@ -1,3 +1,4 @@
+import type { JobAggregateState } from '@signoff/approvals';
 import { ApprovalGrantedData, DEFAULT_TENANT, JobRef, POLICY_STREAM } from '@signoff/contracts';
 import { EventStore, LogReader, LogReaderOptions, RecordedEvent } from '@signoff/event-store';
 import { describe, expect, it } from 'vitest';
@@ -83,6 +84,28 @@ describe('DispatchLog reads', () => {
     expect(slow.reads).toBeLessThan(40);
     expect(log.projection.size).toBe(40);
     expect(log.projection.get(ref('j0'))?.grant).toEqual({ approval_id: 'ap-j0', active_policy_snapshot: 'p1' });
+  });
+
+  it('a grant check after a read started ahead (while the stream was read) takes the fact from that read, with no second read', async () => {
+    /** An approved job never claimed, as far as the grant check looks (its grant awaits the log). */
+    const awaiting = (jobId: string) =>
+      ({ status: 'PENDING', approval: { grant: { approval_id: `ap-${jobId}` } }, dispatch: { idempotency_key: null } }) as unknown as JobAggregateState;
+    const slow = new SlowLog();
+    const log = new DispatchLog(slow.asStore(), testConfig({ EVENT_STORE_URL: 'pglite://memory' }));
+    slow.append(POLICY_STREAM, 'PolicyActivated', { snapshot: 'p1' });
+    slow.append('job-a', 'ApprovalGranted', grant('a'));
+    const ahead = log.catchUp();
+    expect(await log.grantCheck(ref('a'), awaiting('a'), 1000, ahead)).toEqual({ grant_fact: { approval_id: 'ap-a', active_policy_snapshot: 'p1' }, snapshot_mode: 'strict' });
+    expect(slow.reads).toBe(1);
+    // Without it, a check made while that read runs waits for the next one: two reads.
+    slow.append('job-b', 'ApprovalGranted', grant('b'));
+    const running = log.catchUp();
+    expect(await log.grantCheck(ref('b'), awaiting('b'))).toMatchObject({ grant_fact: { approval_id: 'ap-b' } });
+    await running;
+    expect(slow.reads).toBe(3);
+    // A read ahead that failed is read again by the check itself.
+    slow.append('job-c', 'ApprovalGranted', grant('c'));
+    expect(await log.grantCheck(ref('c'), awaiting('c'), 1000, Promise.reject(new Error('store down')))).toMatchObject({ grant_fact: { approval_id: 'ap-c' } });
   });
 
   it('rebuild starts from position 0 after the read in flight', async () => {

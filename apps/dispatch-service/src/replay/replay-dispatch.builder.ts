@@ -1,4 +1,4 @@
-import type { CommandMetadata, GrantLogFact, ReplayDispatch } from '@signoff/approvals';
+import type { CommandMetadata, GrantLogFact, ReplayClaim, ReplayDispatch } from '@signoff/approvals';
 import type { SnapshotMode } from '@signoff/runtime';
 import type { ReplayCandidate } from './dispatch-status.projection';
 
@@ -12,13 +12,16 @@ export interface ReplayDispatchInput {
   /** What the global log says of the job's grant, when the job was approved and the projection knows it. */
   readonly grant?: GrantLogFact;
   readonly snapshotMode: SnapshotMode;
+  /** Claim the opened attempt in the same append (the replayer publishes it itself). */
+  readonly claim?: ReplayClaim;
   readonly metadata: CommandMetadata;
 }
 
 /**
  * The ReplayDispatch command for a stuck attempt: open the next one (the decider abandons, or
  * marks UNKNOWN a started job, past `maxAttempts`), with the grant's log fact when there is one so
- * a grant the log voids is invalidated rather than replayed.
+ * a grant the log voids is invalidated rather than replayed; with `claim`, the opened attempt is
+ * claimed in the same decision (one append for DispatchReplayed and DispatchClaimed).
  */
 export function replayDispatchCommand(input: ReplayDispatchInput): ReplayDispatch {
   const { candidate, grant } = input;
@@ -31,6 +34,7 @@ export function replayDispatchCommand(input: ReplayDispatchInput): ReplayDispatc
       max_attempts: input.maxAttempts,
       run_timeout_ms: input.runTimeoutMs,
       ...(grant ? { grant_fact: grant, snapshot_mode: input.snapshotMode } : {}),
+      ...(input.claim ? { claim: input.claim } : {}),
     },
     metadata: input.metadata,
   };

@@ -5,6 +5,7 @@ import { continueTrace, HealthRegistry, inSpan, SignoffMetrics, tracingEnabled }
 import { SignoffConfig } from '@signoff/runtime';
 import { Counter } from 'prom-client';
 import { DISPATCH_OPTIONS, ResolvedDispatchOptions } from '../dispatch.options';
+import { newIdempotencyKey } from '../dispatch/dispatch-message';
 import { JobDispatcher } from '../dispatch/job-dispatcher';
 import { DispatchLog } from './dispatch-log';
 import { DispatchStatusProjection, ReplayCandidate } from './dispatch-status.projection';
@@ -44,8 +45,10 @@ type HandleOutcome = 'replayed' | 'redispatched' | 'abandoned' | 'unknown' | 'sk
  *   died mid-run, or the `started` was lost or forged) -> `not_completed`. The worker that gets the
  *   new attempt reports the stored outcome, waits for a live claim, or applies the takeover rules
  *   of the worker SDK (run again when that is safe, else mark the outcome unknown).
- * Each gets ReplayDispatch (DispatchReplayed, attempt + 1, decided again on the job's stream) and
- * is then claimed and published again with the same idempotency key. Past `maxAttempts` the
+ * Each gets ReplayDispatch (DispatchReplayed, attempt + 1, decided again on the job's stream),
+ * which claims the new attempt for this instance in the same append (DispatchClaimed: the claim
+ * fences other dispatchers as a separate one would), and is then published again with the same
+ * idempotency key. Past `maxAttempts` the
  * decider records DispatchAbandoned instead: a terminal, visible state (API `FAILED`), an error
  * log and `signoff_jobs_dispatch_abandoned_total`, so replays cannot hide a capacity problem; a job
  * a worker had started gets JobOutcomeUnknown instead (API `UNKNOWN`, for an operator), because
@@ -196,6 +199,8 @@ export class ReplayConsumer implements OnApplicationBootstrap, OnModuleDestroy {
     }
     const commandId = newCommandId();
     const grant = this.projection.get(ref)?.grant;
+    // The attempt the replay opens is claimed in the same append (this instance publishes it).
+    const claim = { claimed_by: this.dispatcher.instanceId, idempotency_key: newIdempotencyKey(ref) };
     const { result, appended, state, revision } = await this.commands.execute(ref, () =>
       replayDispatchCommand({
         candidate,
@@ -203,6 +208,7 @@ export class ReplayConsumer implements OnApplicationBootstrap, OnModuleDestroy {
         runTimeoutMs: this.config.workerRunTimeoutMs,
         ...(grant ? { grant } : {}),
         snapshotMode: this.config.snapshotMode,
+        claim,
         metadata: commandMetadata(this.clock, { actor: this.dispatcher.instanceId, commandId }),
       }),
       loaded ? { loaded } : {},
@@ -219,7 +225,8 @@ export class ReplayConsumer implements OnApplicationBootstrap, OnModuleDestroy {
       case 'replayed':
         this.metrics.jobsReplayed.inc();
         this.logger.log(`replaying job ${job} as attempt ${outcome.attempt} (${candidate.reason}, ${candidate.overdue_ms} ms overdue)`);
-        await this.dispatcher.dispatch(ref, commandId, { state, revision, events: [] });
+        if (outcome.claimed) await this.dispatcher.dispatchClaimed(ref, commandId, { state, revision, events: [] }, outcome.claimed, commandId);
+        else await this.dispatcher.dispatch(ref, commandId, { state, revision, events: [] });
         return 'replayed';
       case 'abandoned':
         this.abandonedTotal.inc();
