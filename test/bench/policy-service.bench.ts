@@ -14,6 +14,8 @@
  * relayed what the run appended, so work they defer is not left out), and the raw one-row INSERT rate of
  * the same server with 32 connections (issue 15's target is >= 0.5 of it).
  * BENCH_CPU_PROFILE=<file>: a V8 CPU profile of the service's process during the measured run.
+ * When the bench knows the server's data directory (its own server, or run.ts's), it measures
+ * the submit path a second time over PostgreSQL's Unix socket (BENCH_PG_SOCKET=0: not).
  */
 import 'reflect-metadata';
 import { Body, Controller, HttpCode, Module, Post } from '@nestjs/common';
@@ -75,6 +77,24 @@ export async function main(): Promise<void> {
     const cpuSettledPerRequestUs = cpuUsSince(cpu) / submit.total;
     if (profiler) await profiler.stop(process.env.BENCH_CPU_PROFILE!);
     await svc.close();
+    // The same service on PostgreSQL's Unix socket (the bench's own server listens on one in its
+    // data directory): what a co-located deployment gets; loopback TCP sends run the receiver's
+    // TCP path inside the sender's write, which the profile showed as the largest single cost.
+    const dataDir = benchPostgresDataDir(own);
+    let overSocket: { result: LoadResult; split: ReturnType<ReturnType<typeof startCpuAccounting>['stop']> } | null = null;
+    if (dataDir !== null && process.env.BENCH_PG_SOCKET !== '0') {
+      const tcp = new URL(await freshDatabase(baseUrl, 'bench_socket'));
+      const socketUrl = `postgres://${tcp.username}@${tcp.pathname}?host=${encodeURIComponent(dataDir)}&port=${tcp.port}`;
+      const socketSvc = await startTestApp(PolicyServiceModule.forRoot(testConfig({ EVENT_STORE_URL: socketUrl, POLICY_PATH: 'policies/default.yaml' })));
+      try {
+        await autocannon({ url: `${socketSvc.url}/api/v1/jobs`, method: 'POST', body, headers, seconds: 2 });
+        const window = startCpuAccounting({ postgresDataDir: dataDir });
+        const result = await autocannon({ url: `${socketSvc.url}/api/v1/jobs`, method: 'POST', body, headers });
+        overSocket = { result, split: window.stop(result.total) };
+      } finally {
+        await socketSvc.close();
+      }
+    }
     const queryTotal = [...statements.values()].reduce((a, b) => a + b, 0);
     const perStatement = [...statements].sort((a, b) => b[1] - a[1]).map(([sql, n]) => `| ${(n / submit.total).toFixed(3)} | \`${sql}\` |`);
 
@@ -84,6 +104,7 @@ export async function main(): Promise<void> {
         '| --- | ---: | ---: | ---: | ---: | ---: | --- |',
         row('bare Nest/Fastify POST route (baseline)', baseline),
         row('POST /api/v1/jobs (auth, validate, evaluate, append to PostgreSQL)', submit, baseline),
+        ...(overSocket ? [row("same, PostgreSQL over its Unix socket instead of loopback TCP", overSocket.result, baseline)] : []),
         '',
         'Server and autocannon share the 2 cores; every submit is a new job stored with an expected-revision append.',
         '',
@@ -94,6 +115,7 @@ export async function main(): Promise<void> {
         ...CPU_SPLIT_HEADER,
         cpuSplitRow('bare route (no store)', bareSplit),
         cpuSplitRow('POST /api/v1/jobs (during the load)', submitSplit),
+        ...(overSocket ? [cpuSplitRow('same, over the Unix socket', overSocket.split)] : []),
         '',
         'The service runs in the bench process; PostgreSQL is the server of the bench (n/a when it came from DATABASE_URL); the rest is the machine minus both.',
         '',
