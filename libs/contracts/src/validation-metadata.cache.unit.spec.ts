@@ -50,3 +50,29 @@ describe('memoizeValidationMetadata', () => {
     expect(errors.map((e) => e.property).sort()).toEqual(['count', 'name']);
   });
 });
+
+describe('memoizeValidationMetadata against hostile input', () => {
+  it('keeps classes only: messages with their own `constructor` member are refused and hold nothing', () => {
+    class Job {
+      @IsString()
+      topic!: string;
+    }
+    const cachedClasses = memoizeValidationMetadata();
+    expect(validateMessage(Job, { topic: 'a.b' }).ok).toBe(true);
+    const before = cachedClasses();
+    for (let i = 0; i < 500; i += 1) {
+      const result = validateMessage(Job, JSON.parse(`{"topic":"a.b","constructor":{"n":${i}}}`));
+      expect(result.ok).toBe(false);
+      if (!result.ok) expect(result.errors.map((e) => e.field)).toContain('constructor');
+    }
+    expect(cachedClasses()).toBe(before);
+  });
+
+  it('asked with an object that is not a class (a nested member named constructor), it answers without keeping it', () => {
+    const memo = new MetadataStorage();
+    const cachedClasses = memoizeValidationMetadata(memo);
+    memo.getTargetValidationMetadatas(Base, '', false, false);
+    for (let i = 0; i < 500; i += 1) expect(memo.getTargetValidationMetadatas({ n: i } as never, '', false, false)).toEqual([]);
+    expect(cachedClasses()).toBe(1);
+  });
+});

@@ -96,6 +96,11 @@ export function validateMessage<T extends object>(
   if (nestsDeeperThan(value, MAX_MESSAGE_DEPTH)) {
     return { ok: false, errors: [{ field: '', message: `the message nests deeper than ${MAX_MESSAGE_DEPTH} levels` }] };
   }
+  // An own `constructor` member would stand in for the class when class-validator looks up its
+  // rules (it asks by `object.constructor`): refused by name, before anything is looked up.
+  if (Object.prototype.hasOwnProperty.call(value, 'constructor')) {
+    return { ok: false, errors: [{ field: 'constructor', message: 'property constructor should not exist' }] };
+  }
   const instance = toInstance(cls, value as Record<string, unknown>);
   const errors: FieldError[] = findUnsafeValues(value);
   errors.push(...flattenErrors(validateSync(instance, { whitelist: true, forbidNonWhitelisted: true, forbidUnknownValues: true })));
