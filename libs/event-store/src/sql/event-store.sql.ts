@@ -209,11 +209,12 @@ export const SQL = {
         AND (ev.tx_id, ev.position) > ($1::xid8, $2::bigint)
       ORDER BY ev.tx_id, ev.position
       LIMIT $6
+    ), last AS (
+      SELECT s.tx_id, s.position FROM scan s ORDER BY s.tx_id DESC, s.position DESC LIMIT 1
     ), summary AS (
-      SELECT (SELECT xmin FROM snapshot)::text AS snapshot_xmin, count(*)::int AS scanned,
-        (SELECT last.tx_id::text FROM scan last ORDER BY last.tx_id DESC, last.position DESC LIMIT 1) AS last_tx_id,
-        (SELECT last.position FROM scan last ORDER BY last.tx_id DESC, last.position DESC LIMIT 1) AS last_position
-      FROM scan
+      SELECT (SELECT xmin FROM snapshot)::text AS snapshot_xmin, (SELECT count(*)::int FROM scan) AS scanned,
+        last.tx_id::text AS last_tx_id, last.position AS last_position
+      FROM (SELECT 1) AS one LEFT JOIN last ON true
     )
     SELECT summary.snapshot_xmin, summary.scanned, summary.last_tx_id, summary.last_position, ${EVENT_COLUMNS}
     FROM summary
