@@ -35,7 +35,7 @@ import { SignoffMetrics } from '@signoff/observability';
 import { benchPostgresDataDir, CPU_SPLIT_HEADER, cpuSplitRow, startCpuAccounting } from './support/cpu-accounting';
 import { startPostgres } from '../../deploy/local/postgres/postgres';
 import { startTestApp } from '../support/app';
-import { countQueries, freshDatabase, rawInsertRate, startCpuProfile, statementKind } from './support/service-cost';
+import { countQueries, cpuUsSince, freshDatabase, rawInsertRate, startCpuProfile, statementKind } from './support/service-cost';
 
 const TARGET_RATE = 4123;
 const TARGET_P99_MS = 15.7;
@@ -155,7 +155,6 @@ interface ContendedRound {
 }
 
 const rate = (r: DistinctResult) => r.total / r.seconds;
-const cpuUs = (usage: NodeJS.CpuUsage) => usage.user + usage.system;
 
 async function pendingJobs(app: Parameters<typeof submitJob>[0], count: number): Promise<string[]> {
   const ids: string[] = [];
@@ -232,7 +231,7 @@ export async function main(): Promise<void> {
       const distinctSplit = startCpuAccounting({ postgresDataDir: benchPostgresDataDir(own) });
       const distinct = await runLoader<DistinctResult>({ mode: 'distinct', base: svc.url, connections: CONNECTIONS, ids, authorization });
       const distinctSplitFigures = distinctSplit.stop(distinct.total);
-      const distinctCpuUs = cpuUs(process.cpuUsage(distinctCpu));
+      const distinctCpuUs = cpuUsSince(distinctCpu);
       if (queryCounter) process.stdout.write(`PostgreSQL statements during the distinct run (${distinct.total} approves): ${queriesPerRequest(queriesBefore!, queryCounter.snapshot(), distinct.total)}\n\n`);
       if (profiler) await profiler.stop(process.env.BENCH_CPU_PROFILE!);
       if (sampler) clearInterval(sampler);
@@ -274,7 +273,7 @@ export async function main(): Promise<void> {
         authorization,
       });
       // The warm-up is a contended round too (1,000 approves of one job): CPU per round over all of them.
-      const contendedCpuMsPerRound = cpuUs(process.cpuUsage(contendedCpu)) / 1000 / (rounds.length + 1);
+      const contendedCpuMsPerRound = cpuUsSince(contendedCpu) / 1000 / (rounds.length + 1);
       if (contendedProfiler) await contendedProfiler.stop(process.env.BENCH_CPU_PROFILE_CONTENDED!);
       if (queryCounter) process.stdout.write(`PostgreSQL statements during the contended rounds (${rounds.length + 1} x ${CONTENDED} approves): ${queriesPerRequest(contendedQueries!, queryCounter.snapshot(), (rounds.length + 1) * CONTENDED)}\n\n`);
       for (const round of rounds) {
