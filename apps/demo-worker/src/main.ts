@@ -18,7 +18,8 @@ import { DEMO_WORKER_PATHS } from './worker-http';
  *   URL (the dispatch service's `/.well-known/jwks.json`); every dispatch's grant must verify;
  * - SIGNOFF_WORKER_TOKEN (required): this worker's credential (a JWT with the role `worker`),
  *   sent with every report;
- * - WORKER_ID (default `<host>:<pid>`), WORKER_GROUP_ID (default `signoff-demo-worker`),
+ * - WORKER_ID (default `<host>:<pid>`), WORKER_GROUP_ID (default `signoff-demo-worker`; under
+ *   another KAFKA_TOPIC_PREFIX `<prefix>demo-worker`),
  *   WORKER_LEASE_MS (default 30000), DEMO_WORK_MS (simulated work per job, default 0);
  * - WORKER_MODE (default `transactional`): `transactional` (the row is written in the claim's
  *   transaction), `idempotent` (a downstream table that dedupes by key and fences by token) or

@@ -7,7 +7,7 @@ import { parseEventStoreUrl } from '@signoff/event-store';
 import { McpGateway, startMcpGateway } from '@signoff/mcp-gateway';
 import { MessageBus } from '@signoff/messaging';
 import { SignoffMetrics } from '@signoff/observability';
-import { authOptionsFrom, runService, ServiceContext, SignoffConfig } from '@signoff/runtime';
+import { authOptionsFrom, defaultWorkerGroupId, runService, ServiceContext, SignoffConfig } from '@signoff/runtime';
 import { createWorker, Worker } from '@signoff/worker-sdk';
 import { StandaloneServiceModule } from './app.module';
 import { DEV_TOKEN_TTL_SECONDS, devTokens, standaloneSecret, standaloneSigningKeys, standaloneWorkerToken } from './dev-auth';
@@ -77,7 +77,7 @@ async function startEmbeddedGateway({ app, config, logger, url }: ServiceContext
     progressMs: gateway.progressMs,
     bus: app.get(MessageBus, { strict: false }),
     topicPrefix: config.kafkaTopicPrefix,
-    groupId: 'signoff-mcp-gateway',
+    groupId: defaultWorkerGroupId(config.kafkaTopicPrefix, 'mcp-gateway'),
     workerId: 'standalone-mcp-gateway',
     databaseUrl: dataDir ? `pglite://${path.join(dataDir, 'mcp-gateway')}` : 'pglite://memory',
     grantKeys: signing.keys.publicJwks(),

@@ -165,8 +165,9 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>, d
   const kafkaBrokers = brokersRaw ? brokersRaw.split(',').map((b) => b.trim()).filter(Boolean) : [];
   for (const b of kafkaBrokers) if (!/^[^\s:/]+:\d{1,5}$/.test(b)) problems.push(`KAFKA_BROKERS entry "${b}" must be host:port`);
   if (defaults.kafkaRequired && kafkaBrokers.length === 0) problems.push('KAFKA_BROKERS is required for this service (host:port[,host:port…])');
-  const kafkaTopicPrefix = raw('KAFKA_TOPIC_PREFIX') ?? 'signoff.';
-  if (!/^[A-Za-z0-9._-]*$/.test(kafkaTopicPrefix)) problems.push(`KAFKA_TOPIC_PREFIX=${kafkaTopicPrefix} may only hold letters, digits, . _ -`);
+  const kafkaTopicPrefix = raw('KAFKA_TOPIC_PREFIX') ?? DEFAULT_TOPIC_PREFIX;
+  const prefixProblem = topicPrefixProblem(kafkaTopicPrefix);
+  if (prefixProblem) problems.push(prefixProblem);
   const kafkaStartupTimeoutMs = int('KAFKA_STARTUP_TIMEOUT_MS', 60_000, 1000, 3_600_000);
   const policyPath = str('POLICY_PATH') ?? 'policies/default.yaml';
   const authJwtSecret = str('AUTH_JWT_SECRET') ?? null;
@@ -277,6 +278,24 @@ export const WORKER_MODES = ['transactional', 'idempotent', 'external'] as const
 /** Points of a run where the test-only worker fault hook (WORKER_FAULT) kills the worker. */
 export const WORKER_FAULT_POINTS = ['after-claim', 'after-effect', 'before-complete'] as const;
 
+/** The topic prefix every service, worker and gateway uses unless KAFKA_TOPIC_PREFIX says otherwise. */
+export const DEFAULT_TOPIC_PREFIX = 'signoff.';
+
+/**
+ * A worker's consumer group when WORKER_GROUP_ID is not set: `signoff-<name>` under the default
+ * topic prefix (the name deployments already have offsets under), `<prefix><name>` under any other.
+ * Two deployments that share a broker under different prefixes must not share a group: kafkajs's
+ * round-robin assigner hands every partition the group's members subscribe to, to any member,
+ * so one deployment's workers would be given (and leave unread) the other's dispatch partitions.
+ */
+export function topicPrefixProblem(prefix: string): string | null {
+  return /^[A-Za-z0-9._-]*$/.test(prefix) ? null : `KAFKA_TOPIC_PREFIX=${JSON.stringify(prefix)} may only hold letters, digits, . _ -`;
+}
+
+export function defaultWorkerGroupId(topicPrefix: string, name: string): string {
+  return topicPrefix === DEFAULT_TOPIC_PREFIX ? `signoff-${name}` : `${topicPrefix}${name}`;
+}
+
 /** The configuration of a worker process on the worker SDK (the demo worker, `npm run start:worker`). */
 export interface WorkerConfig {
   /** KAFKA_BROKERS (required). */
@@ -287,7 +306,7 @@ export interface WorkerConfig {
   readonly databaseUrl: string;
   /** WORKER_ID (default `<host>:<pid>`). */
   readonly workerId: string;
-  /** WORKER_GROUP_ID (default `signoff-demo-worker`). */
+  /** WORKER_GROUP_ID (default `signoff-demo-worker`; under another KAFKA_TOPIC_PREFIX, `<prefix>demo-worker`). */
   readonly groupId: string;
   /** WORKER_LEASE_MS (default 30000, at least 100). */
   readonly leaseMs: number;
@@ -344,12 +363,15 @@ export function parseWorkerConfig(env: Readonly<Record<string, string | undefine
   if (!WORKER_MODES.includes(mode)) problems.push(`WORKER_MODE=${mode} must be one of ${WORKER_MODES.join(', ')}`);
   const faultPoint = read('WORKER_FAULT')?.trim() as NonNullable<WorkerConfig['fault']>['point'] | undefined;
   if (faultPoint && !WORKER_FAULT_POINTS.includes(faultPoint)) problems.push(`WORKER_FAULT=${faultPoint} must be one of ${WORKER_FAULT_POINTS.join(', ')} (test only)`);
+  const topicPrefix = read('KAFKA_TOPIC_PREFIX') ?? DEFAULT_TOPIC_PREFIX;
+  const prefixProblem = topicPrefixProblem(topicPrefix);
+  if (prefixProblem) problems.push(prefixProblem);
   const config: WorkerConfig = {
     brokers,
-    topicPrefix: read('KAFKA_TOPIC_PREFIX') ?? 'signoff.',
+    topicPrefix,
     databaseUrl,
     workerId: read('WORKER_ID')?.trim() || `${hostname()}:${process.pid}`,
-    groupId: read('WORKER_GROUP_ID')?.trim() || 'signoff-demo-worker',
+    groupId: read('WORKER_GROUP_ID')?.trim() || defaultWorkerGroupId(topicPrefix, 'demo-worker'),
     leaseMs,
     workMs: int('DEMO_WORK_MS', 0, 600_000),
     mode,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, parseConfig, parseWorkerConfig, redactUrl } from './config';
+import { ConfigError, defaultWorkerGroupId, parseConfig, parseWorkerConfig, redactUrl, topicPrefixProblem } from './config';
 import { SERVICE_ENV_NAMES, TEST_ONLY_ENV_NAMES, TRACING_ENV_NAMES, WORKER_ENV_NAMES } from './config-env';
 import { parseTracingEnv } from './tracing.config';
 
@@ -157,6 +157,21 @@ describe('parseWorkerConfig: a worker on the SDK (the demo worker)', () => {
       logLevel: 'info',
     });
     expect(parseWorkerConfig({ ...base, WORKER_DATABASE_URL: undefined, EVENT_STORE_URL: 'pglite://./w' }).databaseUrl).toBe('pglite://./w');
+  });
+  it('keeps a deployment\'s workers in their own consumer group under another topic prefix', () => {
+    // Two deployments on one broker must not share a group: kafkajs's round-robin assigner would
+    // give one deployment's worker the other's dispatch partitions, which it never reads.
+    expect(parseWorkerConfig({ ...base, KAFKA_TOPIC_PREFIX: 'acme.' })).toMatchObject({ topicPrefix: 'acme.', groupId: 'acme.demo-worker' });
+    expect(parseWorkerConfig({ ...base, KAFKA_TOPIC_PREFIX: 'signoff.' }).groupId).toBe('signoff-demo-worker');
+    expect(parseWorkerConfig({ ...base, KAFKA_TOPIC_PREFIX: 'acme.', WORKER_GROUP_ID: 'shared' }).groupId).toBe('shared');
+    expect(defaultWorkerGroupId('', 'demo-worker')).toBe('demo-worker');
+  });
+  it('refuses a topic prefix Kafka cannot name a topic with, as the services do', () => {
+    for (const prefix of ['acme/', 'a\u0000b', 'ünï.', 'a b']) {
+      expect(() => parseWorkerConfig({ ...base, KAFKA_TOPIC_PREFIX: prefix })).toThrow(/KAFKA_TOPIC_PREFIX=.* may only hold letters, digits/);
+      expect(() => parseConfig({ EVENT_STORE_URL: 'pglite://memory', KAFKA_TOPIC_PREFIX: prefix })).toThrow(/KAFKA_TOPIC_PREFIX=.* may only hold letters, digits/);
+    }
+    expect(topicPrefixProblem('a\u0000b')).toBe('KAFKA_TOPIC_PREFIX="a\\u0000b" may only hold letters, digits, . _ -');
   });
   it('reads the mode and the test-only fault hook', () => {
     expect(parseWorkerConfig({ ...base, WORKER_MODE: 'external', WORKER_FAULT: 'after-effect', WORKER_FAULT_JOB: 'job-1' })).toMatchObject({

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { keySetSourceProblem } from '@signoff/keys';
 import { TOPIC_PATTERN } from '@signoff/contracts';
-import { ConfigError } from './config';
+import { ConfigError, DEFAULT_TOPIC_PREFIX, defaultWorkerGroupId, topicPrefixProblem } from './config';
 
 /** An upstream MCP server's name: `[a-z0-9][a-z0-9-]{0,31}`; it is the `<server>` of `mcp.<server>.<tool>` and of the exposed `<server>__<tool>`. */
 export const MCP_SERVER_NAME = /^[a-z0-9][a-z0-9-]{0,31}$/;
@@ -181,7 +181,7 @@ export interface McpGatewayConfig extends McpGatewayEmbeddedConfig {
   readonly grantJwks: string;
   readonly workerToken: string;
   readonly workerId: string;
-  /** WORKER_GROUP_ID (default `signoff-mcp-gateway`): every gateway instance in one group. */
+  /** WORKER_GROUP_ID (default `signoff-mcp-gateway`; under another KAFKA_TOPIC_PREFIX, `<prefix>mcp-gateway`): every gateway instance in one group. */
   readonly groupId: string;
   readonly leaseMs: number;
   readonly logLevel: 'debug' | 'info' | 'warn' | 'error';
@@ -215,6 +215,9 @@ export function parseMcpGatewayConfig(env: Readonly<Record<string, string | unde
   const brokers = (str('KAFKA_BROKERS') ?? '').split(',').map((b) => b.trim()).filter(Boolean);
   if (brokers.length === 0) problems.push('KAFKA_BROKERS is required (the gateway runs approved calls as a worker)');
   for (const b of brokers) if (!/^[^\s:/]+:\d{1,5}$/.test(b)) problems.push(`KAFKA_BROKERS entry "${b}" must be host:port`);
+  const topicPrefix = env.KAFKA_TOPIC_PREFIX ?? DEFAULT_TOPIC_PREFIX;
+  const prefixProblem = topicPrefixProblem(topicPrefix);
+  if (prefixProblem) problems.push(prefixProblem);
   const databaseUrl = str('WORKER_DATABASE_URL') ?? str('EVENT_STORE_URL') ?? '';
   if (!/^(postgres|postgresql|pglite):\/\/./.test(databaseUrl)) problems.push('WORKER_DATABASE_URL (or EVENT_STORE_URL) must be postgres://… (shared by the gateway instances) or pglite://<dir> (one instance)');
   const grantJwks = str('SIGNOFF_GRANT_JWKS') ?? '';
@@ -248,12 +251,12 @@ export function parseMcpGatewayConfig(env: Readonly<Record<string, string | unde
       audience: str('AUTH_JWT_AUDIENCE') ?? null,
     },
     brokers,
-    topicPrefix: env.KAFKA_TOPIC_PREFIX ?? 'signoff.',
+    topicPrefix,
     databaseUrl,
     grantJwks,
     workerToken,
     workerId: str('WORKER_ID') ?? `mcp-gateway-${hostname()}:${process.pid}`,
-    groupId: str('WORKER_GROUP_ID') ?? 'signoff-mcp-gateway',
+    groupId: str('WORKER_GROUP_ID') ?? defaultWorkerGroupId(topicPrefix, 'mcp-gateway'),
     leaseMs,
     logLevel: level as McpGatewayConfig['logLevel'],
   };

@@ -72,7 +72,7 @@ describe('the gateway environment', () => {
   });
 
   it('the gateway process: everything it needs, every problem listed', () => {
-    const config = parseMcpGatewayConfig({
+    const gatewayEnv = {
       SIGNOFF_MCP_GATEWAY: gw(),
       SIGNOFF_URL: 'http://127.0.0.1:8080/',
       AUTH_JWT_SECRET: SECRET,
@@ -80,8 +80,12 @@ describe('the gateway environment', () => {
       WORKER_DATABASE_URL: 'postgres://u@h/db',
       SIGNOFF_GRANT_JWKS: 'https://dispatch.internal/.well-known/jwks.json',
       SIGNOFF_WORKER_TOKEN: 'tok',
-    });
+    };
+    const config = parseMcpGatewayConfig(gatewayEnv);
     expect(config).toMatchObject({ signoffUrl: 'http://127.0.0.1:8080', port: 8090, groupId: 'signoff-mcp-gateway', holdMs: 30_000, brokers: ['127.0.0.1:9092'] });
+    // Under another topic prefix the gateways get a group of their own (see defaultWorkerGroupId).
+    expect(parseMcpGatewayConfig({ ...gatewayEnv, KAFKA_TOPIC_PREFIX: 'acme.' }).groupId).toBe('acme.mcp-gateway');
+    expect(() => parseMcpGatewayConfig({ ...gatewayEnv, KAFKA_TOPIC_PREFIX: 'acme/' })).toThrow(/KAFKA_TOPIC_PREFIX="acme\/" may only hold/);
     let problems: readonly string[] = [];
     try {
       parseMcpGatewayConfig({});
