@@ -1,6 +1,7 @@
 import { CommandHandler, ICommandHandler, IQueryHandler, QueryHandler } from '@nestjs/cqrs';
 import { toHex, type SignedTreeHead } from '@signoff/audit-proof';
 import { SignoffError } from '@signoff/contracts';
+import type { AuditLeaf } from '@signoff/event-store';
 import { AuditTree } from './audit-tree.service';
 import { mayProve, parseEventId, parseTreeSize } from './audit-input';
 import {
@@ -46,12 +47,12 @@ export class InclusionProofHandler implements IQueryHandler<InclusionProofQuery>
   constructor(private readonly tree: AuditTree) {}
 
   async execute({ principal, input }: InclusionProofQuery): Promise<InclusionProofView> {
+    const since = performance.now();
     const tree = available(this.tree);
     const eventId = parseEventId(input.event_id);
     await tree.ready();
     const requested = input.tree_size === undefined ? null : parseTreeSize('tree_size', input.tree_size, 0, 1, tree.size);
-    const leaf = (await tree.findLeaves(eventId)).find((l) => l.leaf_index < tree.size && mayProve(principal, l.tenant));
-    if (!leaf) throw new SignoffError('not_found', 'no such event in the audit log (yet)');
+    const leaf = (await provable(tree, principal, eventId)) ?? (await provableOnceLogged(tree, principal, eventId, since));
     if (requested !== null && requested <= leaf.leaf_index) {
       throw new SignoffError('invalid_tree_size', `tree_size must be above the event's leaf index ${leaf.leaf_index}`, { parameter: 'tree_size' });
     }
@@ -67,6 +68,35 @@ export class InclusionProofHandler implements IQueryHandler<InclusionProofQuery>
       tree_head: head,
     };
   }
+}
+
+/** How long an inclusion proof of an id the tree does not hold waits for the tree to read the log. */
+export const PROOF_CATCH_UP_MS = 2000;
+
+function provable(tree: AuditTree, principal: InclusionProofQuery['principal'], eventId: string): Promise<AuditLeaf | undefined> {
+  return tree.findLeaves(eventId).then((leaves) => leaves.find((l) => l.leaf_index < tree.size && mayProve(principal, l.tenant)));
+}
+
+/**
+ * An id the tree does not hold yet: 404 only once the tree has logged everything the log held
+ * when the request came (`since`; the tree trails the log). While it is still building, or cannot read,
+ * 503 `audit_unavailable` with Retry-After: a client must not take "not logged yet" for "no such
+ * event". The 503 is the same for an id that exists and one that does not, and for another
+ * tenant's event, so it tells nothing about the event.
+ */
+async function provableOnceLogged(tree: AuditTree, principal: InclusionProofQuery['principal'], eventId: string, since: number): Promise<AuditLeaf> {
+  const caughtUp = await tree.loggedAllAsOfNow(since, PROOF_CATCH_UP_MS);
+  const leaf = await provable(tree, principal, eventId);
+  if (leaf) return leaf;
+  if (caughtUp !== 'caught_up') {
+    throw new SignoffError(
+      'audit_unavailable',
+      caughtUp === 'behind' ? 'the audit tree is still logging the event log; retry shortly' : 'the audit tree cannot read the event log now; retry shortly',
+      { reason: caughtUp === 'behind' ? 'tree_catching_up' : 'tree_stalled', tree_size: tree.size },
+      { 'Retry-After': '1' },
+    );
+  }
+  throw new SignoffError('not_found', 'no such event in the audit log');
 }
 
 function signedSizeMissing(size: number): never {

@@ -1,13 +1,14 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { checkTreeHead, hashFromHex, leafHashOf, logEntryOf, publicKeysOf, toHex, verifyConsistency, verifyInclusion, type SignedTreeHead } from '@signoff/audit-proof';
 import { toJobStreamId } from '@signoff/contracts';
 import { deterministicUuid, EventStore } from '@signoff/event-store';
 import { SigningKeySet } from '@signoff/keys';
 import { SignoffMetrics } from '@signoff/observability';
 import { createTestDatabase } from '../../../../test/support/infra';
+import { eventually } from '../../../../test/support/wait';
 import { ApprovalTestApp, bearer, call, startApprovalApp } from '../testing/approval-test.app';
 import { writePolicyFile } from '../testing/test-policies';
 import { AuditTree } from './audit-tree.service';
@@ -138,6 +139,54 @@ function describeOn(name: string, database: () => Promise<{ url: string; drop: (
       expect(toHex(after.merkle.root(size))).toBe(root);
       const log = await svc.app.get(EventStore).readAll();
       expect(after.size).toBe(log.length);
+    });
+
+    it('an inclusion proof of an id the tree has not logged: 503 while the tree trails the log by more than a batch, 404 only once it has read everything', async () => {
+      // The tree reads the log once at start and then sleeps for a minute: only requests move it.
+      await svc.close();
+      svc = await startApprovalApp({ databaseUrl: db.url, policyPath: policy, signingKeys: keys, env: { AUDIT_TREE_POLL_MS: '60000', AUDIT_TREE_HEAD_INTERVAL_MS: '3600000' } });
+      const tree = svc.app.get(AuditTree);
+      await tree.catchUp();
+      // Caught up: an unknown id is 404 at once, and a new event is logged by the request itself.
+      expect((await call(svc.url, 'GET', `/audit/proof/inclusion?event_id=${deterministicUuid('never')}`, auditor)).status).toBe(404);
+      const [fresh] = await appendJobEvents(svc, 'default', 'j6', 1);
+      expect((await call(svc.url, 'GET', `/audit/proof/inclusion?event_id=${fresh}`, auditor)).status).toBe(200);
+
+      // Trailing by more than the reads of these three requests (1,000 events each): neither the newest event nor an unknown id
+      // is called missing, and the 503 is the same for both (and for another tenant's auditor).
+      const many = await appendJobEvents(svc, 'default', 'j7', 5_000);
+      const newest = many.at(-1)!;
+      for (const [id, who] of [
+        [newest, auditor],
+        [deterministicUuid('still-never'), auditor],
+        [newest, acmeAuditor],
+      ] as const) {
+        const answer = await call(svc.url, 'GET', `/audit/proof/inclusion?event_id=${id}`, who);
+        expect([answer.status, answer.body.code, answer.body.reason, answer.headers.get('retry-after')]).toEqual([503, 'audit_unavailable', 'tree_catching_up', '1']);
+      }
+      await tree.catchUp();
+      expect((await call(svc.url, 'GET', `/audit/proof/inclusion?event_id=${newest}`, auditor)).status).toBe(200);
+      expect((await call(svc.url, 'GET', `/audit/proof/inclusion?event_id=${newest}`, acmeAuditor)).status).toBe(404);
+      expect((await call(svc.url, 'GET', `/audit/proof/inclusion?event_id=${deterministicUuid('still-never')}`, auditor)).status).toBe(404);
+
+      // A flood of unknown ids that arrives while a read of the log is running shares the next
+      // read: two reads for 40 requests, not 40 (the first read is held until all have asked).
+      const store = svc.app.get(EventStore);
+      const readAll = store.readAll.bind(store);
+      let release!: () => void;
+      const held = new Promise<void>((resolve) => (release = resolve));
+      const reads = vi.spyOn(store, 'readAll').mockImplementation(async (...args) => {
+        await held;
+        return readAll(...args);
+      });
+      const asked = vi.spyOn(tree, 'loggedAllAsOfNow');
+      const flood = Promise.all(Array.from({ length: 40 }, (_, i) => call(svc.url, 'GET', `/audit/proof/inclusion?event_id=${deterministicUuid(`flood-${i}`)}`, auditor)));
+      await eventually(() => asked.mock.calls.length === 40, 'the 40 requests asking the tree');
+      release();
+      expect((await flood).map((a) => a.status)).toEqual(Array.from({ length: 40 }, () => 404));
+      expect(reads.mock.calls.length).toBeLessThanOrEqual(2);
+      reads.mockRestore();
+      asked.mockRestore();
     });
   });
 }

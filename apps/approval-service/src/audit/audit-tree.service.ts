@@ -24,6 +24,15 @@ const LAG_CAP = 1_000_000;
 const LAG_EVERY_MS = 1000;
 const MAX_BACKOFF_MS = 30_000;
 
+/** A read of the log queued behind the one in flight; `startedAt` (performance.now()) once it runs. */
+interface QueuedStep {
+  readonly promise: Promise<number>;
+  startedAt: number | null;
+}
+
+/** What `loggedAllAsOfNow` found: the tree holds everything the log held; it is still building; it cannot read. */
+export type TreeCatchUp = 'caught_up' | 'behind' | 'stalled';
+
 /** Where the last leaf's event is, so the next read starts after it. */
 interface LastLeaf {
   readonly position: bigint;
@@ -56,6 +65,8 @@ export class AuditTree implements OnApplicationBootstrap, OnModuleDestroy {
   private headTimer: NodeJS.Timeout | null = null;
   private lagMeasuredAt = 0;
   private stepping: Promise<number> = Promise.resolve(0);
+  /** The newest read of the log queued or started, shared by callers of `loggedAllAsOfNow`. */
+  private queued: QueuedStep | null = null;
   private readonly batchSize: number;
 
   constructor(
@@ -211,11 +222,44 @@ export class AuditTree implements OnApplicationBootstrap, OnModuleDestroy {
     }
   }
 
+  /**
+   * Whether the tree has logged every event the log held at `since` (a performance.now() taken
+   * when the request came), for an answer that must tell "no such event" from "not logged yet"
+   * (an inclusion proof of an unknown id). One read of the log after the last leaf that started at
+   * or after `since`: the newest such read is shared (queued, running or done), so a flood of
+   * unknown ids costs about one read per read, not one per request. Fewer events than a batch:
+   * caught up; a full batch: the tree is still building (after a restart over a long log, say);
+   * a failed read or no answer within `timeoutMs`: it cannot say.
+   */
+  async loggedAllAsOfNow(since: number, timeoutMs: number): Promise<TreeCatchUp> {
+    await this.ready();
+    const newest = this.queued;
+    const queued = newest && (newest.startedAt === null || newest.startedAt >= since) ? newest : this.queueStep();
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<TreeCatchUp>((resolve) => {
+      timer = setTimeout(() => resolve('stalled'), timeoutMs);
+    });
+    try {
+      return await Promise.race([queued.promise.then((read): TreeCatchUp => (read < this.batchSize ? 'caught_up' : 'behind'), (): TreeCatchUp => 'stalled'), late]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
   /** One read of the log after the last leaf (one at a time); resolves with how many new events it logged. */
   private step(): Promise<number> {
-    const next = this.stepping.then(() => this.stepOnce());
-    this.stepping = next.catch(() => 0);
-    return next;
+    return this.queueStep().promise;
+  }
+
+  private queueStep(): QueuedStep {
+    const entry: { promise: Promise<number>; startedAt: number | null } = { promise: Promise.resolve(0), startedAt: null };
+    entry.promise = this.stepping.then(() => {
+      entry.startedAt = performance.now();
+      return this.stepOnce();
+    });
+    this.stepping = entry.promise.catch(() => 0);
+    this.queued = entry;
+    return entry;
   }
 
   private async stepOnce(): Promise<number> {

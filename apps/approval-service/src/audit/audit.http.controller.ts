@@ -59,7 +59,8 @@ export class AuditHttpController {
   @ApiQuery({ name: 'event_id', required: true })
   @ApiQuery({ name: 'tree_size', required: false, description: 'A signed head size above the leaf index (default: the newest head covering the event).' })
   @ApiProblems(['invalid_event_id', 'invalid_tree_size', 'not_found', 'audit_unavailable'], {
-    not_found: 'no such event in the tree, or of a tenant the caller may not see',
+    not_found: 'no such event in the log (the tree has read all of it as of the request), or of a tenant the caller may not see',
+    audit_unavailable: 'no audit tree on this store, or the tree is still reading the log (reason tree_catching_up / tree_stalled, Retry-After)',
   })
   inclusion(@Query() query: Record<string, unknown>, @CurrentPrincipal() principal: Principal): Promise<InclusionProofView> {
     return this.queries.execute(new InclusionProofQuery(principal, { event_id: queryValue(query, 'event_id'), tree_size: queryValue(query, 'tree_size') }));
